@@ -1,0 +1,22 @@
+//! Generates the gRPC client and server code from `proto/`.
+//!
+//! The `.proto` files are compiled in pure Rust (protox), so a fresh clone
+//! builds without a system `protoc`. The encoded descriptor set is written to
+//! `OUT_DIR` as well, for the core's gRPC server reflection.
+
+use prost::Message;
+use std::{env, fs, path::PathBuf};
+
+const PROTO_FILES: &[&str] = &["proto/messenger/v1/messenger.proto"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let descriptors = protox::compile(PROTO_FILES, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(
+        out_dir.join("messenger_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
+    tonic_prost_build::configure().compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Authentication: password hashing and checking.
+
+pub mod password;

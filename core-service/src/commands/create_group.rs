@@ -1,0 +1,64 @@
+//! `CreateGroup`: creates a group chat and tells every member.
+
+use super::{SessionState, parse_uuid};
+use crate::error::{Error, Result};
+use crate::grpc::convert;
+use crate::state::Core;
+use crate::store::chats::NewGroup;
+use messenger_proto::v1::{CreateGroup, GroupCreated, server_event::Event};
+use uuid::Uuid;
+
+/// Creates the group (chat, members, group, user_groups: one transaction),
+/// then sends `group_created` to this session and every member's sessions.
+pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) -> Result<()> {
+    let creator_id = session.user()?;
+    let group = parse(core, creator_id, &request)?;
+    let known = core.store.existing_users(&group.member_ids).await?;
+    if let Some(unknown) = group.member_ids.iter().find(|id| !known.contains(id)) {
+        return Err(Error::UnknownUser(*unknown));
+    }
+    core.store.create_group(&group).await?;
+    core.membership
+        .insert(group.chat_id, group.member_ids.clone().into());
+    let event = convert::event(Event::GroupCreated(GroupCreated {
+        id: group.group_id.to_string(),
+        name: group.name,
+        creator_id: creator_id.to_string(),
+        chat_id: group.chat_id.to_string(),
+        member_ids: group.member_ids.iter().map(Uuid::to_string).collect(),
+    }));
+    let _ = session.outbox.reply(event.clone()).await;
+    core.sessions
+        .deliver(&group.member_ids, Some(session.id), &event);
+    Ok(())
+}
+
+/// Checks the name and member list; the creator is always a member.
+fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<NewGroup> {
+    let name = request.name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("name", "must not be empty"));
+    }
+    if name.chars().count() > core.limits.max_group_name_chars {
+        let max = core.limits.max_group_name_chars;
+        return Err(Error::invalid("name", format!("longer than {max} characters")));
+    }
+    let mut member_ids = vec![creator_id];
+    for text in &request.user_ids {
+        let id = parse_uuid("users", text)?;
+        if !member_ids.contains(&id) {
+            member_ids.push(id);
+        }
+    }
+    if member_ids.len() > core.limits.max_group_members {
+        let max = core.limits.max_group_members;
+        return Err(Error::invalid("users", format!("more than {max} members")));
+    }
+    Ok(NewGroup {
+        group_id: Uuid::new_v4(),
+        chat_id: Uuid::new_v4(),
+        name: name.to_owned(),
+        creator_id,
+        member_ids,
+    })
+}

@@ -1,0 +1,24 @@
+//! `MessageSeen`: records a read receipt; tells the sender once all have read.
+
+use super::{SessionState, parse_uuid};
+use crate::error::{Error, Result};
+use crate::grpc::convert;
+use crate::state::Core;
+use crate::store::receipts::SeenOutcome;
+use messenger_proto::v1::{MessageSeen, server_event::Event};
+
+/// Records the receipt. When it completes the set of members, the sender's
+/// sessions get `message_seen`, exactly once per message.
+pub async fn run(core: &Core, session: &mut SessionState, seen: MessageSeen) -> Result<()> {
+    let user = session.user()?;
+    let message_id = parse_uuid("message_id", &seen.message_id)?;
+    match core.store.mark_seen(user, message_id).await? {
+        SeenOutcome::NotFound => Err(Error::MessageNotFound),
+        SeenOutcome::Recorded => Ok(()),
+        SeenOutcome::NowSeenByAll(message) => {
+            let event = convert::event(Event::MessageSeen(convert::message(&message)));
+            core.sessions.deliver(&[message.sender_id], None, &event);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The client operations, one file each: parse the operation's fields,
+//! check them, apply the effect, reply. [`dispatch`] is the one match.
+
+mod create_group;
+pub(crate) mod login;
+mod message_seen;
+mod send_message;
+
+use crate::error::{Error, Result};
+use crate::sessions::{Outbox, SessionId};
+use crate::state::Core;
+use messenger_proto::v1::client_operation::Operation;
+use messenger_proto::v1::{self as pb, server_event::Event};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What the core knows about one client session.
+pub struct SessionState {
+    pub id: SessionId,
+    /// The logged-in user; `None` until login.
+    pub user: Option<Uuid>,
+    pub outbox: Arc<Outbox>,
+}
+
+impl SessionState {
+    /// A session that has not logged in yet.
+    pub fn new(id: SessionId, outbox: Arc<Outbox>) -> Self {
+        SessionState {
+            id,
+            user: None,
+            outbox,
+        }
+    }
+
+    /// The logged-in user, or [`Error::NotAuthenticated`].
+    pub fn user(&self) -> Result<Uuid> {
+        self.user.ok_or(Error::NotAuthenticated)
+    }
+
+    /// Makes the session unreachable; called when it ends.
+    pub fn end(&mut self, core: &Core) {
+        if let Some(user) = self.user.take() {
+            core.sessions.unregister(user, self.id);
+        }
+    }
+
+    /// Queues a reply to this session's own client.
+    async fn reply(&self, event: Event) {
+        let _ = self.outbox.reply(pb::ServerEvent { event: Some(event) }).await;
+    }
+}
+
+/// Applies one client operation. A failure is answered with an `Error`
+/// event that repeats the operation's `client_id` or `message_id`.
+pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::ClientOperation) {
+    let Some(operation) = operation.operation else {
+        let error = Error::invalid("operation", "no operation given");
+        return reply_error(session, error, None, None).await;
+    };
+    let (client_id, message_id) = request_ids(&operation);
+    let result = match operation {
+        Operation::Login(login) => login::run(core, session, login).await,
+        Operation::SendMessage(send) => send_message::run(core, session, send).await,
+        Operation::CreateGroup(group) => create_group::run(core, session, group).await,
+        Operation::MessageSeen(seen) => message_seen::run(core, session, seen).await,
+    };
+    if let Err(error) = result {
+        reply_error(session, error, client_id, message_id).await;
+    }
+}
+
+/// The ids a client uses to tell which of its requests failed.
+fn request_ids(operation: &Operation) -> (Option<String>, Option<String>) {
+    match operation {
+        Operation::SendMessage(send) => (Some(send.client_id.clone()), None),
+        Operation::MessageSeen(seen) => (None, Some(seen.message_id.clone())),
+        _ => (None, None),
+    }
+}
+
+async fn reply_error(
+    session: &SessionState,
+    error: Error,
+    client_id: Option<String>,
+    message_id: Option<String>,
+) {
+    error.log();
+    let event = Event::Error(pb::Error {
+        code: error.code().to_owned(),
+        message: error.to_string(),
+        client_id,
+        message_id,
+    });
+    session.reply(event).await;
+}
+
+/// Parses a UUID field of an operation.
+fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|_| Error::invalid(field, "must be a UUID"))
+}

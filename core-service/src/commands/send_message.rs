@@ -1,0 +1,82 @@
+//! `SendMessage`: stores a message, acks it, delivers it to the chat.
+
+use super::{SessionState, parse_uuid};
+use crate::error::{Error, Result};
+use crate::grpc::convert;
+use crate::state::Core;
+use crate::store::messages::{MessageRecord, NewMessage};
+use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
+use uuid::Uuid;
+
+/// Stores the message (one round trip), then acks it to this session, then
+/// delivers it once to every other live session of every member.
+pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> Result<()> {
+    let user = session.user()?;
+    let message = parse(core, user, &send)?;
+    let members = core.membership.members(&core.store, message.chat_id).await?;
+    if !members.contains(&user) {
+        return Err(Error::NotAMember);
+    }
+    let timestamp = core.store.insert_message(&message).await?;
+    let ack = MessageAck {
+        client_id: send.client_id,
+        id: message.id.to_string(),
+        timestamp: Some(messenger_proto::timestamp::to_proto(timestamp)),
+    };
+    session.reply(Event::MessageAck(ack)).await;
+    let stored = MessageRecord {
+        id: message.id,
+        chat_id: message.chat_id,
+        sender_id: message.sender_id,
+        text: message.text,
+        timestamp,
+        seen: false,
+    };
+    let event = convert::event(Event::Message(convert::message(&stored)));
+    core.sessions.deliver(&members, Some(session.id), &event);
+    Ok(())
+}
+
+/// Checks the operation's fields; the sender must be the session's user.
+fn parse(core: &Core, user: Uuid, send: &SendMessage) -> Result<NewMessage> {
+    let client_id = parse_uuid("client_id", &send.client_id)?;
+    let sender_id = parse_uuid("sender_id", &send.sender_id)?;
+    let chat_id = parse_uuid("chat_id", &send.chat_id)?;
+    if sender_id != user {
+        return Err(Error::SenderMismatch);
+    }
+    check_text(&send.text, core.limits.max_text_chars)?;
+    Ok(NewMessage {
+        id: Uuid::new_v4(),
+        chat_id,
+        sender_id,
+        client_id,
+        text: send.text.clone(),
+    })
+}
+
+fn check_text(text: &str, max_chars: usize) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid("text", "must not be empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(Error::invalid(
+            "text",
+            format!("longer than {max_chars} characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_text;
+
+    #[test]
+    fn text_must_be_present_and_within_the_limit() {
+        assert!(check_text("hi", 2).is_ok());
+        assert!(check_text("héé", 3).is_ok());
+        assert!(check_text("   ", 10).is_err());
+        assert!(check_text("abc", 2).is_err());
+    }
+}

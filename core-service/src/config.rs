@@ -1,0 +1,89 @@
+//! The core's configuration: flags, environment variables (and `.env`),
+//! read once at start-up.
+
+use crate::state::Limits;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the core listens and which database it uses.
+#[derive(Debug, Clone, Args)]
+pub struct CoreConfig {
+    /// Address of the gRPC server.
+    #[arg(long = "core-listen", env = "CORE_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Longest message text, in characters.
+    #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = Limits::default().max_text_chars)]
+    pub max_message_chars: usize,
+    /// Most members a new group may have, the creator included.
+    #[arg(long, env = "MAX_GROUP_MEMBERS", default_value_t = Limits::default().max_group_members)]
+    pub max_group_members: usize,
+    /// Largest history page a client may ask for.
+    #[arg(long, env = "MAX_HISTORY_PAGE", default_value_t = Limits::default().max_page_size)]
+    pub max_history_page: u32,
+    /// Events queued for one session before it is closed as a slow consumer.
+    #[arg(long, env = "SESSION_QUEUE", default_value_t = Limits::default().session_queue)]
+    pub session_queue: usize,
+}
+
+impl CoreConfig {
+    /// The client-facing limits this configuration sets.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_text_chars: self.max_message_chars,
+            max_group_members: self.max_group_members,
+            max_page_size: self.max_history_page,
+            session_queue: self.session_queue.max(1),
+            ..Limits::default()
+        }
+    }
+}
+
+/// Which PostgreSQL to use.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL; when unset, a private cluster in `--local-db-dir` is
+    /// created and started from the PostgreSQL binaries on the machine.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Data folder of the embedded default cluster.
+    #[arg(long, env = "LOCAL_DB_DIR", default_value = ".data/postgres")]
+    pub local_db_dir: PathBuf,
+    /// Most connections the core opens to PostgreSQL.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: usize,
+}
+
+/// `url` with any password replaced by `***`, for logs.
+pub fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_password;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_password("postgres://app:s3cret@db:5432/messenger"),
+            "postgres://app:***@db:5432/messenger"
+        );
+        assert_eq!(
+            mask_password("postgres://postgres@127.0.0.1/postgres"),
+            "postgres://postgres@127.0.0.1/postgres"
+        );
+        assert_eq!(mask_password("host=db user=app"), "host=db user=app");
+    }
+}

@@ -1,0 +1,417 @@
+//! Loads a demo-data file into the database.
+//!
+//! The whole file is checked before anything is written; a dangling
+//! reference or a bad value is refused with the entry that holds it. The
+//! load is one transaction, and every row is inserted with `ON CONFLICT DO
+//! NOTHING`, so loading the same file twice adds nothing and fails nothing.
+
+use super::DemoData;
+use crate::auth::password;
+use crate::store::Store;
+use std::collections::HashSet;
+use std::path::Path;
+use uuid::Uuid;
+
+/// Why a file was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PopulateError {
+    #[error("cannot read {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
+    #[error("{0}")]
+    Parse(String),
+    #[error("{entry}: {reason}")]
+    Invalid { entry: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] crate::error::Error),
+}
+
+impl From<tokio_postgres::Error> for PopulateError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        PopulateError::Store(error.into())
+    }
+}
+
+/// What a load added.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PopulateReport {
+    pub users: u64,
+    pub chats: u64,
+    pub messages: u64,
+}
+
+/// Reads and parses a demo-data file, naming the bad entry on failure.
+pub fn read_file(path: &Path) -> Result<DemoData, PopulateError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| PopulateError::Read {
+        path: path.display().to_string(),
+        cause,
+    })?;
+    parse(&text)
+}
+
+/// Parses demo data, naming the bad entry on failure (e.g. `messages[3].timestamp`).
+pub fn parse(text: &str) -> Result<DemoData, PopulateError> {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut reader)
+        .map_err(|error| PopulateError::Parse(format!("{}: {}", error.path(), error.inner())))
+}
+
+/// Checks that every reference in the file points at an entry of the file
+/// and that every value is acceptable.
+pub fn validate(data: &DemoData) -> Result<(), PopulateError> {
+    let users = unique_ids("users", data.users.iter().map(|user| user.id))?;
+    let chats = unique_ids("chats", data.chats.iter().map(|chat| chat.id))?;
+    let groups = unique_ids("groups", data.groups.iter().map(|group| group.id))?;
+    let messages = unique_ids("messages", data.messages.iter().map(|message| message.id))?;
+    check_users(data)?;
+    for (index, chat) in data.chats.iter().enumerate() {
+        if !(0..=1).contains(&chat.kind) {
+            return invalid(format!("chats[{index}]"), "type must be 0 (personal) or 1 (group)");
+        }
+    }
+    for (index, member) in data.chat_members.iter().enumerate() {
+        let entry = format!("chat_members[{index}]");
+        refers(&entry, "user_id", member.user_id, &users)?;
+        refers(&entry, "chat_id", member.chat_id, &chats)?;
+    }
+    for (index, group) in data.groups.iter().enumerate() {
+        let entry = format!("groups[{index}]");
+        refers(&entry, "creator_id", group.creator_id, &users)?;
+        refers(&entry, "chat_id", group.chat_id, &chats)?;
+    }
+    for (index, member) in data.user_group.iter().enumerate() {
+        let entry = format!("user_group[{index}]");
+        refers(&entry, "user_id", member.user_id, &users)?;
+        refers(&entry, "group_id", member.group_id, &groups)?;
+    }
+    for (index, message) in data.messages.iter().enumerate() {
+        let entry = format!("messages[{index}]");
+        refers(&entry, "sender_id", message.sender_id, &users)?;
+        refers(&entry, "chat_id", message.chat_id, &chats)?;
+    }
+    for (index, status) in data.message_seen_status.iter().enumerate() {
+        let entry = format!("message_seen_status[{index}]");
+        refers(&entry, "message_id", status.message_id, &messages)?;
+        refers(&entry, "user_id", status.user_id, &users)?;
+    }
+    Ok(())
+}
+
+fn check_users(data: &DemoData) -> Result<(), PopulateError> {
+    let mut emails = HashSet::new();
+    for (index, user) in data.users.iter().enumerate() {
+        let entry = format!("users[{index}]");
+        if !looks_like_email(&user.email) {
+            return invalid(entry, format!("email {:?} is not an email address", user.email));
+        }
+        if !emails.insert(user.email.to_lowercase()) {
+            return invalid(entry, format!("email {:?} appears twice", user.email));
+        }
+        if user.password.is_empty() {
+            return invalid(entry, "password is empty");
+        }
+    }
+    Ok(())
+}
+
+fn looks_like_email(text: &str) -> bool {
+    matches!(text.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !text.contains(char::is_whitespace))
+}
+
+fn unique_ids(
+    table: &str,
+    ids: impl Iterator<Item = Uuid>,
+) -> Result<HashSet<Uuid>, PopulateError> {
+    let mut seen = HashSet::new();
+    for (index, id) in ids.enumerate() {
+        if !seen.insert(id) {
+            return invalid(format!("{table}[{index}]"), format!("id {id} appears twice"));
+        }
+    }
+    Ok(seen)
+}
+
+fn refers(entry: &str, field: &str, id: Uuid, known: &HashSet<Uuid>) -> Result<(), PopulateError> {
+    if known.contains(&id) {
+        return Ok(());
+    }
+    invalid(entry.to_owned(), format!("{field} {id} refers to nothing in the file"))
+}
+
+fn invalid<T>(entry: String, reason: impl Into<String>) -> Result<T, PopulateError> {
+    Err(PopulateError::Invalid {
+        entry,
+        reason: reason.into(),
+    })
+}
+
+/// Validates and loads `data`; a second load of the same file adds nothing.
+pub async fn populate(store: &Store, data: &DemoData) -> Result<PopulateReport, PopulateError> {
+    validate(data)?;
+    check_emails_free(store, data).await?;
+    let hashes = hash_new_passwords(store, data).await?;
+    let mut client = store.connection().await?;
+    let transaction = client.transaction().await?;
+    let mut report = PopulateReport::default();
+    report.users = insert_users(&transaction, data, &hashes).await?;
+    report.chats = insert_chats(&transaction, data).await?;
+    report.messages = insert_messages(&transaction, data).await?;
+    transaction.commit().await?;
+    Ok(report)
+}
+
+/// An email already taken by another account is refused, naming the entry.
+async fn check_emails_free(store: &Store, data: &DemoData) -> Result<(), PopulateError> {
+    for (index, user) in data.users.iter().enumerate() {
+        if let Some(existing) = store.user_by_email(&user.email).await?
+            && existing.id != user.id
+        {
+            return invalid(
+                format!("users[{index}]"),
+                format!("email {:?} belongs to another account", user.email),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Argon2id hashes of the passwords of users not yet in the database (the
+/// expensive part of a load), computed on all cores.
+async fn hash_new_passwords(
+    store: &Store,
+    data: &DemoData,
+) -> Result<Vec<(Uuid, String)>, PopulateError> {
+    let ids: Vec<Uuid> = data.users.iter().map(|user| user.id).collect();
+    let existing: HashSet<Uuid> = store.existing_users(&ids).await?.into_iter().collect();
+    let pending: Vec<_> = data
+        .users
+        .iter()
+        .filter(|user| !existing.contains(&user.id))
+        .map(|user| (user.id, tokio::spawn(password::hash(user.password.clone()))))
+        .collect();
+    let mut hashes = Vec::with_capacity(pending.len());
+    for (id, task) in pending {
+        let hash = task
+            .await
+            .map_err(|error| crate::error::Error::Internal(error.to_string()))??;
+        hashes.push((id, hash));
+    }
+    Ok(hashes)
+}
+
+async fn insert_users(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    data: &DemoData,
+    hashes: &[(Uuid, String)],
+) -> Result<u64, PopulateError> {
+    let (mut ids, mut names, mut emails, mut hashed) = (vec![], vec![], vec![], vec![]);
+    for (id, hash) in hashes {
+        let user = data.users.iter().find(|user| user.id == *id).expect("hashed from the file");
+        ids.push(*id);
+        names.push(user.name.clone());
+        emails.push(user.email.clone());
+        hashed.push(hash.clone());
+    }
+    Ok(transaction
+        .execute(
+            "INSERT INTO users (id, name, email, password_hash)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+             ON CONFLICT DO NOTHING",
+            &[&ids, &names, &emails, &hashed],
+        )
+        .await?)
+}
+
+async fn insert_chats(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    data: &DemoData,
+) -> Result<u64, PopulateError> {
+    let ids: Vec<Uuid> = data.chats.iter().map(|chat| chat.id).collect();
+    let names: Vec<&str> = data.chats.iter().map(|chat| chat.name.as_str()).collect();
+    let kinds: Vec<i16> = data.chats.iter().map(|chat| chat.kind).collect();
+    let added = transaction
+        .execute(
+            "INSERT INTO chats (id, name, type)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::smallint[])
+             ON CONFLICT DO NOTHING",
+            &[&ids, &names, &kinds],
+        )
+        .await?;
+    let (chat_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
+        .chat_members
+        .iter()
+        .map(|member| (member.chat_id, member.user_id))
+        .unzip();
+    transaction
+        .execute(
+            "INSERT INTO chat_members (chat_id, user_id)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+            &[&chat_ids, &user_ids],
+        )
+        .await?;
+    insert_groups(transaction, data).await?;
+    Ok(added)
+}
+
+async fn insert_groups(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    data: &DemoData,
+) -> Result<(), PopulateError> {
+    let ids: Vec<Uuid> = data.groups.iter().map(|group| group.id).collect();
+    let names: Vec<&str> = data.groups.iter().map(|group| group.name.as_str()).collect();
+    let creators: Vec<Uuid> = data.groups.iter().map(|group| group.creator_id).collect();
+    let chats: Vec<Uuid> = data.groups.iter().map(|group| group.chat_id).collect();
+    transaction
+        .execute(
+            "INSERT INTO groups (id, name, creator_id, chat_id)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[])
+             ON CONFLICT DO NOTHING",
+            &[&ids, &names, &creators, &chats],
+        )
+        .await?;
+    let (group_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
+        .user_group
+        .iter()
+        .map(|member| (member.group_id, member.user_id))
+        .unzip();
+    transaction
+        .execute(
+            "INSERT INTO user_groups (group_id, user_id)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+            &[&group_ids, &user_ids],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Messages in time order, so that storage order follows their timestamps.
+async fn insert_messages(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    data: &DemoData,
+) -> Result<u64, PopulateError> {
+    let mut messages: Vec<_> = data.messages.iter().collect();
+    messages.sort_by_key(|message| message.timestamp);
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
+    let chats: Vec<Uuid> = messages.iter().map(|m| m.chat_id).collect();
+    let senders: Vec<Uuid> = messages.iter().map(|m| m.sender_id).collect();
+    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    let times: Vec<_> = messages.iter().map(|m| m.timestamp).collect();
+    let seen: Vec<bool> = messages.iter().map(|m| m.seen).collect();
+    let added = transaction
+        .execute(
+            "INSERT INTO messages (id, chat_id, sender_id, text, timestamp, seen)
+             SELECT id, chat_id, sender_id, text, timestamp, seen
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[],
+                         $5::timestamptz[], $6::bool[])
+             WITH ORDINALITY AS m(id, chat_id, sender_id, text, timestamp, seen, n)
+             ORDER BY n
+             ON CONFLICT DO NOTHING",
+            &[&ids, &chats, &senders, &texts, &times, &seen],
+        )
+        .await?;
+    let (message_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
+        .message_seen_status
+        .iter()
+        .map(|status| (status.message_id, status.user_id))
+        .unzip();
+    transaction
+        .execute(
+            "INSERT INTO message_seen_status (message_id, user_id)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
+            &[&message_ids, &user_ids],
+        )
+        .await?;
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo_data::generate::{Sizes, generate};
+
+    fn sample() -> DemoData {
+        generate(&Sizes {
+            users: 6,
+            personal_chats: 3,
+            groups: 2,
+            group_size: 4,
+            messages_per_chat: 5,
+            seed: 7,
+        })
+    }
+
+    fn refusal(data: &DemoData) -> String {
+        validate(data).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_generated_file_is_valid() {
+        validate(&sample()).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_message_from_an_unknown_sender() {
+        let mut data = sample();
+        data.messages[2].sender_id = Uuid::nil();
+        let reason = refusal(&data);
+        assert!(reason.starts_with("messages[2]: sender_id"), "{reason}");
+    }
+
+    #[test]
+    fn refuses_a_member_of_an_unknown_chat() {
+        let mut data = sample();
+        data.chat_members[1].chat_id = Uuid::nil();
+        assert!(refusal(&data).starts_with("chat_members[1]: chat_id"));
+    }
+
+    #[test]
+    fn refuses_a_seen_status_for_an_unknown_message() {
+        let mut data = sample();
+        data.message_seen_status[0].message_id = Uuid::nil();
+        assert!(refusal(&data).starts_with("message_seen_status[0]: message_id"));
+    }
+
+    #[test]
+    fn refuses_duplicate_emails_whatever_their_case() {
+        let mut data = sample();
+        data.users[3].email = data.users[1].email.to_uppercase();
+        assert!(refusal(&data).starts_with("users[3]: email"));
+    }
+
+    #[test]
+    fn refuses_an_unknown_chat_type() {
+        let mut data = sample();
+        data.chats[0].kind = 7;
+        assert!(refusal(&data).starts_with("chats[0]: type"));
+    }
+
+    #[test]
+    fn refuses_duplicate_ids() {
+        let mut data = sample();
+        data.messages[1].id = data.messages[0].id;
+        assert!(refusal(&data).starts_with("messages[1]: id"));
+    }
+
+    #[test]
+    fn parse_errors_name_the_entry() {
+        let text = r#"{"users":[],"messages":[{"id":"x","sender_id":"y"}]}"#;
+        let reason = parse(text).unwrap_err().to_string();
+        assert!(reason.starts_with("messages[0].id"), "{reason}");
+        let text = r#"{"messages":[{"id":"6f1c2d3e-0000-4000-8000-000000000001",
+            "sender_id":"6f1c2d3e-0000-4000-8000-000000000001",
+            "chat_id":"6f1c2d3e-0000-4000-8000-000000000001",
+            "timestamp":"last week","seen":false,"text":"hi"}]}"#;
+        let reason = parse(text).unwrap_err().to_string();
+        assert!(reason.starts_with("messages[0].timestamp"), "{reason}");
+    }
+
+    #[test]
+    fn accepts_both_timestamp_forms_and_unknown_fields() {
+        let text = r#"{"extra": 1, "messages":[
+          {"id":"6f1c2d3e-0000-4000-8000-000000000001","sender_id":"6f1c2d3e-0000-4000-8000-000000000002",
+           "chat_id":"6f1c2d3e-0000-4000-8000-000000000003","timestamp":"2025-05-04 04:45:50+00:00","seen":false,"text":"a"},
+          {"id":"6f1c2d3e-0000-4000-8000-000000000004","sender_id":"6f1c2d3e-0000-4000-8000-000000000002",
+           "chat_id":"6f1c2d3e-0000-4000-8000-000000000003","timestamp":"2025-05-04T04:45:51Z","seen":true,"text":"b","likes":3}]}"#;
+        let data = parse(text).unwrap();
+        assert_eq!(data.messages.len(), 2);
+    }
+}

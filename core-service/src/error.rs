@@ -1,0 +1,128 @@
+//! The core's one error type, and its mapping to the wire.
+//!
+//! An error inside a session becomes an `Error` event (its `code` is stable,
+//! its text is for humans); an error in a unary RPC becomes a gRPC status.
+//! Internal causes are logged where they happen and never sent to clients.
+
+use tonic::Status;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of an operation has an invalid value.
+    #[error("invalid {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    /// Wrong password, or no account with that email.
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// An operation other than login on a session that has not logged in.
+    #[error("access denied: log in first")]
+    NotAuthenticated,
+    /// A send whose `sender_id` is not the logged-in user.
+    #[error("access denied: sender_id is not the logged-in user")]
+    SenderMismatch,
+    /// The chat does not exist or the user is not one of its members.
+    #[error("access denied: you are not a member of this chat")]
+    NotAMember,
+    /// The message does not exist or is in a chat the user is not in.
+    #[error("no such message in your chats")]
+    MessageNotFound,
+    /// A referenced user does not exist.
+    #[error("unknown user {0}")]
+    UnknownUser(uuid::Uuid),
+    /// The database failed; the cause is logged, never sent.
+    #[error("database error occurred")]
+    Database(#[from] tokio_postgres::Error),
+    /// No database connection could be had in time.
+    #[error("database unavailable")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// Anything else that is the core's fault.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidField`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// The stable snake_case code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidField { .. } => "invalid_field",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::NotAuthenticated => "not_authenticated",
+            Error::SenderMismatch => "sender_mismatch",
+            Error::NotAMember => "not_a_member",
+            Error::MessageNotFound => "message_not_found",
+            Error::UnknownUser(_) => "unknown_user",
+            Error::Database(_) | Error::Pool(_) | Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Whether this is the core's fault rather than the client's.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(_) | Error::Pool(_) | Error::Internal(_)
+        )
+    }
+
+    /// Logs internal causes; client errors are not worth a warning.
+    pub fn log(&self) {
+        match self {
+            Error::Database(cause) => tracing::error!(%cause, "database error"),
+            Error::Pool(cause) => tracing::error!(%cause, "database pool error"),
+            Error::Internal(cause) => tracing::error!(%cause, "internal error"),
+            _ => tracing::debug!(code = self.code(), "operation refused"),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        error.log();
+        let text = error.to_string();
+        match error {
+            Error::InvalidField { .. } | Error::UnknownUser(_) => Status::invalid_argument(text),
+            Error::InvalidCredentials | Error::NotAuthenticated => Status::unauthenticated(text),
+            Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
+            Error::MessageNotFound => Status::not_found(text),
+            Error::Pool(_) => Status::unavailable(text),
+            Error::Database(_) | Error::Internal(_) => Status::internal(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    #[test]
+    fn client_errors_map_to_their_status_codes() {
+        let cases = [
+            (Error::invalid("chat_id", "not a uuid"), Code::InvalidArgument),
+            (Error::InvalidCredentials, Code::Unauthenticated),
+            (Error::NotAMember, Code::PermissionDenied),
+            (Error::MessageNotFound, Code::NotFound),
+            (Error::Internal("boom".into()), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Status::from(error).code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_causes_are_not_sent_to_clients() {
+        let status = Status::from(Error::Internal("secret detail".into()));
+        assert!(!status.message().contains("secret"));
+    }
+}

@@ -1,0 +1,32 @@
+//! Stored records → protobuf messages.
+
+use crate::store::messages::MessageRecord;
+use crate::store::users::UserRecord;
+use messenger_proto::timestamp;
+use messenger_proto::v1::{self as pb, server_event::Event};
+
+/// A stored message as the API shows it.
+pub fn message(record: &MessageRecord) -> pb::Message {
+    pb::Message {
+        id: record.id.to_string(),
+        sender_id: record.sender_id.to_string(),
+        chat_id: record.chat_id.to_string(),
+        timestamp: Some(timestamp::to_proto(record.timestamp)),
+        text: record.text.clone(),
+        seen: record.seen,
+    }
+}
+
+/// An account as the API shows it: never its password hash.
+pub fn user(record: &UserRecord) -> pb::User {
+    pb::User {
+        id: record.id.to_string(),
+        name: record.name.clone(),
+        email: record.email.clone(),
+    }
+}
+
+/// Wraps an event for a session stream.
+pub fn event(event: Event) -> pb::ServerEvent {
+    pb::ServerEvent { event: Some(event) }
+}

@@ -1,0 +1,102 @@
+//! The gRPC face of the core: the `Messenger` service, health and reflection.
+
+pub mod convert;
+mod history;
+mod session;
+
+use crate::commands::login;
+use crate::state::Core;
+use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
+use messenger_proto::v1::{ClientOperation, HistoryPage, HistoryRequest, Login, User};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// How often an idle HTTP/2 connection is pinged, so dead edges are noticed.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+
+/// The `messenger.v1.Messenger` service.
+pub struct MessengerService {
+    core: Arc<Core>,
+    shutdown: watch::Receiver<bool>,
+}
+
+#[tonic::async_trait]
+impl Messenger for MessengerService {
+    type SessionStream = session::EventStream;
+
+    async fn session(
+        &self,
+        request: Request<Streaming<ClientOperation>>,
+    ) -> Result<Response<Self::SessionStream>, Status> {
+        let stream = session::open(
+            self.core.clone(),
+            request.into_inner(),
+            self.shutdown.clone(),
+        );
+        Ok(Response::new(stream))
+    }
+
+    async fn get_history(
+        &self,
+        request: Request<HistoryRequest>,
+    ) -> Result<Response<HistoryPage>, Status> {
+        Ok(Response::new(history::get(&self.core, request.into_inner()).await?))
+    }
+
+    async fn check_login(&self, request: Request<Login>) -> Result<Response<User>, Status> {
+        let user = login::check_credentials(&self.core, request.into_inner()).await?;
+        Ok(Response::new(convert::user(&user)))
+    }
+}
+
+/// Serves the core's gRPC API on `listener` until `stop` completes; then
+/// ends every session with UNAVAILABLE and waits for connections to close.
+pub async fn serve(
+    core: Arc<Core>,
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let (stopping, shutdown) = watch::channel(false);
+    let service = MessengerService { core, shutdown };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<MessengerServer<MessengerService>>().await;
+    // Both reflection versions: older grpcurl releases speak only v1alpha.
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+    let signal = async move {
+        stop.await;
+        health.set_not_serving::<MessengerServer<MessengerService>>().await;
+        let _ = stopping.send(true);
+    };
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(MessengerServer::new(service))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .await?;
+    Ok(())
+}
+
+/// Reflection over the messenger and health services.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(messenger_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Why the gRPC server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}

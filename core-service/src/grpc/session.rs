@@ -1,0 +1,117 @@
+//! The `Session` RPC: one client connection as a pair of streams.
+//!
+//! A task reads the client's operations and applies them one at a time, in
+//! order. Events for the client go through the session's bounded queue into
+//! the response stream, which ends early with a status when the core shuts
+//! down or the client reads too slowly.
+
+use crate::commands::{self, SessionState};
+use crate::sessions::{CloseReason, Outbox};
+use crate::state::Core;
+use futures_util::Stream;
+use messenger_proto::v1::{ClientOperation, ServerEvent};
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tonic::{Status, Streaming};
+
+/// The response stream of one session.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<ServerEvent, Status>> + Send>>;
+
+/// Starts a session over the client's operation stream; returns its events.
+pub fn open(
+    core: Arc<Core>,
+    operations: Streaming<ClientOperation>,
+    shutdown: watch::Receiver<bool>,
+) -> EventStream {
+    let (events, queue) = mpsc::channel(core.limits.session_queue);
+    let (close, closed) = oneshot::channel();
+    let outbox = Arc::new(Outbox::new(events, close));
+    let session = SessionState::new(core.sessions.new_session_id(), outbox);
+    let span = tracing::info_span!("session", session_id = session.id);
+    tokio::spawn(tracing::Instrument::instrument(
+        read_operations(core, session, operations, shutdown.clone()),
+        span,
+    ));
+    outgoing(queue, closed, shutdown)
+}
+
+/// Applies the client's operations until it hangs up or the core stops.
+async fn read_operations(
+    core: Arc<Core>,
+    mut session: SessionState,
+    mut operations: Streaming<ClientOperation>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let next = tokio::select! {
+            next = operations.message() => next,
+            _ = shutdown.wait_for(|stopping| *stopping) => break,
+        };
+        match next {
+            Ok(Some(operation)) => commands::dispatch(&core, &mut session, operation).await,
+            Ok(None) => break,
+            Err(status) => {
+                tracing::debug!(%status, "client stream ended");
+                break;
+            }
+        }
+    }
+    session.end(&core);
+    tracing::debug!("session ended");
+}
+
+/// What the response stream reads from.
+struct Outgoing {
+    queue: mpsc::Receiver<ServerEvent>,
+    closed: oneshot::Receiver<CloseReason>,
+    shutdown: watch::Receiver<bool>,
+    finished: bool,
+}
+
+/// The queue as a stream that ends with a status when the session is closed.
+fn outgoing(
+    queue: mpsc::Receiver<ServerEvent>,
+    closed: oneshot::Receiver<CloseReason>,
+    shutdown: watch::Receiver<bool>,
+) -> EventStream {
+    let state = Outgoing {
+        queue,
+        closed,
+        shutdown,
+        finished: false,
+    };
+    Box::pin(futures_util::stream::unfold(state, next_event))
+}
+
+async fn next_event(
+    mut state: Outgoing,
+) -> Option<(Result<ServerEvent, Status>, Outgoing)> {
+    if state.finished {
+        return None;
+    }
+    let next = tokio::select! {
+        biased;
+        reason = &mut state.closed => Err(reason.ok()),
+        _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(CloseReason::Shutdown)),
+        event = state.queue.recv() => Ok(event),
+    };
+    let closed = match next {
+        Ok(event) => return event.map(|event| (Ok(event), state)),
+        Err(closed) => closed,
+    };
+    // The session was closed, or its outbox dropped because it ended.
+    state.finished = true;
+    let reason = closed?;
+    Some((Err(close_status(reason)), state))
+}
+
+/// The status a closed session's stream ends with.
+fn close_status(reason: CloseReason) -> Status {
+    match reason {
+        CloseReason::SlowConsumer => {
+            Status::resource_exhausted("slow consumer: the session's outgoing queue is full")
+        }
+        CloseReason::Shutdown => Status::unavailable("the core is shutting down"),
+    }
+}

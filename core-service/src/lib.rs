@@ -1,0 +1,89 @@
+//! The messenger core: owns accounts, chats, messages, receipts and who is
+//! connected where, and serves them over gRPC (`proto/`).
+//!
+//! - [`grpc`]: the `Messenger` service (session streams, history, login
+//!   check), plus health and reflection.
+//! - [`commands`]: one module per client operation.
+//! - [`sessions`]: the registry of live sessions and delivery to them.
+//! - [`membership`]: the cache of chat members used on every send.
+//! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
+//! - [`auth`]: password hashing.
+//! - [`demo_data`]: the `fake_data.json` shape, its generator and loader.
+//! - [`local_db`]: the embedded default PostgreSQL cluster.
+
+pub mod auth;
+pub mod commands;
+pub mod config;
+pub mod demo_data;
+pub mod error;
+pub mod grpc;
+pub mod local_db;
+pub mod membership;
+pub mod sessions;
+pub mod state;
+pub mod store;
+
+use config::DatabaseConfig;
+use local_db::LocalPostgres;
+use std::future::Future;
+use std::sync::Arc;
+use store::Store;
+use tokio::net::TcpListener;
+
+/// A database that is ready: migrated, with its pool.
+pub struct Database {
+    pub store: Store,
+    /// The embedded cluster, when no URL was configured.
+    pub local: Option<LocalPostgres>,
+}
+
+/// Why the database could not be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error(transparent)]
+    Local(#[from] local_db::LocalDbError),
+    #[error(transparent)]
+    Setup(#[from] store::StoreSetupError),
+    #[error("cannot prepare the database schema: {0}")]
+    Migrate(#[from] error::Error),
+}
+
+/// Connects to the configured database (starting the embedded one when no
+/// URL is set) and applies pending migrations.
+pub async fn open_database(config: &DatabaseConfig) -> Result<Database, DatabaseError> {
+    let (url, local) = match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = config.local_db_dir.clone();
+            let local = tokio::task::spawn_blocking(move || LocalPostgres::ensure_running(&dir))
+                .await
+                .map_err(|error| error::Error::Internal(error.to_string()))??;
+            (local.url(), Some(local))
+        }
+    };
+    tracing::info!(database = %config::mask_password(&url), "using database");
+    let store = Store::new(&url, config.database_pool_size)?;
+    store::migrate::run(&store).await?;
+    Ok(Database { store, local })
+}
+
+/// Serves the core on `listener` until `stop` completes.
+pub async fn serve(
+    store: Store,
+    limits: state::Limits,
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send,
+) -> Result<(), grpc::ServeError> {
+    let core = Arc::new(state::Core::new(store, limits));
+    grpc::serve(core, listener, stop).await
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

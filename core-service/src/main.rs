@@ -1,0 +1,151 @@
+//! `messenger-core`: the core service and its data commands.
+
+use clap::{Parser, Subcommand};
+use core_service::config::{CoreConfig, DatabaseConfig};
+use core_service::demo_data::generate::{self, Sizes};
+use core_service::demo_data::populate;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "messenger-core", version, about = "The messenger core (gRPC)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gRPC API (the default).
+    Serve(CoreConfig),
+    /// Apply pending schema migrations and exit.
+    Migrate(DatabaseConfig),
+    /// Load a demo-data file; loading it twice adds nothing.
+    Populate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// The file to load.
+        #[arg(default_value = "fake_data.json")]
+        file: PathBuf,
+    },
+    /// Write a demo-data file.
+    CreateJson(CreateJson),
+}
+
+/// `serve` with its defaults and environment, for a bare `messenger-core`.
+#[derive(Parser)]
+struct ServeDefaults {
+    #[command(flatten)]
+    config: CoreConfig,
+}
+
+#[derive(clap::Args)]
+struct CreateJson {
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    #[arg(long, default_value_t = 15)]
+    personal_chats: usize,
+    #[arg(long, default_value_t = 5)]
+    groups: usize,
+    /// Members per group, the creator included.
+    #[arg(long, default_value_t = 5)]
+    group_size: usize,
+    #[arg(long, default_value_t = 12)]
+    messages_per_chat: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Where to write the file.
+    #[arg(long, short, default_value = "fake_data.json")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    core_service::init_tracing();
+    let cli = Cli::parse();
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeDefaults::parse_from(["serve"]).config));
+    match run(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve(config) => serve(config).await,
+        Command::Migrate(database) => {
+            core_service::open_database(&database).await?;
+            println!("schema is up to date");
+            Ok(())
+        }
+        Command::Populate { database, file } => {
+            let data = populate::read_file(&file)?;
+            let database = core_service::open_database(&database).await?;
+            let report = populate::populate(&database.store, &data).await?;
+            println!(
+                "loaded {}: {} users, {} chats, {} messages added",
+                file.display(),
+                report.users,
+                report.chats,
+                report.messages
+            );
+            Ok(())
+        }
+        Command::CreateJson(options) => create_json(options),
+    }
+}
+
+async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
+    tracing::info!(?config.listen, limits = ?config.limits(), "starting core");
+    let database = core_service::open_database(&config.database).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "gRPC listening");
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    core_service::serve(database.store.clone(), config.limits(), listener, stop).await?;
+    database.store.close();
+    if let Some(local) = database.local.filter(|local| local.started_here) {
+        local.stop()?;
+    }
+    Ok(())
+}
+
+fn create_json(options: CreateJson) -> Result<(), Box<dyn std::error::Error>> {
+    let sizes = Sizes {
+        users: options.users.max(2),
+        personal_chats: options.personal_chats,
+        groups: options.groups,
+        group_size: options.group_size,
+        messages_per_chat: options.messages_per_chat,
+        seed: options.seed,
+    };
+    let total = ((sizes.personal_chats + sizes.groups) * sizes.messages_per_chat) as u64;
+    let bar = indicatif::ProgressBar::new(total);
+    if total < 10_000 {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let data = generate::generate_with_progress(&sizes, |made| {
+        if made % 1000 == 0 {
+            bar.set_position(made)
+        }
+    });
+    bar.finish_and_clear();
+    let file = std::io::BufWriter::new(std::fs::File::create(&options.out)?);
+    serde_json::to_writer_pretty(file, &data)?;
+    println!(
+        "wrote {}: {} users, {} chats, {} messages",
+        options.out.display(),
+        data.users.len(),
+        data.chats.len(),
+        data.messages.len()
+    );
+    Ok(())
+}

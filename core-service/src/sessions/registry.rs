@@ -1,0 +1,183 @@
+//! The session registry: user id → that user's live sessions (one per
+//! connected device).
+//!
+//! Each session has a bounded outgoing queue. Delivery never waits: a session
+//! whose queue is full is a slow consumer, and it is closed (it can reconnect
+//! and read history) rather than slowing anyone else down. The lock is a
+//! plain mutex held only to copy or change the map, never across `.await`.
+
+use messenger_proto::v1::ServerEvent;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// Identifies one session for its whole life.
+pub type SessionId = u64;
+
+/// Why the core ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The session's outgoing queue was full.
+    SlowConsumer,
+    /// The core is shutting down.
+    Shutdown,
+}
+
+/// The sending side of one session: its queue and the switch that closes it.
+pub struct Outbox {
+    events: mpsc::Sender<ServerEvent>,
+    close: Mutex<Option<oneshot::Sender<CloseReason>>>,
+}
+
+impl Outbox {
+    /// An outbox around a session's queue and close switch.
+    pub fn new(events: mpsc::Sender<ServerEvent>, close: oneshot::Sender<CloseReason>) -> Self {
+        Outbox {
+            events,
+            close: Mutex::new(Some(close)),
+        }
+    }
+
+    /// Queues an event for this session, waiting for room: used for the
+    /// session's own replies, so a client that does not read only holds up
+    /// itself. Returns false if the session is gone.
+    pub async fn reply(&self, event: ServerEvent) -> bool {
+        self.events.send(event).await.is_ok()
+    }
+
+    /// Queues an event without waiting; a full queue closes the session.
+    fn deliver(&self, event: ServerEvent) {
+        match self.events.try_send(event) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::SlowConsumer),
+        }
+    }
+
+    /// Ends the session with `reason` (only the first reason counts).
+    pub fn close(&self, reason: CloseReason) {
+        let switch = self.close.lock().expect("outbox lock poisoned").take();
+        if let Some(switch) = switch {
+            let _ = switch.send(reason);
+        }
+    }
+}
+
+/// All live, logged-in sessions of the core.
+#[derive(Default)]
+pub struct Registry {
+    next_id: AtomicU64,
+    users: Mutex<HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>>,
+}
+
+impl Registry {
+    /// A fresh session id.
+    pub fn new_session_id(&self) -> SessionId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes `session` of `user_id` reachable.
+    pub fn register(&self, user_id: Uuid, session: SessionId, outbox: Arc<Outbox>) {
+        self.lock().entry(user_id).or_default().push((session, outbox));
+    }
+
+    /// Removes `session` of `user_id`.
+    pub fn unregister(&self, user_id: Uuid, session: SessionId) {
+        let mut users = self.lock();
+        if let Some(sessions) = users.get_mut(&user_id) {
+            sessions.retain(|(id, _)| *id != session);
+            if sessions.is_empty() {
+                users.remove(&user_id);
+            }
+        }
+    }
+
+    /// Delivers `event` to every session of every user in `user_ids`, except
+    /// the session `skip` (the one whose operation caused the event).
+    pub fn deliver(&self, user_ids: &[Uuid], skip: Option<SessionId>, event: &ServerEvent) {
+        for outbox in self.outboxes(user_ids, skip) {
+            outbox.deliver(event.clone());
+        }
+    }
+
+    /// Closes every session, e.g. at shutdown.
+    pub fn close_all(&self, reason: CloseReason) {
+        let all: Vec<_> = self.lock().values().flatten().map(|(_, o)| o.clone()).collect();
+        for outbox in all {
+            outbox.close(reason);
+        }
+    }
+
+    /// How many sessions are live.
+    pub fn session_count(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    fn outboxes(&self, user_ids: &[Uuid], skip: Option<SessionId>) -> Vec<Arc<Outbox>> {
+        let users = self.lock();
+        user_ids
+            .iter()
+            .filter_map(|user| users.get(user))
+            .flatten()
+            .filter(|(id, _)| Some(*id) != skip)
+            .map(|(_, outbox)| outbox.clone())
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>> {
+        self.users.lock().expect("registry lock poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use messenger_proto::v1::server_event::Event;
+    use messenger_proto::v1::Error as ErrorEvent;
+
+    fn event() -> ServerEvent {
+        ServerEvent {
+            event: Some(Event::Error(ErrorEvent::default())),
+        }
+    }
+
+    fn session(capacity: usize) -> (Arc<Outbox>, mpsc::Receiver<ServerEvent>, oneshot::Receiver<CloseReason>) {
+        let (events, receiver) = mpsc::channel(capacity);
+        let (close, closed) = oneshot::channel();
+        (Arc::new(Outbox::new(events, close)), receiver, closed)
+    }
+
+    #[test]
+    fn delivers_to_every_device_but_the_skipped_one() {
+        let registry = Registry::default();
+        let user = Uuid::new_v4();
+        let (phone, mut phone_events, _) = session(4);
+        let (laptop, mut laptop_events, _) = session(4);
+        registry.register(user, 1, phone);
+        registry.register(user, 2, laptop);
+        registry.deliver(&[user], Some(1), &event());
+        assert!(phone_events.try_recv().is_err());
+        assert!(laptop_events.try_recv().is_ok());
+        registry.unregister(user, 2);
+        assert_eq!(registry.session_count(), 1);
+    }
+
+    #[test]
+    fn a_full_queue_closes_only_that_session() {
+        let registry = Registry::default();
+        let (slow, _slow_events, mut slow_closed) = session(1);
+        let (fast, mut fast_events, mut fast_closed) = session(8);
+        let (slow_user, fast_user) = (Uuid::new_v4(), Uuid::new_v4());
+        registry.register(slow_user, 1, slow);
+        registry.register(fast_user, 2, fast);
+        for _ in 0..3 {
+            registry.deliver(&[slow_user, fast_user], None, &event());
+        }
+        assert_eq!(slow_closed.try_recv(), Ok(CloseReason::SlowConsumer));
+        assert!(fast_closed.try_recv().is_err());
+        for _ in 0..3 {
+            assert!(fast_events.try_recv().is_ok());
+        }
+    }
+}

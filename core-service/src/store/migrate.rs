@@ -1,0 +1,116 @@
+//! Schema migrations: the plain `.sql` files of `sql/`, applied in order at
+//! start-up and recorded in `schema_migrations`.
+//!
+//! A PostgreSQL advisory lock serialises concurrent starts, so two processes
+//! starting at once apply each migration exactly once. A migration that was
+//! edited after it was applied is refused rather than silently skipped.
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// One migration file.
+struct Migration {
+    version: i32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, oldest first. Add a file to `sql/` and a line here.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../../sql/0001_initial.sql"),
+}];
+
+/// An arbitrary constant naming this project's migration lock.
+const MIGRATION_LOCK: i64 = 0x6d65_7373_656e_6700;
+
+/// Applies every migration not yet applied; returns how many it applied.
+pub async fn run(store: &Store) -> Result<usize> {
+    let mut client = store.connection().await?;
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    integer PRIMARY KEY,
+                 name       text NOT NULL,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .or_else(ignore_concurrent_create)?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = apply_pending(&mut client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
+
+/// Two processes may race on `CREATE TABLE IF NOT EXISTS`; the loser gets a
+/// unique violation on the catalog, which means the table now exists.
+fn ignore_concurrent_create(error: tokio_postgres::Error) -> Result<()> {
+    match error.code() {
+        Some(code) if *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION => Ok(()),
+        _ => Err(error.into()),
+    }
+}
+
+async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> {
+    let mut applied = 0;
+    for migration in MIGRATIONS {
+        let checksum = checksum(migration.sql);
+        let row = client
+            .query_opt(
+                "SELECT checksum FROM schema_migrations WHERE version = $1",
+                &[&migration.version],
+            )
+            .await?;
+        match row {
+            Some(row) if row.get::<_, String>(0) == checksum => continue,
+            Some(_) => {
+                return Err(Error::Internal(format!(
+                    "migration {} ({}) changed after it was applied",
+                    migration.version, migration.name
+                )));
+            }
+            None => {}
+        }
+        let transaction = client.transaction().await?;
+        transaction.batch_execute(migration.sql).await?;
+        transaction
+            .execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&migration.version, &migration.name, &checksum],
+            )
+            .await?;
+        transaction.commit().await?;
+        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// FNV-1a of the file's text: enough to notice an edited migration.
+fn checksum(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_checksums_differ() {
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version);
+        }
+        assert_ne!(checksum("a"), checksum("b"));
+        assert_eq!(checksum("a"), checksum("a"));
+    }
+}

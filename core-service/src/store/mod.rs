@@ -1,0 +1,70 @@
+//! PostgreSQL storage: the only place in the core that holds SQL.
+//!
+//! Each submodule owns the queries of one table family; every query is plain
+//! SQL that can be pasted into `psql`. Statements are prepared once per pooled
+//! connection (`prepare_cached`).
+
+pub mod chats;
+pub mod messages;
+pub mod migrate;
+pub mod receipts;
+pub mod users;
+
+use crate::error::Result;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Timeouts};
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// How long an operation waits for a free connection before it fails.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// A pool of connections to the messenger's database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Creates a pool for `url` (a libpq-style URL) of at most `size`
+    /// connections. Connections are opened on first use.
+    pub fn new(url: &str, size: usize) -> Result<Self, StoreSetupError> {
+        let config: tokio_postgres::Config = url.parse().map_err(StoreSetupError::Url)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .timeouts(Timeouts {
+                wait: Some(POOL_WAIT),
+                create: Some(POOL_WAIT),
+                recycle: Some(POOL_WAIT),
+            })
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|error| StoreSetupError::Pool(error.to_string()))?;
+        Ok(Store { pool })
+    }
+
+    /// A connection from the pool.
+    pub async fn connection(&self) -> Result<Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Closes the pool: no new connections, idle ones are dropped.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+}
+
+/// Why a [`Store`] could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreSetupError {
+    #[error("invalid database URL: {0}")]
+    Url(tokio_postgres::Error),
+    #[error("cannot create the connection pool: {0}")]
+    Pool(String),
+}

@@ -1,0 +1,55 @@
+//! The `users` table.
+
+use crate::error::Result;
+use crate::store::Store;
+use uuid::Uuid;
+
+/// A user account as stored.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub password_hash: String,
+}
+
+impl Store {
+    /// The account with this email, compared without regard to case.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT id, name, email, password_hash FROM users WHERE lower(email) = lower($1)",
+            )
+            .await?;
+        let row = client.query_opt(&statement, &[&email]).await?;
+        Ok(row.map(|row| UserRecord {
+            id: row.get(0),
+            name: row.get(1),
+            email: row.get(2),
+            password_hash: row.get(3),
+        }))
+    }
+
+    /// Creates an account; the password must already be hashed.
+    pub async fn insert_user(&self, user: &UserRecord) -> Result<()> {
+        let client = self.connection().await?;
+        client
+            .execute(
+                "INSERT INTO users (id, name, email, password_hash) VALUES ($1, $2, $3, $4)",
+                &[&user.id, &user.name, &user.email, &user.password_hash],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Which of `ids` have an account.
+    pub async fn existing_users(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached("SELECT id FROM users WHERE id = ANY($1)")
+            .await?;
+        let rows = client.query(&statement, &[&ids]).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+}

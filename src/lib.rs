@@ -1,0 +1,16 @@
+//! The messenger core's gRPC contract.
+//!
+//! Everything here is generated from `proto/messenger/v1/messenger.proto`;
+//! that file is the documentation of every message and RPC. The core service
+//! implements [`v1::messenger_server::Messenger`], the edge calls it through
+//! [`v1::messenger_client::MessengerClient`].
+
+/// Version 1 of the `messenger.v1` package.
+pub mod v1 {
+    tonic::include_proto!("messenger.v1");
+}
+
+/// The encoded file descriptor set of the contract, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("messenger_descriptor");
+
+pub mod timestamp;
