@@ -14,3 +14,7 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("messenger_descriptor");
 
 pub mod timestamp;
+
+/// Metadata key of an INVALID_ARGUMENT status that names the invalid field
+/// of the request (e.g. `limit`), so callers can point at it.
+pub const INVALID_FIELD_METADATA: &str = "x-invalid-field";

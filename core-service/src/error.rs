@@ -91,7 +91,14 @@ impl From<Error> for Status {
         error.log();
         let text = error.to_string();
         match error {
-            Error::InvalidField { .. } | Error::UnknownUser(_) => Status::invalid_argument(text),
+            Error::InvalidField { field, .. } => {
+                let mut status = Status::invalid_argument(text);
+                status
+                    .metadata_mut()
+                    .insert(messenger_proto::INVALID_FIELD_METADATA, tonic::metadata::MetadataValue::from_static(field));
+                status
+            }
+            Error::UnknownUser(_) => Status::invalid_argument(text),
             Error::InvalidCredentials | Error::NotAuthenticated => Status::unauthenticated(text),
             Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
             Error::MessageNotFound => Status::not_found(text),
@@ -118,6 +125,13 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(Status::from(error).code(), code);
         }
+    }
+
+    #[test]
+    fn invalid_fields_are_named_in_metadata() {
+        let status = Status::from(Error::invalid("limit", "too big"));
+        let field = status.metadata().get(messenger_proto::INVALID_FIELD_METADATA).unwrap();
+        assert_eq!(field.to_str().unwrap(), "limit");
     }
 
     #[test]

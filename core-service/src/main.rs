@@ -80,9 +80,9 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(database) => {
-            core_service::open_database(&database).await?;
+            let database = core_service::open_database(&database).await?;
             println!("schema is up to date");
-            Ok(())
+            close(database)
         }
         Command::Populate { database, file } => {
             let data = populate::read_file(&file)?;
@@ -95,7 +95,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 report.chats,
                 report.messages
             );
-            Ok(())
+            close(database)
         }
         Command::CreateJson(options) => create_json(options),
     }
@@ -111,6 +111,11 @@ async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("shutting down");
     };
     core_service::serve(database.store.clone(), config.limits(), listener, stop).await?;
+    close(database)
+}
+
+/// Closes the pool and stops the local cluster if this process started it.
+fn close(database: core_service::Database) -> Result<(), Box<dyn std::error::Error>> {
     database.store.close();
     if let Some(local) = database.local.filter(|local| local.started_here) {
         local.stop()?;

@@ -1,0 +1,83 @@
+//! The messenger edge: translates the JSON WebSocket protocol (`/ws`) and
+//! the REST calls (`/history/…`, `/openapi.json`, `/docs`) into calls to the
+//! core's gRPC API. It keeps no business state.
+//!
+//! - [`ws`]: WebSocket sessions, client frame parsing, JSON ⇄ protobuf.
+//! - [`http`]: REST endpoints and the API documentation.
+//! - [`recover`] and [`error`]: the one mapping of errors to HTTP.
+//! - [`core_client`]: the self-healing connection to the core.
+
+pub mod config;
+pub mod core_client;
+pub mod error;
+pub mod http;
+pub mod recover;
+pub mod ws;
+
+use config::EdgeConfig;
+use core_client::CoreClient;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use warp::Filter;
+
+/// Every route of the edge, errors mapped to JSON responses.
+pub fn routes(
+    config: EdgeConfig,
+    core: CoreClient,
+    shutdown: watch::Receiver<bool>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
+    let limits = ws::FrameLimits {
+        max_frame_bytes: config.max_frame_bytes,
+    };
+    let hard_limit = config.hard_frame_limit();
+    let socket_core = core.clone();
+    let websocket = warp::path!("ws").and(warp::ws()).map(move |upgrade: warp::ws::Ws| {
+        let core = socket_core.clone();
+        let shutdown = shutdown.clone();
+        let reply = upgrade
+            .max_message_size(hard_limit)
+            .max_frame_size(hard_limit)
+            .on_upgrade(move |socket| ws::run(socket, core, limits, shutdown));
+        warp::reply::Reply::into_response(reply)
+    });
+    websocket
+        .or(http::history::route(core))
+        .unify()
+        .or(http::docs::routes())
+        .unify()
+        .recover(recover::handle_rejection)
+        .unify()
+        .with(warp::trace::request())
+}
+
+/// Serves the edge on `listener` until `stop` completes; open WebSockets
+/// are then closed with code 1001.
+pub async fn serve(
+    config: &EdgeConfig,
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let core = core_client::connect_lazy(&config.core_url)?;
+    let (stopping, shutdown) = watch::channel(false);
+    let signal = async move {
+        stop.await;
+        let _ = stopping.send(true);
+    };
+    warp::serve(routes(config.clone(), core, shutdown))
+        .incoming(listener)
+        .graceful(signal)
+        .run()
+        .await;
+    Ok(())
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

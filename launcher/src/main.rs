@@ -1,1 +1,129 @@
-fn main() {}
+//! `messenger`: runs the whole messenger in one command.
+//!
+//! Opens the database (with no `DATABASE_URL`, a private PostgreSQL cluster
+//! in `.data/postgres`, created and started on first use), applies the
+//! migrations, loads the demo data into an empty database, then runs the
+//! core and the edge until Ctrl-C, when both shut down cleanly and the
+//! cluster it started is stopped (its data stays for the next run).
+
+use clap::Parser;
+use core_service::config::CoreConfig;
+use core_service::demo_data::{DemoData, populate};
+use edge::config::EdgeConfig;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(name = "messenger", version, about = "Run the whole messenger with demo data")]
+struct Cli {
+    #[command(flatten)]
+    core: CoreConfig,
+    #[command(flatten)]
+    edge: EdgeConfig,
+    /// Demo data loaded when the database has no users yet.
+    #[arg(long, env = "DEMO_DATA", default_value = "fake_data.json")]
+    demo_data: PathBuf,
+    /// Do not load demo data.
+    #[arg(long)]
+    no_demo_data: bool,
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    core_service::init_tracing();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(mut cli: Cli) -> Result<(), AnyError> {
+    let database = core_service::open_database(&cli.core.database).await?;
+    let demo = load_demo_data(&cli, &database.store).await?;
+    let core_listener = TcpListener::bind(cli.core.listen).await?;
+    let edge_listener = TcpListener::bind(cli.edge.listen).await?;
+    let core_address = core_listener.local_addr()?;
+    if std::env::var_os("CORE_URL").is_none() {
+        cli.edge.core_url = format!("http://{core_address}");
+    }
+    print_welcome(core_address, edge_listener.local_addr()?, demo.as_ref());
+
+    let (stop, stopped) = watch::channel(false);
+    let core = tokio::spawn(core_service::serve(
+        database.store.clone(),
+        cli.core.limits(),
+        core_listener,
+        wait(stopped.clone()),
+    ));
+    let edge_config = cli.edge.clone();
+    let edge = tokio::spawn(async move {
+        edge::serve(&edge_config, edge_listener, wait(stopped)).await
+    });
+    let _ = tokio::signal::ctrl_c().await;
+    println!("\nshutting down…");
+    let _ = stop.send(true);
+    edge.await??;
+    core.await??;
+    database.store.close();
+    if let Some(local) = database.local.filter(|local| local.started_here) {
+        local.stop()?;
+        println!("stopped the local PostgreSQL (data kept in {})", local.data_dir().display());
+    }
+    Ok(())
+}
+
+/// Loads the demo data when the database has no users; returns it when it
+/// was available, for the welcome message.
+async fn load_demo_data(
+    cli: &Cli,
+    store: &core_service::store::Store,
+) -> Result<Option<DemoData>, AnyError> {
+    if cli.no_demo_data || !cli.demo_data.exists() {
+        return Ok(None);
+    }
+    let data = populate::read_file(&cli.demo_data)?;
+    if store.has_no_users().await? {
+        let report = populate::populate(store, &data).await?;
+        println!(
+            "loaded demo data from {}: {} users, {} chats, {} messages",
+            cli.demo_data.display(),
+            report.users,
+            report.chats,
+            report.messages
+        );
+    }
+    Ok(Some(data))
+}
+
+async fn wait(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+fn print_welcome(core: std::net::SocketAddr, edge: std::net::SocketAddr, demo: Option<&DemoData>) {
+    println!();
+    println!("messenger is running (Ctrl-C stops it)");
+    println!("  WebSocket  ws://{edge}/ws");
+    println!("  history    http://{edge}/history/{{chat_id}}?limit=50&offset=0");
+    println!("  API docs   http://{edge}/docs  (OpenAPI: http://{edge}/openapi.json)");
+    println!("  gRPC core  {core}  (reflection and health enabled)");
+    // A user with at least one chat, so the login leads somewhere.
+    let demo_login = demo.and_then(|data| {
+        let member = data.chat_members.first()?;
+        let user = data.users.iter().find(|user| user.id == member.user_id)?;
+        Some((user, member.chat_id))
+    });
+    if let Some((user, chat_id)) = demo_login {
+        let login = serde_json::json!({"email": user.email, "password": user.password});
+        println!("  demo login {login}");
+        println!("  {}'s id {} and one of their chats {chat_id}", user.name, user.id);
+    }
+    println!();
+}

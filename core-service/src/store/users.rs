@@ -43,6 +43,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether there is no account at all (a fresh database).
+    pub async fn has_no_users(&self) -> Result<bool> {
+        let client = self.connection().await?;
+        let row = client
+            .query_one("SELECT NOT EXISTS (SELECT 1 FROM users)", &[])
+            .await?;
+        Ok(row.get(0))
+    }
+
     /// Which of `ids` have an account.
     pub async fn existing_users(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
         let client = self.connection().await?;

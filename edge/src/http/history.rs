@@ -1,0 +1,158 @@
+//! `GET /history/{chat_id}?limit=N&offset=M`: one page of a chat's history.
+
+use crate::core_client::CoreClient;
+use crate::error::{ApiError, InvalidParameter};
+use crate::ws::translate::format_time;
+use messenger_proto::v1::{HistoryRequest, Message};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
+
+/// Page size when the request names none.
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// One message as history shows it.
+#[derive(Serialize)]
+struct HistoryEntry<'a> {
+    id: &'a str,
+    sender_id: &'a str,
+    chat_id: &'a str,
+    timestamp: String,
+    text: &'a str,
+    seen: bool,
+}
+
+/// The route.
+pub fn route(
+    core: CoreClient,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("history" / String)
+        .and(warp::get())
+        .and(warp::query::<Vec<(String, String)>>())
+        .and(warp::any().map(move || core.clone()))
+        .and_then(handle)
+}
+
+async fn handle(
+    chat_id: String,
+    query: Vec<(String, String)>,
+    mut core: CoreClient,
+) -> Result<Response, Rejection> {
+    let request = parse(&chat_id, &query).map_err(warp::reject::custom)?;
+    let page = core
+        .get_history(request)
+        .await
+        .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
+        .into_inner();
+    let entries: Vec<HistoryEntry> = page.messages.iter().map(entry).collect();
+    Ok(warp::reply::json(&entries).into_response())
+}
+
+fn entry(message: &Message) -> HistoryEntry<'_> {
+    HistoryEntry {
+        id: &message.id,
+        sender_id: &message.sender_id,
+        chat_id: &message.chat_id,
+        timestamp: format_time(message.timestamp.as_ref()),
+        text: &message.text,
+        seen: message.seen,
+    }
+}
+
+/// Checks every parameter and reports all invalid ones at once.
+fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, ApiError> {
+    let mut invalid = Vec::new();
+    if Uuid::parse_str(chat_id).is_err() {
+        invalid.push(InvalidParameter {
+            loc: ["path", "chat_id"],
+            msg: "Input should be a valid UUID".into(),
+            kind: "uuid_parsing",
+            input: Value::String(chat_id.to_owned()),
+        });
+    }
+    let limit = integer(query, "limit", 1, i64::from(DEFAULT_LIMIT), &mut invalid);
+    let offset = integer(query, "offset", 0, 0, &mut invalid);
+    if !invalid.is_empty() {
+        return Err(ApiError::Validation(invalid));
+    }
+    Ok(HistoryRequest {
+        chat_id: chat_id.to_owned(),
+        // Values above u32 are refused by the core's maximum page size.
+        limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        offset: u64::try_from(offset).unwrap_or(0),
+    })
+}
+
+/// A query integer ≥ `min` (the last occurrence wins, as in most frameworks).
+fn integer(
+    query: &[(String, String)],
+    name: &'static str,
+    min: i64,
+    default: i64,
+    invalid: &mut Vec<InvalidParameter>,
+) -> i64 {
+    let Some((_, text)) = query.iter().rev().find(|(key, _)| key == name) else {
+        return default;
+    };
+    let input = Value::String(text.clone());
+    match text.trim().parse::<i64>() {
+        Ok(value) if value >= min => value,
+        Ok(_) => {
+            invalid.push(InvalidParameter {
+                loc: ["query", name],
+                msg: format!("Input should be greater than or equal to {min}"),
+                kind: "greater_than_equal",
+                input,
+            });
+            default
+        }
+        Err(_) => {
+            invalid.push(InvalidParameter {
+                loc: ["query", name],
+                msg: "Input should be a valid integer, unable to parse string as an integer"
+                    .into(),
+                kind: "int_parsing",
+                input,
+            });
+            default
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const CHAT: &str = "27784f95-d0e0-478d-b224-f718fe2da52c";
+
+    #[test]
+    fn defaults_apply_when_parameters_are_absent() {
+        let request = parse(CHAT, &[]).unwrap();
+        assert_eq!((request.limit, request.offset), (DEFAULT_LIMIT, 0));
+    }
+
+    #[test]
+    fn every_invalid_parameter_is_listed() {
+        let Err(ApiError::Validation(invalid)) =
+            parse("nope", &query(&[("limit", "0"), ("offset", "-1")]))
+        else {
+            panic!("expected a validation error");
+        };
+        let locs: Vec<_> = invalid.iter().map(|p| p.loc).collect();
+        assert_eq!(locs, [["path", "chat_id"], ["query", "limit"], ["query", "offset"]]);
+    }
+
+    #[test]
+    fn non_integers_are_refused() {
+        let Err(ApiError::Validation(invalid)) = parse(CHAT, &query(&[("limit", "ten")])) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(invalid[0].kind, "int_parsing");
+    }
+}

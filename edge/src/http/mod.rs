@@ -1,0 +1,4 @@
+//! The REST endpoints.
+
+pub mod docs;
+pub mod history;

@@ -1,0 +1,32 @@
+//! Turns every warp rejection into a JSON response: the edge's errors get
+//! their own status, warp's built-in ones a plain `{"detail": …}`.
+
+use crate::error::ApiError;
+use serde_json::json;
+use std::convert::Infallible;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+use warp::Rejection;
+
+/// The one rejection → HTTP mapping of the edge.
+pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallible> {
+    if let Some(error) = rejection.find::<ApiError>() {
+        return Ok(error.response());
+    }
+    let (status, detail) = if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "Not Found")
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        (StatusCode::BAD_REQUEST, "invalid query string")
+    } else if rejection.find::<warp::reject::MissingHeader>().is_some()
+        || rejection.find::<warp::reject::InvalidHeader>().is_some()
+    {
+        (StatusCode::BAD_REQUEST, "missing or invalid header")
+    } else {
+        tracing::warn!(?rejection, "unhandled rejection");
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    };
+    let body = warp::reply::json(&json!({ "detail": detail }));
+    Ok(warp::reply::with_status(body, status).into_response())
+}

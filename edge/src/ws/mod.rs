@@ -1,0 +1,167 @@
+//! `GET /ws`: one WebSocket connection = one session stream on the core.
+//!
+//! Text frames are parsed here and forwarded as operations; the core's
+//! events are written back as JSON. Frames the edge cannot parse are
+//! answered with an error frame and the connection stays open. When the
+//! core cannot be reached or goes away, the socket is closed with a close
+//! code that tells the client what happened (see [`close_codes`]).
+
+pub mod frames;
+pub mod translate;
+
+use crate::core_client::CoreClient;
+use futures_util::{SinkExt, StreamExt};
+use messenger_proto::v1::ServerEvent;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Status, Streaming};
+use warp::ws::{Message, WebSocket};
+
+/// The WebSocket close codes the edge uses.
+pub mod close_codes {
+    /// The edge is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame was beyond the hard size limit and was not read.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The core failed unexpectedly.
+    pub const INTERNAL_ERROR: u16 = 1011;
+    /// The core went away during the session (restart, crash): reconnect.
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// The core could not be reached when the connection opened: retry later.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The client read too slowly and its queue on the core filled up.
+    pub const SLOW_CONSUMER: u16 = 4008;
+}
+
+/// Operations queued from the socket to the core before reading pauses.
+const OPERATION_QUEUE: usize = 64;
+
+/// Limits of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameLimits {
+    pub max_frame_bytes: usize,
+}
+
+/// Runs one WebSocket connection until either side ends it.
+pub async fn run(
+    socket: WebSocket,
+    mut core: CoreClient,
+    limits: FrameLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (mut sink, mut source) = socket.split();
+    let (operations, queue) = mpsc::channel(OPERATION_QUEUE);
+    let mut events = match core.session(ReceiverStream::new(queue)).await {
+        Ok(response) => response.into_inner(),
+        Err(status) => {
+            tracing::warn!(%status, "core unreachable, refusing WebSocket session");
+            let close = (close_codes::TRY_AGAIN_LATER, "core unavailable, retry later");
+            let _ = sink.send(Message::close_with(close.0, close.1)).await;
+            return;
+        }
+    };
+    let close = loop {
+        tokio::select! {
+            incoming = source.next() => match incoming {
+                Some(Ok(frame)) => {
+                    if frame.is_close() {
+                        break None;
+                    }
+                    if let Some(reply) = handle_frame(frame, limits, &operations).await {
+                        if sink.send(Message::text(reply)).await.is_err() {
+                            break None;
+                        }
+                    }
+                }
+                Some(Err(error)) => break read_error_close(&error),
+                None => break None,
+            },
+            event = next_event(&mut events) => match event {
+                Ok(Some(text)) => {
+                    if sink.send(Message::text(text)).await.is_err() {
+                        break None;
+                    }
+                }
+                Ok(None) => continue,
+                Err(close) => break Some(close),
+            },
+            () = stopping(&mut shutdown) => {
+                break Some((close_codes::GOING_AWAY, "server shutting down".into()));
+            }
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = sink.send(Message::close_with(code, reason)).await;
+    }
+    let _ = sink.close().await;
+}
+
+/// Completes once the edge starts shutting down.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+/// Parses one client frame and forwards it; returns an error frame to send
+/// back when the frame was refused.
+async fn handle_frame(
+    frame: Message,
+    limits: FrameLimits,
+    operations: &mpsc::Sender<messenger_proto::v1::ClientOperation>,
+) -> Option<String> {
+    if frame.is_ping() || frame.is_pong() {
+        return None;
+    }
+    let Ok(text) = frame.to_str() else {
+        return Some(translate::frame_error_json(&frames::FrameError::binary()));
+    };
+    if text.len() > limits.max_frame_bytes {
+        let error = frames::FrameError::too_large(limits.max_frame_bytes);
+        return Some(translate::frame_error_json(&error));
+    }
+    match frames::parse(text) {
+        Ok(frame) => {
+            // If the core has gone, the event side notices and closes.
+            let _ = operations.send(translate::operation(frame)).await;
+            None
+        }
+        Err(error) => Some(translate::frame_error_json(&error)),
+    }
+}
+
+type Close = (u16, String);
+
+/// The next event as JSON; `Ok(None)` for an event with nothing in it;
+/// `Err` with the close code when the core ended the session.
+async fn next_event(events: &mut Streaming<ServerEvent>) -> Result<Option<String>, Close> {
+    match events.message().await {
+        Ok(Some(event)) => Ok(translate::event_json(&event)),
+        Ok(None) => Err((close_codes::SERVICE_RESTART, "core ended the session".into())),
+        Err(status) => Err(status_close(&status)),
+    }
+}
+
+/// The close code and reason for a core status that ended a session.
+fn status_close(status: &Status) -> Close {
+    match status.code() {
+        Code::ResourceExhausted => (
+            close_codes::SLOW_CONSUMER,
+            "slow consumer: reconnect and read history".into(),
+        ),
+        Code::Unavailable | Code::Cancelled | Code::Unknown => (
+            close_codes::SERVICE_RESTART,
+            "core unavailable, reconnect".into(),
+        ),
+        _ => {
+            tracing::error!(%status, "core ended a session");
+            (close_codes::INTERNAL_ERROR, "internal error".into())
+        }
+    }
+}
+
+/// A frame beyond the hard limit is not read; the socket is closed with 1009.
+fn read_error_close(error: &warp::Error) -> Option<Close> {
+    let text = error.to_string();
+    tracing::debug!(%text, "WebSocket read failed");
+    (text.contains("too long") || text.contains("too big") || text.contains("size"))
+        .then(|| (close_codes::MESSAGE_TOO_BIG, "frame too large".into()))
+}

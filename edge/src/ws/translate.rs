@@ -1,0 +1,257 @@
+//! The one place where the JSON protocol meets protobuf: client frames →
+//! core operations, core events → server frames.
+
+use super::frames::{ClientFrame, FrameError};
+use messenger_proto::timestamp;
+use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A client frame as the core's operation.
+pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
+    let operation = match frame {
+        ClientFrame::Login { email, password } => Operation::Login(pb::Login { email, password }),
+        ClientFrame::SendMessage {
+            client_id,
+            sender_id,
+            chat_id,
+            timestamp: client_time,
+            text,
+        } => Operation::SendMessage(pb::SendMessage {
+            client_id,
+            sender_id: sender_id.to_string(),
+            chat_id: chat_id.to_string(),
+            client_timestamp: client_time.map(timestamp::to_proto),
+            text,
+        }),
+        ClientFrame::CreateGroup { name, users } => Operation::CreateGroup(pb::CreateGroup {
+            name,
+            user_ids: users.iter().map(Uuid::to_string).collect(),
+        }),
+        ClientFrame::MessageSeen { message_id } => Operation::MessageSeen(pb::MessageSeen {
+            message_id: message_id.to_string(),
+        }),
+    };
+    pb::ClientOperation {
+        operation: Some(operation),
+    }
+}
+
+/// `{"type": …, "detail": …}`: the notification frame.
+#[derive(Serialize)]
+struct Notification<T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    detail: Option<T>,
+}
+
+/// The detail of an error frame.
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<&'a str>,
+}
+
+/// An incoming-message frame, or the detail of a `message_seen`.
+#[derive(Serialize)]
+struct MessageFrame<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    id: &'a str,
+    sender_id: &'a str,
+    chat_id: &'a str,
+    timestamp: String,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct AckFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    client_id: &'a str,
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct GroupFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'a str,
+    id: &'a str,
+    creator_id: &'a str,
+    chat_id: &'a str,
+    user_group: Vec<UserGroup<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserGroup<'a> {
+    user_id: &'a str,
+    group_id: &'a str,
+}
+
+/// The JSON text of a core event; `None` for an empty event.
+pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
+    let json = match event.event.as_ref()? {
+        Event::AuthSuccess(_) => to_json(&Notification::<()> {
+            kind: "auth_success",
+            detail: None,
+        }),
+        Event::Error(error) => to_json(&Notification {
+            kind: "error",
+            detail: Some(ErrorDetail {
+                code: &error.code,
+                message: &error.message,
+                client_id: error.client_id.as_deref(),
+                message_id: error.message_id.as_deref(),
+            }),
+        }),
+        Event::MessageAck(ack) => to_json(&AckFrame {
+            kind: "message_ack",
+            client_id: &ack.client_id,
+            id: &ack.id,
+        }),
+        Event::Message(message) => to_json(&message_frame(message, Some("message"))),
+        Event::MessageSeen(message) => to_json(&Notification {
+            kind: "message_seen",
+            detail: Some(message_frame(message, None)),
+        }),
+        Event::GroupCreated(group) => to_json(&group_frame(group)),
+    };
+    Some(json)
+}
+
+/// The JSON text of an error frame for a frame the edge refused itself.
+pub fn frame_error_json(error: &FrameError) -> String {
+    to_json(&Notification {
+        kind: "error",
+        detail: Some(ErrorDetail {
+            code: error.code,
+            message: &error.message,
+            client_id: error.client_id.as_deref(),
+            message_id: error.message_id.as_deref(),
+        }),
+    })
+}
+
+fn message_frame<'a>(message: &'a pb::Message, kind: Option<&'static str>) -> MessageFrame<'a> {
+    MessageFrame {
+        kind,
+        id: &message.id,
+        sender_id: &message.sender_id,
+        chat_id: &message.chat_id,
+        timestamp: format_time(message.timestamp.as_ref()),
+        text: &message.text,
+    }
+}
+
+fn group_frame(group: &pb::GroupCreated) -> GroupFrame<'_> {
+    GroupFrame {
+        kind: "group_created",
+        name: &group.name,
+        id: &group.id,
+        creator_id: &group.creator_id,
+        chat_id: &group.chat_id,
+        user_group: group
+            .member_ids
+            .iter()
+            .map(|user_id| UserGroup {
+                user_id,
+                group_id: &group.id,
+            })
+            .collect(),
+    }
+}
+
+/// A core timestamp as the protocol writes it.
+pub fn format_time(time: Option<&prost_types::Timestamp>) -> String {
+    time.and_then(timestamp::from_proto)
+        .map(timestamp::format)
+        .unwrap_or_default()
+}
+
+fn to_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("frames always serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn parsed(event: Event) -> Value {
+        let text = event_json(&pb::ServerEvent { event: Some(event) }).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn message() -> pb::Message {
+        pb::Message {
+            id: "m".into(),
+            sender_id: "s".into(),
+            chat_id: "c".into(),
+            timestamp: Some(prost_types::Timestamp {
+                seconds: 1_746_333_950,
+                nanos: 0,
+            }),
+            text: "Hello".into(),
+            seen: false,
+        }
+    }
+
+    #[test]
+    fn notifications_have_type_and_detail() {
+        assert_eq!(
+            parsed(Event::AuthSuccess(pb::User::default())),
+            json!({"type": "auth_success", "detail": null})
+        );
+        let error = parsed(Event::Error(pb::Error {
+            code: "not_a_member".into(),
+            message: "no".into(),
+            client_id: Some("c1".into()),
+            message_id: None,
+        }));
+        assert_eq!(
+            error,
+            json!({"type": "error", "detail": {"code": "not_a_member", "message": "no", "client_id": "c1"}})
+        );
+    }
+
+    #[test]
+    fn messages_keep_the_documented_fields() {
+        assert_eq!(
+            parsed(Event::Message(message())),
+            json!({"type": "message", "id": "m", "sender_id": "s", "chat_id": "c",
+                   "timestamp": "2025-05-04T04:45:50.000000Z", "text": "Hello"})
+        );
+        assert_eq!(
+            parsed(Event::MessageSeen(message()))["detail"],
+            json!({"id": "m", "sender_id": "s", "chat_id": "c",
+                   "timestamp": "2025-05-04T04:45:50.000000Z", "text": "Hello"})
+        );
+    }
+
+    #[test]
+    fn acks_and_groups_have_the_documented_shape() {
+        let ack = parsed(Event::MessageAck(pb::MessageAck {
+            client_id: "c".into(),
+            id: "m".into(),
+            timestamp: None,
+        }));
+        assert_eq!(ack, json!({"type": "message_ack", "client_id": "c", "id": "m"}));
+        let group = parsed(Event::GroupCreated(pb::GroupCreated {
+            id: "g".into(),
+            name: "Car.".into(),
+            creator_id: "u1".into(),
+            chat_id: "c".into(),
+            member_ids: vec!["u1".into(), "u2".into()],
+        }));
+        assert_eq!(
+            group,
+            json!({"type": "group_created", "name": "Car.", "id": "g", "creator_id": "u1", "chat_id": "c",
+                   "user_group": [{"user_id": "u1", "group_id": "g"}, {"user_id": "u2", "group_id": "g"}]})
+        );
+    }
+}
