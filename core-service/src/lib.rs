@@ -10,6 +10,8 @@
 //! - [`auth`]: password hashing.
 //! - [`demo_data`]: the `fake_data.json` shape, its generator and loader.
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
+//! - [`testing`]: a throw-away database per test, for this crate's tests
+//!   and the edge's.
 
 pub mod auth;
 pub mod commands;
@@ -22,6 +24,7 @@ pub mod membership;
 pub mod sessions;
 pub mod state;
 pub mod store;
+pub mod testing;
 
 use config::DatabaseConfig;
 use local_db::LocalPostgres;

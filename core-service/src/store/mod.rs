@@ -29,6 +29,14 @@ impl Store {
     /// connections. Connections are opened on first use.
     pub fn new(url: &str, size: usize) -> Result<Self, StoreSetupError> {
         let config: tokio_postgres::Config = url.parse().map_err(StoreSetupError::Url)?;
+        Store::with_config(config, size)
+    }
+
+    /// Like [`Store::new`], from an already parsed configuration.
+    pub fn with_config(
+        config: tokio_postgres::Config,
+        size: usize,
+    ) -> Result<Self, StoreSetupError> {
         let manager = Manager::from_config(
             config,
             NoTls,

@@ -1,0 +1,106 @@
+//! Test support: a fresh, migrated database per test, removed afterwards.
+//!
+//! The server is `DATABASE_URL` when set; otherwise the embedded default
+//! cluster in the workspace's `.data/postgres`, started if needed (and left
+//! running, so the next test run starts at once). Tests may run in
+//! parallel: each gets its own database.
+
+use crate::local_db::LocalPostgres;
+use crate::store::{Store, migrate};
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+use tokio_postgres::{Config, NoTls};
+
+/// The server's administrative connection settings, found once per process.
+static ADMIN: OnceCell<Config> = OnceCell::const_new();
+
+/// A database that exists for the life of this value.
+pub struct TestDatabase {
+    admin: Config,
+    name: String,
+    config: Config,
+    store: Store,
+}
+
+impl TestDatabase {
+    /// Creates and migrates a new database with a unique name.
+    pub async fn create() -> TestDatabase {
+        let admin = ADMIN.get_or_init(admin_config).await.clone();
+        let name = format!("messenger_test_{}", uuid::Uuid::new_v4().simple());
+        execute(&admin, &format!("CREATE DATABASE {name}")).await;
+        let mut config = admin.clone();
+        config.dbname(&name);
+        let store = Store::with_config(config.clone(), 8).expect("test pool");
+        migrate::run(&store).await.expect("migrations apply");
+        TestDatabase {
+            admin,
+            name,
+            config,
+            store,
+        }
+    }
+
+    /// A pool on this database.
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// Connection settings of this database.
+    pub fn config(&self) -> Config {
+        self.config.clone()
+    }
+
+    /// Runs one query on a fresh connection and returns its first column of
+    /// the first row as a count (for assertions on what was stored).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let client = self.store.connection().await.expect("connection");
+        client.query_one(sql, &[]).await.expect("count query").get(0)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        self.store.close();
+        let admin = self.admin.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop cannot await: drop the database from a short-lived runtime.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(execute(&admin, &statement));
+        })
+        .join();
+    }
+}
+
+async fn admin_config() -> Config {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return url.parse().expect("DATABASE_URL is a valid PostgreSQL URL");
+    }
+    let dir = workspace_root().join(".data/postgres");
+    let local = tokio::task::spawn_blocking(move || LocalPostgres::ensure_running(&dir))
+        .await
+        .expect("local cluster task")
+        .unwrap_or_else(|error| panic!("no DATABASE_URL and no local PostgreSQL: {error}"));
+    local.url().parse().expect("local URL")
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("core-service sits in the workspace")
+        .to_path_buf()
+}
+
+async fn execute(config: &Config, statement: &str) {
+    let (client, connection) = config.connect(NoTls).await.expect("admin connection");
+    let task = tokio::spawn(connection);
+    client
+        .batch_execute(statement)
+        .await
+        .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    drop(client);
+    let _ = task.await;
+}

@@ -1,0 +1,102 @@
+//! `GET /history/{chat_id}`: paging, order and validation.
+
+mod common;
+
+use common::{get_json, send_frame, stack_with_world};
+use serde_json::Value;
+
+fn locs(body: &Value) -> Vec<Vec<String>> {
+    body["detail"]
+        .as_array()
+        .expect("detail is a list")
+        .iter()
+        .map(|entry| {
+            assert!(entry["msg"].is_string() && entry["type"].is_string(), "{entry}");
+            entry["loc"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|part| part.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+fn loc(a: &str, b: &str) -> Vec<String> {
+    vec![a.to_owned(), b.to_owned()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let mut ids = vec![];
+    for n in 0..7 {
+        let (_, frame) = send_frame(&world.users[0], world.group_chat, &format!("message {n}"));
+        sender.send(frame).await;
+        ids.push(sender.recv().await["id"].clone());
+    }
+    let url = |query: &str| stack.http_url(&format!("/history/{}{query}", world.group_chat));
+    let (status, all) = get_json(&url("")).await;
+    assert_eq!(status, 200);
+    let got: Vec<Value> = all.as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(got, ids);
+    for message in all.as_array().unwrap() {
+        let keys: Vec<&str> = message.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 6, "{message}");
+        for key in ["id", "sender_id", "chat_id", "timestamp", "text", "seen"] {
+            assert!(keys.contains(&key));
+        }
+    }
+    let (_, page) = get_json(&url("?limit=3&offset=2")).await;
+    let got: Vec<Value> = page.as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(got, ids[2..5]);
+    let (_, past_the_end) = get_json(&url("?limit=3&offset=50")).await;
+    assert_eq!(past_the_end, Value::Array(vec![]));
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_of_an_unknown_chat_is_empty() {
+    let (stack, _world) = stack_with_world().await;
+    let (status, body) = get_json(&stack.http_url(&format!("/history/{}", uuid::Uuid::new_v4()))).await;
+    assert_eq!((status, body), (200, Value::Array(vec![])));
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_parameters_are_422_and_all_listed() {
+    let (stack, world) = stack_with_world().await;
+    let chat = world.group_chat;
+    let cases = [
+        ("/history/not-a-uuid".to_owned(), vec![loc("path", "chat_id")]),
+        (format!("/history/{chat}?limit=0"), vec![loc("query", "limit")]),
+        (format!("/history/{chat}?offset=-1"), vec![loc("query", "offset")]),
+        (format!("/history/{chat}?limit=abc"), vec![loc("query", "limit")]),
+        (format!("/history/{chat}?limit=1000"), vec![loc("query", "limit")]),
+        (
+            "/history/123?limit=0&offset=-1".to_owned(),
+            vec![loc("path", "chat_id"), loc("query", "limit"), loc("query", "offset")],
+        ),
+    ];
+    for (path, expected) in cases {
+        let (status, body) = get_json(&stack.http_url(&path)).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(locs(&body), expected, "{path}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_are_a_json_404_and_docs_are_served() {
+    let (stack, _world) = stack_with_world().await;
+    let (status, body) = get_json(&stack.http_url("/nowhere")).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("Not Found")));
+    let (status, openapi) = get_json(&stack.http_url("/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert!(openapi["paths"]["/history/{chat_id}"]["get"].is_object());
+    let docs = reqwest::get(stack.http_url("/docs")).await.unwrap();
+    assert_eq!(docs.status().as_u16(), 200);
+    assert!(docs.text().await.unwrap().contains("/history/{chat_id}"));
+    stack.stop().await;
+}

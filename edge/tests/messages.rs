@@ -1,0 +1,157 @@
+//! Sending messages: ack, delivery, identity and membership.
+
+mod common;
+
+use common::{get_json, send_frame, stack_with_world};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_is_acked_then_delivered_once_to_each_other_member() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let mut member = stack.login(&world.users[1]).await;
+    let mut other_member = stack.login(&world.users[2]).await;
+    let mut outsider = stack.login(&world.users[3]).await;
+
+    let (client_id, frame) = send_frame(&world.users[0], world.group_chat, "Hello");
+    sender.send(frame).await;
+    let ack = sender.recv().await;
+    assert_eq!(ack["type"], "message_ack");
+    assert_eq!(ack["client_id"], client_id.to_string());
+    let id = ack["id"].as_str().unwrap().to_owned();
+
+    for client in [&mut member, &mut other_member] {
+        let message = client.recv().await;
+        assert_eq!(message["type"], "message");
+        assert_eq!(message["id"], id);
+        assert_eq!(message["sender_id"], world.users[0].id.to_string());
+        assert_eq!(message["chat_id"], world.group_chat.to_string());
+        assert_eq!(message["text"], "Hello");
+        client.expect_silence().await;
+    }
+    sender.expect_silence().await;
+    outsider.expect_silence().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_clock_stamps_messages() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let mut member = stack.login(&world.users[1]).await;
+    let before = common::now();
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "What time is it?");
+    sender.send(frame).await;
+    sender.recv().await;
+    let message = member.recv().await;
+    let stamped = messenger_proto::timestamp::parse(message["timestamp"].as_str().unwrap()).unwrap();
+    assert!(stamped >= before - chrono::Duration::seconds(1), "{stamped} vs {before}");
+    assert!(stamped <= common::now() + chrono::Duration::seconds(1));
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_is_offline_finds_the_message_in_history() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "Are you there?");
+    sender.send(frame).await;
+    let id = sender.recv().await["id"].clone();
+
+    let (status, history) = get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
+    assert_eq!(status, 200);
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["id"], id);
+    assert_eq!(history[0]["text"], "Are you there?");
+    assert_eq!(history[0]["seen"], false);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoofed_sender_id_is_refused_and_nothing_is_stored() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let mut member = stack.login(&world.users[1]).await;
+    let (client_id, frame) = send_frame(&world.users[1], world.personal_chat, "I am user 1");
+    sender.send(frame).await;
+    let detail = sender.recv_error("sender_mismatch").await;
+    assert_eq!(detail["client_id"], client_id.to_string());
+    member.expect_silence().await;
+    assert_eq!(stack.db.count("SELECT count(*) FROM messages").await, 0);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_to_a_chat_the_user_is_not_in_is_refused() {
+    let (stack, world) = stack_with_world().await;
+    let mut outsider = stack.login(&world.users[3]).await;
+    let mut member = stack.login(&world.users[0]).await;
+    let (client_id, frame) = send_frame(&world.users[3], world.group_chat, "let me in");
+    outsider.send(frame).await;
+    let detail = outsider.recv_error("not_a_member").await;
+    assert_eq!(detail["client_id"], client_id.to_string());
+    // A chat that does not exist at all looks the same.
+    let (_, frame) = send_frame(&world.users[3], uuid::Uuid::new_v4(), "anyone?");
+    outsider.send(frame).await;
+    outsider.recv_error("not_a_member").await;
+    member.expect_silence().await;
+    assert_eq!(stack.db.count("SELECT count(*) FROM messages").await, 0);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_and_overlong_texts_are_refused() {
+    let limits = core_service::state::Limits {
+        max_text_chars: 10,
+        ..Default::default()
+    };
+    let stack = common::Stack::start_with(limits, 64 * 1024).await;
+    let world = common::World::new();
+    stack.load(&world).await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "   ");
+    sender.send(frame).await;
+    sender.recv_error("invalid_field").await;
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "ééééééééééé");
+    sender.send(frame).await;
+    let detail = sender.recv_error("invalid_field").await;
+    assert!(detail["message"].as_str().unwrap().contains("10 characters"));
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "éééééééééé");
+    sender.send(frame).await;
+    assert_eq!(sender.recv().await["type"], "message_ack");
+    assert_eq!(stack.db.count("SELECT count(*) FROM messages").await, 1);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_senders_other_devices_get_the_message_too() {
+    let (stack, world) = stack_with_world().await;
+    let mut phone = stack.login(&world.users[0]).await;
+    let mut laptop = stack.login(&world.users[0]).await;
+    let mut member = stack.login(&world.users[1]).await;
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "from my phone");
+    phone.send(frame).await;
+    let id = phone.recv().await["id"].clone();
+    assert_eq!(laptop.recv().await["id"], id);
+    assert_eq!(member.recv().await["id"], id);
+    phone.expect_silence().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_counts_as_having_seen_their_message() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let (_, frame) = send_frame(&world.users[0], world.personal_chat, "hi");
+    sender.send(frame).await;
+    let id: uuid::Uuid = sender.recv().await["id"].as_str().unwrap().parse().unwrap();
+    let statuses = stack
+        .db
+        .count(&format!(
+            "SELECT count(*) FROM message_seen_status WHERE message_id = '{id}' AND user_id = '{}'",
+            world.users[0].id
+        ))
+        .await;
+    assert_eq!(statuses, 1);
+    stack.stop().await;
+}
