@@ -90,10 +90,12 @@ async fn next_event(
     if state.finished {
         return None;
     }
+    // Shutdown is checked first: at shutdown the session task also ends,
+    // and the client must be told why rather than see a plain end.
     let next = tokio::select! {
         biased;
-        reason = &mut state.closed => Err(reason.ok()),
         _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(CloseReason::Shutdown)),
+        reason = &mut state.closed => Err(reason.ok()),
         event = state.queue.recv() => Ok(event),
     };
     let closed = match next {

@@ -1,0 +1,251 @@
+//! The core's gRPC face, driven with real gRPC clients: health, reflection,
+//! history, login check, and session streams.
+
+use core_service::demo_data::generate::{Sizes, generate};
+use core_service::demo_data::{DemoData, populate};
+use core_service::state::Limits;
+use core_service::testing::TestDatabase;
+use messenger_proto::v1::client_operation::Operation;
+use messenger_proto::v1::messenger_client::MessengerClient;
+use messenger_proto::v1::server_event::Event;
+use messenger_proto::v1::{self as pb, ClientOperation, HistoryRequest, Login};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use tonic::transport::Channel;
+
+struct Core {
+    url: String,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    data: DemoData,
+    _db: TestDatabase,
+}
+
+async fn start(limits: Limits) -> Core {
+    let db = TestDatabase::create().await;
+    let data = generate(&Sizes {
+        users: 4,
+        personal_chats: 2,
+        groups: 1,
+        group_size: 3,
+        messages_per_chat: 3,
+        seed: 11,
+    });
+    populate::populate(&db.store(), &data).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, mut stopped) = watch::channel(false);
+    let store = db.store();
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        core_service::serve(store, limits, listener, signal).await.unwrap();
+    });
+    Core { url, stop, task, data, _db: db }
+}
+
+impl Core {
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url.clone()).unwrap().connect().await.unwrap()
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("core stops in time")
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_serving() {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let core = start(Limits::default()).await;
+    let mut health = HealthClient::new(core.channel().await);
+    for service in ["", "messenger.v1.Messenger"] {
+        let request = HealthCheckRequest { service: service.into() };
+        let status = health.check(request).await.unwrap().into_inner().status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_the_services_in_both_versions() {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let core = start(Limits::default()).await;
+    let mut reflection = ServerReflectionClient::new(core.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("expected a service list");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
+    assert!(names.contains(&"messenger.v1.Messenger".to_owned()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as Alpha;
+    use tonic_reflection::pb::v1alpha::{self as alpha};
+    let mut old = Alpha::new(core.channel().await);
+    let request = alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(alpha::server_reflection_request::MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = old.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    assert!(responses.message().await.unwrap().unwrap().message_response.is_some());
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_validates_and_returns_storage_order() {
+    let core = start(Limits::default()).await;
+    let mut client = MessengerClient::new(core.channel().await);
+    let chat = core.data.chats[0].id.to_string();
+    let page = client
+        .get_history(HistoryRequest { chat_id: chat.clone(), limit: 10, offset: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut expected: Vec<_> = core.data.messages.iter().filter(|m| m.chat_id.to_string() == chat).collect();
+    expected.sort_by_key(|m| m.timestamp);
+    let got: Vec<String> = page.messages.iter().map(|m| m.id.clone()).collect();
+    let want: Vec<String> = expected.iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(got, want);
+
+    for (request, field) in [
+        (HistoryRequest { chat_id: "nope".into(), limit: 1, offset: 0 }, "chat_id"),
+        (HistoryRequest { chat_id: chat.clone(), limit: 0, offset: 0 }, "limit"),
+        (HistoryRequest { chat_id: chat.clone(), limit: 101, offset: 0 }, "limit"),
+    ] {
+        let status = client.get_history(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let named = status.metadata().get(messenger_proto::INVALID_FIELD_METADATA).unwrap();
+        assert_eq!(named.to_str().unwrap(), field);
+    }
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_login_answers_without_revealing_which_part_was_wrong() {
+    let core = start(Limits::default()).await;
+    let mut client = MessengerClient::new(core.channel().await);
+    let user = &core.data.users[0];
+    let ok = client
+        .check_login(Login { email: user.email.clone(), password: user.password.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.id, user.id.to_string());
+    let wrong_password = client
+        .check_login(Login { email: user.email.clone(), password: "x".into() })
+        .await
+        .unwrap_err();
+    let unknown = client
+        .check_login(Login { email: "nobody@example.com".into(), password: "x".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_password.code(), Code::Unauthenticated);
+    assert_eq!(wrong_password.message(), unknown.message());
+    core.stop().await;
+}
+
+/// A raw gRPC session: the operation sender and the event stream.
+async fn session(core: &Core, user: usize) -> (mpsc::Sender<ClientOperation>, tonic::Streaming<pb::ServerEvent>) {
+    let (operations, queue) = mpsc::channel(16);
+    let mut client = MessengerClient::new(core.channel().await);
+    let mut events = client.session(ReceiverStream::new(queue)).await.unwrap().into_inner();
+    let user = &core.data.users[user];
+    let login = Login { email: user.email.clone(), password: user.password.clone() };
+    operations
+        .send(ClientOperation { operation: Some(Operation::Login(login)) })
+        .await
+        .unwrap();
+    let first = events.message().await.unwrap().unwrap();
+    assert!(matches!(first.event, Some(Event::AuthSuccess(_))));
+    (operations, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
+    // Big messages, so that the HTTP/2 windows between core and reader
+    // (2 MiB per stream) fill up and the core's queue of 4 overflows.
+    let limits = Limits { session_queue: 4, max_text_chars: 20_000, ..Limits::default() };
+    let core = start(limits).await;
+    let chat = &core.data.chats[0];
+    let members: Vec<usize> = core
+        .data
+        .chat_members
+        .iter()
+        .filter(|m| m.chat_id == chat.id)
+        .map(|m| core.data.users.iter().position(|u| u.id == m.user_id).unwrap())
+        .collect();
+    let (sender_ops, mut sender_events) = session(&core, members[0]).await;
+    let (_slow_ops, mut slow_events) = session(&core, members[1]).await;
+    let (_fast_ops, mut fast_events) = session(&core, members[1]).await;
+    let sender_id = core.data.users[members[0]].id.to_string();
+    let total = 400;
+    let fast_reader = tokio::spawn(async move {
+        let mut received = 0;
+        while received < total {
+            match fast_events.message().await.unwrap().unwrap().event {
+                Some(Event::Message(_)) => received += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        received
+    });
+    for n in 0..total {
+        let send = pb::SendMessage {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            sender_id: sender_id.clone(),
+            chat_id: chat.id.to_string(),
+            client_timestamp: None,
+            text: format!("{n} {}", "x".repeat(16_000)),
+        };
+        sender_ops
+            .send(ClientOperation { operation: Some(Operation::SendMessage(send)) })
+            .await
+            .unwrap();
+        let ack = sender_events.message().await.unwrap().unwrap();
+        assert!(matches!(ack.event, Some(Event::MessageAck(_))), "{ack:?}");
+    }
+    assert_eq!(fast_reader.await.unwrap(), total);
+    // The slow session, read only now, ends with RESOURCE_EXHAUSTED.
+    let status = loop {
+        match slow_events.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the slow session ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_sessions_with_unavailable() {
+    let core = start(Limits::default()).await;
+    let (_ops, mut events) = session(&core, 0).await;
+    let (_anonymous, queue) = mpsc::channel::<ClientOperation>(1);
+    let mut client = MessengerClient::new(core.channel().await);
+    let mut anonymous_events = client.session(ReceiverStream::new(queue)).await.unwrap().into_inner();
+    let _ = core.stop.send(true);
+    assert_eq!(events.message().await.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(anonymous_events.message().await.unwrap_err().code(), Code::Unavailable);
+    tokio::time::timeout(Duration::from_secs(10), core.task).await.unwrap().unwrap();
+}
