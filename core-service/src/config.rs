@@ -10,7 +10,12 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct CoreConfig {
     /// Address of the gRPC server.
-    #[arg(id = "core_listen", long = "core-listen", env = "CORE_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(
+        id = "core_listen",
+        long = "core-listen",
+        env = "CORE_LISTEN",
+        default_value = "127.0.0.1:50051"
+    )]
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseConfig,

@@ -93,9 +93,10 @@ impl From<Error> for Status {
         match error {
             Error::InvalidField { field, .. } => {
                 let mut status = Status::invalid_argument(text);
-                status
-                    .metadata_mut()
-                    .insert(messenger_proto::INVALID_FIELD_METADATA, tonic::metadata::MetadataValue::from_static(field));
+                status.metadata_mut().insert(
+                    messenger_proto::INVALID_FIELD_METADATA,
+                    tonic::metadata::MetadataValue::from_static(field),
+                );
                 status
             }
             Error::UnknownUser(_) => Status::invalid_argument(text),
@@ -116,7 +117,10 @@ mod tests {
     #[test]
     fn client_errors_map_to_their_status_codes() {
         let cases = [
-            (Error::invalid("chat_id", "not a uuid"), Code::InvalidArgument),
+            (
+                Error::invalid("chat_id", "not a uuid"),
+                Code::InvalidArgument,
+            ),
             (Error::InvalidCredentials, Code::Unauthenticated),
             (Error::NotAMember, Code::PermissionDenied),
             (Error::MessageNotFound, Code::NotFound),
@@ -130,7 +134,10 @@ mod tests {
     #[test]
     fn invalid_fields_are_named_in_metadata() {
         let status = Status::from(Error::invalid("limit", "too big"));
-        let field = status.metadata().get(messenger_proto::INVALID_FIELD_METADATA).unwrap();
+        let field = status
+            .metadata()
+            .get(messenger_proto::INVALID_FIELD_METADATA)
+            .unwrap();
         assert_eq!(field.to_str().unwrap(), "limit");
     }
 

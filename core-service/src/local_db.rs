@@ -91,7 +91,11 @@ impl LocalPostgres {
     /// Stops the server (fast shutdown: sessions are ended, data is flushed).
     pub fn stop(&self) -> Result<(), LocalDbError> {
         let data = self.data_dir.display().to_string();
-        self.run("pg_ctl stop", "pg_ctl", &["stop", "-D", &data, "-m", "fast", "-w"])?;
+        self.run(
+            "pg_ctl stop",
+            "pg_ctl",
+            &["stop", "-D", &data, "-m", "fast", "-w"],
+        )?;
         Ok(())
     }
 
@@ -106,7 +110,16 @@ impl LocalPostgres {
             )?;
         }
         let data = self.data_dir.display().to_string();
-        let args = ["-D", &data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"];
+        let args = [
+            "-D",
+            &data,
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ];
         self.run("initdb", "initdb", &args)?;
         self.append_settings(free_port()?)
     }
@@ -135,7 +148,10 @@ impl LocalPostgres {
             .find_map(|port| port.trim().parse().ok())
             .ok_or_else(|| LocalDbError::Command {
                 what: "reading the local cluster's port".into(),
-                detail: format!("no port in {}; delete the folder to recreate it", path.display()),
+                detail: format!(
+                    "no port in {}; delete the folder to recreate it",
+                    path.display()
+                ),
             })
     }
 
@@ -168,7 +184,14 @@ impl LocalPostgres {
         if running_as_root() {
             let mut command = Command::new("setpriv");
             command
-                .args(["--reuid", SYSTEM_USER, "--regid", SYSTEM_USER, "--init-groups", "--"])
+                .args([
+                    "--reuid",
+                    SYSTEM_USER,
+                    "--regid",
+                    SYSTEM_USER,
+                    "--init-groups",
+                    "--",
+                ])
                 .arg(program)
                 .args(args);
             command
@@ -196,7 +219,10 @@ fn find_binaries() -> Result<PathBuf, LocalDbError> {
     on_path
         .into_iter()
         .chain(versioned)
-        .chain([PathBuf::from("/opt/homebrew/bin"), PathBuf::from("/usr/local/bin")])
+        .chain([
+            PathBuf::from("/opt/homebrew/bin"),
+            PathBuf::from("/usr/local/bin"),
+        ])
         .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
         .ok_or(LocalDbError::BinariesMissing)
 }
@@ -218,7 +244,8 @@ fn running_as_root() -> bool {
 }
 
 fn free_port() -> Result<u16, LocalDbError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|cause| io_error(Path::new("127.0.0.1:0"), cause))?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|cause| io_error(Path::new("127.0.0.1:0"), cause))?;
     listener
         .local_addr()
         .map(|address| address.port())
@@ -250,4 +277,3 @@ fn io_error(path: &Path, cause: std::io::Error) -> LocalDbError {
         cause,
     }
 }
-

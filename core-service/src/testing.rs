@@ -54,7 +54,11 @@ impl TestDatabase {
     /// the first row as a count (for assertions on what was stored).
     pub async fn count(&self, sql: &str) -> i64 {
         let client = self.store.connection().await.expect("connection");
-        client.query_one(sql, &[]).await.expect("count query").get(0)
+        client
+            .query_one(sql, &[])
+            .await
+            .expect("count query")
+            .get(0)
     }
 }
 

@@ -42,14 +42,26 @@ async fn start(limits: Limits) -> Core {
         let signal = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        core_service::serve(store, limits, listener, signal).await.unwrap();
+        core_service::serve(store, limits, listener, signal)
+            .await
+            .unwrap();
     });
-    Core { url, stop, task, data, _db: db }
+    Core {
+        url,
+        stop,
+        task,
+        data,
+        _db: db,
+    }
 }
 
 impl Core {
     async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url.clone()).unwrap().connect().await.unwrap()
+        Channel::from_shared(self.url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     }
 
     async fn stop(self) {
@@ -63,11 +75,15 @@ impl Core {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_serving() {
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
     let core = start(Limits::default()).await;
     let mut health = HealthClient::new(core.channel().await);
     for service in ["", "messenger.v1.Messenger"] {
-        let request = HealthCheckRequest { service: service.into() };
+        let request = HealthCheckRequest {
+            service: service.into(),
+        };
         let status = health.check(request).await.unwrap().into_inner().status;
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
@@ -76,10 +92,10 @@ async fn health_reports_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_lists_the_services_in_both_versions() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
     let core = start(Limits::default()).await;
     let mut reflection = ServerReflectionClient::new(core.channel().await);
     let request = ServerReflectionRequest {
@@ -95,19 +111,43 @@ async fn reflection_lists_the_services_in_both_versions() {
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("expected a service list");
     };
-    let names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
-    assert!(names.contains(&"messenger.v1.Messenger".to_owned()), "{names:?}");
-    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    let names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    assert!(
+        names.contains(&"messenger.v1.Messenger".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
 
     use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as Alpha;
     use tonic_reflection::pb::v1alpha::{self as alpha};
     let mut old = Alpha::new(core.channel().await);
     let request = alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(alpha::server_reflection_request::MessageRequest::ListServices(String::new())),
+        message_request: Some(
+            alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
     };
-    let mut responses = old.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
-    assert!(responses.message().await.unwrap().unwrap().message_response.is_some());
+    let mut responses = old
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        responses
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .message_response
+            .is_some()
+    );
     core.stop().await;
 }
 
@@ -117,24 +157,57 @@ async fn history_validates_and_returns_storage_order() {
     let mut client = MessengerClient::new(core.channel().await);
     let chat = core.data.chats[0].id.to_string();
     let page = client
-        .get_history(HistoryRequest { chat_id: chat.clone(), limit: 10, offset: 0 })
+        .get_history(HistoryRequest {
+            chat_id: chat.clone(),
+            limit: 10,
+            offset: 0,
+        })
         .await
         .unwrap()
         .into_inner();
-    let mut expected: Vec<_> = core.data.messages.iter().filter(|m| m.chat_id.to_string() == chat).collect();
+    let mut expected: Vec<_> = core
+        .data
+        .messages
+        .iter()
+        .filter(|m| m.chat_id.to_string() == chat)
+        .collect();
     expected.sort_by_key(|m| m.timestamp);
     let got: Vec<String> = page.messages.iter().map(|m| m.id.clone()).collect();
     let want: Vec<String> = expected.iter().map(|m| m.id.to_string()).collect();
     assert_eq!(got, want);
 
     for (request, field) in [
-        (HistoryRequest { chat_id: "nope".into(), limit: 1, offset: 0 }, "chat_id"),
-        (HistoryRequest { chat_id: chat.clone(), limit: 0, offset: 0 }, "limit"),
-        (HistoryRequest { chat_id: chat.clone(), limit: 101, offset: 0 }, "limit"),
+        (
+            HistoryRequest {
+                chat_id: "nope".into(),
+                limit: 1,
+                offset: 0,
+            },
+            "chat_id",
+        ),
+        (
+            HistoryRequest {
+                chat_id: chat.clone(),
+                limit: 0,
+                offset: 0,
+            },
+            "limit",
+        ),
+        (
+            HistoryRequest {
+                chat_id: chat.clone(),
+                limit: 101,
+                offset: 0,
+            },
+            "limit",
+        ),
     ] {
         let status = client.get_history(request).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-        let named = status.metadata().get(messenger_proto::INVALID_FIELD_METADATA).unwrap();
+        let named = status
+            .metadata()
+            .get(messenger_proto::INVALID_FIELD_METADATA)
+            .unwrap();
         assert_eq!(named.to_str().unwrap(), field);
     }
     core.stop().await;
@@ -146,17 +219,26 @@ async fn check_login_answers_without_revealing_which_part_was_wrong() {
     let mut client = MessengerClient::new(core.channel().await);
     let user = &core.data.users[0];
     let ok = client
-        .check_login(Login { email: user.email.clone(), password: user.password.clone() })
+        .check_login(Login {
+            email: user.email.clone(),
+            password: user.password.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(ok.id, user.id.to_string());
     let wrong_password = client
-        .check_login(Login { email: user.email.clone(), password: "x".into() })
+        .check_login(Login {
+            email: user.email.clone(),
+            password: "x".into(),
+        })
         .await
         .unwrap_err();
     let unknown = client
-        .check_login(Login { email: "nobody@example.com".into(), password: "x".into() })
+        .check_login(Login {
+            email: "nobody@example.com".into(),
+            password: "x".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(wrong_password.code(), Code::Unauthenticated);
@@ -165,14 +247,29 @@ async fn check_login_answers_without_revealing_which_part_was_wrong() {
 }
 
 /// A raw gRPC session: the operation sender and the event stream.
-async fn session(core: &Core, user: usize) -> (mpsc::Sender<ClientOperation>, tonic::Streaming<pb::ServerEvent>) {
+async fn session(
+    core: &Core,
+    user: usize,
+) -> (
+    mpsc::Sender<ClientOperation>,
+    tonic::Streaming<pb::ServerEvent>,
+) {
     let (operations, queue) = mpsc::channel(16);
     let mut client = MessengerClient::new(core.channel().await);
-    let mut events = client.session(ReceiverStream::new(queue)).await.unwrap().into_inner();
+    let mut events = client
+        .session(ReceiverStream::new(queue))
+        .await
+        .unwrap()
+        .into_inner();
     let user = &core.data.users[user];
-    let login = Login { email: user.email.clone(), password: user.password.clone() };
+    let login = Login {
+        email: user.email.clone(),
+        password: user.password.clone(),
+    };
     operations
-        .send(ClientOperation { operation: Some(Operation::Login(login)) })
+        .send(ClientOperation {
+            operation: Some(Operation::Login(login)),
+        })
         .await
         .unwrap();
     let first = events.message().await.unwrap().unwrap();
@@ -184,7 +281,11 @@ async fn session(core: &Core, user: usize) -> (mpsc::Sender<ClientOperation>, to
 async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
     // Big messages, so that the HTTP/2 windows between core and reader
     // (2 MiB per stream) fill up and the core's queue of 4 overflows.
-    let limits = Limits { session_queue: 4, max_text_chars: 20_000, ..Limits::default() };
+    let limits = Limits {
+        session_queue: 4,
+        max_text_chars: 20_000,
+        ..Limits::default()
+    };
     let core = start(limits).await;
     let chat = &core.data.chats[0];
     let members: Vec<usize> = core
@@ -192,7 +293,13 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
         .chat_members
         .iter()
         .filter(|m| m.chat_id == chat.id)
-        .map(|m| core.data.users.iter().position(|u| u.id == m.user_id).unwrap())
+        .map(|m| {
+            core.data
+                .users
+                .iter()
+                .position(|u| u.id == m.user_id)
+                .unwrap()
+        })
         .collect();
     let (sender_ops, mut sender_events) = session(&core, members[0]).await;
     let (_slow_ops, mut slow_events) = session(&core, members[1]).await;
@@ -218,7 +325,9 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
             text: format!("{n} {}", "x".repeat(16_000)),
         };
         sender_ops
-            .send(ClientOperation { operation: Some(Operation::SendMessage(send)) })
+            .send(ClientOperation {
+                operation: Some(Operation::SendMessage(send)),
+            })
             .await
             .unwrap();
         let ack = sender_events.message().await.unwrap().unwrap();
@@ -243,9 +352,22 @@ async fn shutdown_ends_sessions_with_unavailable() {
     let (_ops, mut events) = session(&core, 0).await;
     let (_anonymous, queue) = mpsc::channel::<ClientOperation>(1);
     let mut client = MessengerClient::new(core.channel().await);
-    let mut anonymous_events = client.session(ReceiverStream::new(queue)).await.unwrap().into_inner();
+    let mut anonymous_events = client
+        .session(ReceiverStream::new(queue))
+        .await
+        .unwrap()
+        .into_inner();
     let _ = core.stop.send(true);
-    assert_eq!(events.message().await.unwrap_err().code(), Code::Unavailable);
-    assert_eq!(anonymous_events.message().await.unwrap_err().code(), Code::Unavailable);
-    tokio::time::timeout(Duration::from_secs(10), core.task).await.unwrap().unwrap();
+    assert_eq!(
+        events.message().await.unwrap_err().code(),
+        Code::Unavailable
+    );
+    assert_eq!(
+        anonymous_events.message().await.unwrap_err().code(),
+        Code::Unavailable
+    );
+    tokio::time::timeout(Duration::from_secs(10), core.task)
+        .await
+        .unwrap()
+        .unwrap();
 }

@@ -7,7 +7,12 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Args)]
 pub struct EdgeConfig {
     /// Address of the HTTP and WebSocket server.
-    #[arg(id = "edge_listen", long = "edge-listen", env = "EDGE_LISTEN", default_value = "127.0.0.1:8000")]
+    #[arg(
+        id = "edge_listen",
+        long = "edge-listen",
+        env = "EDGE_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
     pub listen: SocketAddr,
     /// URL of the core's gRPC API.
     #[arg(long, env = "CORE_URL", default_value = "http://127.0.0.1:50051")]

@@ -33,9 +33,10 @@ impl ApiError {
     /// The HTTP response for this error.
     pub fn response(&self) -> Response {
         let (status, body) = match self {
-            ApiError::Validation(invalid) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": invalid }))
-            }
+            ApiError::Validation(invalid) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "detail": invalid }),
+            ),
             ApiError::CoreUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({ "detail": "the messenger core is unavailable, retry later" }),

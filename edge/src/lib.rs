@@ -32,15 +32,17 @@ pub fn routes(
     };
     let hard_limit = config.hard_frame_limit();
     let socket_core = core.clone();
-    let websocket = warp::path!("ws").and(warp::ws()).map(move |upgrade: warp::ws::Ws| {
-        let core = socket_core.clone();
-        let shutdown = shutdown.clone();
-        let reply = upgrade
-            .max_message_size(hard_limit)
-            .max_frame_size(hard_limit)
-            .on_upgrade(move |socket| ws::run(socket, core, limits, shutdown));
-        warp::reply::Reply::into_response(reply)
-    });
+    let websocket = warp::path!("ws")
+        .and(warp::ws())
+        .map(move |upgrade: warp::ws::Ws| {
+            let core = socket_core.clone();
+            let shutdown = shutdown.clone();
+            let reply = upgrade
+                .max_message_size(hard_limit)
+                .max_frame_size(hard_limit)
+                .on_upgrade(move |socket| ws::run(socket, core, limits, shutdown));
+            warp::reply::Reply::into_response(reply)
+        });
     websocket
         .or(http::history::route(core))
         .unify()

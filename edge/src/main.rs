@@ -5,7 +5,11 @@ use edge::config::EdgeConfig;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "messenger-edge", version, about = "The messenger edge (WebSocket + REST)")]
+#[command(
+    name = "messenger-edge",
+    version,
+    about = "The messenger edge (WebSocket + REST)"
+)]
 struct Cli {
     #[command(flatten)]
     config: EdgeConfig,

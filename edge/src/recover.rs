@@ -4,9 +4,9 @@
 use crate::error::ApiError;
 use serde_json::json;
 use std::convert::Infallible;
+use warp::Rejection;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
-use warp::Rejection;
 
 /// The one rejection → HTTP mapping of the edge.
 pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallible> {

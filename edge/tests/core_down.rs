@@ -15,7 +15,10 @@ async fn login_when_back(stack: &Stack, world: &World) -> Client {
             assert_eq!(frame["type"], "auth_success");
             return client;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the edge never reconnected");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the edge never reconnected"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -36,7 +39,8 @@ async fn core_shutdown_closes_sessions_with_1012_and_the_edge_recovers() {
     let (code, reason) = refused.recv_close().await;
     assert_eq!(code, 1013);
     assert!(reason.contains("unavailable"), "{reason}");
-    let (status, body) = get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
+    let (status, body) =
+        get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
     assert_eq!(status, 503);
     assert!(body["detail"].as_str().unwrap().contains("unavailable"));
 
@@ -60,7 +64,11 @@ async fn an_edge_started_before_its_core_serves_once_the_core_is_up() {
 
     let mut client = Client::connect(&format!("ws://{edge_address}/ws")).await;
     assert_eq!(client.recv_close().await.0, 1013);
-    let (status, _) = get_json(&format!("http://{edge_address}/history/{}", uuid::Uuid::new_v4())).await;
+    let (status, _) = get_json(&format!(
+        "http://{edge_address}/history/{}",
+        uuid::Uuid::new_v4()
+    ))
+    .await;
     assert_eq!(status, 503);
 
     let db = core_service::testing::TestDatabase::create().await;
@@ -78,7 +86,10 @@ async fn an_edge_started_before_its_core_serves_once_the_core_is_up() {
     let url = format!("http://{edge_address}/history/{}", uuid::Uuid::new_v4());
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while get_json(&url).await.0 != 200 {
-        assert!(tokio::time::Instant::now() < deadline, "the edge never reached the core");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the edge never reached the core"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = stop_core.send(true);

@@ -8,8 +8,12 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_creator_and_connected_members_get_group_created() {
     let (stack, world) = stack_with_world().await;
-    let [creator, member, offline, outsider] =
-        [&world.users[0], &world.users[1], &world.users[2], &world.users[3]];
+    let [creator, member, offline, outsider] = [
+        &world.users[0],
+        &world.users[1],
+        &world.users[2],
+        &world.users[3],
+    ];
     let mut creator_client = stack.login(creator).await;
     let mut member_client = stack.login(member).await;
     let mut outsider_client = stack.login(outsider).await;
@@ -33,8 +37,10 @@ async fn the_creator_and_connected_members_get_group_created() {
         })
         .collect();
     members.sort();
-    let mut expected: Vec<String> =
-        [creator.id, member.id, offline.id].iter().map(|id| id.to_string()).collect();
+    let mut expected: Vec<String> = [creator.id, member.id, offline.id]
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
     expected.sort();
     assert_eq!(members, expected, "the creator is always a member");
 
@@ -43,10 +49,34 @@ async fn the_creator_and_connected_members_get_group_created() {
     creator_client.expect_silence().await;
 
     // Stored: a group chat, its members, the group and one user_group row each.
-    assert_eq!(stack.db.count(&format!("SELECT count(*) FROM chats WHERE id = '{chat_id}' AND type = 1")).await, 1);
-    assert_eq!(stack.db.count(&format!("SELECT count(*) FROM chat_members WHERE chat_id = '{chat_id}'")).await, 3);
+    assert_eq!(
+        stack
+            .db
+            .count(&format!(
+                "SELECT count(*) FROM chats WHERE id = '{chat_id}' AND type = 1"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(
+        stack
+            .db
+            .count(&format!(
+                "SELECT count(*) FROM chat_members WHERE chat_id = '{chat_id}'"
+            ))
+            .await,
+        3
+    );
     assert_eq!(stack.db.count(&format!("SELECT count(*) FROM groups WHERE id = '{group_id}' AND chat_id = '{chat_id}' AND creator_id = '{}'", creator.id)).await, 1);
-    assert_eq!(stack.db.count(&format!("SELECT count(*) FROM user_groups WHERE group_id = '{group_id}'")).await, 3);
+    assert_eq!(
+        stack
+            .db
+            .count(&format!(
+                "SELECT count(*) FROM user_groups WHERE group_id = '{group_id}'"
+            ))
+            .await,
+        3
+    );
 
     // The new chat works at once (membership is known without a restart).
     let (_, frame) = send_frame(member, chat_id.parse().unwrap(), "hi group");
@@ -78,7 +108,12 @@ async fn a_group_with_an_unknown_user_is_refused_and_nothing_is_created() {
         .send(json!({"name": "Ghosts", "users": [world.users[1].id, ghost]}))
         .await;
     let detail = creator.recv_error("unknown_user").await;
-    assert!(detail["message"].as_str().unwrap().contains(&ghost.to_string()));
+    assert!(
+        detail["message"]
+            .as_str()
+            .unwrap()
+            .contains(&ghost.to_string())
+    );
     assert_eq!(stack.db.count("SELECT count(*) FROM groups").await, 1);
     assert_eq!(stack.db.count("SELECT count(*) FROM chats").await, 3);
     stack.stop().await;

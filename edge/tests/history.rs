@@ -11,7 +11,10 @@ fn locs(body: &Value) -> Vec<Vec<String>> {
         .expect("detail is a list")
         .iter()
         .map(|entry| {
-            assert!(entry["msg"].is_string() && entry["type"].is_string(), "{entry}");
+            assert!(
+                entry["msg"].is_string() && entry["type"].is_string(),
+                "{entry}"
+            );
             entry["loc"]
                 .as_array()
                 .unwrap()
@@ -39,17 +42,32 @@ async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
     let url = |query: &str| stack.http_url(&format!("/history/{}{query}", world.group_chat));
     let (status, all) = get_json(&url("")).await;
     assert_eq!(status, 200);
-    let got: Vec<Value> = all.as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    let got: Vec<Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
     assert_eq!(got, ids);
     for message in all.as_array().unwrap() {
-        let keys: Vec<&str> = message.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = message
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys.len(), 6, "{message}");
         for key in ["id", "sender_id", "chat_id", "timestamp", "text", "seen"] {
             assert!(keys.contains(&key));
         }
     }
     let (_, page) = get_json(&url("?limit=3&offset=2")).await;
-    let got: Vec<Value> = page.as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    let got: Vec<Value> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
     assert_eq!(got, ids[2..5]);
     let (_, past_the_end) = get_json(&url("?limit=3&offset=50")).await;
     assert_eq!(past_the_end, Value::Array(vec![]));
@@ -59,7 +77,8 @@ async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_of_an_unknown_chat_is_empty() {
     let (stack, _world) = stack_with_world().await;
-    let (status, body) = get_json(&stack.http_url(&format!("/history/{}", uuid::Uuid::new_v4()))).await;
+    let (status, body) =
+        get_json(&stack.http_url(&format!("/history/{}", uuid::Uuid::new_v4()))).await;
     assert_eq!((status, body), (200, Value::Array(vec![])));
     stack.stop().await;
 }
@@ -69,14 +88,33 @@ async fn invalid_parameters_are_422_and_all_listed() {
     let (stack, world) = stack_with_world().await;
     let chat = world.group_chat;
     let cases = [
-        ("/history/not-a-uuid".to_owned(), vec![loc("path", "chat_id")]),
-        (format!("/history/{chat}?limit=0"), vec![loc("query", "limit")]),
-        (format!("/history/{chat}?offset=-1"), vec![loc("query", "offset")]),
-        (format!("/history/{chat}?limit=abc"), vec![loc("query", "limit")]),
-        (format!("/history/{chat}?limit=1000"), vec![loc("query", "limit")]),
+        (
+            "/history/not-a-uuid".to_owned(),
+            vec![loc("path", "chat_id")],
+        ),
+        (
+            format!("/history/{chat}?limit=0"),
+            vec![loc("query", "limit")],
+        ),
+        (
+            format!("/history/{chat}?offset=-1"),
+            vec![loc("query", "offset")],
+        ),
+        (
+            format!("/history/{chat}?limit=abc"),
+            vec![loc("query", "limit")],
+        ),
+        (
+            format!("/history/{chat}?limit=1000"),
+            vec![loc("query", "limit")],
+        ),
         (
             "/history/123?limit=0&offset=-1".to_owned(),
-            vec![loc("path", "chat_id"), loc("query", "limit"), loc("query", "offset")],
+            vec![
+                loc("path", "chat_id"),
+                loc("query", "limit"),
+                loc("query", "offset"),
+            ],
         ),
     ];
     for (path, expected) in cases {

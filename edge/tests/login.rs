@@ -10,7 +10,10 @@ async fn right_credentials_get_auth_success() {
     let (stack, world) = stack_with_world().await;
     let mut client = stack.connect().await;
     client.send(login_frame(&world.users[0])).await;
-    assert_eq!(client.recv().await, json!({"type": "auth_success", "detail": null}));
+    assert_eq!(
+        client.recv().await,
+        json!({"type": "auth_success", "detail": null})
+    );
     stack.stop().await;
 }
 
@@ -59,7 +62,12 @@ async fn every_frame_but_login_is_refused_before_login_and_changes_nothing() {
     client.send(send).await;
     let detail = client.recv_error("not_authenticated").await;
     assert_eq!(detail["client_id"], client_id.to_string());
-    assert!(detail["message"].as_str().unwrap().contains("access denied"));
+    assert!(
+        detail["message"]
+            .as_str()
+            .unwrap()
+            .contains("access denied")
+    );
 
     let message_id = uuid::Uuid::new_v4().to_string();
     client.send(json!({"message_id": message_id})).await;
@@ -70,7 +78,12 @@ async fn every_frame_but_login_is_refused_before_login_and_changes_nothing() {
         .send(json!({"name": "Sneaky", "users": [world.users[1].id]}))
         .await;
     let detail = client.recv_error("not_authenticated").await;
-    assert!(detail["message"].as_str().unwrap().contains("access denied"));
+    assert!(
+        detail["message"]
+            .as_str()
+            .unwrap()
+            .contains("access denied")
+    );
 
     assert_eq!(stack.db.count("SELECT count(*) FROM messages").await, 0);
     assert_eq!(stack.db.count("SELECT count(*) FROM groups").await, 1);

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{get_json, send_frame, stack_with_world};
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_is_acked_then_delivered_once_to_each_other_member() {
@@ -44,8 +43,12 @@ async fn the_server_clock_stamps_messages() {
     sender.send(frame).await;
     sender.recv().await;
     let message = member.recv().await;
-    let stamped = messenger_proto::timestamp::parse(message["timestamp"].as_str().unwrap()).unwrap();
-    assert!(stamped >= before - chrono::Duration::seconds(1), "{stamped} vs {before}");
+    let stamped =
+        messenger_proto::timestamp::parse(message["timestamp"].as_str().unwrap()).unwrap();
+    assert!(
+        stamped >= before - chrono::Duration::seconds(1),
+        "{stamped} vs {before}"
+    );
     assert!(stamped <= common::now() + chrono::Duration::seconds(1));
     stack.stop().await;
 }
@@ -58,7 +61,8 @@ async fn a_member_who_is_offline_finds_the_message_in_history() {
     sender.send(frame).await;
     let id = sender.recv().await["id"].clone();
 
-    let (status, history) = get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
+    let (status, history) =
+        get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
     assert_eq!(status, 200);
     assert_eq!(history.as_array().unwrap().len(), 1);
     assert_eq!(history[0]["id"], id);
@@ -115,7 +119,12 @@ async fn empty_and_overlong_texts_are_refused() {
     let (_, frame) = send_frame(&world.users[0], world.personal_chat, "ééééééééééé");
     sender.send(frame).await;
     let detail = sender.recv_error("invalid_field").await;
-    assert!(detail["message"].as_str().unwrap().contains("10 characters"));
+    assert!(
+        detail["message"]
+            .as_str()
+            .unwrap()
+            .contains("10 characters")
+    );
     let (_, frame) = send_frame(&world.users[0], world.personal_chat, "éééééééééé");
     sender.send(frame).await;
     assert_eq!(sender.recv().await["type"], "message_ack");

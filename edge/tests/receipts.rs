@@ -6,7 +6,11 @@ use common::{Client, send_frame, stack_with_world};
 use serde_json::{Value, json};
 
 /// Sends a message from `sender` and returns the stored message's id.
-async fn send(sender: &mut Client, user: &core_service::demo_data::DemoUser, chat: uuid::Uuid) -> String {
+async fn send(
+    sender: &mut Client,
+    user: &core_service::demo_data::DemoUser,
+    chat: uuid::Uuid,
+) -> String {
     let (_, frame) = send_frame(user, chat, "read me");
     sender.send(frame).await;
     let ack = sender.recv().await;
@@ -42,7 +46,9 @@ async fn seen_by_all_members_notifies_the_sender_exactly_once() {
     first.expect_silence().await;
     second.expect_silence().await;
 
-    let history = common::get_json(&stack.http_url(&format!("/history/{}", world.group_chat))).await.1;
+    let history = common::get_json(&stack.http_url(&format!("/history/{}", world.group_chat)))
+        .await
+        .1;
     assert_eq!(history[0]["seen"], true);
     stack.stop().await;
 }
@@ -107,7 +113,9 @@ async fn seen_for_a_message_outside_the_users_chats_is_refused() {
     sender.expect_silence().await;
     let statuses = stack
         .db
-        .count(&format!("SELECT count(*) FROM message_seen_status WHERE message_id = '{id}'"))
+        .count(&format!(
+            "SELECT count(*) FROM message_seen_status WHERE message_id = '{id}'"
+        ))
         .await;
     assert_eq!(statuses, 1, "only the sender's own status");
     stack.stop().await;

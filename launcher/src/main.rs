@@ -16,7 +16,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 #[derive(Parser)]
-#[command(name = "messenger", version, about = "Run the whole messenger with demo data")]
+#[command(
+    name = "messenger",
+    version,
+    about = "Run the whole messenger with demo data"
+)]
 struct Cli {
     #[command(flatten)]
     core: CoreConfig,
@@ -64,9 +68,8 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
         wait(stopped.clone()),
     ));
     let edge_config = cli.edge.clone();
-    let edge = tokio::spawn(async move {
-        edge::serve(&edge_config, edge_listener, wait(stopped)).await
-    });
+    let edge =
+        tokio::spawn(async move { edge::serve(&edge_config, edge_listener, wait(stopped)).await });
     let _ = tokio::signal::ctrl_c().await;
     println!("\nshutting down…");
     let _ = stop.send(true);
@@ -75,7 +78,10 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
     database.store.close();
     if let Some(local) = database.local.filter(|local| local.started_here) {
         local.stop()?;
-        println!("stopped the local PostgreSQL (data kept in {})", local.data_dir().display());
+        println!(
+            "stopped the local PostgreSQL (data kept in {})",
+            local.data_dir().display()
+        );
     }
     Ok(())
 }
@@ -123,7 +129,10 @@ fn print_welcome(core: std::net::SocketAddr, edge: std::net::SocketAddr, demo: O
     if let Some((user, chat_id)) = demo_login {
         let login = serde_json::json!({"email": user.email, "password": user.password});
         println!("  demo login {login}");
-        println!("  {}'s id {} and one of their chats {chat_id}", user.name, user.id);
+        println!(
+            "  {}'s id {} and one of their chats {chat_id}",
+            user.name, user.id
+        );
     }
     println!();
 }

@@ -41,7 +41,10 @@ fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<NewGrou
     }
     if name.chars().count() > core.limits.max_group_name_chars {
         let max = core.limits.max_group_name_chars;
-        return Err(Error::invalid("name", format!("longer than {max} characters")));
+        return Err(Error::invalid(
+            "name",
+            format!("longer than {max} characters"),
+        ));
     }
     let mut member_ids = vec![creator_id];
     for text in &request.user_ids {

@@ -16,7 +16,9 @@ pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Resul
     core.sessions
         .register(user.id, session.id, session.outbox.clone());
     tracing::info!(user_id = %user.id, session_id = session.id, "logged in");
-    session.reply(Event::AuthSuccess(convert::user(&user))).await;
+    session
+        .reply(Event::AuthSuccess(convert::user(&user)))
+        .await;
     Ok(())
 }
 

@@ -46,7 +46,10 @@ impl SessionState {
 
     /// Queues a reply to this session's own client.
     async fn reply(&self, event: Event) {
-        let _ = self.outbox.reply(pb::ServerEvent { event: Some(event) }).await;
+        let _ = self
+            .outbox
+            .reply(pb::ServerEvent { event: Some(event) })
+            .await;
     }
 }
 

@@ -13,7 +13,10 @@ use uuid::Uuid;
 pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> Result<()> {
     let user = session.user()?;
     let message = parse(core, user, &send)?;
-    let members = core.membership.members(&core.store, message.chat_id).await?;
+    let members = core
+        .membership
+        .members(&core.store, message.chat_id)
+        .await?;
     if !members.contains(&user) {
         return Err(Error::NotAMember);
     }

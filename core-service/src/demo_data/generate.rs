@@ -24,26 +24,35 @@ pub struct Sizes {
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "Ada", "Ben", "Chloe", "Dmitri", "Elena", "Farah", "Gabriel", "Hana", "Ivan", "Julia",
-    "Kofi", "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara",
-    "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe",
+    "Ada", "Ben", "Chloe", "Dmitri", "Elena", "Farah", "Gabriel", "Hana", "Ivan", "Julia", "Kofi",
+    "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera",
+    "Wen", "Ximena", "Yusuf", "Zoe",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Abbott", "Berg", "Carroll", "Diaz", "Eriksen", "Fischer", "Garcia", "Huang", "Ito",
-    "Jensen", "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Silva",
-    "Tanaka", "Varga", "Weber", "Young",
+    "Abbott", "Berg", "Carroll", "Diaz", "Eriksen", "Fischer", "Garcia", "Huang", "Ito", "Jensen",
+    "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Silva", "Tanaka",
+    "Varga", "Weber", "Young",
 ];
 const WORDS: &[&str] = &[
-    "lunch", "meeting", "tomorrow", "project", "coffee", "weekend", "train", "photos",
-    "deadline", "release", "review", "idea", "tickets", "dinner", "call", "later", "great",
-    "thanks", "sure", "maybe", "today", "plan", "music", "office", "bug", "fixed", "ready",
+    "lunch", "meeting", "tomorrow", "project", "coffee", "weekend", "train", "photos", "deadline",
+    "release", "review", "idea", "tickets", "dinner", "call", "later", "great", "thanks", "sure",
+    "maybe", "today", "plan", "music", "office", "bug", "fixed", "ready",
 ];
 const GROUP_WORDS: &[&str] = &[
-    "Book club", "Climbing", "Team", "Family", "Trip", "Band", "Garden", "Chess", "Cooking",
-    "Runners", "Flatmates", "Project",
+    "Book club",
+    "Climbing",
+    "Team",
+    "Family",
+    "Trip",
+    "Band",
+    "Garden",
+    "Chess",
+    "Cooking",
+    "Runners",
+    "Flatmates",
+    "Project",
 ];
-const PASSWORD_CHARS: &[u8] =
-    b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#%&*+-=?";
+const PASSWORD_CHARS: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#%&*+-=?";
 
 /// Demo data of the given sizes; the same sizes and seed give the same file.
 pub fn generate(sizes: &Sizes) -> DemoData {
@@ -58,7 +67,10 @@ pub fn generate_with_progress(sizes: &Sizes, mut progress: impl FnMut(u64)) -> D
         ..DemoData::default()
     };
     let mut chats: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
-    for _ in 0..sizes.personal_chats.min(sizes.users * sizes.users.saturating_sub(1) / 2) {
+    for _ in 0..sizes
+        .personal_chats
+        .min(sizes.users * sizes.users.saturating_sub(1) / 2)
+    {
         chats.push(personal_chat(&mut rng, &mut data));
     }
     for _ in 0..sizes.groups {
@@ -169,7 +181,9 @@ fn message(
 ) {
     let sender_id = *members.choose(rng).expect("chats have members");
     let length = rng.random_range(1..12);
-    let words: Vec<&str> = (0..length).map(|_| *WORDS.choose(rng).expect("words")).collect();
+    let words: Vec<&str> = (0..length)
+        .map(|_| *WORDS.choose(rng).expect("words"))
+        .collect();
     let id = new_id(rng);
     let mut seen_by_all = true;
     for user_id in members {
@@ -239,7 +253,10 @@ mod tests {
     fn seen_flags_match_the_statuses() {
         let data = generate(&sizes(4));
         for message in &data.messages {
-            let members = data.chat_members.iter().filter(|m| m.chat_id == message.chat_id);
+            let members = data
+                .chat_members
+                .iter()
+                .filter(|m| m.chat_id == message.chat_id);
             let all = members.clone().count();
             let seen = data
                 .message_seen_status

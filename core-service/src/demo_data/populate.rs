@@ -65,7 +65,10 @@ pub fn validate(data: &DemoData) -> Result<(), PopulateError> {
     check_users(data)?;
     for (index, chat) in data.chats.iter().enumerate() {
         if !(0..=1).contains(&chat.kind) {
-            return invalid(format!("chats[{index}]"), "type must be 0 (personal) or 1 (group)");
+            return invalid(
+                format!("chats[{index}]"),
+                "type must be 0 (personal) or 1 (group)",
+            );
         }
     }
     for (index, member) in data.chat_members.iter().enumerate() {
@@ -101,7 +104,10 @@ fn check_users(data: &DemoData) -> Result<(), PopulateError> {
     for (index, user) in data.users.iter().enumerate() {
         let entry = format!("users[{index}]");
         if !looks_like_email(&user.email) {
-            return invalid(entry, format!("email {:?} is not an email address", user.email));
+            return invalid(
+                entry,
+                format!("email {:?} is not an email address", user.email),
+            );
         }
         if !emails.insert(user.email.to_lowercase()) {
             return invalid(entry, format!("email {:?} appears twice", user.email));
@@ -124,7 +130,10 @@ fn unique_ids(
     let mut seen = HashSet::new();
     for (index, id) in ids.enumerate() {
         if !seen.insert(id) {
-            return invalid(format!("{table}[{index}]"), format!("id {id} appears twice"));
+            return invalid(
+                format!("{table}[{index}]"),
+                format!("id {id} appears twice"),
+            );
         }
     }
     Ok(seen)
@@ -134,7 +143,10 @@ fn refers(entry: &str, field: &str, id: Uuid, known: &HashSet<Uuid>) -> Result<(
     if known.contains(&id) {
         return Ok(());
     }
-    invalid(entry.to_owned(), format!("{field} {id} refers to nothing in the file"))
+    invalid(
+        entry.to_owned(),
+        format!("{field} {id} refers to nothing in the file"),
+    )
 }
 
 fn invalid<T>(entry: String, reason: impl Into<String>) -> Result<T, PopulateError> {
@@ -151,10 +163,11 @@ pub async fn populate(store: &Store, data: &DemoData) -> Result<PopulateReport, 
     let hashes = hash_new_passwords(store, data).await?;
     let mut client = store.connection().await?;
     let transaction = client.transaction().await?;
-    let mut report = PopulateReport::default();
-    report.users = insert_users(&transaction, data, &hashes).await?;
-    report.chats = insert_chats(&transaction, data).await?;
-    report.messages = insert_messages(&transaction, data).await?;
+    let report = PopulateReport {
+        users: insert_users(&transaction, data, &hashes).await?,
+        chats: insert_chats(&transaction, data).await?,
+        messages: insert_messages(&transaction, data).await?,
+    };
     transaction.commit().await?;
     Ok(report)
 }
@@ -205,7 +218,11 @@ async fn insert_users(
 ) -> Result<u64, PopulateError> {
     let (mut ids, mut names, mut emails, mut hashed) = (vec![], vec![], vec![], vec![]);
     for (id, hash) in hashes {
-        let user = data.users.iter().find(|user| user.id == *id).expect("hashed from the file");
+        let user = data
+            .users
+            .iter()
+            .find(|user| user.id == *id)
+            .expect("hashed from the file");
         ids.push(*id);
         names.push(user.name.clone());
         emails.push(user.email.clone());
@@ -257,7 +274,11 @@ async fn insert_groups(
     data: &DemoData,
 ) -> Result<(), PopulateError> {
     let ids: Vec<Uuid> = data.groups.iter().map(|group| group.id).collect();
-    let names: Vec<&str> = data.groups.iter().map(|group| group.name.as_str()).collect();
+    let names: Vec<&str> = data
+        .groups
+        .iter()
+        .map(|group| group.name.as_str())
+        .collect();
     let creators: Vec<Uuid> = data.groups.iter().map(|group| group.creator_id).collect();
     let chats: Vec<Uuid> = data.groups.iter().map(|group| group.chat_id).collect();
     transaction

@@ -12,10 +12,13 @@ pub async fn get(core: &Core, request: HistoryRequest) -> Result<HistoryPage> {
         .map_err(|_| Error::invalid("chat_id", "must be a UUID"))?;
     let max = core.limits.max_page_size;
     if request.limit == 0 || request.limit > max {
-        return Err(Error::invalid("limit", format!("must be between 1 and {max}")));
+        return Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {max}"),
+        ));
     }
-    let offset = i64::try_from(request.offset)
-        .map_err(|_| Error::invalid("offset", "too large"))?;
+    let offset =
+        i64::try_from(request.offset).map_err(|_| Error::invalid("offset", "too large"))?;
     let records = core
         .store
         .history(chat_id, i64::from(request.limit), offset)

@@ -45,7 +45,9 @@ impl Messenger for MessengerService {
         &self,
         request: Request<HistoryRequest>,
     ) -> Result<Response<HistoryPage>, Status> {
-        Ok(Response::new(history::get(&self.core, request.into_inner()).await?))
+        Ok(Response::new(
+            history::get(&self.core, request.into_inner()).await?,
+        ))
     }
 
     async fn check_login(&self, request: Request<Login>) -> Result<Response<User>, Status> {
@@ -64,13 +66,17 @@ pub async fn serve(
     let (stopping, shutdown) = watch::channel(false);
     let service = MessengerService { core, shutdown };
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<MessengerServer<MessengerService>>().await;
+    health
+        .set_serving::<MessengerServer<MessengerService>>()
+        .await;
     // Both reflection versions: older grpcurl releases speak only v1alpha.
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
     let signal = async move {
         stop.await;
-        health.set_not_serving::<MessengerServer<MessengerService>>().await;
+        health
+            .set_not_serving::<MessengerServer<MessengerService>>()
+            .await;
         let _ = stopping.send(true);
     };
     tonic::transport::Server::builder()

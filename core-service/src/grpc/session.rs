@@ -84,9 +84,7 @@ fn outgoing(
     Box::pin(futures_util::stream::unfold(state, next_event))
 }
 
-async fn next_event(
-    mut state: Outgoing,
-) -> Option<(Result<ServerEvent, Status>, Outgoing)> {
+async fn next_event(mut state: Outgoing) -> Option<(Result<ServerEvent, Status>, Outgoing)> {
     if state.finished {
         return None;
     }

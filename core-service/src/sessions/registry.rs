@@ -8,8 +8,8 @@
 
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -64,11 +64,14 @@ impl Outbox {
     }
 }
 
+/// Each user's live sessions.
+type SessionsByUser = HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>;
+
 /// All live, logged-in sessions of the core.
 #[derive(Default)]
 pub struct Registry {
     next_id: AtomicU64,
-    users: Mutex<HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>>,
+    users: Mutex<SessionsByUser>,
 }
 
 impl Registry {
@@ -79,7 +82,10 @@ impl Registry {
 
     /// Makes `session` of `user_id` reachable.
     pub fn register(&self, user_id: Uuid, session: SessionId, outbox: Arc<Outbox>) {
-        self.lock().entry(user_id).or_default().push((session, outbox));
+        self.lock()
+            .entry(user_id)
+            .or_default()
+            .push((session, outbox));
     }
 
     /// Removes `session` of `user_id`.
@@ -103,7 +109,12 @@ impl Registry {
 
     /// Closes every session, e.g. at shutdown.
     pub fn close_all(&self, reason: CloseReason) {
-        let all: Vec<_> = self.lock().values().flatten().map(|(_, o)| o.clone()).collect();
+        let all: Vec<_> = self
+            .lock()
+            .values()
+            .flatten()
+            .map(|(_, o)| o.clone())
+            .collect();
         for outbox in all {
             outbox.close(reason);
         }
@@ -125,7 +136,7 @@ impl Registry {
             .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SessionsByUser> {
         self.users.lock().expect("registry lock poisoned")
     }
 }
@@ -133,8 +144,8 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use messenger_proto::v1::server_event::Event;
     use messenger_proto::v1::Error as ErrorEvent;
+    use messenger_proto::v1::server_event::Event;
 
     fn event() -> ServerEvent {
         ServerEvent {
@@ -142,7 +153,13 @@ mod tests {
         }
     }
 
-    fn session(capacity: usize) -> (Arc<Outbox>, mpsc::Receiver<ServerEvent>, oneshot::Receiver<CloseReason>) {
+    fn session(
+        capacity: usize,
+    ) -> (
+        Arc<Outbox>,
+        mpsc::Receiver<ServerEvent>,
+        oneshot::Receiver<CloseReason>,
+    ) {
         let (events, receiver) = mpsc::channel(capacity);
         let (close, closed) = oneshot::channel();
         (Arc::new(Outbox::new(events, close)), receiver, closed)

@@ -51,7 +51,12 @@ impl Store {
         transaction
             .execute(
                 "INSERT INTO groups (id, name, creator_id, chat_id) VALUES ($1, $2, $3, $4)",
-                &[&group.group_id, &group.name, &group.creator_id, &group.chat_id],
+                &[
+                    &group.group_id,
+                    &group.name,
+                    &group.creator_id,
+                    &group.chat_id,
+                ],
             )
             .await?;
         transaction

@@ -87,7 +87,11 @@ async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> 
             )
             .await?;
         transaction.commit().await?;
-        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
         applied += 1;
     }
     Ok(applied)

@@ -25,9 +25,7 @@ struct HistoryEntry<'a> {
 }
 
 /// The route.
-pub fn route(
-    core: CoreClient,
-) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+pub fn route(core: CoreClient) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("history" / String)
         .and(warp::get())
         .and(warp::query::<Vec<(String, String)>>())
@@ -111,8 +109,7 @@ fn integer(
         Err(_) => {
             invalid.push(InvalidParameter {
                 loc: ["query", name],
-                msg: "Input should be a valid integer, unable to parse string as an integer"
-                    .into(),
+                msg: "Input should be a valid integer, unable to parse string as an integer".into(),
                 kind: "int_parsing",
                 input,
             });
@@ -126,7 +123,10 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const CHAT: &str = "27784f95-d0e0-478d-b224-f718fe2da52c";
@@ -145,7 +145,10 @@ mod tests {
             panic!("expected a validation error");
         };
         let locs: Vec<_> = invalid.iter().map(|p| p.loc).collect();
-        assert_eq!(locs, [["path", "chat_id"], ["query", "limit"], ["query", "offset"]]);
+        assert_eq!(
+            locs,
+            [["path", "chat_id"], ["query", "limit"], ["query", "offset"]]
+        );
     }
 
     #[test]

@@ -55,7 +55,10 @@ impl FrameError {
 
     /// A frame larger than `limit` bytes.
     pub fn too_large(limit: usize) -> Self {
-        FrameError::new("frame_too_large", format!("frames may be at most {limit} bytes"))
+        FrameError::new(
+            "frame_too_large",
+            format!("frames may be at most {limit} bytes"),
+        )
     }
 
     /// A binary frame: the protocol is JSON text.
@@ -69,10 +72,19 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|error| FrameError::new("invalid_json", format!("not valid JSON: {error}")))?;
     let Value::Object(fields) = value else {
-        return Err(FrameError::new("invalid_frame", "a frame must be a JSON object"));
+        return Err(FrameError::new(
+            "invalid_frame",
+            "a frame must be a JSON object",
+        ));
     };
-    let client_id = fields.get("client_id").and_then(Value::as_str).map(str::to_owned);
-    let message_id = fields.get("message_id").and_then(Value::as_str).map(str::to_owned);
+    let client_id = fields
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let message_id = fields
+        .get("message_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     parse_fields(&fields).map_err(|mut error| {
         error.client_id = client_id;
         error.message_id = message_id;
@@ -112,9 +124,14 @@ fn parse_send(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
     Uuid::parse_str(&client_id).map_err(|_| invalid("client_id", "must be a UUID"))?;
     let timestamp = match fields.get("timestamp") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(messenger_proto::timestamp::parse(text).ok_or_else(
-            || invalid("timestamp", "must look like 2025-05-04 04:45:50+00:00 or RFC 3339"),
-        )?),
+        Some(Value::String(text)) => {
+            Some(messenger_proto::timestamp::parse(text).ok_or_else(|| {
+                invalid(
+                    "timestamp",
+                    "must look like 2025-05-04 04:45:50+00:00 or RFC 3339",
+                )
+            })?)
+        }
         Some(_) => return Err(invalid("timestamp", "must be a string")),
     };
     Ok(ClientFrame::SendMessage {
@@ -134,7 +151,10 @@ fn string(fields: &Map<String, Value>, name: &str) -> Result<String, FrameError>
     match fields.get(name) {
         Some(Value::String(text)) => Ok(text.clone()),
         Some(_) => Err(invalid(name, "must be a string")),
-        None => Err(FrameError::new("missing_field", format!("missing field {name}"))),
+        None => Err(FrameError::new(
+            "missing_field",
+            format!("missing field {name}"),
+        )),
     }
 }
 
@@ -144,7 +164,10 @@ fn uuid(fields: &Map<String, Value>, name: &str) -> Result<Uuid, FrameError> {
 
 fn uuid_list(fields: &Map<String, Value>, name: &str) -> Result<Vec<Uuid>, FrameError> {
     let Some(value) = fields.get(name) else {
-        return Err(FrameError::new("missing_field", format!("missing field {name}")));
+        return Err(FrameError::new(
+            "missing_field",
+            format!("missing field {name}"),
+        ));
     };
     let Value::Array(items) = value else {
         return Err(invalid(name, "must be an array of user ids"));
@@ -183,7 +206,10 @@ mod tests {
             let text = format!(
                 r#"{{"client_id":"{ID}","sender_id":"{ID}","chat_id":"{ID}","timestamp":"{time}","text":"Hello"}}"#
             );
-            let ClientFrame::SendMessage { timestamp, text, .. } = parse(&text).unwrap() else {
+            let ClientFrame::SendMessage {
+                timestamp, text, ..
+            } = parse(&text).unwrap()
+            else {
                 panic!("not a send");
             };
             assert_eq!(timestamp.unwrap().to_rfc3339(), "2025-05-04T04:45:50+00:00");
@@ -203,12 +229,18 @@ mod tests {
     fn malformed_json_and_non_objects_are_refused() {
         assert_eq!(parse("{not json").unwrap_err().code, "invalid_json");
         assert_eq!(parse("[1,2]").unwrap_err().code, "invalid_frame");
-        assert_eq!(parse(r#""{\"email\":1}""#).unwrap_err().code, "invalid_frame");
+        assert_eq!(
+            parse(r#""{\"email\":1}""#).unwrap_err().code,
+            "invalid_frame"
+        );
     }
 
     #[test]
     fn unknown_shapes_are_refused() {
-        assert_eq!(parse(r#"{"hello":"world"}"#).unwrap_err().code, "unknown_frame");
+        assert_eq!(
+            parse(r#"{"hello":"world"}"#).unwrap_err().code,
+            "unknown_frame"
+        );
         assert_eq!(parse("{}").unwrap_err().code, "unknown_frame");
     }
 

@@ -55,7 +55,10 @@ pub async fn run(
         Ok(response) => response.into_inner(),
         Err(status) => {
             tracing::warn!(%status, "core unreachable, refusing WebSocket session");
-            let close = (close_codes::TRY_AGAIN_LATER, "core unavailable, retry later");
+            let close = (
+                close_codes::TRY_AGAIN_LATER,
+                "core unavailable, retry later",
+            );
             let _ = sink.send(Message::close_with(close.0, close.1)).await;
             return;
         }
@@ -67,10 +70,10 @@ pub async fn run(
                     if frame.is_close() {
                         break None;
                     }
-                    if let Some(reply) = handle_frame(frame, limits, &operations).await {
-                        if sink.send(Message::text(reply)).await.is_err() {
-                            break None;
-                        }
+                    if let Some(reply) = handle_frame(frame, limits, &operations).await
+                        && sink.send(Message::text(reply)).await.is_err()
+                    {
+                        break None;
                     }
                 }
                 Some(Err(error)) => break read_error_close(&error),
@@ -135,7 +138,10 @@ type Close = (u16, String);
 async fn next_event(events: &mut Streaming<ServerEvent>) -> Result<Option<String>, Close> {
     match events.message().await {
         Ok(Some(event)) => Ok(translate::event_json(&event)),
-        Ok(None) => Err((close_codes::SERVICE_RESTART, "core ended the session".into())),
+        Ok(None) => Err((
+            close_codes::SERVICE_RESTART,
+            "core ended the session".into(),
+        )),
         Err(status) => Err(status_close(&status)),
     }
 }

@@ -240,7 +240,10 @@ mod tests {
             id: "m".into(),
             timestamp: None,
         }));
-        assert_eq!(ack, json!({"type": "message_ack", "client_id": "c", "id": "m"}));
+        assert_eq!(
+            ack,
+            json!({"type": "message_ack", "client_id": "c", "id": "m"})
+        );
         let group = parsed(Event::GroupCreated(pb::GroupCreated {
             id: "g".into(),
             name: "Car.".into(),

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use chrono::Utc;
-use core_service::demo_data::{DemoChat, DemoChatMember, DemoData, DemoGroup, DemoUser, DemoUserGroup, populate};
+use core_service::demo_data::{
+    DemoChat, DemoChatMember, DemoData, DemoGroup, DemoUser, DemoUserGroup, populate,
+};
 use core_service::state::Limits;
 use core_service::store::Store;
 use core_service::testing::TestDatabase;
@@ -112,7 +114,9 @@ impl Stack {
 
     /// Loads `world` into the database through the demo-data loader.
     pub async fn load(&self, world: &World) {
-        populate::populate(&self.store, &world.data).await.expect("world loads");
+        populate::populate(&self.store, &world.data)
+            .await
+            .expect("world loads");
     }
 
     /// A WebSocket client, not logged in.
@@ -124,7 +128,10 @@ impl Stack {
     pub async fn login(&self, user: &DemoUser) -> Client {
         let mut client = self.connect().await;
         client.send(login_frame(user)).await;
-        assert_eq!(client.recv().await, json!({"type": "auth_success", "detail": null}));
+        assert_eq!(
+            client.recv().await,
+            json!({"type": "auth_success", "detail": null})
+        );
         client
     }
 }
@@ -140,7 +147,9 @@ fn start_core(store: Store, limits: Limits, listener: TcpListener) -> Server {
 }
 
 /// Starts an edge that talks to a core at `core_address`.
-pub async fn start_edge_only(core_address: SocketAddr) -> (watch::Sender<bool>, JoinHandle<()>, SocketAddr) {
+pub async fn start_edge_only(
+    core_address: SocketAddr,
+) -> (watch::Sender<bool>, JoinHandle<()>, SocketAddr) {
     let (server, address) = start_edge(core_address, 64 * 1024).await;
     (server.stop, server.task, address)
 }
@@ -187,7 +196,9 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket connects");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket connects");
         Client { socket }
     }
 
@@ -198,7 +209,10 @@ impl Client {
 
     /// Sends raw text.
     pub async fn send_text(&mut self, text: &str) {
-        self.socket.send(Message::text(text)).await.expect("frame sent");
+        self.socket
+            .send(Message::text(text))
+            .await
+            .expect("frame sent");
     }
 
     /// Sends a raw WebSocket message.
@@ -214,7 +228,10 @@ impl Client {
             .expect("the connection is open");
         let text = message.into_text().expect("a text frame");
         let value: Value = serde_json::from_str(&text).expect("frames are JSON");
-        assert!(value.is_object(), "every server frame is an object: {value}");
+        assert!(
+            value.is_object(),
+            "every server frame is an object: {value}"
+        );
         value
     }
 
@@ -311,9 +328,17 @@ impl World {
                 password: format!("password-{n}!"),
             })
             .collect();
-        let (personal_chat, group_chat, other_chat) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let chat = |id, name: &str, kind| DemoChat { id, name: name.into(), kind };
-        let member = |user: usize, chat_id| DemoChatMember { user_id: users[user].id, chat_id };
+        let (personal_chat, group_chat, other_chat) =
+            (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let chat = |id, name: &str, kind| DemoChat {
+            id,
+            name: name.into(),
+            kind,
+        };
+        let member = |user: usize, chat_id| DemoChatMember {
+            user_id: users[user].id,
+            chat_id,
+        };
         let group_id = Uuid::new_v4();
         let data = DemoData {
             users: users.clone(),
@@ -338,11 +363,20 @@ impl World {
                 chat_id: group_chat,
             }],
             user_group: (0..3)
-                .map(|n| DemoUserGroup { user_id: users[n].id, group_id })
+                .map(|n| DemoUserGroup {
+                    user_id: users[n].id,
+                    group_id,
+                })
                 .collect(),
             ..DemoData::default()
         };
-        World { data, users, personal_chat, group_chat, other_chat }
+        World {
+            data,
+            users,
+            personal_chat,
+            group_chat,
+            other_chat,
+        }
     }
 }
 

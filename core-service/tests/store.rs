@@ -1,0 +1,167 @@
+//! Storage against a real PostgreSQL: migrations, the demo-data loader,
+//! and the embedded default cluster.
+
+use core_service::demo_data::generate::{Sizes, generate};
+use core_service::demo_data::populate::{self, PopulateError};
+use core_service::store::migrate;
+use core_service::testing::TestDatabase;
+
+fn small_data(seed: u64) -> core_service::demo_data::DemoData {
+    generate(&Sizes {
+        users: 6,
+        personal_chats: 3,
+        groups: 2,
+        group_size: 4,
+        messages_per_chat: 4,
+        seed,
+    })
+}
+
+/// Every table's row count, to compare database states.
+async fn row_counts(db: &TestDatabase) -> Vec<i64> {
+    let mut counts = vec![];
+    for table in [
+        "users",
+        "chats",
+        "chat_members",
+        "groups",
+        "user_groups",
+        "messages",
+        "message_seen_status",
+    ] {
+        counts.push(db.count(&format!("SELECT count(*) FROM {table}")).await);
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_are_recorded_and_running_them_again_does_nothing() {
+    let db = TestDatabase::create().await;
+    assert_eq!(migrate::run(&db.store()).await.unwrap(), 0);
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_started_at_once_by_several_processes_apply_once() {
+    let db = TestDatabase::create().await;
+    let client = db.store().connection().await.unwrap();
+    client
+        .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        .await
+        .unwrap();
+    // Separate pools stand for separate processes.
+    let runs = (0..4).map(|_| {
+        let store = core_service::store::Store::with_config(db.config(), 2).unwrap();
+        tokio::spawn(async move { migrate::run(&store).await.unwrap() })
+    });
+    let applied: Vec<usize> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(applied.iter().sum::<usize>(), 1, "{applied:?}");
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_a_file_twice_adds_nothing_the_second_time() {
+    let db = TestDatabase::create().await;
+    let data = small_data(1);
+    let first = populate::populate(&db.store(), &data).await.unwrap();
+    assert_eq!((first.users, first.chats, first.messages), (6, 5, 20));
+    let after_first = row_counts(&db).await;
+    let second = populate::populate(&db.store(), &data).await.unwrap();
+    assert_eq!((second.users, second.chats, second.messages), (0, 0, 0));
+    assert_eq!(row_counts(&db).await, after_first);
+    assert_eq!(after_first[6] as usize, data.message_seen_status.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_are_stored_only_as_argon2id_hashes() {
+    let db = TestDatabase::create().await;
+    let data = small_data(2);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let user = &data.users[0];
+    let stored = db
+        .store()
+        .user_by_email(&user.email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.password_hash.starts_with("$argon2id$"));
+    assert!(!stored.password_hash.contains(&user.password));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_order_follows_the_files_timestamps() {
+    let db = TestDatabase::create().await;
+    let mut data = small_data(3);
+    data.messages.reverse();
+    populate::populate(&db.store(), &data).await.unwrap();
+    let chat = data.chats[0].id;
+    let history = db.store().history(chat, 100, 0).await.unwrap();
+    assert!(
+        history
+            .windows(2)
+            .all(|pair| pair[0].timestamp <= pair[1].timestamp)
+    );
+    assert_eq!(history.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_with_a_dangling_reference_is_refused_and_nothing_is_written() {
+    let db = TestDatabase::create().await;
+    let mut data = small_data(4);
+    let last = data.message_seen_status.len() - 1;
+    data.message_seen_status[last].user_id = uuid::Uuid::new_v4();
+    let error = populate::populate(&db.store(), &data).await.unwrap_err();
+    assert!(matches!(error, PopulateError::Invalid { .. }));
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("message_seen_status[{last}]: user_id"))
+    );
+    assert_eq!(row_counts(&db).await, vec![0; 7]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_taken_by_another_account_is_refused_naming_the_entry() {
+    let db = TestDatabase::create().await;
+    populate::populate(&db.store(), &small_data(5))
+        .await
+        .unwrap();
+    let before = row_counts(&db).await;
+    let mut other = small_data(6);
+    other.users[2].email = small_data(5).users[0].email.to_uppercase();
+    let error = populate::populate(&db.store(), &other).await.unwrap_err();
+    assert!(error.to_string().starts_with("users[2]: email"), "{error}");
+    assert_eq!(row_counts(&db).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_cluster_is_created_started_and_stopped() {
+    use core_service::local_db::LocalPostgres;
+    use std::os::unix::fs::PermissionsExt;
+    let folder = tempfile::tempdir().unwrap();
+    // PostgreSQL may run as another system user, who must reach the folder.
+    std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = folder.path().join("postgres");
+    let dir = data_dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || LocalPostgres::ensure_running(&dir))
+        .await
+        .unwrap()
+        .expect("the embedded cluster starts");
+    assert!(cluster.started_here);
+    let store = core_service::store::Store::new(&cluster.url(), 1).unwrap();
+    migrate::run(&store).await.unwrap();
+    store.close();
+    // A second start finds it running.
+    let dir = data_dir.clone();
+    let again = tokio::task::spawn_blocking(move || LocalPostgres::ensure_running(&dir))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!again.started_here);
+    assert_eq!(again.url(), cluster.url());
+    cluster.stop().unwrap();
+}
