@@ -30,6 +30,12 @@ enum Command {
     },
     /// Write a demo-data file.
     CreateJson(CreateJson),
+    /// Ask a running core whether it is serving (exit code 0 if so); for
+    /// container health checks.
+    Health {
+        #[arg(long, env = "CORE_URL", default_value = "http://127.0.0.1:50051")]
+        url: String,
+    },
 }
 
 /// `serve` with its defaults and environment, for a bare `messenger-core`.
@@ -98,6 +104,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             close(database)
         }
         Command::CreateJson(options) => create_json(options),
+        Command::Health { url } => health(url).await,
     }
 }
 
@@ -121,6 +128,23 @@ fn close(database: core_service::Database) -> Result<(), Box<dyn std::error::Err
         local.stop()?;
     }
     Ok(())
+}
+
+async fn health(url: String) -> Result<(), Box<dyn std::error::Error>> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = tonic::transport::Endpoint::from_shared(url)?.connect().await?;
+    let mut client = HealthClient::new(channel);
+    let request = HealthCheckRequest {
+        service: "messenger.v1.Messenger".into(),
+    };
+    let status = client.check(request).await?.into_inner().status;
+    if status == ServingStatus::Serving as i32 {
+        println!("serving");
+        Ok(())
+    } else {
+        Err(format!("not serving (status {status})").into())
+    }
 }
 
 fn create_json(options: CreateJson) -> Result<(), Box<dyn std::error::Error>> {
