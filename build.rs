@@ -3,6 +3,11 @@
 //! The `.proto` files are compiled in pure Rust (protox), so a fresh clone
 //! builds without a system `protoc`. The encoded descriptor set is written to
 //! `OUT_DIR` as well, for the core's gRPC server reflection.
+//!
+//! Generation runs twice: once for the messages, once for the service code.
+//! The second run maps `ServerEvent` to [`SharedEvent`](src/shared_event.rs),
+//! a wire-identical type that can carry an event encoded once for many
+//! sessions.
 
 use prost::Message;
 use std::{env, fs, path::PathBuf};
@@ -17,6 +22,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("messenger_descriptor.bin"),
         descriptors.encode_to_vec(),
     )?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .out_dir(&out_dir)
+        .compile_fds(descriptors.clone())?;
+    let services = out_dir.join("services");
+    fs::create_dir_all(&services)?;
+    tonic_prost_build::configure()
+        .extern_path(".messenger.v1", "crate::v1")
+        .extern_path(".messenger.v1.ServerEvent", "crate::SharedEvent")
+        .out_dir(&services)
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,19 +1,24 @@
 //! The messenger core's gRPC contract.
 //!
-//! Everything here is generated from `proto/messenger/v1/messenger.proto`;
+//! Everything in [`v1`] is generated from `proto/messenger/v1/messenger.proto`;
 //! that file is the documentation of every message and RPC. The core service
 //! implements [`v1::messenger_server::Messenger`], the edge calls it through
-//! [`v1::messenger_client::MessengerClient`].
+//! [`v1::messenger_client::MessengerClient`]. The `Session` stream carries
+//! [`SharedEvent`]s, which are `ServerEvent`s on the wire.
 
 /// Version 1 of the `messenger.v1` package.
 pub mod v1 {
-    tonic::include_proto!("messenger.v1");
+    include!(concat!(env!("OUT_DIR"), "/messenger.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/services/messenger.v1.rs"));
 }
+
+mod shared_event;
+pub mod timestamp;
+
+pub use shared_event::SharedEvent;
 
 /// The encoded file descriptor set of the contract, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("messenger_descriptor");
-
-pub mod timestamp;
 
 /// Metadata key of an INVALID_ARGUMENT status that names the invalid field
 /// of the request (e.g. `limit`), so callers can point at it.

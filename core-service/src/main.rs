@@ -133,7 +133,9 @@ fn close(database: core_service::Database) -> Result<(), Box<dyn std::error::Err
 async fn health(url: String) -> Result<(), Box<dyn std::error::Error>> {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let channel = tonic::transport::Endpoint::from_shared(url)?.connect().await?;
+    let channel = tonic::transport::Endpoint::from_shared(url)?
+        .connect()
+        .await?;
     let mut client = HealthClient::new(channel);
     let request = HealthCheckRequest {
         service: "messenger.v1.Messenger".into(),

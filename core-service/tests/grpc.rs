@@ -252,7 +252,7 @@ async fn session(
     user: usize,
 ) -> (
     mpsc::Sender<ClientOperation>,
-    tonic::Streaming<pb::ServerEvent>,
+    tonic::Streaming<messenger_proto::SharedEvent>,
 ) {
     let (operations, queue) = mpsc::channel(16);
     let mut client = MessengerClient::new(core.channel().await);
@@ -273,7 +273,10 @@ async fn session(
         .await
         .unwrap();
     let first = events.message().await.unwrap().unwrap();
-    assert!(matches!(first.event, Some(Event::AuthSuccess(_))));
+    assert!(matches!(
+        first.into_event().unwrap().event,
+        Some(Event::AuthSuccess(_))
+    ));
     (operations, events)
 }
 
@@ -309,7 +312,15 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
     let fast_reader = tokio::spawn(async move {
         let mut received = 0;
         while received < total {
-            match fast_events.message().await.unwrap().unwrap().event {
+            match fast_events
+                .message()
+                .await
+                .unwrap()
+                .unwrap()
+                .into_event()
+                .unwrap()
+                .event
+            {
                 Some(Event::Message(_)) => received += 1,
                 other => panic!("unexpected {other:?}"),
             }
@@ -330,7 +341,13 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
             })
             .await
             .unwrap();
-        let ack = sender_events.message().await.unwrap().unwrap();
+        let ack = sender_events
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_event()
+            .unwrap();
         assert!(matches!(ack.event, Some(Event::MessageAck(_))), "{ack:?}");
     }
     assert_eq!(fast_reader.await.unwrap(), total);

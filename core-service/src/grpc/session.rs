@@ -9,14 +9,15 @@ use crate::commands::{self, SessionState};
 use crate::sessions::{CloseReason, Outbox};
 use crate::state::Core;
 use futures_util::Stream;
-use messenger_proto::v1::{ClientOperation, ServerEvent};
+use messenger_proto::SharedEvent;
+use messenger_proto::v1::ClientOperation;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::{Status, Streaming};
 
 /// The response stream of one session.
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<ServerEvent, Status>> + Send>>;
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<SharedEvent, Status>> + Send>>;
 
 /// Starts a session over the client's operation stream; returns its events.
 pub fn open(
@@ -63,7 +64,7 @@ async fn read_operations(
 
 /// What the response stream reads from.
 struct Outgoing {
-    queue: mpsc::Receiver<ServerEvent>,
+    queue: mpsc::Receiver<SharedEvent>,
     closed: oneshot::Receiver<CloseReason>,
     shutdown: watch::Receiver<bool>,
     finished: bool,
@@ -71,7 +72,7 @@ struct Outgoing {
 
 /// The queue as a stream that ends with a status when the session is closed.
 fn outgoing(
-    queue: mpsc::Receiver<ServerEvent>,
+    queue: mpsc::Receiver<SharedEvent>,
     closed: oneshot::Receiver<CloseReason>,
     shutdown: watch::Receiver<bool>,
 ) -> EventStream {
@@ -84,7 +85,7 @@ fn outgoing(
     Box::pin(futures_util::stream::unfold(state, next_event))
 }
 
-async fn next_event(mut state: Outgoing) -> Option<(Result<ServerEvent, Status>, Outgoing)> {
+async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>, Outgoing)> {
     if state.finished {
         return None;
     }

@@ -6,6 +6,7 @@
 //! and read history) rather than slowing anyone else down. The lock is a
 //! plain mutex held only to copy or change the map, never across `.await`.
 
+use messenger_proto::SharedEvent;
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,13 +28,13 @@ pub enum CloseReason {
 
 /// The sending side of one session: its queue and the switch that closes it.
 pub struct Outbox {
-    events: mpsc::Sender<ServerEvent>,
+    events: mpsc::Sender<SharedEvent>,
     close: Mutex<Option<oneshot::Sender<CloseReason>>>,
 }
 
 impl Outbox {
     /// An outbox around a session's queue and close switch.
-    pub fn new(events: mpsc::Sender<ServerEvent>, close: oneshot::Sender<CloseReason>) -> Self {
+    pub fn new(events: mpsc::Sender<SharedEvent>, close: oneshot::Sender<CloseReason>) -> Self {
         Outbox {
             events,
             close: Mutex::new(Some(close)),
@@ -44,11 +45,11 @@ impl Outbox {
     /// session's own replies, so a client that does not read only holds up
     /// itself. Returns false if the session is gone.
     pub async fn reply(&self, event: ServerEvent) -> bool {
-        self.events.send(event).await.is_ok()
+        self.events.send(event.into()).await.is_ok()
     }
 
     /// Queues an event without waiting; a full queue closes the session.
-    fn deliver(&self, event: ServerEvent) {
+    fn deliver(&self, event: SharedEvent) {
         match self.events.try_send(event) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::SlowConsumer),
@@ -100,8 +101,10 @@ impl Registry {
     }
 
     /// Delivers `event` to every session of every user in `user_ids`, except
-    /// the session `skip` (the one whose operation caused the event).
+    /// the session `skip` (the one whose operation caused the event). The
+    /// event is encoded once; each session gets a reference to the bytes.
     pub fn deliver(&self, user_ids: &[Uuid], skip: Option<SessionId>, event: &ServerEvent) {
+        let event = SharedEvent::encode_once(event);
         for outbox in self.outboxes(user_ids, skip) {
             outbox.deliver(event.clone());
         }
@@ -157,7 +160,7 @@ mod tests {
         capacity: usize,
     ) -> (
         Arc<Outbox>,
-        mpsc::Receiver<ServerEvent>,
+        mpsc::Receiver<SharedEvent>,
         oneshot::Receiver<CloseReason>,
     ) {
         let (events, receiver) = mpsc::channel(capacity);

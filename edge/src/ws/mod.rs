@@ -11,7 +11,7 @@ pub mod translate;
 
 use crate::core_client::CoreClient;
 use futures_util::{SinkExt, StreamExt};
-use messenger_proto::v1::ServerEvent;
+use messenger_proto::SharedEvent;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status, Streaming};
@@ -135,9 +135,15 @@ type Close = (u16, String);
 
 /// The next event as JSON; `Ok(None)` for an event with nothing in it;
 /// `Err` with the close code when the core ended the session.
-async fn next_event(events: &mut Streaming<ServerEvent>) -> Result<Option<String>, Close> {
+async fn next_event(events: &mut Streaming<SharedEvent>) -> Result<Option<String>, Close> {
     match events.message().await {
-        Ok(Some(event)) => Ok(translate::event_json(&event)),
+        Ok(Some(event)) => match event.into_event() {
+            Ok(event) => Ok(translate::event_json(&event)),
+            Err(error) => {
+                tracing::error!(%error, "undecodable event from the core");
+                Err((close_codes::INTERNAL_ERROR, "internal error".into()))
+            }
+        },
         Ok(None) => Err((
             close_codes::SERVICE_RESTART,
             "core ended the session".into(),

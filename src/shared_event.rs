@@ -1,0 +1,122 @@
+//! [`SharedEvent`]: a `messenger.v1.ServerEvent` that may already be encoded.
+//!
+//! A message to a group goes to many sessions. Encoding it once and sharing
+//! the bytes (a reference-counted buffer) means each session's stream only
+//! copies bytes into its frame instead of encoding the event again. On the
+//! wire a `SharedEvent` is exactly a `ServerEvent`, so any gRPC client
+//! (grpcurl included) reads it as one.
+
+use crate::v1::ServerEvent;
+use prost::bytes::{Buf, BufMut, Bytes};
+use prost::encoding::{DecodeContext, WireType};
+use prost::{DecodeError, Message};
+
+/// A server event, as a value or as its encoded bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SharedEvent {
+    /// An event to encode when it is sent (or one that was received).
+    Decoded(ServerEvent),
+    /// An event encoded once, to be sent as it is to any number of sessions.
+    Encoded(Bytes),
+}
+
+impl SharedEvent {
+    /// Encodes `event` now, for sending to many sessions.
+    pub fn encode_once(event: &ServerEvent) -> Self {
+        SharedEvent::Encoded(Bytes::from(event.encode_to_vec()))
+    }
+
+    /// The event as a value.
+    pub fn into_event(self) -> Result<ServerEvent, DecodeError> {
+        match self {
+            SharedEvent::Decoded(event) => Ok(event),
+            SharedEvent::Encoded(bytes) => ServerEvent::decode(bytes),
+        }
+    }
+}
+
+impl Default for SharedEvent {
+    fn default() -> Self {
+        SharedEvent::Decoded(ServerEvent::default())
+    }
+}
+
+impl From<ServerEvent> for SharedEvent {
+    fn from(event: ServerEvent) -> Self {
+        SharedEvent::Decoded(event)
+    }
+}
+
+impl Message for SharedEvent {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        match self {
+            SharedEvent::Decoded(event) => event.encode_raw(buf),
+            SharedEvent::Encoded(bytes) => buf.put_slice(bytes),
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        if let SharedEvent::Encoded(bytes) = self {
+            *self = SharedEvent::Decoded(ServerEvent::decode(bytes.clone())?);
+        }
+        match self {
+            SharedEvent::Decoded(event) => event.merge_field(tag, wire_type, buf, ctx),
+            SharedEvent::Encoded(_) => unreachable!("decoded just above"),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        match self {
+            SharedEvent::Decoded(event) => event.encoded_len(),
+            SharedEvent::Encoded(bytes) => bytes.len(),
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = SharedEvent::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v1::{Message as ChatMessage, server_event::Event};
+
+    fn event() -> ServerEvent {
+        ServerEvent {
+            event: Some(Event::Message(ChatMessage {
+                id: "m".into(),
+                text: "Hello".into(),
+                ..Default::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn encoded_once_is_the_same_on_the_wire() {
+        let shared = SharedEvent::encode_once(&event());
+        assert_eq!(shared.encode_to_vec(), event().encode_to_vec());
+        assert_eq!(shared.encoded_len(), event().encoded_len());
+        assert_eq!(
+            SharedEvent::from(event()).encode_to_vec(),
+            event().encode_to_vec()
+        );
+    }
+
+    #[test]
+    fn decodes_as_a_server_event() {
+        let wire = event().encode_to_vec();
+        let decoded = SharedEvent::decode(wire.as_slice()).unwrap();
+        assert_eq!(decoded.clone().into_event().unwrap(), event());
+        assert_eq!(
+            SharedEvent::encode_once(&event()).into_event().unwrap(),
+            event()
+        );
+    }
+}
