@@ -21,6 +21,13 @@ pub struct EdgeConfig {
     /// with a `frame_too_large` error and the connection stays open.
     #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,
+    /// Most WebSocket connections at once; further upgrades get HTTP 503.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// How often the edge pings an idle WebSocket client, in milliseconds; a
+    /// client silent for two intervals is disconnected (close code 1001).
+    #[arg(long, env = "WS_PING_INTERVAL_MS", default_value_t = 30_000)]
+    pub ws_ping_interval_ms: u64,
 }
 
 impl EdgeConfig {

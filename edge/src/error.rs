@@ -23,6 +23,8 @@ pub enum ApiError {
     Validation(Vec<InvalidParameter>),
     /// 503: the core cannot be reached.
     CoreUnavailable,
+    /// 503: the edge holds as many WebSocket connections as it may.
+    TooManyConnections,
     /// 500: anything else; the cause was logged.
     Internal,
 }
@@ -40,6 +42,10 @@ impl ApiError {
             ApiError::CoreUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({ "detail": "the messenger core is unavailable, retry later" }),
+            ),
+            ApiError::TooManyConnections => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "detail": "too many connections, retry later" }),
             ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

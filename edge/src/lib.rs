@@ -27,23 +27,7 @@ pub fn routes(
     core: CoreClient,
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
-    let limits = ws::FrameLimits {
-        max_frame_bytes: config.max_frame_bytes,
-    };
-    let hard_limit = config.hard_frame_limit();
-    let socket_core = core.clone();
-    let websocket = warp::path!("ws")
-        .and(warp::ws())
-        .map(move |upgrade: warp::ws::Ws| {
-            let core = socket_core.clone();
-            let shutdown = shutdown.clone();
-            let reply = upgrade
-                .max_message_size(hard_limit)
-                .max_frame_size(hard_limit)
-                .on_upgrade(move |socket| ws::run(socket, core, limits, shutdown));
-            warp::reply::Reply::into_response(reply)
-        });
-    websocket
+    ws::route(&config, core.clone(), shutdown)
         .or(http::history::route(core))
         .unify()
         .or(http::docs::routes())

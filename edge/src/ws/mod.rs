@@ -9,17 +9,24 @@
 pub mod frames;
 pub mod translate;
 
+use crate::config::EdgeConfig;
 use crate::core_client::CoreClient;
+use crate::error::ApiError;
 use futures_util::{SinkExt, StreamExt};
 use messenger_proto::SharedEvent;
-use tokio::sync::{mpsc, watch};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status, Streaming};
-use warp::ws::{Message, WebSocket};
+use warp::reply::{Reply, Response};
+use warp::ws::{Message, WebSocket, Ws};
+use warp::{Filter, Rejection};
 
 /// The WebSocket close codes the edge uses.
 pub mod close_codes {
-    /// The edge is shutting down.
+    /// The edge is shutting down, or the client stopped answering pings.
     pub const GOING_AWAY: u16 = 1001;
     /// A frame was beyond the hard size limit and was not read.
     pub const MESSAGE_TOO_BIG: u16 = 1009;
@@ -36,17 +43,51 @@ pub mod close_codes {
 /// Operations queued from the socket to the core before reading pauses.
 const OPERATION_QUEUE: usize = 64;
 
-/// Limits of one connection.
+/// Settings of every connection.
 #[derive(Debug, Clone, Copy)]
-pub struct FrameLimits {
+pub struct ConnectionSettings {
     pub max_frame_bytes: usize,
+    pub ping_interval: Duration,
+}
+
+/// `GET /ws`: upgrades while fewer than `max_connections` are open.
+pub fn route(
+    config: &EdgeConfig,
+    core: CoreClient,
+    shutdown: watch::Receiver<bool>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+    let settings = ConnectionSettings {
+        max_frame_bytes: config.max_frame_bytes,
+        ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
+    };
+    let hard_limit = config.hard_frame_limit();
+    let connections = Arc::new(Semaphore::new(config.max_connections));
+    warp::path!("ws")
+        .and(warp::ws())
+        .and_then(move |upgrade: Ws| {
+            let permit = connections.clone().try_acquire_owned();
+            let (core, shutdown) = (core.clone(), shutdown.clone());
+            async move {
+                let Ok(permit) = permit else {
+                    return Err(warp::reject::custom(ApiError::TooManyConnections));
+                };
+                let reply = upgrade
+                    .max_message_size(hard_limit)
+                    .max_frame_size(hard_limit)
+                    .on_upgrade(move |socket| async move {
+                        run(socket, core, settings, shutdown).await;
+                        drop(permit);
+                    });
+                Ok(reply.into_response())
+            }
+        })
 }
 
 /// Runs one WebSocket connection until either side ends it.
 pub async fn run(
     socket: WebSocket,
     mut core: CoreClient,
-    limits: FrameLimits,
+    settings: ConnectionSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (mut sink, mut source) = socket.split();
@@ -63,14 +104,18 @@ pub async fn run(
             return;
         }
     };
+    let interval = settings.ping_interval;
+    let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
+    let mut last_heard = Instant::now();
     let close = loop {
         tokio::select! {
             incoming = source.next() => match incoming {
                 Some(Ok(frame)) => {
+                    last_heard = Instant::now();
                     if frame.is_close() {
                         break None;
                     }
-                    if let Some(reply) = handle_frame(frame, limits, &operations).await
+                    if let Some(reply) = handle_frame(frame, settings, &operations).await
                         && sink.send(Message::text(reply)).await.is_err()
                     {
                         break None;
@@ -88,6 +133,14 @@ pub async fn run(
                 Ok(None) => continue,
                 Err(close) => break Some(close),
             },
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= interval * 2 {
+                    break Some((close_codes::GOING_AWAY, "ping timeout".into()));
+                }
+                if sink.send(Message::ping(Vec::new())).await.is_err() {
+                    break None;
+                }
+            }
             () = stopping(&mut shutdown) => {
                 break Some((close_codes::GOING_AWAY, "server shutting down".into()));
             }
@@ -108,7 +161,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 /// back when the frame was refused.
 async fn handle_frame(
     frame: Message,
-    limits: FrameLimits,
+    settings: ConnectionSettings,
     operations: &mpsc::Sender<messenger_proto::v1::ClientOperation>,
 ) -> Option<String> {
     if frame.is_ping() || frame.is_pong() {
@@ -117,8 +170,8 @@ async fn handle_frame(
     let Ok(text) = frame.to_str() else {
         return Some(translate::frame_error_json(&frames::FrameError::binary()));
     };
-    if text.len() > limits.max_frame_bytes {
-        let error = frames::FrameError::too_large(limits.max_frame_bytes);
+    if text.len() > settings.max_frame_bytes {
+        let error = frames::FrameError::too_large(settings.max_frame_bytes);
         return Some(translate::frame_error_json(&error));
     }
     match frames::parse(text) {

@@ -67,12 +67,20 @@ impl Stack {
 
     /// Core with `limits`, edge with a frame limit of `max_frame_bytes`.
     pub async fn start_with(limits: Limits, max_frame_bytes: usize) -> Stack {
+        Stack::start_configured(limits, |config| config.max_frame_bytes = max_frame_bytes).await
+    }
+
+    /// Core with `limits`, edge configured by `configure`.
+    pub async fn start_configured(
+        limits: Limits,
+        configure: impl FnOnce(&mut EdgeConfig),
+    ) -> Stack {
         let db = TestDatabase::create().await;
         let store = db.store();
         let core_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let core_address = core_listener.local_addr().unwrap();
         let core = start_core(store.clone(), limits, core_listener);
-        let (edge, edge_address) = start_edge(core_address, max_frame_bytes).await;
+        let (edge, edge_address) = start_edge(core_address, configure).await;
         Stack {
             db,
             store,
@@ -150,18 +158,24 @@ fn start_core(store: Store, limits: Limits, listener: TcpListener) -> Server {
 pub async fn start_edge_only(
     core_address: SocketAddr,
 ) -> (watch::Sender<bool>, JoinHandle<()>, SocketAddr) {
-    let (server, address) = start_edge(core_address, 64 * 1024).await;
+    let (server, address) = start_edge(core_address, |_| {}).await;
     (server.stop, server.task, address)
 }
 
-async fn start_edge(core_address: SocketAddr, max_frame_bytes: usize) -> (Server, SocketAddr) {
+async fn start_edge(
+    core_address: SocketAddr,
+    configure: impl FnOnce(&mut EdgeConfig),
+) -> (Server, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = EdgeConfig {
+    let mut config = EdgeConfig {
         listen: address,
         core_url: format!("http://{core_address}"),
-        max_frame_bytes,
+        max_frame_bytes: 64 * 1024,
+        max_connections: 100,
+        ws_ping_interval_ms: 30_000,
     };
+    configure(&mut config);
     let (stop, receiver) = watch::channel(false);
     let task = tokio::spawn(async move {
         edge::serve(&config, listener, stopped(receiver))
