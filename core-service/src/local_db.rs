@@ -78,6 +78,25 @@ impl LocalPostgres {
         Ok(cluster)
     }
 
+    /// Stops the cluster in `data_dir` if it is running; returns whether it was.
+    pub fn stop_if_running(data_dir: &Path) -> Result<bool, LocalDbError> {
+        if !data_dir.join("PG_VERSION").exists() {
+            return Ok(false);
+        }
+        let data_dir = std::path::absolute(data_dir).map_err(|cause| io_error(data_dir, cause))?;
+        let cluster = LocalPostgres {
+            data_dir,
+            bin_dir: find_binaries()?,
+            port: 0,
+            started_here: false,
+        };
+        if !cluster.is_running() {
+            return Ok(false);
+        }
+        cluster.stop()?;
+        Ok(true)
+    }
+
     /// The URL of the cluster's `postgres` database.
     pub fn url(&self) -> String {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/postgres", self.port)

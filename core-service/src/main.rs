@@ -30,6 +30,12 @@ enum Command {
     },
     /// Write a demo-data file.
     CreateJson(CreateJson),
+    /// Stop the embedded default PostgreSQL cluster (e.g. after the tests
+    /// started it); its data stays.
+    StopLocalDb {
+        #[arg(long, env = "LOCAL_DB_DIR", default_value = ".data/postgres")]
+        local_db_dir: PathBuf,
+    },
     /// Ask a running core whether it is serving (exit code 0 if so); for
     /// container health checks.
     Health {
@@ -105,6 +111,16 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::CreateJson(options) => create_json(options),
         Command::Health { url } => health(url).await,
+        Command::StopLocalDb { local_db_dir } => {
+            let stopped = core_service::local_db::LocalPostgres::stop_if_running(&local_db_dir)?;
+            let state = if stopped {
+                "stopped"
+            } else {
+                "was not running"
+            };
+            println!("local PostgreSQL in {}: {state}", local_db_dir.display());
+            Ok(())
+        }
     }
 }
 
