@@ -23,3 +23,9 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("mess
 /// Metadata key of an INVALID_ARGUMENT status that names the invalid field
 /// of the request (e.g. `limit`), so callers can point at it.
 pub const INVALID_FIELD_METADATA: &str = "x-invalid-field";
+
+/// Metadata key carrying the client's network address (for login throttling).
+pub const CLIENT_ADDRESS_METADATA: &str = "x-client-address";
+
+/// Metadata key of a RESOURCE_EXHAUSTED login status: seconds to wait.
+pub const RETRY_AFTER_METADATA: &str = "retry-after";

@@ -1,10 +1,11 @@
 //! The core's configuration: flags, environment variables (and `.env`),
 //! read once at start-up.
 
-use crate::state::Limits;
+use crate::state::{AuthSettings, Limits, Settings};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the core listens and which database it uses.
 #[derive(Debug, Clone, Args)]
@@ -31,9 +32,42 @@ pub struct CoreConfig {
     /// Events queued for one session before it is closed as a slow consumer.
     #[arg(long, env = "SESSION_QUEUE", default_value_t = Limits::default().session_queue)]
     pub session_queue: usize,
+    /// Shortest password accepted at registration.
+    #[arg(long, env = "MIN_PASSWORD_CHARS", default_value_t = 8)]
+    pub min_password_chars: usize,
+    /// Lifetime of an OAuth access token, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of an OAuth refresh token, in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_seconds: u64,
+    /// Lifetime of a browser login session (cookie), in seconds.
+    #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 30 * 24 * 3600)]
+    pub session_ttl_seconds: u64,
+    /// Failed logins allowed per account and per client address in the window.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: usize,
+    /// The window over which failed logins are counted, in seconds.
+    #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECONDS", default_value_t = 300)]
+    pub login_failure_window_seconds: u64,
 }
 
 impl CoreConfig {
+    /// Every setting of the core.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            limits: self.limits(),
+            auth: AuthSettings {
+                min_password_chars: self.min_password_chars,
+                access_token_ttl: Duration::from_secs(self.access_token_ttl_seconds),
+                refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_seconds),
+                session_ttl: Duration::from_secs(self.session_ttl_seconds),
+                max_login_failures: self.login_max_failures,
+                login_failure_window: Duration::from_secs(self.login_failure_window_seconds),
+            },
+        }
+    }
+
     /// The client-facing limits this configuration sets.
     pub fn limits(&self) -> Limits {
         Limits {

@@ -15,6 +15,18 @@ pub enum Error {
     /// Wrong password, or no account with that email.
     #[error("wrong email or password")]
     InvalidCredentials,
+    /// Too many failed logins for the account or from the address.
+    #[error("too many failed logins: retry in {retry_after_seconds} seconds")]
+    TooManyAttempts { retry_after_seconds: u32 },
+    /// A credential that is missing, unknown, expired or revoked.
+    #[error("missing, invalid, expired or revoked credential")]
+    InvalidCredential,
+    /// A refresh token that is unknown, expired, or already used.
+    #[error("invalid, expired or already used refresh token")]
+    InvalidGrant,
+    /// Registration with an email that already has an account.
+    #[error("an account with this email already exists")]
+    EmailTaken,
     /// An operation other than login on a session that has not logged in.
     #[error("access denied: log in first")]
     NotAuthenticated,
@@ -58,6 +70,10 @@ impl Error {
         match self {
             Error::InvalidField { .. } => "invalid_field",
             Error::InvalidCredentials => "invalid_credentials",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::InvalidCredential => "invalid_credential",
+            Error::InvalidGrant => "invalid_grant",
+            Error::EmailTaken => "email_taken",
             Error::NotAuthenticated => "not_authenticated",
             Error::SenderMismatch => "sender_mismatch",
             Error::NotAMember => "not_a_member",
@@ -100,7 +116,21 @@ impl From<Error> for Status {
                 status
             }
             Error::UnknownUser(_) => Status::invalid_argument(text),
-            Error::InvalidCredentials | Error::NotAuthenticated => Status::unauthenticated(text),
+            Error::InvalidCredentials
+            | Error::NotAuthenticated
+            | Error::InvalidCredential
+            | Error::InvalidGrant => Status::unauthenticated(text),
+            Error::TooManyAttempts {
+                retry_after_seconds,
+            } => {
+                let mut status = Status::resource_exhausted(text);
+                status.metadata_mut().insert(
+                    messenger_proto::RETRY_AFTER_METADATA,
+                    retry_after_seconds.into(),
+                );
+                status
+            }
+            Error::EmailTaken => Status::already_exists(text),
             Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
             Error::MessageNotFound => Status::not_found(text),
             Error::Pool(_) => Status::unavailable(text),

@@ -7,12 +7,14 @@
 //! - [`sessions`]: the registry of live sessions and delivery to them.
 //! - [`membership`]: the cache of chat members used on every send.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
-//! - [`auth`]: password hashing.
+//! - [`accounts`]: registration, login sessions, OAuth tokens.
+//! - [`auth`]: passwords, tokens, credentials, login throttling.
 //! - [`demo_data`]: the `fake_data.json` shape, its generator and loader.
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
 //! - [`testing`]: a throw-away database per test, for this crate's tests
 //!   and the edge's.
 
+pub mod accounts;
 pub mod auth;
 pub mod commands;
 pub mod config;
@@ -73,11 +75,11 @@ pub async fn open_database(config: &DatabaseConfig) -> Result<Database, Database
 /// Serves the core on `listener` until `stop` completes.
 pub async fn serve(
     store: Store,
-    limits: state::Limits,
+    settings: impl Into<state::Settings>,
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), grpc::ServeError> {
-    let core = Arc::new(state::Core::new(store, limits));
+    let core = Arc::new(state::Core::new(store, settings.into()));
     grpc::serve(core, listener, stop).await
 }
 

@@ -133,7 +133,7 @@ async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    core_service::serve(database.store.clone(), config.limits(), listener, stop).await?;
+    core_service::serve(database.store.clone(), config.settings(), listener, stop).await?;
     close(database)
 }
 

@@ -1,8 +1,10 @@
 //! The core's shared state, handed to every session and RPC.
 
+use crate::auth::throttle::LoginThrottle;
 use crate::membership::MembershipCache;
 use crate::sessions::Registry;
 use crate::store::Store;
+use std::time::Duration;
 
 /// Bounds on what clients may ask for; each is a configuration value.
 #[derive(Debug, Clone)]
@@ -31,22 +33,73 @@ impl Default for Limits {
     }
 }
 
+/// Account and credential rules; each is a configuration value.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Shortest password accepted at registration, in characters.
+    pub min_password_chars: usize,
+    /// Lifetime of an OAuth access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of an OAuth refresh token.
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of a browser login session.
+    pub session_ttl: Duration,
+    /// Failed logins allowed per account and per address within the window.
+    pub max_login_failures: usize,
+    /// The window over which failed logins are counted.
+    pub login_failure_window: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            min_password_chars: 8,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            max_login_failures: 5,
+            login_failure_window: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// All settings of a core.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub limits: Limits,
+    pub auth: AuthSettings,
+}
+
+impl From<Limits> for Settings {
+    fn from(limits: Limits) -> Self {
+        Settings {
+            limits,
+            ..Settings::default()
+        }
+    }
+}
+
 /// Everything a session or RPC needs: storage, who is connected, caches.
 pub struct Core {
     pub store: Store,
     pub sessions: Registry,
     pub membership: MembershipCache,
     pub limits: Limits,
+    pub auth: AuthSettings,
+    pub throttle: LoginThrottle,
 }
 
 impl Core {
     /// A core over `store` with no sessions yet.
-    pub fn new(store: Store, limits: Limits) -> Self {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        let Settings { limits, auth } = settings;
         Core {
             store,
             sessions: Registry::default(),
             membership: MembershipCache::default(),
             limits,
+            throttle: LoginThrottle::new(auth.max_login_failures, auth.login_failure_window),
+            auth,
         }
     }
 }

@@ -151,17 +151,59 @@ async fn reflection_lists_the_services_in_both_versions() {
     core.stop().await;
 }
 
+/// A request carrying `token` as its credential.
+fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {token}").parse().unwrap();
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+/// An access token of the demo user `user`.
+async fn access_token(core: &Core, user: usize) -> String {
+    use messenger_proto::v1::{PasswordGrant, TokenRequest, token_request::Grant};
+    let mut client = MessengerClient::new(core.channel().await);
+    let user = &core.data.users[user];
+    let grant = Grant::Password(PasswordGrant {
+        username: user.email.clone(),
+        password: user.password.clone(),
+    });
+    let request = TokenRequest { grant: Some(grant) };
+    client
+        .grant_tokens(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_validates_and_returns_storage_order() {
     let core = start(Limits::default()).await;
     let mut client = MessengerClient::new(core.channel().await);
     let chat = core.data.chats[0].id.to_string();
+    let member = core
+        .data
+        .chat_members
+        .iter()
+        .find(|m| m.chat_id == core.data.chats[0].id)
+        .unwrap();
+    let user = core
+        .data
+        .users
+        .iter()
+        .position(|u| u.id == member.user_id)
+        .unwrap();
+    let token = access_token(&core, user).await;
     let page = client
-        .get_history(HistoryRequest {
-            chat_id: chat.clone(),
-            limit: 10,
-            offset: 0,
-        })
+        .get_history(authorized(
+            HistoryRequest {
+                chat_id: chat.clone(),
+                limit: 10,
+                offset: 0,
+            },
+            &token,
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -202,7 +244,10 @@ async fn history_validates_and_returns_storage_order() {
             "limit",
         ),
     ] {
-        let status = client.get_history(request).await.unwrap_err();
+        let status = client
+            .get_history(authorized(request, &token))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
         let named = status
             .metadata()
@@ -210,6 +255,13 @@ async fn history_validates_and_returns_storage_order() {
             .unwrap();
         assert_eq!(named.to_str().unwrap(), field);
     }
+    let unauthenticated = HistoryRequest {
+        chat_id: chat.clone(),
+        limit: 1,
+        offset: 0,
+    };
+    let status = client.get_history(unauthenticated).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
     core.stop().await;
 }
 

@@ -28,9 +28,38 @@ pub struct EdgeConfig {
     /// client silent for two intervals is disconnected (close code 1001).
     #[arg(long, env = "WS_PING_INTERVAL_MS", default_value_t = 30_000)]
     pub ws_ping_interval_ms: u64,
+    /// Web origins (`https://chat.example.com`, comma-separated) allowed to
+    /// call the REST API from a browser (CORS) and to open cookie-
+    /// authenticated WebSockets. Empty: no cross-origin access at all.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Give the session cookie the `Secure` attribute (HTTPS only); turn on
+    /// whenever the edge is served over HTTPS.
+    #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
 }
 
 impl EdgeConfig {
+    /// The allowed origins, normalised (no trailing slash, lower case);
+    /// an error names the first one that is not `scheme://host[:port]`.
+    pub fn origins(&self) -> Result<Vec<String>, String> {
+        self.allowed_origins
+            .iter()
+            .map(|origin| origin.trim().trim_end_matches('/').to_lowercase())
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let valid = origin.split_once("://").is_some_and(|(scheme, host)| {
+                    matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/')
+                });
+                if valid {
+                    Ok(origin)
+                } else {
+                    Err(format!("invalid origin {origin:?} in ALLOWED_ORIGINS"))
+                }
+            })
+            .collect()
+    }
+
     /// Frames beyond this size are not even read: the connection is closed
     /// (WebSocket close code 1009). Between `max_frame_bytes` and this, the
     /// client gets an error frame and may go on.

@@ -21,6 +21,17 @@ pub struct InvalidParameter {
 pub enum ApiError {
     /// 422: every invalid parameter.
     Validation(Vec<InvalidParameter>),
+    /// 401: no credential, or one that is invalid, expired or revoked; or a
+    /// wrong email or password.
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed (not a member, foreign origin).
+    Forbidden(String),
+    /// 409: the resource exists already.
+    Conflict(String),
+    /// 429: too many failed logins; retry after this many seconds.
+    TooManyAttempts(u32),
+    /// An OAuth 2.0 error response (RFC 6749 §5.2).
+    OAuth(crate::http::oauth::OAuthError),
     /// 503: the core cannot be reached.
     CoreUnavailable,
     /// 503: the edge holds as many WebSocket connections as it may.
@@ -34,25 +45,53 @@ impl warp::reject::Reject for ApiError {}
 impl ApiError {
     /// The HTTP response for this error.
     pub fn response(&self) -> Response {
-        let (status, body) = match self {
+        let detail = |text: &str| json!({ "detail": text });
+        let (status, body, header) = match self {
             ApiError::Validation(invalid) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({ "detail": invalid }),
+                None,
             ),
+            ApiError::Unauthorized(text) => (
+                StatusCode::UNAUTHORIZED,
+                detail(text),
+                Some(("www-authenticate", "Bearer".to_owned())),
+            ),
+            ApiError::Forbidden(text) => (StatusCode::FORBIDDEN, detail(text), None),
+            ApiError::Conflict(text) => (StatusCode::CONFLICT, detail(text), None),
+            ApiError::TooManyAttempts(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({
+                    "detail": format!("too many failed logins: retry in {seconds} seconds"),
+                    "retry_after": seconds,
+                }),
+                Some(("retry-after", seconds.to_string())),
+            ),
+            ApiError::OAuth(error) => return error.response(),
             ApiError::CoreUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "detail": "the messenger core is unavailable, retry later" }),
+                detail("the messenger core is unavailable, retry later"),
+                None,
             ),
             ApiError::TooManyConnections => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "detail": "too many connections, retry later" }),
+                detail("too many connections, retry later"),
+                None,
             ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "detail": "internal error" }),
+                detail("internal error"),
+                None,
             ),
         };
-        warp::reply::with_status(warp::reply::json(&body), status).into_response()
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), status).into_response();
+        if let Some((name, value)) = header
+            && let Ok(value) = value.parse()
+        {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 
     /// Maps a core status; `field_in` tells where an invalid field came from.
@@ -71,6 +110,10 @@ impl ApiError {
                     input: Value::Null,
                 }])
             }
+            Code::Unauthenticated => ApiError::Unauthorized(status.message().to_owned()),
+            Code::PermissionDenied => ApiError::Forbidden(status.message().to_owned()),
+            Code::AlreadyExists => ApiError::Conflict(status.message().to_owned()),
+            Code::ResourceExhausted => ApiError::TooManyAttempts(retry_after(status)),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 ApiError::CoreUnavailable
             }
@@ -82,6 +125,15 @@ impl ApiError {
     }
 }
 
+/// The seconds to wait that a throttled login's status carries.
+pub fn retry_after(status: &Status) -> u32 {
+    status
+        .metadata()
+        .get(messenger_proto::RETRY_AFTER_METADATA)
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+        .unwrap_or(60)
+}
+
 /// The parameter a core field name stands for (names outside the REST
 /// parameters are reported as `request`).
 fn known_parameter(field: &str) -> &'static str {
@@ -89,6 +141,9 @@ fn known_parameter(field: &str) -> &'static str {
         "chat_id" => "chat_id",
         "limit" => "limit",
         "offset" => "offset",
+        "name" => "name",
+        "email" => "email",
+        "password" => "password",
         _ => "request",
     }
 }

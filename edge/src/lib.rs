@@ -7,6 +7,7 @@
 //! - [`recover`] and [`error`]: the one mapping of errors to HTTP.
 //! - [`core_client`]: the self-healing connection to the core.
 
+pub mod auth;
 pub mod config;
 pub mod core_client;
 pub mod error;
@@ -27,14 +28,39 @@ pub fn routes(
     core: CoreClient,
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
-    ws::route(&config, core.clone(), shutdown)
-        .or(http::history::route(core))
+    let origins = config.origins().unwrap_or_default();
+    let context = http::Context {
+        core: core.clone(),
+        cookie_secure: config.cookie_secure,
+    };
+    let rest = http::history::route(context.clone())
+        .or(http::accounts::routes(context.clone()))
+        .unify()
+        .or(http::oauth::route(context.clone()))
+        .unify()
+        .or(http::chats::route(context))
         .unify()
         .or(http::docs::routes())
+        .unify()
+        .with(cors(&origins))
+        .map(warp::Reply::into_response);
+    ws::route(&config, std::sync::Arc::new(origins), core, shutdown)
+        .or(rest)
         .unify()
         .recover(recover::handle_rejection)
         .unify()
         .with(warp::trace::request())
+}
+
+/// CORS for the REST API: only the configured origins, with credentials.
+fn cors(origins: &[String]) -> warp::cors::Cors {
+    warp::cors()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_credentials(true)
+        .allow_methods(["GET", "POST"])
+        .allow_headers(["content-type", "authorization"])
+        .max_age(600)
+        .build()
 }
 
 /// Serves the edge on `listener` until `stop` completes; open WebSockets
@@ -43,8 +69,9 @@ pub async fn serve(
     config: &EdgeConfig,
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
-    let core = core_client::connect_lazy(&config.core_url)?;
+) -> Result<(), EdgeError> {
+    let core = core_client::connect_lazy(&config.core_url).map_err(EdgeError::CoreUrl)?;
+    config.origins().map_err(EdgeError::Config)?;
     let (stopping, shutdown) = watch::channel(false);
     let signal = async move {
         stop.await;
@@ -56,6 +83,15 @@ pub async fn serve(
         .run()
         .await;
     Ok(())
+}
+
+/// Why the edge could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    #[error("invalid CORE_URL: {0}")]
+    CoreUrl(tonic::transport::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).

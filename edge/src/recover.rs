@@ -17,6 +17,12 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
         (StatusCode::NOT_FOUND, "Not Found")
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    } else if rejection.find::<warp::cors::CorsForbidden>().is_some() {
+        (StatusCode::FORBIDDEN, "origin not allowed")
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        (StatusCode::LENGTH_REQUIRED, "content-length required")
     } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
         (StatusCode::BAD_REQUEST, "invalid query string")
     } else if rejection.find::<warp::reject::MissingHeader>().is_some()

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Stack, World, get_json};
+use common::{Stack, World};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,7 +20,8 @@ async fn upgrades_beyond_the_connection_limit_get_503_until_one_closes() {
     };
     assert_eq!(response.status().as_u16(), 503);
     // REST is not limited by WebSocket connections.
-    let (status, _) = get_json(&stack.http_url(&format!("/history/{}", world.group_chat))).await;
+    let path = format!("/history/{}", world.group_chat);
+    let (status, _) = stack.get_as(&world.users[0], &path).await;
     assert_eq!(status, 200);
 
     first.close().await;

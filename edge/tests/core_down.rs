@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Client, PATIENCE, Stack, World, get_json, send_frame};
+use common::{Client, PATIENCE, Stack, World, get_json_as, send_frame};
 use std::time::Duration;
 
 /// Logs in, retrying while the edge is still reconnecting to the core.
@@ -29,6 +29,8 @@ async fn core_shutdown_closes_sessions_with_1012_and_the_edge_recovers() {
     let world = World::new();
     stack.load(&world).await;
     let mut client = stack.login(&world.users[0]).await;
+    let token = stack.access_token(&world.users[0]).await;
+    let history = stack.http_url(&format!("/history/{}", world.personal_chat));
 
     stack.stop_core().await;
     let (code, reason) = client.recv_close().await;
@@ -39,8 +41,7 @@ async fn core_shutdown_closes_sessions_with_1012_and_the_edge_recovers() {
     let (code, reason) = refused.recv_close().await;
     assert_eq!(code, 1013);
     assert!(reason.contains("unavailable"), "{reason}");
-    let (status, body) =
-        get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
+    let (status, body) = get_json_as(&history, &token).await;
     assert_eq!(status, 503);
     assert!(body["detail"].as_str().unwrap().contains("unavailable"));
 
@@ -50,7 +51,7 @@ async fn core_shutdown_closes_sessions_with_1012_and_the_edge_recovers() {
     let (_, frame) = send_frame(&world.users[0], world.personal_chat, "back");
     client.send(frame).await;
     assert_eq!(client.recv().await["type"], "message_ack");
-    let (status, _) = get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
+    let (status, _) = get_json_as(&history, &token).await;
     assert_eq!(status, 200);
     stack.stop().await;
 }
@@ -64,11 +65,9 @@ async fn an_edge_started_before_its_core_serves_once_the_core_is_up() {
 
     let mut client = Client::connect(&format!("ws://{edge_address}/ws")).await;
     assert_eq!(client.recv_close().await.0, 1013);
-    let (status, _) = get_json(&format!(
-        "http://{edge_address}/history/{}",
-        uuid::Uuid::new_v4()
-    ))
-    .await;
+    // A token the core has never issued: only the core can say so.
+    let url = format!("http://{edge_address}/history/{}", uuid::Uuid::new_v4());
+    let (status, _) = get_json_as(&url, "msa_unknown").await;
     assert_eq!(status, 503);
 
     let db = core_service::testing::TestDatabase::create().await;
@@ -76,22 +75,22 @@ async fn an_edge_started_before_its_core_serves_once_the_core_is_up() {
     let (stop_core, stopped) = tokio::sync::watch::channel(false);
     let core = tokio::spawn(core_service::serve(
         db.store(),
-        Default::default(),
+        core_service::state::Settings::default(),
         listener,
         async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|stop| *stop).await;
         },
     ));
-    let url = format!("http://{edge_address}/history/{}", uuid::Uuid::new_v4());
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    while get_json(&url).await.0 != 200 {
+    while get_json_as(&url, "msa_unknown").await.0 == 503 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the edge never reached the core"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(get_json_as(&url, "msa_unknown").await.0, 401);
     let _ = stop_core.send(true);
     core.await.unwrap().unwrap();
     let _ = stop_edge.send(true);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{get_json, send_frame, stack_with_world};
+use common::{get_json, get_json_as, send_frame, stack_with_world};
 use serde_json::Value;
 
 fn locs(body: &Value) -> Vec<Vec<String>> {
@@ -39,8 +39,9 @@ async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
         sender.send(frame).await;
         ids.push(sender.recv().await["id"].clone());
     }
+    let token = stack.access_token(&world.users[1]).await;
     let url = |query: &str| stack.http_url(&format!("/history/{}{query}", world.group_chat));
-    let (status, all) = get_json(&url("")).await;
+    let (status, all) = get_json_as(&url(""), &token).await;
     assert_eq!(status, 200);
     let got: Vec<Value> = all
         .as_array()
@@ -61,7 +62,7 @@ async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
             assert!(keys.contains(&key));
         }
     }
-    let (_, page) = get_json(&url("?limit=3&offset=2")).await;
+    let (_, page) = get_json_as(&url("?limit=3&offset=2"), &token).await;
     let got: Vec<Value> = page
         .as_array()
         .unwrap()
@@ -69,16 +70,29 @@ async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
         .map(|m| m["id"].clone())
         .collect();
     assert_eq!(got, ids[2..5]);
-    let (_, past_the_end) = get_json(&url("?limit=3&offset=50")).await;
+    let (_, past_the_end) = get_json_as(&url("?limit=3&offset=50"), &token).await;
     assert_eq!(past_the_end, Value::Array(vec![]));
     stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn history_of_an_unknown_chat_is_empty() {
-    let (stack, _world) = stack_with_world().await;
-    let (status, body) =
-        get_json(&stack.http_url(&format!("/history/{}", uuid::Uuid::new_v4()))).await;
+async fn history_needs_a_credential_and_membership() {
+    let (stack, world) = stack_with_world().await;
+    let url = stack.http_url(&format!("/history/{}", world.group_chat));
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let (status, _) = get_json_as(&url, "msa_not_a_real_token").await;
+    assert_eq!(status, 401);
+
+    let outsider = stack.access_token(&world.users[3]).await;
+    let (status, body) = get_json_as(&url, &outsider).await;
+    assert_eq!(status, 403, "{body}");
+    let unknown_chat = stack.http_url(&format!("/history/{}", uuid::Uuid::new_v4()));
+    assert_eq!(get_json_as(&unknown_chat, &outsider).await.0, 403);
+
+    let member = stack.access_token(&world.users[2]).await;
+    let (status, body) = get_json_as(&url, &member).await;
     assert_eq!((status, body), (200, Value::Array(vec![])));
     stack.stop().await;
 }
@@ -117,8 +131,9 @@ async fn invalid_parameters_are_422_and_all_listed() {
             ],
         ),
     ];
+    let token = stack.access_token(&world.users[0]).await;
     for (path, expected) in cases {
-        let (status, body) = get_json(&stack.http_url(&path)).await;
+        let (status, body) = get_json_as(&stack.http_url(&path), &token).await;
         assert_eq!(status, 422, "{path}: {body}");
         assert_eq!(locs(&body), expected, "{path}");
     }

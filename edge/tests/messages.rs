@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{get_json, send_frame, stack_with_world};
+use common::{send_frame, stack_with_world};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_is_acked_then_delivered_once_to_each_other_member() {
@@ -61,8 +61,8 @@ async fn a_member_who_is_offline_finds_the_message_in_history() {
     sender.send(frame).await;
     let id = sender.recv().await["id"].clone();
 
-    let (status, history) =
-        get_json(&stack.http_url(&format!("/history/{}", world.personal_chat))).await;
+    let path = format!("/history/{}", world.personal_chat);
+    let (status, history) = stack.get_as(&world.users[1], &path).await;
     assert_eq!(status, 200);
     assert_eq!(history.as_array().unwrap().len(), 1);
     assert_eq!(history[0]["id"], id);

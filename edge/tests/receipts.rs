@@ -46,9 +46,8 @@ async fn seen_by_all_members_notifies_the_sender_exactly_once() {
     first.expect_silence().await;
     second.expect_silence().await;
 
-    let history = common::get_json(&stack.http_url(&format!("/history/{}", world.group_chat)))
-        .await
-        .1;
+    let path = format!("/history/{}", world.group_chat);
+    let history = stack.get_as(&world.users[2], &path).await.1;
     assert_eq!(history[0]["seen"], true);
     stack.stop().await;
 }

@@ -1,3 +1,6 @@
-//! Authentication: password hashing and checking.
+//! Authentication: passwords, tokens, credentials and login throttling.
 
+pub mod credentials;
 pub mod password;
+pub mod throttle;
+pub mod tokens;

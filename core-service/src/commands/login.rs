@@ -3,36 +3,44 @@
 use super::SessionState;
 use crate::auth::password;
 use crate::error::{Error, Result};
-use crate::grpc::convert;
 use crate::state::Core;
-use messenger_proto::v1::{Login, server_event::Event};
+use crate::store::users::UserRecord;
+use messenger_proto::v1::Login;
 
-/// Checks the credentials, registers the session under the user (replacing
-/// any earlier login of this session) and replies `auth_success`.
+/// Checks the credentials and logs the session in as that user.
 pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Result<()> {
-    let user = check_credentials(core, login).await?;
-    session.end(core);
-    session.user = Some(user.id);
-    core.sessions
-        .register(user.id, session.id, session.outbox.clone());
-    tracing::info!(user_id = %user.id, session_id = session.id, "logged in");
-    session
-        .reply(Event::AuthSuccess(convert::user(&user)))
-        .await;
+    let user = check_credentials(core, &login, session.client_address.as_deref()).await?;
+    session.log_in(core, &user).await;
     Ok(())
 }
 
-/// The account whose email and password these are; the same error, after
-/// the same time, whether the email or the password was wrong.
+/// The account whose email and password these are. A wrong email and a
+/// wrong password give the same error after the same time; while the
+/// account or the address has too many recent failures, the password is not
+/// even checked.
 pub async fn check_credentials(
     core: &Core,
-    login: Login,
-) -> Result<crate::store::users::UserRecord> {
-    let user = core.store.user_by_email(login.email.trim()).await?;
+    login: &Login,
+    client_address: Option<&str>,
+) -> Result<UserRecord> {
+    let email = login.email.trim();
+    if let Some(wait) = core.throttle.check(email, client_address) {
+        let retry_after_seconds = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
+        return Err(Error::TooManyAttempts {
+            retry_after_seconds,
+        });
+    }
+    let user = core.store.user_by_email(email).await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
-    if password::verify(login.password, stored_hash).await? {
-        user.ok_or(Error::InvalidCredentials)
-    } else {
-        Err(Error::InvalidCredentials)
+    let matches = password::verify(login.password.clone(), stored_hash).await?;
+    match user.filter(|_| matches) {
+        Some(user) => {
+            core.throttle.record_success(email);
+            Ok(user)
+        }
+        None => {
+            core.throttle.record_failure(email, client_address);
+            Err(Error::InvalidCredentials)
+        }
     }
 }

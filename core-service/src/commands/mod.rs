@@ -20,16 +20,31 @@ pub struct SessionState {
     /// The logged-in user; `None` until login.
     pub user: Option<Uuid>,
     pub outbox: Arc<Outbox>,
+    /// The client's network address, when the edge reported it.
+    pub client_address: Option<String>,
 }
 
 impl SessionState {
     /// A session that has not logged in yet.
-    pub fn new(id: SessionId, outbox: Arc<Outbox>) -> Self {
+    pub fn new(id: SessionId, outbox: Arc<Outbox>, client_address: Option<String>) -> Self {
         SessionState {
             id,
             user: None,
             outbox,
+            client_address,
         }
+    }
+
+    /// Binds the session to `user` (replacing any earlier login) and
+    /// replies `auth_success`.
+    pub async fn log_in(&mut self, core: &Core, user: &crate::store::users::UserRecord) {
+        self.end(core);
+        self.user = Some(user.id);
+        core.sessions
+            .register(user.id, self.id, self.outbox.clone());
+        tracing::info!(user_id = %user.id, session_id = self.id, "logged in");
+        self.reply(Event::AuthSuccess(crate::grpc::convert::user(user)))
+            .await;
     }
 
     /// The logged-in user, or [`Error::NotAuthenticated`].
@@ -88,11 +103,18 @@ async fn reply_error(
     message_id: Option<String>,
 ) {
     error.log();
+    let retry_after_seconds = match error {
+        Error::TooManyAttempts {
+            retry_after_seconds,
+        } => Some(retry_after_seconds),
+        _ => None,
+    };
     let event = Event::Error(pb::Error {
         code: error.code().to_owned(),
         message: error.to_string(),
         client_id,
         message_id,
+        retry_after_seconds,
     });
     session.reply(event).await;
 }

@@ -103,7 +103,7 @@ fn check_users(data: &DemoData) -> Result<(), PopulateError> {
     let mut emails = HashSet::new();
     for (index, user) in data.users.iter().enumerate() {
         let entry = format!("users[{index}]");
-        if !looks_like_email(&user.email) {
+        if !crate::accounts::looks_like_email(&user.email) {
             return invalid(
                 entry,
                 format!("email {:?} is not an email address", user.email),
@@ -117,10 +117,6 @@ fn check_users(data: &DemoData) -> Result<(), PopulateError> {
         }
     }
     Ok(())
-}
-
-fn looks_like_email(text: &str) -> bool {
-    matches!(text.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !text.contains(char::is_whitespace))
 }
 
 fn unique_ids(

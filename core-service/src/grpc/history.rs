@@ -6,8 +6,8 @@ use crate::state::Core;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
 use uuid::Uuid;
 
-/// One page of a chat's history, oldest first.
-pub async fn get(core: &Core, request: HistoryRequest) -> Result<HistoryPage> {
+/// One page of a chat's history, oldest first, for a member of the chat.
+pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<HistoryPage> {
     let chat_id = Uuid::parse_str(&request.chat_id)
         .map_err(|_| Error::invalid("chat_id", "must be a UUID"))?;
     let max = core.limits.max_page_size;
@@ -19,6 +19,10 @@ pub async fn get(core: &Core, request: HistoryRequest) -> Result<HistoryPage> {
     }
     let offset =
         i64::try_from(request.offset).map_err(|_| Error::invalid("offset", "too large"))?;
+    let members = core.membership.members(&core.store, chat_id).await?;
+    if !members.contains(&user_id) {
+        return Err(Error::NotAMember);
+    }
     let records = core
         .store
         .history(chat_id, i64::from(request.limit), offset)

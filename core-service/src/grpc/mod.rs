@@ -1,13 +1,22 @@
 //! The gRPC face of the core: the `Messenger` service, health and reflection.
 
+mod chats;
 pub mod convert;
 mod history;
 mod session;
 
+use crate::accounts;
+use crate::auth::credentials;
 use crate::commands::login;
+use crate::error::Error;
 use crate::state::Core;
+use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
-use messenger_proto::v1::{ClientOperation, HistoryPage, HistoryRequest, Login, User};
+use messenger_proto::v1::{
+    AuthenticateRequest, ChatList, ClientOperation, HistoryPage, HistoryRequest, ListChatsRequest,
+    Login, LoginSession, RegisterRequest, RevokeRequest, RevokeResponse, TokenGrant, TokenRequest,
+    User,
+};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,10 +42,19 @@ impl Messenger for MessengerService {
         &self,
         request: Request<Streaming<ClientOperation>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
+        let user = match credentials::bearer_token(request.metadata()) {
+            Some(_) => Some(accounts::authenticate(&self.core, request.metadata()).await?),
+            None => None,
+        };
+        let opening = session::Opening {
+            user,
+            client_address: credentials::client_address(request.metadata()),
+        };
         let stream = session::open(
             self.core.clone(),
             request.into_inner(),
             self.shutdown.clone(),
+            opening,
         );
         Ok(Response::new(stream))
     }
@@ -45,14 +63,74 @@ impl Messenger for MessengerService {
         &self,
         request: Request<HistoryRequest>,
     ) -> Result<Response<HistoryPage>, Status> {
-        Ok(Response::new(
-            history::get(&self.core, request.into_inner()).await?,
-        ))
+        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        let page = history::get(&self.core, user.id, request.into_inner()).await?;
+        Ok(Response::new(page))
     }
 
     async fn check_login(&self, request: Request<Login>) -> Result<Response<User>, Status> {
-        let user = login::check_credentials(&self.core, request.into_inner()).await?;
+        let address = credentials::client_address(request.metadata());
+        let login = request.into_inner();
+        let user = login::check_credentials(&self.core, &login, address.as_deref()).await?;
         Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<User>, Status> {
+        let user = accounts::register(&self.core, request.into_inner()).await?;
+        tracing::info!(user_id = %user.id, "account registered");
+        Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn create_login_session(
+        &self,
+        request: Request<Login>,
+    ) -> Result<Response<LoginSession>, Status> {
+        let address = credentials::client_address(request.metadata());
+        let login = request.into_inner();
+        let (token, expires_at, user) =
+            accounts::create_login_session(&self.core, login, address.as_deref()).await?;
+        Ok(Response::new(LoginSession {
+            token,
+            expires_at: Some(timestamp::to_proto(expires_at)),
+            user: Some(convert::user(&user)),
+        }))
+    }
+
+    async fn grant_tokens(
+        &self,
+        request: Request<TokenRequest>,
+    ) -> Result<Response<TokenGrant>, Status> {
+        let address = credentials::client_address(request.metadata());
+        let grant = request
+            .into_inner()
+            .grant
+            .ok_or_else(|| Error::invalid("grant", "no grant given"))?;
+        let tokens = accounts::grant_tokens(&self.core, grant, address.as_deref()).await?;
+        Ok(Response::new(tokens))
+    }
+
+    async fn authenticate(
+        &self,
+        request: Request<AuthenticateRequest>,
+    ) -> Result<Response<User>, Status> {
+        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn revoke(
+        &self,
+        request: Request<RevokeRequest>,
+    ) -> Result<Response<RevokeResponse>, Status> {
+        accounts::revoke(&self.core, request.metadata()).await?;
+        Ok(Response::new(RevokeResponse {}))
+    }
+
+    async fn list_chats(
+        &self,
+        request: Request<ListChatsRequest>,
+    ) -> Result<Response<ChatList>, Status> {
+        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        Ok(Response::new(chats::list(&self.core, user.id).await?))
     }
 }
 

@@ -8,6 +8,7 @@
 use crate::commands::{self, SessionState};
 use crate::sessions::{CloseReason, Outbox};
 use crate::state::Core;
+use crate::store::users::UserRecord;
 use futures_util::Stream;
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ClientOperation;
@@ -19,19 +20,28 @@ use tonic::{Status, Streaming};
 /// The response stream of one session.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<SharedEvent, Status>> + Send>>;
 
+/// How a session starts.
+pub struct Opening {
+    /// The user the session's credential belongs to, if it had one.
+    pub user: Option<UserRecord>,
+    pub client_address: Option<String>,
+}
+
 /// Starts a session over the client's operation stream; returns its events.
 pub fn open(
     core: Arc<Core>,
     operations: Streaming<ClientOperation>,
     shutdown: watch::Receiver<bool>,
+    opening: Opening,
 ) -> EventStream {
     let (events, queue) = mpsc::channel(core.limits.session_queue);
     let (close, closed) = oneshot::channel();
     let outbox = Arc::new(Outbox::new(events, close));
-    let session = SessionState::new(core.sessions.new_session_id(), outbox);
+    let id = core.sessions.new_session_id();
+    let session = SessionState::new(id, outbox, opening.client_address);
     let span = tracing::info_span!("session", session_id = session.id);
     tokio::spawn(tracing::Instrument::instrument(
-        read_operations(core, session, operations, shutdown.clone()),
+        read_operations(core, session, operations, shutdown.clone(), opening.user),
         span,
     ));
     outgoing(queue, closed, shutdown)
@@ -43,7 +53,11 @@ async fn read_operations(
     mut session: SessionState,
     mut operations: Streaming<ClientOperation>,
     mut shutdown: watch::Receiver<bool>,
+    user: Option<UserRecord>,
 ) {
+    if let Some(user) = user {
+        session.log_in(&core, &user).await;
+    }
     loop {
         let next = tokio::select! {
             next = operations.message() => next,

@@ -69,3 +69,62 @@ impl Store {
         Ok(())
     }
 }
+
+/// A chat as its member sees it in a chat list.
+#[derive(Debug, Clone)]
+pub struct ChatSummaryRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: i16,
+    /// Members' ids and names, by name.
+    pub members: Vec<(Uuid, String)>,
+    pub last_message: Option<crate::store::messages::MessageRecord>,
+}
+
+impl Store {
+    /// The user's chats with their members and newest message, most
+    /// recently active first (one query).
+    pub async fn chats_of_user(&self, user_id: Uuid) -> Result<Vec<ChatSummaryRecord>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT c.id, c.name, c.type,
+                        array(SELECT u.id FROM chat_members m JOIN users u ON u.id = m.user_id
+                              WHERE m.chat_id = c.id ORDER BY u.name, u.id),
+                        array(SELECT u.name FROM chat_members m JOIN users u ON u.id = m.user_id
+                              WHERE m.chat_id = c.id ORDER BY u.name, u.id),
+                        last.id, last.chat_id, last.sender_id, last.text, last.timestamp, last.seen
+                 FROM chat_members mine
+                 JOIN chats c ON c.id = mine.chat_id
+                 LEFT JOIN LATERAL (
+                     SELECT id, chat_id, sender_id, text, timestamp, seen, position
+                     FROM messages WHERE chat_id = c.id ORDER BY position DESC LIMIT 1
+                 ) last ON true
+                 WHERE mine.user_id = $1
+                 ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&user_id]).await?;
+        Ok(rows.iter().map(summary).collect())
+    }
+}
+
+fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
+    let ids: Vec<Uuid> = row.get(3);
+    let names: Vec<String> = row.get(4);
+    let last_id: Option<Uuid> = row.get(5);
+    ChatSummaryRecord {
+        id: row.get(0),
+        name: row.get(1),
+        kind: row.get(2),
+        members: ids.into_iter().zip(names).collect(),
+        last_message: last_id.map(|id| crate::store::messages::MessageRecord {
+            id,
+            chat_id: row.get(6),
+            sender_id: row.get(7),
+            text: row.get(8),
+            timestamp: row.get(9),
+            seen: row.get(10),
+        }),
+    }
+}

@@ -16,11 +16,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Add a file to `sql/` and a line here.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../../sql/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../../sql/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "auth_tokens",
+        sql: include_str!("../../../sql/0002_auth_tokens.sql"),
+    },
+];
 
 /// An arbitrary constant naming this project's migration lock.
 const MIGRATION_LOCK: i64 = 0x6d65_7373_656e_6700;

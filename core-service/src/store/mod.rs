@@ -8,6 +8,7 @@ pub mod chats;
 pub mod messages;
 pub mod migrate;
 pub mod receipts;
+pub mod tokens;
 pub mod users;
 
 use crate::error::Result;

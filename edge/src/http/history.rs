@@ -1,6 +1,8 @@
 //! `GET /history/{chat_id}?limit=N&offset=M`: one page of a chat's history.
 
-use crate::core_client::CoreClient;
+use super::accounts::require_credential;
+use super::{Context, with_context};
+use crate::auth::{Caller, caller};
 use crate::error::{ApiError, InvalidParameter};
 use crate::ws::translate::format_time;
 use messenger_proto::v1::{HistoryRequest, Message};
@@ -25,27 +27,36 @@ struct HistoryEntry<'a> {
 }
 
 /// The route.
-pub fn route(core: CoreClient) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("history" / String)
         .and(warp::get())
         .and(warp::query::<Vec<(String, String)>>())
-        .and(warp::any().map(move || core.clone()))
+        .and(caller())
+        .and(with_context(context))
         .and_then(handle)
 }
 
 async fn handle(
     chat_id: String,
     query: Vec<(String, String)>,
-    mut core: CoreClient,
+    caller: Caller,
+    mut context: Context,
 ) -> Result<Response, Rejection> {
+    require_credential(&caller)?;
     let request = parse(&chat_id, &query).map_err(warp::reject::custom)?;
-    let page = core
-        .get_history(request)
+    let page = context
+        .core
+        .get_history(caller.request(request))
         .await
         .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
         .into_inner();
     let entries: Vec<HistoryEntry> = page.messages.iter().map(entry).collect();
     Ok(warp::reply::json(&entries).into_response())
+}
+
+/// A message as the REST API shows it (`seen` included).
+pub fn message_json(message: &Message) -> serde_json::Value {
+    serde_json::to_value(entry(message)).expect("messages serialise")
 }
 
 fn entry(message: &Message) -> HistoryEntry<'_> {

@@ -9,11 +9,13 @@
 pub mod frames;
 pub mod translate;
 
+use crate::auth::{Caller, Source, caller};
 use crate::config::EdgeConfig;
 use crate::core_client::CoreClient;
 use crate::error::ApiError;
 use futures_util::{SinkExt, StreamExt};
 use messenger_proto::SharedEvent;
+use messenger_proto::v1::AuthenticateRequest;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -50,9 +52,12 @@ pub struct ConnectionSettings {
     pub ping_interval: Duration,
 }
 
-/// `GET /ws`: upgrades while fewer than `max_connections` are open.
+/// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
+/// credential (cookie or bearer) the connection is logged in from the start;
+/// a cookie is only honoured from an allowed `Origin`.
 pub fn route(
     config: &EdgeConfig,
+    origins: Arc<Vec<String>>,
     core: CoreClient,
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
@@ -64,23 +69,59 @@ pub fn route(
     let connections = Arc::new(Semaphore::new(config.max_connections));
     warp::path!("ws")
         .and(warp::ws())
-        .and_then(move |upgrade: Ws| {
+        .and(caller())
+        .and(warp::header::optional::<String>("origin"))
+        .and_then(move |upgrade: Ws, caller: Caller, origin: Option<String>| {
             let permit = connections.clone().try_acquire_owned();
-            let (core, shutdown) = (core.clone(), shutdown.clone());
+            let (mut core, shutdown) = (core.clone(), shutdown.clone());
+            let origins = origins.clone();
             async move {
                 let Ok(permit) = permit else {
                     return Err(warp::reject::custom(ApiError::TooManyConnections));
                 };
+                check_origin(&caller, origin.as_deref(), &origins)?;
+                if caller.credential.is_some() {
+                    core.authenticate(caller.request(AuthenticateRequest {}))
+                        .await
+                        .map_err(|status| {
+                            warp::reject::custom(ApiError::from_status(&status, "header"))
+                        })?;
+                }
                 let reply = upgrade
                     .max_message_size(hard_limit)
                     .max_frame_size(hard_limit)
                     .on_upgrade(move |socket| async move {
-                        run(socket, core, settings, shutdown).await;
+                        run(socket, core, settings, shutdown, caller).await;
                         drop(permit);
                     });
                 Ok(reply.into_response())
             }
         })
+}
+
+/// Cross-site WebSocket hijacking guard: a browser sends the cookie with
+/// any page's upgrade, so a cookie only counts from an allowed origin.
+/// Clients that send no `Origin` are not browsers and pass.
+fn check_origin(
+    caller: &Caller,
+    origin: Option<&str>,
+    allowed: &[String],
+) -> Result<(), Rejection> {
+    let from_cookie = caller
+        .credential
+        .as_ref()
+        .is_some_and(|credential| credential.source == Source::Cookie);
+    let Some(origin) = origin.filter(|_| from_cookie) else {
+        return Ok(());
+    };
+    let origin = origin.trim_end_matches('/').to_lowercase();
+    if allowed.contains(&origin) {
+        Ok(())
+    } else {
+        Err(warp::reject::custom(ApiError::Forbidden(format!(
+            "origin {origin} may not use the session cookie"
+        ))))
+    }
 }
 
 /// Runs one WebSocket connection until either side ends it.
@@ -89,10 +130,12 @@ pub async fn run(
     mut core: CoreClient,
     settings: ConnectionSettings,
     mut shutdown: watch::Receiver<bool>,
+    caller: Caller,
 ) {
     let (mut sink, mut source) = socket.split();
     let (operations, queue) = mpsc::channel(OPERATION_QUEUE);
-    let mut events = match core.session(ReceiverStream::new(queue)).await {
+    let request = caller.request(ReceiverStream::new(queue));
+    let mut events = match core.session(request).await {
         Ok(response) => response.into_inner(),
         Err(status) => {
             tracing::warn!(%status, "core unreachable, refusing WebSocket session");

@@ -54,6 +54,9 @@ struct ErrorDetail<'a> {
     client_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message_id: Option<&'a str>,
+    /// Seconds to wait before logging in again, for `too_many_attempts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u32>,
 }
 
 /// An incoming-message frame, or the detail of a `message_seen`.
@@ -107,6 +110,7 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
                 message: &error.message,
                 client_id: error.client_id.as_deref(),
                 message_id: error.message_id.as_deref(),
+                retry_after: error.retry_after_seconds,
             }),
         }),
         Event::MessageAck(ack) => to_json(&AckFrame {
@@ -133,6 +137,7 @@ pub fn frame_error_json(error: &FrameError) -> String {
             message: &error.message,
             client_id: error.client_id.as_deref(),
             message_id: error.message_id.as_deref(),
+            retry_after: None,
         }),
     })
 }
@@ -212,6 +217,7 @@ mod tests {
             message: "no".into(),
             client_id: Some("c1".into()),
             message_id: None,
+            retry_after_seconds: None,
         }));
         assert_eq!(
             error,

@@ -127,6 +127,24 @@ impl Stack {
             .expect("world loads");
     }
 
+    /// An OAuth access token of `user` (password grant).
+    pub async fn access_token(&self, user: &DemoUser) -> String {
+        let form = [
+            ("grant_type", "password"),
+            ("username", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ];
+        let (status, body) = token_request(self, &form).await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET path` as `user`: status and JSON body.
+    pub async fn get_as(&self, user: &DemoUser, path: &str) -> (u16, Value) {
+        let token = self.access_token(user).await;
+        get_json_as(&self.http_url(path), &token).await
+    }
+
     /// A WebSocket client, not logged in.
     pub async fn connect(&self) -> Client {
         Client::connect(&self.ws_url()).await
@@ -174,6 +192,8 @@ async fn start_edge(
         max_frame_bytes: 64 * 1024,
         max_connections: 100,
         ws_ping_interval_ms: 30_000,
+        allowed_origins: vec!["https://chat.example.com".into()],
+        cookie_secure: false,
     };
     configure(&mut config);
     let (stop, receiver) = watch::channel(false);
@@ -408,6 +428,31 @@ pub async fn get_json(url: &str) -> (u16, Value) {
     let status = response.status().as_u16();
     let body = response.json().await.expect("JSON body");
     (status, body)
+}
+
+/// Fetches a URL with a bearer token; the status and the JSON body.
+pub async fn get_json_as(url: &str, token: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("HTTP request");
+    let status = response.status().as_u16();
+    let body = response.json().await.expect("JSON body");
+    (status, body)
+}
+
+/// The token endpoint's answer to `form`: status and JSON body.
+pub async fn token_request(stack: &Stack, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(stack.http_url("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .expect("HTTP request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
 }
 
 /// Now, for assertions that a server timestamp is the server's clock.

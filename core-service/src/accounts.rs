@@ -1,0 +1,202 @@
+//! Accounts and credentials: registration, browser login sessions, OAuth
+//! 2.0 tokens, and resolving a credential to its user.
+
+use crate::auth::tokens::{self, TokenKind};
+use crate::auth::{credentials, password};
+use crate::commands::login::check_credentials;
+use crate::error::{Error, Result};
+use crate::state::Core;
+use crate::store::tokens::{NewToken, RefreshOutcome};
+use crate::store::users::UserRecord;
+use chrono::{DateTime, Utc};
+use messenger_proto::v1::{Login, RegisterRequest, TokenGrant, token_request::Grant};
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tonic::metadata::MetadataMap;
+use uuid::Uuid;
+
+/// Longest name, in characters.
+const MAX_NAME_CHARS: usize = 100;
+/// Longest email address (RFC 5321's path limit).
+const MAX_EMAIL_CHARS: usize = 254;
+/// Longest password: bounds the cost of hashing it.
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Creates an account after checking its fields.
+pub async fn register(core: &Core, request: RegisterRequest) -> Result<UserRecord> {
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::invalid(
+            "name",
+            format!("must be 1 to {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    let email = request.email.trim();
+    if !looks_like_email(email) || email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(Error::invalid("email", "must be an email address"));
+    }
+    let length = request.password.chars().count();
+    let min = core.auth.min_password_chars;
+    if length < min || length > MAX_PASSWORD_CHARS {
+        return Err(Error::invalid(
+            "password",
+            format!("must be at least {min} characters"),
+        ));
+    }
+    let user = UserRecord {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+        email: email.to_owned(),
+        password_hash: password::hash(request.password).await?,
+    };
+    match core.store.insert_user(&user).await {
+        Err(Error::Database(error)) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            Err(Error::EmailTaken)
+        }
+        other => other.map(|()| user),
+    }
+}
+
+/// Whether `text` has the shape of an email address (`local@domain.tld`).
+pub fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !text.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Checks the password and opens a browser login session.
+pub async fn create_login_session(
+    core: &Core,
+    login: Login,
+    client_address: Option<&str>,
+) -> Result<(String, DateTime<Utc>, UserRecord)> {
+    let user = check_credentials(core, &login, client_address).await?;
+    let token = tokens::generate(TokenKind::Session);
+    let expires_at = expiry(core.auth.session_ttl);
+    let record = NewToken {
+        hash: tokens::hash(&token),
+        kind: TokenKind::Session,
+        user_id: user.id,
+        family_id: Uuid::new_v4(),
+        expires_at,
+    };
+    core.store.insert_tokens(&[record]).await?;
+    Ok((token, expires_at, user))
+}
+
+/// The OAuth 2.0 password and refresh-token grants.
+pub async fn grant_tokens(
+    core: &Core,
+    grant: Grant,
+    client_address: Option<&str>,
+) -> Result<TokenGrant> {
+    match grant {
+        Grant::Password(grant) => {
+            let login = Login {
+                email: grant.username,
+                password: grant.password,
+            };
+            let user = check_credentials(core, &login, client_address).await?;
+            let (grant, records) = new_token_pair(core, user.id, Uuid::new_v4());
+            core.store.insert_tokens(&records).await?;
+            Ok(grant)
+        }
+        Grant::Refresh(grant) => refresh(core, &grant.refresh_token).await,
+    }
+}
+
+/// Rotates a refresh token: the old one is used up, a new pair is issued.
+async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenGrant> {
+    let mut issued = None;
+    let outcome = core
+        .store
+        .rotate_refresh_token(&tokens::hash(refresh_token), |user_id, family_id| {
+            let (grant, records) = new_token_pair(core, user_id, family_id);
+            issued = Some(grant);
+            records
+        })
+        .await?;
+    match (outcome, issued) {
+        (RefreshOutcome::Rotated { .. }, Some(grant)) => Ok(grant),
+        (RefreshOutcome::Reused, _) => {
+            tracing::warn!("a used refresh token was presented again; its login is revoked");
+            Err(Error::InvalidGrant)
+        }
+        _ => Err(Error::InvalidGrant),
+    }
+}
+
+fn new_token_pair(core: &Core, user_id: Uuid, family_id: Uuid) -> (TokenGrant, Vec<NewToken>) {
+    let access = tokens::generate(TokenKind::Access);
+    let refresh = tokens::generate(TokenKind::Refresh);
+    let record = |token: &str, kind, ttl| NewToken {
+        hash: tokens::hash(token),
+        kind,
+        user_id,
+        family_id,
+        expires_at: expiry(ttl),
+    };
+    let records = vec![
+        record(&access, TokenKind::Access, core.auth.access_token_ttl),
+        record(&refresh, TokenKind::Refresh, core.auth.refresh_token_ttl),
+    ];
+    let grant = TokenGrant {
+        access_token: access,
+        expires_in: u32::try_from(core.auth.access_token_ttl.as_secs()).unwrap_or(u32::MAX),
+        refresh_token: refresh,
+    };
+    (grant, records)
+}
+
+fn expiry(ttl: Duration) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The user of the credential in `metadata`.
+pub async fn authenticate(core: &Core, metadata: &MetadataMap) -> Result<UserRecord> {
+    let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
+    core.store
+        .user_by_token(&tokens::hash(&token))
+        .await?
+        .ok_or(Error::InvalidCredential)
+}
+
+/// Revokes the credential in `metadata` with its whole login.
+pub async fn revoke(core: &Core, metadata: &MetadataMap) -> Result<()> {
+    let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
+    if core.store.revoke_family_of(&tokens::hash(&token)).await? {
+        Ok(())
+    } else {
+        Err(Error::InvalidCredential)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_email;
+
+    #[test]
+    fn email_shapes() {
+        assert!(looks_like_email("a@example.com"));
+        assert!(looks_like_email("first.last+tag@mail.example.org"));
+        for bad in [
+            "",
+            "a",
+            "@example.com",
+            "a@example",
+            "a@.com",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
+    }
+}

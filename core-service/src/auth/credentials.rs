@@ -1,0 +1,34 @@
+//! Credentials and client facts carried in gRPC metadata.
+
+use tonic::metadata::MetadataMap;
+
+/// The token of an `authorization: Bearer <token>` entry, if any.
+pub fn bearer_token(metadata: &MetadataMap) -> Option<String> {
+    let value = metadata.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The client's network address, as the edge reported it.
+pub fn client_address(metadata: &MetadataMap) -> Option<String> {
+    let value = metadata.get(messenger_proto::CLIENT_ADDRESS_METADATA)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_tokens_only() {
+        let mut metadata = MetadataMap::new();
+        assert_eq!(bearer_token(&metadata), None);
+        metadata.insert("authorization", "Bearer msa_123".parse().unwrap());
+        assert_eq!(bearer_token(&metadata).as_deref(), Some("msa_123"));
+        metadata.insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
+        assert_eq!(bearer_token(&metadata), None);
+        metadata.insert("authorization", "bearer  ".parse().unwrap());
+        assert_eq!(bearer_token(&metadata), None);
+    }
+}

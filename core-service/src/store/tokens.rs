@@ -1,0 +1,137 @@
+//! The `auth_tokens` table: login sessions and OAuth tokens, by hash.
+
+use crate::auth::tokens::TokenKind;
+use crate::error::Result;
+use crate::store::Store;
+use crate::store::users::UserRecord;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A token to store (its hash only).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: String,
+    pub kind: TokenKind,
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, PartialEq)]
+pub enum RefreshOutcome {
+    /// Valid: it is now used, and `replacements` were stored in its family.
+    Rotated { user_id: Uuid },
+    /// Unknown or expired.
+    Invalid,
+    /// Already used or revoked: the whole family is now revoked.
+    Reused,
+}
+
+impl Store {
+    /// Stores tokens (one statement).
+    pub async fn insert_tokens(&self, tokens: &[NewToken]) -> Result<()> {
+        let client = self.connection().await?;
+        insert(&client, tokens).await
+    }
+
+    /// The user of a live login-session or access token.
+    pub async fn user_by_token(&self, hash: &str) -> Result<Option<UserRecord>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT u.id, u.name, u.email, u.password_hash
+                 FROM auth_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = $1 AND t.kind IN ('session', 'access')
+                   AND t.revoked_at IS NULL AND t.expires_at > now()",
+            )
+            .await?;
+        let row = client.query_opt(&statement, &[&hash]).await?;
+        Ok(row.map(|row| UserRecord {
+            id: row.get(0),
+            name: row.get(1),
+            email: row.get(2),
+            password_hash: row.get(3),
+        }))
+    }
+
+    /// Revokes the family of a live login-session or access token (the
+    /// login it came from); false if the token was not live.
+    pub async fn revoke_family_of(&self, hash: &str) -> Result<bool> {
+        let client = self.connection().await?;
+        let revoked = client
+            .execute(
+                "UPDATE auth_tokens SET revoked_at = now()
+                 WHERE revoked_at IS NULL AND family_id = (
+                     SELECT family_id FROM auth_tokens
+                     WHERE token_hash = $1 AND kind IN ('session', 'access')
+                       AND revoked_at IS NULL AND expires_at > now())",
+                &[&hash],
+            )
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    /// Exchanges a refresh token: marks it used and stores `replacements`
+    /// (built for the token's user and family by `make`), in one
+    /// transaction. A token used twice revokes its whole family.
+    pub async fn rotate_refresh_token(
+        &self,
+        hash: &str,
+        make: impl FnOnce(Uuid, Uuid) -> Vec<NewToken>,
+    ) -> Result<RefreshOutcome> {
+        let mut client = self.connection().await?;
+        let transaction = client.transaction().await?;
+        let row = transaction
+            .query_opt(
+                "SELECT user_id, family_id, expires_at > now(), used_at IS NULL AND revoked_at IS NULL
+                 FROM auth_tokens WHERE token_hash = $1 AND kind = 'refresh' FOR UPDATE",
+                &[&hash],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let (user_id, family_id): (Uuid, Uuid) = (row.get(0), row.get(1));
+        let (unexpired, unused): (bool, bool) = (row.get(2), row.get(3));
+        if !unused {
+            transaction
+                .execute(
+                    "UPDATE auth_tokens SET revoked_at = now()
+                     WHERE family_id = $1 AND revoked_at IS NULL",
+                    &[&family_id],
+                )
+                .await?;
+            transaction.commit().await?;
+            return Ok(RefreshOutcome::Reused);
+        }
+        if !unexpired {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        transaction
+            .execute(
+                "UPDATE auth_tokens SET used_at = now() WHERE token_hash = $1",
+                &[&hash],
+            )
+            .await?;
+        insert(&transaction, &make(user_id, family_id)).await?;
+        transaction.commit().await?;
+        Ok(RefreshOutcome::Rotated { user_id })
+    }
+}
+
+async fn insert(client: &impl deadpool_postgres::GenericClient, tokens: &[NewToken]) -> Result<()> {
+    let hashes: Vec<&str> = tokens.iter().map(|t| t.hash.as_str()).collect();
+    let kinds: Vec<&str> = tokens.iter().map(|t| t.kind.as_str()).collect();
+    let users: Vec<Uuid> = tokens.iter().map(|t| t.user_id).collect();
+    let families: Vec<Uuid> = tokens.iter().map(|t| t.family_id).collect();
+    let expiries: Vec<DateTime<Utc>> = tokens.iter().map(|t| t.expires_at).collect();
+    client
+        .execute(
+            "INSERT INTO auth_tokens (token_hash, kind, user_id, family_id, expires_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::timestamptz[])",
+            &[&hashes, &kinds, &users, &families, &expiries],
+        )
+        .await?;
+    Ok(())
+}

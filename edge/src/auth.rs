@@ -1,0 +1,141 @@
+//! Credentials on incoming requests, and passing them on to the core.
+//!
+//! A request is authenticated by an `Authorization: Bearer <token>` header
+//! (an OAuth access token, or any client that prefers headers) or by the
+//! login-session cookie a browser got from `POST /auth/login`. The edge only
+//! carries the token to the core, which decides whose it is.
+
+use std::net::SocketAddr;
+use warp::Filter;
+
+/// The name of the login-session cookie.
+pub const SESSION_COOKIE: &str = "messenger_session";
+
+/// Where a credential came from: a cookie is sent by browsers on their own,
+/// so cookie-authenticated WebSockets get an `Origin` check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Cookie,
+    Bearer,
+}
+
+/// A token presented with a request.
+#[derive(Clone)]
+pub struct Credential {
+    pub token: String,
+    pub source: Source,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token itself.
+        formatter
+            .debug_struct("Credential")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Facts about the caller that travel to the core with each call.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub credential: Option<Credential>,
+    pub address: Option<SocketAddr>,
+}
+
+impl Caller {
+    /// A gRPC request carrying the caller's credential and address.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let metadata = request.metadata_mut();
+        if let Some(credential) = &self.credential
+            && let Ok(value) = format!("Bearer {}", credential.token).parse()
+        {
+            metadata.insert("authorization", value);
+        }
+        if let Some(address) = self.address
+            && let Ok(value) = address.ip().to_string().parse()
+        {
+            metadata.insert(messenger_proto::CLIENT_ADDRESS_METADATA, value);
+        }
+        request
+    }
+}
+
+/// Extracts the caller: bearer header first, then the session cookie.
+pub fn caller() -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(warp::addr::remote())
+        .map(
+            |header: Option<String>, cookie: Option<String>, address| Caller {
+                credential: bearer(header.as_deref()).or_else(|| from_cookie(cookie)),
+                address,
+            },
+        )
+}
+
+fn bearer(header: Option<&str>) -> Option<Credential> {
+    let (scheme, token) = header?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| Credential {
+        token: token.to_owned(),
+        source: Source::Bearer,
+    })
+}
+
+fn from_cookie(cookie: Option<String>) -> Option<Credential> {
+    let token = cookie.filter(|token| !token.is_empty())?;
+    Some(Credential {
+        token,
+        source: Source::Cookie,
+    })
+}
+
+/// The `Set-Cookie` value that stores a login session.
+pub fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        max_age_seconds.max(0)
+    )
+}
+
+/// The `Set-Cookie` value that removes the login-session cookie.
+pub fn cleared_cookie(secure: bool) -> String {
+    session_cookie("", 0, secure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_headers_are_read_case_insensitively() {
+        assert_eq!(bearer(Some("Bearer abc")).unwrap().token, "abc");
+        assert_eq!(bearer(Some("bearer abc")).unwrap().source, Source::Bearer);
+        assert!(bearer(Some("Basic abc")).is_none());
+        assert!(bearer(Some("Bearer ")).is_none());
+        assert!(bearer(None).is_none());
+    }
+
+    #[test]
+    fn cookies_have_the_protective_attributes() {
+        let cookie = session_cookie("mss_1", 60, true);
+        assert_eq!(
+            cookie,
+            "messenger_session=mss_1; Max-Age=60; Path=/; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert!(!session_cookie("mss_1", 60, false).contains("Secure"));
+        assert!(cleared_cookie(false).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let credential = Credential {
+            token: "msa_secret".into(),
+            source: Source::Bearer,
+        };
+        assert!(!format!("{credential:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,226 @@
+//! `POST /oauth/token`: the OAuth 2.0 token endpoint (RFC 6749) with the
+//! resource-owner password grant (§4.3) and the refresh-token grant (§6).
+//!
+//! Clients are public (no client authentication); `client_id` and `scope`
+//! are accepted and ignored. Responses carry `Cache-Control: no-store`.
+
+use super::{Context, with_context};
+use crate::auth::{Caller, caller};
+use crate::error::{ApiError, retry_after};
+use crate::http::body::MAX_BODY_BYTES;
+use messenger_proto::v1::token_request::Grant;
+use messenger_proto::v1::{PasswordGrant, RefreshGrant, TokenGrant, TokenRequest};
+use serde_json::json;
+use std::collections::HashMap;
+use tonic::Code;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
+
+/// An error response of RFC 6749 §5.2.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    pub retry_after: Option<u32>,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status,
+            error,
+            description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// The JSON response, uncacheable as §5.1 and §5.2 require.
+    pub fn response(&self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = no_store(warp::reply::with_status(
+            warp::reply::json(&body),
+            self.status,
+        ));
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        response
+    }
+}
+
+/// The route.
+pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("oauth" / "token")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::body::bytes())
+        .and(caller())
+        .and(with_context(context))
+        .and_then(token)
+}
+
+async fn token(
+    content_type: Option<String>,
+    body: bytes::Bytes,
+    caller: Caller,
+    mut context: Context,
+) -> Result<Response, Rejection> {
+    let request = parse(content_type.as_deref(), &body).map_err(reject)?;
+    let grant = context
+        .core
+        .grant_tokens(caller.request(request))
+        .await
+        .map_err(|status| reject(status_error(&status)))?
+        .into_inner();
+    Ok(success(&grant))
+}
+
+fn reject(error: OAuthError) -> Rejection {
+    warp::reject::custom(ApiError::OAuth(error))
+}
+
+/// Reads the form into a grant request, or the §5.2 error for it.
+fn parse(content_type: Option<&str>, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    let form_type = "application/x-www-form-urlencoded";
+    if !content_type.is_some_and(|value| value.trim().starts_with(form_type)) {
+        return Err(OAuthError::invalid_request(format!(
+            "the body must be {form_type}"
+        )));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
+    let mut form = HashMap::new();
+    for (name, value) in pairs {
+        if form.insert(name.clone(), value).is_some() {
+            return Err(OAuthError::invalid_request(format!("{name} is repeated")));
+        }
+    }
+    let required = |name: &str| {
+        form.get(name)
+            .filter(|value| !value.is_empty())
+            .cloned()
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    };
+    let grant = match required("grant_type")?.as_str() {
+        "password" => Grant::Password(PasswordGrant {
+            username: required("username")?,
+            password: required("password")?,
+        }),
+        "refresh_token" => Grant::Refresh(RefreshGrant {
+            refresh_token: required("refresh_token")?,
+        }),
+        other => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type {other:?} is not supported; use password or refresh_token"),
+            ));
+        }
+    };
+    Ok(TokenRequest { grant: Some(grant) })
+}
+
+fn status_error(status: &tonic::Status) -> OAuthError {
+    match status.code() {
+        Code::Unauthenticated => {
+            OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", status.message())
+        }
+        Code::ResourceExhausted => OAuthError {
+            retry_after: Some(retry_after(status)),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request",
+                status.message(),
+            )
+        },
+        Code::InvalidArgument => OAuthError::invalid_request(status.message()),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => OAuthError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the messenger core is unavailable, retry later",
+        ),
+        _ => {
+            tracing::error!(%status, "token grant failed");
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+            )
+        }
+    }
+}
+
+/// The §5.1 success response.
+fn success(grant: &TokenGrant) -> Response {
+    let body = json!({
+        "access_token": grant.access_token,
+        "token_type": "Bearer",
+        "expires_in": grant.expires_in,
+        "refresh_token": grant.refresh_token,
+    });
+    no_store(warp::reply::json(&body))
+}
+
+fn no_store(reply: impl Reply) -> Response {
+    let mut response = reply.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "cache-control",
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert("pragma", warp::http::HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    #[test]
+    fn reads_both_grants() {
+        let request = parse(
+            FORM,
+            b"grant_type=password&username=a%40example.com&password=p%26w",
+        )
+        .unwrap();
+        let Some(Grant::Password(grant)) = request.grant else {
+            panic!("not a password grant");
+        };
+        assert_eq!(
+            (grant.username.as_str(), grant.password.as_str()),
+            ("a@example.com", "p&w")
+        );
+        let request = parse(FORM, b"grant_type=refresh_token&refresh_token=msr_1").unwrap();
+        assert!(matches!(request.grant, Some(Grant::Refresh(_))));
+    }
+
+    #[test]
+    fn errors_follow_section_5_2() {
+        let error = |content_type, body: &[u8]| parse(content_type, body).unwrap_err().error;
+        assert_eq!(error(FORM, b"username=a"), "invalid_request");
+        assert_eq!(
+            error(FORM, b"grant_type=password&username=a"),
+            "invalid_request"
+        );
+        assert_eq!(
+            error(FORM, b"grant_type=client_credentials"),
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            error(FORM, b"grant_type=password&grant_type=password"),
+            "invalid_request"
+        );
+        assert_eq!(error(Some("application/json"), b"{}"), "invalid_request");
+    }
+}
