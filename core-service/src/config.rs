@@ -44,9 +44,12 @@ pub struct CoreConfig {
     /// Lifetime of a browser login session (cookie), in seconds.
     #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 30 * 24 * 3600)]
     pub session_ttl_seconds: u64,
-    /// Failed logins allowed per account and per client address in the window.
+    /// Failed logins allowed per account in the window.
     #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: usize,
+    /// Failed logins allowed per client address in the window.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 20)]
+    pub login_max_failures_per_address: usize,
     /// The window over which failed logins are counted, in seconds.
     #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECONDS", default_value_t = 300)]
     pub login_failure_window_seconds: u64,
@@ -63,6 +66,7 @@ impl CoreConfig {
                 refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_seconds),
                 session_ttl: Duration::from_secs(self.session_ttl_seconds),
                 max_login_failures: self.login_max_failures,
+                max_login_failures_per_address: self.login_max_failures_per_address,
                 login_failure_window: Duration::from_secs(self.login_failure_window_seconds),
             },
         }

@@ -44,8 +44,10 @@ pub struct AuthSettings {
     pub refresh_token_ttl: Duration,
     /// Lifetime of a browser login session.
     pub session_ttl: Duration,
-    /// Failed logins allowed per account and per address within the window.
+    /// Failed logins allowed per account within the window.
     pub max_login_failures: usize,
+    /// Failed logins allowed per client address within the window.
+    pub max_login_failures_per_address: usize,
     /// The window over which failed logins are counted.
     pub login_failure_window: Duration,
 }
@@ -58,6 +60,7 @@ impl Default for AuthSettings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             max_login_failures: 5,
+            max_login_failures_per_address: 20,
             login_failure_window: Duration::from_secs(5 * 60),
         }
     }
@@ -98,7 +101,11 @@ impl Core {
             sessions: Registry::default(),
             membership: MembershipCache::default(),
             limits,
-            throttle: LoginThrottle::new(auth.max_login_failures, auth.login_failure_window),
+            throttle: LoginThrottle::new(
+                auth.max_login_failures,
+                auth.max_login_failures_per_address,
+                auth.login_failure_window,
+            ),
             auth,
         }
     }

@@ -1,8 +1,10 @@
 //! Throttling of failed logins, per account and per client address.
 //!
-//! After `max_failures` failed logins within `window`, further attempts for
-//! that account (or from that address) are refused without checking the
-//! password until the oldest failure leaves the window. A successful login
+//! After a number of failed logins within `window` (one limit per account,
+//! a higher one per address, since many users may share an address behind
+//! a NAT), further attempts for that account (or from that address) are
+//! refused without checking the password until the oldest failure leaves
+//! the window. A successful login
 //! clears the account's failures; attempts that are not throttled are never
 //! slowed down. The counts live in the core's memory: they reset when the
 //! core restarts.
@@ -16,16 +18,19 @@ const SWEEP_ABOVE: usize = 10_000;
 
 /// The failure counts of all accounts and addresses.
 pub struct LoginThrottle {
-    max_failures: usize,
+    per_account: usize,
+    per_address: usize,
     window: Duration,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl LoginThrottle {
-    /// A throttle allowing `max_failures` failures per `window`.
-    pub fn new(max_failures: usize, window: Duration) -> Self {
+    /// A throttle allowing `per_account` failures per account and
+    /// `per_address` per client address within `window`.
+    pub fn new(per_account: usize, per_address: usize, window: Duration) -> Self {
         LoginThrottle {
-            max_failures: max_failures.max(1),
+            per_account: per_account.max(1),
+            per_address: per_address.max(1),
             window,
             failures: Mutex::new(HashMap::new()),
         }
@@ -37,7 +42,7 @@ impl LoginThrottle {
         let mut failures = self.lock();
         keys(email, address)
             .iter()
-            .filter_map(|key| self.wait_for(failures.get_mut(key)?, now))
+            .filter_map(|(key, limit)| self.wait_for(failures.get_mut(key)?, now, *limit))
             .max()
     }
 
@@ -49,10 +54,10 @@ impl LoginThrottle {
             let window = self.window;
             failures.retain(|_, times| times.back().is_some_and(|last| now - *last < window));
         }
-        for key in keys(email, address) {
+        for (key, limit) in keys(email, address) {
             let times = failures.entry(key).or_default();
             times.push_back(now);
-            while times.len() > self.max_failures {
+            while times.len() > self.limit(limit) {
                 times.pop_front();
             }
         }
@@ -63,14 +68,26 @@ impl LoginThrottle {
         self.lock().remove(&account_key(email));
     }
 
-    fn wait_for(&self, times: &mut VecDeque<Instant>, now: Instant) -> Option<Duration> {
+    fn limit(&self, kind: Limit) -> usize {
+        match kind {
+            Limit::Account => self.per_account,
+            Limit::Address => self.per_address,
+        }
+    }
+
+    fn wait_for(
+        &self,
+        times: &mut VecDeque<Instant>,
+        now: Instant,
+        kind: Limit,
+    ) -> Option<Duration> {
         while times
             .front()
             .is_some_and(|first| now - *first >= self.window)
         {
             times.pop_front();
         }
-        if times.len() < self.max_failures {
+        if times.len() < self.limit(kind) {
             return None;
         }
         let oldest = *times.front()?;
@@ -86,10 +103,17 @@ fn account_key(email: &str) -> String {
     format!("account:{}", email.trim().to_lowercase())
 }
 
-fn keys(email: &str, address: Option<&str>) -> Vec<String> {
-    let mut keys = vec![account_key(email)];
+/// Which limit a key counts against.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    Account,
+    Address,
+}
+
+fn keys(email: &str, address: Option<&str>) -> Vec<(String, Limit)> {
+    let mut keys = vec![(account_key(email), Limit::Account)];
     if let Some(address) = address {
-        keys.push(format!("address:{address}"));
+        keys.push((format!("address:{address}"), Limit::Address));
     }
     keys
 }
@@ -100,7 +124,7 @@ mod tests {
 
     #[test]
     fn throttles_after_the_limit_and_lifts_after_the_window() {
-        let throttle = LoginThrottle::new(3, Duration::from_millis(200));
+        let throttle = LoginThrottle::new(3, 10, Duration::from_millis(200));
         for _ in 0..2 {
             throttle.record_failure("a@example.com", None);
         }
@@ -115,7 +139,7 @@ mod tests {
 
     #[test]
     fn an_address_is_throttled_across_accounts() {
-        let throttle = LoginThrottle::new(2, Duration::from_secs(60));
+        let throttle = LoginThrottle::new(5, 2, Duration::from_secs(60));
         throttle.record_failure("a@example.com", Some("10.0.0.1"));
         throttle.record_failure("b@example.com", Some("10.0.0.1"));
         assert!(throttle.check("c@example.com", Some("10.0.0.1")).is_some());
@@ -124,7 +148,7 @@ mod tests {
 
     #[test]
     fn success_clears_the_account() {
-        let throttle = LoginThrottle::new(1, Duration::from_secs(60));
+        let throttle = LoginThrottle::new(1, 10, Duration::from_secs(60));
         throttle.record_failure("a@example.com", None);
         assert!(throttle.check("a@example.com", None).is_some());
         throttle.record_success("a@example.com");

@@ -6,7 +6,7 @@ use chrono::Utc;
 use core_service::demo_data::{
     DemoChat, DemoChatMember, DemoData, DemoGroup, DemoUser, DemoUserGroup, populate,
 };
-use core_service::state::Limits;
+use core_service::state::{Limits, Settings};
 use core_service::store::Store;
 use core_service::testing::TestDatabase;
 use edge::config::EdgeConfig;
@@ -34,6 +34,7 @@ pub struct Stack {
     pub edge_address: SocketAddr,
     core: Option<Server>,
     edge: Server,
+    settings: Settings,
 }
 
 /// A server task and the switch that stops it.
@@ -72,14 +73,15 @@ impl Stack {
 
     /// Core with `limits`, edge configured by `configure`.
     pub async fn start_configured(
-        limits: Limits,
+        settings: impl Into<Settings>,
         configure: impl FnOnce(&mut EdgeConfig),
     ) -> Stack {
+        let settings = settings.into();
         let db = TestDatabase::create().await;
         let store = db.store();
         let core_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let core_address = core_listener.local_addr().unwrap();
-        let core = start_core(store.clone(), limits, core_listener);
+        let core = start_core(store.clone(), settings.clone(), core_listener);
         let (edge, edge_address) = start_edge(core_address, configure).await;
         Stack {
             db,
@@ -88,6 +90,7 @@ impl Stack {
             edge_address,
             core: Some(core),
             edge,
+            settings,
         }
     }
 
@@ -111,7 +114,11 @@ impl Stack {
     /// Starts the core again on the same address.
     pub async fn restart_core(&mut self) {
         let listener = TcpListener::bind(self.core_address).await.unwrap();
-        self.core = Some(start_core(self.store.clone(), Limits::default(), listener));
+        self.core = Some(start_core(
+            self.store.clone(),
+            self.settings.clone(),
+            listener,
+        ));
     }
 
     /// Stops everything, re-raising server panics.
@@ -162,10 +169,10 @@ impl Stack {
     }
 }
 
-fn start_core(store: Store, limits: Limits, listener: TcpListener) -> Server {
+fn start_core(store: Store, settings: Settings, listener: TcpListener) -> Server {
     let (stop, receiver) = watch::channel(false);
     let task = tokio::spawn(async move {
-        core_service::serve(store, limits, listener, stopped(receiver))
+        core_service::serve(store, settings, listener, stopped(receiver))
             .await
             .expect("core serves");
     });
@@ -230,10 +237,25 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(url)
+        Client::connect_with(url, &[])
             .await
-            .expect("WebSocket connects");
-        Client { socket }
+            .expect("WebSocket connects")
+    }
+
+    /// Connects with extra request headers (cookies, origin, authorization).
+    pub async fn connect_with(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::HeaderName;
+        let mut request = url.into_client_request()?;
+        for (name, value) in headers {
+            let name: HeaderName = name.parse().unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Client { socket })
     }
 
     /// Sends one JSON frame.
@@ -453,6 +475,52 @@ pub async fn token_request(stack: &Stack, form: &[(&str, &str)]) -> (u16, Value)
         .expect("HTTP request");
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON body"))
+}
+
+/// `POST path` with a JSON body and extra headers; status, headers, JSON body
+/// (`Null` when there is none).
+pub async fn post_json(
+    stack: &Stack,
+    path: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = reqwest::Client::new()
+        .post(stack.http_url(path))
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("JSON body")
+    };
+    (status, headers, body)
+}
+
+/// `GET path` with extra headers; status and JSON body (`Null` if none).
+pub async fn get_with(stack: &Stack, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(stack.http_url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Logs in through `POST /auth/login`; the `name=value` of the session cookie.
+pub async fn cookie_login(stack: &Stack, user: &DemoUser) -> String {
+    let body = json!({"email": user.email, "password": user.password});
+    let (status, headers, _) = post_json(stack, "/auth/login", body, &[]).await;
+    assert_eq!(status, 200);
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
 }
 
 /// Now, for assertions that a server timestamp is the server's clock.
