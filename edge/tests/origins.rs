@@ -1,0 +1,103 @@
+//! Cross-site protection: the Origin check on cookie WebSockets, and CORS.
+//! The test edge allows the origin https://chat.example.com.
+
+mod common;
+
+use common::{Client, cookie_login, stack_with_world};
+
+const ALLOWED: &str = "https://chat.example.com";
+const FOREIGN: &str = "https://evil.example.net";
+
+fn http_status(result: Result<Client, tokio_tungstenite::tungstenite::Error>) -> Option<u16> {
+    match result {
+        Ok(_) => Some(101),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Some(response.status().as_u16())
+        }
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_upgrade_from_a_foreign_origin_is_refused() {
+    let (stack, world) = stack_with_world().await;
+    let cookie = cookie_login(&stack, &world.users[0]).await;
+    let url = stack.ws_url();
+    let foreign = Client::connect_with(&url, &[("cookie", &cookie), ("origin", FOREIGN)]).await;
+    assert_eq!(http_status(foreign), Some(403));
+
+    let mut allowed = Client::connect_with(&url, &[("cookie", &cookie), ("origin", ALLOWED)])
+        .await
+        .unwrap();
+    assert_eq!(allowed.recv().await["type"], "auth_success");
+    // Not a browser (no Origin): the cookie counts.
+    let mut tool = Client::connect_with(&url, &[("cookie", &cookie)])
+        .await
+        .unwrap();
+    assert_eq!(tool.recv().await["type"], "auth_success");
+    // Without a cookie nothing ambient is at stake: any page may connect and log in.
+    let mut anonymous = Client::connect_with(&url, &[("origin", FOREIGN)])
+        .await
+        .unwrap();
+    anonymous.send(common::login_frame(&world.users[1])).await;
+    assert_eq!(anonymous.recv().await["type"], "auth_success");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bearer_upgrade_is_not_subject_to_the_origin_check() {
+    let (stack, world) = stack_with_world().await;
+    let token = stack.access_token(&world.users[0]).await;
+    let header = format!("Bearer {token}");
+    let mut client = Client::connect_with(
+        &stack.ws_url(),
+        &[("authorization", &header), ("origin", FOREIGN)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.recv().await["type"], "auth_success");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_follows_the_allowed_origins() {
+    let (stack, world) = stack_with_world().await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, stack.http_url("/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight(ALLOWED).await.unwrap();
+    assert_eq!(allowed.status().as_u16(), 200);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], ALLOWED);
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    let foreign = preflight(FOREIGN).await.unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let token = stack.access_token(&world.users[0]).await;
+    let me = |origin: &'static str| {
+        client
+            .get(stack.http_url("/me"))
+            .bearer_auth(&token)
+            .header("origin", origin)
+            .send()
+    };
+    let allowed = me(ALLOWED).await.unwrap();
+    assert_eq!(allowed.status().as_u16(), 200);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], ALLOWED);
+    assert_eq!(me(FOREIGN).await.unwrap().status().as_u16(), 403);
+    stack.stop().await;
+}
