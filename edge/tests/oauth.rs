@@ -7,6 +7,9 @@ use core_service::state::{AuthSettings, Settings};
 use serde_json::json;
 use std::time::Duration;
 
+/// A token request's form fields.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
 fn password_form(user: &core_service::demo_data::DemoUser) -> Vec<(&'static str, String)> {
     vec![
         ("grant_type", "password".into()),
@@ -191,7 +194,7 @@ async fn an_expired_access_token_is_refused() {
 async fn bad_token_requests_get_section_5_2_errors() {
     let (stack, world) = stack_with_world().await;
     let user = &world.users[0];
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<(Form, u16, &str)> = vec![
         (vec![("username", &user.email)], 400, "invalid_request"),
         (
             vec![("grant_type", "password"), ("username", &user.email)],
