@@ -133,6 +133,11 @@ fn print_welcome(core: std::net::SocketAddr, edge: std::net::SocketAddr, demo: O
             "  {}'s id {} and one of their chats {chat_id}",
             user.name, user.id
         );
+        println!();
+        println!(
+            "  curl -c jar.txt -H 'content-type: application/json' -d '{login}' http://{edge}/auth/login"
+        );
+        println!("  curl -b jar.txt 'http://{edge}/history/{chat_id}?limit=5'");
     }
     println!();
 }

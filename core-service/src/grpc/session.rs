@@ -103,8 +103,6 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
     if state.finished {
         return None;
     }
-    // Shutdown is checked first: at shutdown the session task also ends,
-    // and the client must be told why rather than see a plain end.
     let next = tokio::select! {
         biased;
         _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(CloseReason::Shutdown)),
@@ -112,10 +110,13 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
         event = state.queue.recv() => Ok(event),
     };
     let closed = match next {
-        Ok(event) => return event.map(|event| (Ok(event), state)),
-        Err(closed) => closed,
+        Ok(Some(event)) => return Some((Ok(event), state)),
+        Err(Some(reason)) => Some(reason),
+        // The session task ended and dropped the outbox. At shutdown it ends
+        // too, and the client must be told why rather than see a plain end
+        // (the shutdown branch above may not have been polled ready first).
+        Ok(None) | Err(None) => (*state.shutdown.borrow()).then_some(CloseReason::Shutdown),
     };
-    // The session was closed, or its outbox dropped because it ended.
     state.finished = true;
     let reason = closed?;
     Some((Err(close_status(reason)), state))
