@@ -38,7 +38,7 @@ async fn row_counts(db: &TestDatabase) -> Vec<i64> {
 async fn migrations_are_recorded_and_running_them_again_does_nothing() {
     let db = TestDatabase::create().await;
     assert_eq!(migrate::run(&db.store()).await.unwrap(), 0);
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 2);
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,8 +59,8 @@ async fn migrations_started_at_once_by_several_processes_apply_once() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(applied.iter().sum::<usize>(), 2, "{applied:?}");
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 2);
+    assert_eq!(applied.iter().sum::<usize>(), 3, "{applied:?}");
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,4 +164,55 @@ async fn the_embedded_cluster_is_created_started_and_stopped() {
     assert!(!again.started_here);
     assert_eq!(again.url(), cluster.url());
     cluster.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() {
+    use core_service::store::messages::NewMessage;
+    let db = TestDatabase::create().await;
+    let data = small_data(8);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let chat = data.chats[0].id;
+    let history = db.store().history(chat, 100, 0).await.unwrap();
+    let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    assert!(
+        history
+            .windows(2)
+            .all(|pair| pair[0].timestamp <= pair[1].timestamp)
+    );
+
+    let sender = data
+        .chat_members
+        .iter()
+        .find(|member| member.chat_id == chat)
+        .unwrap()
+        .user_id;
+    let message = NewMessage {
+        id: uuid::Uuid::new_v4(),
+        chat_id: chat,
+        sender_id: sender,
+        client_id: uuid::Uuid::new_v4(),
+        text: "live".into(),
+    };
+    let stored = db.store().insert_message(&message).await.unwrap().unwrap();
+    assert_eq!((stored.seq, stored.created), (5, true));
+    let retry = NewMessage {
+        id: uuid::Uuid::new_v4(),
+        ..message.clone()
+    };
+    let again = db.store().insert_message(&retry).await.unwrap().unwrap();
+    assert_eq!((again.id, again.seq, again.created), (message.id, 5, false));
+    // A chat that does not exist stores nothing.
+    let nowhere = NewMessage {
+        chat_id: uuid::Uuid::new_v4(),
+        client_id: uuid::Uuid::new_v4(),
+        ..message
+    };
+    assert!(db.store().insert_message(&nowhere).await.unwrap().is_none());
+    assert_eq!(
+        db.count(&format!("SELECT last_seq FROM chats WHERE id = '{chat}'"))
+            .await,
+        5
+    );
 }

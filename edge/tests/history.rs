@@ -57,8 +57,16 @@ async fn history_is_oldest_first_and_pages_by_limit_and_offset() {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys.len(), 6, "{message}");
-        for key in ["id", "sender_id", "chat_id", "timestamp", "text", "seen"] {
+        assert_eq!(keys.len(), 7, "{message}");
+        for key in [
+            "id",
+            "sender_id",
+            "chat_id",
+            "timestamp",
+            "text",
+            "seen",
+            "seq",
+        ] {
             assert!(keys.contains(&key));
         }
     }

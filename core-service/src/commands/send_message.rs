@@ -9,7 +9,8 @@ use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use uuid::Uuid;
 
 /// Stores the message (one round trip), then acks it to this session, then
-/// delivers it once to every other live session of every member.
+/// delivers it once to every other live session of every member. A retry of
+/// a stored message (same `client_id`) is acked again and nothing else.
 pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> Result<()> {
     let user = session.user()?;
     let message = parse(core, user, &send)?;
@@ -20,22 +21,32 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
     if !members.contains(&user) {
         return Err(Error::NotAMember);
     }
-    let timestamp = core.store.insert_message(&message).await?;
+    let stored = core
+        .store
+        .insert_message(&message)
+        .await?
+        .ok_or(Error::NotAMember)?;
     let ack = MessageAck {
         client_id: send.client_id,
-        id: message.id.to_string(),
-        timestamp: Some(messenger_proto::timestamp::to_proto(timestamp)),
+        id: stored.id.to_string(),
+        timestamp: Some(messenger_proto::timestamp::to_proto(stored.timestamp)),
+        seq: u64::try_from(stored.seq).unwrap_or_default(),
+        chat_id: stored.chat_id.to_string(),
     };
     session.reply(Event::MessageAck(ack)).await;
-    let stored = MessageRecord {
-        id: message.id,
-        chat_id: message.chat_id,
+    if !stored.created {
+        return Ok(());
+    }
+    let record = MessageRecord {
+        id: stored.id,
+        chat_id: stored.chat_id,
         sender_id: message.sender_id,
         text: message.text,
-        timestamp,
+        timestamp: stored.timestamp,
         seen: false,
+        seq: stored.seq,
     };
-    let event = convert::event(Event::Message(convert::message(&stored)));
+    let event = convert::event(Event::Message(convert::message(&record)));
     core.sessions.deliver(&members, Some(session.id), &event);
     Ok(())
 }

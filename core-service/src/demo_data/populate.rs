@@ -313,18 +313,39 @@ async fn insert_messages(
     let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
     let times: Vec<_> = messages.iter().map(|m| m.timestamp).collect();
     let seen: Vec<bool> = messages.iter().map(|m| m.seen).collect();
-    let added = transaction
+    // New messages are numbered after each chat's last number, in file
+    // order (time order); the chats are locked so that live sends wait.
+    let chat_ids: Vec<Uuid> = data.chats.iter().map(|chat| chat.id).collect();
+    transaction
         .execute(
-            "INSERT INTO messages (id, chat_id, sender_id, text, timestamp, seen)
-             SELECT id, chat_id, sender_id, text, timestamp, seen
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[],
-                         $5::timestamptz[], $6::bool[])
-             WITH ORDINALITY AS m(id, chat_id, sender_id, text, timestamp, seen, n)
-             ORDER BY n
-             ON CONFLICT DO NOTHING",
+            "SELECT 1 FROM chats WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&chat_ids],
+        )
+        .await?;
+    let row = transaction
+        .query_one(
+            "WITH incoming AS (
+                 SELECT m.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[],
+                                        $5::timestamptz[], $6::bool[])
+                      WITH ORDINALITY AS m(id, chat_id, sender_id, text, timestamp, seen, n)
+                 WHERE NOT EXISTS (SELECT 1 FROM messages e WHERE e.id = m.id)
+             ), numbered AS (
+                 SELECT i.*, c.last_seq + row_number() OVER (PARTITION BY i.chat_id ORDER BY i.n) AS seq
+                 FROM incoming i JOIN chats c ON c.id = i.chat_id
+             ), stored AS (
+                 INSERT INTO messages (id, chat_id, sender_id, text, timestamp, seen, seq)
+                 SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM numbered ORDER BY n
+                 RETURNING chat_id, seq
+             ), numbers AS (
+                 UPDATE chats c SET last_seq = top.seq
+                 FROM (SELECT chat_id, max(seq) AS seq FROM stored GROUP BY chat_id) top
+                 WHERE c.id = top.chat_id
+             )
+             SELECT count(*) FROM stored",
             &[&ids, &chats, &senders, &texts, &times, &seen],
         )
         .await?;
+    let added = u64::try_from(row.get::<_, i64>(0)).unwrap_or_default();
     let (message_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
         .message_seen_status
         .iter()

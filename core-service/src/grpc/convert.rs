@@ -14,6 +14,7 @@ pub fn message(record: &MessageRecord) -> pb::Message {
         timestamp: Some(timestamp::to_proto(record.timestamp)),
         text: record.text.clone(),
         seen: record.seen,
+        seq: u64::try_from(record.seq).unwrap_or_default(),
     }
 }
 

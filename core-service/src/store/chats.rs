@@ -93,11 +93,12 @@ impl Store {
                               WHERE m.chat_id = c.id ORDER BY u.name, u.id),
                         array(SELECT u.name FROM chat_members m JOIN users u ON u.id = m.user_id
                               WHERE m.chat_id = c.id ORDER BY u.name, u.id),
-                        last.id, last.chat_id, last.sender_id, last.text, last.timestamp, last.seen
+                        last.id, last.chat_id, last.sender_id, last.text, last.timestamp, last.seen,
+                        last.seq
                  FROM chat_members mine
                  JOIN chats c ON c.id = mine.chat_id
                  LEFT JOIN LATERAL (
-                     SELECT id, chat_id, sender_id, text, timestamp, seen, position
+                     SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position
                      FROM messages WHERE chat_id = c.id ORDER BY position DESC LIMIT 1
                  ) last ON true
                  WHERE mine.user_id = $1
@@ -125,6 +126,7 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
             text: row.get(8),
             timestamp: row.get(9),
             seen: row.get(10),
+            seq: row.get(11),
         }),
     }
 }

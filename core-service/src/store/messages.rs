@@ -15,10 +15,12 @@ pub struct MessageRecord {
     pub text: String,
     pub timestamp: DateTime<Utc>,
     pub seen: bool,
+    /// The message's number in its chat.
+    pub seq: i64,
 }
 
 impl MessageRecord {
-    /// Reads the columns `id, chat_id, sender_id, text, timestamp, seen`.
+    /// Reads the columns `id, chat_id, sender_id, text, timestamp, seen, seq`.
     pub(crate) fn from_row(row: &Row) -> Self {
         MessageRecord {
             id: row.get(0),
@@ -27,8 +29,20 @@ impl MessageRecord {
             text: row.get(3),
             timestamp: row.get(4),
             seen: row.get(5),
+            seq: row.get(6),
         }
     }
+}
+
+/// What storing a client's message led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub id: Uuid,
+    pub chat_id: Uuid,
+    pub seq: i64,
+    pub timestamp: DateTime<Utc>,
+    /// False for a retry: the message was stored before and nothing changed.
+    pub created: bool,
 }
 
 /// A message to store.
@@ -42,26 +56,19 @@ pub struct NewMessage {
 }
 
 impl Store {
-    /// Stores a message together with its sender's seen status, in one
-    /// statement (one round trip, atomic), stamped with the server's clock.
-    /// Returns the stored time.
-    pub async fn insert_message(&self, message: &NewMessage) -> Result<DateTime<Utc>> {
+    /// Stores a message with its number in the chat and its sender's seen
+    /// status, in one round trip (`store_message`, see `sql/`), stamped with
+    /// the server's clock. A retry of the same sender and client id returns
+    /// the message stored the first time. `None` if the chat does not exist.
+    pub async fn insert_message(&self, message: &NewMessage) -> Result<Option<StoredMessage>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "WITH stored AS (
-                     INSERT INTO messages (id, chat_id, sender_id, client_id, text)
-                     VALUES ($1, $2, $3, $4, $5)
-                     RETURNING id, timestamp
-                 ), sender_seen AS (
-                     INSERT INTO message_seen_status (message_id, user_id)
-                     SELECT id, $3 FROM stored
-                 )
-                 SELECT timestamp FROM stored",
+                "SELECT id, chat_id, seq, stored_at, created FROM store_message($1, $2, $3, $4, $5)",
             )
             .await?;
         let row = client
-            .query_one(
+            .query_opt(
                 &statement,
                 &[
                     &message.id,
@@ -72,7 +79,13 @@ impl Store {
                 ],
             )
             .await?;
-        Ok(row.get(0))
+        Ok(row.map(|row| StoredMessage {
+            id: row.get(0),
+            chat_id: row.get(1),
+            seq: row.get(2),
+            timestamp: row.get(3),
+            created: row.get(4),
+        }))
     }
 
     /// One page of a chat's messages in storage order.
@@ -85,8 +98,8 @@ impl Store {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT id, chat_id, sender_id, text, timestamp, seen FROM messages
-                 WHERE chat_id = $1 ORDER BY position LIMIT $2 OFFSET $3",
+                "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
+                 WHERE chat_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
             )
             .await?;
         let rows = client

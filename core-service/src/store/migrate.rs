@@ -27,6 +27,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "auth_tokens",
         sql: include_str!("../../../sql/0002_auth_tokens.sql"),
     },
+    Migration {
+        version: 3,
+        name: "message_order",
+        sql: include_str!("../../../sql/0003_message_order.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.

@@ -61,7 +61,7 @@ impl Store {
                      WHERE cm.chat_id = m.chat_id AND NOT EXISTS (
                          SELECT 1 FROM message_seen_status s
                          WHERE s.message_id = m.id AND s.user_id = cm.user_id))
-                 RETURNING id, chat_id, sender_id, text, timestamp, seen",
+                 RETURNING id, chat_id, sender_id, text, timestamp, seen, seq",
             )
             .await?;
         let updated = transaction.query_opt(&complete, &[&message_id]).await?;

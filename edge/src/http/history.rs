@@ -24,6 +24,8 @@ struct HistoryEntry<'a> {
     timestamp: String,
     text: &'a str,
     seen: bool,
+    /// The message's number in its chat.
+    seq: u64,
 }
 
 /// The route.
@@ -67,6 +69,7 @@ fn entry(message: &Message) -> HistoryEntry<'_> {
         timestamp: format_time(message.timestamp.as_ref()),
         text: &message.text,
         seen: message.seen,
+        seq: message.seq,
     }
 }
 

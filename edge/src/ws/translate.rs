@@ -69,6 +69,8 @@ struct MessageFrame<'a> {
     chat_id: &'a str,
     timestamp: String,
     text: &'a str,
+    /// The message's number in its chat (an addition to the original protocol).
+    seq: u64,
 }
 
 #[derive(Serialize)]
@@ -77,6 +79,7 @@ struct AckFrame<'a> {
     kind: &'static str,
     client_id: &'a str,
     id: &'a str,
+    seq: u64,
 }
 
 #[derive(Serialize)]
@@ -117,6 +120,7 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
             kind: "message_ack",
             client_id: &ack.client_id,
             id: &ack.id,
+            seq: ack.seq,
         }),
         Event::Message(message) => to_json(&message_frame(message, Some("message"))),
         Event::MessageSeen(message) => to_json(&Notification {
@@ -150,6 +154,7 @@ fn message_frame<'a>(message: &'a pb::Message, kind: Option<&'static str>) -> Me
         chat_id: &message.chat_id,
         timestamp: format_time(message.timestamp.as_ref()),
         text: &message.text,
+        seq: message.seq,
     }
 }
 
@@ -203,6 +208,7 @@ mod tests {
             }),
             text: "Hello".into(),
             seen: false,
+            seq: 3,
         }
     }
 
@@ -230,12 +236,12 @@ mod tests {
         assert_eq!(
             parsed(Event::Message(message())),
             json!({"type": "message", "id": "m", "sender_id": "s", "chat_id": "c",
-                   "timestamp": "2025-05-04T04:45:50.000000Z", "text": "Hello"})
+                   "timestamp": "2025-05-04T04:45:50.000000Z", "text": "Hello", "seq": 3})
         );
         assert_eq!(
             parsed(Event::MessageSeen(message()))["detail"],
             json!({"id": "m", "sender_id": "s", "chat_id": "c",
-                   "timestamp": "2025-05-04T04:45:50.000000Z", "text": "Hello"})
+                   "timestamp": "2025-05-04T04:45:50.000000Z", "text": "Hello", "seq": 3})
         );
     }
 
@@ -245,10 +251,12 @@ mod tests {
             client_id: "c".into(),
             id: "m".into(),
             timestamp: None,
+            seq: 9,
+            chat_id: "chat".into(),
         }));
         assert_eq!(
             ack,
-            json!({"type": "message_ack", "client_id": "c", "id": "m"})
+            json!({"type": "message_ack", "client_id": "c", "id": "m", "seq": 9})
         );
         let group = parsed(Event::GroupCreated(pb::GroupCreated {
             id: "g".into(),
