@@ -200,7 +200,7 @@ async fn history_validates_and_returns_storage_order() {
             HistoryRequest {
                 chat_id: chat.clone(),
                 limit: 10,
-                offset: 0,
+                ..Default::default()
             },
             &token,
         ))
@@ -223,7 +223,7 @@ async fn history_validates_and_returns_storage_order() {
             HistoryRequest {
                 chat_id: "nope".into(),
                 limit: 1,
-                offset: 0,
+                ..Default::default()
             },
             "chat_id",
         ),
@@ -231,7 +231,7 @@ async fn history_validates_and_returns_storage_order() {
             HistoryRequest {
                 chat_id: chat.clone(),
                 limit: 0,
-                offset: 0,
+                ..Default::default()
             },
             "limit",
         ),
@@ -239,7 +239,7 @@ async fn history_validates_and_returns_storage_order() {
             HistoryRequest {
                 chat_id: chat.clone(),
                 limit: 101,
-                offset: 0,
+                ..Default::default()
             },
             "limit",
         ),
@@ -259,6 +259,7 @@ async fn history_validates_and_returns_storage_order() {
         chat_id: chat.clone(),
         limit: 1,
         offset: 0,
+        ..Default::default()
     };
     let status = client.get_history(unauthenticated).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);

@@ -102,3 +102,77 @@ async fn seq_has_no_gaps_under_concurrent_senders() {
     assert_eq!(seqs, (1..=3 * per_sender).collect::<Vec<_>>());
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_pages_by_seq_cursor() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    for n in 1..=7 {
+        let (_, frame) = send_frame(&world.users[0], world.group_chat, &format!("{n}"));
+        sender.send(frame).await;
+        sender.recv().await;
+    }
+    let token = stack.access_token(&world.users[1]).await;
+    let page = |query: &str| {
+        let url = stack.http_url(&format!("/history/{}?{query}", world.group_chat));
+        let token = token.clone();
+        async move { get_json_as(&url, &token).await }
+    };
+    let seqs = |body: Value| -> Vec<u64> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(seqs(page("after_seq=2&limit=3").await.1), [3, 4, 5]);
+    assert_eq!(seqs(page("before_seq=6&limit=2").await.1), [4, 5]);
+    assert_eq!(seqs(page("before_seq=3").await.1), [1, 2]);
+    assert_eq!(seqs(page("after_seq=5&before_seq=7").await.1), [6]);
+    assert_eq!(seqs(page("after_seq=7").await.1), Vec::<u64>::new());
+    let (status, body) = page("after_seq=1&offset=2").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["detail"][0]["loc"],
+        serde_json::json!(["query", "offset"])
+    );
+    assert_eq!(page("after_seq=-1").await.0, 422);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_show_unread_counts_from_seen_statuses() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let mut reader = stack.login(&world.users[1]).await;
+    let mut ids = vec![];
+    for n in 0..3 {
+        let (_, frame) = send_frame(&world.users[0], world.personal_chat, &format!("{n}"));
+        sender.send(frame).await;
+        ids.push(sender.recv().await["id"].clone());
+        reader.recv().await;
+    }
+    let unread = |user: usize| {
+        let stack = &stack;
+        let user = world.users[user].clone();
+        let chat = world.personal_chat.to_string();
+        async move {
+            let token = stack.access_token(&user).await;
+            let (_, chats) = get_json_as(&stack.http_url("/chats"), &token).await;
+            let chat = chats
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == chat)
+                .unwrap()
+                .clone();
+            chat["unread_count"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(unread(1).await, 3);
+    assert_eq!(unread(0).await, 0, "own messages are not unread");
+    reader.send(serde_json::json!({"message_id": ids[0]})).await;
+    sender.recv().await; // message_seen for the first message
+    assert_eq!(unread(1).await, 2);
+    stack.stop().await;
+}

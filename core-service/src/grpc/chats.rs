@@ -25,6 +25,7 @@ pub async fn list(core: &Core, user_id: Uuid) -> Result<ChatList> {
                 })
                 .collect(),
             last_message: chat.last_message.as_ref().map(convert::message),
+            unread_count: u64::try_from(chat.unread).unwrap_or_default(),
         })
         .collect();
     Ok(ChatList { chats })

@@ -19,14 +19,31 @@ pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<
     }
     let offset =
         i64::try_from(request.offset).map_err(|_| Error::invalid("offset", "too large"))?;
+    let cursor = |value: Option<u64>, field| {
+        value
+            .map(|seq| i64::try_from(seq).map_err(|_| Error::invalid(field, "too large")))
+            .transpose()
+    };
+    let after = cursor(request.after_seq, "after_seq")?;
+    let before = cursor(request.before_seq, "before_seq")?;
+    if offset > 0 && (after.is_some() || before.is_some()) {
+        return Err(Error::invalid(
+            "offset",
+            "cannot be combined with after_seq or before_seq",
+        ));
+    }
     let members = core.membership.members(&core.store, chat_id).await?;
     if !members.contains(&user_id) {
         return Err(Error::NotAMember);
     }
-    let records = core
-        .store
-        .history(chat_id, i64::from(request.limit), offset)
-        .await?;
+    let limit = i64::from(request.limit);
+    let records = if after.is_some() || before.is_some() {
+        core.store
+            .history_between(chat_id, after, before, limit)
+            .await?
+    } else {
+        core.store.history(chat_id, limit, offset).await?
+    };
     Ok(HistoryPage {
         messages: records.iter().map(convert::message).collect(),
     })

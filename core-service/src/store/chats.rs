@@ -79,6 +79,8 @@ pub struct ChatSummaryRecord {
     /// Members' ids and names, by name.
     pub members: Vec<(Uuid, String)>,
     pub last_message: Option<crate::store::messages::MessageRecord>,
+    /// Messages of others the user has not marked seen.
+    pub unread: i64,
 }
 
 impl Store {
@@ -94,7 +96,11 @@ impl Store {
                         array(SELECT u.name FROM chat_members m JOIN users u ON u.id = m.user_id
                               WHERE m.chat_id = c.id ORDER BY u.name, u.id),
                         last.id, last.chat_id, last.sender_id, last.text, last.timestamp, last.seen,
-                        last.seq
+                        last.seq,
+                        (SELECT count(*) FROM messages m
+                         WHERE m.chat_id = c.id AND m.sender_id <> $1
+                           AND NOT EXISTS (SELECT 1 FROM message_seen_status s
+                                           WHERE s.message_id = m.id AND s.user_id = $1))
                  FROM chat_members mine
                  JOIN chats c ON c.id = mine.chat_id
                  LEFT JOIN LATERAL (
@@ -128,5 +134,6 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
             seen: row.get(10),
             seq: row.get(11),
         }),
+        unread: row.get(12),
     }
 }

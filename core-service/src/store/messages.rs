@@ -107,4 +107,34 @@ impl Store {
             .await?;
         Ok(rows.iter().map(MessageRecord::from_row).collect())
     }
+
+    /// Up to `limit` messages with `after < seq < before`, oldest first:
+    /// the oldest such when `after` is given, else the newest before `before`.
+    pub async fn history_between(
+        &self,
+        chat_id: Uuid,
+        after: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>> {
+        let client = self.connection().await?;
+        let newest_first = after.is_none();
+        let sql = if newest_first {
+            "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
+             WHERE chat_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq DESC LIMIT $4"
+        } else {
+            "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
+             WHERE chat_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4"
+        };
+        let statement = client.prepare_cached(sql).await?;
+        let (after, before) = (after.unwrap_or(0), before.unwrap_or(i64::MAX));
+        let rows = client
+            .query(&statement, &[&chat_id, &after, &before, &limit])
+            .await?;
+        let mut records: Vec<MessageRecord> = rows.iter().map(MessageRecord::from_row).collect();
+        if newest_first {
+            records.reverse();
+        }
+        Ok(records)
+    }
 }

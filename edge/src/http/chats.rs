@@ -45,5 +45,6 @@ fn chat_json(chat: &ChatSummary) -> Value {
         "type": chat.r#type,
         "members": members,
         "last_message": chat.last_message.as_ref().map(message_json),
+        "unread_count": chat.unread_count,
     })
 }

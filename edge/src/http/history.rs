@@ -86,6 +86,8 @@ fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, Ap
     }
     let limit = integer(query, "limit", 1, i64::from(DEFAULT_LIMIT), &mut invalid);
     let offset = integer(query, "offset", 0, 0, &mut invalid);
+    let after_seq = optional_integer(query, "after_seq", &mut invalid);
+    let before_seq = optional_integer(query, "before_seq", &mut invalid);
     if !invalid.is_empty() {
         return Err(ApiError::Validation(invalid));
     }
@@ -94,7 +96,21 @@ fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, Ap
         // Values above u32 are refused by the core's maximum page size.
         limit: u32::try_from(limit).unwrap_or(u32::MAX),
         offset: u64::try_from(offset).unwrap_or(0),
+        after_seq,
+        before_seq,
     })
+}
+
+/// A query integer ≥ 0 that may be absent.
+fn optional_integer(
+    query: &[(String, String)],
+    name: &'static str,
+    invalid: &mut Vec<InvalidParameter>,
+) -> Option<u64> {
+    query
+        .iter()
+        .any(|(key, _)| key == name)
+        .then(|| u64::try_from(integer(query, name, 0, 0, invalid)).unwrap_or(0))
 }
 
 /// A query integer ≥ `min` (the last occurrence wins, as in most frameworks).
