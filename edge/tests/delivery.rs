@@ -176,3 +176,115 @@ async fn chats_show_unread_counts_from_seen_statuses() {
     assert_eq!(unread(1).await, 2);
     stack.stop().await;
 }
+
+/// Frames until `sync_done`; the frames before it and the cursor.
+async fn sync(client: &mut common::Client, since: Value) -> (Vec<Value>, Value) {
+    client
+        .send(serde_json::json!({"type": "sync", "since": since}))
+        .await;
+    let mut frames = vec![];
+    loop {
+        let frame = client.recv().await;
+        if frame["type"] == "sync_done" {
+            return (frames, frame["cursor"].clone());
+        }
+        frames.push(frame);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_user_catches_up_on_every_chat_in_order() {
+    let (stack, world) = stack_with_world().await;
+    let mut away = stack.login(&world.users[1]).await;
+    let (frames, cursor) = sync(&mut away, Value::Null).await;
+    assert!(frames.is_empty());
+    assert_eq!(cursor[world.personal_chat.to_string()], 0);
+    assert_eq!(cursor[world.group_chat.to_string()], 0);
+    away.close().await;
+
+    // While user 1 is away: messages in two chats and a new group.
+    let mut alice = stack.login(&world.users[0]).await;
+    let mut carol = stack.login(&world.users[2]).await;
+    let plan = [
+        (0, world.personal_chat, "p1"),
+        (0, world.group_chat, "g1"),
+        (2, world.group_chat, "g2"),
+        (0, world.personal_chat, "p2"),
+        (0, world.personal_chat, "p3"),
+    ];
+    for (user, chat, text) in plan {
+        let client = if user == 0 { &mut alice } else { &mut carol };
+        let (_, frame) = send_frame(&world.users[user], chat, text);
+        client.send(frame).await;
+        next_ack(client).await;
+    }
+    alice
+        .send(serde_json::json!({"name": "While away", "users": [world.users[1].id]}))
+        .await;
+    let created = loop {
+        let frame = alice.recv().await;
+        if frame["type"] == "group_created" {
+            break frame;
+        }
+    };
+    let new_chat: uuid::Uuid = created["chat_id"].as_str().unwrap().parse().unwrap();
+    let (_, frame) = send_frame(&world.users[0], new_chat, "n1");
+    alice.send(frame).await;
+    next_ack(&mut alice).await;
+
+    let mut back = stack.login(&world.users[1]).await;
+    let (frames, new_cursor) = sync(&mut back, cursor).await;
+    let texts_in = |chat: uuid::Uuid| -> Vec<String> {
+        frames
+            .iter()
+            .filter(|f| f["type"] == "message" && f["chat_id"] == chat.to_string())
+            .map(|f| f["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(texts_in(world.personal_chat), ["p1", "p2", "p3"]);
+    assert_eq!(texts_in(world.group_chat), ["g1", "g2"]);
+    assert_eq!(texts_in(new_chat), ["n1"]);
+    assert_eq!(frames.len(), 7, "six messages and one group: {frames:?}");
+    let announced = frames
+        .iter()
+        .position(|f| f["type"] == "group_created")
+        .unwrap();
+    let first_new = frames
+        .iter()
+        .position(|f| f["chat_id"] == new_chat.to_string() && f["type"] == "message")
+        .unwrap();
+    assert!(
+        announced < first_new,
+        "the group is announced before its messages"
+    );
+    assert_eq!(frames[announced]["id"], created["id"]);
+    assert_eq!(new_cursor[world.personal_chat.to_string()], 3);
+    assert_eq!(new_cursor[world.group_chat.to_string()], 2);
+    assert_eq!(new_cursor[new_chat.to_string()], 1);
+
+    // Nothing new: nothing but the cursor.
+    let (frames, again) = sync(&mut back, new_cursor.clone()).await;
+    assert!(frames.is_empty(), "{frames:?}");
+    assert_eq!(again, new_cursor);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_without_a_cursor_sends_a_recent_window() {
+    let (stack, world) = stack_with_world().await;
+    let mut alice = stack.login(&world.users[0]).await;
+    for n in 1..=55 {
+        let (_, frame) = send_frame(&world.users[0], world.personal_chat, &format!("{n}"));
+        alice.send(frame).await;
+        alice.recv().await;
+    }
+    let mut bob = stack.login(&world.users[1]).await;
+    let (frames, cursor) = sync(&mut bob, Value::Null).await;
+    let seqs: Vec<u64> = frames.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (6..=55).collect::<Vec<_>>());
+    assert_eq!(cursor[world.personal_chat.to_string()], 55);
+    bob.send(serde_json::json!({"type": "sync", "since": {"nope": 1}}))
+        .await;
+    bob.recv_error("invalid_field").await;
+    stack.stop().await;
+}

@@ -5,6 +5,7 @@ mod create_group;
 pub(crate) mod login;
 mod message_seen;
 mod send_message;
+mod sync;
 
 use crate::error::{Error, Result};
 use crate::sessions::{Outbox, SessionId};
@@ -81,6 +82,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::SendMessage(send) => send_message::run(core, session, send).await,
         Operation::CreateGroup(group) => create_group::run(core, session, group).await,
         Operation::MessageSeen(seen) => message_seen::run(core, session, seen).await,
+        Operation::Sync(sync) => sync::run(core, session, sync).await,
     };
     if let Err(error) = result {
         reply_error(session, error, client_id, message_id).await;

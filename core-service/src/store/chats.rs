@@ -137,3 +137,63 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
         unread: row.get(12),
     }
 }
+
+/// A chat's position, for catching up.
+#[derive(Debug, Clone)]
+pub struct ChatPosition {
+    pub id: Uuid,
+    pub kind: i16,
+    pub last_seq: i64,
+}
+
+/// A group as it was created.
+#[derive(Debug, Clone)]
+pub struct GroupRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub creator_id: Uuid,
+    pub chat_id: Uuid,
+    pub member_ids: Vec<Uuid>,
+}
+
+impl Store {
+    /// Every chat of the user with its last seq.
+    pub async fn chat_positions(&self, user_id: Uuid) -> Result<Vec<ChatPosition>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT c.id, c.type, c.last_seq FROM chat_members m
+                 JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $1 ORDER BY c.id",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&user_id]).await?;
+        Ok(rows
+            .iter()
+            .map(|row| ChatPosition {
+                id: row.get(0),
+                kind: row.get(1),
+                last_seq: row.get(2),
+            })
+            .collect())
+    }
+
+    /// The group whose chat this is, if it is a group chat.
+    pub async fn group_of_chat(&self, chat_id: Uuid) -> Result<Option<GroupRecord>> {
+        let client = self.connection().await?;
+        let row = client
+            .query_opt(
+                "SELECT g.id, g.name, g.creator_id, g.chat_id,
+                        array(SELECT u.user_id FROM user_groups u WHERE u.group_id = g.id)
+                 FROM groups g WHERE g.chat_id = $1",
+                &[&chat_id],
+            )
+            .await?;
+        Ok(row.map(|row| GroupRecord {
+            id: row.get(0),
+            name: row.get(1),
+            creator_id: row.get(2),
+            chat_id: row.get(3),
+            member_ids: row.get(4),
+        }))
+    }
+}

@@ -31,6 +31,10 @@ pub enum ClientFrame {
     MessageSeen {
         message_id: Uuid,
     },
+    /// `{"type":"sync","since":<cursor or null>}`: catch up after being away.
+    Sync {
+        since: Option<Vec<(Uuid, u64)>>,
+    },
 }
 
 /// Why a frame was refused. Sent to the client as an error frame.
@@ -94,6 +98,9 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
 
 fn parse_fields(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
     let has = |name: &str| fields.contains_key(name);
+    if fields.get("type").and_then(Value::as_str) == Some("sync") {
+        return parse_sync(fields);
+    }
     if has("email") || has("password") {
         Ok(ClientFrame::Login {
             email: string(fields, "email")?,
@@ -141,6 +148,26 @@ fn parse_send(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
         timestamp,
         text: string(fields, "text")?,
     })
+}
+
+fn parse_sync(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
+    let since = match fields.get("since") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(cursor)) => Some(
+            cursor
+                .iter()
+                .map(|(chat, seq)| {
+                    let chat = Uuid::parse_str(chat).ok();
+                    match (chat, seq.as_u64()) {
+                        (Some(chat), Some(seq)) => Ok((chat, seq)),
+                        _ => Err(invalid("since", "must map chat ids to seq numbers")),
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err(invalid("since", "must be a cursor object or null")),
+    };
+    Ok(ClientFrame::Sync { since })
 }
 
 fn invalid(field: &str, reason: &str) -> FrameError {
@@ -223,6 +250,22 @@ mod tests {
         assert!(matches!(group, ClientFrame::CreateGroup { users, .. } if users.len() == 1));
         let seen = parse(&format!(r#"{{"message_id":"{ID}"}}"#)).unwrap();
         assert!(matches!(seen, ClientFrame::MessageSeen { .. }));
+    }
+
+    #[test]
+    fn parses_sync_with_and_without_a_cursor() {
+        assert_eq!(
+            parse(r#"{"type":"sync"}"#).unwrap(),
+            ClientFrame::Sync { since: None }
+        );
+        let frame = parse(&format!(r#"{{"type":"sync","since":{{"{ID}":7}}}}"#)).unwrap();
+        let ClientFrame::Sync { since: Some(since) } = frame else {
+            panic!("no cursor");
+        };
+        assert_eq!(since[0].1, 7);
+        let error = parse(r#"{"type":"sync","since":{"x":1}}"#).unwrap_err();
+        assert!(error.message.contains("since"));
+        assert!(parse(&format!(r#"{{"type":"sync","since":{{"{ID}":-1}}}}"#)).is_err());
     }
 
     #[test]

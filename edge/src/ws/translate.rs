@@ -31,6 +31,14 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
         ClientFrame::MessageSeen { message_id } => Operation::MessageSeen(pb::MessageSeen {
             message_id: message_id.to_string(),
         }),
+        ClientFrame::Sync { since } => Operation::Sync(pb::Sync {
+            since: since.map(|chats| pb::Cursor {
+                chats: chats
+                    .into_iter()
+                    .map(|(chat, seq)| (chat.to_string(), seq))
+                    .collect(),
+            }),
+        }),
     };
     pb::ClientOperation {
         operation: Some(operation),
@@ -93,6 +101,14 @@ struct GroupFrame<'a> {
     user_group: Vec<UserGroup<'a>>,
 }
 
+/// The end of a sync, with the cursor to send next time.
+#[derive(Serialize)]
+struct SyncDoneFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    cursor: &'a std::collections::HashMap<String, u64>,
+}
+
 #[derive(Serialize)]
 struct UserGroup<'a> {
     user_id: &'a str,
@@ -128,6 +144,10 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
             detail: Some(message_frame(message, None)),
         }),
         Event::GroupCreated(group) => to_json(&group_frame(group)),
+        Event::SyncDone(cursor) => to_json(&SyncDoneFrame {
+            kind: "sync_done",
+            cursor: &cursor.chats,
+        }),
     };
     Some(json)
 }

@@ -1,0 +1,96 @@
+//! `Sync`: everything a reconnecting client missed, in all its chats.
+
+use super::{SessionState, parse_uuid};
+use crate::error::{Error, Result};
+use crate::grpc::convert;
+use crate::state::Core;
+use crate::store::chats::{ChatPosition, GROUP_CHAT};
+use messenger_proto::v1::{Cursor, GroupCreated, Sync, server_event::Event};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Without a cursor, this many of each chat's newest messages are sent.
+const RECENT_WINDOW: i64 = 50;
+/// Messages read from the database at a time.
+const PAGE: i64 = 500;
+
+/// Sends the missed messages chat by chat in seq order, then `sync_done`.
+/// The replies wait for room in the session's queue, so a long catch-up
+/// never holds more than the queue in memory.
+pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<()> {
+    let user = session.user()?;
+    let since = sync.since.map(parse_cursor).transpose()?;
+    let mut cursor = Cursor::default();
+    for chat in core.store.chat_positions(user).await? {
+        let from = match &since {
+            None => (chat.last_seq - RECENT_WINDOW).max(0),
+            Some(known) => match known.get(&chat.id) {
+                Some(seq) => *seq,
+                None => {
+                    announce_group(core, session, &chat).await?;
+                    0
+                }
+            },
+        };
+        let last = send_after(core, session, chat.id, from).await?;
+        cursor
+            .chats
+            .insert(chat.id.to_string(), u64::try_from(last).unwrap_or(0));
+    }
+    session.reply(Event::SyncDone(cursor)).await;
+    Ok(())
+}
+
+fn parse_cursor(cursor: Cursor) -> Result<HashMap<Uuid, i64>> {
+    cursor
+        .chats
+        .into_iter()
+        .map(|(chat, seq)| {
+            let seq = i64::try_from(seq).map_err(|_| Error::invalid("since", "seq too large"))?;
+            Ok((parse_uuid("since", &chat)?, seq))
+        })
+        .collect()
+}
+
+/// Announces a group chat the client did not know (created while it was away).
+async fn announce_group(core: &Core, session: &SessionState, chat: &ChatPosition) -> Result<()> {
+    if chat.kind != GROUP_CHAT {
+        return Ok(());
+    }
+    if let Some(group) = core.store.group_of_chat(chat.id).await? {
+        let event = Event::GroupCreated(GroupCreated {
+            id: group.id.to_string(),
+            name: group.name,
+            creator_id: group.creator_id.to_string(),
+            chat_id: group.chat_id.to_string(),
+            member_ids: group.member_ids.iter().map(Uuid::to_string).collect(),
+        });
+        session.reply(event).await;
+    }
+    Ok(())
+}
+
+/// Sends every message of the chat after `from`; returns the last seq sent
+/// (or `from` if there was none).
+async fn send_after(
+    core: &Core,
+    session: &SessionState,
+    chat_id: Uuid,
+    mut from: i64,
+) -> Result<i64> {
+    loop {
+        let page = core
+            .store
+            .history_between(chat_id, Some(from), None, PAGE)
+            .await?;
+        for message in &page {
+            session
+                .reply(Event::Message(convert::message(message)))
+                .await;
+            from = message.seq;
+        }
+        if page.len() < PAGE as usize {
+            return Ok(from);
+        }
+    }
+}
