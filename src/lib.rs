@@ -29,3 +29,9 @@ pub const CLIENT_ADDRESS_METADATA: &str = "x-client-address";
 
 /// Metadata key of a RESOURCE_EXHAUSTED login status: seconds to wait.
 pub const RETRY_AFTER_METADATA: &str = "retry-after";
+
+/// Metadata key carrying the client's `User-Agent` (for connection history).
+pub const CLIENT_USER_AGENT_METADATA: &str = "x-client-user-agent";
+
+/// Metadata key naming the edge that serves a session (for connection history).
+pub const EDGE_ID_METADATA: &str = "x-edge-id";

@@ -90,6 +90,9 @@ pub struct Core {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub throttle: LoginThrottle,
+    /// Every session task, so that shutdown can wait for them to finish
+    /// their last writes.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 impl Core {
@@ -107,6 +110,7 @@ impl Core {
                 auth.login_failure_window,
             ),
             auth,
+            tasks: tokio_util::task::TaskTracker::new(),
         }
     }
 }

@@ -20,7 +20,7 @@ struct Core {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     data: DemoData,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 async fn start(limits: Limits) -> Core {
@@ -51,7 +51,7 @@ async fn start(limits: Limits) -> Core {
         stop,
         task,
         data,
-        _db: db,
+        db,
     }
 }
 
@@ -358,7 +358,7 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
         })
         .collect();
     let (sender_ops, mut sender_events) = session(&core, members[0]).await;
-    let (_slow_ops, mut slow_events) = session(&core, members[1]).await;
+    let (slow_ops, mut slow_events) = session(&core, members[1]).await;
     let (_fast_ops, mut fast_events) = session(&core, members[1]).await;
     let sender_id = core.data.users[members[0]].id.to_string();
     let total = 400;
@@ -413,6 +413,17 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
         }
     };
     assert_eq!(status.code(), Code::ResourceExhausted);
+    // Once the client hangs up, its connection history says why it ended.
+    drop(slow_ops);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let sql = "SELECT count(*) FROM connections WHERE end_reason = 'slow_consumer'";
+    while core.db.count(sql).await != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "slow consumer not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     core.stop().await;
 }
 

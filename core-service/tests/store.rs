@@ -38,7 +38,7 @@ async fn row_counts(db: &TestDatabase) -> Vec<i64> {
 async fn migrations_are_recorded_and_running_them_again_does_nothing() {
     let db = TestDatabase::create().await;
     assert_eq!(migrate::run(&db.store()).await.unwrap(), 0);
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 3);
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,8 +59,8 @@ async fn migrations_started_at_once_by_several_processes_apply_once() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(applied.iter().sum::<usize>(), 3, "{applied:?}");
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 3);
+    assert_eq!(applied.iter().sum::<usize>(), 4, "{applied:?}");
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,4 +215,28 @@ async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() 
             .await,
         5
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
+    use core_service::store::connections::ConnectionOrigin;
+    let db = TestDatabase::create().await;
+    let data = small_data(9);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let origin = ConnectionOrigin::default();
+    db.store()
+        .start_connection(uuid::Uuid::new_v4(), data.users[0].id, &origin)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    core_service::serve(
+        db.store(),
+        core_service::state::Settings::default(),
+        listener,
+        async {},
+    )
+    .await
+    .unwrap();
+    let sql = "SELECT count(*) FROM connections WHERE ended_at IS NOT NULL AND end_reason = 'server_shutdown'";
+    assert_eq!(db.count(sql).await, 1);
 }

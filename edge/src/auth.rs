@@ -41,6 +41,7 @@ impl std::fmt::Debug for Credential {
 pub struct Caller {
     pub credential: Option<Credential>,
     pub address: Option<SocketAddr>,
+    pub user_agent: Option<String>,
 }
 
 impl Caller {
@@ -58,6 +59,11 @@ impl Caller {
         {
             metadata.insert(messenger_proto::CLIENT_ADDRESS_METADATA, value);
         }
+        if let Some(agent) = &self.user_agent
+            && let Ok(value) = agent.parse()
+        {
+            metadata.insert(messenger_proto::CLIENT_USER_AGENT_METADATA, value);
+        }
         request
     }
 }
@@ -67,10 +73,12 @@ pub fn caller() -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + C
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(SESSION_COOKIE))
         .and(warp::addr::remote())
+        .and(warp::header::optional::<String>("user-agent"))
         .map(
-            |header: Option<String>, cookie: Option<String>, address| Caller {
+            |header: Option<String>, cookie: Option<String>, address, user_agent| Caller {
                 credential: bearer(header.as_deref()).or_else(|| from_cookie(cookie)),
                 address,
+                user_agent,
             },
         )
 }

@@ -37,9 +37,19 @@ pub struct EdgeConfig {
     /// whenever the edge is served over HTTPS.
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
+    /// This edge's name in the connection history (default `edge@<address>`).
+    #[arg(long, env = "EDGE_ID")]
+    pub edge_id: Option<String>,
 }
 
 impl EdgeConfig {
+    /// The name this edge gives itself in the connection history.
+    pub fn edge_name(&self) -> String {
+        self.edge_id
+            .clone()
+            .unwrap_or_else(|| format!("edge@{}", self.listen))
+    }
+
     /// The allowed origins, normalised (no trailing slash, lower case);
     /// an error names the first one that is not `scheme://host[:port]`.
     pub fn origins(&self) -> Result<Vec<String>, String> {

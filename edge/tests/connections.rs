@@ -65,3 +65,105 @@ async fn a_client_that_answers_no_pings_is_disconnected() {
     assert_eq!(lively.recv().await["type"], "message_ack");
     stack.stop().await;
 }
+
+/// The caller's connection history through `GET /me/connections`.
+async fn history_of(
+    stack: &Stack,
+    user: &core_service::demo_data::DemoUser,
+) -> Vec<serde_json::Value> {
+    let token = stack.access_token(user).await;
+    let (status, body) = common::get_json_as(&stack.http_url("/me/connections"), &token).await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+/// Waits until the user's newest-but-`index` connection has ended.
+async fn ended(
+    stack: &Stack,
+    user: &core_service::demo_data::DemoUser,
+    index: usize,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    loop {
+        let rows = history_of(stack, user).await;
+        if !rows[index]["ended_at"].is_null() {
+            return rows[index].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the connection never ended: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_connection_is_recorded_and_visible_to_its_user_only() {
+    let (stack, world) = common::stack_with_world().await;
+    let url = stack.ws_url();
+    let mut phone = common::Client::connect_with(&url, &[("user-agent", "phone-app/1.0")])
+        .await
+        .unwrap();
+    phone.send(common::login_frame(&world.users[0])).await;
+    phone.recv().await;
+    phone.close().await;
+    let first = ended(&stack, &world.users[0], 0).await;
+    assert_eq!(first["end_reason"], "client_closed");
+    assert_eq!(first["user_agent"], "phone-app/1.0");
+    assert_eq!(first["client_address"], "127.0.0.1");
+    assert_eq!(first["edge"], "test-edge");
+
+    let mut laptop = common::Client::connect_with(&url, &[("user-agent", "laptop/2.0")])
+        .await
+        .unwrap();
+    laptop.send(common::login_frame(&world.users[0])).await;
+    laptop.recv().await;
+    let rows = history_of(&stack, &world.users[0]).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["user_agent"], "laptop/2.0", "newest first");
+    assert!(rows[0]["ended_at"].is_null() && rows[0]["end_reason"].is_null());
+    assert_eq!(rows[1]["id"], first["id"]);
+
+    // Another user sees only their own (none yet); paging works.
+    assert!(history_of(&stack, &world.users[1]).await.is_empty());
+    let token = stack.access_token(&world.users[0]).await;
+    let page = stack.http_url("/me/connections?limit=1&offset=1");
+    let (_, rows) = common::get_json_as(&page, &token).await;
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["id"], first["id"]);
+    let (status, _) = common::get_json_as(&stack.http_url("/me/connections?limit=0"), &token).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        common::get_json(&stack.http_url("/me/connections")).await.0,
+        401
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_and_switching_users_are_recorded_as_such() {
+    let (mut stack, world) = common::stack_with_world().await;
+    let mut client = stack.login(&world.users[0]).await;
+    client.send(common::login_frame(&world.users[1])).await;
+    client.recv().await;
+    assert_eq!(
+        ended(&stack, &world.users[0], 0).await["end_reason"],
+        "switched_user"
+    );
+    stack.stop_core().await;
+    let open = stack
+        .db
+        .count("SELECT count(*) FROM connections WHERE ended_at IS NULL")
+        .await;
+    assert_eq!(
+        open, 0,
+        "the core records its sessions' end before it stops"
+    );
+    let reasons = stack
+        .db
+        .count("SELECT count(*) FROM connections WHERE end_reason = 'server_shutdown'")
+        .await;
+    assert_eq!(reasons, 1);
+    stack.restart_core().await;
+    stack.stop().await;
+}

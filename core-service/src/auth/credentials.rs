@@ -1,5 +1,6 @@
 //! Credentials and client facts carried in gRPC metadata.
 
+use crate::store::connections::ConnectionOrigin;
 use tonic::metadata::MetadataMap;
 
 /// The token of an `authorization: Bearer <token>` entry, if any.
@@ -14,6 +15,21 @@ pub fn bearer_token(metadata: &MetadataMap) -> Option<String> {
 pub fn client_address(metadata: &MetadataMap) -> Option<String> {
     let value = metadata.get(messenger_proto::CLIENT_ADDRESS_METADATA)?;
     value.to_str().ok().map(str::to_owned)
+}
+
+/// Where a session comes from: address, user agent and edge.
+pub fn connection_origin(metadata: &MetadataMap) -> ConnectionOrigin {
+    let text = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(512).collect::<String>())
+    };
+    ConnectionOrigin {
+        client_address: client_address(metadata),
+        user_agent: text(messenger_proto::CLIENT_USER_AGENT_METADATA),
+        edge: text(messenger_proto::EDGE_ID_METADATA),
+    }
 }
 
 #[cfg(test)]

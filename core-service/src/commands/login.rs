@@ -9,9 +9,9 @@ use messenger_proto::v1::Login;
 
 /// Checks the credentials and logs the session in as that user.
 pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Result<()> {
-    let user = check_credentials(core, &login, session.client_address.as_deref()).await?;
-    session.log_in(core, &user).await;
-    Ok(())
+    let address = session.origin.client_address.clone();
+    let user = check_credentials(core, &login, address.as_deref()).await?;
+    session.log_in(core, &user).await
 }
 
 /// The account whose email and password these are. A wrong email and a

@@ -10,6 +10,7 @@ mod sync;
 use crate::error::{Error, Result};
 use crate::sessions::{Outbox, SessionId};
 use crate::state::Core;
+use crate::store::connections::{ConnectionOrigin, EndReason};
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{self as pb, server_event::Event};
 use std::sync::Arc;
@@ -21,31 +22,44 @@ pub struct SessionState {
     /// The logged-in user; `None` until login.
     pub user: Option<Uuid>,
     pub outbox: Arc<Outbox>,
-    /// The client's network address, when the edge reported it.
-    pub client_address: Option<String>,
+    /// Where the connection comes from, as the edge reported it.
+    pub origin: ConnectionOrigin,
+    /// This login's row in the connection history.
+    pub connection: Option<Uuid>,
 }
 
 impl SessionState {
     /// A session that has not logged in yet.
-    pub fn new(id: SessionId, outbox: Arc<Outbox>, client_address: Option<String>) -> Self {
+    pub fn new(id: SessionId, outbox: Arc<Outbox>, origin: ConnectionOrigin) -> Self {
         SessionState {
             id,
             user: None,
             outbox,
-            client_address,
+            origin,
+            connection: None,
         }
     }
 
     /// Binds the session to `user` (replacing any earlier login) and
     /// replies `auth_success`.
-    pub async fn log_in(&mut self, core: &Core, user: &crate::store::users::UserRecord) {
-        self.end(core);
+    pub async fn log_in(
+        &mut self,
+        core: &Core,
+        user: &crate::store::users::UserRecord,
+    ) -> Result<()> {
+        self.finish(core, EndReason::SwitchedUser).await;
+        let connection = Uuid::new_v4();
+        core.store
+            .start_connection(connection, user.id, &self.origin)
+            .await?;
+        self.connection = Some(connection);
         self.user = Some(user.id);
         core.sessions
             .register(user.id, self.id, self.outbox.clone());
         tracing::info!(user_id = %user.id, session_id = self.id, "logged in");
         self.reply(Event::AuthSuccess(crate::grpc::convert::user(user)))
             .await;
+        Ok(())
     }
 
     /// The logged-in user, or [`Error::NotAuthenticated`].
@@ -53,10 +67,16 @@ impl SessionState {
         self.user.ok_or(Error::NotAuthenticated)
     }
 
-    /// Makes the session unreachable; called when it ends.
-    pub fn end(&mut self, core: &Core) {
+    /// Makes the session unreachable and records in the connection history
+    /// how it ended (a failure to record is logged, not fatal).
+    pub async fn finish(&mut self, core: &Core, reason: EndReason) {
         if let Some(user) = self.user.take() {
             core.sessions.unregister(user, self.id);
+        }
+        if let Some(connection) = self.connection.take()
+            && let Err(error) = core.store.end_connection(connection, reason).await
+        {
+            error.log();
         }
     }
 

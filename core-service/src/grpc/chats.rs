@@ -1,9 +1,14 @@
-//! The `ListChats` RPC.
+//! The `ListChats` and `ListConnections` RPCs: what a user sees of their
+//! own chats and devices.
 
+use crate::error::Error;
 use crate::error::Result;
 use crate::grpc::convert;
 use crate::state::Core;
-use messenger_proto::v1::{ChatList, ChatSummary, User};
+use messenger_proto::timestamp;
+use messenger_proto::v1::{
+    ChatList, ChatSummary, Connection, ConnectionList, ListConnectionsRequest, User,
+};
 use uuid::Uuid;
 
 /// The user's chats, most recently active first.
@@ -29,4 +34,38 @@ pub async fn list(core: &Core, user_id: Uuid) -> Result<ChatList> {
         })
         .collect();
     Ok(ChatList { chats })
+}
+
+/// One page of the user's own connections, newest first.
+pub async fn connections(
+    core: &Core,
+    user_id: Uuid,
+    request: ListConnectionsRequest,
+) -> Result<ConnectionList> {
+    let max = core.limits.max_page_size;
+    if request.limit == 0 || request.limit > max {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    let offset =
+        i64::try_from(request.offset).map_err(|_| Error::invalid("offset", "too large"))?;
+    let records = core
+        .store
+        .connections_of(user_id, i64::from(request.limit), offset)
+        .await?;
+    let connections = records
+        .into_iter()
+        .map(|record| Connection {
+            id: record.id.to_string(),
+            started_at: Some(timestamp::to_proto(record.started_at)),
+            ended_at: record.ended_at.map(timestamp::to_proto),
+            client_address: record.origin.client_address.unwrap_or_default(),
+            user_agent: record.origin.user_agent.unwrap_or_default(),
+            edge: record.origin.edge.unwrap_or_default(),
+            end_reason: record.end_reason.unwrap_or_default(),
+        })
+        .collect();
+    Ok(ConnectionList { connections })
 }

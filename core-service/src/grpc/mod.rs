@@ -13,9 +13,9 @@ use crate::state::Core;
 use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
-    AuthenticateRequest, ChatList, ClientOperation, HistoryPage, HistoryRequest, ListChatsRequest,
-    Login, LoginSession, RegisterRequest, RevokeRequest, RevokeResponse, TokenGrant, TokenRequest,
-    User,
+    AuthenticateRequest, ChatList, ClientOperation, ConnectionList, HistoryPage, HistoryRequest,
+    ListChatsRequest, ListConnectionsRequest, Login, LoginSession, RegisterRequest, RevokeRequest,
+    RevokeResponse, TokenGrant, TokenRequest, User,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -24,6 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
+
+/// How long shutdown waits for sessions to finish their last writes.
+const SESSION_DRAIN: Duration = Duration::from_secs(10);
 
 /// How often an idle HTTP/2 connection is pinged, so dead edges are noticed.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
@@ -48,7 +51,7 @@ impl Messenger for MessengerService {
         };
         let opening = session::Opening {
             user,
-            client_address: credentials::client_address(request.metadata()),
+            origin: credentials::connection_origin(request.metadata()),
         };
         let stream = session::open(
             self.core.clone(),
@@ -125,6 +128,15 @@ impl Messenger for MessengerService {
         Ok(Response::new(RevokeResponse {}))
     }
 
+    async fn list_connections(
+        &self,
+        request: Request<ListConnectionsRequest>,
+    ) -> Result<Response<ConnectionList>, Status> {
+        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        let page = chats::connections(&self.core, user.id, request.into_inner()).await?;
+        Ok(Response::new(page))
+    }
+
     async fn list_chats(
         &self,
         request: Request<ListChatsRequest>,
@@ -142,7 +154,10 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (stopping, shutdown) = watch::channel(false);
-    let service = MessengerService { core, shutdown };
+    let service = MessengerService {
+        core: core.clone(),
+        shutdown,
+    };
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<MessengerServer<MessengerService>>()
@@ -157,6 +172,12 @@ pub async fn serve(
             .await;
         let _ = stopping.send(true);
     };
+    match core.store.end_dangling_connections().await {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
+        Err(error) => error.log(),
+    }
+    let tasks = core.tasks.clone();
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
@@ -166,6 +187,14 @@ pub async fn serve(
         .add_service(MessengerServer::new(service))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
         .await?;
+    // Let the sessions record how they ended before the pool closes.
+    tasks.close();
+    if tokio::time::timeout(SESSION_DRAIN, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some sessions did not finish in time");
+    }
     Ok(())
 }
 

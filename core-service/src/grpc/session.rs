@@ -8,6 +8,7 @@
 use crate::commands::{self, SessionState};
 use crate::sessions::{CloseReason, Outbox};
 use crate::state::Core;
+use crate::store::connections::{ConnectionOrigin, EndReason};
 use crate::store::users::UserRecord;
 use futures_util::Stream;
 use messenger_proto::SharedEvent;
@@ -24,7 +25,7 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<SharedEvent, Status>> + 
 pub struct Opening {
     /// The user the session's credential belongs to, if it had one.
     pub user: Option<UserRecord>,
-    pub client_address: Option<String>,
+    pub origin: ConnectionOrigin,
 }
 
 /// Starts a session over the client's operation stream; returns its events.
@@ -38,9 +39,9 @@ pub fn open(
     let (close, closed) = oneshot::channel();
     let outbox = Arc::new(Outbox::new(events, close));
     let id = core.sessions.new_session_id();
-    let session = SessionState::new(id, outbox, opening.client_address);
+    let session = SessionState::new(id, outbox, opening.origin);
     let span = tracing::info_span!("session", session_id = session.id);
-    tokio::spawn(tracing::Instrument::instrument(
+    core.clone().tasks.spawn(tracing::Instrument::instrument(
         read_operations(core, session, operations, shutdown.clone(), opening.user),
         span,
     ));
@@ -55,25 +56,34 @@ async fn read_operations(
     mut shutdown: watch::Receiver<bool>,
     user: Option<UserRecord>,
 ) {
-    if let Some(user) = user {
-        session.log_in(&core, &user).await;
+    if let Some(user) = user
+        && let Err(error) = session.log_in(&core, &user).await
+    {
+        error.log();
+        session.outbox.close(CloseReason::Shutdown);
+        return;
     }
-    loop {
+    let ending = loop {
         let next = tokio::select! {
             next = operations.message() => next,
-            _ = shutdown.wait_for(|stopping| *stopping) => break,
+            _ = shutdown.wait_for(|stopping| *stopping) => break EndReason::ServerShutdown,
         };
         match next {
             Ok(Some(operation)) => commands::dispatch(&core, &mut session, operation).await,
-            Ok(None) => break,
+            Ok(None) => break EndReason::ClientClosed,
             Err(status) => {
                 tracing::debug!(%status, "client stream ended");
-                break;
+                break EndReason::Error;
             }
         }
-    }
-    session.end(&core);
-    tracing::debug!("session ended");
+    };
+    let reason = match session.outbox.closed_reason() {
+        Some(CloseReason::SlowConsumer) => EndReason::SlowConsumer,
+        Some(CloseReason::Shutdown) => EndReason::ServerShutdown,
+        None => ending,
+    };
+    session.finish(&core, reason).await;
+    tracing::debug!(reason = reason.as_str(), "session ended");
 }
 
 /// What the response stream reads from.

@@ -30,6 +30,7 @@ pub enum CloseReason {
 pub struct Outbox {
     events: mpsc::Sender<SharedEvent>,
     close: Mutex<Option<oneshot::Sender<CloseReason>>>,
+    closed_as: Mutex<Option<CloseReason>>,
 }
 
 impl Outbox {
@@ -38,6 +39,7 @@ impl Outbox {
         Outbox {
             events,
             close: Mutex::new(Some(close)),
+            closed_as: Mutex::new(None),
         }
     }
 
@@ -60,8 +62,14 @@ impl Outbox {
     pub fn close(&self, reason: CloseReason) {
         let switch = self.close.lock().expect("outbox lock poisoned").take();
         if let Some(switch) = switch {
+            *self.closed_as.lock().expect("outbox lock poisoned") = Some(reason);
             let _ = switch.send(reason);
         }
+    }
+
+    /// Why the core closed this session, if it did.
+    pub fn closed_reason(&self) -> Option<CloseReason> {
+        *self.closed_as.lock().expect("outbox lock poisoned")
     }
 }
 

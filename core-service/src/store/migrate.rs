@@ -32,6 +32,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "message_order",
         sql: include_str!("../../../sql/0003_message_order.sql"),
     },
+    Migration {
+        version: 4,
+        name: "connections",
+        sql: include_str!("../../../sql/0004_connections.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.

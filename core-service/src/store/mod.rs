@@ -5,6 +5,7 @@
 //! connection (`prepare_cached`).
 
 pub mod chats;
+pub mod connections;
 pub mod messages;
 pub mod migrate;
 pub mod receipts;

@@ -113,8 +113,9 @@ fn optional_integer(
         .then(|| u64::try_from(integer(query, name, 0, 0, invalid)).unwrap_or(0))
 }
 
-/// A query integer ≥ `min` (the last occurrence wins, as in most frameworks).
-fn integer(
+/// A query integer ≥ `min` (the last occurrence wins, as in most frameworks);
+/// a bad one is added to `invalid` and `default` returned.
+pub(crate) fn integer(
     query: &[(String, String)],
     name: &'static str,
     min: i64,

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod body;
 pub mod chats;
+pub mod connections;
 pub mod docs;
 pub mod history;
 pub mod oauth;

@@ -46,10 +46,12 @@ pub mod close_codes {
 const OPERATION_QUEUE: usize = 64;
 
 /// Settings of every connection.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectionSettings {
     pub max_frame_bytes: usize,
     pub ping_interval: Duration,
+    /// This edge's name, recorded in the connection history.
+    pub edge_name: Arc<str>,
 }
 
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
@@ -64,6 +66,7 @@ pub fn route(
     let settings = ConnectionSettings {
         max_frame_bytes: config.max_frame_bytes,
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
+        edge_name: config.edge_name().into(),
     };
     let hard_limit = config.hard_frame_limit();
     let connections = Arc::new(Semaphore::new(config.max_connections));
@@ -75,6 +78,7 @@ pub fn route(
             let permit = connections.clone().try_acquire_owned();
             let (mut core, shutdown) = (core.clone(), shutdown.clone());
             let origins = origins.clone();
+            let settings = settings.clone();
             async move {
                 let Ok(permit) = permit else {
                     return Err(warp::reject::custom(ApiError::TooManyConnections));
@@ -134,7 +138,12 @@ pub async fn run(
 ) {
     let (mut sink, mut source) = socket.split();
     let (operations, queue) = mpsc::channel(OPERATION_QUEUE);
-    let request = caller.request(ReceiverStream::new(queue));
+    let mut request = caller.request(ReceiverStream::new(queue));
+    if let Ok(name) = settings.edge_name.parse() {
+        request
+            .metadata_mut()
+            .insert(messenger_proto::EDGE_ID_METADATA, name);
+    }
     let mut events = match core.session(request).await {
         Ok(response) => response.into_inner(),
         Err(status) => {
@@ -158,7 +167,7 @@ pub async fn run(
                     if frame.is_close() {
                         break None;
                     }
-                    if let Some(reply) = handle_frame(frame, settings, &operations).await
+                    if let Some(reply) = handle_frame(frame, &settings, &operations).await
                         && sink.send(Message::text(reply)).await.is_err()
                     {
                         break None;
@@ -204,7 +213,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 /// back when the frame was refused.
 async fn handle_frame(
     frame: Message,
-    settings: ConnectionSettings,
+    settings: &ConnectionSettings,
     operations: &mpsc::Sender<messenger_proto::v1::ClientOperation>,
 ) -> Option<String> {
     if frame.is_ping() || frame.is_pong() {

@@ -201,6 +201,7 @@ async fn start_edge(
         ws_ping_interval_ms: 30_000,
         allowed_origins: vec!["https://chat.example.com".into()],
         cookie_secure: false,
+        edge_id: Some("test-edge".into()),
     };
     configure(&mut config);
     let (stop, receiver) = watch::channel(false);

@@ -1,0 +1,139 @@
+//! The `connections` table: the history of each user's connections.
+
+use crate::error::Result;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    ClientClosed,
+    Error,
+    ServerShutdown,
+    SlowConsumer,
+    /// The connection logged in again as another user.
+    SwitchedUser,
+}
+
+impl EndReason {
+    /// The name stored in `connections.end_reason`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::ClientClosed => "client_closed",
+            EndReason::Error => "error",
+            EndReason::ServerShutdown => "server_shutdown",
+            EndReason::SlowConsumer => "slow_consumer",
+            EndReason::SwitchedUser => "switched_user",
+        }
+    }
+}
+
+/// Where a connection comes from.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionOrigin {
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub edge: Option<String>,
+}
+
+/// One connection of the history.
+#[derive(Debug, Clone)]
+pub struct ConnectionRecord {
+    pub id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub origin: ConnectionOrigin,
+    pub end_reason: Option<String>,
+}
+
+impl Store {
+    /// Records that a connection of `user_id` started now.
+    pub async fn start_connection(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        origin: &ConnectionOrigin,
+    ) -> Result<()> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO connections (id, user_id, client_address, user_agent, edge)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &id,
+                    &user_id,
+                    &origin.client_address,
+                    &origin.user_agent,
+                    &origin.edge,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records that a connection ended now, and how.
+    pub async fn end_connection(&self, id: Uuid, reason: EndReason) -> Result<()> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE connections SET ended_at = now(), end_reason = $2
+                 WHERE id = $1 AND ended_at IS NULL",
+            )
+            .await?;
+        client.execute(&statement, &[&id, &reason.as_str()]).await?;
+        Ok(())
+    }
+
+    /// Connections left open by a core that stopped without ending them
+    /// (killed): ended now as a server shutdown. Returns how many.
+    pub async fn end_dangling_connections(&self) -> Result<u64> {
+        let client = self.connection().await?;
+        Ok(client
+            .execute(
+                "UPDATE connections SET ended_at = now(), end_reason = 'server_shutdown'
+                 WHERE ended_at IS NULL",
+                &[],
+            )
+            .await?)
+    }
+
+    /// One page of the user's connections, newest first.
+    pub async fn connections_of(
+        &self,
+        user_id: Uuid,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ConnectionRecord>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT id, started_at, ended_at, client_address, user_agent, edge, end_reason
+                 FROM connections WHERE user_id = $1
+                 ORDER BY started_at DESC, id LIMIT $2 OFFSET $3",
+            )
+            .await?;
+        let rows = client
+            .query(&statement, &[&user_id, &limit, &offset])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| ConnectionRecord {
+                id: row.get(0),
+                started_at: row.get(1),
+                ended_at: row.get(2),
+                origin: ConnectionOrigin {
+                    client_address: row.get(3),
+                    user_agent: row.get(4),
+                    edge: row.get(5),
+                },
+                end_reason: row.get(6),
+            })
+            .collect())
+    }
+}
