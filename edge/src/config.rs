@@ -37,6 +37,10 @@ pub struct EdgeConfig {
     /// whenever the edge is served over HTTPS.
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
+    /// How long a frame may wait for a WebSocket client to take it, in
+    /// milliseconds; a client slower than that is disconnected (4008).
+    #[arg(long, env = "WS_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_write_timeout_ms: u64,
     /// This edge's name in the connection history (default `edge@<address>`).
     #[arg(long, env = "EDGE_ID")]
     pub edge_id: Option<String>,

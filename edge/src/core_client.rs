@@ -13,6 +13,10 @@ pub type CoreClient = MessengerClient<Channel>;
 
 /// How long a connection attempt to the core may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// HTTP/2 flow-control window of one session stream.
+const STREAM_WINDOW: u32 = 256 * 1024;
+/// HTTP/2 flow-control window of the whole connection to the core.
+const CONNECTION_WINDOW: u32 = 64 * 1024 * 1024;
 /// How often an idle connection to the core is pinged.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 
@@ -23,6 +27,12 @@ pub fn connect_lazy(url: &str) -> Result<CoreClient, tonic::transport::Error> {
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_while_idle(true)
+        // Many sessions share one HTTP/2 connection. Data a stalled session
+        // has not read yet counts against the connection's window, so the
+        // connection window is much larger than any one stream's: stalled
+        // streams (closed after the write timeout) cannot starve the others.
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_lazy();
     Ok(MessengerClient::new(channel))
 }

@@ -74,6 +74,11 @@ pub async fn serve(
 ) -> Result<(), EdgeError> {
     let core = core_client::connect_lazy(&config.core_url).map_err(EdgeError::CoreUrl)?;
     config.origins().map_err(EdgeError::Config)?;
+    // Accepted connections inherit TCP_NODELAY from the listener (Linux):
+    // small frames go out at once instead of waiting for the peer's ACK.
+    if let Err(error) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+        tracing::warn!(%error, "cannot set TCP_NODELAY on the listener");
+    }
     let (stopping, shutdown) = watch::channel(false);
     let signal = async move {
         stop.await;

@@ -167,3 +167,44 @@ async fn shutdown_and_switching_users_are_recorded_as_such() {
     stack.restart_core().await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_stops_reading_is_closed_while_others_keep_receiving() {
+    let limits = Limits {
+        max_text_chars: 20_000,
+        session_queue: 16,
+        ..Limits::default()
+    };
+    let stack = Stack::start_configured(limits, |config| config.ws_write_timeout_ms = 300).await;
+    let world = World::new();
+    stack.load(&world).await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let mut stalled = stack.login(&world.users[1]).await;
+    let mut fast = stack.login(&world.users[2]).await;
+    let total = 400;
+    let reader = tokio::spawn(async move {
+        for n in 0..total {
+            let frame = fast.recv().await;
+            assert_eq!(
+                frame["text"].as_str().unwrap().split(' ').next(),
+                Some(n.to_string().as_str())
+            );
+        }
+        fast
+    });
+    let padding = "x".repeat(16_000);
+    for n in 0..total {
+        let (_, frame) =
+            common::send_frame(&world.users[0], world.group_chat, &format!("{n} {padding}"));
+        sender.send(frame).await;
+        assert_eq!(sender.recv().await["type"], "message_ack");
+    }
+    let mut fast = reader.await.unwrap();
+    fast.expect_silence().await;
+    // The stalled client, reading at last, finds its connection ended
+    // (with 4008 when the close frame got through before the reset).
+    if let Some(code) = stalled.wait_closed().await {
+        assert_eq!(code, 4008);
+    }
+    stack.stop().await;
+}

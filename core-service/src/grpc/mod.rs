@@ -185,7 +185,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(MessengerServer::new(service))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .serve_with_incoming_shutdown(incoming(listener), signal)
         .await?;
     // Let the sessions record how they ended before the pool closes.
     tasks.close();
@@ -196,6 +196,20 @@ pub async fn serve(
         tracing::warn!("some sessions did not finish in time");
     }
     Ok(())
+}
+
+/// The listener's connections with Nagle's algorithm off. tonic applies its
+/// own `tcp_nodelay` only to listeners it binds itself; without this, small
+/// HTTP/2 frames wait for the peer's delayed ACK (about 40 ms per reply).
+fn incoming(
+    listener: TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures_util::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
 }
 
 /// Reflection over the messenger and health services.

@@ -38,12 +38,15 @@ pub mod close_codes {
     pub const SERVICE_RESTART: u16 = 1012;
     /// The core could not be reached when the connection opened: retry later.
     pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// The client read too slowly and its queue on the core filled up.
+    /// The client read too slowly: its queue on the core filled up, or a
+    /// frame waited longer than the write timeout.
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
 /// Operations queued from the socket to the core before reading pauses.
 const OPERATION_QUEUE: usize = 64;
+/// How long the edge tries to say goodbye to a client it disconnects.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Settings of every connection.
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ pub struct ConnectionSettings {
     pub ping_interval: Duration,
     /// This edge's name, recorded in the connection history.
     pub edge_name: Arc<str>,
+    /// How long a frame may wait to be taken by the client.
+    pub write_timeout: Duration,
 }
 
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
@@ -67,6 +72,7 @@ pub fn route(
         max_frame_bytes: config.max_frame_bytes,
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
         edge_name: config.edge_name().into(),
+        write_timeout: Duration::from_millis(config.ws_write_timeout_ms.max(1)),
     };
     let hard_limit = config.hard_frame_limit();
     let connections = Arc::new(Semaphore::new(config.max_connections));
@@ -168,9 +174,9 @@ pub async fn run(
                         break None;
                     }
                     if let Some(reply) = handle_frame(frame, &settings, &operations).await
-                        && sink.send(Message::text(reply)).await.is_err()
+                        && let Some(end) = write(&mut sink, Message::text(reply), &settings).await
                     {
-                        break None;
+                        break end;
                     }
                 }
                 Some(Err(error)) => break read_error_close(&error),
@@ -178,8 +184,8 @@ pub async fn run(
             },
             event = next_event(&mut events) => match event {
                 Ok(Some(text)) => {
-                    if sink.send(Message::text(text)).await.is_err() {
-                        break None;
+                    if let Some(end) = write(&mut sink, Message::text(text), &settings).await {
+                        break end;
                     }
                 }
                 Ok(None) => continue,
@@ -189,8 +195,8 @@ pub async fn run(
                 if last_heard.elapsed() >= interval * 2 {
                     break Some((close_codes::GOING_AWAY, "ping timeout".into()));
                 }
-                if sink.send(Message::ping(Vec::new())).await.is_err() {
-                    break None;
+                if let Some(end) = write(&mut sink, Message::ping(Vec::new()), &settings).await {
+                    break end;
                 }
             }
             () = stopping(&mut shutdown) => {
@@ -199,9 +205,30 @@ pub async fn run(
         }
     };
     if let Some((code, reason)) = close {
-        let _ = sink.send(Message::close_with(code, reason)).await;
+        let goodbye = sink.send(Message::close_with(code, reason));
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
     }
-    let _ = sink.close().await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
+}
+
+/// Writes one frame to the client. `None` when it was sent; otherwise how
+/// the connection ends: the client is gone, or it has not taken the frame
+/// within the write timeout and is a slow consumer. The timeout keeps a
+/// stalled client from holding the core's stream (and its share of the
+/// HTTP/2 connection to the core) for long.
+async fn write(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    frame: Message,
+    settings: &ConnectionSettings,
+) -> Option<Option<Close>> {
+    match tokio::time::timeout(settings.write_timeout, sink.send(frame)).await {
+        Ok(Ok(())) => None,
+        Ok(Err(_)) => Some(None),
+        Err(_) => Some(Some((
+            close_codes::SLOW_CONSUMER,
+            "slow consumer: reconnect and sync".into(),
+        ))),
+    }
 }
 
 /// Completes once the edge starts shutting down.

@@ -202,6 +202,7 @@ async fn start_edge(
         allowed_origins: vec!["https://chat.example.com".into()],
         cookie_secure: false,
         edge_id: Some("test-edge".into()),
+        ws_write_timeout_ms: 10_000,
     };
     configure(&mut config);
     let (stop, receiver) = watch::channel(false);
@@ -255,7 +256,17 @@ impl Client {
             let name: HeaderName = name.parse().unwrap();
             request.headers_mut().insert(name, value.parse().unwrap());
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        // No Nagle delay on the client's large frames (as browsers do).
+        let address = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (socket, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
         Ok(Client { socket })
     }
 
