@@ -50,6 +50,22 @@ impl TestDatabase {
         self.config.clone()
     }
 
+    /// A URL of this database, for processes started by a test.
+    pub fn url(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "127.0.0.1".to_owned(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let user = self.config.get_user().unwrap_or("postgres");
+        let password = self
+            .config
+            .get_password()
+            .map(|password| format!(":{}", String::from_utf8_lossy(password)))
+            .unwrap_or_default();
+        format!("postgres://{user}{password}@{host}:{port}/{}", self.name)
+    }
+
     /// Runs one query on a fresh connection and returns its first column of
     /// the first row as a count (for assertions on what was stored).
     pub async fn count(&self, sql: &str) -> i64 {
