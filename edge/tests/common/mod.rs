@@ -353,6 +353,24 @@ impl Client {
         }
     }
 
+    /// Every JSON frame until the connection ends (closed, reset or gone).
+    pub async fn drain(&mut self) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut frames = vec![];
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .expect("the connection ends in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    frames.push(serde_json::from_str(&text).expect("frames are JSON"));
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return frames,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Sends raw text, ignoring failure (the server may hang up meanwhile).
     pub async fn try_send_text(&mut self, text: &str) {
         let _ = self.socket.send(Message::text(text)).await;
