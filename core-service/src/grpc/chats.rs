@@ -1,7 +1,6 @@
 //! The `ListChats` and `ListConnections` RPCs: what a user sees of their
 //! own chats and devices.
 
-use crate::error::Error;
 use crate::error::Result;
 use crate::grpc::convert;
 use crate::state::Core;
@@ -42,19 +41,8 @@ pub async fn connections(
     user_id: Uuid,
     request: ListConnectionsRequest,
 ) -> Result<ConnectionList> {
-    let max = core.limits.max_page_size;
-    if request.limit == 0 || request.limit > max {
-        return Err(Error::invalid(
-            "limit",
-            format!("must be between 1 and {max}"),
-        ));
-    }
-    let offset =
-        i64::try_from(request.offset).map_err(|_| Error::invalid("offset", "too large"))?;
-    let records = core
-        .store
-        .connections_of(user_id, i64::from(request.limit), offset)
-        .await?;
+    let (limit, offset) = super::history::page(core, request.limit, request.offset)?;
+    let records = core.store.connections_of(user_id, limit, offset).await?;
     let connections = records
         .into_iter()
         .map(|record| Connection {

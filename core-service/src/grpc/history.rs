@@ -6,19 +6,25 @@ use crate::state::Core;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
 use uuid::Uuid;
 
-/// One page of a chat's history, oldest first, for a member of the chat.
-pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<HistoryPage> {
-    let chat_id = Uuid::parse_str(&request.chat_id)
-        .map_err(|_| Error::invalid("chat_id", "must be a UUID"))?;
+/// Checks a page request: `limit` from 1 to the maximum page size, an
+/// `offset` that fits the database's integers.
+pub(super) fn page(core: &Core, limit: u32, offset: u64) -> Result<(i64, i64)> {
     let max = core.limits.max_page_size;
-    if request.limit == 0 || request.limit > max {
+    if limit == 0 || limit > max {
         return Err(Error::invalid(
             "limit",
             format!("must be between 1 and {max}"),
         ));
     }
-    let offset =
-        i64::try_from(request.offset).map_err(|_| Error::invalid("offset", "too large"))?;
+    let offset = i64::try_from(offset).map_err(|_| Error::invalid("offset", "too large"))?;
+    Ok((i64::from(limit), offset))
+}
+
+/// One page of a chat's history, oldest first, for a member of the chat.
+pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<HistoryPage> {
+    let chat_id = Uuid::parse_str(&request.chat_id)
+        .map_err(|_| Error::invalid("chat_id", "must be a UUID"))?;
+    let (limit, offset) = page(core, request.limit, request.offset)?;
     let cursor = |value: Option<u64>, field| {
         value
             .map(|seq| i64::try_from(seq).map_err(|_| Error::invalid(field, "too large")))
@@ -36,7 +42,6 @@ pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<
     if !members.contains(&user_id) {
         return Err(Error::NotAMember);
     }
-    let limit = i64::from(request.limit);
     let records = if after.is_some() || before.is_some() {
         core.store
             .history_between(chat_id, after, before, limit)
