@@ -162,6 +162,13 @@ fn expiry(ttl: Duration) -> DateTime<Utc> {
 
 /// The user of the credential in `metadata`.
 pub async fn authenticate(core: &Core, metadata: &MetadataMap) -> Result<UserRecord> {
+    authenticate_login(core, metadata)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// The user of the credential in `metadata` and the login it belongs to.
+pub async fn authenticate_login(core: &Core, metadata: &MetadataMap) -> Result<(UserRecord, Uuid)> {
     let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
     core.store
         .user_by_token(&tokens::hash(&token))
@@ -169,14 +176,17 @@ pub async fn authenticate(core: &Core, metadata: &MetadataMap) -> Result<UserRec
         .ok_or(Error::InvalidCredential)
 }
 
-/// Revokes the credential in `metadata` with its whole login.
+/// Revokes the credential in `metadata` with its whole login, and closes
+/// the live sessions that were opened with that login.
 pub async fn revoke(core: &Core, metadata: &MetadataMap) -> Result<()> {
     let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
-    if core.store.revoke_family_of(&tokens::hash(&token)).await? {
-        Ok(())
-    } else {
-        Err(Error::InvalidCredential)
-    }
+    let (user_id, login) = core
+        .store
+        .revoke_family_of(&tokens::hash(&token))
+        .await?
+        .ok_or(Error::InvalidCredential)?;
+    core.sessions.close_login(user_id, login);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -228,3 +228,54 @@ async fn the_cookie_is_secure_when_configured() {
     );
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_closes_the_websockets_opened_with_that_login() {
+    let (stack, world) = stack_with_world().await;
+    let user = &world.users[0];
+    let (this_login, other_login) = (
+        cookie_login(&stack, user).await,
+        cookie_login(&stack, user).await,
+    );
+    let url = stack.ws_url();
+    let mut doomed = Client::connect_with(&url, &[("cookie", &this_login)])
+        .await
+        .unwrap();
+    let mut other = Client::connect_with(&url, &[("cookie", &other_login)])
+        .await
+        .unwrap();
+    assert_eq!(doomed.recv().await["type"], "auth_success");
+    assert_eq!(other.recv().await["type"], "auth_success");
+    let mut with_frame = stack.login(user).await;
+
+    let (status, _, _) = post_json(
+        &stack,
+        "/auth/logout",
+        json!({}),
+        &[("cookie", &this_login)],
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (code, _) = doomed.recv_close().await;
+    assert_eq!(code, 4001);
+    for client in [&mut other, &mut with_frame] {
+        let (_, frame) = send_frame(user, world.personal_chat, "still logged in");
+        client.send(frame).await;
+        loop {
+            let reply = client.recv().await;
+            if reply["type"] == "message_ack" {
+                break;
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    let sql = "SELECT count(*) FROM connections WHERE end_reason = 'logged_out'";
+    while stack.db.count(sql).await != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "logout not recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stack.stop().await;
+}

@@ -46,7 +46,7 @@ impl Messenger for MessengerService {
         request: Request<Streaming<ClientOperation>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
         let user = match credentials::bearer_token(request.metadata()) {
-            Some(_) => Some(accounts::authenticate(&self.core, request.metadata()).await?),
+            Some(_) => Some(accounts::authenticate_login(&self.core, request.metadata()).await?),
             None => None,
         };
         let opening = session::Opening {

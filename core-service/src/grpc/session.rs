@@ -23,8 +23,9 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<SharedEvent, Status>> + 
 
 /// How a session starts.
 pub struct Opening {
-    /// The user the session's credential belongs to, if it had one.
-    pub user: Option<UserRecord>,
+    /// The user the session's credential belongs to and its login, if it
+    /// had one.
+    pub user: Option<(UserRecord, uuid::Uuid)>,
     pub origin: ConnectionOrigin,
 }
 
@@ -37,12 +38,19 @@ pub fn open(
 ) -> EventStream {
     let (events, queue) = mpsc::channel(core.limits.session_queue);
     let (close, closed) = oneshot::channel();
-    let outbox = Arc::new(Outbox::new(events, close));
+    let login = opening.user.as_ref().map(|(_, login)| *login);
+    let outbox = Arc::new(Outbox::new(events, close, login));
     let id = core.sessions.new_session_id();
     let session = SessionState::new(id, outbox, opening.origin);
     let span = tracing::info_span!("session", session_id = session.id);
     core.clone().tasks.spawn(tracing::Instrument::instrument(
-        read_operations(core, session, operations, shutdown.clone(), opening.user),
+        read_operations(
+            core,
+            session,
+            operations,
+            shutdown.clone(),
+            opening.user.map(|(user, _)| user),
+        ),
         span,
     ));
     outgoing(queue, closed, shutdown)
@@ -80,6 +88,7 @@ async fn read_operations(
     let reason = match session.outbox.closed_reason() {
         Some(CloseReason::SlowConsumer) => EndReason::SlowConsumer,
         Some(CloseReason::Shutdown) => EndReason::ServerShutdown,
+        Some(CloseReason::LoggedOut) => EndReason::LoggedOut,
         None => ending,
     };
     session.finish(&core, reason).await;
@@ -139,5 +148,6 @@ fn close_status(reason: CloseReason) -> Status {
             Status::resource_exhausted("slow consumer: the session's outgoing queue is full")
         }
         CloseReason::Shutdown => Status::unavailable("the core is shutting down"),
+        CloseReason::LoggedOut => Status::unauthenticated("logged out: the login was revoked"),
     }
 }

@@ -24,10 +24,14 @@ pub enum CloseReason {
     SlowConsumer,
     /// The core is shutting down.
     Shutdown,
+    /// The login the session was opened with was revoked (logout).
+    LoggedOut,
 }
 
 /// The sending side of one session: its queue and the switch that closes it.
 pub struct Outbox {
+    /// The login (token family) the session was opened with, if any.
+    login: Option<Uuid>,
     events: mpsc::Sender<SharedEvent>,
     close: Mutex<Option<oneshot::Sender<CloseReason>>>,
     closed_as: Mutex<Option<CloseReason>>,
@@ -35,8 +39,13 @@ pub struct Outbox {
 
 impl Outbox {
     /// An outbox around a session's queue and close switch.
-    pub fn new(events: mpsc::Sender<SharedEvent>, close: oneshot::Sender<CloseReason>) -> Self {
+    pub fn new(
+        events: mpsc::Sender<SharedEvent>,
+        close: oneshot::Sender<CloseReason>,
+        login: Option<Uuid>,
+    ) -> Self {
         Outbox {
+            login,
             events,
             close: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),
@@ -118,6 +127,21 @@ impl Registry {
         }
     }
 
+    /// Closes the user's sessions that were opened with `login`.
+    pub fn close_login(&self, user_id: Uuid, login: Uuid) {
+        let sessions: Vec<Arc<Outbox>> = self
+            .lock()
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .filter(|(_, outbox)| outbox.login == Some(login))
+            .map(|(_, outbox)| outbox.clone())
+            .collect();
+        for outbox in sessions {
+            outbox.close(CloseReason::LoggedOut);
+        }
+    }
+
     /// Closes every session, e.g. at shutdown.
     pub fn close_all(&self, reason: CloseReason) {
         let all: Vec<_> = self
@@ -173,7 +197,7 @@ mod tests {
     ) {
         let (events, receiver) = mpsc::channel(capacity);
         let (close, closed) = oneshot::channel();
-        (Arc::new(Outbox::new(events, close)), receiver, closed)
+        (Arc::new(Outbox::new(events, close, None)), receiver, closed)
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub enum EndReason {
     SlowConsumer,
     /// The connection logged in again as another user.
     SwitchedUser,
+    /// The login it was opened with was revoked.
+    LoggedOut,
 }
 
 impl EndReason {
@@ -25,6 +27,7 @@ impl EndReason {
             EndReason::ServerShutdown => "server_shutdown",
             EndReason::SlowConsumer => "slow_consumer",
             EndReason::SwitchedUser => "switched_user",
+            EndReason::LoggedOut => "logged_out",
         }
     }
 }

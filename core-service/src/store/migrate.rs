@@ -37,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "connections",
         sql: include_str!("../../../sql/0004_connections.sql"),
     },
+    Migration {
+        version: 5,
+        name: "logged_out",
+        sql: include_str!("../../../sql/0005_logged_out.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.

@@ -35,41 +35,47 @@ impl Store {
         insert(&client, tokens).await
     }
 
-    /// The user of a live login-session or access token.
-    pub async fn user_by_token(&self, hash: &str) -> Result<Option<UserRecord>> {
+    /// The user of a live login-session or access token, and the login
+    /// (token family) it belongs to.
+    pub async fn user_by_token(&self, hash: &str) -> Result<Option<(UserRecord, Uuid)>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT u.id, u.name, u.email, u.password_hash
+                "SELECT u.id, u.name, u.email, u.password_hash, t.family_id
                  FROM auth_tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.token_hash = $1 AND t.kind IN ('session', 'access')
                    AND t.revoked_at IS NULL AND t.expires_at > now()",
             )
             .await?;
         let row = client.query_opt(&statement, &[&hash]).await?;
-        Ok(row.map(|row| UserRecord {
-            id: row.get(0),
-            name: row.get(1),
-            email: row.get(2),
-            password_hash: row.get(3),
+        Ok(row.map(|row| {
+            let user = UserRecord {
+                id: row.get(0),
+                name: row.get(1),
+                email: row.get(2),
+                password_hash: row.get(3),
+            };
+            (user, row.get(4))
         }))
     }
 
     /// Revokes the family of a live login-session or access token (the
-    /// login it came from); false if the token was not live.
-    pub async fn revoke_family_of(&self, hash: &str) -> Result<bool> {
+    /// login it came from); its user and family, or `None` if the token was
+    /// not live.
+    pub async fn revoke_family_of(&self, hash: &str) -> Result<Option<(Uuid, Uuid)>> {
         let client = self.connection().await?;
         let revoked = client
-            .execute(
+            .query(
                 "UPDATE auth_tokens SET revoked_at = now()
                  WHERE revoked_at IS NULL AND family_id = (
                      SELECT family_id FROM auth_tokens
                      WHERE token_hash = $1 AND kind IN ('session', 'access')
-                       AND revoked_at IS NULL AND expires_at > now())",
+                       AND revoked_at IS NULL AND expires_at > now())
+                 RETURNING user_id, family_id",
                 &[&hash],
             )
             .await?;
-        Ok(revoked > 0)
+        Ok(revoked.first().map(|row| (row.get(0), row.get(1))))
     }
 
     /// Exchanges a refresh token: marks it used and stores `replacements`

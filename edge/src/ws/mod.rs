@@ -38,6 +38,8 @@ pub mod close_codes {
     pub const SERVICE_RESTART: u16 = 1012;
     /// The core could not be reached when the connection opened: retry later.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The login the connection was opened with was revoked (logout).
+    pub const LOGGED_OUT: u16 = 4001;
     /// The client read too slowly: its queue on the core filled up, or a
     /// frame waited longer than the write timeout.
     pub const SLOW_CONSUMER: u16 = 4008;
@@ -287,6 +289,7 @@ async fn next_event(events: &mut Streaming<SharedEvent>) -> Result<Option<String
 /// The close code and reason for a core status that ended a session.
 fn status_close(status: &Status) -> Close {
     match status.code() {
+        Code::Unauthenticated => (close_codes::LOGGED_OUT, "logged out".into()),
         Code::ResourceExhausted => (
             close_codes::SLOW_CONSUMER,
             "slow consumer: reconnect and read history".into(),
