@@ -139,7 +139,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 async fn an_expired_access_token_is_refused() {
     let settings = Settings {
         auth: AuthSettings {
-            access_token_ttl: Duration::from_secs(1),
+            access_token_ttl: Duration::from_secs(2),
             ..AuthSettings::default()
         },
         ..Settings::default()
@@ -148,7 +148,7 @@ async fn an_expired_access_token_is_refused() {
     let world = World::new();
     stack.load(&world).await;
     let (_, tokens) = grant(&stack, &password_form(&world.users[0])).await;
-    assert_eq!(tokens["expires_in"], 1);
+    assert_eq!(tokens["expires_in"], 2);
     let header = bearer(&tokens["access_token"]);
     assert_eq!(
         get_with(&stack, "/me", &[("authorization", &header)])
@@ -156,7 +156,7 @@ async fn an_expired_access_token_is_refused() {
             .0,
         200
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
         get_with(&stack, "/me", &[("authorization", &header)])
             .await
