@@ -46,7 +46,7 @@ async fn upgrades_beyond_the_connection_limit_get_503_until_one_closes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_answers_no_pings_is_disconnected() {
     let stack =
-        Stack::start_configured(Limits::default(), |config| config.ws_ping_interval_ms = 100).await;
+        Stack::start_configured(Limits::default(), |config| config.ws_ping_interval_ms = 200).await;
     let world = World::new();
     stack.load(&world).await;
     let mut silent = stack.login(&world.users[0]).await;
