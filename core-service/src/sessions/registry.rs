@@ -121,8 +121,12 @@ impl Registry {
     /// the session `skip` (the one whose operation caused the event). The
     /// event is encoded once; each session gets a reference to the bytes.
     pub fn deliver(&self, user_ids: &[Uuid], skip: Option<SessionId>, event: &ServerEvent) {
+        let outboxes = self.outboxes(user_ids, skip);
+        if outboxes.is_empty() {
+            return;
+        }
         let event = SharedEvent::encode_once(event);
-        for outbox in self.outboxes(user_ids, skip) {
+        for outbox in outboxes {
             outbox.deliver(event.clone());
         }
     }
@@ -139,19 +143,6 @@ impl Registry {
             .collect();
         for outbox in sessions {
             outbox.close(CloseReason::LoggedOut);
-        }
-    }
-
-    /// Closes every session, e.g. at shutdown.
-    pub fn close_all(&self, reason: CloseReason) {
-        let all: Vec<_> = self
-            .lock()
-            .values()
-            .flatten()
-            .map(|(_, o)| o.clone())
-            .collect();
-        for outbox in all {
-            outbox.close(reason);
         }
     }
 
