@@ -1,0 +1,324 @@
+//! `loadgen`: generates data sets and measures a running messenger.
+
+use clap::{Args, Parser, Subcommand};
+use loadgen::client::Server;
+use loadgen::connections::{self, Auth, Plan};
+use loadgen::dataset::{self, DataSet, Directory, Shape};
+use loadgen::run::{Pace, Settings};
+use loadgen::{chart, history, idle, process, report, run};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Load generator for the messenger (public protocol only)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a data set in the demo-data shape, for `messenger-core populate`.
+    Gen(GenArgs),
+    /// Send messages from many connections and check every ack and delivery.
+    Run(RunArgs),
+    /// Hold many logged-in connections and report the server's memory.
+    Idle(IdleArgs),
+    /// Concurrent history requests.
+    History(HistoryArgs),
+}
+
+#[derive(Args)]
+struct GenArgs {
+    #[arg(long, default_value_t = 2000)]
+    users: usize,
+    #[arg(long, default_value_t = 400)]
+    groups: usize,
+    #[arg(long, default_value_t = 5)]
+    group_size: usize,
+    /// Messages already in each group chat (history reads need some).
+    #[arg(long, default_value_t = 0)]
+    messages_per_chat: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value = "loadgen-data.json")]
+    out: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct Target {
+    /// The edge.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    url: String,
+    /// The data set the server was populated with (users, passwords, chats).
+    #[arg(long, default_value = "loadgen-data.json")]
+    data: PathBuf,
+    /// Send to (and count) group chats only, or every chat of the data set.
+    #[arg(long)]
+    all_chats: bool,
+    /// Process names whose CPU and memory are reported.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "messenger-edge,messenger-core,messenger,postgres"
+    )]
+    processes: Vec<String>,
+}
+
+#[derive(Args, Clone)]
+struct Open {
+    #[arg(long, default_value_t = 2000)]
+    connections: usize,
+    /// Logins in progress at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Connect from 127.0.0.1 … 127.0.0.N (each has its own ephemeral ports).
+    #[arg(long, default_value_t = 8)]
+    source_addresses: u8,
+    #[arg(long, value_enum, default_value_t = Auth::Token)]
+    auth: Auth,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    open: Open,
+    /// Messages per second per connection (fixed rate) …
+    #[arg(long, conflicts_with = "window")]
+    rate: Option<f64>,
+    /// … or un-acked messages each connection keeps in flight (closed loop).
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 20.0)]
+    duration: f64,
+    /// Seconds to wait for the last acks and deliveries.
+    #[arg(long, default_value_t = 10.0)]
+    drain: f64,
+    #[arg(long, default_value_t = 64)]
+    text_bytes: usize,
+    #[arg(long, default_value = "loadgen-run.json")]
+    out: PathBuf,
+    /// Also draw a PNG chart here.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// TrueType font for the chart's text.
+    #[arg(long)]
+    font: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct IdleArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    open: Open,
+    /// Seconds to wait after the last login before reading memory.
+    #[arg(long, default_value_t = 3.0)]
+    settle: f64,
+    /// Seconds to hold the connections in all.
+    #[arg(long, default_value_t = 10.0)]
+    hold: f64,
+}
+
+#[derive(Args)]
+struct HistoryArgs {
+    #[command(flatten)]
+    target: Target,
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Messages per page.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    #[arg(long, default_value = "loadgen-history.json")]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Gen(args) => generate(args),
+            Command::Run(args) => run_load(args).await,
+            Command::Idle(args) => hold_idle(args).await,
+            Command::History(args) => read_history(args).await,
+        }
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("loadgen: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+type Outcome = Result<bool, Box<dyn std::error::Error>>;
+
+fn generate(args: GenArgs) -> Outcome {
+    let data = dataset::generate(Shape {
+        users: args.users,
+        groups: args.groups,
+        group_size: args.group_size,
+        messages_per_chat: args.messages_per_chat,
+        seed: args.seed,
+    })?;
+    report::write_json(&args.out, &data)?;
+    println!(
+        "wrote {}: {} users, {} groups of {}, {} messages",
+        args.out.display(),
+        data.users.len(),
+        data.groups.len(),
+        args.group_size,
+        data.messages.len()
+    );
+    Ok(true)
+}
+
+async fn prepare(target: &Target) -> Result<(Server, Directory), Box<dyn std::error::Error>> {
+    raise_open_file_limit();
+    let text = std::fs::read_to_string(&target.data)
+        .map_err(|e| format!("cannot read {}: {e}", target.data.display()))?;
+    let data: DataSet = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a demo-data file: {e}", target.data.display()))?;
+    let directory = Directory::new(data, !target.all_chats);
+    let server = Server::resolve(&target.url).await?;
+    Ok((server, directory))
+}
+
+fn plan(open: &Open) -> Plan {
+    Plan {
+        connections: open.connections,
+        concurrency: open.concurrency,
+        source_addresses: open.source_addresses,
+        auth: open.auth,
+    }
+}
+
+/// One process may hold as many sockets as its soft limit allows; raise it
+/// to the hard limit.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => eprintln!("open-file limit: {limit}"),
+        Err(error) => eprintln!("open-file limit unchanged: {error}"),
+    }
+}
+
+async fn run_load(args: RunArgs) -> Outcome {
+    let (server, directory) = prepare(&args.target).await?;
+    let connections = connections::open_all(&server, &directory, &plan(&args.open)).await?;
+    let count = connections.len();
+    let settings = Settings {
+        pace: args.rate.map_or(Pace::Window(args.window), Pace::Rate),
+        duration: Duration::from_secs_f64(args.duration),
+        drain: Duration::from_secs_f64(args.drain),
+        text_bytes: args.text_bytes,
+    };
+    let described = serde_json::json!({
+        "pace": format!("{:?}", settings.pace),
+        "duration_seconds": args.duration,
+        "text_bytes": args.text_bytes,
+        "auth": format!("{:?}", args.open.auth),
+        "source_addresses": args.open.source_addresses,
+        "users": directory.users.len(),
+        "chats": directory.chat_members.len(),
+    });
+    let processes_before = process::usage_by_name(&args.target.processes);
+    let cpu_before = process::own_cpu_seconds();
+    let outcome = run::run(connections, directory, settings).await;
+    let loadgen_cpu = process::own_cpu_seconds() - cpu_before;
+    let processes = process::difference(
+        &processes_before,
+        &process::usage_by_name(&args.target.processes),
+    );
+    let report = report::RunReport::new(described, count, &outcome, loadgen_cpu, processes);
+    report.print();
+    report::write_json(&args.out, &report)?;
+    println!("results: {}", args.out.display());
+    if let Some(path) = &args.chart {
+        let title = format!(
+            "{count} connections, {:.0} msg/s acked, {:.0} deliveries/s",
+            report.acked_per_second, report.deliveries_per_second
+        );
+        let lines = chart::Distributions {
+            lines: vec![
+                ("ack", &outcome.ack_latency),
+                ("send→delivery", &outcome.delivery_latency),
+            ],
+        };
+        match chart::draw(path, &title, &lines, &outcome.seconds, args.font.as_deref()) {
+            Ok(()) => println!("chart: {}", path.display()),
+            Err(error) => eprintln!("chart not drawn: {error}"),
+        }
+    }
+    Ok(report.clean)
+}
+
+async fn hold_idle(args: IdleArgs) -> Outcome {
+    let (server, directory) = prepare(&args.target).await?;
+    let before = process::usage_by_name(&args.target.processes);
+    let connections = connections::open_all(&server, &directory, &plan(&args.open)).await?;
+    let count = connections.len();
+    let hold = Duration::from_secs_f64(args.hold.max(args.settle));
+    let holding = tokio::spawn(idle::hold(connections, hold));
+    tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
+    let during = process::usage_by_name(&args.target.processes);
+    let still_open = holding.await?;
+    println!(
+        "{count} connections opened, {still_open} still open after {:.0} s",
+        hold.as_secs_f64()
+    );
+    let mut added_kib = 0;
+    for (name, now) in during.iter().filter(|(_, u)| u.processes > 0) {
+        let was = before.get(name).map_or(0, |u| u.rss_kib);
+        let added = now.rss_kib.saturating_sub(was);
+        if name != "postgres" {
+            added_kib += added;
+        }
+        println!("{name}: RSS {was} KiB → {} KiB (+{added} KiB)", now.rss_kib);
+    }
+    println!(
+        "server (edge + core) memory per connection: {:.2} KiB",
+        added_kib as f64 / count.max(1) as f64
+    );
+    Ok(still_open == count)
+}
+
+async fn read_history(args: HistoryArgs) -> Outcome {
+    let (server, directory) = prepare(&args.target).await?;
+    let settings = history::Settings {
+        concurrency: args.concurrency,
+        duration: Duration::from_secs_f64(args.duration),
+        limit: args.limit,
+    };
+    let outcome = history::run(&server, &directory, &settings).await?;
+    let summary = outcome.latency.summary();
+    println!(
+        "{} requests in {:.1} s: {:.0} req/s, {} failed, {:.1} messages per page",
+        outcome.requests,
+        outcome.seconds,
+        outcome.requests as f64 / outcome.seconds,
+        outcome.failed,
+        outcome.messages as f64 / outcome.ok.max(1) as f64
+    );
+    report::print_latency("history", &summary);
+    let results = serde_json::json!({
+        "concurrency": args.concurrency,
+        "limit": args.limit,
+        "outcome": outcome,
+        "requests_per_second": outcome.requests as f64 / outcome.seconds,
+        "latency": summary,
+    });
+    report::write_json(&args.out, &results)?;
+    Ok(outcome.failed == 0)
+}

@@ -1,0 +1,147 @@
+//! The load generator against the real stack (PostgreSQL, core, edge) for a
+//! few seconds: every message acked and delivered exactly once. Speed is not
+//! asserted here; it is measured by hand (see docs/performance.md).
+
+use core_service::demo_data::populate;
+use core_service::state::Limits;
+use core_service::testing::TestDatabase;
+use edge::config::EdgeConfig;
+use loadgen::client::Server;
+use loadgen::connections::{self, Auth, Plan};
+use loadgen::dataset::{self, Directory, Shape};
+use loadgen::{history, run};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Core and edge on port 0 over a fresh database holding `shape`.
+struct Stack {
+    _db: TestDatabase,
+    edge: SocketAddr,
+    directory: Directory,
+    stop: watch::Sender<bool>,
+}
+
+async fn start(shape: Shape) -> Stack {
+    let db = TestDatabase::create().await;
+    let store = db.store();
+    let data = dataset::generate(shape).unwrap();
+    let demo = populate::parse(&serde_json::to_string(&data).unwrap()).unwrap();
+    populate::populate(&store, &demo).await.unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let core_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let core = core_listener.local_addr().unwrap();
+    let mut until = stopped.clone();
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = until.wait_for(|s| *s).await;
+        };
+        core_service::serve(store, Limits::default(), core_listener, stop)
+            .await
+            .unwrap();
+    });
+    let edge_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let edge = edge_listener.local_addr().unwrap();
+    let config = EdgeConfig {
+        listen: edge,
+        core_url: format!("http://{core}"),
+        max_frame_bytes: 64 * 1024,
+        max_connections: 1000,
+        ws_ping_interval_ms: 30_000,
+        allowed_origins: vec![],
+        cookie_secure: false,
+        edge_id: Some("smoke-edge".into()),
+        ws_write_timeout_ms: 10_000,
+    };
+    let mut until = stopped;
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = until.wait_for(|s| *s).await;
+        };
+        edge::serve(&config, edge_listener, stop).await.unwrap();
+    });
+    Stack {
+        _db: db,
+        edge,
+        directory: Directory::new(data, true),
+        stop,
+    }
+}
+
+fn shape(messages_per_chat: usize) -> Shape {
+    Shape {
+        users: 24,
+        groups: 8,
+        group_size: 5,
+        messages_per_chat,
+        seed: 3,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_run_loses_and_duplicates_nothing() {
+    let stack = start(shape(0)).await;
+    let server = Server::resolve(&format!("http://{}", stack.edge))
+        .await
+        .unwrap();
+    // Two devices per user, so the sender's other device must get each
+    // message too; half the connections log in by frame, half by token.
+    let mut open = Vec::new();
+    for (auth, first) in [(Auth::Token, 0), (Auth::Password, 24)] {
+        let plan = Plan {
+            connections: 24,
+            concurrency: 8,
+            source_addresses: 2,
+            auth,
+        };
+        let mut opened = connections::open_all(&server, &stack.directory, &plan)
+            .await
+            .unwrap();
+        for connection in &mut opened {
+            connection.index += first;
+        }
+        open.extend(opened);
+    }
+    let settings = run::Settings {
+        pace: run::Pace::Window(2),
+        duration: Duration::from_secs(3),
+        drain: Duration::from_secs(20),
+        text_bytes: 80,
+    };
+    let outcome = run::run(open, stack.directory.clone(), settings).await;
+    let tally = &outcome.tally;
+    assert!(tally.acked > 100, "{tally:?}");
+    // Each message of a 5-member group reaches 4 members × 2 devices plus
+    // the sender's other device.
+    assert_eq!(tally.expected_deliveries, tally.acked * 9, "{tally:?}");
+    assert_eq!(tally.deliveries, tally.expected_deliveries, "{tally:?}");
+    assert!(tally.is_clean(), "{tally:?}");
+    assert_eq!(outcome.error_frames, 0);
+    assert_eq!(outcome.disconnects, 0);
+    assert_eq!(outcome.foreign_messages, 0);
+    assert_eq!(outcome.delivery_latency.len(), tally.deliveries);
+    assert_eq!(outcome.ack_latency.len(), tally.acked);
+    let _ = stack.stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_reads_full_pages() {
+    let stack = start(shape(30)).await;
+    let server = Server::resolve(&format!("http://{}", stack.edge))
+        .await
+        .unwrap();
+    let settings = history::Settings {
+        concurrency: 4,
+        duration: Duration::from_secs(1),
+        limit: 20,
+    };
+    let outcome = history::run(&server, &stack.directory, &settings)
+        .await
+        .unwrap();
+    assert!(outcome.requests > 10);
+    assert_eq!(outcome.failed, 0);
+    assert_eq!(outcome.messages, outcome.ok * 20);
+    assert_eq!(outcome.latency.len(), outcome.requests);
+    let _ = stack.stop.send(true);
+}
