@@ -4,6 +4,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::membership::MembershipCache;
 use crate::sessions::Registry;
 use crate::store::Store;
+use crate::store::writer::MessageWriter;
 use std::time::Duration;
 
 /// Bounds on what clients may ask for; each is a configuration value.
@@ -85,6 +86,8 @@ impl From<Limits> for Settings {
 /// Everything a session or RPC needs: storage, who is connected, caches.
 pub struct Core {
     pub store: Store,
+    /// Stores sent messages with group commit.
+    pub writer: MessageWriter,
     pub sessions: Registry,
     pub membership: MembershipCache,
     pub limits: Limits,
@@ -100,6 +103,7 @@ impl Core {
     pub fn new(store: Store, settings: Settings) -> Self {
         let Settings { limits, auth } = settings;
         Core {
+            writer: MessageWriter::start(store.clone()),
             store,
             sessions: Registry::default(),
             membership: MembershipCache::default(),

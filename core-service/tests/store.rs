@@ -38,7 +38,7 @@ async fn row_counts(db: &TestDatabase) -> Vec<i64> {
 async fn migrations_are_recorded_and_running_them_again_does_nothing() {
     let db = TestDatabase::create().await;
     assert_eq!(migrate::run(&db.store()).await.unwrap(), 0);
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 5);
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,8 +59,8 @@ async fn migrations_started_at_once_by_several_processes_apply_once() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(applied.iter().sum::<usize>(), 5, "{applied:?}");
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 5);
+    assert_eq!(applied.iter().sum::<usize>(), 6, "{applied:?}");
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,4 +239,166 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
     .unwrap();
     let sql = "SELECT count(*) FROM connections WHERE ended_at IS NOT NULL AND end_reason = 'server_shutdown'";
     assert_eq!(db.count(sql).await, 1);
+}
+
+/// A new message from `sender` to `chat` with a fresh client id.
+fn new_message(chat: uuid::Uuid, sender: uuid::Uuid) -> core_service::store::messages::NewMessage {
+    core_service::store::messages::NewMessage {
+        id: uuid::Uuid::new_v4(),
+        chat_id: chat,
+        sender_id: sender,
+        client_id: uuid::Uuid::new_v4(),
+        text: "batched".into(),
+    }
+}
+
+/// A chat of `data` and one of its members.
+fn chat_and_member(
+    data: &core_service::demo_data::DemoData,
+    index: usize,
+) -> (uuid::Uuid, uuid::Uuid) {
+    let chat = data.chats[index].id;
+    let member = data
+        .chat_members
+        .iter()
+        .find(|member| member.chat_id == chat)
+        .unwrap()
+        .user_id;
+    (chat, member)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_numbers_each_chat_in_order_and_answers_retries_with_the_first_copy() {
+    let db = TestDatabase::create().await;
+    let data = small_data(9);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let (a, alice) = chat_and_member(&data, 0);
+    let (b, bob) = chat_and_member(&data, 1);
+    let stored_before = new_message(a, alice);
+    db.store()
+        .insert_message(&stored_before)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let first_a = new_message(a, alice);
+    let first_b = new_message(b, bob);
+    let second_a = new_message(a, alice);
+    let retry_of_stored = core_service::store::messages::NewMessage {
+        id: uuid::Uuid::new_v4(),
+        ..stored_before.clone()
+    };
+    let repeat_in_batch = core_service::store::messages::NewMessage {
+        id: uuid::Uuid::new_v4(),
+        ..first_b.clone()
+    };
+    let nowhere = new_message(uuid::Uuid::new_v4(), alice);
+    let batch = [
+        &first_a,
+        &first_b,
+        &retry_of_stored,
+        &second_a,
+        &repeat_in_batch,
+        &nowhere,
+    ];
+    let answers = db.store().insert_messages(&batch).await.unwrap();
+
+    let seq_and_created = |i: usize| {
+        let stored = answers[i].as_ref().unwrap();
+        (stored.seq, stored.created)
+    };
+    assert_eq!(
+        seq_and_created(0),
+        (6, true),
+        "chat a had 4 loaded + 1 sent"
+    );
+    assert_eq!(seq_and_created(1), (5, true));
+    assert_eq!(seq_and_created(2), (5, false));
+    assert_eq!(answers[2].as_ref().unwrap().id, stored_before.id);
+    assert_eq!(seq_and_created(3), (7, true));
+    assert_eq!(seq_and_created(4), (5, false));
+    assert_eq!(answers[4].as_ref().unwrap().id, first_b.id);
+    assert!(
+        answers[5].is_none(),
+        "a chat that does not exist stores nothing"
+    );
+
+    let last_seq = |chat: uuid::Uuid| format!("SELECT last_seq FROM chats WHERE id = '{chat}'");
+    assert_eq!(db.count(&last_seq(a)).await, 7);
+    assert_eq!(db.count(&last_seq(b)).await, 5);
+    assert_eq!(
+        db.count("SELECT count(*) FROM messages WHERE text = 'batched'")
+            .await,
+        4
+    );
+    let seen_by_sender = format!(
+        "SELECT count(*) FROM message_seen_status WHERE message_id = '{}' AND user_id = '{alice}'",
+        first_a.id
+    );
+    assert_eq!(db.count(&seen_by_sender).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_stores_concurrent_sends_without_gaps_or_repeats() {
+    use core_service::store::writer::MessageWriter;
+    let db = TestDatabase::create().await;
+    let data = small_data(10);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let writer = MessageWriter::start(db.store());
+    let chats: Vec<(uuid::Uuid, uuid::Uuid)> = (0..3).map(|i| chat_and_member(&data, i)).collect();
+    // Every message is sent twice at once, as a client retrying would.
+    let sends = (0..300).flat_map(|i| {
+        let (chat, sender) = chats[i % chats.len()];
+        let message = new_message(chat, sender);
+        let retry = core_service::store::messages::NewMessage {
+            id: uuid::Uuid::new_v4(),
+            ..message.clone()
+        };
+        [message, retry].map(|message| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                (
+                    message.client_id,
+                    writer.store(message).await.unwrap().unwrap(),
+                )
+            })
+        })
+    });
+    let answers: Vec<_> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let mut by_client = std::collections::HashMap::new();
+    for (client_id, stored) in &answers {
+        by_client
+            .entry(*client_id)
+            .or_insert_with(Vec::new)
+            .push(stored.clone());
+    }
+    assert_eq!(by_client.len(), 300);
+    for copies in by_client.values() {
+        assert_eq!(
+            copies[0].id, copies[1].id,
+            "both sends answered with the same message"
+        );
+        assert_eq!(copies[0].seq, copies[1].seq);
+        assert_eq!(copies.iter().filter(|c| c.created).count(), 1);
+    }
+    for (chat, _) in chats {
+        let seqs: Vec<i64> = db
+            .store()
+            .history(chat, 1000, 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "no gaps in {chat}"
+        );
+        assert_eq!(seqs.len(), 4 + 100);
+    }
 }

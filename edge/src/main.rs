@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
     edge::init_tracing();
     let config = Cli::parse().config;
     tracing::info!(?config, "starting edge");
+    raise_open_file_limit(config.max_connections);
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -38,5 +39,28 @@ async fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Every WebSocket holds a socket, so the soft open-file limit (often 1024)
+/// caps the connections long before memory does: raise it to the hard limit.
+fn raise_open_file_limit(max_connections: usize) {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::info!(
+                from = before,
+                to = limit,
+                "raised the open-file limit to the hard limit"
+            );
+            if (max_connections as u64) > limit {
+                tracing::warn!(
+                    limit,
+                    max_connections,
+                    "MAX_CONNECTIONS is above the open-file limit; upgrades beyond it will fail"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, limit = before, "cannot raise the open-file limit"),
     }
 }

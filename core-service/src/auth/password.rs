@@ -1,12 +1,19 @@
 //! Argon2id password hashes.
 //!
 //! Hashing is deliberately slow (tens of milliseconds), so it runs on the
-//! blocking thread pool and never stalls the async workers.
+//! blocking thread pool and never stalls the async workers. Each hash also
+//! holds about 19 MiB while it runs, so at most one per core runs at a time:
+//! a burst of thousands of logins waits its turn instead of exhausting memory.
 
 use crate::error::{Error, Result};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::sync::LazyLock;
+use tokio::sync::Semaphore;
+
+/// Hashes computing at once.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
 
 /// A valid hash of a password nobody has, checked when the email is unknown
 /// so that a wrong email takes as long as a wrong password.
@@ -27,6 +34,7 @@ pub fn hash_now(password: &str) -> Result<String> {
 
 /// [`hash_now`] on the blocking pool.
 pub async fn hash(password: String) -> Result<String> {
+    let _turn = HASHING.acquire().await.expect("never closed");
     tokio::task::spawn_blocking(move || hash_now(&password))
         .await
         .map_err(|error| Error::Internal(error.to_string()))?
@@ -35,6 +43,7 @@ pub async fn hash(password: String) -> Result<String> {
 /// Whether `password` matches the stored hash; `None` checks against a decoy
 /// and always answers false, taking the same time.
 pub async fn verify(password: String, stored_hash: Option<String>) -> Result<bool> {
+    let _turn = HASHING.acquire().await.expect("never closed");
     tokio::task::spawn_blocking(move || {
         let known = stored_hash.is_some();
         let stored = stored_hash.unwrap_or_else(|| DECOY_HASH.clone());

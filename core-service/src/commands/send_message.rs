@@ -22,8 +22,8 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
         return Err(Error::NotAMember);
     }
     let stored = core
-        .store
-        .insert_message(&message)
+        .writer
+        .store(message.clone())
         .await?
         .ok_or(Error::NotAMember)?;
     let ack = MessageAck {

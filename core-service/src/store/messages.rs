@@ -55,6 +55,21 @@ pub struct NewMessage {
     pub text: String,
 }
 
+/// Stores one message; parameters `id, chat_id, sender_id, client_id, text`.
+pub(crate) const STORE_MESSAGE_SQL: &str =
+    "SELECT id, chat_id, seq, stored_at, created FROM store_message($1, $2, $3, $4, $5)";
+
+/// Reads a row of [`STORE_MESSAGE_SQL`].
+pub(crate) fn stored_from_row(row: &Row) -> StoredMessage {
+    StoredMessage {
+        id: row.get(0),
+        chat_id: row.get(1),
+        seq: row.get(2),
+        timestamp: row.get(3),
+        created: row.get(4),
+    }
+}
+
 impl Store {
     /// Stores a message with its number in the chat and its sender's seen
     /// status, in one round trip (`store_message`, see `sql/`), stamped with
@@ -62,11 +77,7 @@ impl Store {
     /// the message stored the first time. `None` if the chat does not exist.
     pub async fn insert_message(&self, message: &NewMessage) -> Result<Option<StoredMessage>> {
         let client = self.connection().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT id, chat_id, seq, stored_at, created FROM store_message($1, $2, $3, $4, $5)",
-            )
-            .await?;
+        let statement = client.prepare_cached(STORE_MESSAGE_SQL).await?;
         let row = client
             .query_opt(
                 &statement,
@@ -79,13 +90,56 @@ impl Store {
                 ],
             )
             .await?;
-        Ok(row.map(|row| StoredMessage {
-            id: row.get(0),
-            chat_id: row.get(1),
-            seq: row.get(2),
-            timestamp: row.get(3),
-            created: row.get(4),
-        }))
+        Ok(row.as_ref().map(stored_from_row))
+    }
+
+    /// Stores a batch like [`Store::insert_message`] stores one, in one
+    /// statement and transaction; the answers are in the batch's order.
+    pub async fn insert_messages(
+        &self,
+        messages: &[&NewMessage],
+    ) -> Result<Vec<Option<StoredMessage>>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT ord, id, chat_id, seq, stored_at, created
+                 FROM store_messages($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        let column = |field: fn(&NewMessage) -> Uuid| {
+            messages.iter().map(|m| field(m)).collect::<Vec<Uuid>>()
+        };
+        let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+        let rows = client
+            .query(
+                &statement,
+                &[
+                    &column(|m| m.id),
+                    &column(|m| m.chat_id),
+                    &column(|m| m.sender_id),
+                    &column(|m| m.client_id),
+                    &texts,
+                ],
+            )
+            .await?;
+        let mut answers = vec![None; messages.len()];
+        for row in rows {
+            let ord: i64 = row.get(0);
+            let stored = StoredMessage {
+                id: row.get(1),
+                chat_id: row.get(2),
+                seq: row.get(3),
+                timestamp: row.get(4),
+                created: row.get(5),
+            };
+            if let Some(answer) = usize::try_from(ord - 1)
+                .ok()
+                .and_then(|i| answers.get_mut(i))
+            {
+                *answer = Some(stored);
+            }
+        }
+        Ok(answers)
     }
 
     /// One page of a chat's messages in storage order.

@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "logged_out",
         sql: include_str!("../../../sql/0005_logged_out.sql"),
     },
+    Migration {
+        version: 6,
+        name: "store_messages",
+        sql: include_str!("../../../sql/0006_store_messages.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.

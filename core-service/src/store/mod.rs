@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod receipts;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
 use crate::error::Result;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Timeouts};

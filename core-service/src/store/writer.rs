@@ -1,0 +1,103 @@
+//! Group commit for sent messages.
+//!
+//! A commit waits for PostgreSQL to flush its log to disk, and that flush is
+//! the cost that matters: one message per transaction tops out at a few
+//! thousand messages per second on one disk. Here sends queue up while the
+//! transactions in progress flush; the next free transaction takes every
+//! message waiting (up to [`MAX_BATCH`]) and stores them with one statement
+//! (`store_messages`, see `sql/`): one round trip and one commit. Each sender is answered only after that commit returned,
+//! so an ack still means "durable". Under light load a message is written
+//! alone at once, so batching adds no latency.
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::store::messages::{NewMessage, StoredMessage};
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Most messages in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Transactions in flight at once (each holds a pooled connection).
+pub const CONCURRENT_BATCHES: usize = 4;
+/// Sends waiting for a transaction; beyond this, senders wait to enqueue.
+const QUEUE: usize = 16 * MAX_BATCH;
+
+type Reply = oneshot::Sender<Result<Option<StoredMessage>>>;
+
+/// Hands messages to the batching writer and waits for their commit.
+#[derive(Clone)]
+pub struct MessageWriter {
+    queue: mpsc::Sender<(NewMessage, Reply)>,
+}
+
+impl MessageWriter {
+    /// Starts the writer on the current runtime; it stops when the last
+    /// handle is dropped.
+    pub fn start(store: Store) -> Self {
+        let (queue, pending) = mpsc::channel(QUEUE);
+        tokio::spawn(collect(store, pending));
+        MessageWriter { queue }
+    }
+
+    /// Stores `message` like [`Store::insert_message`], answering once its
+    /// transaction is committed.
+    pub async fn store(&self, message: NewMessage) -> Result<Option<StoredMessage>> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((message, reply))
+            .await
+            .map_err(|_| Error::Internal("the message writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("the message writer dropped a message".into()))?
+    }
+}
+
+/// Waits for a free transaction, then takes everything queued into it.
+async fn collect(store: Store, mut pending: mpsc::Receiver<(NewMessage, Reply)>) {
+    let permits = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
+    loop {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let Some(first) = pending.recv().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match pending.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            write(&store, batch).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Stores a batch in one statement and answers every sender. If the batch
+/// fails as a whole (one bad message fails the statement), each message is
+/// stored on its own so only the bad one fails.
+async fn write(store: &Store, batch: Vec<(NewMessage, Reply)>) {
+    let messages: Vec<&NewMessage> = batch.iter().map(|(message, _)| message).collect();
+    match store.insert_messages(&messages).await {
+        Ok(stored) => {
+            for ((_, reply), stored) in batch.into_iter().zip(stored) {
+                let _ = reply.send(Ok(stored));
+            }
+        }
+        Err(error) => {
+            if batch.len() > 1 {
+                tracing::warn!(%error, messages = batch.len(), "batched insert failed; storing one by one");
+            }
+            for (message, reply) in batch {
+                let _ = reply.send(store.insert_message(&message).await);
+            }
+        }
+    }
+}
