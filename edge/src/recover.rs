@@ -13,6 +13,11 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
     if let Some(error) = rejection.find::<ApiError>() {
         return Ok(error.response());
     }
+    if let Some(crate::ws::upgrade::NotAnUpgrade(reason)) = rejection.find() {
+        let body =
+            warp::reply::json(&json!({ "detail": format!("not a WebSocket upgrade: {reason}") }));
+        return Ok(warp::reply::with_status(body, StatusCode::BAD_REQUEST).into_response());
+    }
     let (status, detail) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "Not Found")
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {

@@ -8,6 +8,7 @@
 
 pub mod frames;
 pub mod translate;
+pub mod upgrade;
 
 use crate::auth::{Caller, Source, caller};
 use crate::config::EdgeConfig;
@@ -21,9 +22,11 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tonic::{Code, Status, Streaming};
-use warp::reply::{Reply, Response};
-use warp::ws::{Message, WebSocket, Ws};
+use upgrade::{Socket, Upgrade};
+use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 /// The WebSocket close codes the edge uses.
@@ -79,36 +82,34 @@ pub fn route(
     let hard_limit = config.hard_frame_limit();
     let connections = Arc::new(Semaphore::new(config.max_connections));
     warp::path!("ws")
-        .and(warp::ws())
+        .and(upgrade::upgrade())
         .and(caller())
         .and(warp::header::optional::<String>("origin"))
-        .and_then(move |upgrade: Ws, caller: Caller, origin: Option<String>| {
-            let permit = connections.clone().try_acquire_owned();
-            let (mut core, shutdown) = (core.clone(), shutdown.clone());
-            let origins = origins.clone();
-            let settings = settings.clone();
-            async move {
-                let Ok(permit) = permit else {
-                    return Err(warp::reject::custom(ApiError::TooManyConnections));
-                };
-                check_origin(&caller, origin.as_deref(), &origins)?;
-                if caller.credential.is_some() {
-                    core.authenticate(caller.request(AuthenticateRequest {}))
-                        .await
-                        .map_err(|status| {
-                            warp::reject::custom(ApiError::from_status(&status, "header"))
-                        })?;
-                }
-                let reply = upgrade
-                    .max_message_size(hard_limit)
-                    .max_frame_size(hard_limit)
-                    .on_upgrade(move |socket| async move {
+        .and_then(
+            move |upgrade: Upgrade, caller: Caller, origin: Option<String>| {
+                let permit = connections.clone().try_acquire_owned();
+                let (mut core, shutdown) = (core.clone(), shutdown.clone());
+                let origins = origins.clone();
+                let settings = settings.clone();
+                async move {
+                    let Ok(permit) = permit else {
+                        return Err(warp::reject::custom(ApiError::TooManyConnections));
+                    };
+                    check_origin(&caller, origin.as_deref(), &origins)?;
+                    if caller.credential.is_some() {
+                        core.authenticate(caller.request(AuthenticateRequest {}))
+                            .await
+                            .map_err(|status| {
+                                warp::reject::custom(ApiError::from_status(&status, "header"))
+                            })?;
+                    }
+                    Ok(upgrade.on_upgrade(hard_limit, move |socket| async move {
                         run(socket, core, settings, shutdown, caller).await;
                         drop(permit);
-                    });
-                Ok(reply.into_response())
-            }
-        })
+                    }))
+                }
+            },
+        )
 }
 
 /// Cross-site WebSocket hijacking guard: a browser sends the cookie with
@@ -138,7 +139,7 @@ fn check_origin(
 
 /// Runs one WebSocket connection until either side ends it.
 pub async fn run(
-    socket: WebSocket,
+    socket: Socket,
     mut core: CoreClient,
     settings: ConnectionSettings,
     mut shutdown: watch::Receiver<bool>,
@@ -160,7 +161,7 @@ pub async fn run(
                 close_codes::TRY_AGAIN_LATER,
                 "core unavailable, retry later",
             );
-            let _ = sink.send(Message::close_with(close.0, close.1)).await;
+            let _ = sink.send(close_frame(close.0, close.1.into())).await;
             return;
         }
     };
@@ -197,7 +198,7 @@ pub async fn run(
                 if last_heard.elapsed() >= interval * 2 {
                     break Some((close_codes::GOING_AWAY, "ping timeout".into()));
                 }
-                if let Some(end) = write(&mut sink, Message::ping(Vec::new()), &settings).await {
+                if let Some(end) = write(&mut sink, Message::Ping(Default::default()), &settings).await {
                     break end;
                 }
             }
@@ -207,7 +208,7 @@ pub async fn run(
         }
     };
     if let Some((code, reason)) = close {
-        let goodbye = sink.send(Message::close_with(code, reason));
+        let goodbye = sink.send(close_frame(code, reason));
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
@@ -219,7 +220,7 @@ pub async fn run(
 /// stalled client from holding the core's stream (and its share of the
 /// HTTP/2 connection to the core) for long.
 async fn write(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    sink: &mut futures_util::stream::SplitSink<Socket, Message>,
     frame: Message,
     settings: &ConnectionSettings,
 ) -> Option<Option<Close>> {
@@ -245,11 +246,12 @@ async fn handle_frame(
     settings: &ConnectionSettings,
     operations: &mpsc::Sender<messenger_proto::v1::ClientOperation>,
 ) -> Option<String> {
-    if frame.is_ping() || frame.is_pong() {
-        return None;
-    }
-    let Ok(text) = frame.to_str() else {
-        return Some(translate::frame_error_json(&frames::FrameError::binary()));
+    let text = match &frame {
+        Message::Text(text) => text.as_str(),
+        Message::Binary(_) => {
+            return Some(translate::frame_error_json(&frames::FrameError::binary()));
+        }
+        _ => return None,
     };
     if text.len() > settings.max_frame_bytes {
         let error = frames::FrameError::too_large(settings.max_frame_bytes);
@@ -266,6 +268,13 @@ async fn handle_frame(
 }
 
 type Close = (u16, String);
+
+fn close_frame(code: u16, reason: String) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: code.into(),
+        reason: reason.into(),
+    }))
+}
 
 /// The next event as JSON; `Ok(None)` for an event with nothing in it;
 /// `Err` with the close code when the core ended the session.
@@ -306,9 +315,8 @@ fn status_close(status: &Status) -> Close {
 }
 
 /// A frame beyond the hard limit is not read; the socket is closed with 1009.
-fn read_error_close(error: &warp::Error) -> Option<Close> {
-    let text = error.to_string();
-    tracing::debug!(%text, "WebSocket read failed");
-    (text.contains("too long") || text.contains("too big") || text.contains("size"))
+fn read_error_close(error: &tungstenite::Error) -> Option<Close> {
+    tracing::debug!(%error, "WebSocket read failed");
+    matches!(error, tungstenite::Error::Capacity(_))
         .then(|| (close_codes::MESSAGE_TOO_BIG, "frame too large".into()))
 }
