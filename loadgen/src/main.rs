@@ -301,7 +301,14 @@ async fn read_history(args: HistoryArgs) -> Outcome {
         duration: Duration::from_secs_f64(args.duration),
         limit: args.limit,
     };
+    let processes_before = process::usage_by_name(&args.target.processes);
+    let cpu_before = process::own_cpu_seconds();
     let outcome = history::run(&server, &directory, &settings).await?;
+    let loadgen_cpu = process::own_cpu_seconds() - cpu_before;
+    let processes = process::difference(
+        &processes_before,
+        &process::usage_by_name(&args.target.processes),
+    );
     let summary = outcome.latency.summary();
     println!(
         "{} requests in {:.1} s: {:.0} req/s, {} failed, {:.1} messages per page",
@@ -312,7 +319,11 @@ async fn read_history(args: HistoryArgs) -> Outcome {
         outcome.messages as f64 / outcome.ok.max(1) as f64
     );
     report::print_latency("history", &summary);
+    println!("loadgen CPU: {loadgen_cpu:.1} s");
+    report::print_processes(&processes);
     let results = serde_json::json!({
+        "loadgen_cpu_seconds": loadgen_cpu,
+        "server_processes": processes,
         "concurrency": args.concurrency,
         "limit": args.limit,
         "outcome": outcome,
