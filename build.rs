@@ -32,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .extern_path(".messenger.v1", "crate::v1")
         .extern_path(".messenger.v1.ServerEvent", "crate::SharedEvent")
+        .codec_path("crate::codec::SmallBufferCodec")
         .out_dir(&services)
         .compile_fds(descriptors)?;
     Ok(())

@@ -19,7 +19,9 @@ BEGIN
     -- A new statement, so it sees what the batches before this one committed.
     RETURN QUERY
     WITH input AS (
-        SELECT i.ord, i.id, i.chat_id, i.sender_id, i.client_id, i.text
+        SELECT i.ord, i.id, i.chat_id, i.sender_id, i.client_id, i.text,
+               -- the first position of this sender and client id in the batch
+               min(i.ord) OVER (PARTITION BY i.sender_id, i.client_id) AS first_ord
         FROM unnest(p_ids, p_chat_ids, p_sender_ids, p_client_ids, p_texts)
              WITH ORDINALITY AS i (id, chat_id, sender_id, client_id, text, ord)
     ),
@@ -32,10 +34,8 @@ BEGIN
         SELECT i.*, c.last_seq + row_number() OVER (PARTITION BY i.chat_id ORDER BY i.ord) AS seq
         FROM input i
         JOIN chats c ON c.id = i.chat_id
-        WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = i.ord)
-          AND NOT EXISTS (SELECT 1 FROM input j
-                          WHERE j.sender_id = i.sender_id AND j.client_id = i.client_id
-                            AND j.ord < i.ord)
+        WHERE i.ord = i.first_ord
+          AND NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = i.ord)
     ),
     inserted AS (
         INSERT INTO messages (id, chat_id, sender_id, client_id, text, seq)
@@ -56,6 +56,7 @@ BEGIN
     UNION ALL
     SELECT i.ord, f.id, f.chat_id, f.seq, now(), false
     FROM input i
-    JOIN fresh f ON f.sender_id = i.sender_id AND f.client_id = i.client_id AND f.ord < i.ord;
+    JOIN fresh f ON f.ord = i.first_ord
+    WHERE i.ord > i.first_ord;
 END
 $$;

@@ -12,6 +12,7 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/services/messenger.v1.rs"));
 }
 
+pub mod codec;
 mod shared_event;
 pub mod timestamp;
 
