@@ -128,6 +128,7 @@ async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenGrant> {
         (RefreshOutcome::Rotated { .. }, Some(grant)) => Ok(grant),
         (RefreshOutcome::Reused, _) => {
             tracing::warn!("a used refresh token was presented again; its login is revoked");
+            core.tokens.clear();
             Err(Error::InvalidGrant)
         }
         _ => Err(Error::InvalidGrant),
@@ -170,10 +171,17 @@ pub async fn authenticate(core: &Core, metadata: &MetadataMap) -> Result<UserRec
 /// The user of the credential in `metadata` and the login it belongs to.
 pub async fn authenticate_login(core: &Core, metadata: &MetadataMap) -> Result<(UserRecord, Uuid)> {
     let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
-    core.store
-        .user_by_token(&tokens::hash(&token))
+    let hash = tokens::hash(&token);
+    if let Some(owner) = core.tokens.get(&hash) {
+        return Ok(owner);
+    }
+    let (user, login, expires_at) = core
+        .store
+        .user_by_token(&hash)
         .await?
-        .ok_or(Error::InvalidCredential)
+        .ok_or(Error::InvalidCredential)?;
+    core.tokens.insert(hash, user.clone(), login, expires_at);
+    Ok((user, login))
 }
 
 /// Revokes the credential in `metadata` with its whole login, and closes
@@ -185,6 +193,7 @@ pub async fn revoke(core: &Core, metadata: &MetadataMap) -> Result<()> {
         .revoke_family_of(&tokens::hash(&token))
         .await?
         .ok_or(Error::InvalidCredential)?;
+    core.tokens.forget_login(login);
     core.sessions.close_login(user_id, login);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The core's shared state, handed to every session and RPC.
 
 use crate::auth::throttle::LoginThrottle;
+use crate::auth::token_cache::TokenCache;
 use crate::membership::MembershipCache;
 use crate::sessions::Registry;
 use crate::store::Store;
@@ -93,6 +94,8 @@ pub struct Core {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub throttle: LoginThrottle,
+    /// Live tokens looked up recently.
+    pub tokens: TokenCache,
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
@@ -114,6 +117,7 @@ impl Core {
                 auth.login_failure_window,
             ),
             auth,
+            tokens: TokenCache::default(),
             tasks: tokio_util::task::TaskTracker::new(),
         }
     }

@@ -3,4 +3,5 @@
 pub mod credentials;
 pub mod password;
 pub mod throttle;
+pub mod token_cache;
 pub mod tokens;

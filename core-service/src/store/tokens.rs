@@ -35,13 +35,16 @@ impl Store {
         insert(&client, tokens).await
     }
 
-    /// The user of a live login-session or access token, and the login
-    /// (token family) it belongs to.
-    pub async fn user_by_token(&self, hash: &str) -> Result<Option<(UserRecord, Uuid)>> {
+    /// The user of a live login-session or access token, the login (token
+    /// family) it belongs to and when it expires.
+    pub async fn user_by_token(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(UserRecord, Uuid, DateTime<Utc>)>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT u.id, u.name, u.email, u.password_hash, t.family_id
+                "SELECT u.id, u.name, u.email, u.password_hash, t.family_id, t.expires_at
                  FROM auth_tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.token_hash = $1 AND t.kind IN ('session', 'access')
                    AND t.revoked_at IS NULL AND t.expires_at > now()",
@@ -55,7 +58,7 @@ impl Store {
                 email: row.get(2),
                 password_hash: row.get(3),
             };
-            (user, row.get(4))
+            (user, row.get(4), row.get(5))
         }))
     }
 
