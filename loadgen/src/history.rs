@@ -28,6 +28,19 @@ pub struct Outcome {
     pub latency: Latencies,
 }
 
+impl Outcome {
+    fn empty() -> Self {
+        Outcome {
+            requests: 0,
+            ok: 0,
+            failed: 0,
+            messages: 0,
+            seconds: 0.0,
+            latency: Latencies::new(),
+        }
+    }
+}
+
 /// One worker per `concurrency`, each as a different user reading its own
 /// chats page after page for `duration`.
 pub async fn run(
@@ -64,14 +77,7 @@ pub async fn run(
         let limit = settings.limit;
         tokio::spawn(async move { read(http, server, token, chats, limit, deadline).await })
     });
-    let mut outcome = Outcome {
-        requests: 0,
-        ok: 0,
-        failed: 0,
-        messages: 0,
-        seconds: 0.0,
-        latency: Latencies::new(),
-    };
+    let mut outcome = Outcome::empty();
     for worker in workers.collect::<Vec<_>>() {
         let part = worker.await.expect("history worker");
         outcome.requests += part.requests;
@@ -92,14 +98,7 @@ async fn read(
     limit: u32,
     deadline: Instant,
 ) -> Outcome {
-    let mut outcome = Outcome {
-        requests: 0,
-        ok: 0,
-        failed: 0,
-        messages: 0,
-        seconds: 0.0,
-        latency: Latencies::new(),
-    };
+    let mut outcome = Outcome::empty();
     let mut n = 0usize;
     while Instant::now() < deadline {
         let chat = chats[n % chats.len()];
