@@ -77,6 +77,9 @@ pub struct Shape {
     pub group_size: usize,
     /// Messages already in each group chat (for history reads).
     pub messages_per_chat: usize,
+    /// Number of the first user (`user{first_user}@load.test`), so that data
+    /// sets for several load-generator processes can be loaded side by side.
+    pub first_user: usize,
     pub seed: u64,
 }
 
@@ -105,7 +108,9 @@ pub fn generate(shape: Shape) -> Result<DataSet, ShapeError> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(shape.seed);
     let mut data = DataSet {
-        users: (0..shape.users).map(|i| user(i, &mut rng)).collect(),
+        users: (0..shape.users)
+            .map(|i| user(shape.first_user + i, &mut rng))
+            .collect(),
         ..DataSet::default()
     };
     let mut order: Vec<usize> = (0..shape.users).collect();
@@ -233,6 +238,7 @@ mod tests {
             groups: 20,
             group_size: 5,
             messages_per_chat: 3,
+            first_user: 0,
             seed: 7,
         }
     }
@@ -262,6 +268,26 @@ mod tests {
             assert_eq!(distinct.len(), 5);
         }
         assert!(directory.chats_of.iter().all(|chats| chats.len() == 2));
+    }
+
+    #[test]
+    fn data_sets_for_several_processes_do_not_share_emails() {
+        let first = generate(shape()).unwrap();
+        let second = generate(Shape {
+            first_user: 50,
+            seed: 8,
+            ..shape()
+        })
+        .unwrap();
+        assert_eq!(first.users[0].email, "user0@load.test");
+        assert_eq!(second.users[0].email, "user50@load.test");
+        let emails: std::collections::HashSet<_> = first
+            .users
+            .iter()
+            .chain(&second.users)
+            .map(|u| &u.email)
+            .collect();
+        assert_eq!(emails.len(), 100);
     }
 
     #[test]

@@ -43,6 +43,10 @@ struct GenArgs {
     /// Messages already in each group chat (history reads need some).
     #[arg(long, default_value_t = 0)]
     messages_per_chat: usize,
+    /// Number of the first user; give each load-generator process of a
+    /// large run its own range (and seed) and populate every file.
+    #[arg(long, default_value_t = 0)]
+    first_user: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long, default_value = "loadgen-data.json")]
@@ -171,6 +175,7 @@ fn generate(args: GenArgs) -> Outcome {
         groups: args.groups,
         group_size: args.group_size,
         messages_per_chat: args.messages_per_chat,
+        first_user: args.first_user,
         seed: args.seed,
     })?;
     report::write_json(&args.out, &data)?;

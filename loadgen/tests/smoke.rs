@@ -75,6 +75,7 @@ fn shape(messages_per_chat: usize) -> Shape {
         groups: 8,
         group_size: 5,
         messages_per_chat,
+        first_user: 0,
         seed: 3,
     }
 }
