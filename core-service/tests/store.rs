@@ -402,3 +402,52 @@ async fn the_writer_stores_concurrent_sends_without_gaps_or_repeats() {
         assert_eq!(seqs.len(), 4 + 100);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_message_fails_alone_and_its_batch_is_stored() {
+    use core_service::store::writer::MessageWriter;
+    let db = TestDatabase::create().await;
+    let data = small_data(11);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let writer = MessageWriter::start(db.store());
+    let (chat, sender) = chat_and_member(&data, 0);
+    // A sender that does not exist breaks the foreign key, which fails any
+    // batch statement it is part of.
+    let sends = (0..200).map(|i| {
+        let message = if i == 100 {
+            new_message(chat, uuid::Uuid::new_v4())
+        } else {
+            new_message(chat, sender)
+        };
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.store(message).await })
+    });
+    let results: Vec<_> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(results[100].is_err());
+    assert_eq!(
+        results.iter().filter(|r| matches!(r, Ok(Some(_)))).count(),
+        199
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM messages WHERE text = 'batched'")
+            .await,
+        199
+    );
+    let seqs: Vec<i64> = db
+        .store()
+        .history(chat, 1000, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=4 + 199).collect::<Vec<i64>>(),
+        "no gap where the bad one failed"
+    );
+}

@@ -5,9 +5,10 @@
 //! thousand messages per second on one disk. Here sends queue up while the
 //! transactions in progress flush; the next free transaction takes every
 //! message waiting (up to [`MAX_BATCH`]) and stores them with one statement
-//! (`store_messages`, see `sql/`): one round trip and one commit. Each sender is answered only after that commit returned,
-//! so an ack still means "durable". Under light load a message is written
-//! alone at once, so batching adds no latency.
+//! (`store_messages`, see `sql/`): one round trip and one commit. Each
+//! sender is answered only after that commit returned, so an ack still
+//! means "durable". Under light load a message is written alone at once, so
+//! batching adds no latency.
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -99,9 +100,7 @@ async fn write(store: &Store, mut batch: Vec<(NewMessage, Reply)>) {
             }
         }
         Err(error) => {
-            if batch.len() > 1 {
-                tracing::warn!(%error, messages = batch.len(), "batched insert failed; storing one by one");
-            }
+            tracing::warn!(%error, messages = batch.len(), "batched insert failed; storing one by one");
             for (message, reply) in batch {
                 let _ = reply.send(store.insert_message(&message).await);
             }
