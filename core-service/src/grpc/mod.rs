@@ -30,6 +30,16 @@ const SESSION_DRAIN: Duration = Duration::from_secs(10);
 
 /// How often an idle HTTP/2 connection is pinged, so dead edges are noticed.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// Streams one connection may hold open: every WebSocket on an edge is one
+/// session stream on that edge's connection, and an edge holds up to about
+/// 20,000 sockets, so the bound is well above that but still a bound.
+const MAX_STREAMS_PER_CONNECTION: u32 = 65_536;
+/// HTTP/2 receive window of one stream: client operations are small, and a
+/// sender that outpaces its session waits instead of growing a buffer here.
+const STREAM_WINDOW: u32 = 64 * 1024;
+/// HTTP/2 receive window of one connection (one edge): shared by all of its
+/// sessions, so one busy session cannot stall the others.
+const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// The `messenger.v1.Messenger` service.
 pub struct MessengerService {
@@ -181,6 +191,9 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
