@@ -12,10 +12,14 @@ use prost::encoding::{DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
 /// A server event, as a value or as its encoded bytes.
+///
+/// The value is boxed so that a `SharedEvent` is small (the size of
+/// `Bytes`): every session's queue reserves room for events in blocks, and
+/// an inline `ServerEvent` would make that several KiB per session.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SharedEvent {
     /// An event to encode when it is sent (or one that was received).
-    Decoded(ServerEvent),
+    Decoded(Box<ServerEvent>),
     /// An event encoded once, to be sent as it is to any number of sessions.
     Encoded(Bytes),
 }
@@ -29,7 +33,7 @@ impl SharedEvent {
     /// The event as a value.
     pub fn into_event(self) -> Result<ServerEvent, DecodeError> {
         match self {
-            SharedEvent::Decoded(event) => Ok(event),
+            SharedEvent::Decoded(event) => Ok(*event),
             SharedEvent::Encoded(bytes) => ServerEvent::decode(bytes),
         }
     }
@@ -37,13 +41,13 @@ impl SharedEvent {
 
 impl Default for SharedEvent {
     fn default() -> Self {
-        SharedEvent::Decoded(ServerEvent::default())
+        SharedEvent::Decoded(Box::default())
     }
 }
 
 impl From<ServerEvent> for SharedEvent {
     fn from(event: ServerEvent) -> Self {
-        SharedEvent::Decoded(event)
+        SharedEvent::Decoded(Box::new(event))
     }
 }
 
@@ -63,7 +67,7 @@ impl Message for SharedEvent {
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         if let SharedEvent::Encoded(bytes) = self {
-            *self = SharedEvent::Decoded(ServerEvent::decode(bytes.clone())?);
+            *self = SharedEvent::Decoded(Box::new(ServerEvent::decode(bytes.clone())?));
         }
         match self {
             SharedEvent::Decoded(event) => event.merge_field(tag, wire_type, buf, ctx),
@@ -87,6 +91,11 @@ impl Message for SharedEvent {
 mod tests {
     use super::*;
     use crate::v1::{Message as ChatMessage, server_event::Event};
+
+    #[test]
+    fn a_shared_event_is_as_small_as_its_bytes() {
+        assert!(std::mem::size_of::<SharedEvent>() <= std::mem::size_of::<Bytes>());
+    }
 
     fn event() -> ServerEvent {
         ServerEvent {

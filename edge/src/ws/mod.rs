@@ -16,7 +16,7 @@ use crate::core_client::CoreClient;
 use crate::error::ApiError;
 use futures_util::{SinkExt, StreamExt};
 use messenger_proto::SharedEvent;
-use messenger_proto::v1::AuthenticateRequest;
+use messenger_proto::v1::{AuthenticateRequest, ClientOperation};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -146,8 +146,10 @@ pub async fn run(
     caller: Caller,
 ) {
     let (mut sink, mut source) = socket.split();
-    let (operations, queue) = mpsc::channel(OPERATION_QUEUE);
-    let mut request = caller.request(ReceiverStream::new(queue));
+    // Boxed: the queue reserves its slots in blocks, and an inline operation
+    // would make that about 4 KiB per connection.
+    let (operations, queue) = mpsc::channel::<Box<ClientOperation>>(OPERATION_QUEUE);
+    let mut request = caller.request(ReceiverStream::new(queue).map(|operation| *operation));
     if let Ok(name) = settings.edge_name.parse() {
         request
             .metadata_mut()
@@ -244,7 +246,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 async fn handle_frame(
     frame: Message,
     settings: &ConnectionSettings,
-    operations: &mpsc::Sender<messenger_proto::v1::ClientOperation>,
+    operations: &mpsc::Sender<Box<ClientOperation>>,
 ) -> Option<String> {
     let text = match &frame {
         Message::Text(text) => text.as_str(),
@@ -260,7 +262,7 @@ async fn handle_frame(
     match frames::parse(text) {
         Ok(frame) => {
             // If the core has gone, the event side notices and closes.
-            let _ = operations.send(translate::operation(frame)).await;
+            let _ = operations.send(Box::new(translate::operation(frame))).await;
             None
         }
         Err(error) => Some(translate::frame_error_json(&error)),
