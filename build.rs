@@ -7,7 +7,8 @@
 //! Generation runs twice: once for the messages, once for the service code.
 //! The second run maps `ServerEvent` to [`SharedEvent`](src/shared_event.rs),
 //! a wire-identical type that can carry an event encoded once for many
-//! sessions.
+//! sessions; `LinkDelivery`, which holds one, is written by hand in
+//! `src/shared_event.rs` for the same reason.
 
 use prost::Message;
 use std::{env, fs, path::PathBuf};
@@ -23,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         descriptors.encode_to_vec(),
     )?;
     tonic_prost_build::configure()
+        .extern_path(".messenger.v1.LinkDelivery", "crate::LinkDelivery")
         .build_client(false)
         .build_server(false)
         .out_dir(&out_dir)
@@ -32,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .extern_path(".messenger.v1", "crate::v1")
         .extern_path(".messenger.v1.ServerEvent", "crate::SharedEvent")
+        .extern_path(".messenger.v1.LinkDelivery", "crate::LinkDelivery")
         .codec_path("crate::codec::SmallBufferCodec")
         .out_dir(&services)
         .compile_fds(descriptors)?;

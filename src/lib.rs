@@ -16,7 +16,7 @@ pub mod codec;
 mod shared_event;
 pub mod timestamp;
 
-pub use shared_event::SharedEvent;
+pub use shared_event::{LinkDelivery, SharedEvent};
 
 /// The encoded file descriptor set of the contract, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("messenger_descriptor");
@@ -36,3 +36,10 @@ pub const CLIENT_USER_AGENT_METADATA: &str = "x-client-user-agent";
 
 /// Metadata key naming the edge that serves a session (for connection history).
 pub const EDGE_ID_METADATA: &str = "x-edge-id";
+
+/// Metadata key naming an edge's link (a UUID), on `EdgeLink` and on the
+/// sessions whose events go over it.
+pub const EDGE_LINK_METADATA: &str = "x-edge-link";
+
+/// Metadata key of a session's number on its edge's link.
+pub const EDGE_SESSION_METADATA: &str = "x-edge-session";

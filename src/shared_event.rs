@@ -87,10 +87,36 @@ impl Message for SharedEvent {
     }
 }
 
+/// One event for some of an edge's sessions (`messenger.v1.LinkDelivery`).
+///
+/// Written here rather than generated so that the event can be a
+/// [`SharedEvent`]: the core encodes it once for all edges.
+#[derive(Clone, PartialEq, Message)]
+pub struct LinkDelivery {
+    /// The sessions' numbers on the link.
+    #[prost(uint64, repeated, tag = "1")]
+    pub sessions: Vec<u64>,
+    #[prost(message, optional, tag = "2")]
+    pub event: Option<SharedEvent>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::v1::{Message as ChatMessage, server_event::Event};
+
+    #[test]
+    fn a_link_delivery_carries_its_event_bytes_unchanged() {
+        let event = event();
+        let delivery = LinkDelivery {
+            sessions: vec![3, 70_000],
+            event: Some(SharedEvent::encode_once(&event)),
+        };
+        let bytes = delivery.encode_to_vec();
+        let decoded = LinkDelivery::decode(bytes.as_slice()).unwrap();
+        assert_eq!(decoded.sessions, vec![3, 70_000]);
+        assert_eq!(decoded.event.unwrap().into_event().unwrap(), event);
+    }
 
     #[test]
     fn a_shared_event_is_as_small_as_its_bytes() {

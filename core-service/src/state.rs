@@ -3,7 +3,7 @@
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token_cache::TokenCache;
 use crate::membership::MembershipCache;
-use crate::sessions::Registry;
+use crate::sessions::{Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
 use std::time::Duration;
@@ -90,6 +90,8 @@ pub struct Core {
     /// Stores sent messages with group commit.
     pub writer: MessageWriter,
     pub sessions: Registry,
+    /// The edges' delivery links.
+    pub links: Links,
     pub membership: MembershipCache,
     pub limits: Limits,
     pub auth: AuthSettings,
@@ -109,6 +111,7 @@ impl Core {
             writer: MessageWriter::start(store.clone()),
             store,
             sessions: Registry::default(),
+            links: Links::default(),
             membership: MembershipCache::default(),
             limits,
             throttle: LoginThrottle::new(

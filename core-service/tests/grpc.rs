@@ -452,3 +452,151 @@ async fn shutdown_ends_sessions_with_unavailable() {
         .unwrap()
         .unwrap();
 }
+
+/// The demo users in the group chat (the chat with the most members).
+fn group_members(core: &Core) -> Vec<usize> {
+    let data = &core.data;
+    let members_of = |chat: uuid::Uuid| -> Vec<usize> {
+        data.chat_members
+            .iter()
+            .filter(|m| m.chat_id == chat)
+            .map(|m| data.users.iter().position(|u| u.id == m.user_id).unwrap())
+            .collect()
+    };
+    data.chats
+        .iter()
+        .map(|chat| members_of(chat.id))
+        .max_by_key(Vec::len)
+        .unwrap()
+}
+
+/// A session opened on the link `link` as number `number`, logged in as
+/// `user`; its `auth_success` arrives on the link.
+async fn linked_session(
+    core: &Core,
+    link: &mut tonic::Streaming<messenger_proto::LinkDelivery>,
+    link_id: uuid::Uuid,
+    number: u64,
+    user: usize,
+) -> (
+    mpsc::Sender<ClientOperation>,
+    tonic::Streaming<messenger_proto::SharedEvent>,
+) {
+    let (operations, queue) = mpsc::channel(16);
+    let mut request = tonic::Request::new(ReceiverStream::new(queue));
+    let metadata = request.metadata_mut();
+    metadata.insert("x-edge-link", link_id.to_string().parse().unwrap());
+    metadata.insert("x-edge-session", number.to_string().parse().unwrap());
+    let mut client = MessengerClient::new(core.channel().await);
+    let events = client.session(request).await.unwrap().into_inner();
+    let user = &core.data.users[user];
+    let login = Login {
+        email: user.email.clone(),
+        password: user.password.clone(),
+    };
+    operations
+        .send(ClientOperation {
+            operation: Some(Operation::Login(login)),
+        })
+        .await
+        .unwrap();
+    let delivery = tokio::time::timeout(Duration::from_secs(10), link.message())
+        .await
+        .expect("auth_success comes on the link")
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.sessions, vec![number]);
+    let event = delivery.event.unwrap().into_event().unwrap().event;
+    assert!(matches!(event, Some(Event::AuthSuccess(_))), "{event:?}");
+    (operations, events)
+}
+
+/// How a session's own stream ends, failing if it carries an event.
+async fn end_status(events: &mut tonic::Streaming<messenger_proto::SharedEvent>) -> Code {
+    let next = tokio::time::timeout(Duration::from_secs(10), events.message())
+        .await
+        .expect("the session ends");
+    match next {
+        Err(status) => status.code(),
+        Ok(other) => panic!("expected the end of the session, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_carries_each_event_once_for_all_its_sessions() {
+    use messenger_proto::v1::{LinkSignal, link_signal::Signal};
+    let core = start(Limits::default()).await;
+    let members = group_members(&core);
+    let chat = core.data.chats.iter().find(|chat| {
+        core.data
+            .chat_members
+            .iter()
+            .filter(|m| m.chat_id == chat.id)
+            .count()
+            == members.len()
+    });
+    let chat = chat.unwrap().id.to_string();
+    let link_id = uuid::Uuid::new_v4();
+    let (signals, signal_queue) = mpsc::channel::<LinkSignal>(4);
+    let mut request = tonic::Request::new(ReceiverStream::new(signal_queue));
+    let name = link_id.to_string().parse().unwrap();
+    request.metadata_mut().insert("x-edge-link", name);
+    let mut client = MessengerClient::new(core.channel().await);
+    let mut link = client.edge_link(request).await.unwrap().into_inner();
+    let (sender_ops, mut sender_events) = session(&core, members[0]).await;
+    let (_ops_7, mut events_7) = linked_session(&core, &mut link, link_id, 7, members[1]).await;
+    let (_ops_9, mut events_9) = linked_session(&core, &mut link, link_id, 9, members[2]).await;
+
+    let send = pb::SendMessage {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        sender_id: core.data.users[members[0]].id.to_string(),
+        chat_id: chat,
+        client_timestamp: None,
+        text: "once per edge".into(),
+    };
+    let operation = Some(Operation::SendMessage(send));
+    sender_ops
+        .send(ClientOperation { operation })
+        .await
+        .unwrap();
+    let ack = sender_events.message().await.unwrap().unwrap();
+    assert!(matches!(
+        ack.into_event().unwrap().event,
+        Some(Event::MessageAck(_))
+    ));
+    let delivery = link.message().await.unwrap().unwrap();
+    let mut sessions = delivery.sessions.clone();
+    sessions.sort_unstable();
+    assert_eq!(sessions, vec![7, 9], "one delivery for both sessions");
+    match delivery.event.unwrap().into_event().unwrap().event {
+        Some(Event::Message(message)) => assert_eq!(message.text, "once per edge"),
+        other => panic!("expected the message, got {other:?}"),
+    }
+
+    // A session the edge reports as slow ends; the other one does not.
+    let signal = Some(Signal::SlowSession(9));
+    signals.send(LinkSignal { signal }).await.unwrap();
+    assert_eq!(end_status(&mut events_9).await, Code::ResourceExhausted);
+    let quiet = tokio::time::timeout(Duration::from_millis(200), events_7.message()).await;
+    assert!(quiet.is_err(), "session 7 got {quiet:?}");
+
+    // When the edge drops the link, the sessions on it end.
+    drop(signals);
+    drop(link);
+    assert_eq!(end_status(&mut events_7).await, Code::Unavailable);
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_needs_a_uuid_name() {
+    let core = start(Limits::default()).await;
+    let (_signals, queue) = mpsc::channel::<pb::LinkSignal>(1);
+    let mut client = MessengerClient::new(core.channel().await);
+    let mut request = tonic::Request::new(ReceiverStream::new(queue));
+    request
+        .metadata_mut()
+        .insert("x-edge-link", "not-a-uuid".parse().unwrap());
+    let status = client.edge_link(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    core.stop().await;
+}

@@ -41,6 +41,10 @@ pub struct EdgeConfig {
     /// milliseconds; a client slower than that is disconnected (4008).
     #[arg(long, env = "WS_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
     pub ws_write_timeout_ms: u64,
+    /// Frames queued for one WebSocket client before it counts as a slow
+    /// consumer and is disconnected (4008).
+    #[arg(long, env = "WS_QUEUE", default_value_t = 1024)]
+    pub ws_queue: usize,
     /// This edge's name in the connection history (default `edge@<address>`).
     #[arg(long, env = "EDGE_ID")]
     pub edge_id: Option<String>,

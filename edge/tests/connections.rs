@@ -175,7 +175,11 @@ async fn a_websocket_that_stops_reading_is_closed_while_others_keep_receiving() 
         session_queue: 16,
         ..Limits::default()
     };
-    let stack = Stack::start_configured(limits, |config| config.ws_write_timeout_ms = 1000).await;
+    let stack = Stack::start_configured(limits, |config| {
+        config.ws_write_timeout_ms = 1000;
+        config.ws_queue = 16;
+    })
+    .await;
     let world = World::new();
     stack.load(&world).await;
     let mut sender = stack.login(&world.users[0]).await;

@@ -53,6 +53,7 @@ async fn start(shape: Shape) -> Stack {
         cookie_secure: false,
         edge_id: Some("smoke-edge".into()),
         ws_write_timeout_ms: 10_000,
+        ws_queue: 1024,
     };
     let mut until = stopped;
     tokio::spawn(async move {

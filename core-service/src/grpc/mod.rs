@@ -3,6 +3,7 @@
 mod chats;
 pub mod convert;
 mod history;
+mod link;
 mod session;
 
 use crate::accounts;
@@ -14,8 +15,8 @@ use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
     AuthenticateRequest, ChatList, ClientOperation, ConnectionList, HistoryPage, HistoryRequest,
-    ListChatsRequest, ListConnectionsRequest, Login, LoginSession, RegisterRequest, RevokeRequest,
-    RevokeResponse, TokenGrant, TokenRequest, User,
+    LinkSignal, ListChatsRequest, ListConnectionsRequest, Login, LoginSession, RegisterRequest,
+    RevokeRequest, RevokeResponse, TokenGrant, TokenRequest, User,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ impl Messenger for MessengerService {
         let opening = session::Opening {
             user,
             origin: credentials::connection_origin(request.metadata()),
+            link: link::of_session(&self.core, request.metadata()),
         };
         let stream = session::open(
             self.core.clone(),
@@ -70,6 +72,22 @@ impl Messenger for MessengerService {
             opening,
         );
         Ok(Response::new(stream))
+    }
+
+    type EdgeLinkStream = link::DeliveryStream;
+
+    async fn edge_link(
+        &self,
+        request: Request<Streaming<LinkSignal>>,
+    ) -> Result<Response<Self::EdgeLinkStream>, Status> {
+        let id = link::link_id(request.metadata())?;
+        let deliveries = link::open(
+            self.core.clone(),
+            id,
+            request.into_inner(),
+            self.shutdown.clone(),
+        );
+        Ok(Response::new(deliveries))
     }
 
     async fn get_history(

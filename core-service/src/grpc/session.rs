@@ -2,11 +2,12 @@
 //!
 //! A task reads the client's operations and applies them one at a time, in
 //! order. Events for the client go through the session's bounded queue into
-//! the response stream, which ends early with a status when the core shuts
-//! down or the client reads too slowly.
+//! the response stream, or over its edge's link when it was opened on one;
+//! either way the response stream ends early with a status when the core
+//! shuts down, the client reads too slowly, or the link ends.
 
 use crate::commands::{self, SessionState};
-use crate::sessions::{CloseReason, Outbox};
+use crate::sessions::{CloseReason, Link, LinkSession, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use crate::store::users::UserRecord;
@@ -27,6 +28,9 @@ pub struct Opening {
     /// had one.
     pub user: Option<(UserRecord, uuid::Uuid)>,
     pub origin: ConnectionOrigin,
+    /// The edge link to deliver the session's events over, and the
+    /// session's number there.
+    pub link: Option<(Arc<Link>, LinkSession)>,
 }
 
 /// Starts a session over the client's operation stream; returns its events.
@@ -36,10 +40,8 @@ pub fn open(
     shutdown: watch::Receiver<bool>,
     opening: Opening,
 ) -> EventStream {
-    let (events, queue) = mpsc::channel(core.limits.session_queue);
-    let (close, closed) = oneshot::channel();
     let login = opening.user.as_ref().map(|(_, login)| *login);
-    let outbox = Arc::new(Outbox::new(events, close, login));
+    let (outbox, queue, closed) = outbox(&core, opening.link, login);
     let id = core.sessions.new_session_id();
     let session = SessionState::new(id, outbox, opening.origin);
     let span = tracing::info_span!("session", session_id = session.id);
@@ -54,6 +56,40 @@ pub fn open(
         span,
     ));
     outgoing(queue, closed, shutdown)
+}
+
+/// The session's outbox, with the receiving ends of its own queue (none
+/// when its events go over a link) and of its close switch.
+fn outbox(
+    core: &Core,
+    link: Option<(Arc<Link>, LinkSession)>,
+    login: Option<uuid::Uuid>,
+) -> (
+    Arc<Outbox>,
+    Option<mpsc::Receiver<SharedEvent>>,
+    oneshot::Receiver<CloseReason>,
+) {
+    let (close, closed) = oneshot::channel();
+    if let Some((link, number)) = link {
+        let outbox = Arc::new(Outbox::over_link(link.clone(), number, close, login));
+        if link.attach(number, Arc::downgrade(&outbox)) {
+            return (outbox, None, closed);
+        }
+        // The link ended in between: this session uses its own stream.
+        let (close, closed) = oneshot::channel();
+        let (events, queue) = mpsc::channel(core.limits.session_queue);
+        return (
+            Arc::new(Outbox::new(events, close, login)),
+            Some(queue),
+            closed,
+        );
+    }
+    let (events, queue) = mpsc::channel(core.limits.session_queue);
+    (
+        Arc::new(Outbox::new(events, close, login)),
+        Some(queue),
+        closed,
+    )
 }
 
 /// Applies the client's operations until it hangs up or the core stops.
@@ -89,6 +125,7 @@ async fn read_operations(
         Some(CloseReason::SlowConsumer) => EndReason::SlowConsumer,
         Some(CloseReason::Shutdown) => EndReason::ServerShutdown,
         Some(CloseReason::LoggedOut) => EndReason::LoggedOut,
+        Some(CloseReason::LinkLost) => EndReason::Error,
         None => ending,
     };
     session.finish(&core, reason).await;
@@ -97,7 +134,8 @@ async fn read_operations(
 
 /// What the response stream reads from.
 struct Outgoing {
-    queue: mpsc::Receiver<SharedEvent>,
+    /// The session's own queue; `None` when its events go over a link.
+    queue: Option<mpsc::Receiver<SharedEvent>>,
     closed: oneshot::Receiver<CloseReason>,
     shutdown: watch::Receiver<bool>,
     finished: bool,
@@ -105,7 +143,7 @@ struct Outgoing {
 
 /// The queue as a stream that ends with a status when the session is closed.
 fn outgoing(
-    queue: mpsc::Receiver<SharedEvent>,
+    queue: Option<mpsc::Receiver<SharedEvent>>,
     closed: oneshot::Receiver<CloseReason>,
     shutdown: watch::Receiver<bool>,
 ) -> EventStream {
@@ -126,7 +164,7 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
         biased;
         _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(CloseReason::Shutdown)),
         reason = &mut state.closed => Err(reason.ok()),
-        event = state.queue.recv() => Ok(event),
+        event = next_queued(&mut state.queue) => Ok(event),
     };
     let closed = match next {
         Ok(Some(event)) => return Some((Ok(event), state)),
@@ -141,6 +179,14 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
     Some((Err(close_status(reason)), state))
 }
 
+/// The next event of the session's own queue; never, without one.
+async fn next_queued(queue: &mut Option<mpsc::Receiver<SharedEvent>>) -> Option<SharedEvent> {
+    match queue {
+        Some(queue) => queue.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The status a closed session's stream ends with.
 fn close_status(reason: CloseReason) -> Status {
     match reason {
@@ -149,5 +195,6 @@ fn close_status(reason: CloseReason) -> Status {
         }
         CloseReason::Shutdown => Status::unavailable("the core is shutting down"),
         CloseReason::LoggedOut => Status::unauthenticated("logged out: the login was revoked"),
+        CloseReason::LinkLost => Status::unavailable("the edge link of the session ended"),
     }
 }

@@ -1,11 +1,15 @@
 //! The session registry: user id → that user's live sessions (one per
 //! connected device).
 //!
-//! Each session has a bounded outgoing queue. Delivery never waits: a session
-//! whose queue is full is a slow consumer, and it is closed (it can reconnect
-//! and read history) rather than slowing anyone else down. The lock is a
-//! plain mutex held only to copy or change the map, never across `.await`.
+//! A session's events go either into its own bounded queue (its gRPC
+//! stream) or over its edge's link (see [`super::link`]), where an event is
+//! sent once for all of that edge's recipients. Delivery never waits: a
+//! session whose queue is full is a slow consumer, and it is closed (it can
+//! reconnect and read history) rather than slowing anyone else down. The
+//! lock is a plain mutex held only to copy or change the map, never across
+//! `.await`.
 
+use super::link::{Link, LinkSession};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
@@ -26,13 +30,26 @@ pub enum CloseReason {
     Shutdown,
     /// The login the session was opened with was revoked (logout).
     LoggedOut,
+    /// The edge link the session's events went over has ended.
+    LinkLost,
 }
 
-/// The sending side of one session: its queue and the switch that closes it.
+/// Where a session's events go.
+enum Route {
+    /// The session's own queue, read by its gRPC stream.
+    Queue(mpsc::Sender<SharedEvent>),
+    /// Its edge's link, under the session's number there.
+    Link {
+        link: Arc<Link>,
+        session: LinkSession,
+    },
+}
+
+/// The sending side of one session: its route and the switch that closes it.
 pub struct Outbox {
     /// The login (token family) the session was opened with, if any.
     login: Option<Uuid>,
-    events: mpsc::Sender<SharedEvent>,
+    route: Route,
     close: Mutex<Option<oneshot::Sender<CloseReason>>>,
     closed_as: Mutex<Option<CloseReason>>,
 }
@@ -44,9 +61,23 @@ impl Outbox {
         close: oneshot::Sender<CloseReason>,
         login: Option<Uuid>,
     ) -> Self {
+        Self::with_route(Route::Queue(events), close, login)
+    }
+
+    /// An outbox whose events go over `link` as `session`.
+    pub fn over_link(
+        link: Arc<Link>,
+        session: LinkSession,
+        close: oneshot::Sender<CloseReason>,
+        login: Option<Uuid>,
+    ) -> Self {
+        Self::with_route(Route::Link { link, session }, close, login)
+    }
+
+    fn with_route(route: Route, close: oneshot::Sender<CloseReason>, login: Option<Uuid>) -> Self {
         Outbox {
             login,
-            events,
+            route,
             close: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),
         }
@@ -56,12 +87,16 @@ impl Outbox {
     /// session's own replies, so a client that does not read only holds up
     /// itself. Returns false if the session is gone.
     pub async fn reply(&self, event: ServerEvent) -> bool {
-        self.events.send(event.into()).await.is_ok()
+        match &self.route {
+            Route::Queue(events) => events.send(event.into()).await.is_ok(),
+            Route::Link { link, session } => link.reply(*session, event.into()).await,
+        }
     }
 
-    /// Queues an event without waiting; a full queue closes the session.
-    fn deliver(&self, event: SharedEvent) {
-        match self.events.try_send(event) {
+    /// Queues an event on the session's own queue without waiting; a full
+    /// queue closes the session.
+    fn deliver_to_queue(&self, events: &mpsc::Sender<SharedEvent>, event: SharedEvent) {
+        match events.try_send(event) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::SlowConsumer),
         }
@@ -81,6 +116,17 @@ impl Outbox {
         *self.closed_as.lock().expect("outbox lock poisoned")
     }
 }
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if let Route::Link { link, session } = &self.route {
+            link.detach(*session);
+        }
+    }
+}
+
+/// The sessions on one link that an event is for.
+type LinkBatch = (Arc<Link>, Vec<LinkSession>);
 
 /// Each user's live sessions.
 type SessionsByUser = HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>;
@@ -119,15 +165,24 @@ impl Registry {
 
     /// Delivers `event` to every session of every user in `user_ids`, except
     /// the session `skip` (the one whose operation caused the event). The
-    /// event is encoded once; each session gets a reference to the bytes.
+    /// event is encoded once; each session with its own queue gets a
+    /// reference to the bytes, and each edge link gets them once with the
+    /// list of its sessions.
     pub fn deliver(&self, user_ids: &[Uuid], skip: Option<SessionId>, event: &ServerEvent) {
         let outboxes = self.outboxes(user_ids, skip);
         if outboxes.is_empty() {
             return;
         }
         let event = SharedEvent::encode_once(event);
-        for outbox in outboxes {
-            outbox.deliver(event.clone());
+        let mut batches: Vec<LinkBatch> = Vec::new();
+        for outbox in &outboxes {
+            match &outbox.route {
+                Route::Queue(events) => outbox.deliver_to_queue(events, event.clone()),
+                Route::Link { link, session } => add_to_batch(&mut batches, link, *session),
+            }
+        }
+        for (link, sessions) in batches {
+            link.deliver(sessions, event.clone());
         }
     }
 
@@ -164,6 +219,18 @@ impl Registry {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SessionsByUser> {
         self.users.lock().expect("registry lock poisoned")
+    }
+}
+
+/// Adds `session` to its link's batch (an event reaches few links, so a
+/// list is faster than a map).
+fn add_to_batch(batches: &mut Vec<LinkBatch>, link: &Arc<Link>, session: LinkSession) {
+    match batches
+        .iter_mut()
+        .find(|(known, _)| Arc::ptr_eq(known, link))
+    {
+        Some((_, sessions)) => sessions.push(session),
+        None => batches.push((link.clone(), vec![session])),
     }
 }
 

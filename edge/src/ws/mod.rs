@@ -1,12 +1,14 @@
 //! `GET /ws`: one WebSocket connection = one session stream on the core.
 //!
-//! Text frames are parsed here and forwarded as operations; the core's
-//! events are written back as JSON. Frames the edge cannot parse are
+//! Text frames are parsed here and forwarded as operations on the session
+//! stream; the core's events come over the edge's link (see [`link`]), made
+//! into JSON once per edge, and are written back. Frames the edge cannot parse are
 //! answered with an error frame and the connection stays open. When the
 //! core cannot be reached or goes away, the socket is closed with a close
 //! code that tells the client what happened (see [`close_codes`]).
 
 pub mod frames;
+pub mod link;
 pub mod translate;
 pub mod upgrade;
 
@@ -15,6 +17,7 @@ use crate::config::EdgeConfig;
 use crate::core_client::CoreClient;
 use crate::error::ApiError;
 use futures_util::{SinkExt, StreamExt};
+use link::{EdgeLink, Membership};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::{AuthenticateRequest, ClientOperation};
 use std::sync::Arc;
@@ -54,7 +57,7 @@ const OPERATION_QUEUE: usize = 64;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Settings of every connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectionSettings {
     pub max_frame_bytes: usize,
     pub ping_interval: Duration,
@@ -62,6 +65,8 @@ pub struct ConnectionSettings {
     pub edge_name: Arc<str>,
     /// How long a frame may wait to be taken by the client.
     pub write_timeout: Duration,
+    /// The edge's delivery link to the core.
+    pub link: Arc<EdgeLink>,
 }
 
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
@@ -78,6 +83,11 @@ pub fn route(
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
         edge_name: config.edge_name().into(),
         write_timeout: Duration::from_millis(config.ws_write_timeout_ms.max(1)),
+        link: Arc::new(EdgeLink::new(
+            core.clone(),
+            config.ws_queue,
+            shutdown.clone(),
+        )),
     };
     let hard_limit = config.hard_frame_limit();
     let connections = Arc::new(Semaphore::new(config.max_connections));
@@ -155,6 +165,10 @@ pub async fn run(
             .metadata_mut()
             .insert(messenger_proto::EDGE_ID_METADATA, name);
     }
+    let mut membership = settings.link.join().await;
+    if let Some(membership) = &membership {
+        membership.tag(&mut request);
+    }
     let mut events = match core.session(request).await {
         Ok(response) => response.into_inner(),
         Err(status) => {
@@ -186,6 +200,14 @@ pub async fn run(
                 }
                 Some(Err(error)) => break read_error_close(&error),
                 None => break None,
+            },
+            frame = next_linked(&mut membership) => match frame {
+                Some(text) => {
+                    if let Some(end) = write(&mut sink, Message::Text(text), &settings).await {
+                        break end;
+                    }
+                }
+                None => break Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into())),
             },
             event = next_event(&mut events) => match event {
                 Ok(Some(text)) => {
@@ -278,7 +300,17 @@ fn close_frame(code: u16, reason: String) -> Message {
     }))
 }
 
-/// The next event as JSON; `Ok(None)` for an event with nothing in it;
+/// The next frame from the edge's link; never, for a socket not on it.
+async fn next_linked(
+    membership: &mut Option<Membership>,
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
+    match membership {
+        Some(membership) => membership.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next event on the session's own stream as JSON; `Ok(None)` for an event with nothing in it;
 /// `Err` with the close code when the core ended the session.
 async fn next_event(events: &mut Streaming<SharedEvent>) -> Result<Option<String>, Close> {
     match events.message().await {

@@ -203,6 +203,7 @@ async fn start_edge(
         cookie_secure: false,
         edge_id: Some("test-edge".into()),
         ws_write_timeout_ms: 10_000,
+        ws_queue: 1024,
     };
     configure(&mut config);
     let (stop, receiver) = watch::channel(false);
