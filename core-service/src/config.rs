@@ -29,7 +29,9 @@ pub struct CoreConfig {
     /// Largest history page a client may ask for.
     #[arg(long, env = "MAX_HISTORY_PAGE", default_value_t = Limits::default().max_page_size)]
     pub max_history_page: u32,
-    /// Events queued for one session before it is closed as a slow consumer.
+    /// Events queued for one session with a stream of its own before it is
+    /// closed as a slow consumer (sessions behind an edge link are bounded
+    /// by the edge's per-socket queue instead).
     #[arg(long, env = "SESSION_QUEUE", default_value_t = Limits::default().session_queue)]
     pub session_queue: usize,
     /// Shortest password accepted at registration.

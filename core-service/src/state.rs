@@ -19,7 +19,8 @@ pub struct Limits {
     pub max_group_members: usize,
     /// Largest history page.
     pub max_page_size: u32,
-    /// Events queued for one session before it counts as a slow consumer.
+    /// Events queued for one session with a stream of its own before it
+    /// counts as a slow consumer.
     pub session_queue: usize,
 }
 

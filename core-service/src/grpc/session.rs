@@ -101,7 +101,7 @@ async fn read_operations(
     user: Option<UserRecord>,
 ) {
     if let Some(user) = user
-        && let Err(error) = session.log_in(&core, &user).await
+        && let Err(error) = Box::pin(session.log_in(&core, &user)).await
     {
         error.log();
         session.outbox.close(CloseReason::Shutdown);
@@ -113,7 +113,11 @@ async fn read_operations(
             _ = shutdown.wait_for(|stopping| *stopping) => break EndReason::ServerShutdown,
         };
         match next {
-            Ok(Some(operation)) => commands::dispatch(&core, &mut session, operation).await,
+            // Boxed, like the other rare large futures here, so that the
+            // task an idle session keeps is a few hundred bytes, not KiBs.
+            Ok(Some(operation)) => {
+                Box::pin(commands::dispatch(&core, &mut session, operation)).await
+            }
             Ok(None) => break EndReason::ClientClosed,
             Err(status) => {
                 tracing::debug!(%status, "client stream ended");
@@ -128,7 +132,7 @@ async fn read_operations(
         Some(CloseReason::LinkLost) => EndReason::Error,
         None => ending,
     };
-    session.finish(&core, reason).await;
+    Box::pin(session.finish(&core, reason)).await;
     tracing::debug!(reason = reason.as_str(), "session ended");
 }
 

@@ -165,11 +165,13 @@ pub async fn run(
             .metadata_mut()
             .insert(messenger_proto::EDGE_ID_METADATA, name);
     }
-    let mut membership = settings.link.join().await;
+    let mut membership = Box::pin(settings.link.join()).await;
     if let Some(membership) = &membership {
         membership.tag(&mut request);
     }
-    let mut events = match core.session(request).await {
+    // Boxed, like the other rare large futures here: the task an idle socket
+    // keeps holds only what it waits on, not the largest future it awaits.
+    let mut events = match Box::pin(core.session(request)).await {
         Ok(response) => response.into_inner(),
         Err(status) => {
             tracing::warn!(%status, "core unreachable, refusing WebSocket session");
@@ -177,7 +179,7 @@ pub async fn run(
                 close_codes::TRY_AGAIN_LATER,
                 "core unavailable, retry later",
             );
-            let _ = sink.send(close_frame(close.0, close.1.into())).await;
+            let _ = Box::pin(sink.send(close_frame(close.0, close.1.into()))).await;
             return;
         }
     };
@@ -192,7 +194,7 @@ pub async fn run(
                     if frame.is_close() {
                         break None;
                     }
-                    if let Some(reply) = handle_frame(frame, &settings, &operations).await
+                    if let Some(reply) = Box::pin(handle_frame(frame, &settings, &operations)).await
                         && let Some(end) = write(&mut sink, Message::text(reply), &settings).await
                     {
                         break end;
@@ -231,6 +233,14 @@ pub async fn run(
             }
         }
     };
+    Box::pin(say_goodbye(sink, close)).await;
+}
+
+/// Sends the close frame, if there is one, and closes the socket.
+async fn say_goodbye(
+    mut sink: futures_util::stream::SplitSink<Socket, Message>,
+    close: Option<Close>,
+) {
     if let Some((code, reason)) = close {
         let goodbye = sink.send(close_frame(code, reason));
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
