@@ -4,8 +4,9 @@
 //! encoding and decoding. A session is a long-lived stream per WebSocket
 //! that mostly carries messages of a few hundred bytes, so on a server
 //! holding tens of thousands of sessions those buffers are most of its memory.
-//! Buffers here start at 1 KiB and grow in 1 KiB steps for larger messages
-//! (a history page grows them a few times).
+//! Buffers here start at 256 bytes, enough for a typical operation, and grow
+//! for larger messages (a history page grows them a few times; measured,
+//! that costs nothing visible in history requests per second).
 
 use prost::Message;
 use std::marker::PhantomData;
@@ -13,7 +14,7 @@ use tonic::codec::{BufferSettings, Codec};
 use tonic_prost::{ProstDecoder, ProstEncoder};
 
 /// Initial size and growth step of each buffer.
-const BUFFER_BYTES: usize = 1024;
+const BUFFER_BYTES: usize = 256;
 /// Encoded bytes gathered before they are handed to the transport (tonic's
 /// default).
 const YIELD_BYTES: usize = 32 * 1024;

@@ -16,13 +16,15 @@ use crate::auth::{Caller, Source, caller};
 use crate::config::EdgeConfig;
 use crate::core_client::CoreClient;
 use crate::error::ApiError;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use link::{EdgeLink, Membership};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::{AuthenticateRequest, ClientOperation};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -113,10 +115,14 @@ pub fn route(
                                 warp::reject::custom(ApiError::from_status(&status, "header"))
                             })?;
                     }
-                    Ok(upgrade.on_upgrade(hard_limit, move |socket| async move {
-                        run(socket, core, settings, shutdown, caller).await;
-                        drop(permit);
-                    }))
+                    let pending = Box::new(Pending {
+                        core,
+                        settings,
+                        shutdown,
+                        caller,
+                        permit,
+                    });
+                    Ok(upgrade.on_upgrade(hard_limit, move |socket| run(socket, pending)))
                 }
             },
         )
@@ -147,15 +153,54 @@ fn check_origin(
     }
 }
 
-/// Runs one WebSocket connection until either side ends it.
-pub async fn run(
-    socket: Socket,
-    mut core: CoreClient,
+/// What a connection needs besides its socket.
+struct Pending {
+    core: CoreClient,
     settings: ConnectionSettings,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     caller: Caller,
-) {
-    let (mut sink, mut source) = socket.split();
+    /// The connection's place under `MAX_CONNECTIONS`.
+    permit: OwnedSemaphorePermit,
+}
+
+/// One open connection: the socket's halves and its session on the core.
+struct Connection {
+    sink: SplitSink<Socket, Message>,
+    source: SplitStream<Socket>,
+    operations: mpsc::Sender<Box<ClientOperation>>,
+    events: Streaming<SharedEvent>,
+    membership: Option<Membership>,
+    settings: ConnectionSettings,
+    shutdown: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Runs one WebSocket connection until either side ends it.
+///
+/// Opening it (the session call to the core, joining the link) runs in a
+/// boxed future that is gone once the connection is open, so the task an
+/// idle socket keeps holds only what the open connection waits on.
+fn run(socket: Socket, pending: Box<Pending>) -> impl Future<Output = ()> + Send {
+    let opening = Box::pin(open(socket, pending));
+    async move {
+        let connection = opening.await;
+        if let Some(connection) = connection {
+            connection.serve().await;
+        }
+    }
+}
+
+/// Opens the connection's session on the core; `None` (after telling the
+/// client) when the core cannot be reached.
+async fn open(socket: Socket, pending: Box<Pending>) -> Option<Connection> {
+    let Pending {
+        mut core,
+        settings,
+        shutdown,
+        caller,
+        permit,
+    } = *pending;
+    let (mut sink, source) = socket.split();
     // Boxed: the queue reserves its slots in blocks, and an inline operation
     // would make that about 4 KiB per connection.
     let (operations, queue) = mpsc::channel::<Box<ClientOperation>>(OPERATION_QUEUE);
@@ -165,13 +210,11 @@ pub async fn run(
             .metadata_mut()
             .insert(messenger_proto::EDGE_ID_METADATA, name);
     }
-    let mut membership = Box::pin(settings.link.join()).await;
+    let membership = settings.link.join().await;
     if let Some(membership) = &membership {
         membership.tag(&mut request);
     }
-    // Boxed, like the other rare large futures here: the task an idle socket
-    // keeps holds only what it waits on, not the largest future it awaits.
-    let mut events = match Box::pin(core.session(request)).await {
+    let events = match core.session(request).await {
         Ok(response) => response.into_inner(),
         Err(status) => {
             tracing::warn!(%status, "core unreachable, refusing WebSocket session");
@@ -179,68 +222,89 @@ pub async fn run(
                 close_codes::TRY_AGAIN_LATER,
                 "core unavailable, retry later",
             );
-            let _ = Box::pin(sink.send(close_frame(close.0, close.1.into()))).await;
-            return;
+            let _ = sink.send(close_frame(close.0, close.1.into())).await;
+            return None;
         }
     };
-    let interval = settings.ping_interval;
-    let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
-    let mut last_heard = Instant::now();
-    let close = loop {
-        tokio::select! {
-            incoming = source.next() => match incoming {
-                Some(Ok(frame)) => {
-                    last_heard = Instant::now();
-                    if frame.is_close() {
-                        break None;
+    Some(Connection {
+        sink,
+        source,
+        operations,
+        events,
+        membership,
+        settings,
+        shutdown,
+        _permit: permit,
+    })
+}
+
+impl Connection {
+    /// Relays frames both ways until either side ends, then says goodbye.
+    async fn serve(mut self) {
+        let close = self.relay().await;
+        Box::pin(say_goodbye(self.sink, close)).await;
+    }
+
+    /// The connection's loop; returns the close frame to send, if any.
+    async fn relay(&mut self) -> Option<Close> {
+        let interval = self.settings.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
+        let mut last_heard = Instant::now();
+        let settings = &self.settings;
+        loop {
+            tokio::select! {
+                incoming = self.source.next() => match incoming {
+                    Some(Ok(frame)) => {
+                        last_heard = Instant::now();
+                        if frame.is_close() {
+                            return None;
+                        }
+                        // Boxed: rare and large, see `run`.
+                        let reply = Box::pin(handle_frame(frame, settings, &self.operations)).await;
+                        if let Some(reply) = reply
+                            && let Some(end) = write(&mut self.sink, Message::text(reply), settings).await
+                        {
+                            return end;
+                        }
                     }
-                    if let Some(reply) = Box::pin(handle_frame(frame, &settings, &operations)).await
-                        && let Some(end) = write(&mut sink, Message::text(reply), &settings).await
-                    {
-                        break end;
+                    Some(Err(error)) => return read_error_close(&error),
+                    None => return None,
+                },
+                frame = next_linked(&mut self.membership) => match frame {
+                    Some(text) => {
+                        if let Some(end) = write(&mut self.sink, Message::Text(text), settings).await {
+                            return end;
+                        }
+                    }
+                    None => return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into())),
+                },
+                event = next_event(&mut self.events) => match event {
+                    Ok(Some(text)) => {
+                        if let Some(end) = write(&mut self.sink, Message::text(text), settings).await {
+                            return end;
+                        }
+                    }
+                    Ok(None) => continue,
+                    Err(close) => return Some(close),
+                },
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= interval * 2 {
+                        return Some((close_codes::GOING_AWAY, "ping timeout".into()));
+                    }
+                    if let Some(end) = write(&mut self.sink, Message::Ping(Default::default()), settings).await {
+                        return end;
                     }
                 }
-                Some(Err(error)) => break read_error_close(&error),
-                None => break None,
-            },
-            frame = next_linked(&mut membership) => match frame {
-                Some(text) => {
-                    if let Some(end) = write(&mut sink, Message::Text(text), &settings).await {
-                        break end;
-                    }
+                () = stopping(&mut self.shutdown) => {
+                    return Some((close_codes::GOING_AWAY, "server shutting down".into()));
                 }
-                None => break Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into())),
-            },
-            event = next_event(&mut events) => match event {
-                Ok(Some(text)) => {
-                    if let Some(end) = write(&mut sink, Message::text(text), &settings).await {
-                        break end;
-                    }
-                }
-                Ok(None) => continue,
-                Err(close) => break Some(close),
-            },
-            _ = ping.tick() => {
-                if last_heard.elapsed() >= interval * 2 {
-                    break Some((close_codes::GOING_AWAY, "ping timeout".into()));
-                }
-                if let Some(end) = write(&mut sink, Message::Ping(Default::default()), &settings).await {
-                    break end;
-                }
-            }
-            () = stopping(&mut shutdown) => {
-                break Some((close_codes::GOING_AWAY, "server shutting down".into()));
             }
         }
-    };
-    Box::pin(say_goodbye(sink, close)).await;
+    }
 }
 
 /// Sends the close frame, if there is one, and closes the socket.
-async fn say_goodbye(
-    mut sink: futures_util::stream::SplitSink<Socket, Message>,
-    close: Option<Close>,
-) {
+async fn say_goodbye(mut sink: SplitSink<Socket, Message>, close: Option<Close>) {
     if let Some((code, reason)) = close {
         let goodbye = sink.send(close_frame(code, reason));
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
@@ -254,7 +318,7 @@ async fn say_goodbye(
 /// stalled client from holding the core's stream (and its share of the
 /// HTTP/2 connection to the core) for long.
 async fn write(
-    sink: &mut futures_util::stream::SplitSink<Socket, Message>,
+    sink: &mut SplitSink<Socket, Message>,
     frame: Message,
     settings: &ConnectionSettings,
 ) -> Option<Option<Close>> {
