@@ -299,6 +299,18 @@ async fn check_login_answers_without_revealing_which_part_was_wrong() {
     core.stop().await;
 }
 
+/// The login operation of the demo user `user`.
+fn login(core: &Core, user: usize) -> ClientOperation {
+    let user = &core.data.users[user];
+    let login = Login {
+        email: user.email.clone(),
+        password: user.password.clone(),
+    };
+    ClientOperation {
+        operation: Some(Operation::Login(login)),
+    }
+}
+
 /// A raw gRPC session: the operation sender and the event stream.
 async fn session(
     core: &Core,
@@ -314,17 +326,7 @@ async fn session(
         .await
         .unwrap()
         .into_inner();
-    let user = &core.data.users[user];
-    let login = Login {
-        email: user.email.clone(),
-        password: user.password.clone(),
-    };
-    operations
-        .send(ClientOperation {
-            operation: Some(Operation::Login(login)),
-        })
-        .await
-        .unwrap();
+    operations.send(login(core, user)).await.unwrap();
     let first = events.message().await.unwrap().unwrap();
     assert!(matches!(
         first.into_event().unwrap().event,
@@ -489,17 +491,7 @@ async fn linked_session(
     metadata.insert("x-edge-session", number.to_string().parse().unwrap());
     let mut client = MessengerClient::new(core.channel().await);
     let events = client.session(request).await.unwrap().into_inner();
-    let user = &core.data.users[user];
-    let login = Login {
-        email: user.email.clone(),
-        password: user.password.clone(),
-    };
-    operations
-        .send(ClientOperation {
-            operation: Some(Operation::Login(login)),
-        })
-        .await
-        .unwrap();
+    operations.send(login(core, user)).await.unwrap();
     let delivery = tokio::time::timeout(Duration::from_secs(10), link.message())
         .await
         .expect("auth_success comes on the link")
