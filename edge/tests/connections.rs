@@ -212,3 +212,46 @@ async fn a_websocket_that_stops_reading_is_closed_while_others_keep_receiving() 
     }
     stack.stop().await;
 }
+
+/// How the connection of a client that logs in and then never reads ends,
+/// while another member sends it far more than the socket buffers between
+/// edge and client hold. The core's own session queue (1,024) never fills.
+async fn end_of_a_stalled_socket(ws_queue: usize, write_timeout_ms: u64) -> serde_json::Value {
+    let limits = Limits {
+        max_text_chars: 20_000,
+        ..Limits::default()
+    };
+    let stack = Stack::start_configured(limits, |config| {
+        config.ws_write_timeout_ms = write_timeout_ms;
+        config.ws_queue = ws_queue;
+    })
+    .await;
+    let world = World::new();
+    stack.load(&world).await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let _stalled = stack.login(&world.users[1]).await;
+    let padding = "x".repeat(16_000);
+    for n in 0..900 {
+        let (_, frame) =
+            common::send_frame(&world.users[0], world.group_chat, &format!("{n} {padding}"));
+        sender.send(frame).await;
+        assert_eq!(sender.recv().await["type"], "message_ack");
+    }
+    let row = ended(&stack, &world.users[1], 0).await;
+    stack.stop().await;
+    row
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_fills_its_queue_on_the_edge_is_ended_as_a_slow_consumer() {
+    // The edge's queue of 8 fills long before the 2 s write timeout.
+    let row = end_of_a_stalled_socket(8, 2000).await;
+    assert_eq!(row["end_reason"], "slow_consumer", "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_takes_no_frame_in_time_is_ended_as_a_slow_consumer() {
+    // The queue holds all 900 messages; the write timeout ends it.
+    let row = end_of_a_stalled_socket(1024, 1000).await;
+    assert_eq!(row["end_reason"], "slow_consumer", "{row}");
+}

@@ -252,6 +252,18 @@ impl Membership {
         }
     }
 
+    /// Reports this socket to the core as a slow consumer (its client did
+    /// not take a frame within the write timeout).
+    pub fn report_slow(&self) {
+        if let Some(place) = self.shared.lock().get_mut(&self.session) {
+            place.slow = true;
+        }
+        let signal = LinkSignal {
+            signal: Some(Signal::SlowSession(self.session)),
+        };
+        let _ = self.shared.signals.send(signal);
+    }
+
     /// The next frame for this socket; `None` once the link has ended.
     pub async fn next(&mut self) -> Option<Utf8Bytes> {
         self.frames.recv().await

@@ -242,7 +242,25 @@ impl Connection {
     /// Relays frames both ways until either side ends, then says goodbye.
     async fn serve(mut self) {
         let close = self.relay().await;
+        if close
+            .as_ref()
+            .is_some_and(|(code, _)| *code == close_codes::SLOW_CONSUMER)
+        {
+            Box::pin(self.report_slow()).await;
+        }
         Box::pin(say_goodbye(self.sink, close)).await;
+    }
+
+    /// Tells the core that this client did not take a frame in time, and
+    /// waits (briefly) for the core to end the session, so that it records
+    /// why the connection ended before the edge hangs up.
+    async fn report_slow(&mut self) {
+        let Some(membership) = &self.membership else {
+            return;
+        };
+        membership.report_slow();
+        let ended = async { while let Ok(Some(_)) = self.events.message().await {} };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, ended).await;
     }
 
     /// The connection's loop; returns the close frame to send, if any.
