@@ -268,6 +268,11 @@ impl Membership {
     pub async fn next(&mut self) -> Option<Utf8Bytes> {
         self.frames.recv().await
     }
+
+    /// A frame already queued for this socket, without waiting.
+    pub fn try_next(&mut self) -> Option<Utf8Bytes> {
+        self.frames.try_recv().ok()
+    }
 }
 
 impl Drop for Membership {

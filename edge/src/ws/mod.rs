@@ -17,7 +17,7 @@ use crate::config::EdgeConfig;
 use crate::core_client::CoreClient;
 use crate::error::ApiError;
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{EdgeLink, Membership};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::{AuthenticateRequest, ClientOperation};
@@ -290,7 +290,10 @@ impl Connection {
                 },
                 frame = next_linked(&mut self.membership) => match frame {
                     Some(text) => {
-                        if let Some(end) = write(&mut self.sink, Message::Text(text), settings).await {
+                        // Whatever else is already queued goes out in the same write.
+                        let membership = &mut self.membership;
+                        let queued = || membership.as_mut()?.try_next().map(Message::Text);
+                        if let Some(end) = write_frames(&mut self.sink, Message::Text(text), queued, settings).await {
                             return end;
                         }
                     }
@@ -330,17 +333,46 @@ async fn say_goodbye(mut sink: SplitSink<Socket, Message>, close: Option<Close>)
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
 }
 
-/// Writes one frame to the client. `None` when it was sent; otherwise how
-/// the connection ends: the client is gone, or it has not taken the frame
-/// within the write timeout and is a slow consumer. The timeout keeps a
-/// stalled client from holding the core's stream (and its share of the
-/// HTTP/2 connection to the core) for long.
+/// The most frames one write to a client takes from its queue.
+const WRITE_BATCH: usize = 64;
+
+/// Writes one frame to the client; see [`write_frames`].
 async fn write(
     sink: &mut SplitSink<Socket, Message>,
     frame: Message,
     settings: &ConnectionSettings,
 ) -> Option<Option<Close>> {
-    match tokio::time::timeout(settings.write_timeout, sink.send(frame)).await {
+    write_frames(sink, frame, || None, settings).await
+}
+
+/// Writes `first` and up to [`WRITE_BATCH`] − 1 frames from `more` to the
+/// client with one flush, so frames queued together cost one system call.
+/// `None` when they were sent; otherwise how the connection ends: the client
+/// is gone, or it has not taken the frames within the write timeout and is a
+/// slow consumer. The timeout keeps a stalled client from holding the core's
+/// stream (and its share of the HTTP/2 connection to the core) for long.
+async fn write_frames(
+    sink: &mut SplitSink<Socket, Message>,
+    first: Message,
+    mut more: impl FnMut() -> Option<Message>,
+    settings: &ConnectionSettings,
+) -> Option<Option<Close>> {
+    let writing = async {
+        sink.feed(first).await?;
+        for _ in 1..WRITE_BATCH {
+            let Some(frame) = more() else { break };
+            sink.feed(frame).await?;
+        }
+        sink.flush().await
+    };
+    let mut writing = std::pin::pin!(writing);
+    // Nearly every write completes at once; only one that has to wait for
+    // the client pays for a timer.
+    let written = match writing.as_mut().now_or_never() {
+        Some(written) => Ok(written),
+        None => tokio::time::timeout(settings.write_timeout, writing).await,
+    };
+    match written {
         Ok(Ok(())) => None,
         Ok(Err(_)) => Some(None),
         Err(_) => Some(Some((
