@@ -99,6 +99,10 @@ pub struct DatabaseConfig {
     /// Most connections the core opens to PostgreSQL.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: usize,
+    /// Memory for the newest messages of recently read chats, in MiB
+    /// (history pages and sync served without a query); 0 turns it off.
+    #[arg(long, env = "HISTORY_CACHE_MIB", default_value_t = 64)]
+    pub history_cache_mib: usize,
 }
 
 /// `url` with any password replaced by `***`, for logs.

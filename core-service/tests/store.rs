@@ -451,3 +451,95 @@ async fn a_bad_message_fails_alone_and_its_batch_is_stored() {
         "no gap where the bad one failed"
     );
 }
+
+/// The two members of a personal chat of `data`.
+fn personal_chat(data: &core_service::demo_data::DemoData) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
+    let chat = data.chats.iter().find(|chat| chat.kind == 0).unwrap().id;
+    let members: Vec<uuid::Uuid> = data
+        .chat_members
+        .iter()
+        .filter(|member| member.chat_id == chat)
+        .map(|member| member.user_id)
+        .collect();
+    (chat, members[0], members[1])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_from_the_recent_messages_cache_matches_the_database() {
+    let db = TestDatabase::create().await;
+    let data = small_data(11);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let cached = db.store();
+    let direct = core_service::store::Store::with_config(db.config(), 2)
+        .unwrap()
+        .with_recent_budget(0);
+    let (chat, sender, reader) = personal_chat(&data);
+    let newest = |limit| cached.history_between(chat, None, None, limit);
+    newest(10).await.unwrap();
+
+    // More messages than the cache keeps per chat, some alone and some in
+    // batches, some seen, with reads in between that keep it loaded.
+    let window = core_service::store::recent::WINDOW;
+    let mut sent = 0;
+    while sent < window + 40 {
+        if sent % 3 == 0 {
+            let message = new_message(chat, sender);
+            cached.insert_message(&message).await.unwrap().unwrap();
+            cached.mark_seen(reader, message.id).await.unwrap();
+            sent += 1;
+        } else {
+            let batch: Vec<_> = (0..7).map(|_| new_message(chat, sender)).collect();
+            cached
+                .insert_messages(&batch.iter().collect::<Vec<_>>())
+                .await
+                .unwrap();
+            sent += batch.len();
+        }
+        newest(5).await.unwrap();
+    }
+
+    let last = i64::try_from(sent).unwrap() + 4;
+    let first_held = last - i64::try_from(window).unwrap() + 1;
+    for limit in [1, 20, 50, 100] {
+        for offset in [0, 1, 50, 200, last - 3, last + 5] {
+            assert_eq!(
+                cached.history(chat, limit, offset).await.unwrap(),
+                direct.history(chat, limit, offset).await.unwrap(),
+                "limit {limit} offset {offset}"
+            );
+        }
+        let afters = [
+            None,
+            Some(0),
+            Some(30),
+            Some(first_held - 2),
+            Some(first_held - 1),
+            Some(last - 4),
+        ];
+        let befores = [
+            None,
+            Some(10),
+            Some(first_held + 3),
+            Some(last),
+            Some(last + 5),
+        ];
+        for after in afters {
+            for before in befores {
+                assert_eq!(
+                    cached
+                        .history_between(chat, after, before, limit)
+                        .await
+                        .unwrap(),
+                    direct
+                        .history_between(chat, after, before, limit)
+                        .await
+                        .unwrap(),
+                    "limit {limit} after {after:?} before {before:?}"
+                );
+            }
+        }
+    }
+    let page = cached.history_between(chat, None, None, 50).await.unwrap();
+    assert_eq!(page.last().unwrap().seq, last);
+    assert!(page.iter().any(|m| m.seen) && page.iter().any(|m| !m.seen));
+}

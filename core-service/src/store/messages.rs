@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::store::Store;
+use crate::store::recent::{self, Page};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -43,6 +44,21 @@ pub struct StoredMessage {
     pub timestamp: DateTime<Utc>,
     /// False for a retry: the message was stored before and nothing changed.
     pub created: bool,
+}
+
+impl StoredMessage {
+    /// The stored row of `message`, as first stored (not yet seen).
+    fn record(&self, message: &NewMessage) -> MessageRecord {
+        MessageRecord {
+            id: self.id,
+            chat_id: self.chat_id,
+            sender_id: message.sender_id,
+            text: message.text.clone(),
+            timestamp: self.timestamp,
+            seen: false,
+            seq: self.seq,
+        }
+    }
 }
 
 /// A message to store.
@@ -90,7 +106,12 @@ impl Store {
                 ],
             )
             .await?;
-        Ok(row.as_ref().map(stored_from_row))
+        let stored = row.as_ref().map(stored_from_row);
+        if let Some(stored) = &stored {
+            self.recent
+                .stored(stored.created.then(|| stored.record(message)));
+        }
+        Ok(stored)
     }
 
     /// Stores a batch like [`Store::insert_message`] stores one, in one
@@ -139,6 +160,14 @@ impl Store {
                 *answer = Some(stored);
             }
         }
+        let created = messages
+            .iter()
+            .zip(&answers)
+            .filter_map(|(message, answer)| {
+                let stored = answer.as_ref()?;
+                stored.created.then(|| stored.record(message))
+            });
+        self.recent.stored(created);
         Ok(answers)
     }
 
@@ -149,6 +178,13 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<MessageRecord>> {
+        let page = Page::Offset {
+            limit: count(limit),
+            offset: count(offset),
+        };
+        if let Some(records) = self.recent_page(chat_id, page).await? {
+            return Ok(records);
+        }
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
@@ -162,6 +198,35 @@ impl Store {
         Ok(rows.iter().map(MessageRecord::from_row).collect())
     }
 
+    /// The page from the recent-messages cache, loading the chat's window
+    /// into it first when it has none; `None` when the page is older than
+    /// what the cache holds.
+    async fn recent_page(&self, chat_id: Uuid, page: Page) -> Result<Option<Vec<MessageRecord>>> {
+        if let Some(records) = self.recent.page(chat_id, page) {
+            return Ok(Some(records));
+        }
+        let load = self.recent.start_load(chat_id);
+        if !load.is_needed() {
+            return Ok(None);
+        }
+        let newest = self.newest_messages(chat_id, recent::WINDOW + 1).await?;
+        Ok(self.recent.finish_load(load, newest, page))
+    }
+
+    /// The chat's newest `count` messages, newest first.
+    async fn newest_messages(&self, chat_id: Uuid, count: usize) -> Result<Vec<MessageRecord>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
+                 WHERE chat_id = $1 ORDER BY seq DESC LIMIT $2",
+            )
+            .await?;
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        let rows = client.query(&statement, &[&chat_id, &limit]).await?;
+        Ok(rows.iter().map(MessageRecord::from_row).collect())
+    }
+
     /// Up to `limit` messages with `after < seq < before`, oldest first:
     /// the oldest such when `after` is given, else the newest before `before`.
     pub async fn history_between(
@@ -171,6 +236,14 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<MessageRecord>> {
+        let page = Page::Between {
+            after,
+            before,
+            limit: count(limit),
+        };
+        if let Some(records) = self.recent_page(chat_id, page).await? {
+            return Ok(records);
+        }
         let client = self.connection().await?;
         let newest_first = after.is_none();
         let sql = if newest_first {
@@ -191,4 +264,9 @@ impl Store {
         }
         Ok(records)
     }
+}
+
+/// A non-negative count from SQL's integers (negative ones count as 0).
+fn count(value: i64) -> usize {
+    usize::try_from(value).unwrap_or(0)
 }

@@ -9,22 +9,29 @@ pub mod connections;
 pub mod messages;
 pub mod migrate;
 pub mod receipts;
+pub mod recent;
 pub mod tokens;
 pub mod users;
 pub mod writer;
 
 use crate::error::Result;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Timeouts};
+use recent::RecentMessages;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::NoTls;
 
 /// How long an operation waits for a free connection before it fails.
 const POOL_WAIT: Duration = Duration::from_secs(10);
+/// Bytes of recent messages kept in memory unless configured otherwise.
+pub const DEFAULT_RECENT_BUDGET: usize = 64 * 1024 * 1024;
 
 /// A pool of connections to the messenger's database.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Shared by every clone: the newest messages of recently read chats.
+    recent: Arc<RecentMessages>,
 }
 
 impl Store {
@@ -57,7 +64,17 @@ impl Store {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|error| StoreSetupError::Pool(error.to_string()))?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            recent: Arc::new(RecentMessages::new(DEFAULT_RECENT_BUDGET)),
+        })
+    }
+
+    /// The same store with a cache of recent messages of about `bytes`
+    /// (0: none). Clones made before keep the old cache.
+    pub fn with_recent_budget(mut self, bytes: usize) -> Self {
+        self.recent = Arc::new(RecentMessages::new(bytes));
+        self
     }
 
     /// A connection from the pool.

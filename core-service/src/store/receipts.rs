@@ -67,7 +67,11 @@ impl Store {
         let updated = transaction.query_opt(&complete, &[&message_id]).await?;
         transaction.commit().await?;
         Ok(match updated {
-            Some(row) => SeenOutcome::NowSeenByAll(MessageRecord::from_row(&row)),
+            Some(row) => {
+                let record = MessageRecord::from_row(&row);
+                self.recent.seen(record.chat_id, record.seq);
+                SeenOutcome::NowSeenByAll(record)
+            }
             None => SeenOutcome::Recorded,
         })
     }
