@@ -48,7 +48,7 @@ pub struct StoredMessage {
 
 impl StoredMessage {
     /// The stored row of `message`, as first stored (not yet seen).
-    fn record(&self, message: &NewMessage) -> MessageRecord {
+    pub(super) fn record(&self, message: &NewMessage) -> MessageRecord {
         MessageRecord {
             id: self.id,
             chat_id: self.chat_id,
@@ -108,8 +108,7 @@ impl Store {
             .await?;
         let stored = row.as_ref().map(stored_from_row);
         if let Some(stored) = &stored {
-            self.recent
-                .stored(stored.created.then(|| stored.record(message)));
+            self.recent.stored([(message, stored)]);
         }
         Ok(stored)
     }
@@ -160,14 +159,9 @@ impl Store {
                 *answer = Some(stored);
             }
         }
-        let created = messages
-            .iter()
-            .zip(&answers)
-            .filter_map(|(message, answer)| {
-                let stored = answer.as_ref()?;
-                stored.created.then(|| stored.record(message))
-            });
-        self.recent.stored(created);
+        let stored = messages.iter().zip(&answers);
+        self.recent
+            .stored(stored.filter_map(|(message, answer)| Some((*message, answer.as_ref()?))));
         Ok(answers)
     }
 

@@ -15,7 +15,7 @@
 //! core per database: rows written behind its back (a `populate` while it
 //! runs) are seen after a restart.
 
-use crate::store::messages::MessageRecord;
+use crate::store::messages::{MessageRecord, NewMessage, StoredMessage};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
@@ -170,11 +170,19 @@ impl RecentMessages {
         answer
     }
 
-    /// Records messages just committed (each new, with its final number).
-    pub fn stored(&self, messages: impl IntoIterator<Item = MessageRecord>) {
+    /// Records messages just committed. Only chats the cache holds (or is
+    /// loading) are looked at, so a send to a chat nobody reads copies
+    /// nothing: a load that starts after the commit reads the message
+    /// itself.
+    pub fn stored<'a>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a NewMessage, &'a StoredMessage)>,
+    ) {
         let mut state = self.state.lock().expect("cache lock");
-        for message in messages {
-            state.append(message);
+        for (message, stored) in messages {
+            if stored.created && state.chats.contains_key(&stored.chat_id) {
+                state.append(stored.record(message));
+            }
         }
     }
 
@@ -353,6 +361,31 @@ mod tests {
         }
     }
 
+    /// Reports `records` as committed, as the store does.
+    fn commit(cache: &RecentMessages, records: &[MessageRecord], created: bool) {
+        let pairs: Vec<(NewMessage, StoredMessage)> = records
+            .iter()
+            .map(|m| {
+                let new = NewMessage {
+                    id: m.id,
+                    chat_id: m.chat_id,
+                    sender_id: m.sender_id,
+                    client_id: Uuid::new_v4(),
+                    text: m.text.clone(),
+                };
+                let stored = StoredMessage {
+                    id: m.id,
+                    chat_id: m.chat_id,
+                    seq: m.seq,
+                    timestamp: m.timestamp,
+                    created,
+                };
+                (new, stored)
+            })
+            .collect();
+        cache.stored(pairs.iter().map(|(new, stored)| (new, stored)));
+    }
+
     /// Messages 1..=count of a chat, newest first (as a load reads them).
     fn newest_first(chat_id: Uuid, count: i64) -> Vec<MessageRecord> {
         (1..=count).rev().map(|seq| message(chat_id, seq)).collect()
@@ -439,13 +472,16 @@ mod tests {
     fn commits_extend_the_window_in_order_and_a_gap_drops_it() {
         let chat = Uuid::new_v4();
         let cache = cache_with(chat, 3);
-        cache.stored([message(chat, 4), message(chat, 5)]);
+        commit(&cache, &[message(chat, 4), message(chat, 5)], true);
         assert_eq!(
             seqs(cache.page(chat, offset(10, 0))),
             Some(vec![1, 2, 3, 4, 5])
         );
+        // A retry stores nothing and changes nothing.
+        commit(&cache, &[message(chat, 6)], false);
+        assert_eq!(seqs(cache.page(chat, offset(10, 0))).unwrap().len(), 5);
         // Message 6's commit has not been reported yet.
-        cache.stored([message(chat, 7)]);
+        commit(&cache, &[message(chat, 7)], true);
         assert_eq!(seqs(cache.page(chat, offset(10, 0))), None);
     }
 
@@ -454,7 +490,7 @@ mod tests {
         let chat = Uuid::new_v4();
         let cache = cache_with(chat, WINDOW as i64);
         assert!(cache.page(chat, offset(1, 0)).is_some());
-        cache.stored([message(chat, WINDOW as i64 + 1)]);
+        commit(&cache, &[message(chat, WINDOW as i64 + 1)], true);
         assert_eq!(seqs(cache.page(chat, offset(1, 0))), None);
         assert_eq!(
             seqs(cache.page(chat, between(Some(1), Some(4), 10))),
@@ -468,7 +504,7 @@ mod tests {
         let cache = Arc::new(RecentMessages::new(1 << 20));
         let load = cache.start_load(chat);
         assert!(!cache.start_load(chat).is_needed(), "one load at a time");
-        cache.stored([message(chat, 4)]);
+        commit(&cache, &[message(chat, 4)], true);
         let answer = cache.finish_load(load, newest_first(chat, 3), offset(10, 0));
         assert_eq!(seqs(answer), Some(vec![1, 2, 3]));
         assert_eq!(seqs(cache.page(chat, offset(10, 0))), None);
@@ -512,7 +548,7 @@ mod tests {
         let load = cache.start_load(chat);
         cache.finish_load(load, loaded, offset(1, 0));
         // Committed before the load read it, reported after.
-        cache.stored([newest]);
+        commit(&cache, &[newest], true);
         assert_eq!(seqs(cache.page(chat, offset(10, 0))), Some(vec![1, 2, 3]));
     }
 
