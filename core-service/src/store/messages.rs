@@ -199,6 +199,9 @@ impl Store {
         if let Some(records) = self.recent.page(chat_id, page) {
             return Ok(Some(records));
         }
+        if !page.loads_window() {
+            return Ok(None);
+        }
         let load = self.recent.start_load(chat_id);
         if !load.is_needed() {
             return Ok(None);

@@ -98,6 +98,16 @@ pub enum Page {
     },
 }
 
+impl Page {
+    /// Whether reading this page from the database is reason to load the
+    /// chat's window. A page after a cursor (sync, or paging forward) is
+    /// usually a few new messages or none: reading 200 to answer it would
+    /// cost more than it saves, so only a held window answers it.
+    pub fn loads_window(&self) -> bool {
+        !matches!(self, Page::Between { after: Some(_), .. })
+    }
+}
+
 impl RecentMessages {
     /// A cache of at most `budget` bytes (about; 0 turns it off).
     pub fn new(budget: usize) -> Self {
@@ -436,6 +446,14 @@ mod tests {
             seqs(cache.page(chat, between(Some(7), None, 4))),
             Some(vec![])
         );
+    }
+
+    #[test]
+    fn only_pages_without_an_after_cursor_load_a_window() {
+        assert!(offset(50, 0).loads_window());
+        assert!(between(None, None, 50).loads_window());
+        assert!(between(None, Some(9), 50).loads_window());
+        assert!(!between(Some(3), None, 50).loads_window());
     }
 
     #[test]
