@@ -101,9 +101,16 @@ pub struct DatabaseConfig {
     pub database_pool_size: usize,
     /// Memory for the newest messages of recently read chats, in MiB
     /// (history pages and sync served without a query); 0 turns it off.
-    #[arg(long, env = "HISTORY_CACHE_MIB", default_value_t = 64)]
+    #[arg(
+        long,
+        env = "HISTORY_CACHE_MIB",
+        default_value_t = crate::store::DEFAULT_RECENT_BUDGET / MIB
+    )]
     pub history_cache_mib: usize,
 }
+
+/// Bytes in a MiB, for the settings given in MiB.
+pub const MIB: usize = 1024 * 1024;
 
 /// `url` with any password replaced by `***`, for logs.
 pub fn mask_password(url: &str) -> String {

@@ -68,7 +68,7 @@ pub async fn open_database(config: &DatabaseConfig) -> Result<Database, Database
     };
     tracing::info!(database = %config::mask_password(&url), "using database");
     let store = Store::new(&url, config.database_pool_size)?
-        .with_recent_budget(config.history_cache_mib.saturating_mul(1024 * 1024));
+        .with_recent_budget(config.history_cache_mib.saturating_mul(config::MIB));
     store::migrate::run(&store).await?;
     Ok(Database { store, local })
 }

@@ -58,6 +58,7 @@ struct Window {
 
 /// A load in progress: [`RecentMessages::finish_load`] keeps its result
 /// only if nothing changed the chat in between.
+///
 /// Dropped unfinished (the read failed, or its request was cancelled), it
 /// takes the chat's mark down so that a later load can be kept.
 pub struct Load {
@@ -317,7 +318,7 @@ impl Window {
                     return None;
                 }
                 let start = offset.min(held.len());
-                start..(start.saturating_add(limit)).min(held.len())
+                start..start.saturating_add(limit).min(held.len())
             }
             Page::Between {
                 after,
@@ -334,7 +335,7 @@ impl Window {
                     if older_missing {
                         return None;
                     }
-                    start..(start + limit).min(end)
+                    start..start.saturating_add(limit).min(end)
                 } else {
                     // The newest `limit` before `before`: all here when the
                     // window has that many, or has everything.
