@@ -1,7 +1,7 @@
 //! `messenger-core`: the core service and its data commands.
 
 use clap::{Parser, Subcommand};
-use core_service::config::{CoreConfig, DatabaseConfig};
+use core_service::config::{CoreConfig, DatabaseConfig, RuntimeConfig};
 use core_service::demo_data::generate::{self, Sizes};
 use core_service::demo_data::populate;
 use std::path::PathBuf;
@@ -12,6 +12,8 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    runtime: RuntimeConfig,
 }
 
 #[derive(Subcommand)]
@@ -71,15 +73,19 @@ struct CreateJson {
     out: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     core_service::init_tracing();
     let cli = Cli::parse();
     let command = cli
         .command
         .unwrap_or_else(|| Command::Serve(ServeDefaults::parse_from(["serve"]).config));
-    match run(command).await {
+    let result = cli
+        .runtime
+        .build()
+        .map_err(Into::into)
+        .and_then(|runtime| runtime.block_on(run(command)));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -125,7 +131,8 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
-    tracing::info!(?config.listen, limits = ?config.limits(), "starting core");
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    tracing::info!(?config.listen, limits = ?config.limits(), workers, "starting core");
     let database = core_service::open_database(&config.database).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "gRPC listening");

@@ -1,7 +1,7 @@
 //! `messenger-edge`: the WebSocket and REST front of the messenger.
 
 use clap::Parser;
-use edge::config::EdgeConfig;
+use edge::config::{EdgeConfig, RuntimeConfig};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -13,14 +13,26 @@ use std::process::ExitCode;
 struct Cli {
     #[command(flatten)]
     config: EdgeConfig,
+    #[command(flatten)]
+    runtime: RuntimeConfig,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     edge::init_tracing();
-    let config = Cli::parse().config;
-    tracing::info!(?config, "starting edge");
+    let cli = Cli::parse();
+    match cli.runtime.build() {
+        Ok(runtime) => runtime.block_on(run(cli.config)),
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: EdgeConfig) -> ExitCode {
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    tracing::info!(?config, workers, "starting edge");
     raise_open_file_limit(config.max_connections);
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,

@@ -7,7 +7,7 @@
 //! cluster it started is stopped (its data stays for the next run).
 
 use clap::Parser;
-use core_service::config::CoreConfig;
+use core_service::config::{CoreConfig, RuntimeConfig};
 use core_service::demo_data::{DemoData, populate};
 use edge::config::EdgeConfig;
 use std::path::PathBuf;
@@ -26,6 +26,8 @@ struct Cli {
     core: CoreConfig,
     #[command(flatten)]
     edge: EdgeConfig,
+    #[command(flatten)]
+    runtime: RuntimeConfig,
     /// Demo data loaded when the database has no users yet.
     #[arg(long, env = "DEMO_DATA", default_value = "fake_data.json")]
     demo_data: PathBuf,
@@ -36,11 +38,16 @@ struct Cli {
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     core_service::init_tracing();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    let result = cli
+        .runtime
+        .build()
+        .map_err(Into::into)
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
