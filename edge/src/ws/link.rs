@@ -10,6 +10,7 @@
 //! it ended (the core restarted). While the core cannot be reached, sockets
 //! do without it: the core then sends their events on their own streams.
 
+use super::queue::{self, SendError};
 use super::translate;
 use crate::core_client::CoreClient;
 use messenger_proto::v1::{LinkSignal, link_signal::Signal};
@@ -56,7 +57,7 @@ struct Shared {
 
 /// One socket's place on the link.
 struct Place {
-    frames: mpsc::Sender<Utf8Bytes>,
+    frames: queue::Sender<Utf8Bytes>,
     /// Reported as slow: nothing more is queued for it.
     slow: bool,
 }
@@ -66,7 +67,7 @@ struct Place {
 pub struct Membership {
     shared: Arc<Shared>,
     session: u64,
-    frames: mpsc::Receiver<Utf8Bytes>,
+    frames: queue::Receiver<Utf8Bytes>,
 }
 
 impl EdgeLink {
@@ -85,7 +86,7 @@ impl EdgeLink {
     pub async fn join(&self) -> Option<Membership> {
         let shared = self.live().await?;
         let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
-        let (frames, receiver) = mpsc::channel(self.queue);
+        let (frames, receiver) = queue::queue(self.queue);
         let place = Place {
             frames,
             slow: false,
@@ -187,7 +188,7 @@ impl Shared {
             let Some(place) = sessions.get_mut(&number).filter(|place| !place.slow) else {
                 continue;
             };
-            if let Err(mpsc::error::TrySendError::Full(_)) = place.frames.try_send(text.clone()) {
+            if let Err(SendError::Full(_)) = place.frames.try_send(text.clone()) {
                 place.slow = true;
                 let signal = LinkSignal {
                     signal: Some(Signal::SlowSession(number)),
@@ -271,7 +272,7 @@ impl Membership {
 
     /// A frame already queued for this socket, without waiting.
     pub fn try_next(&mut self) -> Option<Utf8Bytes> {
-        self.frames.try_recv().ok()
+        self.frames.try_recv()
     }
 }
 
@@ -293,8 +294,8 @@ mod tests {
         (Arc::new(Shared::new(Uuid::new_v4(), signals)), received)
     }
 
-    fn place(shared: &Shared, number: u64, queue: usize) -> mpsc::Receiver<Utf8Bytes> {
-        let (frames, receiver) = mpsc::channel(queue);
+    fn place(shared: &Shared, number: u64, capacity: usize) -> queue::Receiver<Utf8Bytes> {
+        let (frames, receiver) = queue::queue(capacity);
         let place = Place {
             frames,
             slow: false,
@@ -327,7 +328,7 @@ mod tests {
         assert!(a.as_str().contains(r#""text":"hi""#), "{a}");
         // The same bytes, not a copy per socket.
         assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr());
-        assert!(other.try_recv().is_err());
+        assert!(other.try_recv().is_none());
     }
 
     #[test]
@@ -342,7 +343,7 @@ mod tests {
         assert_eq!(signal.signal, Some(Signal::SlowSession(1)));
         assert!(signals.try_recv().is_err(), "reported once");
         for _ in 0..3 {
-            assert!(fast.try_recv().is_ok());
+            assert!(fast.try_recv().is_some());
         }
     }
 
@@ -353,10 +354,8 @@ mod tests {
         shared.dispatch(delivery(vec![1], "last"));
         shared.end();
         assert!(!shared.is_alive());
-        assert!(frames.try_recv().is_ok(), "queued frames are still read");
-        assert!(matches!(
-            frames.try_recv(),
-            Err(mpsc::error::TryRecvError::Disconnected)
-        ));
+        assert!(frames.try_recv().is_some(), "queued frames are still read");
+        let ended = futures_util::FutureExt::now_or_never(frames.recv());
+        assert_eq!(ended, Some(None));
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod frames;
 pub mod link;
+mod queue;
 pub mod translate;
 pub mod upgrade;
 
@@ -24,9 +25,8 @@ use messenger_proto::v1::{AuthenticateRequest, ClientOperation};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tonic::{Code, Status, Streaming};
@@ -167,7 +167,7 @@ struct Pending {
 struct Connection {
     sink: SplitSink<Socket, Message>,
     source: SplitStream<Socket>,
-    operations: mpsc::Sender<Box<ClientOperation>>,
+    operations: queue::Sender<Box<ClientOperation>>,
     events: Streaming<SharedEvent>,
     membership: Option<Membership>,
     settings: ConnectionSettings,
@@ -201,10 +201,9 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Connection> {
         permit,
     } = *pending;
     let (mut sink, source) = socket.split();
-    // Boxed: the queue reserves its slots in blocks, and an inline operation
-    // would make that about 4 KiB per connection.
-    let (operations, queue) = mpsc::channel::<Box<ClientOperation>>(OPERATION_QUEUE);
-    let mut request = caller.request(ReceiverStream::new(queue).map(|operation| *operation));
+    // Boxed: an empty queue keeps a few slots, and they stay small.
+    let (operations, queued) = queue::queue::<Box<ClientOperation>>(OPERATION_QUEUE);
+    let mut request = caller.request(queued.map(|operation| *operation));
     if let Ok(name) = settings.edge_name.parse() {
         request
             .metadata_mut()
@@ -392,7 +391,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 async fn handle_frame(
     frame: Message,
     settings: &ConnectionSettings,
-    operations: &mpsc::Sender<Box<ClientOperation>>,
+    operations: &queue::Sender<Box<ClientOperation>>,
 ) -> Option<String> {
     let text = match &frame {
         Message::Text(text) => text.as_str(),
