@@ -179,7 +179,10 @@ struct Connection {
 ///
 /// Opening it (the session call to the core, joining the link) runs in a
 /// boxed future that is gone once the connection is open, so the task an
-/// idle socket keeps holds only what the open connection waits on.
+/// idle socket keeps holds only what the open connection waits on. The
+/// connection itself is boxed too: a value moved from a local into the
+/// future awaited after it still keeps its slot in the task, which would
+/// hold the connection twice.
 fn run(socket: Socket, pending: Box<Pending>) -> impl Future<Output = ()> + Send {
     let opening = Box::pin(open(socket, pending));
     async move {
@@ -192,7 +195,7 @@ fn run(socket: Socket, pending: Box<Pending>) -> impl Future<Output = ()> + Send
 
 /// Opens the connection's session on the core; `None` (after telling the
 /// client) when the core cannot be reached.
-async fn open(socket: Socket, pending: Box<Pending>) -> Option<Connection> {
+async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> {
     let Pending {
         mut core,
         settings,
@@ -225,7 +228,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Connection> {
             return None;
         }
     };
-    Some(Connection {
+    Some(Box::new(Connection {
         sink,
         source,
         operations,
@@ -234,12 +237,12 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Connection> {
         settings,
         shutdown,
         _permit: permit,
-    })
+    }))
 }
 
 impl Connection {
     /// Relays frames both ways until either side ends, then says goodbye.
-    async fn serve(mut self) {
+    async fn serve(mut self: Box<Self>) {
         let close = self.relay().await;
         if close
             .as_ref()
@@ -367,9 +370,11 @@ async fn write_frames(
     let mut writing = std::pin::pin!(writing);
     // Nearly every write completes at once; only one that has to wait for
     // the client pays for a timer.
+    // Boxed, as it is rare and its timer is large: an idle socket's task
+    // keeps room for the largest future it may await.
     let written = match writing.as_mut().now_or_never() {
         Some(written) => Ok(written),
-        None => tokio::time::timeout(settings.write_timeout, writing).await,
+        None => Box::pin(tokio::time::timeout(settings.write_timeout, writing)).await,
     };
     match written {
         Ok(Ok(())) => None,
