@@ -3,8 +3,9 @@
 //! Everything in [`v1`] is generated from `proto/messenger/v1/messenger.proto`;
 //! that file is the documentation of every message and RPC. The core service
 //! implements [`v1::messenger_server::Messenger`], the edge calls it through
-//! [`v1::messenger_client::MessengerClient`]. The `Session` stream carries
-//! [`SharedEvent`]s, which are `ServerEvent`s on the wire.
+//! [`v1::messenger_client::MessengerClient`]. The `Session` stream and the
+//! `EdgeLink` deliveries carry [`SharedEvent`]s, which are `ServerEvent`s
+//! on the wire.
 
 /// Version 1 of the `messenger.v1` package.
 pub mod v1 {
@@ -37,9 +38,10 @@ pub const CLIENT_USER_AGENT_METADATA: &str = "x-client-user-agent";
 /// Metadata key naming the edge that serves a session (for connection history).
 pub const EDGE_ID_METADATA: &str = "x-edge-id";
 
-/// Metadata key naming an edge's link (a UUID), on `EdgeLink` and on the
-/// sessions whose events go over it.
+/// Metadata key naming an edge's link (a UUID) on `EdgeLink`.
 pub const EDGE_LINK_METADATA: &str = "x-edge-link";
 
-/// Metadata key of a session's number on its edge's link.
-pub const EDGE_SESSION_METADATA: &str = "x-edge-session";
+/// How many operations of one session on an edge link the core may not
+/// have taken yet: the edge sends no more until the core reports some
+/// taken (`LinkDelivery.operations_taken`).
+pub const LINK_OPERATION_WINDOW: u32 = 64;

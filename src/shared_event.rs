@@ -96,8 +96,15 @@ pub struct LinkDelivery {
     /// The sessions' numbers on the link.
     #[prost(uint64, repeated, tag = "1")]
     pub sessions: Vec<u64>,
+    /// Absent in a delivery that only reports taken operations or an end.
     #[prost(message, optional, tag = "2")]
     pub event: Option<SharedEvent>,
+    /// Operations of the first session the core took since it last said.
+    #[prost(uint32, tag = "3")]
+    pub operations_taken: u32,
+    /// The (only) session has ended.
+    #[prost(message, optional, tag = "4")]
+    pub ended: Option<crate::v1::SessionEnded>,
 }
 
 #[cfg(test)]
@@ -111,6 +118,7 @@ mod tests {
         let delivery = LinkDelivery {
             sessions: vec![3, 70_000],
             event: Some(SharedEvent::encode_once(&event)),
+            ..Default::default()
         };
         let bytes = delivery.encode_to_vec();
         let decoded = LinkDelivery::decode(bytes.as_slice()).unwrap();

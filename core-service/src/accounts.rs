@@ -171,7 +171,13 @@ pub async fn authenticate(core: &Core, metadata: &MetadataMap) -> Result<UserRec
 /// The user of the credential in `metadata` and the login it belongs to.
 pub async fn authenticate_login(core: &Core, metadata: &MetadataMap) -> Result<(UserRecord, Uuid)> {
     let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
-    let hash = tokens::hash(&token);
+    authenticate_token(core, &token).await
+}
+
+/// The user of `token` (a login session or an access token) and the login
+/// it belongs to.
+pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord, Uuid)> {
+    let hash = tokens::hash(token);
     if let Some(owner) = core.tokens.get(&hash) {
         return Ok(owner);
     }

@@ -472,51 +472,97 @@ fn group_members(core: &Core) -> Vec<usize> {
         .unwrap()
 }
 
-/// A session opened on the link `link` as number `number`, logged in as
-/// `user`; its `auth_success` arrives on the link.
-async fn linked_session(
+/// An edge's link to `core`: the signal sender and the deliveries.
+async fn edge_link(
     core: &Core,
-    link: &mut tonic::Streaming<messenger_proto::LinkDelivery>,
-    link_id: uuid::Uuid,
-    number: u64,
-    user: usize,
 ) -> (
-    mpsc::Sender<ClientOperation>,
-    tonic::Streaming<messenger_proto::SharedEvent>,
+    mpsc::Sender<pb::LinkSignal>,
+    tonic::Streaming<messenger_proto::LinkDelivery>,
 ) {
-    let (operations, queue) = mpsc::channel(16);
+    let (signals, queue) = mpsc::channel(256);
     let mut request = tonic::Request::new(ReceiverStream::new(queue));
-    let metadata = request.metadata_mut();
-    metadata.insert("x-edge-link", link_id.to_string().parse().unwrap());
-    metadata.insert("x-edge-session", number.to_string().parse().unwrap());
+    let name = uuid::Uuid::new_v4().to_string().parse().unwrap();
+    request.metadata_mut().insert("x-edge-link", name);
+    request
+        .metadata_mut()
+        .insert("x-edge-id", "edge-under-test".parse().unwrap());
     let mut client = MessengerClient::new(core.channel().await);
-    let events = client.session(request).await.unwrap().into_inner();
-    operations.send(login(core, user)).await.unwrap();
-    let delivery = tokio::time::timeout(Duration::from_secs(10), link.message())
-        .await
-        .expect("auth_success comes on the link")
-        .unwrap()
-        .unwrap();
-    assert_eq!(delivery.sessions, vec![number]);
-    let event = delivery.event.unwrap().into_event().unwrap().event;
-    assert!(matches!(event, Some(Event::AuthSuccess(_))), "{event:?}");
-    (operations, events)
+    let deliveries = client.edge_link(request).await.unwrap().into_inner();
+    (signals, deliveries)
 }
 
-/// How a session's own stream ends, failing if it carries an event.
-async fn end_status(events: &mut tonic::Streaming<messenger_proto::SharedEvent>) -> Code {
-    let next = tokio::time::timeout(Duration::from_secs(10), events.message())
+async fn signal(signals: &mpsc::Sender<pb::LinkSignal>, signal: pb::link_signal::Signal) {
+    let signal = Some(signal);
+    signals.send(pb::LinkSignal { signal }).await.unwrap();
+}
+
+/// Opens session `number` on the link, with `token` if given.
+async fn open_linked(signals: &mpsc::Sender<pb::LinkSignal>, number: u64, token: &str) {
+    let opening = pb::OpenSession {
+        session: number,
+        token: token.into(),
+        client_address: "192.0.2.7".into(),
+        user_agent: "grpc-test".into(),
+    };
+    signal(signals, pb::link_signal::Signal::OpenSession(opening)).await;
+}
+
+/// Sends `operation` as session `number`'s.
+async fn operate(signals: &mpsc::Sender<pb::LinkSignal>, number: u64, operation: ClientOperation) {
+    let operation = pb::SessionOperation {
+        session: number,
+        operation: Some(operation),
+    };
+    signal(signals, pb::link_signal::Signal::Operation(operation)).await;
+}
+
+/// The next delivery on the link.
+async fn delivery(
+    link: &mut tonic::Streaming<messenger_proto::LinkDelivery>,
+) -> messenger_proto::LinkDelivery {
+    tokio::time::timeout(Duration::from_secs(10), link.message())
         .await
-        .expect("the session ends");
-    match next {
-        Err(status) => status.code(),
-        Ok(other) => panic!("expected the end of the session, got {other:?}"),
+        .expect("a delivery comes")
+        .unwrap()
+        .expect("the link is open")
+}
+
+fn event_of(delivery: messenger_proto::LinkDelivery) -> Option<Event> {
+    delivery.event?.into_event().unwrap().event
+}
+
+/// Opens session `number` on the link and logs it in as `user` with the
+/// login operation; its `auth_success` arrives on the link, and says that
+/// the core took the operation.
+async fn linked_session(
+    core: &Core,
+    signals: &mpsc::Sender<pb::LinkSignal>,
+    link: &mut tonic::Streaming<messenger_proto::LinkDelivery>,
+    number: u64,
+    user: usize,
+) {
+    open_linked(signals, number, "").await;
+    operate(signals, number, login(core, user)).await;
+    let delivery = delivery(link).await;
+    assert_eq!(delivery.sessions, vec![number]);
+    assert_eq!(delivery.operations_taken, 1);
+    let event = event_of(delivery);
+    assert!(matches!(event, Some(Event::AuthSuccess(_))), "{event:?}");
+}
+
+/// Waits until `sql` counts `expected` rows.
+async fn wait_for_count(core: &Core, sql: &str, expected: i64) {
+    for _ in 0..200 {
+        if core.db.count(sql).await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!("{sql} never counted {expected}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_carries_each_event_once_for_all_its_sessions() {
-    use messenger_proto::v1::{LinkSignal, link_signal::Signal};
     let core = start(Limits::default()).await;
     let members = group_members(&core);
     let chat = core.data.chats.iter().find(|chat| {
@@ -528,16 +574,10 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
             == members.len()
     });
     let chat = chat.unwrap().id.to_string();
-    let link_id = uuid::Uuid::new_v4();
-    let (signals, signal_queue) = mpsc::channel::<LinkSignal>(4);
-    let mut request = tonic::Request::new(ReceiverStream::new(signal_queue));
-    let name = link_id.to_string().parse().unwrap();
-    request.metadata_mut().insert("x-edge-link", name);
-    let mut client = MessengerClient::new(core.channel().await);
-    let mut link = client.edge_link(request).await.unwrap().into_inner();
+    let (signals, mut link) = edge_link(&core).await;
     let (sender_ops, mut sender_events) = session(&core, members[0]).await;
-    let (_ops_7, mut events_7) = linked_session(&core, &mut link, link_id, 7, members[1]).await;
-    let (_ops_9, mut events_9) = linked_session(&core, &mut link, link_id, 9, members[2]).await;
+    linked_session(&core, &signals, &mut link, 7, members[1]).await;
+    linked_session(&core, &signals, &mut link, 9, members[2]).await;
 
     let send = pb::SendMessage {
         client_id: uuid::Uuid::new_v4().to_string(),
@@ -556,26 +596,77 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
         ack.into_event().unwrap().event,
         Some(Event::MessageAck(_))
     ));
-    let delivery = link.message().await.unwrap().unwrap();
-    let mut sessions = delivery.sessions.clone();
+    let delivery_of_message = delivery(&mut link).await;
+    let mut sessions = delivery_of_message.sessions.clone();
     sessions.sort_unstable();
     assert_eq!(sessions, vec![7, 9], "one delivery for both sessions");
-    match delivery.event.unwrap().into_event().unwrap().event {
+    assert_eq!(delivery_of_message.operations_taken, 0);
+    match event_of(delivery_of_message) {
         Some(Event::Message(message)) => assert_eq!(message.text, "once per edge"),
         other => panic!("expected the message, got {other:?}"),
     }
 
     // A session the edge reports as slow ends; the other one does not.
-    let signal = Some(Signal::SlowSession(9));
-    signals.send(LinkSignal { signal }).await.unwrap();
-    assert_eq!(end_status(&mut events_9).await, Code::ResourceExhausted);
-    let quiet = tokio::time::timeout(Duration::from_millis(200), events_7.message()).await;
-    assert!(quiet.is_err(), "session 7 got {quiet:?}");
+    signal(&signals, pb::link_signal::Signal::SlowSession(9)).await;
+    let ended = delivery(&mut link).await;
+    assert_eq!(ended.sessions, vec![9]);
+    let status = ended.ended.expect("session 9 ended");
+    assert_eq!(status.code, Code::ResourceExhausted as i32);
+    let quiet = tokio::time::timeout(Duration::from_millis(200), link.message()).await;
+    assert!(quiet.is_err(), "nothing for session 7: {quiet:?}");
 
-    // When the edge drops the link, the sessions on it end.
+    // When the edge drops the link, the sessions on it end; the history
+    // names the edge and the client the edge reported.
     drop(signals);
     drop(link);
-    assert_eq!(end_status(&mut events_7).await, Code::Unavailable);
+    let ended = "SELECT count(*) FROM connections WHERE edge = 'edge-under-test' \
+                 AND client_address = '192.0.2.7' AND user_agent = 'grpc-test' AND end_reason";
+    wait_for_count(&core, &format!("{ended} = 'slow_consumer'"), 1).await;
+    wait_for_count(&core, &format!("{ended} = 'error'"), 1).await;
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_client_leaves() {
+    let core = start(Limits::default()).await;
+    let user = &core.data.users[0];
+    let mut client = MessengerClient::new(core.channel().await);
+    let login = Login {
+        email: user.email.clone(),
+        password: user.password.clone(),
+    };
+    let token = client.create_login_session(login).await.unwrap();
+    let token = token.into_inner().token;
+    let (signals, mut link) = edge_link(&core).await;
+
+    open_linked(&signals, 1, &token).await;
+    let first = delivery(&mut link).await;
+    assert_eq!(first.sessions, vec![1]);
+    match event_of(first) {
+        Some(Event::AuthSuccess(me)) => assert_eq!(me.id, user.id.to_string()),
+        other => panic!("expected auth_success, got {other:?}"),
+    }
+
+    // A token that is not valid ends the session at once.
+    open_linked(&signals, 2, "msa_not-a-token").await;
+    let refused = delivery(&mut link).await;
+    assert_eq!(refused.sessions, vec![2]);
+    assert_eq!(refused.ended.unwrap().code, Code::Unauthenticated as i32);
+
+    // An operation with no reply is still reported as taken.
+    let seen = pb::MessageSeen {
+        message_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let operation = ClientOperation {
+        operation: Some(Operation::MessageSeen(seen)),
+    };
+    operate(&signals, 1, operation).await;
+    let answer = delivery(&mut link).await;
+    assert_eq!(answer.operations_taken, 1);
+
+    signal(&signals, pb::link_signal::Signal::CloseSession(1)).await;
+    let closed = "SELECT count(*) FROM connections WHERE end_reason = 'client_closed'";
+    wait_for_count(&core, closed, 1).await;
     core.stop().await;
 }
 

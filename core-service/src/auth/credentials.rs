@@ -19,17 +19,17 @@ pub fn client_address(metadata: &MetadataMap) -> Option<String> {
 
 /// Where a session comes from: address, user agent and edge.
 pub fn connection_origin(metadata: &MetadataMap) -> ConnectionOrigin {
-    let text = |key: &str| {
-        metadata
-            .get(key)
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.chars().take(512).collect::<String>())
-    };
-    ConnectionOrigin {
-        client_address: client_address(metadata),
-        user_agent: text(messenger_proto::CLIENT_USER_AGENT_METADATA),
-        edge: text(messenger_proto::EDGE_ID_METADATA),
-    }
+    let text = |key: &str| metadata.get(key).and_then(|value| value.to_str().ok());
+    ConnectionOrigin::new(
+        text(messenger_proto::CLIENT_ADDRESS_METADATA),
+        text(messenger_proto::CLIENT_USER_AGENT_METADATA),
+        text(messenger_proto::EDGE_ID_METADATA),
+    )
+}
+
+/// The name an edge gave itself in `metadata`, if any.
+pub fn edge_name(metadata: &MetadataMap) -> Option<String> {
+    connection_origin(metadata).edge
 }
 
 #[cfg(test)]

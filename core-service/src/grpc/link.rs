@@ -1,18 +1,25 @@
-//! The `EdgeLink` RPC: the core's side of an edge's delivery link.
+//! The `EdgeLink` RPC: the core's side of an edge's link.
 //!
 //! The response stream carries the link's queued deliveries; a task reads
-//! the edge's signals. Whichever end goes first ends the link, and with it
-//! every session on it (see [`crate::sessions::link`]).
+//! the edge's signals: sessions opening and closing, their operations, slow
+//! clients. Each session runs in a task of its own, like a session on its
+//! own stream. Whichever end of the link goes first ends the link, and with
+//! it every session on it (see [`crate::sessions::link`]).
 
+use super::session::{self, Operations};
+use crate::accounts;
+use crate::commands::SessionState;
 use crate::error::Error;
-use crate::sessions::{CloseReason, Link, LinkSession};
+use crate::sessions::link::Operations as Queue;
+use crate::sessions::{CloseReason, Link, Outbox};
 use crate::state::Core;
+use crate::store::connections::{ConnectionOrigin, EndReason};
 use futures_util::Stream;
-use messenger_proto::v1::{LinkSignal, link_signal::Signal};
-use messenger_proto::{EDGE_LINK_METADATA, EDGE_SESSION_METADATA, LinkDelivery};
+use messenger_proto::v1::{ClientOperation, LinkSignal, OpenSession, link_signal::Signal};
+use messenger_proto::{EDGE_LINK_METADATA, LinkDelivery};
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tonic::metadata::MetadataMap;
 use tonic::{Status, Streaming};
 use uuid::Uuid;
@@ -33,29 +40,16 @@ pub fn link_id(metadata: &MetadataMap) -> Result<Uuid, Error> {
         .ok_or_else(|| Error::invalid(EDGE_LINK_METADATA, "must name the link with a UUID"))
 }
 
-/// The live link a session opened with `metadata` asks for, with the
-/// session's number on it. `None` (the session uses its own stream) when it
-/// names none, or one that has ended.
-pub fn of_session(core: &Core, metadata: &MetadataMap) -> Option<(Arc<Link>, LinkSession)> {
-    let id = link_id(metadata).ok()?;
-    let number = metadata
-        .get(EDGE_SESSION_METADATA)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()?;
-    Some((core.links.get(id)?, number))
-}
-
 /// Opens the link `id` over the edge's signal stream; returns its deliveries.
 pub fn open(
     core: Arc<Core>,
     id: Uuid,
+    edge: Option<String>,
     signals: Streaming<LinkSignal>,
     shutdown: watch::Receiver<bool>,
 ) -> DeliveryStream {
     let (deliveries, queue) = mpsc::channel(LINK_QUEUE);
-    let link = Arc::new(Link::new(id, deliveries));
+    let link = Arc::new(Link::new(id, edge, deliveries));
     core.links.insert(link.clone());
     tracing::info!(link = %id, "edge link opened");
     let guard = Ending {
@@ -89,8 +83,8 @@ async fn read_signals(
         };
         match next {
             Ok(Some(LinkSignal {
-                signal: Some(Signal::SlowSession(session)),
-            })) => link.slow_session(session),
+                signal: Some(signal),
+            })) => apply(&core, &link, signal, &shutdown),
             Ok(Some(LinkSignal { signal: None })) => {}
             Ok(None) | Err(_) => break,
         }
@@ -98,6 +92,125 @@ async fn read_signals(
     core.links.remove(&link);
     link.close(closing_reason(&shutdown));
     tracing::info!(link = %link.id(), "edge link ended");
+}
+
+/// Applies one signal of the edge.
+fn apply(core: &Arc<Core>, link: &Arc<Link>, signal: Signal, shutdown: &watch::Receiver<bool>) {
+    match signal {
+        Signal::SlowSession(session) => link.slow_session(session),
+        Signal::OpenSession(opening) => open_session(core, link, opening, shutdown),
+        Signal::Operation(operation) => {
+            // An empty one is answered as on a session's own stream: with an
+            // error event.
+            let client_operation = operation.operation.unwrap_or_default();
+            link.operation(operation.session, Box::new(client_operation));
+        }
+        Signal::CloseSession(session) => link.close_session(session),
+    }
+}
+
+/// Starts the session the edge opened; a number already in use is ignored.
+fn open_session(
+    core: &Arc<Core>,
+    link: &Arc<Link>,
+    opening: OpenSession,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let Some(operations) = link.add(opening.session) else {
+        tracing::warn!(link = %link.id(), session = opening.session, "session number in use");
+        return;
+    };
+    let span = tracing::info_span!("link_session", link_session = opening.session);
+    let session = run_session(
+        core.clone(),
+        link.clone(),
+        opening,
+        operations,
+        shutdown.clone(),
+    );
+    core.tasks
+        .spawn(tracing::Instrument::instrument(session, span));
+}
+
+/// Runs one session of the link and tells the edge how it ended.
+async fn run_session(
+    core: Arc<Core>,
+    link: Arc<Link>,
+    opening: OpenSession,
+    operations: Queue,
+    shutdown: watch::Receiver<bool>,
+) {
+    let number = opening.session;
+    let user = if opening.token.is_empty() {
+        None
+    } else {
+        match accounts::authenticate_token(&core, &opening.token).await {
+            Ok(found) => Some(found),
+            Err(error) => {
+                link.detach(number);
+                return link.end_session(number, &Status::from(error)).await;
+            }
+        }
+    };
+    let (close, closed) = oneshot::channel();
+    let login = user.as_ref().map(|(_, login)| *login);
+    let outbox = Arc::new(Outbox::over_link(link.clone(), number, close, login));
+    if !link.attach(number, Arc::downgrade(&outbox)) {
+        return;
+    }
+    let origin = ConnectionOrigin::new(
+        Some(&opening.client_address),
+        Some(&opening.user_agent),
+        link.edge(),
+    );
+    let session = SessionState::new(core.sessions.new_session_id(), outbox, origin);
+    let mut operations = Linked {
+        operations,
+        closed,
+        shutdown,
+    };
+    let user = user.map(|(user, _)| user);
+    let ending = session::run(core, session, user, &mut operations).await;
+    if let Some(status) = end_status(ending) {
+        link.end_session(number, &status).await;
+    }
+}
+
+/// The operations of a session on a link.
+struct Linked {
+    operations: Queue,
+    /// Fires when the core closes the session (slow client, logout, the
+    /// link's end).
+    closed: oneshot::Receiver<CloseReason>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Operations for Linked {
+    async fn next(&mut self) -> Result<ClientOperation, EndReason> {
+        tokio::select! {
+            biased;
+            // The reason is the outbox's to tell (see `session::run`).
+            _ = &mut self.closed => Err(EndReason::Error),
+            _ = self.shutdown.wait_for(|stopping| *stopping) => Err(EndReason::ServerShutdown),
+            next = self.operations.recv() => match next {
+                Some(operation) => Ok(*operation),
+                None => Err(EndReason::ClientClosed),
+            },
+        }
+    }
+}
+
+/// What the edge is told about a session that ended for `reason`: nothing
+/// when its client hung up (the edge knows).
+fn end_status(reason: EndReason) -> Option<Status> {
+    let closed_as = match reason {
+        EndReason::ClientClosed | EndReason::SwitchedUser => return None,
+        EndReason::SlowConsumer => CloseReason::SlowConsumer,
+        EndReason::LoggedOut => CloseReason::LoggedOut,
+        EndReason::ServerShutdown => CloseReason::Shutdown,
+        EndReason::Error => return Some(Status::unavailable("the session failed, reconnect")),
+    };
+    Some(session::close_status(closed_as))
 }
 
 /// Why a link's sessions end when the link does.

@@ -60,16 +60,13 @@ impl Messenger for MessengerService {
             Some(_) => Some(accounts::authenticate_login(&self.core, request.metadata()).await?),
             None => None,
         };
-        let opening = session::Opening {
-            user,
-            origin: credentials::connection_origin(request.metadata()),
-            link: link::of_session(&self.core, request.metadata()),
-        };
+        let origin = credentials::connection_origin(request.metadata());
         let stream = session::open(
             self.core.clone(),
             request.into_inner(),
             self.shutdown.clone(),
-            opening,
+            user,
+            origin,
         );
         Ok(Response::new(stream))
     }
@@ -81,9 +78,11 @@ impl Messenger for MessengerService {
         request: Request<Streaming<LinkSignal>>,
     ) -> Result<Response<Self::EdgeLinkStream>, Status> {
         let id = link::link_id(request.metadata())?;
+        let edge = credentials::edge_name(request.metadata());
         let deliveries = link::open(
             self.core.clone(),
             id,
+            edge,
             request.into_inner(),
             self.shutdown.clone(),
         );

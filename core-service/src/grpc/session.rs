@@ -1,13 +1,14 @@
-//! The `Session` RPC: one client connection as a pair of streams.
+//! Client sessions: the `Session` RPC, and the loop every session runs,
+//! whether its operations come on a stream of its own or over its edge's
+//! link (see [`super::link`]).
 //!
 //! A task reads the client's operations and applies them one at a time, in
-//! order. Events for the client go through the session's bounded queue into
-//! the response stream, or over its edge's link when it was opened on one;
-//! either way the response stream ends early with a status when the core
-//! shuts down, the client reads too slowly, or the link ends.
+//! order. On a stream of its own, events for the client go through the
+//! session's bounded queue into the response stream, which ends early with
+//! a status when the core shuts down or the client reads too slowly.
 
 use crate::commands::{self, SessionState};
-use crate::sessions::{CloseReason, Link, LinkSession, Outbox};
+use crate::sessions::{CloseReason, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use crate::store::users::UserRecord;
@@ -22,107 +23,88 @@ use tonic::{Status, Streaming};
 /// The response stream of one session.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<SharedEvent, Status>> + Send>>;
 
-/// How a session starts.
-pub struct Opening {
-    /// The user the session's credential belongs to and its login, if it
-    /// had one.
-    pub user: Option<(UserRecord, uuid::Uuid)>,
-    pub origin: ConnectionOrigin,
-    /// The edge link to deliver the session's events over, and the
-    /// session's number there.
-    pub link: Option<(Arc<Link>, LinkSession)>,
+/// Where a session's operations come from.
+pub trait Operations {
+    /// The next operation; otherwise why the session ends.
+    fn next(&mut self) -> impl Future<Output = Result<ClientOperation, EndReason>> + Send;
 }
 
 /// Starts a session over the client's operation stream; returns its events.
+/// `user` is the user its credential belongs to, with the login, if it had one.
 pub fn open(
     core: Arc<Core>,
     operations: Streaming<ClientOperation>,
     shutdown: watch::Receiver<bool>,
-    opening: Opening,
+    user: Option<(UserRecord, uuid::Uuid)>,
+    origin: ConnectionOrigin,
 ) -> EventStream {
-    let login = opening.user.as_ref().map(|(_, login)| *login);
-    let (outbox, queue, closed) = outbox(&core, opening.link, login);
-    let id = core.sessions.new_session_id();
-    let session = SessionState::new(id, outbox, opening.origin);
+    let login = user.as_ref().map(|(_, login)| *login);
+    let (close, closed) = oneshot::channel();
+    let (events, queue) = mpsc::channel(core.limits.session_queue);
+    let outbox = Arc::new(Outbox::new(events, close, login));
+    let session = SessionState::new(core.sessions.new_session_id(), outbox, origin);
     let span = tracing::info_span!("session", session_id = session.id);
+    let mut operations = OwnStream {
+        operations,
+        shutdown: shutdown.clone(),
+    };
+    let user = user.map(|(user, _)| user);
     core.clone().tasks.spawn(tracing::Instrument::instrument(
-        read_operations(
-            core,
-            session,
-            operations,
-            shutdown.clone(),
-            opening.user.map(|(user, _)| user),
-        ),
+        async move { run(core, session, user, &mut operations).await },
         span,
     ));
     outgoing(queue, closed, shutdown)
 }
 
-/// The session's outbox, with the receiving ends of its own queue (none
-/// when its events go over a link) and of its close switch.
-fn outbox(
-    core: &Core,
-    link: Option<(Arc<Link>, LinkSession)>,
-    login: Option<uuid::Uuid>,
-) -> (
-    Arc<Outbox>,
-    Option<mpsc::Receiver<SharedEvent>>,
-    oneshot::Receiver<CloseReason>,
-) {
-    let (close, closed) = oneshot::channel();
-    if let Some((link, number)) = link {
-        let outbox = Arc::new(Outbox::over_link(link.clone(), number, close, login));
-        if link.attach(number, Arc::downgrade(&outbox)) {
-            return (outbox, None, closed);
-        }
-        // The link ended in between: this session uses its own stream.
-        let (close, closed) = oneshot::channel();
-        let (events, queue) = mpsc::channel(core.limits.session_queue);
-        return (
-            Arc::new(Outbox::new(events, close, login)),
-            Some(queue),
-            closed,
-        );
-    }
-    let (events, queue) = mpsc::channel(core.limits.session_queue);
-    (
-        Arc::new(Outbox::new(events, close, login)),
-        Some(queue),
-        closed,
-    )
+/// A session's own stream of operations.
+struct OwnStream {
+    operations: Streaming<ClientOperation>,
+    shutdown: watch::Receiver<bool>,
 }
 
-/// Applies the client's operations until it hangs up or the core stops.
-async fn read_operations(
+impl Operations for OwnStream {
+    async fn next(&mut self) -> Result<ClientOperation, EndReason> {
+        let next = tokio::select! {
+            next = self.operations.message() => next,
+            _ = self.shutdown.wait_for(|stopping| *stopping) => return Err(EndReason::ServerShutdown),
+        };
+        match next {
+            Ok(Some(operation)) => Ok(operation),
+            Ok(None) => Err(EndReason::ClientClosed),
+            Err(status) => {
+                tracing::debug!(%status, "client stream ended");
+                Err(EndReason::Error)
+            }
+        }
+    }
+}
+
+/// Runs a session: logs it in as `user` if given, applies the client's
+/// operations until they end, and records how the session ended, which it
+/// returns.
+pub async fn run(
     core: Arc<Core>,
     mut session: SessionState,
-    mut operations: Streaming<ClientOperation>,
-    mut shutdown: watch::Receiver<bool>,
     user: Option<UserRecord>,
-) {
+    operations: &mut impl Operations,
+) -> EndReason {
     if let Some(user) = user
         && let Err(error) = Box::pin(session.log_in(&core, &user)).await
     {
         error.log();
         session.outbox.close(CloseReason::Shutdown);
-        return;
+        return EndReason::Error;
     }
     let ending = loop {
-        let next = tokio::select! {
-            next = operations.message() => next,
-            _ = shutdown.wait_for(|stopping| *stopping) => break EndReason::ServerShutdown,
-        };
-        match next {
+        match operations.next().await {
             // Boxed, like the other rare large futures here, so that the
             // task an idle session keeps is a few hundred bytes, not KiBs.
-            Ok(Some(operation)) => {
-                Box::pin(commands::dispatch(&core, &mut session, operation)).await
+            Ok(operation) => {
+                session.outbox.took_operation();
+                Box::pin(commands::dispatch(&core, &mut session, operation)).await;
+                session.outbox.report_taken().await;
             }
-            Ok(None) => break EndReason::ClientClosed,
-            Err(status) => {
-                tracing::debug!(%status, "client stream ended");
-                break EndReason::Error;
-            }
+            Err(reason) => break reason,
         }
     };
     let reason = match session.outbox.closed_reason() {
@@ -134,12 +116,12 @@ async fn read_operations(
     };
     Box::pin(session.finish(&core, reason)).await;
     tracing::debug!(reason = reason.as_str(), "session ended");
+    reason
 }
 
 /// What the response stream reads from.
 struct Outgoing {
-    /// The session's own queue; `None` when its events go over a link.
-    queue: Option<mpsc::Receiver<SharedEvent>>,
+    queue: mpsc::Receiver<SharedEvent>,
     closed: oneshot::Receiver<CloseReason>,
     shutdown: watch::Receiver<bool>,
     finished: bool,
@@ -147,7 +129,7 @@ struct Outgoing {
 
 /// The queue as a stream that ends with a status when the session is closed.
 fn outgoing(
-    queue: Option<mpsc::Receiver<SharedEvent>>,
+    queue: mpsc::Receiver<SharedEvent>,
     closed: oneshot::Receiver<CloseReason>,
     shutdown: watch::Receiver<bool>,
 ) -> EventStream {
@@ -168,7 +150,7 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
         biased;
         _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(CloseReason::Shutdown)),
         reason = &mut state.closed => Err(reason.ok()),
-        event = next_queued(&mut state.queue) => Ok(event),
+        event = state.queue.recv() => Ok(event),
     };
     let closed = match next {
         Ok(Some(event)) => return Some((Ok(event), state)),
@@ -183,16 +165,8 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
     Some((Err(close_status(reason)), state))
 }
 
-/// The next event of the session's own queue; never, without one.
-async fn next_queued(queue: &mut Option<mpsc::Receiver<SharedEvent>>) -> Option<SharedEvent> {
-    match queue {
-        Some(queue) => queue.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// The status a closed session's stream ends with.
-fn close_status(reason: CloseReason) -> Status {
+pub fn close_status(reason: CloseReason) -> Status {
     match reason {
         CloseReason::SlowConsumer => {
             Status::resource_exhausted("slow consumer: the session's outgoing queue is full")

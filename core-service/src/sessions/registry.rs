@@ -13,7 +13,7 @@ use super::link::{Link, LinkSession};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -52,6 +52,9 @@ pub struct Outbox {
     route: Route,
     close: Mutex<Option<oneshot::Sender<CloseReason>>>,
     closed_as: Mutex<Option<CloseReason>>,
+    /// Operations taken from a link session's queue that the edge has not
+    /// been told about yet.
+    taken: AtomicU32,
 }
 
 impl Outbox {
@@ -80,6 +83,26 @@ impl Outbox {
             route,
             close: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),
+            taken: AtomicU32::new(0),
+        }
+    }
+
+    /// The session took an operation from its queue. On a link, the edge
+    /// learns of it with the next reply (see [`Outbox::report_taken`]).
+    pub fn took_operation(&self) {
+        if let Route::Link { .. } = self.route {
+            self.taken.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Tells the edge about taken operations no reply has carried: after an
+    /// operation that was not answered, so the edge's window opens again.
+    pub async fn report_taken(&self) {
+        if let Route::Link { link, session } = &self.route {
+            let taken = self.taken.swap(0, Ordering::Relaxed);
+            if taken > 0 {
+                link.report_taken(*session, taken).await;
+            }
         }
     }
 
@@ -89,7 +112,10 @@ impl Outbox {
     pub async fn reply(&self, event: ServerEvent) -> bool {
         match &self.route {
             Route::Queue(events) => events.send(event.into()).await.is_ok(),
-            Route::Link { link, session } => link.reply(*session, event.into()).await,
+            Route::Link { link, session } => {
+                let taken = self.taken.swap(0, Ordering::Relaxed);
+                link.reply(*session, event.into(), taken).await
+            }
         }
     }
 

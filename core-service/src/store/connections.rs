@@ -40,6 +40,26 @@ pub struct ConnectionOrigin {
     pub edge: Option<String>,
 }
 
+/// The longest text kept of an origin's fields: they come from clients.
+const ORIGIN_TEXT_CHARS: usize = 512;
+
+impl ConnectionOrigin {
+    /// An origin from what the edge reported; empty texts count as absent
+    /// and long ones are cut.
+    pub fn new(address: Option<&str>, user_agent: Option<&str>, edge: Option<&str>) -> Self {
+        let text = |value: Option<&str>| {
+            value
+                .filter(|value| !value.is_empty())
+                .map(|value| value.chars().take(ORIGIN_TEXT_CHARS).collect())
+        };
+        ConnectionOrigin {
+            client_address: text(address),
+            user_agent: text(user_agent),
+            edge: text(edge),
+        }
+    }
+}
+
 /// One connection of the history.
 #[derive(Debug, Clone)]
 pub struct ConnectionRecord {

@@ -1,37 +1,43 @@
-//! The edge's end of its delivery link to the core (`EdgeLink`).
+//! The edge's end of its link to the core (`EdgeLink`).
 //!
-//! One link carries the events of every WebSocket on this edge. Each
-//! delivery is one event with the numbers of the sessions it is for: it is
-//! decoded and turned into JSON once, and the same text is queued for each
-//! of those sockets. A socket whose queue is full is reported to the core,
-//! which ends its session as a slow consumer (4008).
+//! One link carries every WebSocket on this edge as a numbered session:
+//! the socket's operations go up it, and the core's events come down it.
+//! Each delivery is one event with the numbers of the sessions it is for:
+//! it is decoded and turned into JSON once, and the same text is queued for
+//! each of those sockets. A socket whose queue is full is reported to the
+//! core, which ends its session as a slow consumer (4008).
+//!
+//! A socket has at most [`LINK_OPERATION_WINDOW`] operations the core has
+//! not taken; beyond that it stops reading its client until the core says
+//! it took some, so a client that sends faster than the core applies its
+//! operations waits in its own TCP window, not in memory here or there.
 //!
 //! The link is opened by the first WebSocket that needs it and again after
-//! it ended (the core restarted). While the core cannot be reached, sockets
-//! do without it: the core then sends their events on their own streams.
+//! it ended (the core restarted). While the core cannot be reached, no
+//! WebSocket is opened.
 
-use super::queue::{self, SendError};
-use super::translate;
+use crate::auth::Caller;
 use crate::core_client::CoreClient;
-use messenger_proto::v1::{LinkSignal, link_signal::Signal};
-use messenger_proto::{EDGE_LINK_METADATA, EDGE_SESSION_METADATA, LinkDelivery};
+use crate::ws::translate;
+use lean_queue::SendError;
+use messenger_proto::v1::{
+    ClientOperation, LinkSignal, OpenSession, SessionEnded, SessionOperation, link_signal::Signal,
+};
+use messenger_proto::{EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
-use tokio::time::Instant;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tonic::Streaming;
 use uuid::Uuid;
 
-/// How long after a failed attempt to open the link sockets go without one.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
-
 /// Opens the link when needed and hands out places on it.
 pub struct EdgeLink {
     core: CoreClient,
+    /// This edge's name, recorded in the connection history.
+    name: Arc<str>,
     /// Frames queued for one socket before it counts as a slow consumer.
     queue: usize,
     shutdown: watch::Receiver<bool>,
@@ -41,7 +47,6 @@ pub struct EdgeLink {
 #[derive(Default)]
 struct Current {
     link: Option<Arc<Shared>>,
-    failed_at: Option<Instant>,
 }
 
 /// One open link, shared by its reader task and its sockets.
@@ -55,47 +60,92 @@ struct Shared {
     emptied: Notify,
 }
 
+/// What the link hands a socket.
+enum Item {
+    Frame(Utf8Bytes),
+    /// The core took this many of the socket's operations.
+    Taken(u32),
+    /// The core ended the socket's session.
+    Ended(Box<SessionEnded>),
+}
+
 /// One socket's place on the link.
 struct Place {
-    frames: queue::Sender<Utf8Bytes>,
-    /// Reported as slow: nothing more is queued for it.
+    items: lean_queue::Sender<Item>,
+    /// Reported as slow: no more frames are queued for it.
     slow: bool,
 }
 
-/// A socket's membership of the link: its number there and its frames.
-/// Dropping it leaves the link.
+/// A socket's membership of the link: its session there. Dropping it ends
+/// the session.
 pub struct Membership {
     shared: Arc<Shared>,
     session: u64,
-    frames: queue::Receiver<Utf8Bytes>,
+    items: lean_queue::Receiver<Item>,
+    /// Operations sent that the core has not said it took.
+    in_flight: u32,
+    /// The end of the session, read while taking queued frames.
+    ended: Option<Box<SessionEnded>>,
+}
+
+/// What a socket waits for on the link.
+pub enum Next {
+    /// A frame for the client.
+    Frame(Utf8Bytes),
+    /// The core took operations: there may be room to send more.
+    Room,
+    /// The core ended the session, with this status.
+    Ended(Box<SessionEnded>),
+    /// The link ended (the core went away).
+    LinkEnded,
 }
 
 impl EdgeLink {
-    /// A link to `core`, opened on first use, with `queue` frames per socket.
-    pub fn new(core: CoreClient, queue: usize, shutdown: watch::Receiver<bool>) -> Self {
+    /// A link to `core` for the edge `name`, opened on first use, with
+    /// `queue` frames per socket.
+    pub fn new(
+        core: CoreClient,
+        name: Arc<str>,
+        queue: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
         EdgeLink {
             core,
+            name,
             queue: queue.max(1),
             shutdown,
             current: tokio::sync::Mutex::new(Current::default()),
         }
     }
 
-    /// A place on the live link, opening it if needed; `None` when it cannot
-    /// be opened (the socket's events then come on its own stream).
-    pub async fn join(&self) -> Option<Membership> {
+    /// Opens a session for `caller` on the live link, opening the link if
+    /// needed; `None` when it cannot be opened.
+    pub async fn join(&self, caller: &Caller) -> Option<Membership> {
         let shared = self.live().await?;
         let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
-        let (frames, receiver) = queue::queue(self.queue);
-        let place = Place {
-            frames,
-            slow: false,
-        };
+        let (items, receiver) = lean_queue::queue(self.queue);
+        let place = Place { items, slow: false };
         shared.lock().insert(session, place);
+        let opening = OpenSession {
+            session,
+            token: caller
+                .credential
+                .as_ref()
+                .map(|credential| credential.token.clone())
+                .unwrap_or_default(),
+            client_address: caller
+                .address
+                .map(|address| address.ip().to_string())
+                .unwrap_or_default(),
+            user_agent: caller.user_agent.clone().unwrap_or_default(),
+        };
+        shared.signal(Signal::OpenSession(opening));
         Some(Membership {
             shared,
             session,
-            frames: receiver,
+            items: receiver,
+            in_flight: 0,
+            ended: None,
         })
     }
 
@@ -104,21 +154,15 @@ impl EdgeLink {
         if let Some(link) = current.link.as_ref().filter(|link| link.is_alive()) {
             return Some(link.clone());
         }
-        if current
-            .failed_at
-            .is_some_and(|failed| failed.elapsed() < RETRY_AFTER)
-        {
-            return None;
-        }
+        // Tried again for every socket while the core is away: the channel
+        // fails fast then, and the first socket after its return succeeds.
         match self.open().await {
             Ok(link) => {
                 current.link = Some(link.clone());
-                current.failed_at = None;
                 Some(link)
             }
             Err(status) => {
-                tracing::debug!(%status, "could not open the edge link");
-                current.failed_at = Some(Instant::now());
+                tracing::warn!(%status, "could not open the edge link");
                 None
             }
         }
@@ -128,8 +172,12 @@ impl EdgeLink {
         let id = Uuid::new_v4();
         let (signals, outgoing) = mpsc::unbounded_channel();
         let mut request = tonic::Request::new(UnboundedReceiverStream::new(outgoing));
+        let metadata = request.metadata_mut();
         let name = id.to_string().parse().expect("a UUID is valid metadata");
-        request.metadata_mut().insert(EDGE_LINK_METADATA, name);
+        metadata.insert(EDGE_LINK_METADATA, name);
+        if let Ok(edge) = self.name.parse() {
+            metadata.insert(EDGE_ID_METADATA, edge);
+        }
         let deliveries = self.core.clone().edge_link(request).await?.into_inner();
         let shared = Arc::new(Shared::new(id, signals));
         tracing::info!(link = %id, "edge link opened");
@@ -178,27 +226,55 @@ impl Shared {
         self.alive.load(Ordering::Acquire)
     }
 
-    /// Queues the delivery's event, as JSON made once, for its sockets.
+    /// Sends `signal` to the core (lost if the link has ended, which every
+    /// socket on it learns by itself).
+    fn signal(&self, signal: Signal) {
+        let _ = self.signals.send(LinkSignal {
+            signal: Some(signal),
+        });
+    }
+
+    /// Queues the delivery's event, as JSON made once, for its sockets, and
+    /// hands its first socket the operations taken and the session's end.
     fn dispatch(&self, delivery: LinkDelivery) {
-        let Some(text) = delivery.event.and_then(event_text) else {
+        let mut sessions = self.lock();
+        if let Some(text) = delivery.event.and_then(event_text) {
+            for &number in &delivery.sessions {
+                self.queue_frame(&mut sessions, number, &text);
+            }
+        }
+        let Some(&first) = delivery.sessions.first() else {
             return;
         };
-        let mut sessions = self.lock();
-        for number in delivery.sessions {
-            let Some(place) = sessions.get_mut(&number).filter(|place| !place.slow) else {
-                continue;
-            };
-            if let Err(SendError::Full(_)) = place.frames.try_send(text.clone()) {
-                place.slow = true;
-                let signal = LinkSignal {
-                    signal: Some(Signal::SlowSession(number)),
-                };
-                let _ = self.signals.send(signal);
+        if delivery.operations_taken > 0
+            && let Some(place) = sessions.get(&first)
+        {
+            let _ = place
+                .items
+                .force_send(Item::Taken(delivery.operations_taken));
+        }
+        if let Some(ended) = delivery.ended
+            && let Some(place) = sessions.remove(&first)
+        {
+            let _ = place.items.force_send(Item::Ended(Box::new(ended)));
+            if sessions.is_empty() {
+                self.emptied.notify_waiters();
             }
         }
     }
 
-    /// Marks the link ended; its sockets see their frames end.
+    /// Queues `text` for socket `number`; a full queue makes it slow.
+    fn queue_frame(&self, sessions: &mut HashMap<u64, Place>, number: u64, text: &Utf8Bytes) {
+        let Some(place) = sessions.get_mut(&number).filter(|place| !place.slow) else {
+            return;
+        };
+        if let Err(SendError::Full(_)) = place.items.try_send(Item::Frame(text.clone())) {
+            place.slow = true;
+            self.signal(Signal::SlowSession(number));
+        }
+    }
+
+    /// Marks the link ended; its sockets see their items end.
     fn end(&self) {
         self.alive.store(false, Ordering::Release);
         self.lock().clear();
@@ -217,9 +293,12 @@ impl Shared {
         }
     }
 
+    /// Socket `session` has gone: the core ends its session.
     fn leave(&self, session: u64) {
         let mut sessions = self.lock();
-        sessions.remove(&session);
+        if sessions.remove(&session).is_some() {
+            self.signal(Signal::CloseSession(session));
+        }
         if sessions.is_empty() {
             self.emptied.notify_waiters();
         }
@@ -242,15 +321,18 @@ fn event_text(event: messenger_proto::SharedEvent) -> Option<Utf8Bytes> {
 }
 
 impl Membership {
-    /// Names the link and this socket's number on it in a session request.
-    pub fn tag<T>(&self, request: &mut tonic::Request<T>) {
-        let metadata = request.metadata_mut();
-        let link = self.shared.id.to_string().parse();
-        let session = self.session.to_string().parse();
-        if let (Ok(link), Ok(session)) = (link, session) {
-            metadata.insert(EDGE_LINK_METADATA, link);
-            metadata.insert(EDGE_SESSION_METADATA, session);
-        }
+    /// Whether another operation may be sent now.
+    pub fn has_room(&self) -> bool {
+        self.in_flight < LINK_OPERATION_WINDOW
+    }
+
+    /// Sends one of the client's operations to the core.
+    pub fn send(&mut self, operation: ClientOperation) {
+        self.in_flight += 1;
+        self.shared.signal(Signal::Operation(SessionOperation {
+            session: self.session,
+            operation: Some(operation),
+        }));
     }
 
     /// Reports this socket to the core as a slow consumer (its client did
@@ -259,20 +341,36 @@ impl Membership {
         if let Some(place) = self.shared.lock().get_mut(&self.session) {
             place.slow = true;
         }
-        let signal = LinkSignal {
-            signal: Some(Signal::SlowSession(self.session)),
-        };
-        let _ = self.shared.signals.send(signal);
+        self.shared.signal(Signal::SlowSession(self.session));
     }
 
-    /// The next frame for this socket; `None` once the link has ended.
-    pub async fn next(&mut self) -> Option<Utf8Bytes> {
-        self.frames.recv().await
+    /// What comes next for this socket.
+    pub async fn next(&mut self) -> Next {
+        if let Some(ended) = self.ended.take() {
+            return Next::Ended(ended);
+        }
+        match self.items.recv().await {
+            Some(Item::Frame(text)) => Next::Frame(text),
+            Some(Item::Taken(taken)) => {
+                self.in_flight = self.in_flight.saturating_sub(taken);
+                Next::Room
+            }
+            Some(Item::Ended(ended)) => Next::Ended(ended),
+            None => Next::LinkEnded,
+        }
     }
 
-    /// A frame already queued for this socket, without waiting.
-    pub fn try_next(&mut self) -> Option<Utf8Bytes> {
-        self.frames.try_recv()
+    /// A frame already queued for this socket, without waiting; taken
+    /// operations on the way are counted, and an end is kept for `next`.
+    pub fn try_next_frame(&mut self) -> Option<Utf8Bytes> {
+        while self.ended.is_none() {
+            match self.items.try_recv()? {
+                Item::Frame(text) => return Some(text),
+                Item::Taken(taken) => self.in_flight = self.in_flight.saturating_sub(taken),
+                Item::Ended(ended) => self.ended = Some(ended),
+            }
+        }
+        None
     }
 }
 
@@ -285,6 +383,7 @@ impl Drop for Membership {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
     use messenger_proto::SharedEvent;
     use messenger_proto::v1::server_event::Event;
     use messenger_proto::v1::{Message, ServerEvent};
@@ -294,14 +393,18 @@ mod tests {
         (Arc::new(Shared::new(Uuid::new_v4(), signals)), received)
     }
 
-    fn place(shared: &Shared, number: u64, capacity: usize) -> queue::Receiver<Utf8Bytes> {
-        let (frames, receiver) = queue::queue(capacity);
-        let place = Place {
-            frames,
-            slow: false,
-        };
+    /// A socket on `shared` as `number`, with room for `capacity` frames.
+    fn member(shared: &Arc<Shared>, number: u64, capacity: usize) -> Membership {
+        let (items, receiver) = lean_queue::queue(capacity);
+        let place = Place { items, slow: false };
         shared.lock().insert(number, place);
-        receiver
+        Membership {
+            shared: shared.clone(),
+            session: number,
+            items: receiver,
+            in_flight: 0,
+            ended: None,
+        }
     }
 
     fn delivery(sessions: Vec<u64>, text: &str) -> LinkDelivery {
@@ -314,28 +417,36 @@ mod tests {
         LinkDelivery {
             sessions,
             event: Some(SharedEvent::encode_once(&event)),
+            ..Default::default()
+        }
+    }
+
+    fn frame(member: &mut Membership) -> Option<Utf8Bytes> {
+        match member.next().now_or_never()? {
+            Next::Frame(text) => Some(text),
+            _ => None,
         }
     }
 
     #[test]
     fn one_event_becomes_the_same_frame_for_each_of_its_sockets() {
         let (shared, _signals) = shared();
-        let mut first = place(&shared, 1, 4);
-        let mut second = place(&shared, 2, 4);
-        let mut other = place(&shared, 3, 4);
+        let mut first = member(&shared, 1, 4);
+        let mut second = member(&shared, 2, 4);
+        let mut other = member(&shared, 3, 4);
         shared.dispatch(delivery(vec![1, 2, 99], "hi"));
-        let (a, b) = (first.try_recv().unwrap(), second.try_recv().unwrap());
+        let (a, b) = (frame(&mut first).unwrap(), frame(&mut second).unwrap());
         assert!(a.as_str().contains(r#""text":"hi""#), "{a}");
         // The same bytes, not a copy per socket.
         assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr());
-        assert!(other.try_recv().is_none());
+        assert!(frame(&mut other).is_none());
     }
 
     #[test]
     fn a_full_socket_is_reported_once_and_skipped_after() {
         let (shared, mut signals) = shared();
-        let _slow = place(&shared, 1, 1);
-        let mut fast = place(&shared, 2, 8);
+        let _slow = member(&shared, 1, 1);
+        let mut fast = member(&shared, 2, 8);
         for n in 0..3 {
             shared.dispatch(delivery(vec![1, 2], &n.to_string()));
         }
@@ -343,19 +454,78 @@ mod tests {
         assert_eq!(signal.signal, Some(Signal::SlowSession(1)));
         assert!(signals.try_recv().is_err(), "reported once");
         for _ in 0..3 {
-            assert!(fast.try_recv().is_some());
+            assert!(frame(&mut fast).is_some());
         }
     }
 
     #[test]
-    fn the_end_of_the_link_ends_every_sockets_frames() {
+    fn the_end_of_the_link_ends_every_sockets_items() {
         let (shared, _signals) = shared();
-        let mut frames = place(&shared, 1, 4);
+        let mut socket = member(&shared, 1, 4);
         shared.dispatch(delivery(vec![1], "last"));
         shared.end();
         assert!(!shared.is_alive());
-        assert!(frames.try_recv().is_some(), "queued frames are still read");
-        let ended = futures_util::FutureExt::now_or_never(frames.recv());
-        assert_eq!(ended, Some(None));
+        assert!(frame(&mut socket).is_some(), "queued frames are still read");
+        let ended = socket.next().now_or_never();
+        assert!(matches!(ended, Some(Next::LinkEnded)));
+    }
+
+    #[test]
+    fn a_socket_sends_up_to_the_window_and_more_once_the_core_took_some() {
+        let (shared, mut signals) = shared();
+        let mut socket = member(&shared, 5, 4);
+        for _ in 0..LINK_OPERATION_WINDOW {
+            assert!(socket.has_room());
+            socket.send(ClientOperation::default());
+        }
+        assert!(!socket.has_room(), "the window is full");
+        let sent = std::iter::from_fn(|| signals.try_recv().ok()).count();
+        assert_eq!(sent as u32, LINK_OPERATION_WINDOW);
+
+        // A reply that says two were taken opens the window by two, even
+        // behind a queue the socket has not read (the count goes in beyond
+        // the capacity).
+        for n in 0..4 {
+            shared.dispatch(delivery(vec![5], &n.to_string()));
+        }
+        let mut reply = delivery(vec![5], "reply");
+        reply.operations_taken = 2;
+        shared.dispatch(reply);
+        while socket.try_next_frame().is_some() {}
+        assert_eq!(socket.in_flight, LINK_OPERATION_WINDOW - 2);
+        assert!(socket.has_room());
+    }
+
+    #[test]
+    fn a_session_ended_by_the_core_reads_its_frames_then_its_end() {
+        let (shared, _signals) = shared();
+        let mut socket = member(&shared, 3, 4);
+        shared.dispatch(delivery(vec![3], "before"));
+        let ended = LinkDelivery {
+            sessions: vec![3],
+            ended: Some(SessionEnded {
+                code: tonic::Code::ResourceExhausted as i32,
+                message: "slow".into(),
+            }),
+            ..Default::default()
+        };
+        shared.dispatch(ended);
+        assert!(shared.lock().is_empty(), "the place is freed at once");
+        assert!(socket.try_next_frame().is_some());
+        assert!(socket.try_next_frame().is_none());
+        match socket.next().now_or_never() {
+            Some(Next::Ended(ended)) => assert_eq!(ended.message, "slow"),
+            _ => panic!("expected the end"),
+        }
+    }
+
+    #[test]
+    fn a_socket_that_leaves_closes_its_session_once() {
+        let (shared, mut signals) = shared();
+        let socket = member(&shared, 8, 4);
+        drop(socket);
+        let signal = signals.try_recv().unwrap();
+        assert_eq!(signal.signal, Some(Signal::CloseSession(8)));
+        assert!(signals.try_recv().is_err());
     }
 }

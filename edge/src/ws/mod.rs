@@ -1,15 +1,15 @@
-//! `GET /ws`: one WebSocket connection = one session stream on the core.
+//! `GET /ws`: one WebSocket connection = one session on the core, on the
+//! edge's link (see [`link`]).
 //!
-//! Text frames are parsed here and forwarded as operations on the session
-//! stream; the core's events come over the edge's link (see [`link`]), made
-//! into JSON once per edge, and are written back. Frames the edge cannot parse are
-//! answered with an error frame and the connection stays open. When the
-//! core cannot be reached or goes away, the socket is closed with a close
-//! code that tells the client what happened (see [`close_codes`]).
+//! Text frames are parsed here and sent up the link as the session's
+//! operations; the core's events come down it, made into JSON once per
+//! edge, and are written back. Frames the edge cannot parse are answered
+//! with an error frame and the connection stays open. When the core cannot
+//! be reached or goes away, the socket is closed with a close code that
+//! tells the client what happened (see [`close_codes`]).
 
 pub mod frames;
 pub mod link;
-mod queue;
 pub mod translate;
 pub mod upgrade;
 
@@ -19,9 +19,8 @@ use crate::core_client::CoreClient;
 use crate::error::ApiError;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use link::{EdgeLink, Membership};
-use messenger_proto::SharedEvent;
-use messenger_proto::v1::{AuthenticateRequest, ClientOperation};
+use link::{EdgeLink, Membership, Next};
+use messenger_proto::v1::{AuthenticateRequest, SessionEnded};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tonic::{Code, Status, Streaming};
+use tonic::Code;
 use upgrade::{Socket, Upgrade};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -53,8 +52,6 @@ pub mod close_codes {
     pub const SLOW_CONSUMER: u16 = 4008;
 }
 
-/// Operations queued from the socket to the core before reading pauses.
-const OPERATION_QUEUE: usize = 64;
 /// How long the edge tries to say goodbye to a client it disconnects.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -63,11 +60,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct ConnectionSettings {
     pub max_frame_bytes: usize,
     pub ping_interval: Duration,
-    /// This edge's name, recorded in the connection history.
-    pub edge_name: Arc<str>,
     /// How long a frame may wait to be taken by the client.
     pub write_timeout: Duration,
-    /// The edge's delivery link to the core.
+    /// The edge's link to the core.
     pub link: Arc<EdgeLink>,
 }
 
@@ -83,10 +78,10 @@ pub fn route(
     let settings = ConnectionSettings {
         max_frame_bytes: config.max_frame_bytes,
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
-        edge_name: config.edge_name().into(),
         write_timeout: Duration::from_millis(config.ws_write_timeout_ms.max(1)),
         link: Arc::new(EdgeLink::new(
             core.clone(),
+            config.edge_name().into(),
             config.ws_queue,
             shutdown.clone(),
         )),
@@ -116,7 +111,6 @@ pub fn route(
                             })?;
                     }
                     let pending = Box::new(Pending {
-                        core,
                         settings,
                         shutdown,
                         caller,
@@ -155,7 +149,6 @@ fn check_origin(
 
 /// What a connection needs besides its socket.
 struct Pending {
-    core: CoreClient,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     caller: Caller,
@@ -167,9 +160,7 @@ struct Pending {
 struct Connection {
     sink: SplitSink<Socket, Message>,
     source: SplitStream<Socket>,
-    operations: queue::Sender<Box<ClientOperation>>,
-    events: Streaming<SharedEvent>,
-    membership: Option<Membership>,
+    membership: Membership,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -177,7 +168,7 @@ struct Connection {
 
 /// Runs one WebSocket connection until either side ends it.
 ///
-/// Opening it (the session call to the core, joining the link) runs in a
+/// Opening it (joining the link, maybe opening it) runs in a
 /// boxed future that is gone once the connection is open, so the task an
 /// idle socket keeps holds only what the open connection waits on. The
 /// connection itself is boxed too: a value moved from a local into the
@@ -197,42 +188,24 @@ fn run(socket: Socket, pending: Box<Pending>) -> impl Future<Output = ()> + Send
 /// client) when the core cannot be reached.
 async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> {
     let Pending {
-        mut core,
         settings,
         shutdown,
         caller,
         permit,
     } = *pending;
     let (mut sink, source) = socket.split();
-    // Boxed: an empty queue keeps a few slots, and they stay small.
-    let (operations, queued) = queue::queue::<Box<ClientOperation>>(OPERATION_QUEUE);
-    let mut request = caller.request(queued.map(|operation| *operation));
-    if let Ok(name) = settings.edge_name.parse() {
-        request
-            .metadata_mut()
-            .insert(messenger_proto::EDGE_ID_METADATA, name);
-    }
-    let membership = settings.link.join().await;
-    if let Some(membership) = &membership {
-        membership.tag(&mut request);
-    }
-    let events = match core.session(request).await {
-        Ok(response) => response.into_inner(),
-        Err(status) => {
-            tracing::warn!(%status, "core unreachable, refusing WebSocket session");
-            let close = (
-                close_codes::TRY_AGAIN_LATER,
-                "core unavailable, retry later",
-            );
-            let _ = sink.send(close_frame(close.0, close.1.into())).await;
-            return None;
-        }
+    let Some(membership) = settings.link.join(&caller).await else {
+        tracing::warn!("core unreachable, refusing WebSocket session");
+        let close = (
+            close_codes::TRY_AGAIN_LATER,
+            "core unavailable, retry later",
+        );
+        let _ = sink.send(close_frame(close.0, close.1.into())).await;
+        return None;
     };
     Some(Box::new(Connection {
         sink,
         source,
-        operations,
-        events,
         membership,
         settings,
         shutdown,
@@ -257,11 +230,9 @@ impl Connection {
     /// waits (briefly) for the core to end the session, so that it records
     /// why the connection ended before the edge hangs up.
     async fn report_slow(&mut self) {
-        let Some(membership) = &self.membership else {
-            return;
-        };
-        membership.report_slow();
-        let ended = async { while let Ok(Some(_)) = self.events.message().await {} };
+        self.membership.report_slow();
+        let ended =
+            async { while let Next::Frame(_) | Next::Room = self.membership.next().await {} };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, ended).await;
     }
 
@@ -273,14 +244,15 @@ impl Connection {
         let settings = &self.settings;
         loop {
             tokio::select! {
-                incoming = self.source.next() => match incoming {
+                // While the core has not taken the operations already sent,
+                // the client waits (see `link`).
+                incoming = self.source.next(), if self.membership.has_room() => match incoming {
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
                         if frame.is_close() {
                             return None;
                         }
-                        // Boxed: rare and large, see `run`.
-                        let reply = Box::pin(handle_frame(frame, settings, &self.operations)).await;
+                        let reply = handle_frame(frame, settings, &mut self.membership);
                         if let Some(reply) = reply
                             && let Some(end) = write(&mut self.sink, Message::text(reply), settings).await
                         {
@@ -290,25 +262,18 @@ impl Connection {
                     Some(Err(error)) => return read_error_close(&error),
                     None => return None,
                 },
-                frame = next_linked(&mut self.membership) => match frame {
-                    Some(text) => {
+                next = self.membership.next() => match next {
+                    Next::Frame(text) => {
                         // Whatever else is already queued goes out in the same write.
                         let membership = &mut self.membership;
-                        let queued = || membership.as_mut()?.try_next().map(Message::Text);
+                        let queued = || membership.try_next_frame().map(Message::Text);
                         if let Some(end) = write_frames(&mut self.sink, Message::Text(text), queued, settings).await {
                             return end;
                         }
                     }
-                    None => return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into())),
-                },
-                event = next_event(&mut self.events) => match event {
-                    Ok(Some(text)) => {
-                        if let Some(end) = write(&mut self.sink, Message::text(text), settings).await {
-                            return end;
-                        }
-                    }
-                    Ok(None) => continue,
-                    Err(close) => return Some(close),
+                    Next::Room => {}
+                    Next::Ended(ended) => return Some(ended_close(&ended)),
+                    Next::LinkEnded => return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into())),
                 },
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= interval * 2 {
@@ -391,12 +356,12 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-/// Parses one client frame and forwards it; returns an error frame to send
-/// back when the frame was refused.
-async fn handle_frame(
+/// Parses one client frame and sends it to the core; returns an error
+/// frame to send back when the frame was refused.
+fn handle_frame(
     frame: Message,
     settings: &ConnectionSettings,
-    operations: &queue::Sender<Box<ClientOperation>>,
+    membership: &mut Membership,
 ) -> Option<String> {
     let text = match &frame {
         Message::Text(text) => text.as_str(),
@@ -411,8 +376,7 @@ async fn handle_frame(
     }
     match frames::parse(text) {
         Ok(frame) => {
-            // If the core has gone, the event side notices and closes.
-            let _ = operations.send(Box::new(translate::operation(frame))).await;
+            membership.send(translate::operation(frame));
             None
         }
         Err(error) => Some(translate::frame_error_json(&error)),
@@ -428,38 +392,9 @@ fn close_frame(code: u16, reason: String) -> Message {
     }))
 }
 
-/// The next frame from the edge's link; never, for a socket not on it.
-async fn next_linked(
-    membership: &mut Option<Membership>,
-) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
-    match membership {
-        Some(membership) => membership.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next event on the session's own stream as JSON; `Ok(None)` for an event with nothing in it;
-/// `Err` with the close code when the core ended the session.
-async fn next_event(events: &mut Streaming<SharedEvent>) -> Result<Option<String>, Close> {
-    match events.message().await {
-        Ok(Some(event)) => match event.into_event() {
-            Ok(event) => Ok(translate::event_json(&event)),
-            Err(error) => {
-                tracing::error!(%error, "undecodable event from the core");
-                Err((close_codes::INTERNAL_ERROR, "internal error".into()))
-            }
-        },
-        Ok(None) => Err((
-            close_codes::SERVICE_RESTART,
-            "core ended the session".into(),
-        )),
-        Err(status) => Err(status_close(&status)),
-    }
-}
-
-/// The close code and reason for a core status that ended a session.
-fn status_close(status: &Status) -> Close {
-    match status.code() {
+/// The close code and reason for the status a session ended with.
+fn ended_close(ended: &SessionEnded) -> Close {
+    match Code::from_i32(ended.code) {
         Code::Unauthenticated => (close_codes::LOGGED_OUT, "logged out".into()),
         Code::ResourceExhausted => (
             close_codes::SLOW_CONSUMER,
@@ -469,8 +404,8 @@ fn status_close(status: &Status) -> Close {
             close_codes::SERVICE_RESTART,
             "core unavailable, reconnect".into(),
         ),
-        _ => {
-            tracing::error!(%status, "core ended a session");
+        code => {
+            tracing::error!(?code, message = %ended.message, "core ended a session");
             (close_codes::INTERNAL_ERROR, "internal error".into())
         }
     }

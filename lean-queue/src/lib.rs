@@ -1,12 +1,14 @@
 //! A bounded single-producer, single-consumer queue that holds no slots
 //! while it is empty.
 //!
-//! Every WebSocket has two queues (its frames from the link, its operations
-//! to the core), and nearly all of the time both are empty. Tokio's channel
-//! reserves a block of 32 slots and cache-padded counters up front: about
-//! 1.5 KiB for a queue of frames, most of an idle connection's memory
-//! besides its socket. This one is a `VecDeque` behind a lock, which takes
-//! memory only while something is queued and gives back what a burst grew.
+//! The messenger keeps a queue per connected client on each side of the
+//! edge link: the edge one for the frames going to a WebSocket, the core
+//! one for the operations coming from it. Nearly all of the time both are
+//! empty. Tokio's channel reserves a block of 32 slots and cache-padded
+//! counters up front: about 1.5 KiB for a queue of frames, most of an idle
+//! connection's memory besides its socket. This one is a `VecDeque` behind
+//! a lock, which takes memory only while something is queued and gives back
+//! what a burst grew.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -92,6 +94,22 @@ impl<T> Sender<T> {
         }
         if state.items.len() >= self.shared.capacity {
             return Err(SendError::Full(item));
+        }
+        state.items.push_back(item);
+        if let Some(receiver) = state.receiver.take() {
+            drop(state);
+            receiver.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `item` even when the queue is full: for the few items that
+    /// must reach the receiver whatever else it has not read yet (such as
+    /// the news that the stream ends). Gives it back if the receiver is gone.
+    pub fn force_send(&self, item: T) -> Result<(), T> {
+        let mut state = self.shared.lock();
+        if state.receiver_gone {
+            return Err(item);
         }
         state.items.push_back(item);
         if let Some(receiver) = state.receiver.take() {
@@ -224,6 +242,18 @@ mod tests {
         assert_eq!(receiver.try_recv(), Some(2));
         assert_eq!(receiver.try_recv(), Some(3));
         assert_eq!(receiver.try_recv(), None);
+    }
+
+    #[test]
+    fn a_forced_item_goes_in_beyond_the_capacity() {
+        let (sender, mut receiver) = queue(1);
+        sender.try_send(1).unwrap();
+        assert_eq!(sender.force_send(2), Ok(()));
+        assert_eq!(sender.try_send(3), Err(SendError::Full(3)));
+        assert_eq!(receiver.try_recv(), Some(1));
+        assert_eq!(receiver.try_recv(), Some(2));
+        drop(receiver);
+        assert_eq!(sender.force_send(4), Err(4));
     }
 
     #[test]
