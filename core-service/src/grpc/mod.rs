@@ -35,9 +35,12 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 /// session stream on that edge's connection, and an edge holds up to about
 /// 20,000 sockets, so the bound is well above that but still a bound.
 const MAX_STREAMS_PER_CONNECTION: u32 = 65_536;
-/// HTTP/2 receive window of one stream: client operations are small, and a
-/// sender that outpaces its session waits instead of growing a buffer here.
-const STREAM_WINDOW: u32 = 64 * 1024;
+/// HTTP/2 receive window of one stream. An edge's link carries the
+/// operations of all its sessions on one stream, so its window must cover
+/// many sessions' windows (64 KiB held each round trip to 9.4k msg/s); a
+/// sender that outpaces the core still waits, and the connection window
+/// bounds what all streams of one peer may buffer here.
+const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
 /// HTTP/2 receive window of one connection (one edge): shared by all of its
 /// sessions, so one busy session cannot stall the others.
 const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
