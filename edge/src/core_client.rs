@@ -13,7 +13,8 @@ pub type CoreClient = MessengerClient<Channel>;
 
 /// How long a connection attempt to the core may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// HTTP/2 flow-control window of one session stream.
+/// HTTP/2 flow-control window of one stream: the link, which carries the
+/// events of every WebSocket, or a REST call's reply.
 const STREAM_WINDOW: u32 = 256 * 1024;
 /// HTTP/2 flow-control window of the whole connection to the core.
 const CONNECTION_WINDOW: u32 = 64 * 1024 * 1024;
@@ -27,10 +28,10 @@ pub fn connect_lazy(url: &str) -> Result<CoreClient, tonic::transport::Error> {
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_while_idle(true)
-        // Many sessions share one HTTP/2 connection. Data a stalled session
-        // has not read yet counts against the connection's window, so the
-        // connection window is much larger than any one stream's: stalled
-        // streams (closed after the write timeout) cannot starve the others.
+        // The link and the REST calls share one HTTP/2 connection. Data a
+        // stream has not read yet counts against the connection's window,
+        // so the connection window is much larger than any one stream's: a
+        // stalled stream cannot starve the others.
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_lazy();

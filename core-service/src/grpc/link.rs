@@ -105,7 +105,7 @@ fn apply(core: &Arc<Core>, link: &Arc<Link>, signal: Signal, shutdown: &watch::R
             let client_operation = operation.operation.unwrap_or_default();
             link.operation(operation.session, Box::new(client_operation));
         }
-        Signal::CloseSession(session) => link.close_session(session),
+        Signal::CloseSession(session) => link.detach(session),
     }
 }
 

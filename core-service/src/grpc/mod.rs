@@ -31,9 +31,9 @@ const SESSION_DRAIN: Duration = Duration::from_secs(10);
 
 /// How often an idle HTTP/2 connection is pinged, so dead edges are noticed.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
-/// Streams one connection may hold open: every WebSocket on an edge is one
-/// session stream on that edge's connection, and an edge holds up to about
-/// 20,000 sockets, so the bound is well above that but still a bound.
+/// Streams one connection may hold open: an edge needs one for its link
+/// and one per REST call in flight, and a gRPC client one per `Session`;
+/// the bound is far above that but still a bound.
 const MAX_STREAMS_PER_CONNECTION: u32 = 65_536;
 /// HTTP/2 receive window of one stream. An edge's link carries the
 /// operations of all its sessions on one stream, so its window must cover

@@ -127,13 +127,8 @@ impl Link {
         }
     }
 
-    /// The edge says `session`'s client hung up: its queue ends once the
-    /// operations already in it are done.
-    pub fn close_session(&self, session: LinkSession) {
-        self.lock().remove(&session);
-    }
-
-    /// Forgets `session` (it has ended).
+    /// Forgets `session`: it has ended, or the edge says its client hung
+    /// up. Its queue ends once the operations already in it are done.
     pub fn detach(&self, session: LinkSession) {
         self.lock().remove(&session);
     }
@@ -309,7 +304,7 @@ mod tests {
         let (link, _deliveries) = link();
         let mut operations = link.add(3).unwrap();
         link.operation(3, Box::default());
-        link.close_session(3);
+        link.detach(3);
         link.operation(3, Box::default());
         assert!(operations.try_recv().is_some());
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
