@@ -55,6 +55,21 @@ const MIGRATION_LOCK: i64 = 0x6d65_7373_656e_6700;
 /// Applies every migration not yet applied; returns how many it applied.
 pub async fn run(store: &Store) -> Result<usize> {
     let mut client = store.connection().await?;
+    // The lock comes first: even `CREATE TABLE IF NOT EXISTS` fails when
+    // another process creates the same table at the same moment.
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = apply_locked(&mut client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
+
+/// Creates the bookkeeping table if needed and applies what is pending;
+/// the caller holds the migration lock.
+async fn apply_locked(client: &mut deadpool_postgres::Object) -> Result<usize> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -64,25 +79,8 @@ pub async fn run(store: &Store) -> Result<usize> {
                  applied_at timestamptz NOT NULL DEFAULT now()
              )",
         )
-        .await
-        .or_else(ignore_concurrent_create)?;
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    let result = apply_pending(&mut client).await;
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    result
-}
-
-/// Two processes may race on `CREATE TABLE IF NOT EXISTS`; the loser gets a
-/// unique violation on the catalog, which means the table now exists.
-fn ignore_concurrent_create(error: tokio_postgres::Error) -> Result<()> {
-    match error.code() {
-        Some(code) if *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION => Ok(()),
-        _ => Err(error.into()),
-    }
+    apply_pending(client).await
 }
 
 async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> {
