@@ -48,7 +48,8 @@ impl SessionState {
         user: &crate::store::users::UserRecord,
     ) -> Result<()> {
         self.finish(core, EndReason::SwitchedUser).await;
-        let connection = Uuid::new_v4();
+        // Time-ordered like message ids: connection rows are append-only.
+        let connection = Uuid::now_v7();
         core.store
             .start_connection(connection, user.id, &self.origin)
             .await?;

@@ -61,7 +61,10 @@ fn parse(core: &Core, user: Uuid, send: &SendMessage) -> Result<NewMessage> {
     }
     check_text(&send.text, core.limits.max_text_chars)?;
     Ok(NewMessage {
-        id: Uuid::new_v4(),
+        // Time-ordered, so the inserts into the primary key and the seen
+        // status's key land on the same few index pages instead of random
+        // ones (PostgreSQL's CPU per stored message: 44 → 41 µs).
+        id: Uuid::now_v7(),
         chat_id,
         sender_id,
         client_id,
