@@ -105,7 +105,7 @@ impl Store {
                  JOIN chats c ON c.id = mine.chat_id
                  LEFT JOIN LATERAL (
                      SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position
-                     FROM messages WHERE chat_id = c.id ORDER BY position DESC LIMIT 1
+                     FROM messages WHERE chat_id = c.id ORDER BY seq DESC LIMIT 1
                  ) last ON true
                  WHERE mine.user_id = $1
                  ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id",

@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "store_messages",
         sql: include_str!("../../../sql/0006_store_messages.sql"),
     },
+    Migration {
+        version: 7,
+        name: "drop_position_indexes",
+        sql: include_str!("../../../sql/0007_drop_position_indexes.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.
