@@ -17,7 +17,15 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Most messages in one transaction.
-pub const MAX_BATCH: usize = 512;
+///
+/// A batch locks and updates each of its chats once, whatever the number of
+/// messages per chat, so under load a large batch spends less per message:
+/// with 2,000 senders in 400 chats, batches of at most 512 touched nearly
+/// every chat for every 512 messages. Raising the cap to 2,048 took the
+/// closed loop from 19.0–19.8k to 20.5–20.7k msg/s (and with two messages
+/// in flight per sender from 14.6k to 19.8k) in one sitting. Under light
+/// load batches stay small, so this costs latency only when saturated.
+pub const MAX_BATCH: usize = 2048;
 /// Transactions in flight at once (each holds a pooled connection).
 ///
 /// Few, because messages that arrive while every transaction is busy are
@@ -29,7 +37,7 @@ pub const MAX_BATCH: usize = 512;
 /// anyway). With one, each message waits for the previous commit: p99 12 ms.
 pub const CONCURRENT_BATCHES: usize = 2;
 /// Sends waiting for a transaction; beyond this, senders wait to enqueue.
-const QUEUE: usize = 16 * MAX_BATCH;
+const QUEUE: usize = 4 * MAX_BATCH;
 
 type Reply = oneshot::Sender<Result<Option<StoredMessage>>>;
 
