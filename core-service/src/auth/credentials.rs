@@ -1,6 +1,6 @@
 //! Credentials and client facts carried in gRPC metadata.
 
-use crate::store::connections::ConnectionOrigin;
+use crate::store::connections::{ConnectionOrigin, origin_text};
 use tonic::metadata::MetadataMap;
 
 /// The token of an `authorization: Bearer <token>` entry, if any.
@@ -19,17 +19,21 @@ pub fn client_address(metadata: &MetadataMap) -> Option<String> {
 
 /// Where a session comes from: address, user agent and edge.
 pub fn connection_origin(metadata: &MetadataMap) -> ConnectionOrigin {
-    let text = |key: &str| metadata.get(key).and_then(|value| value.to_str().ok());
     ConnectionOrigin::new(
-        text(messenger_proto::CLIENT_ADDRESS_METADATA),
-        text(messenger_proto::CLIENT_USER_AGENT_METADATA),
-        text(messenger_proto::EDGE_ID_METADATA),
+        text(metadata, messenger_proto::CLIENT_ADDRESS_METADATA),
+        text(metadata, messenger_proto::CLIENT_USER_AGENT_METADATA),
+        text(metadata, messenger_proto::EDGE_ID_METADATA),
     )
 }
 
-/// The name an edge gave itself in `metadata`, if any.
+/// The name an edge gave itself in `metadata`, if any, kept as in an origin.
 pub fn edge_name(metadata: &MetadataMap) -> Option<String> {
-    connection_origin(metadata).edge
+    origin_text(text(metadata, messenger_proto::EDGE_ID_METADATA))
+}
+
+/// The text of the entry `key`, if it is text.
+fn text<'a>(metadata: &'a MetadataMap, key: &str) -> Option<&'a str> {
+    metadata.get(key).and_then(|value| value.to_str().ok())
 }
 
 #[cfg(test)]

@@ -47,17 +47,19 @@ impl ConnectionOrigin {
     /// An origin from what the edge reported; empty texts count as absent
     /// and long ones are cut.
     pub fn new(address: Option<&str>, user_agent: Option<&str>, edge: Option<&str>) -> Self {
-        let text = |value: Option<&str>| {
-            value
-                .filter(|value| !value.is_empty())
-                .map(|value| value.chars().take(ORIGIN_TEXT_CHARS).collect())
-        };
         ConnectionOrigin {
-            client_address: text(address),
-            user_agent: text(user_agent),
-            edge: text(edge),
+            client_address: origin_text(address),
+            user_agent: origin_text(user_agent),
+            edge: origin_text(edge),
         }
     }
+}
+
+/// One field of an origin as kept: absent when empty, cut when long.
+pub fn origin_text(value: Option<&str>) -> Option<String> {
+    value
+        .filter(|value| !value.is_empty())
+        .map(|value| value.chars().take(ORIGIN_TEXT_CHARS).collect())
 }
 
 /// One connection of the history.
