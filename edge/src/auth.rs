@@ -5,6 +5,7 @@
 //! login-session cookie a browser got from `POST /auth/login`. The edge only
 //! carries the token to the core, which decides whose it is.
 
+use messenger_proto::v1::OpenSession;
 use std::net::SocketAddr;
 use warp::Filter;
 
@@ -54,8 +55,8 @@ impl Caller {
         {
             metadata.insert("authorization", value);
         }
-        if let Some(address) = self.address
-            && let Ok(value) = address.ip().to_string().parse()
+        if let Some(address) = self.address_text()
+            && let Ok(value) = address.parse()
         {
             metadata.insert(messenger_proto::CLIENT_ADDRESS_METADATA, value);
         }
@@ -65,6 +66,26 @@ impl Caller {
             metadata.insert(messenger_proto::CLIENT_USER_AGENT_METADATA, value);
         }
         request
+    }
+
+    /// The opening of the caller's session `session` on the edge's link:
+    /// the same facts as [`Caller::request`] puts in metadata.
+    pub fn open_session(&self, session: u64) -> OpenSession {
+        OpenSession {
+            session,
+            token: self
+                .credential
+                .as_ref()
+                .map(|credential| credential.token.clone())
+                .unwrap_or_default(),
+            client_address: self.address_text().unwrap_or_default(),
+            user_agent: self.user_agent.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The caller's address as the core records it: the IP, no port.
+    fn address_text(&self) -> Option<String> {
+        self.address.map(|address| address.ip().to_string())
     }
 }
 

@@ -21,7 +21,7 @@ use crate::core_client::CoreClient;
 use crate::ws::translate;
 use lean_queue::SendError;
 use messenger_proto::v1::{
-    ClientOperation, LinkSignal, OpenSession, SessionEnded, SessionOperation, link_signal::Signal,
+    ClientOperation, LinkSignal, SessionEnded, SessionOperation, link_signal::Signal,
 };
 use messenger_proto::{EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery};
 use std::collections::HashMap;
@@ -126,20 +126,7 @@ impl EdgeLink {
         let (items, receiver) = lean_queue::queue(self.queue);
         let place = Place { items, slow: false };
         shared.lock().insert(session, place);
-        let opening = OpenSession {
-            session,
-            token: caller
-                .credential
-                .as_ref()
-                .map(|credential| credential.token.clone())
-                .unwrap_or_default(),
-            client_address: caller
-                .address
-                .map(|address| address.ip().to_string())
-                .unwrap_or_default(),
-            user_agent: caller.user_agent.clone().unwrap_or_default(),
-        };
-        shared.signal(Signal::OpenSession(opening));
+        shared.signal(Signal::OpenSession(caller.open_session(session)));
         Some(Membership {
             shared,
             session,
@@ -254,12 +241,9 @@ impl Shared {
                 .force_send(Item::Taken(delivery.operations_taken));
         }
         if let Some(ended) = delivery.ended
-            && let Some(place) = sessions.remove(&first)
+            && let Some(place) = self.remove(&mut sessions, first)
         {
             let _ = place.items.force_send(Item::Ended(Box::new(ended)));
-            if sessions.is_empty() {
-                self.emptied.notify_waiters();
-            }
         }
     }
 
@@ -296,12 +280,19 @@ impl Shared {
     /// Socket `session` has gone: the core ends its session.
     fn leave(&self, session: u64) {
         let mut sessions = self.lock();
-        if sessions.remove(&session).is_some() {
+        if self.remove(&mut sessions, session).is_some() {
             self.signal(Signal::CloseSession(session));
         }
+    }
+
+    /// Takes socket `number`'s place off the link; the last one to go
+    /// wakes whoever waits for the link to empty.
+    fn remove(&self, sessions: &mut HashMap<u64, Place>, number: u64) -> Option<Place> {
+        let place = sessions.remove(&number);
         if sessions.is_empty() {
             self.emptied.notify_waiters();
         }
+        place
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Place>> {
@@ -352,7 +343,7 @@ impl Membership {
         match self.items.recv().await {
             Some(Item::Frame(text)) => Next::Frame(text),
             Some(Item::Taken(taken)) => {
-                self.in_flight = self.in_flight.saturating_sub(taken);
+                self.took(taken);
                 Next::Room
             }
             Some(Item::Ended(ended)) => Next::Ended(ended),
@@ -366,11 +357,16 @@ impl Membership {
         while self.ended.is_none() {
             match self.items.try_recv()? {
                 Item::Frame(text) => return Some(text),
-                Item::Taken(taken) => self.in_flight = self.in_flight.saturating_sub(taken),
+                Item::Taken(taken) => self.took(taken),
                 Item::Ended(ended) => self.ended = Some(ended),
             }
         }
         None
+    }
+
+    /// The core took `taken` of the operations in flight.
+    fn took(&mut self, taken: u32) {
+        self.in_flight = self.in_flight.saturating_sub(taken);
     }
 }
 
