@@ -85,21 +85,26 @@ impl<T> Shared<T> {
     }
 }
 
+/// Queues `item` and wakes the receiver, after the lock is let go.
+fn push<T>(mut state: MutexGuard<'_, State<T>>, item: T) {
+    state.items.push_back(item);
+    if let Some(receiver) = state.receiver.take() {
+        drop(state);
+        receiver.wake();
+    }
+}
+
 impl<T> Sender<T> {
     /// Queues `item` unless the queue is full or the receiver is gone.
     pub fn try_send(&self, item: T) -> Result<(), SendError<T>> {
-        let mut state = self.shared.lock();
+        let state = self.shared.lock();
         if state.receiver_gone {
             return Err(SendError::Closed(item));
         }
         if state.items.len() >= self.shared.capacity {
             return Err(SendError::Full(item));
         }
-        state.items.push_back(item);
-        if let Some(receiver) = state.receiver.take() {
-            drop(state);
-            receiver.wake();
-        }
+        push(state, item);
         Ok(())
     }
 
@@ -107,15 +112,11 @@ impl<T> Sender<T> {
     /// must reach the receiver whatever else it has not read yet (such as
     /// the news that the stream ends). Gives it back if the receiver is gone.
     pub fn force_send(&self, item: T) -> Result<(), T> {
-        let mut state = self.shared.lock();
+        let state = self.shared.lock();
         if state.receiver_gone {
             return Err(item);
         }
-        state.items.push_back(item);
-        if let Some(receiver) = state.receiver.take() {
-            drop(state);
-            receiver.wake();
-        }
+        push(state, item);
         Ok(())
     }
 
