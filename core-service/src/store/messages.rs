@@ -165,7 +165,8 @@ impl Store {
         Ok(answers)
     }
 
-    /// One page of a chat's messages in storage order.
+    /// One page of a chat's messages in storage order: skip `offset`,
+    /// take `limit`.
     pub async fn history(
         &self,
         chat_id: Uuid,
@@ -179,17 +180,9 @@ impl Store {
         if let Some(records) = self.recent_page(chat_id, page).await? {
             return Ok(records);
         }
-        let client = self.connection().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
-                 WHERE chat_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
-            )
-            .await?;
-        let rows = client
-            .query(&statement, &[&chat_id, &limit, &offset])
-            .await?;
-        Ok(rows.iter().map(MessageRecord::from_row).collect())
+        let first = offset.saturating_add(1);
+        self.seq_range(chat_id, first, offset.saturating_add(limit))
+            .await
     }
 
     /// The page from the recent-messages cache, loading the chat's window
@@ -212,15 +205,32 @@ impl Store {
 
     /// The chat's newest `count` messages, newest first.
     async fn newest_messages(&self, chat_id: Uuid, count: usize) -> Result<Vec<MessageRecord>> {
+        self.newest_up_to(chat_id, i64::MAX, i64::try_from(count).unwrap_or(i64::MAX))
+            .await
+    }
+
+    /// The chat's newest `count` messages numbered `last` or lower, newest
+    /// first.
+    async fn newest_up_to(
+        &self,
+        chat_id: Uuid,
+        last: i64,
+        count: i64,
+    ) -> Result<Vec<MessageRecord>> {
         let client = self.connection().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
-                 WHERE chat_id = $1 ORDER BY seq DESC LIMIT $2",
-            )
-            .await?;
-        let limit = i64::try_from(count).unwrap_or(i64::MAX);
-        let rows = client.query(&statement, &[&chat_id, &limit]).await?;
+        let statement = client.prepare_cached(NEWEST_SQL).await?;
+        let rows = client.query(&statement, &[&chat_id, &last, &count]).await?;
+        Ok(rows.iter().map(MessageRecord::from_row).collect())
+    }
+
+    /// The chat's messages numbered `first` to `last`, oldest first.
+    async fn seq_range(&self, chat_id: Uuid, first: i64, last: i64) -> Result<Vec<MessageRecord>> {
+        if first > last {
+            return Ok(Vec::new());
+        }
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(RANGE_SQL).await?;
+        let rows = client.query(&statement, &[&chat_id, &first, &last]).await?;
         Ok(rows.iter().map(MessageRecord::from_row).collect())
     }
 
@@ -241,29 +251,72 @@ impl Store {
         if let Some(records) = self.recent_page(chat_id, page).await? {
             return Ok(records);
         }
-        let client = self.connection().await?;
-        let newest_first = after.is_none();
-        let sql = if newest_first {
-            "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
-             WHERE chat_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq DESC LIMIT $4"
-        } else {
-            "SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM messages
-             WHERE chat_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4"
-        };
-        let statement = client.prepare_cached(sql).await?;
-        let (after, before) = (after.unwrap_or(0), before.unwrap_or(i64::MAX));
-        let rows = client
-            .query(&statement, &[&chat_id, &after, &before, &limit])
-            .await?;
-        let mut records: Vec<MessageRecord> = rows.iter().map(MessageRecord::from_row).collect();
-        if newest_first {
-            records.reverse();
+        let below = before.map_or(i64::MAX, |before| before.saturating_sub(1));
+        match after {
+            Some(after) => {
+                let (first, last) = after_range(after, below, limit);
+                self.seq_range(chat_id, first, last).await
+            }
+            None => {
+                let mut records = self.newest_up_to(chat_id, below, limit).await?;
+                records.reverse();
+                Ok(records)
+            }
         }
-        Ok(records)
+    }
+}
+
+/// A chat's messages numbered `$2` to `$3`, oldest first.
+///
+/// Every chat numbers its messages 1, 2, 3, … with no gaps, so any page is
+/// a range of numbers: one probe of the `(chat_id, seq)` index that reads
+/// only the page's rows, however long the chat and wherever the page lies.
+const RANGE_SQL: &str = "SELECT id, chat_id, sender_id, text, timestamp, seen, seq
+     FROM messages WHERE chat_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq";
+
+/// A chat's newest `$3` messages numbered `$2` or lower, newest first: the
+/// range that ends at `$2` or at the chat's `last_seq`, whichever is lower.
+/// The bounds are subqueries that depend on no row of `messages`, so they
+/// are computed once and the index is probed with them.
+const NEWEST_SQL: &str = "SELECT id, chat_id, sender_id, text, timestamp, seen, seq
+     FROM messages
+     WHERE chat_id = $1
+       AND seq BETWEEN (SELECT least($2, c.last_seq) - $3 + 1 FROM chats c WHERE c.id = $1)
+                   AND (SELECT least($2, c.last_seq) FROM chats c WHERE c.id = $1)
+     ORDER BY seq DESC";
+
+/// The numbers `first..=last` of the page of `limit` messages after `after`
+/// and no higher than `last` (saturating: cursors come from clients).
+fn after_range(after: i64, last: i64, limit: i64) -> (i64, i64) {
+    match after.checked_add(1) {
+        Some(first) => (first, after.saturating_add(limit).min(last)),
+        None => (1, 0),
     }
 }
 
 /// A non-negative count from SQL's integers (negative ones count as 0).
 fn count(value: i64) -> usize {
     usize::try_from(value).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_range;
+
+    #[test]
+    fn a_page_after_a_cursor_is_the_next_numbers_up_to_the_limit_and_the_last() {
+        assert_eq!(after_range(10, i64::MAX, 5), (11, 15));
+        assert_eq!(after_range(10, 12, 5), (11, 12));
+        assert_eq!(after_range(0, i64::MAX, 1), (1, 1));
+    }
+
+    #[test]
+    fn cursors_at_the_ends_of_the_integers_do_not_overflow() {
+        assert_eq!(
+            after_range(i64::MAX - 1, i64::MAX, 100),
+            (i64::MAX, i64::MAX)
+        );
+        let (first, last) = after_range(i64::MAX, i64::MAX, 100);
+        assert!(first > last);
+    }
 }
