@@ -38,7 +38,7 @@ async fn row_counts(db: &TestDatabase) -> Vec<i64> {
 async fn migrations_are_recorded_and_running_them_again_does_nothing() {
     let db = TestDatabase::create().await;
     assert_eq!(migrate::run(&db.store()).await.unwrap(), 0);
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 7);
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,8 +59,8 @@ async fn migrations_started_at_once_by_several_processes_apply_once() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(applied.iter().sum::<usize>(), 7, "{applied:?}");
-    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 7);
+    assert_eq!(applied.iter().sum::<usize>(), 8, "{applied:?}");
+    assert_eq!(db.count("SELECT count(*) FROM schema_migrations").await, 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,28 +85,44 @@ pub struct ChatSummaryRecord {
 
 impl Store {
     /// The user's chats with their members and newest message, most
-    /// recently active first (one query).
+    /// recently active first (one query). Every row of another table is
+    /// found from the user's memberships through a LATERAL lookup, so the
+    /// plan cannot turn into a scan of `chats`, `users` or `messages`
+    /// (`docs/data-model.md`, "Plans"). The unread count still reads the
+    /// user's seen status of every message of the chat.
     pub async fn chats_of_user(&self, user_id: Uuid) -> Result<Vec<ChatSummaryRecord>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT c.id, c.name, c.type,
-                        array(SELECT u.id FROM chat_members m JOIN users u ON u.id = m.user_id
-                              WHERE m.chat_id = c.id ORDER BY u.name, u.id),
-                        array(SELECT u.name FROM chat_members m JOIN users u ON u.id = m.user_id
-                              WHERE m.chat_id = c.id ORDER BY u.name, u.id),
-                        last.id, last.chat_id, last.sender_id, last.text, last.timestamp, last.seen,
-                        last.seq,
-                        (SELECT count(*) FROM messages m
-                         WHERE m.chat_id = c.id AND m.sender_id <> $1
-                           AND NOT EXISTS (SELECT 1 FROM message_seen_status s
-                                           WHERE s.message_id = m.id AND s.user_id = $1))
+                "SELECT c.id, c.name, c.type, people.ids, people.names,
+                        last.id, last.chat_id, last.sender_id, last.text, last.timestamp,
+                        last.seen, last.seq, unread.count
                  FROM chat_members mine
-                 JOIN chats c ON c.id = mine.chat_id
+                 CROSS JOIN LATERAL (
+                     SELECT c.id, c.name, c.type, c.created_at FROM chats c
+                     WHERE c.id = mine.chat_id LIMIT 1
+                 ) c
+                 CROSS JOIN LATERAL (
+                     SELECT array_agg(u.id ORDER BY u.name, u.id) AS ids,
+                            array_agg(u.name ORDER BY u.name, u.id) AS names
+                     FROM chat_members m
+                     CROSS JOIN LATERAL (
+                         SELECT u.id, u.name FROM users u WHERE u.id = m.user_id LIMIT 1
+                     ) u
+                     WHERE m.chat_id = c.id
+                 ) people
                  LEFT JOIN LATERAL (
                      SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position
                      FROM messages WHERE chat_id = c.id ORDER BY seq DESC LIMIT 1
                  ) last ON true
+                 CROSS JOIN LATERAL (
+                     SELECT count(*) FROM messages m
+                     LEFT JOIN LATERAL (
+                         SELECT true AS seen FROM message_seen_status s
+                         WHERE s.message_id = m.id AND s.user_id = $1 LIMIT 1
+                     ) mine_seen ON true
+                     WHERE m.chat_id = c.id AND m.sender_id <> $1 AND mine_seen.seen IS NULL
+                 ) unread
                  WHERE mine.user_id = $1
                  ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id",
             )
@@ -163,7 +179,10 @@ impl Store {
         let statement = client
             .prepare_cached(
                 "SELECT c.id, c.type, c.last_seq FROM chat_members m
-                 JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $1 ORDER BY c.id",
+                 CROSS JOIN LATERAL (
+                     SELECT c.id, c.type, c.last_seq FROM chats c WHERE c.id = m.chat_id LIMIT 1
+                 ) c
+                 WHERE m.user_id = $1 ORDER BY c.id",
             )
             .await?;
         let rows = client.query(&statement, &[&user_id]).await?;

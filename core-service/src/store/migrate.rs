@@ -52,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "drop_position_indexes",
         sql: include_str!("../../../sql/0007_drop_position_indexes.sql"),
     },
+    Migration {
+        version: 8,
+        name: "index_driven_plans",
+        sql: include_str!("../../../sql/0008_index_driven_plans.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.
@@ -85,7 +90,13 @@ async fn apply_locked(client: &mut deadpool_postgres::Object) -> Result<usize> {
              )",
         )
         .await?;
-    apply_pending(client).await
+    let applied = apply_pending(client).await?;
+    if applied > 0 {
+        // A migration can create, fill or rewrite tables; the planner should
+        // not wait for autovacuum (which may be off) to learn their sizes.
+        client.batch_execute("ANALYZE").await?;
+    }
+    Ok(applied)
 }
 
 async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> {

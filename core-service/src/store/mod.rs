@@ -15,7 +15,9 @@ pub mod users;
 pub mod writer;
 
 use crate::error::Result;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Timeouts};
+use deadpool_postgres::{
+    ConfigConnectImpl, Connect, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Timeouts,
+};
 use recent::RecentMessages;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,18 @@ use tokio_postgres::NoTls;
 
 /// How long an operation waits for a free connection before it fails.
 const POOL_WAIT: Duration = Duration::from_secs(10);
+/// Planner settings of every connection the core opens.
+///
+/// Every statement the core runs finds its rows through an index, and must
+/// go on doing so however stale the statistics are: a plan is kept for the
+/// life of a connection, and one made while a table was empty (a new
+/// deployment) or under statistics taken then would otherwise read the
+/// whole table on every call once it has grown. With sequential scans priced
+/// out, the planner takes the index even for a table it believes empty;
+/// this also covers the foreign-key checks PostgreSQL plans on first use in
+/// each connection. A statement that has no index to use still runs, with a
+/// sequential scan (see `docs/data-model.md`, "Plans").
+pub const PLANNER_OPTIONS: &str = "-c enable_seqscan=off";
 /// Bytes of recent messages kept in memory unless configured otherwise.
 pub const DEFAULT_RECENT_BUDGET: usize = 64 * 1024 * 1024;
 
@@ -47,9 +61,24 @@ impl Store {
         config: tokio_postgres::Config,
         size: usize,
     ) -> Result<Self, StoreSetupError> {
-        let manager = Manager::from_config(
+        Store::with_connect(config, size, ConfigConnectImpl { tls: NoTls })
+    }
+
+    /// Like [`Store::with_config`], opening connections with `connect`
+    /// (which receives the configuration with [`PLANNER_OPTIONS`] added).
+    pub fn with_connect(
+        mut config: tokio_postgres::Config,
+        size: usize,
+        connect: impl Connect + 'static,
+    ) -> Result<Self, StoreSetupError> {
+        let options = match config.get_options() {
+            Some(options) => format!("{options} {PLANNER_OPTIONS}"),
+            None => PLANNER_OPTIONS.to_owned(),
+        };
+        config.options(&options);
+        let manager = Manager::from_connect(
             config,
-            NoTls,
+            connect,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -29,7 +29,7 @@ impl Store {
         let transaction = client.transaction().await?;
         let lock = transaction
             .prepare_cached(
-                "SELECT m.seen FROM messages m
+                "SELECT m.seen, m.chat_id FROM messages m
                  JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $2
                  WHERE m.id = $1 FOR UPDATE OF m",
             )
@@ -53,18 +53,24 @@ impl Store {
             transaction.commit().await?;
             return Ok(SeenOutcome::Recorded);
         }
+        // The chat is a parameter rather than `m.chat_id`: the check then
+        // depends on no row of the update, is run once, and reads the chat's
+        // members and the message's statuses by their keys.
         let complete = transaction
             .prepare_cached(
                 "UPDATE messages m SET seen = true
                  WHERE m.id = $1 AND NOT m.seen AND NOT EXISTS (
                      SELECT 1 FROM chat_members cm
-                     WHERE cm.chat_id = m.chat_id AND NOT EXISTS (
+                     WHERE cm.chat_id = $2 AND NOT EXISTS (
                          SELECT 1 FROM message_seen_status s
-                         WHERE s.message_id = m.id AND s.user_id = cm.user_id))
+                         WHERE s.message_id = $1 AND s.user_id = cm.user_id))
                  RETURNING id, chat_id, sender_id, text, timestamp, seen, seq",
             )
             .await?;
-        let updated = transaction.query_opt(&complete, &[&message_id]).await?;
+        let chat_id: Uuid = row.get(1);
+        let updated = transaction
+            .query_opt(&complete, &[&message_id, &chat_id])
+            .await?;
         transaction.commit().await?;
         Ok(match updated {
             Some(row) => {

@@ -1,0 +1,341 @@
+//! The plans PostgreSQL picks for the send, receipt and history paths find
+//! their rows through indexes whatever the statistics say: planned while
+//! the tables are empty (a new deployment), on a large table whose
+//! statistics were taken while it was empty (autovacuum off or behind), and
+//! after an `ANALYZE` of the large table.
+//!
+//! The store runs its real operations on connections that force generic
+//! plans (the kind a connection keeps for the rest of its life) and have
+//! `auto_explain` send every executed plan, nested statements and
+//! foreign-key checks included, back as a notice.
+
+use core_service::demo_data::DemoData;
+use core_service::demo_data::generate::{Sizes, generate};
+use core_service::demo_data::populate;
+use core_service::store::Store;
+use core_service::store::connections::{ConnectionOrigin, EndReason};
+use core_service::store::messages::NewMessage;
+use core_service::store::receipts::SeenOutcome;
+use core_service::testing::TestDatabase;
+use deadpool_postgres::Connect;
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+use tokio_postgres::{AsyncMessage, Client, Config, Error, NoTls};
+use uuid::Uuid;
+
+/// Tables that grow with use: none may be read without an index condition.
+const GROWING: [&str; 5] = [
+    "messages",
+    "message_seen_status",
+    "chats",
+    "chat_members",
+    "users",
+];
+
+/// Session settings that report every plan as a JSON notice.
+const EXPLAIN_OPTIONS: &str = "-c session_preload_libraries=auto_explain \
+     -c auto_explain.log_min_duration=0 -c auto_explain.log_nested_statements=on \
+     -c auto_explain.log_level=notice -c auto_explain.log_format=json \
+     -c plan_cache_mode=force_generic_plan";
+
+/// Opens connections whose notices (the plans) are collected.
+#[derive(Clone, Default)]
+struct Explaining {
+    plans: Arc<Mutex<Vec<String>>>,
+}
+
+type Connected = Result<(Client, JoinHandle<()>), Error>;
+
+impl Connect for Explaining {
+    fn connect(&self, config: &Config) -> Pin<Box<dyn Future<Output = Connected> + Send + '_>> {
+        let config = config.clone();
+        let plans = self.plans.clone();
+        Box::pin(async move {
+            let (client, mut connection) = config.connect(NoTls).await?;
+            let task = tokio::spawn(async move {
+                while let Some(Ok(message)) =
+                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                {
+                    if let AsyncMessage::Notice(notice) = message {
+                        plans.lock().unwrap().push(notice.message().to_owned());
+                    }
+                }
+            });
+            Ok((client, task))
+        })
+    }
+}
+
+/// A store on `db` whose plans are collected, with fresh connections (so
+/// fresh plans) and no recent-messages cache (so history reads SQL).
+fn explaining_store(db: &TestDatabase) -> (Store, Explaining) {
+    let explaining = Explaining::default();
+    let mut config = db.config();
+    config.options(EXPLAIN_OPTIONS);
+    let store = Store::with_connect(config, 4, explaining.clone())
+        .unwrap()
+        .with_recent_budget(0);
+    (store, explaining)
+}
+
+fn data() -> DemoData {
+    generate(&Sizes {
+        users: 6,
+        personal_chats: 2,
+        groups: 2,
+        group_size: 4,
+        messages_per_chat: 3,
+        seed: 11,
+    })
+}
+
+fn members_of(data: &DemoData, chat: Uuid) -> Vec<Uuid> {
+    data.chat_members
+        .iter()
+        .filter(|member| member.chat_id == chat)
+        .map(|member| member.user_id)
+        .collect()
+}
+
+fn new_message(chat_id: Uuid, sender_id: Uuid, client_id: Uuid) -> NewMessage {
+    NewMessage {
+        id: Uuid::now_v7(),
+        chat_id,
+        sender_id,
+        client_id,
+        text: "plan".into(),
+    }
+}
+
+/// Runs every operation of the send, receipt and history paths once.
+async fn exercise(store: &Store, data: &DemoData) {
+    let chat = data.chats[0].id;
+    let other_chat = data.chats[1].id;
+    let members = members_of(data, chat);
+    let (sender, reader) = (members[0], members[1]);
+    let stranger = data
+        .users
+        .iter()
+        .map(|user| user.id)
+        .find(|user| !members.contains(user))
+        .unwrap();
+
+    let first = new_message(chat, sender, Uuid::new_v4());
+    let stored = store.insert_message(&first).await.unwrap().unwrap();
+    assert!(stored.created);
+    assert!(!store.insert_message(&first).await.unwrap().unwrap().created);
+    let fresh = new_message(other_chat, members_of(data, other_chat)[0], Uuid::new_v4());
+    let batch = [&fresh, &first, &fresh];
+    let answers = store.insert_messages(&batch).await.unwrap();
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|a| a.as_ref().unwrap().created)
+            .count(),
+        1
+    );
+
+    store.chat_members(chat).await.unwrap();
+    let last = stored.seq;
+    assert_eq!(store.history(chat, 2, 0).await.unwrap().len(), 2);
+    assert_eq!(store.history(chat, 2, last - 1).await.unwrap().len(), 1);
+    assert!(
+        !store
+            .history_between(chat, Some(1), None, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .history_between(chat, None, Some(last), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .history_between(chat, Some(0), Some(last), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .history_between(chat, None, None, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(
+        store.mark_seen(stranger, stored.id).await.unwrap(),
+        SeenOutcome::NotFound
+    );
+    let mut outcomes = vec![];
+    for member in &members {
+        outcomes.push(store.mark_seen(*member, stored.id).await.unwrap());
+    }
+    assert!(matches!(
+        outcomes.last(),
+        Some(SeenOutcome::NowSeenByAll(_))
+    ));
+    store.mark_seen(reader, stored.id).await.unwrap();
+
+    store.chat_positions(reader).await.unwrap();
+    assert!(!store.chats_of_user(reader).await.unwrap().is_empty());
+    let connection = Uuid::now_v7();
+    store
+        .start_connection(connection, reader, &ConnectionOrigin::default())
+        .await
+        .unwrap();
+    store
+        .end_connection(connection, EndReason::ClientClosed)
+        .await
+        .unwrap();
+}
+
+/// Statements the exercise must have been seen to run (so that an empty
+/// list of plans cannot pass).
+const EXPECTED: [&str; 8] = [
+    "INSERT INTO messages AS m",
+    "stored AS (",
+    "seq BETWEEN",
+    "least($2, c.last_seq)",
+    "FOR UPDATE OF m",
+    "UPDATE messages m SET seen = true",
+    "INSERT INTO message_seen_status (message_id, user_id) VALUES",
+    "FROM ONLY \"public\".\"messages\"",
+];
+
+/// The plans of the notices: each statement's text and its plan.
+fn parse(notices: &[String]) -> Vec<(String, Value)> {
+    notices
+        .iter()
+        .filter_map(|notice| notice.find('{').map(|start| &notice[start..]))
+        .map(|json| {
+            let mut plan: Value = serde_json::from_str(json).expect("auto_explain JSON");
+            let query = plan["Query Text"].as_str().unwrap_or_default().to_owned();
+            (query, plan["Plan"].take())
+        })
+        .collect()
+}
+
+/// Every scan of a growing table that has no index condition, as
+/// "table: node type (statement)".
+fn unindexed_scans(plans: &[(String, Value)]) -> Vec<String> {
+    let mut found = vec![];
+    for (query, plan) in plans {
+        let first_line = query.trim().lines().next().unwrap_or_default();
+        walk(plan, &mut |node| {
+            let kind = node["Node Type"].as_str().unwrap_or_default();
+            let Some(table) = node["Relation Name"].as_str() else {
+                return;
+            };
+            let indexed = node.get("Index Cond").is_some() || kind == "Bitmap Heap Scan";
+            if GROWING.contains(&table) && kind != "ModifyTable" && !indexed {
+                found.push(format!("{table}: {kind} ({first_line})"));
+            }
+        });
+    }
+    found
+}
+
+fn walk(node: &Value, visit: &mut impl FnMut(&Value)) {
+    visit(node);
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        walk(child, visit);
+    }
+}
+
+/// Runs the exercise on fresh connections and checks every plan it ran.
+async fn assert_plans_use_indexes(db: &TestDatabase, data: &DemoData, state: &str) {
+    let (store, explaining) = explaining_store(db);
+    exercise(&store, data).await;
+    store.close();
+    let plans = parse(&explaining.plans.lock().unwrap());
+    for statement in EXPECTED {
+        assert!(
+            plans.iter().any(|(query, _)| query.contains(statement)),
+            "{state}: no plan seen for {statement:?}"
+        );
+    }
+    let unindexed = unindexed_scans(&plans);
+    assert!(unindexed.is_empty(), "{state}: {unindexed:#?}");
+}
+
+/// Adds `count` messages to `chat` (numbered on from its last, each seen by
+/// its sender and `reader`) in one statement, as a grown database has them.
+async fn grow(db: &TestDatabase, chat: Uuid, sender: Uuid, reader: Uuid, count: i64) {
+    let client = db.store().connection().await.unwrap();
+    client
+        .execute(
+            "WITH added AS (
+                 INSERT INTO messages (id, chat_id, sender_id, client_id, text, seq)
+                 SELECT gen_random_uuid(), c.id, $2, gen_random_uuid(), 'grown', c.last_seq + n
+                 FROM chats c, generate_series(1, $4::bigint) n WHERE c.id = $1
+                 RETURNING id
+             ), seen AS (
+                 INSERT INTO message_seen_status (message_id, user_id)
+                 SELECT id, u FROM added, unnest(ARRAY[$2, $3]::uuid[]) u
+             )
+             UPDATE chats SET last_seq = last_seq + $4 WHERE id = $1",
+            &[&chat, &sender, &reader, &count],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_made_on_empty_tables_use_indexes() {
+    let db = TestDatabase::create().await;
+    let data = data();
+    // The migrations analysed the empty tables; the load adds a few rows,
+    // far too few for the planner to prefer an index on its own.
+    populate::populate(&db.store(), &data).await.unwrap();
+    db.store()
+        .connection()
+        .await
+        .unwrap()
+        .batch_execute("ANALYZE")
+        .await
+        .unwrap();
+    assert_plans_use_indexes(&db, &data, "empty tables").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_on_a_large_table_use_indexes_with_stale_and_with_fresh_statistics() {
+    let db = TestDatabase::create().await;
+    let data = data();
+    // Loaded without the load's own ANALYZE: the statistics stay those of
+    // the empty tables, as with autovacuum off or behind.
+    load_without_analyze(&db, &data).await;
+    for chat in &data.chats {
+        let members = members_of(&data, chat.id);
+        grow(&db, chat.id, members[0], members[1], 12_000).await;
+    }
+    assert_plans_use_indexes(&db, &data, "large table, statistics of empty tables").await;
+
+    let client = db.store().connection().await.unwrap();
+    client.batch_execute("ANALYZE").await.unwrap();
+    assert_plans_use_indexes(&db, &data, "large table, analysed").await;
+}
+
+/// `populate`, then the statistics put back to those of empty tables.
+async fn load_without_analyze(db: &TestDatabase, data: &DemoData) {
+    populate::populate(&db.store(), data).await.unwrap();
+    let client = db.store().connection().await.unwrap();
+    // Statistics as an ANALYZE of the empty tables left them.
+    client
+        .batch_execute(
+            "UPDATE pg_class SET reltuples = 0, relpages = 0
+             WHERE relnamespace = 'public'::regnamespace;
+             DELETE FROM pg_statistic WHERE starelid IN
+                 (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)",
+        )
+        .await
+        .unwrap();
+}
