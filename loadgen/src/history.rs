@@ -12,6 +12,7 @@ pub struct Settings {
     pub concurrency: usize,
     pub duration: Duration,
     pub limit: u32,
+    pub offset: u64,
 }
 
 /// What the requests measured.
@@ -74,8 +75,8 @@ pub async fn run(
         let token = tokens[worker % readers.len()].clone();
         let chats = directory.chats_of[reader].clone();
         let (http, server) = (http.clone(), server.clone());
-        let limit = settings.limit;
-        tokio::spawn(async move { read(http, server, token, chats, limit, deadline).await })
+        let query = format!("limit={}&offset={}", settings.limit, settings.offset);
+        tokio::spawn(async move { read(http, server, token, chats, query, deadline).await })
     });
     let mut outcome = Outcome::empty();
     for worker in workers.collect::<Vec<_>>() {
@@ -95,7 +96,7 @@ async fn read(
     server: Server,
     token: String,
     chats: Vec<uuid::Uuid>,
-    limit: u32,
+    query: String,
     deadline: Instant,
 ) -> Outcome {
     let mut outcome = Outcome::empty();
@@ -103,7 +104,7 @@ async fn read(
     while Instant::now() < deadline {
         let chat = chats[n % chats.len()];
         n += 1;
-        let url = format!("{}/history/{chat}?limit={limit}", server.http);
+        let url = format!("{}/history/{chat}?{query}", server.http);
         let began = Instant::now();
         let answer = http.get(&url).bearer_auth(&token).send().await;
         let page = match answer {

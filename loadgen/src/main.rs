@@ -142,6 +142,10 @@ struct HistoryArgs {
     /// Messages per page.
     #[arg(long, default_value_t = 50)]
     limit: u32,
+    /// Messages skipped from the oldest on (0: a chat's first page; past a
+    /// chat's length: an empty page).
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
     #[arg(long, default_value = "loadgen-history.json")]
     out: PathBuf,
 }
@@ -305,6 +309,7 @@ async fn read_history(args: HistoryArgs) -> Outcome {
         concurrency: args.concurrency,
         duration: Duration::from_secs_f64(args.duration),
         limit: args.limit,
+        offset: args.offset,
     };
     let processes_before = process::usage_by_name(&args.target.processes);
     let cpu_before = process::own_cpu_seconds();

@@ -133,10 +133,11 @@ async fn history_reads_full_pages() {
     let server = Server::resolve(&format!("http://{}", stack.edge))
         .await
         .unwrap();
-    let settings = history::Settings {
+    let mut settings = history::Settings {
         concurrency: 4,
         duration: Duration::from_secs(1),
         limit: 20,
+        offset: 0,
     };
     let outcome = history::run(&server, &stack.directory, &settings)
         .await
@@ -145,5 +146,12 @@ async fn history_reads_full_pages() {
     assert_eq!(outcome.failed, 0);
     assert_eq!(outcome.messages, outcome.ok * 20);
     assert_eq!(outcome.latency.len(), outcome.requests);
+    // Chats of 30 messages: the page at offset 20 holds the last 10.
+    settings.offset = 20;
+    let outcome = history::run(&server, &stack.directory, &settings)
+        .await
+        .unwrap();
+    assert_eq!(outcome.failed, 0);
+    assert_eq!(outcome.messages, outcome.ok * 10);
     let _ = stack.stop.send(true);
 }
