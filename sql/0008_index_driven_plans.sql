@@ -57,7 +57,7 @@ BEGIN
     numbered AS (
         UPDATE chats c SET last_seq = top.seq
         FROM (SELECT f.chat_id, max(f.seq) AS seq FROM fresh f GROUP BY f.chat_id) top
-        WHERE c.id = top.chat_id AND c.id = ANY (p_chat_ids)
+        WHERE c.id = top.chat_id
     )
     SELECT f.ord, f.id, f.chat_id, f.seq, now(), true FROM fresh f
     UNION ALL
