@@ -314,10 +314,15 @@ impl Window {
         let first = held.front().map(|m| m.seq);
         let range = match page {
             Page::Offset { limit, offset } => {
-                if !self.complete {
+                // A chat's numbers have no gaps: skipping `offset` messages
+                // starts the page after seq `offset`, which the window
+                // answers when it holds everything after that.
+                let after = i64::try_from(offset).unwrap_or(i64::MAX);
+                let older_missing = !self.complete && first.is_some_and(|f| after < f - 1);
+                if older_missing {
                     return None;
                 }
-                let start = offset.min(held.len());
+                let start = held.partition_point(|m| m.seq <= after);
                 start..start.saturating_add(limit).min(held.len())
             }
             Page::Between {
@@ -463,8 +468,21 @@ mod tests {
         let total = WINDOW as i64 + 50;
         let cache = cache_with(chat, total);
         let first_held = total - WINDOW as i64 + 1;
-        // Offsets count from the chat's first message, which is not held.
+        // Offsets count from the chat's first message, which is not held;
+        // a page at an offset that starts inside the window is answered.
         assert_eq!(seqs(cache.page(chat, offset(10, 0))), None);
+        let below_window = usize::try_from(first_held - 2).unwrap();
+        assert_eq!(seqs(cache.page(chat, offset(3, below_window))), None);
+        assert_eq!(
+            seqs(cache.page(chat, offset(3, below_window + 1))),
+            Some(vec![first_held, first_held + 1, first_held + 2])
+        );
+        let newest = usize::try_from(total - 2).unwrap();
+        assert_eq!(
+            seqs(cache.page(chat, offset(5, newest))),
+            Some(vec![total - 1, total])
+        );
+        assert_eq!(seqs(cache.page(chat, offset(5, newest + 10))), Some(vec![]));
         assert_eq!(
             seqs(cache.page(chat, between(None, None, 3))),
             Some(vec![total - 2, total - 1, total])
