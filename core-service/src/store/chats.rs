@@ -103,8 +103,8 @@ impl Store {
                      WHERE c.id = mine.chat_id LIMIT 1
                  ) c
                  CROSS JOIN LATERAL (
-                     SELECT array_agg(u.id ORDER BY u.name, u.id) AS ids,
-                            array_agg(u.name ORDER BY u.name, u.id) AS names
+                     SELECT coalesce(array_agg(u.id ORDER BY u.name, u.id), '{}') AS ids,
+                            coalesce(array_agg(u.name ORDER BY u.name, u.id), '{}') AS names
                      FROM chat_members m
                      CROSS JOIN LATERAL (
                          SELECT u.id, u.name FROM users u WHERE u.id = m.user_id LIMIT 1

@@ -180,9 +180,9 @@ impl Store {
         if let Some(records) = self.recent_page(chat_id, page).await? {
             return Ok(records);
         }
-        let first = offset.saturating_add(1);
-        self.seq_range(chat_id, first, offset.saturating_add(limit))
-            .await
+        // Skipping `offset` messages starts the page after seq `offset`.
+        let (first, last) = after_range(offset, i64::MAX, limit);
+        self.seq_range(chat_id, first, last).await
     }
 
     /// The page from the recent-messages cache, loading the chat's window
