@@ -315,15 +315,13 @@ impl Window {
         let range = match page {
             Page::Offset { limit, offset } => {
                 // A chat's numbers have no gaps: skipping `offset` messages
-                // starts the page after seq `offset`, which the window
-                // answers when it holds everything after that.
-                let after = i64::try_from(offset).unwrap_or(i64::MAX);
-                let older_missing = !self.complete && first.is_some_and(|f| after < f - 1);
-                if older_missing {
-                    return None;
-                }
-                let start = held.partition_point(|m| m.seq <= after);
-                start..start.saturating_add(limit).min(held.len())
+                // is the page after seq `offset`.
+                let after = Some(i64::try_from(offset).unwrap_or(i64::MAX));
+                return self.page(Page::Between {
+                    after,
+                    before: None,
+                    limit,
+                });
             }
             Page::Between {
                 after,
