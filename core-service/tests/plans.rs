@@ -268,7 +268,7 @@ async fn assert_plans_use_indexes(db: &TestDatabase, data: &DemoData, state: &st
 }
 
 /// Adds `count` messages to `chat` (numbered on from its last, each seen by
-/// its sender and `reader`) in one statement, as a grown database has them.
+/// `reader`) in one statement, as a grown database has them.
 async fn grow(db: &TestDatabase, chat: Uuid, sender: Uuid, reader: Uuid, count: i64) {
     let client = db.store().connection().await.unwrap();
     client
@@ -280,7 +280,7 @@ async fn grow(db: &TestDatabase, chat: Uuid, sender: Uuid, reader: Uuid, count: 
                  RETURNING id
              ), seen AS (
                  INSERT INTO message_seen_status (message_id, user_id)
-                 SELECT id, u FROM added, unnest(ARRAY[$2, $3]::uuid[]) u
+                 SELECT id, $3::uuid FROM added
              )
              UPDATE chats SET last_seq = last_seq + $4 WHERE id = $1",
             &[&chat, &sender, &reader, &count],

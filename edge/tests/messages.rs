@@ -151,16 +151,28 @@ async fn the_senders_other_devices_get_the_message_too() {
 async fn the_sender_counts_as_having_seen_their_message() {
     let (stack, world) = stack_with_world().await;
     let mut sender = stack.login(&world.users[0]).await;
+    let mut reader = stack.login(&world.users[1]).await;
     let (_, frame) = send_frame(&world.users[0], world.personal_chat, "hi");
     sender.send(frame).await;
-    let id: uuid::Uuid = sender.recv().await["id"].as_str().unwrap().parse().unwrap();
+    let id = sender.recv().await["id"].clone();
+    assert_eq!(reader.recv().await["id"], id);
+
+    // The sender's own receipt changes nothing: their status is implied.
+    sender.send(serde_json::json!({ "message_id": id })).await;
+    sender.expect_silence().await;
     let statuses = stack
         .db
         .count(&format!(
-            "SELECT count(*) FROM message_seen_status WHERE message_id = '{id}' AND user_id = '{}'",
-            world.users[0].id
+            "SELECT count(*) FROM message_seen_status WHERE message_id = '{}'",
+            id.as_str().unwrap()
         ))
         .await;
-    assert_eq!(statuses, 1);
+    assert_eq!(statuses, 0);
+
+    // So the one other member's receipt is the last one missing.
+    reader.send(serde_json::json!({ "message_id": id })).await;
+    let seen = sender.recv().await;
+    assert_eq!(seen["type"], "message_seen");
+    assert_eq!(seen["detail"]["id"], id);
     stack.stop().await;
 }

@@ -9,8 +9,8 @@
 -- - gives every chat `messages / chats` messages in all (default 10
 --   million messages), numbered on from its last number, sent by its
 --   members over the past year; every message is seen by every member
---   (with a seen row each) but the newest 20 of each chat, which only
---   their senders have seen;
+--   (a seen row for each member but the sender, whose status is implied)
+--   but the newest 20 of each chat, which only their senders have seen;
 -- - commits every 100 chats and reports progress; ends with ANALYZE, as
 --   `populate` does.
 --
@@ -102,7 +102,7 @@ BEGIN
             INSERT INTO message_seen_status (message_id, user_id, seen_at)
             SELECT a.id, u, a.timestamp FROM added a
             JOIN plan p ON p.chat_id = a.chat_id, unnest(p.members) u
-            WHERE a.seen OR u = a.sender_id
+            WHERE a.seen AND u <> a.sender_id
         )
         UPDATE chats c SET last_seq = c.last_seq + p.adding
         FROM plan p WHERE c.id = p.chat_id AND cardinality(p.members) > 0;

@@ -87,9 +87,8 @@ pub(crate) fn stored_from_row(row: &Row) -> StoredMessage {
 }
 
 impl Store {
-    /// Stores a message with its number in the chat and its sender's seen
-    /// status, in one round trip (`store_message`, see `sql/`), stamped with
-    /// the server's clock. A retry of the same sender and client id returns
+    /// Stores a message with its number in the chat, in one round trip
+    /// (`store_message`, see `sql/`), stamped with the server's clock. A retry of the same sender and client id returns
     /// the message stored the first time. `None` if the chat does not exist.
     pub async fn insert_message(&self, message: &NewMessage) -> Result<Option<StoredMessage>> {
         let client = self.connection().await?;

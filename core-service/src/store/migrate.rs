@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "index_driven_plans",
         sql: include_str!("../../../sql/0008_index_driven_plans.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sender_seen_implied",
+        sql: include_str!("../../../sql/0009_sender_seen_implied.sql"),
+    },
 ];
 
 /// An arbitrary constant naming this project's migration lock.

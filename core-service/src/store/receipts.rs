@@ -29,7 +29,7 @@ impl Store {
         let transaction = client.transaction().await?;
         let lock = transaction
             .prepare_cached(
-                "SELECT m.seen, m.chat_id FROM messages m
+                "SELECT m.seen, m.chat_id, m.sender_id FROM messages m
                  JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $2
                  WHERE m.id = $1 FOR UPDATE OF m",
             )
@@ -40,28 +40,33 @@ impl Store {
         else {
             return Ok(SeenOutcome::NotFound);
         };
-        let record = transaction
-            .prepare_cached(
-                "INSERT INTO message_seen_status (message_id, user_id) VALUES ($1, $2)
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        transaction
-            .execute(&record, &[&message_id, &user_id])
-            .await?;
+        // The sender's own status is implied (`sql/0009`), never stored.
+        let sender_id: Uuid = row.get(2);
+        if user_id != sender_id {
+            let record = transaction
+                .prepare_cached(
+                    "INSERT INTO message_seen_status (message_id, user_id) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            transaction
+                .execute(&record, &[&message_id, &user_id])
+                .await?;
+        }
         if row.get::<_, bool>(0) {
             transaction.commit().await?;
             return Ok(SeenOutcome::Recorded);
         }
-        // The chat is a parameter rather than `m.chat_id`: the check then
-        // depends on no row of the update, is run once, and reads the chat's
-        // members and the message's statuses by their keys.
+        // The chat and the sender are parameters rather than columns of
+        // `m`: the check then depends on no row of the update, is run once,
+        // and reads the chat's members and the message's statuses by their
+        // keys.
         let complete = transaction
             .prepare_cached(
                 "UPDATE messages m SET seen = true
                  WHERE m.id = $1 AND NOT m.seen AND NOT EXISTS (
                      SELECT 1 FROM chat_members cm
-                     WHERE cm.chat_id = $2 AND NOT EXISTS (
+                     WHERE cm.chat_id = $2 AND cm.user_id <> $3 AND NOT EXISTS (
                          SELECT 1 FROM message_seen_status s
                          WHERE s.message_id = $1 AND s.user_id = cm.user_id))
                  RETURNING id, chat_id, sender_id, text, timestamp, seen, seq",
@@ -69,7 +74,7 @@ impl Store {
             .await?;
         let chat_id: Uuid = row.get(1);
         let updated = transaction
-            .query_opt(&complete, &[&message_id, &chat_id])
+            .query_opt(&complete, &[&message_id, &chat_id, &sender_id])
             .await?;
         transaction.commit().await?;
         Ok(match updated {
