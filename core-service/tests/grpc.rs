@@ -671,6 +671,49 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
+    let core = start(Limits::default()).await;
+    let (signals, mut link) = edge_link(&core).await;
+    linked_session(&core, &signals, &mut link, 1, 0).await;
+
+    // Logins wait their turn for the password hash, so the operations pile
+    // up in the session's queue until one goes past the window.
+    open_linked(&signals, 2, "").await;
+    let mut wrong = login(&core, 1);
+    if let Some(Operation::Login(login)) = &mut wrong.operation {
+        login.password = "not the password".into();
+    }
+    for _ in 0..=messenger_proto::LINK_OPERATION_WINDOW {
+        operate(&signals, 2, wrong.clone()).await;
+    }
+    let ended = loop {
+        let next = delivery(&mut link).await;
+        if let Some(ended) = next.ended {
+            assert_eq!(next.sessions, vec![2]);
+            break ended;
+        }
+    };
+    assert_eq!(ended.code, Code::ResourceExhausted as i32);
+
+    // The link and its other session carry on.
+    let seen = pb::MessageSeen {
+        message_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let operation = ClientOperation {
+        operation: Some(Operation::MessageSeen(seen)),
+    };
+    operate(&signals, 1, operation).await;
+    let answer = loop {
+        let next = delivery(&mut link).await;
+        if next.sessions == vec![1] {
+            break next;
+        }
+    };
+    assert!(matches!(event_of(answer), Some(Event::Error(_))));
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_needs_a_uuid_name() {
     let core = start(Limits::default()).await;
     let (_signals, queue) = mpsc::channel::<pb::LinkSignal>(1);

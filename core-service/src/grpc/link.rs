@@ -11,7 +11,7 @@ use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
 use crate::sessions::link::Operations as Queue;
-use crate::sessions::{CloseReason, Link, Outbox};
+use crate::sessions::{CloseReason, CloseSwitch, Link, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use futures_util::Stream;
@@ -116,20 +116,35 @@ fn open_session(
     opening: OpenSession,
     shutdown: &watch::Receiver<bool>,
 ) {
-    let Some(operations) = link.add(opening.session) else {
+    let (close, closed) = oneshot::channel();
+    let switch = Arc::new(CloseSwitch::new(close));
+    let Some(operations) = link.add(opening.session, switch.clone()) else {
         tracing::warn!(link = %link.id(), session = opening.session, "session number in use");
         return;
     };
     let span = tracing::info_span!("link_session", link_session = opening.session);
+    let started = Started {
+        operations,
+        switch,
+        closed,
+    };
     let session = run_session(
         core.clone(),
         link.clone(),
         opening,
-        operations,
+        started,
         shutdown.clone(),
     );
     core.tasks
         .spawn(tracing::Instrument::instrument(session, span));
+}
+
+/// What the link gave a session it started.
+struct Started {
+    operations: Queue,
+    /// Held by the link too, which closes the session with it.
+    switch: Arc<CloseSwitch>,
+    closed: oneshot::Receiver<CloseReason>,
 }
 
 /// Runs one session of the link and tells the edge how it ended.
@@ -137,9 +152,14 @@ async fn run_session(
     core: Arc<Core>,
     link: Arc<Link>,
     opening: OpenSession,
-    operations: Queue,
+    started: Started,
     shutdown: watch::Receiver<bool>,
 ) {
+    let Started {
+        operations,
+        switch,
+        closed,
+    } = started;
     let number = opening.session;
     let user = if opening.token.is_empty() {
         None
@@ -152,12 +172,8 @@ async fn run_session(
             }
         }
     };
-    let (close, closed) = oneshot::channel();
     let login = user.as_ref().map(|(_, login)| *login);
-    let outbox = Arc::new(Outbox::over_link(link.clone(), number, close, login));
-    if !link.attach(number, Arc::downgrade(&outbox)) {
-        return;
-    }
+    let outbox = Arc::new(Outbox::over_link(link.clone(), number, switch, login));
     let origin = ConnectionOrigin::new(
         Some(&opening.client_address),
         Some(&opening.user_agent),

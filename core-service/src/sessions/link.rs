@@ -18,11 +18,11 @@
 //! edge that cannot take its events at all loses its link, and with it its
 //! sessions, rather than growing the core's memory.
 
-use super::registry::{CloseReason, Outbox};
+use super::close::{CloseReason, CloseSwitch};
 use messenger_proto::v1::{ClientOperation, SessionEnded};
 use messenger_proto::{LINK_OPERATION_WINDOW, LinkDelivery, SharedEvent};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -46,8 +46,7 @@ pub struct Link {
 /// One session on a link.
 struct Member {
     operations: lean_queue::Sender<Box<ClientOperation>>,
-    /// Unset while the session is starting.
-    outbox: Weak<Outbox>,
+    switch: Arc<CloseSwitch>,
 }
 
 impl Link {
@@ -83,47 +82,32 @@ impl Link {
     }
 
     /// Starts `session`: its operations from now on go into the queue
-    /// returned. `None` if the link has ended or the number is taken.
-    pub fn add(&self, session: LinkSession) -> Option<Operations> {
+    /// returned, and `switch` ends it when it goes past its window, when the
+    /// edge says its client is slow, or when the link ends. Holding the
+    /// switch from the start means a session flooded while it is still
+    /// starting is closed, not silently forgotten. `None` if the link has
+    /// ended or the number is taken.
+    pub fn add(&self, session: LinkSession, switch: Arc<CloseSwitch>) -> Option<Operations> {
         let mut sessions = self.lock();
         if self.is_closed() || sessions.contains_key(&session) {
             return None;
         }
         let (operations, queue) = lean_queue::queue(LINK_OPERATION_WINDOW as usize);
-        let outbox = Weak::new();
-        sessions.insert(session, Member { operations, outbox });
+        sessions.insert(session, Member { operations, switch });
         Some(queue)
-    }
-
-    /// Makes `session`'s outbox reachable for the edge's signals. False if
-    /// the session or the link has ended meanwhile.
-    pub fn attach(&self, session: LinkSession, outbox: Weak<Outbox>) -> bool {
-        let mut sessions = self.lock();
-        match sessions.get_mut(&session) {
-            Some(member) if !self.is_closed() => {
-                member.outbox = outbox;
-                true
-            }
-            _ => false,
-        }
     }
 
     /// Queues an operation of `session`. One beyond the window ends the
     /// session: a well-behaved edge never sends it.
     pub fn operation(&self, session: LinkSession, operation: Box<ClientOperation>) {
-        let mut sessions = self.lock();
+        let sessions = self.lock();
         let Some(member) = sessions.get(&session) else {
             // The session ended while the operation was on its way.
             return;
         };
         if let Err(lean_queue::SendError::Full(_)) = member.operations.try_send(operation) {
             tracing::warn!(link = %self.id, session, "edge sent beyond the operation window");
-            match member.outbox.upgrade() {
-                Some(outbox) => outbox.close(CloseReason::SlowConsumer),
-                None => {
-                    sessions.remove(&session);
-                }
-            }
+            member.switch.close(CloseReason::SlowConsumer);
         }
     }
 
@@ -186,12 +170,8 @@ impl Link {
 
     /// The edge reports that `session`'s client does not keep up.
     pub fn slow_session(&self, session: LinkSession) {
-        let outbox = self
-            .lock()
-            .get(&session)
-            .and_then(|member| member.outbox.upgrade());
-        if let Some(outbox) = outbox {
-            outbox.close(CloseReason::SlowConsumer);
+        if let Some(member) = self.lock().get(&session) {
+            member.switch.close(CloseReason::SlowConsumer);
         }
     }
 
@@ -203,9 +183,7 @@ impl Link {
             std::mem::take(&mut *sessions)
         };
         for member in sessions.into_values() {
-            if let Some(outbox) = member.outbox.upgrade() {
-                outbox.close(reason);
-            }
+            member.switch.close(reason);
         }
     }
 
@@ -256,6 +234,7 @@ impl Links {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sessions::registry::Outbox;
     use tokio::sync::oneshot;
 
     fn link() -> (Arc<Link>, mpsc::Receiver<LinkDelivery>) {
@@ -266,14 +245,19 @@ mod tests {
         )
     }
 
+    /// A switch and what it says when closed.
+    fn new_switch() -> (Arc<CloseSwitch>, oneshot::Receiver<CloseReason>) {
+        let (close, closed) = oneshot::channel();
+        (Arc::new(CloseSwitch::new(close)), closed)
+    }
+
     #[test]
     fn operations_beyond_the_window_close_only_that_session() {
         let (link, _deliveries) = link();
-        let mut flooded = link.add(1).unwrap();
-        let (close, mut closed) = oneshot::channel();
-        let outbox = Arc::new(Outbox::over_link(link.clone(), 1, close, None));
-        assert!(link.attach(1, Arc::downgrade(&outbox)));
-        let mut calm = link.add(2).unwrap();
+        let (flooded_switch, mut closed) = new_switch();
+        let mut flooded = link.add(1, flooded_switch).unwrap();
+        let (calm_switch, mut calm_closed) = new_switch();
+        let mut calm = link.add(2, calm_switch).unwrap();
 
         for _ in 0..LINK_OPERATION_WINDOW {
             link.operation(1, Box::default());
@@ -284,17 +268,77 @@ mod tests {
 
         link.operation(2, Box::default());
         assert!(calm.try_recv().is_some());
+        assert!(calm_closed.try_recv().is_err());
         let queued = std::iter::from_fn(|| flooded.try_recv()).count();
         assert_eq!(queued as u32, LINK_OPERATION_WINDOW);
+    }
+
+    /// The session's outbox is dropped (its task ended) on one thread while
+    /// the edge sends past the window on another. The link used to hold the
+    /// outbox itself: closing it from under the link's lock could drop the
+    /// last reference there, and the outbox's drop took the same lock again.
+    #[test]
+    fn a_session_that_ends_while_its_edge_sends_past_the_window_does_not_hang() {
+        let (finished, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for round in 0..500 {
+                let (link, _deliveries) = link();
+                let (switch, _closed) = new_switch();
+                let _operations = link.add(round, switch.clone()).unwrap();
+                let outbox = Outbox::over_link(link.clone(), round, switch, None);
+                let ending = std::thread::spawn(move || drop(outbox));
+                for _ in 0..=LINK_OPERATION_WINDOW {
+                    link.operation(round, Box::default());
+                }
+                ending.join().unwrap();
+                let (again, _) = new_switch();
+                assert!(
+                    link.add(round, again).is_some(),
+                    "the ended session is forgotten"
+                );
+            }
+            finished.send(()).unwrap();
+        });
+        done.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("every round finishes");
+    }
+
+    /// An edge that floods a session before the core has started it (its
+    /// token still being checked) gets it closed, not silently dropped.
+    #[test]
+    fn a_session_flooded_while_starting_is_closed() {
+        let (link, _deliveries) = link();
+        let (switch, mut closed) = new_switch();
+        let _operations = link.add(6, switch.clone()).unwrap();
+        for _ in 0..=LINK_OPERATION_WINDOW {
+            link.operation(6, Box::default());
+        }
+        assert_eq!(closed.try_recv(), Ok(CloseReason::SlowConsumer));
+        let outbox = Outbox::over_link(link.clone(), 6, switch, None);
+        assert_eq!(outbox.closed_reason(), Some(CloseReason::SlowConsumer));
+    }
+
+    #[test]
+    fn a_session_whose_outbox_is_gone_is_forgotten_by_its_link() {
+        let (link, _deliveries) = link();
+        let (switch, _closed) = new_switch();
+        let mut operations = link.add(8, switch.clone()).unwrap();
+        drop(Outbox::over_link(link.clone(), 8, switch, None));
+        link.operation(8, Box::default());
+        assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
+        let (again, _) = new_switch();
+        assert!(link.add(8, again).is_some(), "the number is free again");
     }
 
     #[test]
     fn a_number_in_use_or_a_closed_link_starts_no_session() {
         let (link, _deliveries) = link();
-        let mut operations = link.add(4).unwrap();
-        assert!(link.add(4).is_none(), "number in use");
+        let (first, mut closed) = new_switch();
+        let mut operations = link.add(4, first).unwrap();
+        assert!(link.add(4, new_switch().0).is_none(), "number in use");
         link.close(CloseReason::Shutdown);
-        assert!(link.add(5).is_none(), "link closed");
+        assert_eq!(closed.try_recv(), Ok(CloseReason::Shutdown));
+        assert!(link.add(5, new_switch().0).is_none(), "link closed");
         // The session's queue ended with the link.
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
     }
@@ -302,7 +346,7 @@ mod tests {
     #[test]
     fn a_client_that_leaves_ends_its_queue_after_what_it_sent() {
         let (link, _deliveries) = link();
-        let mut operations = link.add(3).unwrap();
+        let mut operations = link.add(3, new_switch().0).unwrap();
         link.operation(3, Box::default());
         link.detach(3);
         link.operation(3, Box::default());

@@ -1,7 +1,13 @@
 //! Who is connected where, and delivery of events to them.
+//!
+//! Dependencies point one way: the registry's outboxes write to links
+//! (`registry` → `link`), and both use the close switch (`close`); a link
+//! never calls into the registry.
 
+pub mod close;
 pub mod link;
 pub mod registry;
 
+pub use close::{CloseReason, CloseSwitch};
 pub use link::{Link, LinkSession, Links};
-pub use registry::{CloseReason, Outbox, Registry, SessionId};
+pub use registry::{Outbox, Registry, SessionId};

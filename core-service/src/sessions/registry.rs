@@ -9,6 +9,7 @@
 //! lock is a plain mutex held only to copy or change the map, never across
 //! `.await`.
 
+use super::close::{CloseReason, CloseSwitch};
 use super::link::{Link, LinkSession};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ServerEvent;
@@ -20,19 +21,6 @@ use uuid::Uuid;
 
 /// Identifies one session for its whole life.
 pub type SessionId = u64;
-
-/// Why the core ended a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The session's outgoing queue was full.
-    SlowConsumer,
-    /// The core is shutting down.
-    Shutdown,
-    /// The login the session was opened with was revoked (logout).
-    LoggedOut,
-    /// The edge link the session's events went over has ended.
-    LinkLost,
-}
 
 /// Where a session's events go.
 enum Route {
@@ -50,8 +38,7 @@ pub struct Outbox {
     /// The login (token family) the session was opened with, if any.
     login: Option<Uuid>,
     route: Route,
-    close: Mutex<Option<oneshot::Sender<CloseReason>>>,
-    closed_as: Mutex<Option<CloseReason>>,
+    switch: Arc<CloseSwitch>,
     /// Operations taken from a link session's queue that the edge has not
     /// been told about yet.
     taken: AtomicU32,
@@ -64,25 +51,26 @@ impl Outbox {
         close: oneshot::Sender<CloseReason>,
         login: Option<Uuid>,
     ) -> Self {
-        Self::with_route(Route::Queue(events), close, login)
+        let switch = Arc::new(CloseSwitch::new(close));
+        Self::with_route(Route::Queue(events), switch, login)
     }
 
-    /// An outbox whose events go over `link` as `session`.
+    /// An outbox whose events go over `link` as `session`, ended by the
+    /// `switch` the link was given for it.
     pub fn over_link(
         link: Arc<Link>,
         session: LinkSession,
-        close: oneshot::Sender<CloseReason>,
+        switch: Arc<CloseSwitch>,
         login: Option<Uuid>,
     ) -> Self {
-        Self::with_route(Route::Link { link, session }, close, login)
+        Self::with_route(Route::Link { link, session }, switch, login)
     }
 
-    fn with_route(route: Route, close: oneshot::Sender<CloseReason>, login: Option<Uuid>) -> Self {
+    fn with_route(route: Route, switch: Arc<CloseSwitch>, login: Option<Uuid>) -> Self {
         Outbox {
             login,
             route,
-            close: Mutex::new(Some(close)),
-            closed_as: Mutex::new(None),
+            switch,
             taken: AtomicU32::new(0),
         }
     }
@@ -130,20 +118,17 @@ impl Outbox {
 
     /// Ends the session with `reason` (only the first reason counts).
     pub fn close(&self, reason: CloseReason) {
-        let switch = self.close.lock().expect("outbox lock poisoned").take();
-        if let Some(switch) = switch {
-            *self.closed_as.lock().expect("outbox lock poisoned") = Some(reason);
-            let _ = switch.send(reason);
-        }
+        self.switch.close(reason);
     }
 
     /// Why the core closed this session, if it did.
     pub fn closed_reason(&self) -> Option<CloseReason> {
-        *self.closed_as.lock().expect("outbox lock poisoned")
+        self.switch.reason()
     }
 }
 
 impl Drop for Outbox {
+    /// The session is over: its link stops taking operations for it.
     fn drop(&mut self) {
         if let Route::Link { link, session } = &self.route {
             link.detach(*session);

@@ -1,0 +1,68 @@
+//! The switch that ends a session, shared by the session's outbox and, for
+//! a session on an edge link, by the link.
+//!
+//! It is a leaf: closing it only sends the reason to the session's task,
+//! and dropping it does nothing, so the link can hold it under its own lock
+//! without calling back into the registry.
+
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Why the core ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The session's outgoing queue was full.
+    SlowConsumer,
+    /// The core is shutting down.
+    Shutdown,
+    /// The login the session was opened with was revoked (logout).
+    LoggedOut,
+    /// The edge link the session's events went over has ended.
+    LinkLost,
+}
+
+/// Ends one session, once: the first reason given is the one that counts.
+pub struct CloseSwitch {
+    switch: Mutex<Option<oneshot::Sender<CloseReason>>>,
+    closed_as: Mutex<Option<CloseReason>>,
+}
+
+impl CloseSwitch {
+    /// A switch that sends the reason into `close`.
+    pub fn new(close: oneshot::Sender<CloseReason>) -> Self {
+        CloseSwitch {
+            switch: Mutex::new(Some(close)),
+            closed_as: Mutex::new(None),
+        }
+    }
+
+    /// Ends the session with `reason` (only the first reason counts).
+    pub fn close(&self, reason: CloseReason) {
+        let switch = self.switch.lock().expect("close switch poisoned").take();
+        if let Some(switch) = switch {
+            *self.closed_as.lock().expect("close switch poisoned") = Some(reason);
+            let _ = switch.send(reason);
+        }
+    }
+
+    /// Why the session was closed, if it was.
+    pub fn reason(&self) -> Option<CloseReason> {
+        *self.closed_as.lock().expect("close switch poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_reason_counts() {
+        let (close, mut closed) = oneshot::channel();
+        let switch = CloseSwitch::new(close);
+        assert_eq!(switch.reason(), None);
+        switch.close(CloseReason::LoggedOut);
+        switch.close(CloseReason::SlowConsumer);
+        assert_eq!(switch.reason(), Some(CloseReason::LoggedOut));
+        assert_eq!(closed.try_recv(), Ok(CloseReason::LoggedOut));
+    }
+}
