@@ -1,11 +1,12 @@
 //! Accounts and credentials: registration, browser login sessions, OAuth
 //! 2.0 tokens, and resolving a credential to its user.
 
-use crate::auth::tokens::{self, TokenKind};
+use crate::auth::tokens;
 use crate::auth::{credentials, password};
 use crate::commands::login::check_credentials;
 use crate::error::{Error, Result};
 use crate::state::Core;
+use crate::store::tokens::TokenKind;
 use crate::store::tokens::{NewToken, RefreshOutcome};
 use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};

@@ -4,6 +4,7 @@
 //! - [`grpc`]: the `Messenger` service (session streams, history, login
 //!   check), plus health and reflection.
 //! - [`commands`]: one module per client operation.
+//! - [`convert`]: stored records into the contract's protobuf messages.
 //! - [`sessions`]: the registry of live sessions and delivery to them.
 //! - [`membership`]: the cache of chat members used on every send.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
@@ -18,6 +19,7 @@ pub mod accounts;
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod convert;
 pub mod demo_data;
 pub mod error;
 pub mod grpc;

@@ -168,7 +168,7 @@ async fn the_embedded_cluster_is_created_started_and_stopped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() {
-    use core_service::store::messages::NewMessage;
+    use core_service::store::records::NewMessage;
     let db = TestDatabase::create().await;
     let data = small_data(8);
     populate::populate(&db.store(), &data).await.unwrap();
@@ -242,8 +242,8 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
 }
 
 /// A new message from `sender` to `chat` with a fresh client id.
-fn new_message(chat: uuid::Uuid, sender: uuid::Uuid) -> core_service::store::messages::NewMessage {
-    core_service::store::messages::NewMessage {
+fn new_message(chat: uuid::Uuid, sender: uuid::Uuid) -> core_service::store::records::NewMessage {
+    core_service::store::records::NewMessage {
         id: uuid::Uuid::new_v4(),
         chat_id: chat,
         sender_id: sender,
@@ -284,11 +284,11 @@ async fn a_batch_numbers_each_chat_in_order_and_answers_retries_with_the_first_c
     let first_a = new_message(a, alice);
     let first_b = new_message(b, bob);
     let second_a = new_message(a, alice);
-    let retry_of_stored = core_service::store::messages::NewMessage {
+    let retry_of_stored = core_service::store::records::NewMessage {
         id: uuid::Uuid::new_v4(),
         ..stored_before.clone()
     };
-    let repeat_in_batch = core_service::store::messages::NewMessage {
+    let repeat_in_batch = core_service::store::records::NewMessage {
         id: uuid::Uuid::new_v4(),
         ..first_b.clone()
     };
@@ -354,7 +354,7 @@ async fn the_writer_stores_concurrent_sends_without_gaps_or_repeats() {
     let sends = (0..300).flat_map(|i| {
         let (chat, sender) = chats[i % chats.len()];
         let message = new_message(chat, sender);
-        let retry = core_service::store::messages::NewMessage {
+        let retry = core_service::store::records::NewMessage {
             id: uuid::Uuid::new_v4(),
             ..message.clone()
         };

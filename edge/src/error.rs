@@ -1,4 +1,5 @@
-//! The edge's REST errors and the one place that maps them to HTTP.
+//! The edge's REST errors (the OAuth endpoint's among them) and the one
+//! place that maps them to HTTP.
 
 use serde_json::{Value, json};
 use tonic::{Code, Status};
@@ -31,7 +32,7 @@ pub enum ApiError {
     /// 429: too many failed logins; retry after this many seconds.
     TooManyAttempts(u32),
     /// An OAuth 2.0 error response (RFC 6749 §5.2).
-    OAuth(crate::http::oauth::OAuthError),
+    OAuth(OAuthError),
     /// 503: the core cannot be reached.
     CoreUnavailable,
     /// 503: the edge holds as many WebSocket connections as it may.
@@ -146,4 +147,58 @@ fn known_parameter(field: &str) -> &'static str {
         "password" => "password",
         _ => "request",
     }
+}
+
+/// An error response of RFC 6749 §5.2.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    pub retry_after: Option<u32>,
+}
+
+impl OAuthError {
+    /// An error named `error` (one of §5.2's codes) with `status`.
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status,
+            error,
+            description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `invalid_request`: the request is malformed.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// The JSON response, uncacheable as §5.1 and §5.2 require.
+    pub fn response(&self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = no_store(warp::reply::with_status(
+            warp::reply::json(&body),
+            self.status,
+        ));
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        response
+    }
+}
+
+/// `reply`, marked as not to be stored by any cache (token responses carry
+/// secrets).
+pub fn no_store(reply: impl Reply) -> Response {
+    let mut response = reply.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "cache-control",
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert("pragma", warp::http::HeaderValue::from_static("no-cache"));
+    response
 }

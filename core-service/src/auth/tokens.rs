@@ -5,36 +5,16 @@
 //! to recognise). Only its SHA-256 hash is stored: a copy of the database
 //! does not let anyone log in.
 
+use crate::store::tokens::TokenKind;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 
-/// What a token is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// A browser's login session (kept in a cookie).
-    Session,
-    /// An OAuth access token.
-    Access,
-    /// An OAuth refresh token.
-    Refresh,
-}
-
-impl TokenKind {
-    /// The name stored in `auth_tokens.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Session => "session",
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-        }
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            TokenKind::Session => "mss_",
-            TokenKind::Access => "msa_",
-            TokenKind::Refresh => "msr_",
-        }
+/// The prefix that names a token's kind.
+fn prefix(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Session => "mss_",
+        TokenKind::Access => "msa_",
+        TokenKind::Refresh => "msr_",
     }
 }
 
@@ -42,7 +22,7 @@ impl TokenKind {
 pub fn generate(kind: TokenKind) -> String {
     let bytes: [u8; 32] = rand::random();
     let mut token = String::with_capacity(4 + 64);
-    token.push_str(kind.prefix());
+    token.push_str(prefix(kind));
     for byte in bytes {
         let _ = write!(token, "{byte:02x}");
     }

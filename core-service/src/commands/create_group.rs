@@ -1,8 +1,8 @@
 //! `CreateGroup`: creates a group chat and tells every member.
 
 use super::{SessionState, parse_uuid};
+use crate::convert;
 use crate::error::{Error, Result};
-use crate::grpc::convert;
 use crate::state::Core;
 use crate::store::chats::NewGroup;
 use messenger_proto::v1::{CreateGroup, GroupCreated, server_event::Event};

@@ -1,8 +1,8 @@
 //! `MessageSeen`: records a read receipt; tells the sender once all have read.
 
 use super::{SessionState, parse_uuid};
+use crate::convert;
 use crate::error::{Error, Result};
-use crate::grpc::convert;
 use crate::state::Core;
 use crate::store::receipts::SeenOutcome;
 use messenger_proto::v1::{MessageSeen, server_event::Event};

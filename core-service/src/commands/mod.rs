@@ -58,7 +58,7 @@ impl SessionState {
         core.sessions
             .register(user.id, self.id, self.outbox.clone());
         tracing::info!(user_id = %user.id, session_id = self.id, "logged in");
-        self.reply(Event::AuthSuccess(crate::grpc::convert::user(user)))
+        self.reply(Event::AuthSuccess(crate::convert::user(user)))
             .await;
         Ok(())
     }

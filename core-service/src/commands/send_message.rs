@@ -1,10 +1,10 @@
 //! `SendMessage`: stores a message, acks it, delivers it to the chat.
 
 use super::{SessionState, parse_uuid};
+use crate::convert;
 use crate::error::{Error, Result};
-use crate::grpc::convert;
 use crate::state::Core;
-use crate::store::messages::{MessageRecord, NewMessage};
+use crate::store::records::{MessageRecord, NewMessage};
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use uuid::Uuid;
 

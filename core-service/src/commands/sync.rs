@@ -1,8 +1,8 @@
 //! `Sync`: everything a reconnecting client missed, in all its chats.
 
 use super::{SessionState, parse_uuid};
+use crate::convert;
 use crate::error::{Error, Result};
-use crate::grpc::convert;
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
 use messenger_proto::v1::{Cursor, GroupCreated, Sync, server_event::Event};

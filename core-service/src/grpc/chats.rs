@@ -1,8 +1,8 @@
 //! The `ListChats` and `ListConnections` RPCs: what a user sees of their
 //! own chats and devices.
 
+use crate::convert;
 use crate::error::Result;
-use crate::grpc::convert;
 use crate::state::Core;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{

@@ -1,7 +1,7 @@
 //! The `GetHistory` RPC.
 
+use crate::convert;
 use crate::error::{Error, Result};
-use crate::grpc::convert;
 use crate::state::Core;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
 use uuid::Uuid;

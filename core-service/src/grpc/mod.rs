@@ -1,7 +1,6 @@
 //! The gRPC face of the core: the `Messenger` service, health and reflection.
 
 mod chats;
-pub mod convert;
 mod history;
 mod link;
 mod session;
@@ -9,6 +8,7 @@ mod session;
 use crate::accounts;
 use crate::auth::credentials;
 use crate::commands::login;
+use crate::convert;
 use crate::error::Error;
 use crate::state::Core;
 use messenger_proto::timestamp;

@@ -78,7 +78,7 @@ pub struct ChatSummaryRecord {
     pub kind: i16,
     /// Members' ids and names, by name.
     pub members: Vec<(Uuid, String)>,
-    pub last_message: Option<crate::store::messages::MessageRecord>,
+    pub last_message: Option<crate::store::records::MessageRecord>,
     /// Messages of others the user has not marked seen.
     pub unread: i64,
 }
@@ -141,7 +141,7 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
         name: row.get(1),
         kind: row.get(2),
         members: ids.into_iter().zip(names).collect(),
-        last_message: last_id.map(|id| crate::store::messages::MessageRecord {
+        last_message: last_id.map(|id| crate::store::records::MessageRecord {
             id,
             chat_id: row.get(6),
             sender_id: row.get(7),

@@ -10,6 +10,7 @@ pub mod messages;
 pub mod migrate;
 pub mod receipts;
 pub mod recent;
+pub mod records;
 pub mod tokens;
 pub mod users;
 pub mod writer;

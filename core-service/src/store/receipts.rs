@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::store::Store;
-use crate::store::messages::MessageRecord;
+use crate::store::records::MessageRecord;
 use uuid::Uuid;
 
 /// What recording a seen status led to.

@@ -15,7 +15,7 @@
 //! core per database: rows written behind its back (a `populate` while it
 //! runs) are seen after a restart.
 
-use crate::store::messages::{MessageRecord, NewMessage, StoredMessage};
+use crate::store::records::{MessageRecord, NewMessage, StoredMessage};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;

@@ -1,11 +1,32 @@
 //! The `auth_tokens` table: login sessions and OAuth tokens, by hash.
 
-use crate::auth::tokens::TokenKind;
 use crate::error::Result;
 use crate::store::Store;
 use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A browser's login session (kept in a cookie).
+    Session,
+    /// An OAuth access token.
+    Access,
+    /// An OAuth refresh token.
+    Refresh,
+}
+
+impl TokenKind {
+    /// The name stored in `auth_tokens.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
 
 /// A token to store (its hash only).
 #[derive(Debug, Clone)]

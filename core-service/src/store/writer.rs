@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::store::Store;
-use crate::store::messages::{NewMessage, StoredMessage};
+use crate::store::records::{NewMessage, StoredMessage};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 

@@ -6,7 +6,7 @@
 
 use super::{Context, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::{ApiError, retry_after};
+use crate::error::{ApiError, OAuthError, no_store, retry_after};
 use crate::http::body::MAX_BODY_BYTES;
 use messenger_proto::v1::token_request::Grant;
 use messenger_proto::v1::{PasswordGrant, RefreshGrant, TokenGrant, TokenRequest};
@@ -14,47 +14,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use tonic::Code;
 use warp::http::StatusCode;
-use warp::reply::{Reply, Response};
+use warp::reply::Response;
 use warp::{Filter, Rejection};
-
-/// An error response of RFC 6749 §5.2.
-#[derive(Debug)]
-pub struct OAuthError {
-    pub status: StatusCode,
-    pub error: &'static str,
-    pub description: String,
-    pub retry_after: Option<u32>,
-}
-
-impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError {
-            status,
-            error,
-            description: description.into(),
-            retry_after: None,
-        }
-    }
-
-    fn invalid_request(description: impl Into<String>) -> Self {
-        OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
-    }
-
-    /// The JSON response, uncacheable as §5.1 and §5.2 require.
-    pub fn response(&self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
-        let mut response = no_store(warp::reply::with_status(
-            warp::reply::json(&body),
-            self.status,
-        ));
-        if let Some(seconds) = self.retry_after
-            && let Ok(value) = seconds.to_string().parse()
-        {
-            response.headers_mut().insert("retry-after", value);
-        }
-        response
-    }
-}
 
 /// The route.
 pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -168,17 +129,6 @@ fn success(grant: &TokenGrant) -> Response {
         "refresh_token": grant.refresh_token,
     });
     no_store(warp::reply::json(&body))
-}
-
-fn no_store(reply: impl Reply) -> Response {
-    let mut response = reply.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        "cache-control",
-        warp::http::HeaderValue::from_static("no-store"),
-    );
-    headers.insert("pragma", warp::http::HeaderValue::from_static("no-cache"));
-    response
 }
 
 #[cfg(test)]

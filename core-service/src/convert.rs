@@ -1,6 +1,7 @@
-//! Stored records → protobuf messages.
+//! Stored records → the contract's protobuf messages: the events the
+//! operations send (`commands`) and the answers of the gRPC calls (`grpc`).
 
-use crate::store::messages::MessageRecord;
+use crate::store::records::MessageRecord;
 use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, server_event::Event};

@@ -1,0 +1,71 @@
+//! The message records the store hands out and takes in, shared by its
+//! queries (`messages`, `receipts`, `chats`) and the cache of recent
+//! messages (`recent`), so that neither of those depends on the other.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub chat_id: Uuid,
+    pub sender_id: Uuid,
+    pub text: String,
+    pub timestamp: DateTime<Utc>,
+    pub seen: bool,
+    /// The message's number in its chat.
+    pub seq: i64,
+}
+
+impl MessageRecord {
+    /// Reads the columns `id, chat_id, sender_id, text, timestamp, seen, seq`.
+    pub(crate) fn from_row(row: &Row) -> Self {
+        MessageRecord {
+            id: row.get(0),
+            chat_id: row.get(1),
+            sender_id: row.get(2),
+            text: row.get(3),
+            timestamp: row.get(4),
+            seen: row.get(5),
+            seq: row.get(6),
+        }
+    }
+}
+
+/// What storing a client's message led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub id: Uuid,
+    pub chat_id: Uuid,
+    pub seq: i64,
+    pub timestamp: DateTime<Utc>,
+    /// False for a retry: the message was stored before and nothing changed.
+    pub created: bool,
+}
+
+impl StoredMessage {
+    /// The stored row of `message`, as first stored (not yet seen).
+    pub(crate) fn record(&self, message: &NewMessage) -> MessageRecord {
+        MessageRecord {
+            id: self.id,
+            chat_id: self.chat_id,
+            sender_id: message.sender_id,
+            text: message.text.clone(),
+            timestamp: self.timestamp,
+            seen: false,
+            seq: self.seq,
+        }
+    }
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub chat_id: Uuid,
+    pub sender_id: Uuid,
+    pub client_id: Uuid,
+    pub text: String,
+}
