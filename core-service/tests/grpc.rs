@@ -1,6 +1,9 @@
 //! The core's gRPC face, driven with real gRPC clients: health, reflection,
 //! history, login check, and session streams.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::{DemoData, populate};
 use core_service::state::Limits;
@@ -177,6 +180,8 @@ async fn access_token(core: &Core, user: usize) -> String {
         .access_token
 }
 
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_validates_and_returns_storage_order() {
     let core = start(Limits::default()).await;
@@ -335,6 +340,8 @@ async fn session(
     (operations, events)
 }
 
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
     // Big messages, so that the HTTP/2 windows between core and reader

@@ -9,6 +9,9 @@
 //! `auto_explain` send every executed plan, nested statements and
 //! foreign-key checks included, back as a notice.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 use core_service::demo_data::DemoData;
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
@@ -111,6 +114,8 @@ fn new_message(chat_id: Uuid, sender_id: Uuid, client_id: Uuid) -> NewMessage {
 }
 
 /// Runs every operation of the send, receipt and history paths once.
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
 async fn exercise(store: &Store, data: &DemoData) {
     let chat = data.chats[0].id;
     let other_chat = data.chats[1].id;

@@ -2,6 +2,9 @@
 //! clients that resend their un-acked messages (same client ids) and sync
 //! from their cursor end up with every message exactly once.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
 use core_service::testing::TestDatabase;
@@ -99,6 +102,8 @@ async fn next(events: &mut tonic::Streaming<messenger_proto::SharedEvent>) -> Op
         .and_then(|event| event.into_event().ok()?.event)
 }
 
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_core_loses_and_duplicates_nothing() {
     let db = TestDatabase::create().await;

@@ -1,6 +1,9 @@
 //! Storage against a real PostgreSQL: migrations, the demo-data loader,
 //! and the embedded default cluster.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate::{self, PopulateError};
 use core_service::store::migrate;

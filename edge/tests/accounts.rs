@@ -1,5 +1,8 @@
 //! Accounts: registration, cookie login and logout, `/me` and `/chats`.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, cookie_login, get_with, post_json, send_frame, stack_with_world};

@@ -1,5 +1,8 @@
 //! Bounds on connections: how many, and how long a silent one may live.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Stack, World};

@@ -1,5 +1,8 @@
 //! The core being away: clear errors at the edge, and recovery by itself.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, PATIENCE, Stack, World, get_json_as, send_frame};

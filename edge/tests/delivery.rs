@@ -1,5 +1,8 @@
 //! Delivery guarantees: exactly-once sends and per-chat order.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{get_json_as, send_frame, stack_with_world};

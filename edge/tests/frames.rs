@@ -1,5 +1,8 @@
 //! Frames the edge cannot accept: an error frame each, the connection kept.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Stack, World, send_frame, stack_with_world};

@@ -1,5 +1,8 @@
 //! Creating groups.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{send_frame, stack_with_world};

@@ -1,5 +1,8 @@
 //! `GET /history/{chat_id}`: paging, order and validation.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{get_json, get_json_as, send_frame, stack_with_world};

@@ -1,5 +1,8 @@
 //! Logging in over the WebSocket, and what a connection may do before.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{login_frame, send_frame, stack_with_world};

@@ -2,6 +2,9 @@
 //! cookie values. The whole stack runs with its own crates logging at the
 //! most verbose level, and the captured output is searched for each secret.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, cookie_login, post_json, stack_with_world, token_request};

@@ -1,5 +1,8 @@
 //! Sending messages: ack, delivery, identity and membership.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{send_frame, stack_with_world};

@@ -1,5 +1,8 @@
 //! The OAuth 2.0 token endpoint and bearer tokens.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, Stack, World, get_with, stack_with_world, token_request};

@@ -1,6 +1,9 @@
 //! Cross-site protection: the Origin check on cookie WebSockets, and CORS.
 //! The test edge allows the origin https://chat.example.com.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, cookie_login, stack_with_world};

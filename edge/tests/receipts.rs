@@ -1,5 +1,8 @@
 //! Read receipts: `message_seen` reaches the sender once everyone has read.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, send_frame, stack_with_world};

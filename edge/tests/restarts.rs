@@ -2,6 +2,9 @@
 //! restarted edge, resend what was not acked (same client ids) and sync,
 //! and end up with every message exactly once.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Client, Stack, World, login_frame};
@@ -66,6 +69,8 @@ fn send_frame(world: &World, client_id: &str, n: usize) -> Value {
     })
 }
 
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_edge_loses_and_duplicates_nothing() {
     let stack = Stack::start().await;

@@ -1,5 +1,8 @@
 //! Throttling of failed logins, on every way to log in.
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Stack, World, post_json, token_request};

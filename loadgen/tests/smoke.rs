@@ -2,6 +2,9 @@
 //! few seconds: every message acked and delivered exactly once. Speed is not
 //! asserted here; it is measured by hand (see docs/performance.md).
 
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
 use core_service::demo_data::populate;
 use core_service::state::Limits;
 use core_service::testing::TestDatabase;
