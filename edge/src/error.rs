@@ -95,6 +95,20 @@ impl ApiError {
         response
     }
 
+    /// Fills in the value given for each invalid query parameter: the core
+    /// names the field it refused, not what it was sent.
+    pub fn with_query_input(mut self, query: &[(String, String)]) -> Self {
+        if let ApiError::Validation(invalid) = &mut self {
+            for parameter in invalid.iter_mut().filter(|p| p.loc[0] == "query") {
+                let given = query.iter().rev().find(|(key, _)| key == parameter.loc[1]);
+                if let Some((_, text)) = given {
+                    parameter.input = Value::String(text.clone());
+                }
+            }
+        }
+        self
+    }
+
     /// Maps a core status; `field_in` tells where an invalid field came from.
     pub fn from_status(status: &Status, field_in: &'static str) -> ApiError {
         match status.code() {

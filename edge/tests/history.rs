@@ -147,7 +147,14 @@ async fn invalid_parameters_are_422_and_all_listed() {
         let (status, body) = get_json_as(&stack.http_url(&path), &token).await;
         assert_eq!(status, 422, "{path}: {body}");
         assert_eq!(locs(&body), expected, "{path}");
+        for invalid in body["detail"].as_array().unwrap() {
+            assert!(invalid["input"].is_string(), "{path}: the value given: {body}");
+        }
     }
+    // The page cap is the core's rule; the value is still the one given.
+    let path = format!("/history/{chat}?limit=1000");
+    let (_, body) = get_json_as(&stack.http_url(&path), &token).await;
+    assert_eq!(body["detail"][0]["input"], "1000");
     stack.stop().await;
 }
 

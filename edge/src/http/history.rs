@@ -50,7 +50,10 @@ async fn handle(
         .core
         .get_history(caller.request(request))
         .await
-        .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
+        .map_err(|status| {
+            let error = ApiError::from_status(&status, "query").with_query_input(&query);
+            warp::reject::custom(error)
+        })?
         .into_inner();
     let entries: Vec<HistoryEntry> = page.messages.iter().map(entry).collect();
     Ok(json_body(&entries, page_size_hint(&page.messages)))
