@@ -148,7 +148,10 @@ async fn invalid_parameters_are_422_and_all_listed() {
         assert_eq!(status, 422, "{path}: {body}");
         assert_eq!(locs(&body), expected, "{path}");
         for invalid in body["detail"].as_array().unwrap() {
-            assert!(invalid["input"].is_string(), "{path}: the value given: {body}");
+            assert!(
+                invalid["input"].is_string(),
+                "{path}: the value given: {body}"
+            );
         }
     }
     // The page cap is the core's rule; the value is still the one given.

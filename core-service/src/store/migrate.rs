@@ -15,54 +15,9 @@ struct Migration {
     sql: &'static str,
 }
 
-/// Every migration, oldest first. Add a file to `sql/` and a line here.
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("../../../sql/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "auth_tokens",
-        sql: include_str!("../../../sql/0002_auth_tokens.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "message_order",
-        sql: include_str!("../../../sql/0003_message_order.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "connections",
-        sql: include_str!("../../../sql/0004_connections.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "logged_out",
-        sql: include_str!("../../../sql/0005_logged_out.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "store_messages",
-        sql: include_str!("../../../sql/0006_store_messages.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "drop_position_indexes",
-        sql: include_str!("../../../sql/0007_drop_position_indexes.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "index_driven_plans",
-        sql: include_str!("../../../sql/0008_index_driven_plans.sql"),
-    },
-    Migration {
-        version: 9,
-        name: "sender_seen_implied",
-        sql: include_str!("../../../sql/0009_sender_seen_implied.sql"),
-    },
-];
+/// Every migration, oldest first: the files of `sql/`, listed by
+/// `build.rs`.
+const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// An arbitrary constant naming this project's migration lock.
 const MIGRATION_LOCK: i64 = 0x6d65_7373_656e_6700;
@@ -162,5 +117,22 @@ mod tests {
         }
         assert_ne!(checksum("a"), checksum("b"));
         assert_eq!(checksum("a"), checksum("a"));
+    }
+
+    #[test]
+    fn every_file_of_the_sql_folder_is_a_migration() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql");
+        let files = std::fs::read_dir(folder)
+            .expect("the sql folder")
+            .filter(|entry| {
+                let path = entry.as_ref().expect("an entry").path();
+                path.extension().is_some_and(|ext| ext == "sql")
+            })
+            .count();
+        assert_eq!(MIGRATIONS.len(), files);
+        assert_eq!((MIGRATIONS[0].version, MIGRATIONS[0].name), (1, "initial"));
+        let numbers: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        let expected: Vec<i32> = (1..=i32::try_from(files).expect("few files")).collect();
+        assert_eq!(numbers, expected, "numbered without gaps");
     }
 }

@@ -1,0 +1,45 @@
+//! Lists the migrations of `sql/` for `store::migrate`: every file named
+//! `NNNN_name.sql` is one migration, version `NNNN`, embedded in the binary.
+//! Adding a migration is adding a file.
+
+use std::fmt::Write;
+use std::path::Path;
+
+fn main() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql");
+    println!("cargo:rerun-if-changed={}", folder.display());
+    let mut migrations: Vec<(i32, String, String)> = std::fs::read_dir(&folder)
+        .expect("the sql folder is readable")
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
+        .map(|path| {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .expect("UTF-8 names");
+            let (version, name) = stem.split_once('_').expect("NNNN_name.sql");
+            let version = version.parse().expect("a numeric version");
+            let full = path.canonicalize().expect("an existing file");
+            (version, name.to_owned(), full.display().to_string())
+        })
+        .collect();
+    migrations.sort();
+    for pair in migrations.windows(2) {
+        assert!(
+            pair[0].0 != pair[1].0,
+            "two migrations numbered {}",
+            pair[0].0
+        );
+    }
+    let mut list = String::from("&[\n");
+    for (version, name, path) in &migrations {
+        let _ = writeln!(
+            list,
+            "    Migration {{ version: {version}, name: {name:?}, sql: include_str!({path:?}) }},"
+        );
+    }
+    list.push(']');
+    let out =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("migrations.rs");
+    std::fs::write(out, list).expect("OUT_DIR is writable");
+}
