@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_group_members: usize,
     /// Largest history page.
     pub max_page_size: u32,
+    /// The page size of a request that names none (at most the largest).
+    pub default_page_size: u32,
     /// Events queued for one session with a stream of its own before it
     /// counts as a slow consumer.
     pub session_queue: usize,
@@ -31,6 +33,7 @@ impl Default for Limits {
             max_group_name_chars: 128,
             max_group_members: 1000,
             max_page_size: 100,
+            default_page_size: 50,
             session_queue: 1024,
         }
     }

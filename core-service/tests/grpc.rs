@@ -184,7 +184,11 @@ async fn access_token(core: &Core, user: usize) -> String {
 #[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_validates_and_returns_storage_order() {
-    let core = start(Limits::default()).await;
+    let limits = Limits {
+        default_page_size: 2,
+        ..Limits::default()
+    };
+    let core = start(limits).await;
     let mut client = MessengerClient::new(core.channel().await);
     let chat = core.data.chats[0].id.to_string();
     let member = core
@@ -223,6 +227,20 @@ async fn history_validates_and_returns_storage_order() {
     let want: Vec<String> = expected.iter().map(|m| m.id.to_string()).collect();
     assert_eq!(got, want);
 
+    // No limit: the core's default page size, from the oldest.
+    let first = HistoryRequest {
+        chat_id: chat.clone(),
+        ..Default::default()
+    };
+    let page = client.get_history(authorized(first, &token)).await.unwrap();
+    let got: Vec<String> = page
+        .into_inner()
+        .messages
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(got, want[..2]);
+
     for (request, field) in [
         (
             HistoryRequest {
@@ -231,14 +249,6 @@ async fn history_validates_and_returns_storage_order() {
                 ..Default::default()
             },
             "chat_id",
-        ),
-        (
-            HistoryRequest {
-                chat_id: chat.clone(),
-                limit: 0,
-                ..Default::default()
-            },
-            "limit",
         ),
         (
             HistoryRequest {

@@ -6,16 +6,21 @@ use crate::state::Core;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
 use uuid::Uuid;
 
-/// Checks a page request: `limit` from 1 to the maximum page size, an
-/// `offset` that fits the database's integers.
+/// Checks a page request: `limit` from 1 to the maximum page size (0, or
+/// none given, is the default page size), an `offset` that fits the
+/// database's integers.
 pub(super) fn page(core: &Core, limit: u32, offset: u64) -> Result<(i64, i64)> {
     let max = core.limits.max_page_size;
-    if limit == 0 || limit > max {
-        return Err(Error::invalid(
-            "limit",
-            format!("must be between 1 and {max}"),
-        ));
-    }
+    let limit = match limit {
+        0 => core.limits.default_page_size.min(max),
+        limit if limit > max => {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        limit => limit,
+    };
     let offset = i64::try_from(offset).map_err(|_| Error::invalid("offset", "too large"))?;
     Ok((i64::from(limit), offset))
 }

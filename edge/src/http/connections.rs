@@ -2,7 +2,7 @@
 //! history (one row per logged-in WebSocket), newest first.
 
 use super::accounts::require_credential;
-use super::history::{DEFAULT_LIMIT, integer};
+use super::history::integer;
 use super::{Context, json_reply, with_context};
 use crate::auth::{Caller, caller};
 use crate::error::ApiError;
@@ -30,7 +30,8 @@ async fn list(
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let mut invalid = Vec::new();
-    let limit = integer(&query, "limit", 1, i64::from(DEFAULT_LIMIT), &mut invalid);
+    // Absent, it is 0: the core's default page size.
+    let limit = integer(&query, "limit", 1, 0, &mut invalid);
     let offset = integer(&query, "offset", 0, 0, &mut invalid);
     if !invalid.is_empty() {
         return Err(warp::reject::custom(ApiError::Validation(invalid)));

@@ -12,9 +12,6 @@ use uuid::Uuid;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-/// Page size when the request names none.
-pub const DEFAULT_LIMIT: u32 = 50;
-
 /// One message as history shows it.
 #[derive(Serialize)]
 struct HistoryEntry<'a> {
@@ -107,7 +104,8 @@ fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, Ap
             input: Value::String(chat_id.to_owned()),
         });
     }
-    let limit = integer(query, "limit", 1, i64::from(DEFAULT_LIMIT), &mut invalid);
+    // Absent, it is 0: the core's default page size.
+    let limit = integer(query, "limit", 1, 0, &mut invalid);
     let offset = integer(query, "offset", 0, 0, &mut invalid);
     let after_seq = optional_integer(query, "after_seq", &mut invalid);
     let before_seq = optional_integer(query, "before_seq", &mut invalid);
@@ -186,9 +184,9 @@ mod tests {
     const CHAT: &str = "27784f95-d0e0-478d-b224-f718fe2da52c";
 
     #[test]
-    fn defaults_apply_when_parameters_are_absent() {
+    fn absent_parameters_leave_the_defaults_to_the_core() {
         let request = parse(CHAT, &[]).unwrap();
-        assert_eq!((request.limit, request.offset), (DEFAULT_LIMIT, 0));
+        assert_eq!((request.limit, request.offset), (0, 0));
     }
 
     #[test]
