@@ -1,0 +1,169 @@
+//! Edge links: many sessions on one stream.
+
+use crate::common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_carries_each_event_once_for_all_its_sessions() {
+    let core = start(Limits::default()).await;
+    let members = group_members(&core);
+    let chat = core.data.chats.iter().find(|chat| {
+        core.data
+            .chat_members
+            .iter()
+            .filter(|m| m.chat_id == chat.id)
+            .count()
+            == members.len()
+    });
+    let chat = chat.unwrap().id.to_string();
+    let (signals, mut link) = edge_link(&core).await;
+    let (sender_ops, mut sender_events) = session(&core, members[0]).await;
+    linked_session(&core, &signals, &mut link, 7, members[1]).await;
+    linked_session(&core, &signals, &mut link, 9, members[2]).await;
+
+    let send = pb::SendMessage {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        sender_id: core.data.users[members[0]].id.to_string(),
+        chat_id: chat,
+        client_timestamp: None,
+        text: "once per edge".into(),
+    };
+    let operation = Some(Operation::SendMessage(send));
+    sender_ops
+        .send(ClientOperation { operation })
+        .await
+        .unwrap();
+    let ack = sender_events.message().await.unwrap().unwrap();
+    assert!(matches!(
+        ack.into_event().unwrap().event,
+        Some(Event::MessageAck(_))
+    ));
+    let delivery_of_message = delivery(&mut link).await;
+    let mut sessions = delivery_of_message.sessions.clone();
+    sessions.sort_unstable();
+    assert_eq!(sessions, vec![7, 9], "one delivery for both sessions");
+    assert_eq!(delivery_of_message.operations_taken, 0);
+    match event_of(delivery_of_message) {
+        Some(Event::Message(message)) => assert_eq!(message.text, "once per edge"),
+        other => panic!("expected the message, got {other:?}"),
+    }
+
+    // A session the edge reports as slow ends; the other one does not.
+    signal(&signals, pb::link_signal::Signal::SlowSession(9)).await;
+    let ended = delivery(&mut link).await;
+    assert_eq!(ended.sessions, vec![9]);
+    let status = ended.ended.expect("session 9 ended");
+    assert_eq!(status.code, Code::ResourceExhausted as i32);
+    let quiet = tokio::time::timeout(Duration::from_millis(200), link.message()).await;
+    assert!(quiet.is_err(), "nothing for session 7: {quiet:?}");
+
+    // When the edge drops the link, the sessions on it end; the history
+    // names the edge and the client the edge reported.
+    drop(signals);
+    drop(link);
+    let ended = "SELECT count(*) FROM connections WHERE edge = 'edge-under-test' \
+                 AND client_address = '192.0.2.7' AND user_agent = 'grpc-test' AND end_reason";
+    wait_for_count(&core, &format!("{ended} = 'slow_consumer'"), 1).await;
+    wait_for_count(&core, &format!("{ended} = 'error'"), 1).await;
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_client_leaves() {
+    let core = start(Limits::default()).await;
+    let user = &core.data.users[0];
+    let mut client = MessengerClient::new(core.channel().await);
+    let login = Login {
+        email: user.email.clone(),
+        password: user.password.clone(),
+    };
+    let token = client.create_login_session(login).await.unwrap();
+    let token = token.into_inner().token;
+    let (signals, mut link) = edge_link(&core).await;
+
+    open_linked(&signals, 1, &token).await;
+    let first = delivery(&mut link).await;
+    assert_eq!(first.sessions, vec![1]);
+    match event_of(first) {
+        Some(Event::AuthSuccess(me)) => assert_eq!(me.id, user.id.to_string()),
+        other => panic!("expected auth_success, got {other:?}"),
+    }
+
+    // A token that is not valid ends the session at once.
+    open_linked(&signals, 2, "msa_not-a-token").await;
+    let refused = delivery(&mut link).await;
+    assert_eq!(refused.sessions, vec![2]);
+    assert_eq!(refused.ended.unwrap().code, Code::Unauthenticated as i32);
+
+    // An operation with no reply is still reported as taken.
+    let seen = pb::MessageSeen {
+        message_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let operation = ClientOperation {
+        operation: Some(Operation::MessageSeen(seen)),
+    };
+    operate(&signals, 1, operation).await;
+    let answer = delivery(&mut link).await;
+    assert_eq!(answer.operations_taken, 1);
+
+    signal(&signals, pb::link_signal::Signal::CloseSession(1)).await;
+    let closed = "SELECT count(*) FROM connections WHERE end_reason = 'client_closed'";
+    wait_for_count(&core, closed, 1).await;
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
+    let core = start(Limits::default()).await;
+    let (signals, mut link) = edge_link(&core).await;
+    linked_session(&core, &signals, &mut link, 1, 0).await;
+
+    // Logins wait their turn for the password hash, so the operations pile
+    // up in the session's queue until one goes past the window.
+    open_linked(&signals, 2, "").await;
+    let mut wrong = login(&core, 1);
+    if let Some(Operation::Login(login)) = &mut wrong.operation {
+        login.password = "not the password".into();
+    }
+    for _ in 0..=messenger_proto::LINK_OPERATION_WINDOW {
+        operate(&signals, 2, wrong.clone()).await;
+    }
+    let ended = loop {
+        let next = delivery(&mut link).await;
+        if let Some(ended) = next.ended {
+            assert_eq!(next.sessions, vec![2]);
+            break ended;
+        }
+    };
+    assert_eq!(ended.code, Code::ResourceExhausted as i32);
+
+    // The link and its other session carry on.
+    let seen = pb::MessageSeen {
+        message_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let operation = ClientOperation {
+        operation: Some(Operation::MessageSeen(seen)),
+    };
+    operate(&signals, 1, operation).await;
+    let answer = loop {
+        let next = delivery(&mut link).await;
+        if next.sessions == vec![1] {
+            break next;
+        }
+    };
+    assert!(matches!(event_of(answer), Some(Event::Error(_))));
+    core.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_needs_a_uuid_name() {
+    let core = start(Limits::default()).await;
+    let (_signals, queue) = mpsc::channel::<pb::LinkSignal>(1);
+    let mut client = MessengerClient::new(core.channel().await);
+    let mut request = tonic::Request::new(ReceiverStream::new(queue));
+    request
+        .metadata_mut()
+        .insert("x-edge-link", "not-a-uuid".parse().unwrap());
+    let status = client.edge_link(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    core.stop().await;
+}

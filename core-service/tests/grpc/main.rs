@@ -1,0 +1,13 @@
+//! The core's gRPC face, driven with real gRPC clients, one module per
+//! family: health and reflection, history, login check, session streams,
+//! edge links.
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+mod accounts;
+mod common;
+mod history;
+mod links;
+mod service;
+mod sessions;
