@@ -1,9 +1,11 @@
 //! The codec of every messenger RPC: prost, with small buffers.
 //!
 //! tonic's default codec reserves 8 KiB per direction of every stream for
-//! encoding and decoding. A session is a long-lived stream per WebSocket
-//! that mostly carries messages of a few hundred bytes, so on a server
-//! holding tens of thousands of sessions those buffers are most of its memory.
+//! encoding and decoding. When every WebSocket was a gRPC stream of its own
+//! those buffers were most of an idle connection's memory; now an edge's
+//! sockets share its one link stream, but a gRPC client's own session is
+//! still a stream, as is every REST call, and they mostly carry messages of
+//! a few hundred bytes.
 //! Buffers here start at 256 bytes, enough for a typical operation, and grow
 //! for larger messages (a history page grows them a few times; measured,
 //! that costs nothing visible in history requests per second).

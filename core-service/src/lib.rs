@@ -3,7 +3,7 @@
 //!
 //! - [`grpc`]: the `Messenger` service (session streams, history, login
 //!   check), plus health and reflection.
-//! - [`commands`]: one module per client operation.
+//! - [`commands`]: one module per operation of a session.
 //! - [`convert`]: stored records into the contract's protobuf messages.
 //! - [`sessions`]: the registry of live sessions and delivery to them.
 //! - [`membership`]: the cache of chat members used on every send.
@@ -12,8 +12,8 @@
 //! - [`auth`]: passwords, tokens, credentials, login throttling.
 //! - [`demo_data`]: the `fake_data.json` shape, its generator and loader.
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
-//! - [`testing`]: a throw-away database per test, for this crate's tests
-//!   and the edge's.
+//! - `testing` (with the `testing` feature, for tests only): a throw-away
+//!   database per test, for this crate's tests and the edge's.
 
 pub mod accounts;
 pub mod auth;
@@ -28,6 +28,7 @@ pub mod membership;
 pub mod sessions;
 pub mod state;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use config::DatabaseConfig;
@@ -86,7 +87,8 @@ pub async fn serve(
     grpc::serve(core, listener, stop).await
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`, with
+/// `tokio_postgres` at `warn`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn"));
