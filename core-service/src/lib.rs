@@ -3,7 +3,8 @@
 //!
 //! - [`grpc`]: the `Messenger` service (session streams, history, login
 //!   check), plus health and reflection.
-//! - [`commands`]: one module per operation of a session.
+//! - [`commands`]: one module per client operation (a session's, history,
+//!   chat lists).
 //! - [`convert`]: stored records into the contract's protobuf messages.
 //! - [`sessions`]: the registry of live sessions and delivery to them.
 //! - [`membership`]: the cache of chat members used on every send.

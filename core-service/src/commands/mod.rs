@@ -1,7 +1,11 @@
-//! The client operations, one file each: parse the operation's fields,
-//! check them, apply the effect, reply. [`dispatch`] is the one match.
+//! The client operations, one file each: check the typed input, apply the
+//! effect, answer. A session's operations reply on its outbox, and
+//! [`dispatch`] is their one match; the unary calls (`history`, `chats`)
+//! return what they found, and the transport converts it.
 
+pub mod chats;
 mod create_group;
+pub mod history;
 pub(crate) mod login;
 mod message_seen;
 mod send_message;

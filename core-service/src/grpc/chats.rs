@@ -1,6 +1,6 @@
-//! The `ListChats` and `ListConnections` RPCs: what a user sees of their
-//! own chats and devices.
+//! The `ListChats` and `ListConnections` RPCs: records into protobuf.
 
+use crate::commands::chats;
 use crate::convert;
 use crate::error::Result;
 use crate::state::Core;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// The user's chats, most recently active first.
 pub async fn list(core: &Core, user_id: Uuid) -> Result<ChatList> {
-    let records = core.store.chats_of_user(user_id).await?;
+    let records = chats::list(core, user_id).await?;
     let chats = records
         .iter()
         .map(|chat| ChatSummary {
@@ -41,8 +41,8 @@ pub async fn connections(
     user_id: Uuid,
     request: ListConnectionsRequest,
 ) -> Result<ConnectionList> {
-    let (limit, offset) = super::history::page(core, request.limit, request.offset)?;
-    let records = core.store.connections_of(user_id, limit, offset).await?;
+    let limit = super::history::limit(request.limit);
+    let records = chats::connections(core, user_id, limit, request.offset).await?;
     let connections = records
         .into_iter()
         .map(|record| Connection {

@@ -1,0 +1,26 @@
+//! `ListChats` and `ListConnections`: what a user sees of their own chats
+//! and devices.
+
+use super::history::page;
+use crate::error::Result;
+use crate::state::Core;
+use crate::store::chats::ChatSummaryRecord;
+use crate::store::connections::ConnectionRecord;
+use uuid::Uuid;
+
+/// The user's chats, most recently active first.
+pub async fn list(core: &Core, user_id: Uuid) -> Result<Vec<ChatSummaryRecord>> {
+    core.store.chats_of_user(user_id).await
+}
+
+/// One page of the user's own connections, newest first (`limit` as in
+/// history: none given is the default page size).
+pub async fn connections(
+    core: &Core,
+    user_id: Uuid,
+    limit: Option<u32>,
+    offset: u64,
+) -> Result<Vec<ConnectionRecord>> {
+    let (limit, offset) = page(core, limit, offset)?;
+    core.store.connections_of(user_id, limit, offset).await
+}

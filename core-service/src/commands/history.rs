@@ -1,0 +1,68 @@
+//! `GetHistory`: one page of a chat's history, for a member of the chat.
+
+use crate::error::{Error, Result};
+use crate::state::Core;
+use crate::store::records::MessageRecord;
+use uuid::Uuid;
+
+/// A page of a chat's history, as asked: either `offset` messages into the
+/// chat, or between the cursors `after_seq` and `before_seq`.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    pub chat_id: Uuid,
+    /// `None`: the default page size.
+    pub limit: Option<u32>,
+    pub offset: u64,
+    pub after_seq: Option<u64>,
+    pub before_seq: Option<u64>,
+}
+
+/// The messages of the page, oldest first.
+pub async fn get(core: &Core, user_id: Uuid, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
+    let (limit, offset) = page(core, query.limit, query.offset)?;
+    let after = cursor(query.after_seq, "after_seq")?;
+    let before = cursor(query.before_seq, "before_seq")?;
+    if offset > 0 && (after.is_some() || before.is_some()) {
+        return Err(Error::invalid(
+            "offset",
+            "cannot be combined with after_seq or before_seq",
+        ));
+    }
+    let members = core.membership.members(&core.store, query.chat_id).await?;
+    if !members.contains(&user_id) {
+        return Err(Error::NotAMember);
+    }
+    if after.is_some() || before.is_some() {
+        core.store
+            .history_between(query.chat_id, after, before, limit)
+            .await
+    } else {
+        core.store.history(query.chat_id, limit, offset).await
+    }
+}
+
+/// Checks a page request: `limit` from 1 to the maximum page size (none
+/// given is the default page size), an `offset` that fits the database's
+/// integers.
+pub fn page(core: &Core, limit: Option<u32>, offset: u64) -> Result<(i64, i64)> {
+    let max = core.limits.max_page_size;
+    let limit = match limit {
+        None => core.limits.default_page_size.min(max),
+        Some(limit) if limit == 0 || limit > max => {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        Some(limit) => limit,
+    };
+    let offset = i64::try_from(offset).map_err(|_| Error::invalid("offset", "too large"))?;
+    Ok((i64::from(limit), offset))
+}
+
+/// A seq cursor as the database's integer.
+fn cursor(value: Option<u64>, field: &'static str) -> Result<Option<i64>> {
+    value
+        .map(|seq| i64::try_from(seq).map_err(|_| Error::invalid(field, "too large")))
+        .transpose()
+}
