@@ -1,8 +1,8 @@
 //! Accounts and credentials: registration, browser login sessions, OAuth
 //! 2.0 tokens, and resolving a credential to its user.
 
+use crate::auth::password;
 use crate::auth::tokens;
-use crate::auth::{credentials, password};
 use crate::commands::login::check_credentials;
 use crate::error::{Error, Result};
 use crate::state::Core;
@@ -12,8 +12,6 @@ use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
 use messenger_proto::v1::{Login, RegisterRequest, TokenGrant, token_request::Grant};
 use std::time::Duration;
-use tokio_postgres::error::SqlState;
-use tonic::metadata::MetadataMap;
 use uuid::Uuid;
 
 /// Longest name, in characters.
@@ -50,12 +48,8 @@ pub async fn register(core: &Core, request: RegisterRequest) -> Result<UserRecor
         email: email.to_owned(),
         password_hash: password::hash(request.password).await?,
     };
-    match core.store.insert_user(&user).await {
-        Err(Error::Database(error)) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-            Err(Error::EmailTaken)
-        }
-        other => other.map(|()| user),
-    }
+    core.store.insert_user(&user).await?;
+    Ok(user)
 }
 
 /// Whether `text` has the shape of an email address (`local@domain.tld`).
@@ -162,19 +156,6 @@ fn expiry(ttl: Duration) -> DateTime<Utc> {
     Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
 }
 
-/// The user of the credential in `metadata`.
-pub async fn authenticate(core: &Core, metadata: &MetadataMap) -> Result<UserRecord> {
-    authenticate_login(core, metadata)
-        .await
-        .map(|(user, _)| user)
-}
-
-/// The user of the credential in `metadata` and the login it belongs to.
-pub async fn authenticate_login(core: &Core, metadata: &MetadataMap) -> Result<(UserRecord, Uuid)> {
-    let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
-    authenticate_token(core, &token).await
-}
-
 /// The user of `token` (a login session or an access token) and the login
 /// it belongs to.
 pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord, Uuid)> {
@@ -191,13 +172,12 @@ pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord,
     Ok((user, login))
 }
 
-/// Revokes the credential in `metadata` with its whole login, and closes
-/// the live sessions that were opened with that login.
-pub async fn revoke(core: &Core, metadata: &MetadataMap) -> Result<()> {
-    let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
+/// Revokes `token` with its whole login, and closes the live sessions that
+/// were opened with that login.
+pub async fn revoke(core: &Core, token: &str) -> Result<()> {
     let (user_id, login) = core
         .store
-        .revoke_family_of(&tokens::hash(&token))
+        .revoke_family_of(&tokens::hash(token))
         .await?
         .ok_or(Error::InvalidCredential)?;
     core.tokens.forget_login(login);

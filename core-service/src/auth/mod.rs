@@ -1,6 +1,5 @@
 //! Authentication: passwords, tokens, credentials and login throttling.
 
-pub mod credentials;
 pub mod password;
 pub mod throttle;
 pub mod token_cache;

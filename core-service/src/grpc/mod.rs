@@ -1,16 +1,17 @@
 //! The gRPC face of the core: the `Messenger` service, health and reflection.
 
 mod chats;
+mod credentials;
 mod history;
 mod link;
 mod session;
 
 use crate::accounts;
-use crate::auth::credentials;
 use crate::commands::login;
 use crate::convert;
 use crate::error::Error;
 use crate::state::Core;
+use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
@@ -24,6 +25,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
 /// How long shutdown waits for sessions to finish their last writes.
@@ -60,7 +62,7 @@ impl Messenger for MessengerService {
         request: Request<Streaming<ClientOperation>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
         let user = match credentials::bearer_token(request.metadata()) {
-            Some(_) => Some(accounts::authenticate_login(&self.core, request.metadata()).await?),
+            Some(token) => Some(accounts::authenticate_token(&self.core, &token).await?),
             None => None,
         };
         let origin = credentials::connection_origin(request.metadata());
@@ -96,7 +98,7 @@ impl Messenger for MessengerService {
         &self,
         request: Request<HistoryRequest>,
     ) -> Result<Response<HistoryPage>, Status> {
-        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        let user = self.caller(request.metadata()).await?;
         let page = history::get(&self.core, user.id, request.into_inner()).await?;
         Ok(Response::new(page))
     }
@@ -146,7 +148,7 @@ impl Messenger for MessengerService {
         &self,
         request: Request<AuthenticateRequest>,
     ) -> Result<Response<User>, Status> {
-        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        let user = self.caller(request.metadata()).await?;
         Ok(Response::new(convert::user(&user)))
     }
 
@@ -154,7 +156,8 @@ impl Messenger for MessengerService {
         &self,
         request: Request<RevokeRequest>,
     ) -> Result<Response<RevokeResponse>, Status> {
-        accounts::revoke(&self.core, request.metadata()).await?;
+        let token = credentials::bearer_token(request.metadata());
+        accounts::revoke(&self.core, &token.ok_or(Error::InvalidCredential)?).await?;
         Ok(Response::new(RevokeResponse {}))
     }
 
@@ -162,7 +165,7 @@ impl Messenger for MessengerService {
         &self,
         request: Request<ListConnectionsRequest>,
     ) -> Result<Response<ConnectionList>, Status> {
-        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        let user = self.caller(request.metadata()).await?;
         let page = chats::connections(&self.core, user.id, request.into_inner()).await?;
         Ok(Response::new(page))
     }
@@ -171,8 +174,17 @@ impl Messenger for MessengerService {
         &self,
         request: Request<ListChatsRequest>,
     ) -> Result<Response<ChatList>, Status> {
-        let user = accounts::authenticate(&self.core, request.metadata()).await?;
+        let user = self.caller(request.metadata()).await?;
         Ok(Response::new(chats::list(&self.core, user.id).await?))
+    }
+}
+
+impl MessengerService {
+    /// The user of the credential the request carries.
+    async fn caller(&self, metadata: &MetadataMap) -> Result<UserRecord, Error> {
+        let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
+        let (user, _login) = accounts::authenticate_token(&self.core, &token).await?;
+        Ok(user)
     }
 }
 

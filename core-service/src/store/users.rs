@@ -1,7 +1,8 @@
 //! The `users` table.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 /// A user account as stored.
@@ -31,16 +32,23 @@ impl Store {
         }))
     }
 
-    /// Creates an account; the password must already be hashed.
+    /// Creates an account; the password must already be hashed. An email
+    /// already taken (whatever its case) is [`Error::EmailTaken`].
     pub async fn insert_user(&self, user: &UserRecord) -> Result<()> {
         let client = self.connection().await?;
-        client
+        let inserted = client
             .execute(
                 "INSERT INTO users (id, name, email, password_hash) VALUES ($1, $2, $3, $4)",
                 &[&user.id, &user.name, &user.email, &user.password_hash],
             )
-            .await?;
-        Ok(())
+            .await;
+        match inserted {
+            // The one unique key a new account can collide on is its email.
+            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                Err(Error::EmailTaken)
+            }
+            other => other.map(drop).map_err(Error::from),
+        }
     }
 
     /// Whether there is no account at all (a fresh database).
