@@ -10,7 +10,7 @@
 //! - [`membership`]: the cache of chat members used on every send.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
 //! - [`accounts`]: registration, login sessions, OAuth tokens.
-//! - [`auth`]: passwords, tokens, credentials, login throttling.
+//! - [`auth`]: passwords, tokens, the token cache, login throttling.
 //! - [`demo_data`]: the `fake_data.json` shape, its generator and loader.
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
 //! - `testing` (with the `testing` feature, for tests only): a throw-away
