@@ -111,45 +111,83 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
     core.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
-    let core = start(Limits::default()).await;
-    let (signals, mut link) = edge_link(&core).await;
-    linked_session(&core, &signals, &mut link, 1, 0).await;
-
-    // Logins wait their turn for the password hash, so the operations pile
-    // up in the session's queue until one goes past the window.
-    open_linked(&signals, 2, "").await;
-    let mut wrong = login(&core, 1);
-    if let Some(Operation::Login(login)) = &mut wrong.operation {
-        login.password = "not the password".into();
-    }
-    for _ in 0..=messenger_proto::LINK_OPERATION_WINDOW {
-        operate(&signals, 2, wrong.clone()).await;
-    }
-    let ended = loop {
-        let next = delivery(&mut link).await;
-        if let Some(ended) = next.ended {
-            assert_eq!(next.sessions, vec![2]);
-            break ended;
-        }
-    };
-    assert_eq!(ended.code, Code::ResourceExhausted as i32);
-
-    // The link and its other session carry on.
+/// An operation the core answers with an error event at once.
+fn unknown_receipt() -> ClientOperation {
     let seen = pb::MessageSeen {
         message_id: uuid::Uuid::new_v4().to_string(),
     };
-    let operation = ClientOperation {
+    ClientOperation {
         operation: Some(Operation::MessageSeen(seen)),
-    };
-    operate(&signals, 1, operation).await;
-    let answer = loop {
-        let next = delivery(&mut link).await;
-        if next.sessions == vec![1] {
-            break next;
+    }
+}
+
+/// The next delivery for `session`, skipping others.
+async fn delivery_for(
+    link: &mut tonic::Streaming<messenger_proto::LinkDelivery>,
+    session: u64,
+) -> messenger_proto::LinkDelivery {
+    loop {
+        let next = delivery(link).await;
+        if next.sessions == vec![session] {
+            return next;
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
+    let core = start(Limits::default()).await;
+    let member = &core.data.chat_members[0];
+    let user = core.data.users.iter().position(|u| u.id == member.user_id);
+    let (signals, mut link) = edge_link(&core).await;
+    linked_session(&core, &signals, &mut link, 1, 0).await;
+    linked_session(&core, &signals, &mut link, 2, user.unwrap()).await;
+
+    // Session 2's send waits for the chat's row, which the test holds, so
+    // the operations after it pile up: one more than the window.
+    let holder = core.db.store().connection().await.unwrap();
+    let chat = member.chat_id;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM chats WHERE id = '{chat}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let send = pb::SendMessage {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        sender_id: member.user_id.to_string(),
+        chat_id: chat.to_string(),
+        client_timestamp: None,
+        text: "held".into(),
     };
+    let operation = Some(Operation::SendMessage(send));
+    operate(&signals, 2, ClientOperation { operation }).await;
+    for _ in 0..=messenger_proto::LINK_OPERATION_WINDOW {
+        operate(&signals, 2, unknown_receipt()).await;
+    }
+    // The link applies signals in order, so once session 1 is answered the
+    // flood has been applied; session 1 is not held up by it. Session 2
+    // ends as soon as it next looks for an operation: at once if it had
+    // not started on the send, else once the send is through.
+    operate(&signals, 1, unknown_receipt()).await;
+    let mut ended = None;
+    loop {
+        let next = delivery(&mut link).await;
+        match next.sessions.as_slice() {
+            [1] => break assert!(matches!(event_of(next), Some(Event::Error(_)))),
+            [2] => ended = next.ended.or(ended),
+            other => panic!("a delivery for {other:?}"),
+        }
+    }
+    holder.batch_execute("COMMIT").await.unwrap();
+    while ended.is_none() {
+        ended = delivery_for(&mut link, 2).await.ended;
+    }
+    assert_eq!(ended.unwrap().code, Code::ResourceExhausted as i32);
+
+    // The link and its other session carry on.
+    operate(&signals, 1, unknown_receipt()).await;
+    let answer = delivery_for(&mut link, 1).await;
     assert!(matches!(event_of(answer), Some(Event::Error(_))));
     core.stop().await;
 }
