@@ -2,12 +2,15 @@
 //!
 //! The whole file is checked before anything is written; a dangling
 //! reference or a bad value is refused with the entry that holds it. The
-//! load is one transaction, and every row is inserted with `ON CONFLICT DO
-//! NOTHING`, so loading the same file twice adds nothing and fails nothing.
+//! rows are then written by the store in one transaction
+//! (`store::bulk`), so loading the same file twice adds nothing and fails
+//! nothing.
 
 use super::DemoData;
 use crate::auth::password;
 use crate::store::Store;
+use crate::store::bulk::{BulkChat, BulkGroup, BulkLoad, BulkMessage};
+use crate::store::users::UserRecord;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use std::collections::HashSet;
 use std::path::Path;
@@ -24,12 +27,6 @@ pub enum PopulateError {
     Invalid { entry: String, reason: String },
     #[error(transparent)]
     Store(#[from] crate::error::Error),
-}
-
-impl From<tokio_postgres::Error> for PopulateError {
-    fn from(error: tokio_postgres::Error) -> Self {
-        PopulateError::Store(error.into())
-    }
 }
 
 /// What a load added.
@@ -157,24 +154,14 @@ fn invalid<T>(entry: String, reason: impl Into<String>) -> Result<T, PopulateErr
 pub async fn populate(store: &Store, data: &DemoData) -> Result<PopulateReport, PopulateError> {
     validate(data)?;
     check_emails_free(store, data).await?;
-    let hashes = hash_new_passwords(store, data).await?;
-    let mut client = store.connection().await?;
-    let transaction = client.transaction().await?;
-    let report = PopulateReport {
-        users: insert_users(&transaction, data, &hashes).await?,
-        chats: insert_chats(&transaction, data).await?,
-        messages: insert_messages(&transaction, data).await?,
-    };
-    transaction.commit().await?;
-    // The planner learns the new sizes now rather than when autovacuum
-    // (which may be off) gets to them.
-    client.batch_execute(ANALYZE_LOADED).await?;
-    Ok(report)
+    let users = hash_new_passwords(store, data).await?;
+    let loaded = store.load(&rows(data, users)).await?;
+    Ok(PopulateReport {
+        users: loaded.users,
+        chats: loaded.chats,
+        messages: loaded.messages,
+    })
 }
-
-/// Every table a load writes.
-const ANALYZE_LOADED: &str =
-    "ANALYZE users, chats, chat_members, groups, user_groups, messages, message_seen_status";
 
 /// An email already taken by another account is refused, naming the entry.
 async fn check_emails_free(store: &Store, data: &DemoData) -> Result<(), PopulateError> {
@@ -191,182 +178,90 @@ async fn check_emails_free(store: &Store, data: &DemoData) -> Result<(), Populat
     Ok(())
 }
 
-/// Argon2id hashes of the passwords of users not yet in the database (the
-/// expensive part of a load), one per core at a time: each hash holds about
-/// 19 MiB while it runs, so hashing thousands at once would exhaust memory.
+/// The users not yet in the database, with Argon2id hashes of their
+/// passwords (the expensive part of a load), one per core at a time: each
+/// hash holds about 19 MiB while it runs, so hashing thousands at once would
+/// exhaust memory.
 async fn hash_new_passwords(
     store: &Store,
     data: &DemoData,
-) -> Result<Vec<(Uuid, String)>, PopulateError> {
+) -> Result<Vec<UserRecord>, PopulateError> {
     let ids: Vec<Uuid> = data.users.iter().map(|user| user.id).collect();
     let existing: HashSet<Uuid> = store.existing_users(&ids).await?.into_iter().collect();
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let hashes = stream::iter(
+    let users = stream::iter(
         data.users
             .iter()
             .filter(|user| !existing.contains(&user.id)),
     )
     .map(|user| async move {
-        Ok::<_, crate::error::Error>((user.id, password::hash(user.password.clone()).await?))
+        Ok::<_, crate::error::Error>(UserRecord {
+            id: user.id,
+            name: user.name.clone(),
+            email: user.email.clone(),
+            password_hash: password::hash(user.password.clone()).await?,
+        })
     })
     .buffered(cores)
     .try_collect()
     .await?;
-    Ok(hashes)
+    Ok(users)
 }
 
-async fn insert_users(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    data: &DemoData,
-    hashes: &[(Uuid, String)],
-) -> Result<u64, PopulateError> {
-    let (mut ids, mut names, mut emails, mut hashed) = (vec![], vec![], vec![], vec![]);
-    for (id, hash) in hashes {
-        let user = data
-            .users
-            .iter()
-            .find(|user| user.id == *id)
-            .expect("hashed from the file");
-        ids.push(*id);
-        names.push(user.name.clone());
-        emails.push(user.email.clone());
-        hashed.push(hash.clone());
-    }
-    Ok(transaction
-        .execute(
-            "INSERT INTO users (id, name, email, password_hash)
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
-             ON CONFLICT DO NOTHING",
-            &[&ids, &names, &emails, &hashed],
-        )
-        .await?)
-}
-
-async fn insert_chats(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    data: &DemoData,
-) -> Result<u64, PopulateError> {
-    let ids: Vec<Uuid> = data.chats.iter().map(|chat| chat.id).collect();
-    let names: Vec<&str> = data.chats.iter().map(|chat| chat.name.as_str()).collect();
-    let kinds: Vec<i16> = data.chats.iter().map(|chat| chat.kind).collect();
-    let added = transaction
-        .execute(
-            "INSERT INTO chats (id, name, type)
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::smallint[])
-             ON CONFLICT DO NOTHING",
-            &[&ids, &names, &kinds],
-        )
-        .await?;
-    let (chat_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
-        .chat_members
+/// The rows of `data`, messages in time order (so that their numbers
+/// follow their timestamps).
+fn rows(data: &DemoData, users: Vec<UserRecord>) -> BulkLoad {
+    let mut messages: Vec<BulkMessage> = data
+        .messages
         .iter()
-        .map(|member| (member.chat_id, member.user_id))
-        .unzip();
-    transaction
-        .execute(
-            "INSERT INTO chat_members (chat_id, user_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            &[&chat_ids, &user_ids],
-        )
-        .await?;
-    insert_groups(transaction, data).await?;
-    Ok(added)
-}
-
-async fn insert_groups(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    data: &DemoData,
-) -> Result<(), PopulateError> {
-    let ids: Vec<Uuid> = data.groups.iter().map(|group| group.id).collect();
-    let names: Vec<&str> = data
-        .groups
-        .iter()
-        .map(|group| group.name.as_str())
+        .map(|m| BulkMessage {
+            id: m.id,
+            chat_id: m.chat_id,
+            sender_id: m.sender_id,
+            text: m.text.clone(),
+            timestamp: m.timestamp,
+            seen: m.seen,
+        })
         .collect();
-    let creators: Vec<Uuid> = data.groups.iter().map(|group| group.creator_id).collect();
-    let chats: Vec<Uuid> = data.groups.iter().map(|group| group.chat_id).collect();
-    transaction
-        .execute(
-            "INSERT INTO groups (id, name, creator_id, chat_id)
-             SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[])
-             ON CONFLICT DO NOTHING",
-            &[&ids, &names, &creators, &chats],
-        )
-        .await?;
-    let (group_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
-        .user_group
-        .iter()
-        .map(|member| (member.group_id, member.user_id))
-        .unzip();
-    transaction
-        .execute(
-            "INSERT INTO user_groups (group_id, user_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            &[&group_ids, &user_ids],
-        )
-        .await?;
-    Ok(())
-}
-
-/// Messages in time order, so that storage order follows their timestamps.
-async fn insert_messages(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    data: &DemoData,
-) -> Result<u64, PopulateError> {
-    let mut messages: Vec<_> = data.messages.iter().collect();
     messages.sort_by_key(|message| message.timestamp);
-    let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
-    let chats: Vec<Uuid> = messages.iter().map(|m| m.chat_id).collect();
-    let senders: Vec<Uuid> = messages.iter().map(|m| m.sender_id).collect();
-    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
-    let times: Vec<_> = messages.iter().map(|m| m.timestamp).collect();
-    let seen: Vec<bool> = messages.iter().map(|m| m.seen).collect();
-    // New messages are numbered after each chat's last number, in file
-    // order (time order); the chats are locked so that live sends wait.
-    let chat_ids: Vec<Uuid> = data.chats.iter().map(|chat| chat.id).collect();
-    transaction
-        .execute(
-            "SELECT 1 FROM chats WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            &[&chat_ids],
-        )
-        .await?;
-    let row = transaction
-        .query_one(
-            "WITH incoming AS (
-                 SELECT m.* FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[],
-                                        $5::timestamptz[], $6::bool[])
-                      WITH ORDINALITY AS m(id, chat_id, sender_id, text, timestamp, seen, n)
-                 WHERE NOT EXISTS (SELECT 1 FROM messages e WHERE e.id = m.id)
-             ), numbered AS (
-                 SELECT i.*, c.last_seq + row_number() OVER (PARTITION BY i.chat_id ORDER BY i.n) AS seq
-                 FROM incoming i JOIN chats c ON c.id = i.chat_id
-             ), stored AS (
-                 INSERT INTO messages (id, chat_id, sender_id, text, timestamp, seen, seq)
-                 SELECT id, chat_id, sender_id, text, timestamp, seen, seq FROM numbered ORDER BY n
-                 RETURNING chat_id, seq
-             ), numbers AS (
-                 UPDATE chats c SET last_seq = top.seq
-                 FROM (SELECT chat_id, max(seq) AS seq FROM stored GROUP BY chat_id) top
-                 WHERE c.id = top.chat_id
-             )
-             SELECT count(*) FROM stored",
-            &[&ids, &chats, &senders, &texts, &times, &seen],
-        )
-        .await?;
-    let added = u64::try_from(row.get::<_, i64>(0)).unwrap_or_default();
-    let (message_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = data
-        .message_seen_status
-        .iter()
-        .map(|status| (status.message_id, status.user_id))
-        .unzip();
-    transaction
-        .execute(
-            "INSERT INTO message_seen_status (message_id, user_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            &[&message_ids, &user_ids],
-        )
-        .await?;
-    Ok(added)
+    BulkLoad {
+        users,
+        chats: data
+            .chats
+            .iter()
+            .map(|c| BulkChat {
+                id: c.id,
+                name: c.name.clone(),
+                kind: c.kind,
+            })
+            .collect(),
+        chat_members: data
+            .chat_members
+            .iter()
+            .map(|m| (m.chat_id, m.user_id))
+            .collect(),
+        groups: data
+            .groups
+            .iter()
+            .map(|g| BulkGroup {
+                id: g.id,
+                name: g.name.clone(),
+                creator_id: g.creator_id,
+                chat_id: g.chat_id,
+            })
+            .collect(),
+        user_groups: data
+            .user_group
+            .iter()
+            .map(|m| (m.group_id, m.user_id))
+            .collect(),
+        messages,
+        seen: data
+            .message_seen_status
+            .iter()
+            .map(|s| (s.message_id, s.user_id))
+            .collect(),
+    }
 }
 
 #[cfg(test)]
