@@ -1,6 +1,7 @@
 //! Stored records → the contract's protobuf messages: the events the
 //! operations send (`commands`) and the answers of the gRPC calls (`grpc`).
 
+use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
 use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
@@ -16,6 +17,17 @@ pub fn message(record: &MessageRecord) -> pb::Message {
         text: record.text.clone(),
         seen: record.seen,
         seq: u64::try_from(record.seq).unwrap_or_default(),
+    }
+}
+
+/// A group as its `group_created` event shows it.
+pub fn group_created(group: &GroupRecord) -> pb::GroupCreated {
+    pb::GroupCreated {
+        id: group.id.to_string(),
+        name: group.name.clone(),
+        creator_id: group.creator_id.to_string(),
+        chat_id: group.chat_id.to_string(),
+        member_ids: group.member_ids.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -83,14 +83,6 @@ impl Error {
         }
     }
 
-    /// Whether this is the core's fault rather than the client's.
-    pub fn is_internal(&self) -> bool {
-        matches!(
-            self,
-            Error::Database(_) | Error::Pool(_) | Error::Internal(_)
-        )
-    }
-
     /// Logs internal causes; client errors are not worth a warning.
     pub fn log(&self) {
         match self {

@@ -136,7 +136,6 @@ async fn a_killed_core_loses_and_duplicates_nothing() {
             client_id: client_ids[n].clone(),
             sender_id: alice.id.to_string(),
             chat_id: chat.to_string(),
-            client_timestamp: None,
             text: format!("message {n}"),
         }))
     };

@@ -4,8 +4,8 @@ use super::{SessionState, parse_uuid};
 use crate::convert;
 use crate::error::{Error, Result};
 use crate::state::Core;
-use crate::store::chats::NewGroup;
-use messenger_proto::v1::{CreateGroup, GroupCreated, server_event::Event};
+use crate::store::chats::GroupRecord;
+use messenger_proto::v1::{CreateGroup, server_event::Event};
 use uuid::Uuid;
 
 /// Creates the group (chat, members, group, user_groups: one transaction),
@@ -20,13 +20,7 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
     core.store.create_group(&group).await?;
     core.membership
         .insert(group.chat_id, group.member_ids.clone().into());
-    let event = convert::event(Event::GroupCreated(GroupCreated {
-        id: group.group_id.to_string(),
-        name: group.name,
-        creator_id: creator_id.to_string(),
-        chat_id: group.chat_id.to_string(),
-        member_ids: group.member_ids.iter().map(Uuid::to_string).collect(),
-    }));
+    let event = convert::event(Event::GroupCreated(convert::group_created(&group)));
     let _ = session.outbox.reply(event.clone()).await;
     core.sessions
         .deliver(&group.member_ids, Some(session.id), &event);
@@ -34,7 +28,7 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
 }
 
 /// Checks the name and member list; the creator is always a member.
-fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<NewGroup> {
+fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<GroupRecord> {
     let name = request.name.trim();
     if name.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
@@ -57,8 +51,8 @@ fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<NewGrou
         let max = core.limits.max_group_members;
         return Err(Error::invalid("users", format!("more than {max} members")));
     }
-    Ok(NewGroup {
-        group_id: Uuid::new_v4(),
+    Ok(GroupRecord {
+        id: Uuid::new_v4(),
         chat_id: Uuid::new_v4(),
         name: name.to_owned(),
         creator_id,

@@ -4,7 +4,7 @@ use super::{SessionState, parse_uuid};
 use crate::convert;
 use crate::error::{Error, Result};
 use crate::state::Core;
-use crate::store::records::{MessageRecord, NewMessage};
+use crate::store::records::NewMessage;
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use uuid::Uuid;
 
@@ -37,15 +37,7 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
     if !stored.created {
         return Ok(());
     }
-    let record = MessageRecord {
-        id: stored.id,
-        chat_id: stored.chat_id,
-        sender_id: message.sender_id,
-        text: message.text,
-        timestamp: stored.timestamp,
-        seen: false,
-        seq: stored.seq,
-    };
+    let record = stored.record(&message);
     let event = convert::event(Event::Message(convert::message(&record)));
     core.sessions.deliver(&members, Some(session.id), &event);
     Ok(())

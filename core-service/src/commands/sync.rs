@@ -5,7 +5,7 @@ use crate::convert;
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
-use messenger_proto::v1::{Cursor, GroupCreated, Sync, server_event::Event};
+use messenger_proto::v1::{Cursor, Sync, server_event::Event};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -58,13 +58,7 @@ async fn announce_group(core: &Core, session: &SessionState, chat: &ChatPosition
         return Ok(());
     }
     if let Some(group) = core.store.group_of_chat(chat.id).await? {
-        let event = Event::GroupCreated(GroupCreated {
-            id: group.id.to_string(),
-            name: group.name,
-            creator_id: group.creator_id.to_string(),
-            chat_id: group.chat_id.to_string(),
-            member_ids: group.member_ids.iter().map(Uuid::to_string).collect(),
-        });
+        let event = Event::GroupCreated(convert::group_created(&group));
         session.reply(event).await;
     }
     Ok(())

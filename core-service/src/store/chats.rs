@@ -9,17 +9,6 @@ pub const PERSONAL_CHAT: i16 = 0;
 /// Chat type of a group chat.
 pub const GROUP_CHAT: i16 = 1;
 
-/// A group to create, with its chat.
-#[derive(Debug, Clone)]
-pub struct NewGroup {
-    pub group_id: Uuid,
-    pub chat_id: Uuid,
-    pub name: String,
-    pub creator_id: Uuid,
-    /// Every member, the creator included, without repeats.
-    pub member_ids: Vec<Uuid>,
-}
-
 impl Store {
     /// The members of a chat; empty if the chat does not exist.
     pub async fn chat_members(&self, chat_id: Uuid) -> Result<Vec<Uuid>> {
@@ -33,7 +22,7 @@ impl Store {
 
     /// Creates the group's chat, its members, the group and its `user_groups`
     /// rows in one transaction: all of it or none.
-    pub async fn create_group(&self, group: &NewGroup) -> Result<()> {
+    pub async fn create_group(&self, group: &GroupRecord) -> Result<()> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
         transaction
@@ -51,18 +40,13 @@ impl Store {
         transaction
             .execute(
                 "INSERT INTO groups (id, name, creator_id, chat_id) VALUES ($1, $2, $3, $4)",
-                &[
-                    &group.group_id,
-                    &group.name,
-                    &group.creator_id,
-                    &group.chat_id,
-                ],
+                &[&group.id, &group.name, &group.creator_id, &group.chat_id],
             )
             .await?;
         transaction
             .execute(
                 "INSERT INTO user_groups (group_id, user_id) SELECT $1, unnest($2::uuid[])",
-                &[&group.group_id, &group.member_ids],
+                &[&group.id, &group.member_ids],
             )
             .await?;
         transaction.commit().await?;
@@ -162,13 +146,14 @@ pub struct ChatPosition {
     pub last_seq: i64,
 }
 
-/// A group as it was created.
+/// A group with its chat, as created (the members it was created with).
 #[derive(Debug, Clone)]
 pub struct GroupRecord {
     pub id: Uuid,
     pub name: String,
     pub creator_id: Uuid,
     pub chat_id: Uuid,
+    /// Every member, the creator included, without repeats.
     pub member_ids: Vec<Uuid>,
 }
 

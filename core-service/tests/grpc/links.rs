@@ -24,7 +24,6 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[members[0]].id.to_string(),
         chat_id: chat,
-        client_timestamp: None,
         text: "once per edge".into(),
     };
     let operation = Some(Operation::SendMessage(send));
@@ -157,7 +156,6 @@ async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: member.user_id.to_string(),
         chat_id: chat.to_string(),
-        client_timestamp: None,
         text: "held".into(),
     };
     let operation = Some(Operation::SendMessage(send));

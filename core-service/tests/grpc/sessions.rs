@@ -56,7 +56,6 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
             client_id: uuid::Uuid::new_v4().to_string(),
             sender_id: sender_id.clone(),
             chat_id: chat.id.to_string(),
-            client_timestamp: None,
             text: format!("{n} {}", "x".repeat(16_000)),
         };
         sender_ops

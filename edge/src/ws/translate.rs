@@ -15,13 +15,14 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
             client_id,
             sender_id,
             chat_id,
-            timestamp: client_time,
+            // Checked by the frame's parser, as the protocol asks, but not
+            // passed on: the core stamps a message with its own clock.
+            timestamp: _,
             text,
         } => Operation::SendMessage(pb::SendMessage {
             client_id,
             sender_id: sender_id.to_string(),
             chat_id: chat_id.to_string(),
-            client_timestamp: client_time.map(timestamp::to_proto),
             text,
         }),
         ClientFrame::CreateGroup { name, users } => Operation::CreateGroup(pb::CreateGroup {
