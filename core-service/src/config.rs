@@ -4,10 +4,8 @@
 use crate::state::{AuthSettings, Limits, Settings};
 use clap::Args;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::runtime::Runtime;
 
 /// Where the core listens and which database it uses.
 #[derive(Debug, Clone, Args)]
@@ -109,28 +107,6 @@ pub struct DatabaseConfig {
         default_value_t = crate::store::DEFAULT_RECENT_BUDGET / MIB
     )]
     pub history_cache_mib: usize,
-}
-
-/// The threads that run the process's tasks.
-#[derive(Debug, Clone, Copy, Args)]
-pub struct RuntimeConfig {
-    /// Threads that run the service's tasks (default: one per CPU core).
-    /// Where the core, the edge and PostgreSQL share a small machine, one
-    /// each spends less time waking threads of the same process than
-    /// working: see docs/performance.md.
-    #[arg(long, env = "WORKER_THREADS", global = true)]
-    pub worker_threads: Option<NonZeroUsize>,
-}
-
-impl RuntimeConfig {
-    /// The runtime this configuration asks for.
-    pub fn build(&self) -> std::io::Result<Runtime> {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if let Some(threads) = self.worker_threads {
-            builder.worker_threads(threads.get());
-        }
-        builder.enable_all().build()
-    }
 }
 
 /// Bytes in a MiB, for the settings given in MiB.

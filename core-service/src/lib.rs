@@ -88,13 +88,6 @@ pub async fn serve(
     grpc::serve(core, listener, stop).await
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`, with
-/// `tokio_postgres` at `warn`).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
+/// The log filter when `RUST_LOG` is not set: the driver's per-query
+/// notices are noise.
+pub const LOG_FILTER: &str = "info,tokio_postgres=warn";

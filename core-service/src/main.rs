@@ -1,9 +1,10 @@
 //! `messenger-core`: the core service and its data commands.
 
 use clap::{Parser, Subcommand};
-use core_service::config::{CoreConfig, DatabaseConfig, RuntimeConfig};
+use core_service::config::{CoreConfig, DatabaseConfig};
 use core_service::demo_data::generate::{self, Sizes};
 use core_service::demo_data::populate;
+use startup::RuntimeConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,7 +76,7 @@ struct CreateJson {
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    core_service::init_tracing();
+    startup::init_tracing(core_service::LOG_FILTER);
     let cli = Cli::parse();
     let command = cli
         .command

@@ -2,8 +2,6 @@
 
 use clap::Args;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
-use tokio::runtime::Runtime;
 
 /// Where the edge listens, where the core is, and the limits it enforces.
 #[derive(Debug, Clone, Args)]
@@ -85,27 +83,5 @@ impl EdgeConfig {
     /// client gets an error frame and may go on.
     pub fn hard_frame_limit(&self) -> usize {
         (self.max_frame_bytes * 16).max(1024 * 1024)
-    }
-}
-
-/// The threads that run the edge's tasks.
-#[derive(Debug, Clone, Copy, Args)]
-pub struct RuntimeConfig {
-    /// Threads that run the edge's tasks (default: one per CPU core). Where
-    /// the edge, the core and PostgreSQL share a small machine, one each
-    /// spends less time waking threads of the same process than working:
-    /// see docs/performance.md.
-    #[arg(long, env = "WORKER_THREADS")]
-    pub worker_threads: Option<NonZeroUsize>,
-}
-
-impl RuntimeConfig {
-    /// The runtime this configuration asks for.
-    pub fn build(&self) -> std::io::Result<Runtime> {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if let Some(threads) = self.worker_threads {
-            builder.worker_threads(threads.get());
-        }
-        builder.enable_all().build()
     }
 }

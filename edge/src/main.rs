@@ -1,7 +1,8 @@
 //! `messenger-edge`: the WebSocket and REST front of the messenger.
 
 use clap::Parser;
-use edge::config::{EdgeConfig, RuntimeConfig};
+use edge::config::EdgeConfig;
+use startup::RuntimeConfig;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -19,7 +20,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    edge::init_tracing();
+    startup::init_tracing("info");
     let cli = Cli::parse();
     match cli.runtime.build() {
         Ok(runtime) => runtime.block_on(run(cli.config)),

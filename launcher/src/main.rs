@@ -7,9 +7,10 @@
 //! cluster it started is stopped (its data stays for the next run).
 
 use clap::Parser;
-use core_service::config::{CoreConfig, RuntimeConfig};
+use core_service::config::CoreConfig;
 use core_service::demo_data::{DemoData, populate};
 use edge::config::EdgeConfig;
+use startup::RuntimeConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
@@ -40,7 +41,7 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
-    core_service::init_tracing();
+    startup::init_tracing(core_service::LOG_FILTER);
     let cli = Cli::parse();
     let result = cli
         .runtime
