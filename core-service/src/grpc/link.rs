@@ -10,7 +10,7 @@ use super::session::{self, Operations};
 use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
-use crate::sessions::link::Operations as Queue;
+use crate::sessions::link::OperationQueue;
 use crate::sessions::{CloseReason, CloseSwitch, Link, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -141,7 +141,7 @@ fn open_session(
 
 /// What the link gave a session it started.
 struct Started {
-    operations: Queue,
+    operations: OperationQueue,
     /// Held by the link too, which closes the session with it.
     switch: Arc<CloseSwitch>,
     closed: oneshot::Receiver<CloseReason>,
@@ -194,7 +194,7 @@ async fn run_session(
 
 /// The operations of a session on a link.
 struct Linked {
-    operations: Queue,
+    operations: OperationQueue,
     /// Fires when the core closes the session (slow client, logout, the
     /// link's end).
     closed: oneshot::Receiver<CloseReason>,

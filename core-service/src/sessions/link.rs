@@ -28,10 +28,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// A session's number on its edge's link.
-pub type LinkSession = u64;
+pub type SessionNumber = u64;
 
 /// The operations of one session on a link, in the order the client sent them.
-pub type Operations = lean_queue::Receiver<Box<ClientOperation>>;
+pub type OperationQueue = lean_queue::Receiver<Box<ClientOperation>>;
 
 /// The core's end of one edge's link.
 pub struct Link {
@@ -39,7 +39,7 @@ pub struct Link {
     /// The name the edge gave itself, for the connection history.
     edge: Option<String>,
     deliveries: mpsc::Sender<LinkDelivery>,
-    sessions: Mutex<HashMap<LinkSession, Member>>,
+    sessions: Mutex<HashMap<SessionNumber, Member>>,
     closed: CancellationToken,
 }
 
@@ -87,7 +87,7 @@ impl Link {
     /// switch from the start means a session flooded while it is still
     /// starting is closed, not silently forgotten. `None` if the link has
     /// ended or the number is taken.
-    pub fn add(&self, session: LinkSession, switch: Arc<CloseSwitch>) -> Option<Operations> {
+    pub fn add(&self, session: SessionNumber, switch: Arc<CloseSwitch>) -> Option<OperationQueue> {
         let mut sessions = self.lock();
         if self.is_closed() || sessions.contains_key(&session) {
             return None;
@@ -99,7 +99,7 @@ impl Link {
 
     /// Queues an operation of `session`. One beyond the window ends the
     /// session: a well-behaved edge never sends it.
-    pub fn operation(&self, session: LinkSession, operation: Box<ClientOperation>) {
+    pub fn operation(&self, session: SessionNumber, operation: Box<ClientOperation>) {
         let sessions = self.lock();
         let Some(member) = sessions.get(&session) else {
             // The session ended while the operation was on its way.
@@ -113,14 +113,14 @@ impl Link {
 
     /// Forgets `session`: it has ended, or the edge says its client hung
     /// up. Its queue ends once the operations already in it are done.
-    pub fn detach(&self, session: LinkSession) {
+    pub fn detach(&self, session: SessionNumber) {
         self.lock().remove(&session);
     }
 
     /// Queues `event` for one session, waiting for room: a session's own
     /// replies, with the operations it took since it last said. False if
     /// the link has ended.
-    pub async fn reply(&self, session: LinkSession, event: SharedEvent, taken: u32) -> bool {
+    pub async fn reply(&self, session: SessionNumber, event: SharedEvent, taken: u32) -> bool {
         let delivery = LinkDelivery {
             sessions: vec![session],
             event: Some(event),
@@ -131,7 +131,7 @@ impl Link {
     }
 
     /// Tells the edge that `session` took `taken` more operations.
-    pub async fn report_taken(&self, session: LinkSession, taken: u32) {
+    pub async fn report_taken(&self, session: SessionNumber, taken: u32) {
         let delivery = LinkDelivery {
             sessions: vec![session],
             operations_taken: taken,
@@ -141,7 +141,7 @@ impl Link {
     }
 
     /// Tells the edge that `session` has ended, and how.
-    pub async fn end_session(&self, session: LinkSession, status: &tonic::Status) {
+    pub async fn end_session(&self, session: SessionNumber, status: &tonic::Status) {
         let ended = SessionEnded {
             code: status.code() as i32,
             message: status.message().to_owned(),
@@ -156,7 +156,7 @@ impl Link {
 
     /// Queues `event` for `sessions` without waiting. An edge whose queue is
     /// full is not reading at all; its link is closed.
-    pub fn deliver(&self, sessions: Vec<LinkSession>, event: SharedEvent) {
+    pub fn deliver(&self, sessions: Vec<SessionNumber>, event: SharedEvent) {
         let delivery = LinkDelivery {
             sessions,
             event: Some(event),
@@ -169,7 +169,7 @@ impl Link {
     }
 
     /// The edge reports that `session`'s client does not keep up.
-    pub fn slow_session(&self, session: LinkSession) {
+    pub fn slow_session(&self, session: SessionNumber) {
         if let Some(member) = self.lock().get(&session) {
             member.switch.close(CloseReason::SlowConsumer);
         }
@@ -187,7 +187,7 @@ impl Link {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<LinkSession, Member>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionNumber, Member>> {
         self.sessions.lock().expect("link lock poisoned")
     }
 }

@@ -9,5 +9,5 @@ pub mod link;
 pub mod registry;
 
 pub use close::{CloseReason, CloseSwitch};
-pub use link::{Link, LinkSession, Links};
+pub use link::{Link, Links, SessionNumber};
 pub use registry::{Outbox, Registry, SessionId};

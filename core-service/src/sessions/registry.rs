@@ -10,7 +10,7 @@
 //! `.await`.
 
 use super::close::{CloseReason, CloseSwitch};
-use super::link::{Link, LinkSession};
+use super::link::{Link, SessionNumber};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ enum Route {
     /// Its edge's link, under the session's number there.
     Link {
         link: Arc<Link>,
-        session: LinkSession,
+        session: SessionNumber,
     },
 }
 
@@ -59,7 +59,7 @@ impl Outbox {
     /// `switch` the link was given for it.
     pub fn over_link(
         link: Arc<Link>,
-        session: LinkSession,
+        session: SessionNumber,
         switch: Arc<CloseSwitch>,
         login: Option<Uuid>,
     ) -> Self {
@@ -137,7 +137,7 @@ impl Drop for Outbox {
 }
 
 /// The sessions on one link that an event is for.
-type LinkBatch = (Arc<Link>, Vec<LinkSession>);
+type LinkBatch = (Arc<Link>, Vec<SessionNumber>);
 
 /// Each user's live sessions.
 type SessionsByUser = HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>;
@@ -235,7 +235,7 @@ impl Registry {
 
 /// Adds `session` to its link's batch (an event reaches few links, so a
 /// list is faster than a map).
-fn add_to_batch(batches: &mut Vec<LinkBatch>, link: &Arc<Link>, session: LinkSession) {
+fn add_to_batch(batches: &mut Vec<LinkBatch>, link: &Arc<Link>, session: SessionNumber) {
     match batches
         .iter_mut()
         .find(|(known, _)| Arc::ptr_eq(known, link))

@@ -33,7 +33,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tonic::Streaming;
 use uuid::Uuid;
 
-/// Opens the link when needed and hands out places on it.
+/// Opens the link when needed and opens sessions on it.
 pub struct EdgeLink {
     core: CoreClient,
     /// This edge's name, recorded in the connection history.
@@ -46,14 +46,14 @@ pub struct EdgeLink {
 
 #[derive(Default)]
 struct Current {
-    link: Option<Arc<Shared>>,
+    link: Option<Arc<OpenLink>>,
 }
 
-/// One open link, shared by its reader task and its sockets.
-struct Shared {
+/// One open link, link by its reader task and its sockets.
+struct OpenLink {
     id: Uuid,
     next_session: AtomicU64,
-    sessions: Mutex<HashMap<u64, Place>>,
+    sessions: Mutex<HashMap<u64, SocketEntry>>,
     signals: mpsc::UnboundedSender<LinkSignal>,
     alive: AtomicBool,
     /// Woken when the last socket leaves (shutdown waits for that).
@@ -61,7 +61,7 @@ struct Shared {
 }
 
 /// What the link hands a socket.
-enum Item {
+enum ToSocket {
     Frame(Utf8Bytes),
     /// The core took this many of the socket's operations.
     Taken(u32),
@@ -69,19 +69,19 @@ enum Item {
     Ended(Box<SessionEnded>),
 }
 
-/// One socket's place on the link.
-struct Place {
-    items: lean_queue::Sender<Item>,
+/// One socket's entry on the link.
+struct SocketEntry {
+    queue: lean_queue::Sender<ToSocket>,
     /// Reported as slow: no more frames are queued for it.
     slow: bool,
 }
 
-/// A socket's membership of the link: its session there. Dropping it ends
+/// A socket's session on the link, held by the socket's task. Dropping it ends
 /// the session.
-pub struct Membership {
-    shared: Arc<Shared>,
+pub struct LinkSession {
+    link: Arc<OpenLink>,
     session: u64,
-    items: lean_queue::Receiver<Item>,
+    queue: lean_queue::Receiver<ToSocket>,
     /// Operations sent that the core has not said it took.
     in_flight: u32,
     /// The end of the session, read while taking queued frames.
@@ -120,23 +120,23 @@ impl EdgeLink {
 
     /// Opens a session for `caller` on the live link, opening the link if
     /// needed; `None` when it cannot be opened.
-    pub async fn join(&self, caller: &Caller) -> Option<Membership> {
-        let shared = self.live().await?;
-        let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
-        let (items, receiver) = lean_queue::queue(self.queue);
-        let place = Place { items, slow: false };
-        shared.lock().insert(session, place);
-        shared.signal(Signal::OpenSession(caller.open_session(session)));
-        Some(Membership {
-            shared,
+    pub async fn join(&self, caller: &Caller) -> Option<LinkSession> {
+        let link = self.live().await?;
+        let session = link.next_session.fetch_add(1, Ordering::Relaxed);
+        let (queue, receiver) = lean_queue::queue(self.queue);
+        let entry = SocketEntry { queue, slow: false };
+        link.lock().insert(session, entry);
+        link.signal(Signal::OpenSession(caller.open_session(session)));
+        Some(LinkSession {
+            link,
             session,
-            items: receiver,
+            queue: receiver,
             in_flight: 0,
             ended: None,
         })
     }
 
-    async fn live(&self) -> Option<Arc<Shared>> {
+    async fn live(&self) -> Option<Arc<OpenLink>> {
         let mut current = self.current.lock().await;
         if let Some(link) = current.link.as_ref().filter(|link| link.is_alive()) {
             return Some(link.clone());
@@ -155,7 +155,7 @@ impl EdgeLink {
         }
     }
 
-    async fn open(&self) -> Result<Arc<Shared>, tonic::Status> {
+    async fn open(&self) -> Result<Arc<OpenLink>, tonic::Status> {
         let id = Uuid::new_v4();
         let (signals, outgoing) = mpsc::unbounded_channel();
         let mut request = tonic::Request::new(UnboundedReceiverStream::new(outgoing));
@@ -166,27 +166,27 @@ impl EdgeLink {
             metadata.insert(EDGE_ID_METADATA, edge);
         }
         let deliveries = self.core.clone().edge_link(request).await?.into_inner();
-        let shared = Arc::new(Shared::new(id, signals));
+        let link = Arc::new(OpenLink::new(id, signals));
         tracing::info!(link = %id, "edge link opened");
-        tokio::spawn(read(shared.clone(), deliveries, self.shutdown.clone()));
-        Ok(shared)
+        tokio::spawn(read(link.clone(), deliveries, self.shutdown.clone()));
+        Ok(link)
     }
 }
 
 /// Hands the link's deliveries to the sockets until the core ends the link,
 /// or the edge is shutting down and its last socket has left.
 async fn read(
-    shared: Arc<Shared>,
+    link: Arc<OpenLink>,
     mut deliveries: Streaming<LinkDelivery>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
         let next = tokio::select! {
             next = deliveries.message() => next,
-            () = shared.drained(&mut shutdown) => break,
+            () = link.drained(&mut shutdown) => break,
         };
         match next {
-            Ok(Some(delivery)) => shared.dispatch(delivery),
+            Ok(Some(delivery)) => link.dispatch(delivery),
             Ok(None) => break,
             Err(status) => {
                 tracing::info!(%status, "edge link ended");
@@ -194,12 +194,12 @@ async fn read(
             }
         }
     }
-    shared.end();
+    link.end();
 }
 
-impl Shared {
+impl OpenLink {
     fn new(id: Uuid, signals: mpsc::UnboundedSender<LinkSignal>) -> Self {
-        Shared {
+        OpenLink {
             id,
             next_session: AtomicU64::new(0),
             sessions: Mutex::new(HashMap::new()),
@@ -234,31 +234,31 @@ impl Shared {
             return;
         };
         if delivery.operations_taken > 0
-            && let Some(place) = sessions.get(&first)
+            && let Some(entry) = sessions.get(&first)
         {
-            let _ = place
-                .items
-                .force_send(Item::Taken(delivery.operations_taken));
+            let _ = entry
+                .queue
+                .force_send(ToSocket::Taken(delivery.operations_taken));
         }
         if let Some(ended) = delivery.ended
-            && let Some(place) = self.remove(&mut sessions, first)
+            && let Some(entry) = self.remove(&mut sessions, first)
         {
-            let _ = place.items.force_send(Item::Ended(Box::new(ended)));
+            let _ = entry.queue.force_send(ToSocket::Ended(Box::new(ended)));
         }
     }
 
     /// Queues `text` for socket `number`; a full queue makes it slow.
-    fn queue_frame(&self, sessions: &mut HashMap<u64, Place>, number: u64, text: &Utf8Bytes) {
-        let Some(place) = sessions.get_mut(&number).filter(|place| !place.slow) else {
+    fn queue_frame(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64, text: &Utf8Bytes) {
+        let Some(entry) = sessions.get_mut(&number).filter(|entry| !entry.slow) else {
             return;
         };
-        if let Err(SendError::Full(_)) = place.items.try_send(Item::Frame(text.clone())) {
-            place.slow = true;
+        if let Err(SendError::Full(_)) = entry.queue.try_send(ToSocket::Frame(text.clone())) {
+            entry.slow = true;
             self.signal(Signal::SlowSession(number));
         }
     }
 
-    /// Marks the link ended; its sockets see their items end.
+    /// Marks the link ended; its sockets see their queue end.
     fn end(&self) {
         self.alive.store(false, Ordering::Release);
         self.lock().clear();
@@ -285,17 +285,17 @@ impl Shared {
         }
     }
 
-    /// Takes socket `number`'s place off the link; the last one to go
+    /// Takes socket `number`'s entry off the link; the last one to go
     /// wakes whoever waits for the link to empty.
-    fn remove(&self, sessions: &mut HashMap<u64, Place>, number: u64) -> Option<Place> {
-        let place = sessions.remove(&number);
+    fn remove(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64) -> Option<SocketEntry> {
+        let entry = sessions.remove(&number);
         if sessions.is_empty() {
             self.emptied.notify_waiters();
         }
-        place
+        entry
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Place>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SocketEntry>> {
         self.sessions.lock().expect("edge link lock poisoned")
     }
 }
@@ -311,7 +311,7 @@ fn event_text(event: messenger_proto::SharedEvent) -> Option<Utf8Bytes> {
     }
 }
 
-impl Membership {
+impl LinkSession {
     /// Whether another operation may be sent now.
     pub fn has_room(&self) -> bool {
         self.in_flight < LINK_OPERATION_WINDOW
@@ -320,7 +320,7 @@ impl Membership {
     /// Sends one of the client's operations to the core.
     pub fn send(&mut self, operation: ClientOperation) {
         self.in_flight += 1;
-        self.shared.signal(Signal::Operation(SessionOperation {
+        self.link.signal(Signal::Operation(SessionOperation {
             session: self.session,
             operation: Some(operation),
         }));
@@ -329,10 +329,10 @@ impl Membership {
     /// Reports this socket to the core as a slow consumer (its client did
     /// not take a frame within the write timeout).
     pub fn report_slow(&self) {
-        if let Some(place) = self.shared.lock().get_mut(&self.session) {
-            place.slow = true;
+        if let Some(entry) = self.link.lock().get_mut(&self.session) {
+            entry.slow = true;
         }
-        self.shared.signal(Signal::SlowSession(self.session));
+        self.link.signal(Signal::SlowSession(self.session));
     }
 
     /// What comes next for this socket.
@@ -340,13 +340,13 @@ impl Membership {
         if let Some(ended) = self.ended.take() {
             return Next::Ended(ended);
         }
-        match self.items.recv().await {
-            Some(Item::Frame(text)) => Next::Frame(text),
-            Some(Item::Taken(taken)) => {
+        match self.queue.recv().await {
+            Some(ToSocket::Frame(text)) => Next::Frame(text),
+            Some(ToSocket::Taken(taken)) => {
                 self.took(taken);
                 Next::Room
             }
-            Some(Item::Ended(ended)) => Next::Ended(ended),
+            Some(ToSocket::Ended(ended)) => Next::Ended(ended),
             None => Next::LinkEnded,
         }
     }
@@ -355,10 +355,10 @@ impl Membership {
     /// operations on the way are counted, and an end is kept for `next`.
     pub fn try_next_frame(&mut self) -> Option<Utf8Bytes> {
         while self.ended.is_none() {
-            match self.items.try_recv()? {
-                Item::Frame(text) => return Some(text),
-                Item::Taken(taken) => self.took(taken),
-                Item::Ended(ended) => self.ended = Some(ended),
+            match self.queue.try_recv()? {
+                ToSocket::Frame(text) => return Some(text),
+                ToSocket::Taken(taken) => self.took(taken),
+                ToSocket::Ended(ended) => self.ended = Some(ended),
             }
         }
         None
@@ -370,9 +370,9 @@ impl Membership {
     }
 }
 
-impl Drop for Membership {
+impl Drop for LinkSession {
     fn drop(&mut self) {
-        self.shared.leave(self.session);
+        self.link.leave(self.session);
     }
 }
 
@@ -384,20 +384,20 @@ mod tests {
     use messenger_proto::v1::server_event::Event;
     use messenger_proto::v1::{Message, ServerEvent};
 
-    fn shared() -> (Arc<Shared>, mpsc::UnboundedReceiver<LinkSignal>) {
+    fn link() -> (Arc<OpenLink>, mpsc::UnboundedReceiver<LinkSignal>) {
         let (signals, received) = mpsc::unbounded_channel();
-        (Arc::new(Shared::new(Uuid::new_v4(), signals)), received)
+        (Arc::new(OpenLink::new(Uuid::new_v4(), signals)), received)
     }
 
-    /// A socket on `shared` as `number`, with room for `capacity` frames.
-    fn member(shared: &Arc<Shared>, number: u64, capacity: usize) -> Membership {
-        let (items, receiver) = lean_queue::queue(capacity);
-        let place = Place { items, slow: false };
-        shared.lock().insert(number, place);
-        Membership {
-            shared: shared.clone(),
+    /// A socket on `link` as `number`, with room for `capacity` frames.
+    fn member(link: &Arc<OpenLink>, number: u64, capacity: usize) -> LinkSession {
+        let (queue, receiver) = lean_queue::queue(capacity);
+        let entry = SocketEntry { queue, slow: false };
+        link.lock().insert(number, entry);
+        LinkSession {
+            link: link.clone(),
             session: number,
-            items: receiver,
+            queue: receiver,
             in_flight: 0,
             ended: None,
         }
@@ -417,7 +417,7 @@ mod tests {
         }
     }
 
-    fn frame(member: &mut Membership) -> Option<Utf8Bytes> {
+    fn frame(member: &mut LinkSession) -> Option<Utf8Bytes> {
         match member.next().now_or_never()? {
             Next::Frame(text) => Some(text),
             _ => None,
@@ -426,11 +426,11 @@ mod tests {
 
     #[test]
     fn one_event_becomes_the_same_frame_for_each_of_its_sockets() {
-        let (shared, _signals) = shared();
-        let mut first = member(&shared, 1, 4);
-        let mut second = member(&shared, 2, 4);
-        let mut other = member(&shared, 3, 4);
-        shared.dispatch(delivery(vec![1, 2, 99], "hi"));
+        let (link, _signals) = link();
+        let mut first = member(&link, 1, 4);
+        let mut second = member(&link, 2, 4);
+        let mut other = member(&link, 3, 4);
+        link.dispatch(delivery(vec![1, 2, 99], "hi"));
         let (a, b) = (frame(&mut first).unwrap(), frame(&mut second).unwrap());
         assert!(a.as_str().contains(r#""text":"hi""#), "{a}");
         // The same bytes, not a copy per socket.
@@ -440,11 +440,11 @@ mod tests {
 
     #[test]
     fn a_full_socket_is_reported_once_and_skipped_after() {
-        let (shared, mut signals) = shared();
-        let _slow = member(&shared, 1, 1);
-        let mut fast = member(&shared, 2, 8);
+        let (link, mut signals) = link();
+        let _slow = member(&link, 1, 1);
+        let mut fast = member(&link, 2, 8);
         for n in 0..3 {
-            shared.dispatch(delivery(vec![1, 2], &n.to_string()));
+            link.dispatch(delivery(vec![1, 2], &n.to_string()));
         }
         let signal = signals.try_recv().unwrap();
         assert_eq!(signal.signal, Some(Signal::SlowSession(1)));
@@ -456,11 +456,11 @@ mod tests {
 
     #[test]
     fn the_end_of_the_link_ends_every_sockets_items() {
-        let (shared, _signals) = shared();
-        let mut socket = member(&shared, 1, 4);
-        shared.dispatch(delivery(vec![1], "last"));
-        shared.end();
-        assert!(!shared.is_alive());
+        let (link, _signals) = link();
+        let mut socket = member(&link, 1, 4);
+        link.dispatch(delivery(vec![1], "last"));
+        link.end();
+        assert!(!link.is_alive());
         assert!(frame(&mut socket).is_some(), "queued frames are still read");
         let ended = socket.next().now_or_never();
         assert!(matches!(ended, Some(Next::LinkEnded)));
@@ -468,8 +468,8 @@ mod tests {
 
     #[test]
     fn a_socket_sends_up_to_the_window_and_more_once_the_core_took_some() {
-        let (shared, mut signals) = shared();
-        let mut socket = member(&shared, 5, 4);
+        let (link, mut signals) = link();
+        let mut socket = member(&link, 5, 4);
         for _ in 0..LINK_OPERATION_WINDOW {
             assert!(socket.has_room());
             socket.send(ClientOperation::default());
@@ -482,11 +482,11 @@ mod tests {
         // behind a queue the socket has not read (the count goes in beyond
         // the capacity).
         for n in 0..4 {
-            shared.dispatch(delivery(vec![5], &n.to_string()));
+            link.dispatch(delivery(vec![5], &n.to_string()));
         }
         let mut reply = delivery(vec![5], "reply");
         reply.operations_taken = 2;
-        shared.dispatch(reply);
+        link.dispatch(reply);
         while socket.try_next_frame().is_some() {}
         assert_eq!(socket.in_flight, LINK_OPERATION_WINDOW - 2);
         assert!(socket.has_room());
@@ -494,9 +494,9 @@ mod tests {
 
     #[test]
     fn a_session_ended_by_the_core_reads_its_frames_then_its_end() {
-        let (shared, _signals) = shared();
-        let mut socket = member(&shared, 3, 4);
-        shared.dispatch(delivery(vec![3], "before"));
+        let (link, _signals) = link();
+        let mut socket = member(&link, 3, 4);
+        link.dispatch(delivery(vec![3], "before"));
         let ended = LinkDelivery {
             sessions: vec![3],
             ended: Some(SessionEnded {
@@ -505,8 +505,8 @@ mod tests {
             }),
             ..Default::default()
         };
-        shared.dispatch(ended);
-        assert!(shared.lock().is_empty(), "the place is freed at once");
+        link.dispatch(ended);
+        assert!(link.lock().is_empty(), "the entry is freed at once");
         assert!(socket.try_next_frame().is_some());
         assert!(socket.try_next_frame().is_none());
         match socket.next().now_or_never() {
@@ -517,8 +517,8 @@ mod tests {
 
     #[test]
     fn a_socket_that_leaves_closes_its_session_once() {
-        let (shared, mut signals) = shared();
-        let socket = member(&shared, 8, 4);
+        let (link, mut signals) = link();
+        let socket = member(&link, 8, 4);
         drop(socket);
         let signal = signals.try_recv().unwrap();
         assert_eq!(signal.signal, Some(Signal::CloseSession(8)));

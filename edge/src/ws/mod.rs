@@ -19,7 +19,7 @@ use crate::core_client::CoreClient;
 use crate::error::ApiError;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use link::{EdgeLink, Membership, Next};
+use link::{EdgeLink, LinkSession, Next};
 use messenger_proto::v1::{AuthenticateRequest, SessionEnded};
 use std::future::Future;
 use std::sync::Arc;
@@ -160,7 +160,7 @@ struct Pending {
 struct Connection {
     sink: SplitSink<Socket, Message>,
     source: SplitStream<Socket>,
-    membership: Membership,
+    session: LinkSession,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -194,7 +194,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         permit,
     } = *pending;
     let (mut sink, source) = socket.split();
-    let Some(membership) = settings.link.join(&caller).await else {
+    let Some(session) = settings.link.join(&caller).await else {
         tracing::warn!("core unreachable, refusing WebSocket session");
         let close = (
             close_codes::TRY_AGAIN_LATER,
@@ -206,7 +206,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
     Some(Box::new(Connection {
         sink,
         source,
-        membership,
+        session,
         settings,
         shutdown,
         _permit: permit,
@@ -230,9 +230,8 @@ impl Connection {
     /// waits (briefly) for the core to end the session, so that it records
     /// why the connection ended before the edge hangs up.
     async fn report_slow(&mut self) {
-        self.membership.report_slow();
-        let ended =
-            async { while let Next::Frame(_) | Next::Room = self.membership.next().await {} };
+        self.session.report_slow();
+        let ended = async { while let Next::Frame(_) | Next::Room = self.session.next().await {} };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, ended).await;
     }
 
@@ -246,13 +245,13 @@ impl Connection {
             tokio::select! {
                 // While the core has not taken the operations already sent,
                 // the client waits (see `link`).
-                incoming = self.source.next(), if self.membership.has_room() => match incoming {
+                incoming = self.source.next(), if self.session.has_room() => match incoming {
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
                         if frame.is_close() {
                             return None;
                         }
-                        let reply = handle_frame(frame, settings, &mut self.membership);
+                        let reply = handle_frame(frame, settings, &mut self.session);
                         if let Some(reply) = reply
                             && let Some(end) = write(&mut self.sink, Message::text(reply), settings).await
                         {
@@ -262,11 +261,11 @@ impl Connection {
                     Some(Err(error)) => return read_error_close(&error),
                     None => return None,
                 },
-                next = self.membership.next() => match next {
+                next = self.session.next() => match next {
                     Next::Frame(text) => {
                         // Whatever else is already queued goes out in the same write.
-                        let membership = &mut self.membership;
-                        let queued = || membership.try_next_frame().map(Message::Text);
+                        let session = &mut self.session;
+                        let queued = || session.try_next_frame().map(Message::Text);
                         if let Some(end) = write_frames(&mut self.sink, Message::Text(text), queued, settings).await {
                             return end;
                         }
@@ -361,7 +360,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 fn handle_frame(
     frame: Message,
     settings: &ConnectionSettings,
-    membership: &mut Membership,
+    session: &mut LinkSession,
 ) -> Option<String> {
     let text = match &frame {
         Message::Text(text) => text.as_str(),
@@ -376,7 +375,7 @@ fn handle_frame(
     }
     match frames::parse(text) {
         Ok(frame) => {
-            membership.send(translate::operation(frame));
+            session.send(translate::operation(frame));
             None
         }
         Err(error) => Some(translate::frame_error_json(&error)),
