@@ -253,9 +253,9 @@ impl Connection {
                         }
                         let reply = handle_frame(frame, settings, &mut self.session);
                         if let Some(reply) = reply
-                            && let Some(end) = write(&mut self.sink, Message::text(reply), settings).await
+                            && let Err(failed) = write(&mut self.sink, Message::text(reply), settings).await
                         {
-                            return end;
+                            return failed.close();
                         }
                     }
                     Some(Err(error)) => return read_error_close(&error),
@@ -266,8 +266,8 @@ impl Connection {
                         // Whatever else is already queued goes out in the same write.
                         let session = &mut self.session;
                         let queued = || session.try_next_frame().map(Message::Text);
-                        if let Some(end) = write_frames(&mut self.sink, Message::Text(text), queued, settings).await {
-                            return end;
+                        if let Err(failed) = write_frames(&mut self.sink, Message::Text(text), queued, settings).await {
+                            return failed.close();
                         }
                     }
                     Next::Room => {}
@@ -278,8 +278,8 @@ impl Connection {
                     if last_heard.elapsed() >= interval * 2 {
                         return Some((close_codes::GOING_AWAY, "ping timeout".into()));
                     }
-                    if let Some(end) = write(&mut self.sink, Message::Ping(Default::default()), settings).await {
-                        return end;
+                    if let Err(failed) = write(&mut self.sink, Message::Ping(Default::default()), settings).await {
+                        return failed.close();
                     }
                 }
                 () = stopping(&mut self.shutdown) => {
@@ -302,27 +302,47 @@ async fn say_goodbye(mut sink: SplitSink<Socket, Message>, close: Option<Close>)
 /// The most frames one write to a client takes from its queue.
 const WRITE_BATCH: usize = 64;
 
+/// Why frames could not be written to a client.
+enum WriteFailed {
+    /// The connection is gone: nothing more can be said on it.
+    Gone,
+    /// The client did not take the frames within the write timeout.
+    TooSlow,
+}
+
+impl WriteFailed {
+    /// The close frame to end the connection with, if it can take one.
+    fn close(self) -> Option<Close> {
+        match self {
+            WriteFailed::Gone => None,
+            WriteFailed::TooSlow => Some((
+                close_codes::SLOW_CONSUMER,
+                "slow consumer: reconnect and sync".into(),
+            )),
+        }
+    }
+}
+
 /// Writes one frame to the client; see [`write_frames`].
 async fn write(
     sink: &mut SplitSink<Socket, Message>,
     frame: Message,
     settings: &ConnectionSettings,
-) -> Option<Option<Close>> {
+) -> Result<(), WriteFailed> {
     write_frames(sink, frame, || None, settings).await
 }
 
 /// Writes `first` and up to [`WRITE_BATCH`] − 1 frames from `more` to the
 /// client with one flush, so frames queued together cost one system call.
-/// `None` when they were sent; otherwise how the connection ends: the client
-/// is gone, or it has not taken the frames within the write timeout and is a
-/// slow consumer. The timeout keeps a stalled client from holding the core's
+/// Fails when the client is gone, or has not taken the frames within the
+/// write timeout (a slow consumer). The timeout keeps a stalled client from holding the core's
 /// stream (and its share of the HTTP/2 connection to the core) for long.
 async fn write_frames(
     sink: &mut SplitSink<Socket, Message>,
     first: Message,
     mut more: impl FnMut() -> Option<Message>,
     settings: &ConnectionSettings,
-) -> Option<Option<Close>> {
+) -> Result<(), WriteFailed> {
     let writing = async {
         sink.feed(first).await?;
         for _ in 1..WRITE_BATCH {
@@ -341,12 +361,9 @@ async fn write_frames(
         None => Box::pin(tokio::time::timeout(settings.write_timeout, writing)).await,
     };
     match written {
-        Ok(Ok(())) => None,
-        Ok(Err(_)) => Some(None),
-        Err(_) => Some(Some((
-            close_codes::SLOW_CONSUMER,
-            "slow consumer: reconnect and sync".into(),
-        ))),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(WriteFailed::Gone),
+        Err(_) => Err(WriteFailed::TooSlow),
     }
 }
 
