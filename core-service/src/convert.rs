@@ -1,11 +1,18 @@
 //! Stored records → the contract's protobuf messages: the events the
 //! operations send (`commands`) and the answers of the gRPC calls (`grpc`).
 
+use crate::error::{Error, Result};
 use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
 use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, server_event::Event};
+use uuid::Uuid;
+
+/// A UUID field of a request or an operation; `field` names it in the error.
+pub fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|_| Error::invalid(field, "must be a UUID"))
+}
 
 /// A stored message as the API shows it.
 pub fn message(record: &MessageRecord) -> pb::Message {

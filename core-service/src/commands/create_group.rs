@@ -1,7 +1,8 @@
 //! `CreateGroup`: creates a group chat and tells every member.
 
-use super::{SessionState, parse_uuid};
+use super::SessionState;
 use crate::convert;
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::chats::GroupRecord;

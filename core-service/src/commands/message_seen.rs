@@ -1,7 +1,8 @@
 //! `MessageSeen`: records a read receipt; tells the sender once all have read.
 
-use super::{SessionState, parse_uuid};
+use super::SessionState;
 use crate::convert;
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::receipts::SeenOutcome;

@@ -145,8 +145,3 @@ async fn reply_error(
     });
     session.reply(event).await;
 }
-
-/// Parses a UUID field of an operation.
-fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|_| Error::invalid(field, "must be a UUID"))
-}

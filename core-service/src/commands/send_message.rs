@@ -1,7 +1,8 @@
 //! `SendMessage`: stores a message, acks it, delivers it to the chat.
 
-use super::{SessionState, parse_uuid};
+use super::SessionState;
 use crate::convert;
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::records::NewMessage;

@@ -1,7 +1,8 @@
 //! `Sync`: everything a reconnecting client missed, in all its chats.
 
-use super::{SessionState, parse_uuid};
+use super::SessionState;
 use crate::convert;
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};

@@ -1,7 +1,13 @@
 //! Credentials and client facts carried in gRPC metadata.
 
+use crate::error::Error;
 use crate::store::connections::{ConnectionOrigin, origin_text};
 use tonic::metadata::MetadataMap;
+
+/// The bearer token of a call that needs one.
+pub fn required_bearer_token(metadata: &MetadataMap) -> Result<String, Error> {
+    bearer_token(metadata).ok_or(Error::InvalidCredential)
+}
 
 /// The token of an `authorization: Bearer <token>` entry, if any.
 pub fn bearer_token(metadata: &MetadataMap) -> Option<String> {

@@ -3,7 +3,7 @@
 
 use crate::commands::history::{self, HistoryQuery};
 use crate::convert;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state::Core;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 /// One page of a chat's history, oldest first, for a member of the chat.
 pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<HistoryPage> {
     let query = HistoryQuery {
-        chat_id: parse_id(&request.chat_id, "chat_id")?,
+        chat_id: convert::parse_uuid("chat_id", &request.chat_id)?,
         limit: limit(request.limit),
         offset: request.offset,
         after_seq: request.after_seq,
@@ -26,9 +26,4 @@ pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<
 /// A page size on the wire: 0 is none given.
 pub(super) fn limit(limit: u32) -> Option<u32> {
     (limit > 0).then_some(limit)
-}
-
-/// An id field of a request.
-fn parse_id(text: &str, field: &'static str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|_| Error::invalid(field, "must be a UUID"))
 }

@@ -156,8 +156,8 @@ impl Messenger for MessengerService {
         &self,
         request: Request<RevokeRequest>,
     ) -> Result<Response<RevokeResponse>, Status> {
-        let token = credentials::bearer_token(request.metadata());
-        accounts::revoke(&self.core, &token.ok_or(Error::InvalidCredential)?).await?;
+        let token = credentials::required_bearer_token(request.metadata())?;
+        accounts::revoke(&self.core, &token).await?;
         Ok(Response::new(RevokeResponse {}))
     }
 
@@ -182,7 +182,7 @@ impl Messenger for MessengerService {
 impl MessengerService {
     /// The user of the credential the request carries.
     async fn caller(&self, metadata: &MetadataMap) -> Result<UserRecord, Error> {
-        let token = credentials::bearer_token(metadata).ok_or(Error::InvalidCredential)?;
+        let token = credentials::required_bearer_token(metadata)?;
         let (user, _login) = accounts::authenticate_token(&self.core, &token).await?;
         Ok(user)
     }
