@@ -115,14 +115,8 @@ async fn insert_chats(transaction: &Transaction<'_>, load: &BulkLoad) -> Result<
             &[&ids, &names, &kinds],
         )
         .await?;
-    let (chat_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = load.chat_members.iter().copied().unzip();
-    transaction
-        .execute(
-            "INSERT INTO chat_members (chat_id, user_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            &[&chat_ids, &user_ids],
-        )
-        .await?;
+    let members = "chat_members (chat_id, user_id)";
+    insert_pairs(transaction, members, &load.chat_members).await?;
     insert_groups(transaction, load).await?;
     Ok(added)
 }
@@ -140,14 +134,22 @@ async fn insert_groups(transaction: &Transaction<'_>, load: &BulkLoad) -> Result
             &[&ids, &names, &creators, &chats],
         )
         .await?;
-    let (group_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = load.user_groups.iter().copied().unzip();
-    transaction
-        .execute(
-            "INSERT INTO user_groups (group_id, user_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            &[&group_ids, &user_ids],
-        )
-        .await?;
+    let members = "user_groups (group_id, user_id)";
+    insert_pairs(transaction, members, &load.user_groups).await
+}
+
+/// Inserts `pairs` into `target`, a table of two uuid columns given as
+/// `table (first, second)`.
+async fn insert_pairs(
+    transaction: &Transaction<'_>,
+    target: &str,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<()> {
+    let (first, second): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().copied().unzip();
+    let sql = format!(
+        "INSERT INTO {target} SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING"
+    );
+    transaction.execute(&sql, &[&first, &second]).await?;
     Ok(())
 }
 
@@ -192,13 +194,7 @@ async fn insert_messages(transaction: &Transaction<'_>, load: &BulkLoad) -> Resu
         )
         .await?;
     let added = u64::try_from(row.get::<_, i64>(0)).unwrap_or_default();
-    let (message_ids, user_ids): (Vec<Uuid>, Vec<Uuid>) = load.seen.iter().copied().unzip();
-    transaction
-        .execute(
-            "INSERT INTO message_seen_status (message_id, user_id)
-             SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING",
-            &[&message_ids, &user_ids],
-        )
-        .await?;
+    let seen = "message_seen_status (message_id, user_id)";
+    insert_pairs(transaction, seen, &load.seen).await?;
     Ok(added)
 }
