@@ -116,8 +116,7 @@ fn open_session(
     opening: OpenSession,
     shutdown: &watch::Receiver<bool>,
 ) {
-    let (close, closed) = oneshot::channel();
-    let switch = Arc::new(CloseSwitch::new(close));
+    let (switch, closed) = CloseSwitch::channel();
     let Some(operations) = link.add(opening.session, switch.clone()) else {
         tracing::warn!(link = %link.id(), session = opening.session, "session number in use");
         return;

@@ -5,7 +5,7 @@
 //! and dropping it does nothing, so the link can hold it under its own lock
 //! without calling back into the registry.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Why the core ended a session.
@@ -34,6 +34,12 @@ impl CloseSwitch {
             switch: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),
         }
+    }
+
+    /// A new switch, shared, and the receiver that hears the reason.
+    pub fn channel() -> (Arc<Self>, oneshot::Receiver<CloseReason>) {
+        let (close, closed) = oneshot::channel();
+        (Arc::new(CloseSwitch::new(close)), closed)
     }
 
     /// Ends the session with `reason` (only the first reason counts).

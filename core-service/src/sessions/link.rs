@@ -235,7 +235,6 @@ impl Links {
 mod tests {
     use super::*;
     use crate::sessions::registry::Outbox;
-    use tokio::sync::oneshot;
 
     fn link() -> (Arc<Link>, mpsc::Receiver<LinkDelivery>) {
         let (deliveries, received) = mpsc::channel(16);
@@ -245,18 +244,12 @@ mod tests {
         )
     }
 
-    /// A switch and what it says when closed.
-    fn new_switch() -> (Arc<CloseSwitch>, oneshot::Receiver<CloseReason>) {
-        let (close, closed) = oneshot::channel();
-        (Arc::new(CloseSwitch::new(close)), closed)
-    }
-
     #[test]
     fn operations_beyond_the_window_close_only_that_session() {
         let (link, _deliveries) = link();
-        let (flooded_switch, mut closed) = new_switch();
+        let (flooded_switch, mut closed) = CloseSwitch::channel();
         let mut flooded = link.add(1, flooded_switch).unwrap();
-        let (calm_switch, mut calm_closed) = new_switch();
+        let (calm_switch, mut calm_closed) = CloseSwitch::channel();
         let mut calm = link.add(2, calm_switch).unwrap();
 
         for _ in 0..LINK_OPERATION_WINDOW {
@@ -283,7 +276,7 @@ mod tests {
         std::thread::spawn(move || {
             for round in 0..500 {
                 let (link, _deliveries) = link();
-                let (switch, _closed) = new_switch();
+                let (switch, _closed) = CloseSwitch::channel();
                 let _operations = link.add(round, switch.clone()).unwrap();
                 let outbox = Outbox::over_link(link.clone(), round, switch, None);
                 let ending = std::thread::spawn(move || drop(outbox));
@@ -291,7 +284,7 @@ mod tests {
                     link.operation(round, Box::default());
                 }
                 ending.join().unwrap();
-                let (again, _) = new_switch();
+                let (again, _) = CloseSwitch::channel();
                 assert!(
                     link.add(round, again).is_some(),
                     "the ended session is forgotten"
@@ -308,7 +301,7 @@ mod tests {
     #[test]
     fn a_session_flooded_while_starting_is_closed() {
         let (link, _deliveries) = link();
-        let (switch, mut closed) = new_switch();
+        let (switch, mut closed) = CloseSwitch::channel();
         let _operations = link.add(6, switch.clone()).unwrap();
         for _ in 0..=LINK_OPERATION_WINDOW {
             link.operation(6, Box::default());
@@ -321,24 +314,30 @@ mod tests {
     #[test]
     fn a_session_whose_outbox_is_gone_is_forgotten_by_its_link() {
         let (link, _deliveries) = link();
-        let (switch, _closed) = new_switch();
+        let (switch, _closed) = CloseSwitch::channel();
         let mut operations = link.add(8, switch.clone()).unwrap();
         drop(Outbox::over_link(link.clone(), 8, switch, None));
         link.operation(8, Box::default());
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
-        let (again, _) = new_switch();
+        let (again, _) = CloseSwitch::channel();
         assert!(link.add(8, again).is_some(), "the number is free again");
     }
 
     #[test]
     fn a_number_in_use_or_a_closed_link_starts_no_session() {
         let (link, _deliveries) = link();
-        let (first, mut closed) = new_switch();
+        let (first, mut closed) = CloseSwitch::channel();
         let mut operations = link.add(4, first).unwrap();
-        assert!(link.add(4, new_switch().0).is_none(), "number in use");
+        assert!(
+            link.add(4, CloseSwitch::channel().0).is_none(),
+            "number in use"
+        );
         link.close(CloseReason::Shutdown);
         assert_eq!(closed.try_recv(), Ok(CloseReason::Shutdown));
-        assert!(link.add(5, new_switch().0).is_none(), "link closed");
+        assert!(
+            link.add(5, CloseSwitch::channel().0).is_none(),
+            "link closed"
+        );
         // The session's queue ended with the link.
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
     }
@@ -346,7 +345,7 @@ mod tests {
     #[test]
     fn a_client_that_leaves_ends_its_queue_after_what_it_sent() {
         let (link, _deliveries) = link();
-        let mut operations = link.add(3, new_switch().0).unwrap();
+        let mut operations = link.add(3, CloseSwitch::channel().0).unwrap();
         link.operation(3, Box::default());
         link.detach(3);
         link.operation(3, Box::default());
