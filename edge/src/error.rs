@@ -1,20 +1,54 @@
 //! The edge's REST errors (the OAuth endpoint's among them) and the one
 //! place that maps them to HTTP.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use tonic::{Code, Status};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
 /// One invalid request parameter, in the documented 422 body shape.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvalidParameter {
     /// Where it is: `["path", "chat_id"]`, `["query", "limit"]`.
+    #[schema(value_type = Vec<String>, example = json!(["query", "limit"]))]
     pub loc: [&'static str; 2],
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The value given, when there was one.
     pub input: Value,
+}
+
+/// 422: every invalid parameter of the request.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationError {
+    pub detail: Vec<InvalidParameter>,
+}
+
+/// Any other error: what went wrong, in words.
+#[derive(Serialize, ToSchema)]
+pub struct Detail {
+    pub detail: String,
+}
+
+/// 429: too many failed logins.
+#[derive(Serialize, ToSchema)]
+pub struct Throttled {
+    pub detail: String,
+    /// Seconds until a login may be tried again (also in `Retry-After`).
+    pub retry_after: u32,
+}
+
+/// An OAuth 2.0 error body (RFC 6749 §5.2).
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthError)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_grant`, `unsupported_grant_type`,
+    /// `temporarily_unavailable` or `server_error`.
+    pub error: &'static str,
+    pub error_description: String,
 }
 
 /// A REST request that failed.
@@ -46,11 +80,17 @@ impl warp::reject::Reject for ApiError {}
 impl ApiError {
     /// The HTTP response for this error.
     pub fn response(&self) -> Response {
-        let detail = |text: &str| json!({ "detail": text });
+        let detail = |text: &str| {
+            json!(Detail {
+                detail: text.into()
+            })
+        };
         let (status, body, header) = match self {
             ApiError::Validation(invalid) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "detail": invalid }),
+                json!(ValidationError {
+                    detail: invalid.clone()
+                }),
                 None,
             ),
             ApiError::Unauthorized(text) => (
@@ -62,9 +102,9 @@ impl ApiError {
             ApiError::Conflict(text) => (StatusCode::CONFLICT, detail(text), None),
             ApiError::TooManyAttempts(seconds) => (
                 StatusCode::TOO_MANY_REQUESTS,
-                json!({
-                    "detail": format!("too many failed logins: retry in {seconds} seconds"),
-                    "retry_after": seconds,
+                json!(Throttled {
+                    detail: format!("too many failed logins: retry in {seconds} seconds"),
+                    retry_after: *seconds,
                 }),
                 Some(("retry-after", seconds.to_string())),
             ),
@@ -190,7 +230,10 @@ impl OAuthError {
 
     /// The JSON response, uncacheable as §5.1 and §5.2 require.
     pub fn response(&self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
+        let body = OAuthErrorBody {
+            error: self.error,
+            error_description: self.description.clone(),
+        };
         let mut response = no_store(warp::reply::with_status(
             warp::reply::json(&body),
             self.status,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod core_client;
 pub mod error;
 pub mod http;
+pub mod openapi;
 pub mod recover;
 pub mod ws;
 
@@ -33,20 +34,29 @@ pub fn routes(
         core: core.clone(),
         cookie_secure: config.cookie_secure,
     };
-    let rest = http::history::route(context.clone())
-        .or(http::accounts::routes(context.clone()))
+    let mut document = openapi::Document::default();
+    let docs = http::docs::Routes::mount(&mut document);
+    let socket = ws::route(
+        &mut document,
+        &config,
+        std::sync::Arc::new(origins.clone()),
+        core,
+        shutdown,
+    );
+    let rest = http::history::route(&mut document, context.clone())
+        .or(http::accounts::routes(&mut document, context.clone()))
         .unify()
-        .or(http::oauth::route(context.clone()))
+        .or(http::oauth::route(&mut document, context.clone()))
         .unify()
-        .or(http::chats::route(context.clone()))
+        .or(http::chats::route(&mut document, context.clone()))
         .unify()
-        .or(http::connections::route(context))
+        .or(http::connections::route(&mut document, context))
         .unify()
-        .or(http::docs::routes())
+        .or(docs.serve(document.into_json()))
         .unify()
         .with(cors(&origins))
         .map(warp::Reply::into_response);
-    ws::route(&config, std::sync::Arc::new(origins), core, shutdown)
+    socket
         .or(rest)
         .unify()
         .recover(recover::handle_rejection)

@@ -3,72 +3,150 @@
 
 use super::{Context, json_reply, with_context};
 use crate::auth::{self, Caller, caller};
-use crate::error::ApiError;
-use crate::http::body::{MAX_BODY_BYTES, string_fields};
-use messenger_proto::v1::{AuthenticateRequest, Login, RegisterRequest, RevokeRequest, User};
-use serde_json::json;
+use crate::error::{ApiError, Detail, Throttled, ValidationError};
+use crate::http::body::{MAX_BODY_BYTES, Text, checked, json_object};
+use crate::openapi::Document;
+use messenger_proto::v1;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
+/// A user as the REST API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    #[schema(format = Uuid)]
+    id: String,
+    name: String,
+    #[schema(format = Email)]
+    email: String,
+}
+
+impl From<v1::User> for User {
+    fn from(user: v1::User) -> Self {
+        User {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+        }
+    }
+}
+
+/// The body of `POST /users`. Other fields are ignored.
+#[derive(Deserialize, ToSchema)]
+pub struct Registration {
+    #[serde(default)]
+    #[schema(value_type = String, required = true, max_length = 100)]
+    name: Text,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, format = Email)]
+    email: Text,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, format = Password, min_length = 8)]
+    password: Text,
+}
+
+/// The body of `POST /auth/login`. Other fields are ignored.
+#[derive(Deserialize, ToSchema)]
+pub struct Credentials {
+    #[serde(default)]
+    #[schema(value_type = String, required = true)]
+    email: Text,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, format = Password)]
+    password: Text,
+}
+
 /// The four routes.
-pub fn routes(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+pub fn routes(
+    document: &mut Document,
+    context: Context,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     let body = warp::body::content_length_limit(MAX_BODY_BYTES).and(warp::body::bytes());
-    let register = warp::path!("users")
-        .and(warp::post())
+    let register = document
+        .route::<__path_register>()
         .and(body)
         .and(caller())
         .and(with_context(context.clone()))
         .and_then(register);
-    let login = warp::path!("auth" / "login")
-        .and(warp::post())
+    let login = document
+        .route::<__path_login>()
         .and(body)
         .and(caller())
         .and(with_context(context.clone()))
         .and_then(login);
-    let logout = warp::path!("auth" / "logout")
-        .and(warp::post())
+    let logout = document
+        .route::<__path_logout>()
         .and(caller())
         .and(with_context(context.clone()))
         .and_then(logout);
-    let me = warp::path!("me")
-        .and(warp::get())
+    let me = document
+        .route::<__path_me>()
         .and(caller())
         .and(with_context(context))
         .and_then(me);
     register.or(login).unify().or(logout).unify().or(me).unify()
 }
 
-/// A user as the REST API shows it.
-pub fn user_json(user: &User) -> serde_json::Value {
-    json!({"id": user.id, "name": user.name, "email": user.email})
-}
-
+/// Register an account
+#[utoipa::path(
+    post,
+    path = "/users",
+    request_body = Registration,
+    responses(
+        (status = 201, description = "Created", body = User),
+        (status = 409, description = "Email already registered", body = Detail),
+        (status = 422, description = "Invalid fields; every one is listed", body = ValidationError),
+    )
+)]
 async fn register(
     body: bytes::Bytes,
     caller: Caller,
     mut context: Context,
 ) -> Result<Response, Rejection> {
-    let [name, email, password] = string_fields(&body, ["name", "email", "password"])?;
-    let request = caller.request(RegisterRequest {
-        name,
-        email,
-        password,
-    });
+    let form: Registration = json_object(&body)?;
+    let mut invalid = Vec::new();
+    let request = v1::RegisterRequest {
+        name: form.name.take("name", &mut invalid),
+        email: form.email.take("email", &mut invalid),
+        password: form.password.take("password", &mut invalid),
+    };
+    let request = caller.request(checked(request, invalid)?);
     let user = context.core.register(request).await.map_err(body_error)?;
     Ok(json_reply(
-        &user_json(&user.into_inner()),
+        &User::from(user.into_inner()),
         StatusCode::CREATED,
     ))
 }
 
+/// Log in and get a session cookie
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    request_body = Credentials,
+    responses(
+        (status = 200, body = User,
+            description = "Logged in; Set-Cookie carries the session (HttpOnly, SameSite=Lax, Path=/)",
+            headers(("Set-Cookie" = String))),
+        (status = 401, description = "Wrong email or password", body = Detail),
+        (status = 422, description = "Invalid fields; every one is listed", body = ValidationError),
+        (status = 429, description = "Too many failed logins", body = Throttled,
+            headers(("Retry-After" = u32))),
+    )
+)]
 async fn login(
     body: bytes::Bytes,
     caller: Caller,
     mut context: Context,
 ) -> Result<Response, Rejection> {
-    let [email, password] = string_fields(&body, ["email", "password"])?;
-    let request = caller.request(Login { email, password });
+    let form: Credentials = json_object(&body)?;
+    let mut invalid = Vec::new();
+    let request = v1::Login {
+        email: form.email.take("email", &mut invalid),
+        password: form.password.take("password", &mut invalid),
+    };
+    let request = caller.request(checked(request, invalid)?);
     let session = context
         .core
         .create_login_session(request)
@@ -82,16 +160,27 @@ async fn login(
         .map(|expiry| (expiry - chrono::Utc::now()).num_seconds())
         .unwrap_or(0);
     let cookie = auth::session_cookie(&session.token, max_age, context.cookie_secure);
-    let user = session.user.unwrap_or_default();
-    let reply = json_reply(&user_json(&user), StatusCode::OK);
+    let user = User::from(session.user.unwrap_or_default());
+    let reply = json_reply(&user, StatusCode::OK);
     Ok(warp::reply::with_header(reply, "set-cookie", cookie).into_response())
 }
 
+/// Revoke the session (or the bearer token's login)
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    security(("sessionCookie" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked; the cookie is cleared"),
+        (status = 401, description = "No valid credential (missing, expired or revoked)",
+            body = Detail, headers(("WWW-Authenticate" = String))),
+    )
+)]
 async fn logout(caller: Caller, mut context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     context
         .core
-        .revoke(caller.request(RevokeRequest {}))
+        .revoke(caller.request(v1::RevokeRequest {}))
         .await
         .map_err(body_error)?;
     let reply = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT);
@@ -99,14 +188,25 @@ async fn logout(caller: Caller, mut context: Context) -> Result<Response, Reject
     Ok(warp::reply::with_header(reply, "set-cookie", cookie).into_response())
 }
 
+/// The authenticated user
+#[utoipa::path(
+    get,
+    path = "/me",
+    security(("sessionCookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, description = "No valid credential (missing, expired or revoked)",
+            body = Detail, headers(("WWW-Authenticate" = String))),
+    )
+)]
 async fn me(caller: Caller, mut context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let user = context
         .core
-        .authenticate(caller.request(AuthenticateRequest {}))
+        .authenticate(caller.request(v1::AuthenticateRequest {}))
         .await
         .map_err(body_error)?;
-    Ok(json_reply(&user_json(&user.into_inner()), StatusCode::OK))
+    Ok(json_reply(&User::from(user.into_inner()), StatusCode::OK))
 }
 
 /// 401 before calling the core when no credential was presented at all.

@@ -1,50 +1,96 @@
 //! `GET /chats`: the caller's chats with members and last message.
 
 use super::accounts::require_credential;
-use super::history::message_json;
+use super::history::HistoryMessage;
 use super::{Context, json_reply, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::ApiError;
-use messenger_proto::v1::{ChatSummary, ListChatsRequest};
-use serde_json::{Value, json};
+use crate::error::{ApiError, Detail};
+use crate::openapi::Document;
+use messenger_proto::v1;
+use serde::Serialize;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+/// One chat of the caller.
+#[derive(Serialize, ToSchema)]
+pub struct ChatSummary<'a> {
+    #[schema(format = Uuid)]
+    id: &'a str,
+    name: &'a str,
+    /// 0 personal, 1 group.
+    #[serde(rename = "type")]
+    #[schema(maximum = 1)]
+    kind: u32,
+    members: Vec<ChatMember<'a>>,
+    /// Null in a chat without messages.
+    #[schema(required = true)]
+    last_message: Option<HistoryMessage<'a>>,
+    /// Messages of others the caller has not seen.
+    unread_count: u64,
+}
+
+/// A member of a chat.
+#[derive(Serialize, ToSchema)]
+pub struct ChatMember<'a> {
+    #[schema(format = Uuid)]
+    id: &'a str,
+    name: &'a str,
+}
+
+impl<'a> From<&'a v1::ChatSummary> for ChatSummary<'a> {
+    fn from(chat: &'a v1::ChatSummary) -> Self {
+        ChatSummary {
+            id: &chat.id,
+            name: &chat.name,
+            kind: chat.r#type,
+            members: chat
+                .members
+                .iter()
+                .map(|member| ChatMember {
+                    id: &member.id,
+                    name: &member.name,
+                })
+                .collect(),
+            last_message: chat.last_message.as_ref().map(HistoryMessage::from),
+            unread_count: chat.unread_count,
+        }
+    }
+}
+
 /// The route.
-pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("chats")
-        .and(warp::get())
+pub fn route(
+    document: &mut Document,
+    context: Context,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+    document
+        .route::<__path_list>()
         .and(caller())
         .and(with_context(context))
         .and_then(list)
 }
 
+/// The caller's chats, most recently active first
+#[utoipa::path(
+    get,
+    path = "/chats",
+    security(("sessionCookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The chats", body = [ChatSummary]),
+        (status = 401, description = "No valid credential (missing, expired or revoked)",
+            body = Detail, headers(("WWW-Authenticate" = String))),
+    )
+)]
 async fn list(caller: Caller, mut context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let chats = context
         .core
-        .list_chats(caller.request(ListChatsRequest {}))
+        .list_chats(caller.request(v1::ListChatsRequest {}))
         .await
         .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
         .into_inner()
         .chats;
-    let body: Vec<Value> = chats.iter().map(chat_json).collect();
+    let body: Vec<ChatSummary> = chats.iter().map(ChatSummary::from).collect();
     Ok(json_reply(&body, StatusCode::OK))
-}
-
-fn chat_json(chat: &ChatSummary) -> Value {
-    let members: Vec<Value> = chat
-        .members
-        .iter()
-        .map(|member| json!({"id": member.id, "name": member.name}))
-        .collect();
-    json!({
-        "id": chat.id,
-        "name": chat.name,
-        "type": chat.r#type,
-        "members": members,
-        "last_message": chat.last_message.as_ref().map(message_json),
-        "unread_count": chat.unread_count,
-    })
 }

@@ -2,27 +2,107 @@
 //! history (one row per logged-in WebSocket), newest first.
 
 use super::accounts::require_credential;
-use super::history::integer;
+use super::history::{optional_integer, optional_limit};
 use super::{Context, json_reply, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::ApiError;
+use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
+use crate::openapi::Document;
 use crate::ws::translate::format_time;
-use messenger_proto::v1::{Connection, ListConnectionsRequest};
-use serde_json::{Value, json};
+use messenger_proto::v1;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+/// One logged-in WebSocket connection of the caller.
+#[derive(Serialize, ToSchema)]
+pub struct Connection<'a> {
+    #[schema(format = Uuid)]
+    id: &'a str,
+    #[schema(format = DateTime)]
+    started_at: String,
+    /// Null while the connection is open.
+    #[schema(format = DateTime, required = true)]
+    ended_at: Option<String>,
+    #[schema(required = true)]
+    client_address: Option<&'a str>,
+    #[schema(required = true)]
+    user_agent: Option<&'a str>,
+    /// The edge the connection was on.
+    #[schema(required = true)]
+    edge: Option<&'a str>,
+    /// `client_closed`, `error`, `server_shutdown`, `slow_consumer`,
+    /// `switched_user` or `logged_out`.
+    #[schema(required = true)]
+    end_reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a v1::Connection> for Connection<'a> {
+    fn from(connection: &'a v1::Connection) -> Self {
+        let text = |value: &'a str| (!value.is_empty()).then_some(value);
+        Connection {
+            id: &connection.id,
+            started_at: format_time(connection.started_at.as_ref()),
+            ended_at: connection
+                .ended_at
+                .as_ref()
+                .map(|time| format_time(Some(time))),
+            client_address: text(&connection.client_address),
+            user_agent: text(&connection.user_agent),
+            edge: text(&connection.edge),
+            end_reason: text(&connection.end_reason),
+        }
+    }
+}
+
+/// The query parameters of a page of connections.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PageParams {
+    /// Connections per page: 50 when absent.
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// How many of the newest connections to skip.
+    #[param(minimum = 0)]
+    offset: Option<u64>,
+}
+
+impl PageParams {
+    fn read(query: &[(String, String)], invalid: &mut Vec<InvalidParameter>) -> Self {
+        PageParams {
+            limit: optional_limit(query, invalid),
+            offset: optional_integer(query, "offset", invalid),
+        }
+    }
+}
+
 /// The route.
-pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("me" / "connections")
-        .and(warp::get())
+pub fn route(
+    document: &mut Document,
+    context: Context,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+    document
+        .route::<__path_list>()
         .and(warp::query::<Vec<(String, String)>>())
         .and(caller())
         .and(with_context(context))
         .and_then(list)
 }
 
+/// The caller's connection history, newest first
+#[utoipa::path(
+    get,
+    path = "/me/connections",
+    params(PageParams),
+    security(("sessionCookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The connections", body = [Connection]),
+        (status = 401, description = "No valid credential (missing, expired or revoked)",
+            body = Detail, headers(("WWW-Authenticate" = String))),
+        (status = 422, description = "Invalid parameters", body = ValidationError),
+    )
+)]
 async fn list(
     query: Vec<(String, String)>,
     caller: Caller,
@@ -30,15 +110,14 @@ async fn list(
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let mut invalid = Vec::new();
-    // Absent, it is 0: the core's default page size.
-    let limit = integer(&query, "limit", 1, 0, &mut invalid);
-    let offset = integer(&query, "offset", 0, 0, &mut invalid);
+    let params = PageParams::read(&query, &mut invalid);
     if !invalid.is_empty() {
         return Err(warp::reject::custom(ApiError::Validation(invalid)));
     }
-    let request = ListConnectionsRequest {
-        limit: u32::try_from(limit).unwrap_or(u32::MAX),
-        offset: u64::try_from(offset).unwrap_or(0),
+    let request = v1::ListConnectionsRequest {
+        // Absent, it is 0: the core's default page size.
+        limit: params.limit.unwrap_or(0),
+        offset: params.offset.unwrap_or(0),
     };
     let page = context
         .core
@@ -46,19 +125,6 @@ async fn list(
         .await
         .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
         .into_inner();
-    let body: Vec<Value> = page.connections.iter().map(connection_json).collect();
+    let body: Vec<Connection> = page.connections.iter().map(Connection::from).collect();
     Ok(json_reply(&body, StatusCode::OK))
-}
-
-fn connection_json(connection: &Connection) -> Value {
-    let text = |value: &str| (!value.is_empty()).then(|| value.to_owned());
-    json!({
-        "id": connection.id,
-        "started_at": format_time(connection.started_at.as_ref()),
-        "ended_at": connection.ended_at.as_ref().map(|time| format_time(Some(time))),
-        "client_address": text(&connection.client_address),
-        "user_agent": text(&connection.user_agent),
-        "edge": text(&connection.edge),
-        "end_reason": text(&connection.end_reason),
-    })
 }

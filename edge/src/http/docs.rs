@@ -1,19 +1,57 @@
-//! `GET /openapi.json` and `GET /docs`: the API description, served from
-//! files compiled into the binary.
+//! `GET /openapi.json` and `GET /docs`: the API description. The OpenAPI
+//! document is made from the mounted routes (see [`crate::openapi`]).
 
+use crate::openapi::Document;
+use std::sync::Arc;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
-const OPENAPI: &str = include_str!("openapi.json");
 const DOCS_PAGE: &str = include_str!("docs.html");
 
-/// Both documentation routes.
-pub fn routes() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let openapi = warp::path!("openapi.json").and(warp::get()).map(|| {
-        warp::reply::with_header(OPENAPI, "content-type", "application/json").into_response()
-    });
-    let docs = warp::path!("docs")
-        .and(warp::get())
-        .map(|| warp::reply::html(DOCS_PAGE).into_response());
-    openapi.or(docs).unify()
+/// The routes of both documents, recorded in `document`.
+pub struct Routes {
+    openapi: warp::filters::BoxedFilter<()>,
+    docs: warp::filters::BoxedFilter<()>,
+}
+
+impl Routes {
+    /// Mounts both documents' routes in `document`.
+    pub fn mount(document: &mut Document) -> Self {
+        Routes {
+            openapi: document.route::<__path_openapi>(),
+            docs: document.route::<__path_docs>(),
+        }
+    }
+
+    /// The filter serving `openapi`, the finished document.
+    pub fn serve(
+        self,
+        document: String,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+        let document: Arc<str> = document.into();
+        let json = self.openapi.map(move || openapi(&document));
+        let docs = self.docs.map(docs);
+        json.or(docs).unify()
+    }
+}
+
+/// This document
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+fn openapi(document: &str) -> Response {
+    warp::reply::with_header(document.to_owned(), "content-type", "application/json")
+        .into_response()
+}
+
+/// The protocol reference for client authors
+#[utoipa::path(
+    get,
+    path = "/docs",
+    responses((status = 200, description = "An HTML page", content_type = "text/html"))
+)]
+fn docs() -> Response {
+    warp::reply::html(DOCS_PAGE).into_response()
 }

@@ -3,45 +3,109 @@
 use super::accounts::require_credential;
 use super::{Context, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::{ApiError, InvalidParameter};
+use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
+use crate::openapi::{Document, PathParams};
 use crate::ws::translate::format_time;
 use messenger_proto::v1::{HistoryRequest, Message};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-/// One message as history shows it.
-#[derive(Serialize)]
-struct HistoryEntry<'a> {
+/// One message as the REST API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryMessage<'a> {
+    #[schema(format = Uuid)]
     id: &'a str,
+    #[schema(format = Uuid)]
     sender_id: &'a str,
+    #[schema(format = Uuid)]
     chat_id: &'a str,
+    /// When the server stored the message (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     timestamp: String,
     text: &'a str,
+    /// True once every member of the chat has seen it.
     seen: bool,
-    /// The message's number in its chat.
+    /// The message's number in its chat: 1, 2, 3, … no gaps.
     seq: u64,
 }
 
+impl<'a> From<&'a Message> for HistoryMessage<'a> {
+    fn from(message: &'a Message) -> Self {
+        HistoryMessage {
+            id: &message.id,
+            sender_id: &message.sender_id,
+            chat_id: &message.chat_id,
+            timestamp: format_time(message.timestamp.as_ref()),
+            text: &message.text,
+            seen: message.seen,
+            seq: message.seq,
+        }
+    }
+}
+
+/// The query parameters of a history page.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+struct HistoryParams {
+    /// Messages per page: 50 when absent, at most the server's
+    /// MAX_HISTORY_PAGE (100 by default).
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// How many of the oldest messages to skip.
+    #[param(minimum = 0)]
+    offset: Option<u64>,
+    /// Only messages with a larger seq, oldest first.
+    #[param(minimum = 0)]
+    after_seq: Option<u64>,
+    /// The newest `limit` messages with a smaller seq, oldest first. Not
+    /// with offset.
+    #[param(minimum = 0)]
+    before_seq: Option<u64>,
+}
+
 /// The route.
-pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("history" / String)
-        .and(warp::get())
+pub fn route(
+    document: &mut Document,
+    context: Context,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+    document
+        .route_with_params::<__path_handle>()
         .and(warp::query::<Vec<(String, String)>>())
         .and(caller())
         .and(with_context(context))
         .and_then(handle)
 }
 
+/// One page of a chat's history
+///
+/// Messages of the chat, oldest first, in the order the server stored them.
+#[utoipa::path(
+    get,
+    path = "/history/{chat_id}",
+    params(("chat_id" = Uuid, Path), HistoryParams),
+    security(("sessionCookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The page", body = [HistoryMessage]),
+        (status = 401, description = "No valid credential (missing, expired or revoked)",
+            body = Detail, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "Not a member of the chat (or no such chat)", body = Detail),
+        (status = 422, description = "Invalid parameters; every invalid one is listed",
+            body = ValidationError),
+        (status = 503, description = "The messenger core is unavailable", body = Detail),
+    )
+)]
 async fn handle(
-    chat_id: String,
+    params: PathParams,
     query: Vec<(String, String)>,
     caller: Caller,
     mut context: Context,
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
+    let chat_id = params.take("chat_id");
     let request = parse(&chat_id, &query).map_err(warp::reject::custom)?;
     let page = context
         .core
@@ -52,7 +116,7 @@ async fn handle(
             warp::reject::custom(error)
         })?
         .into_inner();
-    let entries: Vec<HistoryEntry> = page.messages.iter().map(entry).collect();
+    let entries: Vec<HistoryMessage> = page.messages.iter().map(HistoryMessage::from).collect();
     Ok(json_body(&entries, page_size_hint(&page.messages)))
 }
 
@@ -76,23 +140,6 @@ fn json_body(value: &impl Serialize, size: usize) -> Response {
     response
 }
 
-/// A message as the REST API shows it (`seen` included).
-pub fn message_json(message: &Message) -> serde_json::Value {
-    serde_json::to_value(entry(message)).expect("messages serialise")
-}
-
-fn entry(message: &Message) -> HistoryEntry<'_> {
-    HistoryEntry {
-        id: &message.id,
-        sender_id: &message.sender_id,
-        chat_id: &message.chat_id,
-        timestamp: format_time(message.timestamp.as_ref()),
-        text: &message.text,
-        seen: message.seen,
-        seq: message.seq,
-    }
-}
-
 /// Checks every parameter and reports all invalid ones at once.
 fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, ApiError> {
     let mut invalid = Vec::new();
@@ -104,26 +151,46 @@ fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, Ap
             input: Value::String(chat_id.to_owned()),
         });
     }
-    // Absent, it is 0: the core's default page size.
-    let limit = integer(query, "limit", 1, 0, &mut invalid);
-    let offset = integer(query, "offset", 0, 0, &mut invalid);
-    let after_seq = optional_integer(query, "after_seq", &mut invalid);
-    let before_seq = optional_integer(query, "before_seq", &mut invalid);
+    let params = HistoryParams::read(query, &mut invalid);
     if !invalid.is_empty() {
         return Err(ApiError::Validation(invalid));
     }
     Ok(HistoryRequest {
         chat_id: chat_id.to_owned(),
-        // Values above u32 are refused by the core's maximum page size.
-        limit: u32::try_from(limit).unwrap_or(u32::MAX),
-        offset: u64::try_from(offset).unwrap_or(0),
-        after_seq,
-        before_seq,
+        // Absent, it is 0: the core's default page size.
+        limit: params.limit.unwrap_or(0),
+        offset: params.offset.unwrap_or(0),
+        after_seq: params.after_seq,
+        before_seq: params.before_seq,
     })
 }
 
+impl HistoryParams {
+    /// The parameters in `query`; invalid ones are added to `invalid`.
+    fn read(query: &[(String, String)], invalid: &mut Vec<InvalidParameter>) -> Self {
+        HistoryParams {
+            limit: optional_limit(query, invalid),
+            offset: optional_integer(query, "offset", invalid),
+            after_seq: optional_integer(query, "after_seq", invalid),
+            before_seq: optional_integer(query, "before_seq", invalid),
+        }
+    }
+}
+
+/// The `limit` parameter (≥ 1) if given. Values above u32 are refused by
+/// the core's maximum page size.
+pub(crate) fn optional_limit(
+    query: &[(String, String)],
+    invalid: &mut Vec<InvalidParameter>,
+) -> Option<u32> {
+    query
+        .iter()
+        .any(|(key, _)| key == "limit")
+        .then(|| u32::try_from(integer(query, "limit", 1, 0, invalid)).unwrap_or(u32::MAX))
+}
+
 /// A query integer ≥ 0 that may be absent.
-fn optional_integer(
+pub(crate) fn optional_integer(
     query: &[(String, String)],
     name: &'static str,
     invalid: &mut Vec<InvalidParameter>,
@@ -136,7 +203,7 @@ fn optional_integer(
 
 /// A query integer ≥ `min` (the last occurrence wins, as in most frameworks);
 /// a bad one is added to `invalid` and `default` returned.
-pub(crate) fn integer(
+fn integer(
     query: &[(String, String)],
     name: &'static str,
     min: i64,

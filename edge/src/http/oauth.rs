@@ -6,21 +6,51 @@
 
 use super::{Context, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::{ApiError, OAuthError, no_store, retry_after};
+use crate::error::{ApiError, OAuthError, OAuthErrorBody, no_store, retry_after};
 use crate::http::body::MAX_BODY_BYTES;
+use crate::openapi::Document;
 use messenger_proto::v1::token_request::Grant;
 use messenger_proto::v1::{PasswordGrant, RefreshGrant, TokenGrant, TokenRequest};
-use serde_json::json;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 use tonic::Code;
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
+/// The form of a token request. Other fields (`client_id`, `scope`) are
+/// ignored; a repeated field is an error.
+#[derive(Deserialize, ToSchema)]
+pub struct TokenForm {
+    /// `password` or `refresh_token`.
+    #[schema(required = true)]
+    grant_type: Option<String>,
+    /// The account's email (password grant).
+    username: Option<String>,
+    #[schema(format = Password)]
+    password: Option<String>,
+    /// The refresh token of the last grant (refresh grant).
+    refresh_token: Option<String>,
+}
+
+/// The §5.1 success body.
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse<'a> {
+    access_token: &'a str,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds the access token is valid for.
+    expires_in: u32,
+    refresh_token: &'a str,
+}
+
 /// The route.
-pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path!("oauth" / "token")
-        .and(warp::post())
+pub fn route(
+    document: &mut Document,
+    context: Context,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+    document
+        .route::<__path_token>()
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::bytes())
@@ -29,6 +59,19 @@ pub fn route(context: Context) -> impl Filter<Extract = (Response,), Error = Rej
         .and_then(token)
 }
 
+/// OAuth 2.0 token endpoint (password and refresh_token grants)
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens (Cache-Control: no-store)", body = TokenResponse),
+        (status = 400, description = "RFC 6749 §5.2 error", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed logins", body = OAuthErrorBody,
+            headers(("Retry-After" = u32))),
+        (status = 503, description = "The messenger core is unavailable", body = OAuthErrorBody),
+    )
+)]
 async fn token(
     content_type: Option<String>,
     body: bytes::Bytes,
@@ -57,27 +100,21 @@ fn parse(content_type: Option<&str>, body: &[u8]) -> Result<TokenRequest, OAuthE
             "the body must be {form_type}"
         )));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
-    let mut form = HashMap::new();
-    for (name, value) in pairs {
-        if form.insert(name.clone(), value).is_some() {
-            return Err(OAuthError::invalid_request(format!("{name} is repeated")));
-        }
-    }
-    let required = |name: &str| {
-        form.get(name)
+    let form: TokenForm = serde_urlencoded::from_bytes(body).map_err(|error| {
+        OAuthError::invalid_request(format!("the body is not a valid form: {error}"))
+    })?;
+    let required = |value: Option<String>, name: &str| {
+        value
             .filter(|value| !value.is_empty())
-            .cloned()
             .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
     };
-    let grant = match required("grant_type")?.as_str() {
+    let grant = match required(form.grant_type, "grant_type")?.as_str() {
         "password" => Grant::Password(PasswordGrant {
-            username: required("username")?,
-            password: required("password")?,
+            username: required(form.username, "username")?,
+            password: required(form.password, "password")?,
         }),
         "refresh_token" => Grant::Refresh(RefreshGrant {
-            refresh_token: required("refresh_token")?,
+            refresh_token: required(form.refresh_token, "refresh_token")?,
         }),
         other => {
             return Err(OAuthError::new(
@@ -122,13 +159,12 @@ fn status_error(status: &tonic::Status) -> OAuthError {
 
 /// The §5.1 success response.
 fn success(grant: &TokenGrant) -> Response {
-    let body = json!({
-        "access_token": grant.access_token,
-        "token_type": "Bearer",
-        "expires_in": grant.expires_in,
-        "refresh_token": grant.refresh_token,
-    });
-    no_store(warp::reply::json(&body))
+    no_store(warp::reply::json(&TokenResponse {
+        access_token: &grant.access_token,
+        token_type: "Bearer",
+        expires_in: grant.expires_in,
+        refresh_token: &grant.refresh_token,
+    }))
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ pub mod upgrade;
 use crate::auth::{Caller, Source, caller};
 use crate::config::EdgeConfig;
 use crate::core_client::CoreClient;
-use crate::error::ApiError;
+use crate::error::{ApiError, Detail};
+use crate::openapi::Document;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{EdgeLink, LinkSession, Next};
@@ -69,7 +70,28 @@ pub struct ConnectionSettings {
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
 /// credential (cookie or bearer) the connection is logged in from the start;
 /// a cookie is only honoured from an allowed `Origin`.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    description = "Upgrade to a WebSocket and exchange JSON text frames: login, send message, \
+        create group and message seen from the client; auth_success, message, message_ack, \
+        group_created, message_seen and error from the server. See /docs. A session cookie or \
+        bearer token on the upgrade logs the connection in from the start (first frame \
+        auth_success); an invalid one is refused with 401, and a cookie from an Origin outside \
+        ALLOWED_ORIGINS with 403. Additions: {\"type\":\"sync\",\"since\":<cursor>} catches up \
+        on every chat and ends with {\"type\":\"sync_done\",\"cursor\":{...}}; message frames and \
+        acks carry seq; a retried client_id is acked with the first message's id.",
+    responses(
+        (status = 101, description = "Switching protocols"),
+        (status = 400, description = "Not a WebSocket upgrade", body = Detail),
+        (status = 401, description = "The credential given is invalid, expired or revoked",
+            body = Detail),
+        (status = 403, description = "A cookie from an origin that is not allowed", body = Detail),
+        (status = 503, description = "The edge is full, or the core is unavailable", body = Detail),
+    )
+)]
 pub fn route(
+    document: &mut Document,
     config: &EdgeConfig,
     origins: Arc<Vec<String>>,
     core: CoreClient,
@@ -88,7 +110,8 @@ pub fn route(
     };
     let hard_limit = config.hard_frame_limit();
     let connections = Arc::new(Semaphore::new(config.max_connections));
-    warp::path!("ws")
+    document
+        .route::<__path_route>()
         .and(upgrade::upgrade())
         .and(caller())
         .and(warp::header::optional::<String>("origin"))
