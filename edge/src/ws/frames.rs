@@ -2,39 +2,69 @@
 //! everything malformed.
 //!
 //! Frames carry no type tag (the documented protocol tells them apart by
-//! their fields), so the shape is decided first, then the frame is read
-//! field by field, so that every error can name the field at fault.
+//! their fields), so the shape is decided first from the field names, then
+//! serde reads the frame of that shape; every error names the field at
+//! fault. Fields that no frame knows are ignored, as they always were.
 
 use chrono::{DateTime, Utc};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// A client frame, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientFrame {
-    Login {
-        email: String,
-        password: String,
-    },
-    SendMessage {
-        /// As the client wrote it: the ack repeats it byte for byte.
-        client_id: String,
-        sender_id: Uuid,
-        chat_id: Uuid,
-        timestamp: Option<DateTime<Utc>>,
-        text: String,
-    },
-    CreateGroup {
-        name: String,
-        users: Vec<Uuid>,
-    },
-    MessageSeen {
-        message_id: Uuid,
-    },
+    Login(Login),
+    SendMessage(SendMessage),
+    CreateGroup(CreateGroup),
+    MessageSeen(MessageSeen),
     /// `{"type":"sync","since":<cursor or null>}`: catch up after being away.
-    Sync {
-        since: Option<Vec<(Uuid, u64)>>,
-    },
+    Sync(Sync),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Login {
+    #[serde(deserialize_with = "text")]
+    pub email: String,
+    #[serde(deserialize_with = "text")]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SendMessage {
+    /// As the client wrote it (a UUID): the ack repeats it byte for byte.
+    #[serde(deserialize_with = "uuid_text")]
+    pub client_id: String,
+    #[serde(deserialize_with = "uuid")]
+    pub sender_id: Uuid,
+    #[serde(deserialize_with = "uuid")]
+    pub chat_id: Uuid,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "text")]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CreateGroup {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "user_ids")]
+    pub users: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MessageSeen {
+    #[serde(deserialize_with = "uuid")]
+    pub message_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Sync {
+    /// Per chat, the last seq the client has.
+    #[serde(default, deserialize_with = "cursor")]
+    pub since: Option<Vec<(Uuid, u64)>>,
 }
 
 /// Why a frame was refused. Sent to the client as an error frame.
@@ -81,42 +111,27 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             "a frame must be a JSON object",
         ));
     };
-    let client_id = fields
-        .get("client_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let message_id = fields
-        .get("message_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    parse_fields(&fields).map_err(|mut error| {
+    let repeated = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_owned);
+    let (client_id, message_id) = (repeated("client_id"), repeated("message_id"));
+    parse_fields(fields).map_err(|mut error| {
         error.client_id = client_id;
         error.message_id = message_id;
         error
     })
 }
 
-fn parse_fields(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
+fn parse_fields(fields: Map<String, Value>) -> Result<ClientFrame, FrameError> {
     let has = |name: &str| fields.contains_key(name);
     if fields.get("type").and_then(Value::as_str) == Some("sync") {
-        return parse_sync(fields);
-    }
-    if has("email") || has("password") {
-        Ok(ClientFrame::Login {
-            email: string(fields, "email")?,
-            password: string(fields, "password")?,
-        })
+        read(fields).map(ClientFrame::Sync)
+    } else if has("email") || has("password") {
+        read(fields).map(ClientFrame::Login)
     } else if has("client_id") || has("text") || has("sender_id") || has("chat_id") {
-        parse_send(fields)
+        read(fields).map(ClientFrame::SendMessage)
     } else if has("users") || has("name") {
-        Ok(ClientFrame::CreateGroup {
-            name: string(fields, "name")?,
-            users: uuid_list(fields, "users")?,
-        })
+        read(fields).map(ClientFrame::CreateGroup)
     } else if has("message_id") {
-        Ok(ClientFrame::MessageSeen {
-            message_id: uuid(fields, "message_id")?,
-        })
+        read(fields).map(ClientFrame::MessageSeen)
     } else {
         Err(FrameError::new(
             "unknown_frame",
@@ -126,87 +141,73 @@ fn parse_fields(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> 
     }
 }
 
-fn parse_send(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
-    let client_id = string(fields, "client_id")?;
-    Uuid::parse_str(&client_id).map_err(|_| invalid("client_id", "must be a UUID"))?;
-    let timestamp = match fields.get("timestamp") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => {
-            Some(messenger_proto::timestamp::parse(text).ok_or_else(|| {
-                invalid(
-                    "timestamp",
-                    "must look like 2025-05-04 04:45:50+00:00 or RFC 3339",
-                )
-            })?)
+/// The frame of shape `T` in `fields`, or the error naming the field.
+fn read<T: for<'de> Deserialize<'de>>(fields: Map<String, Value>) -> Result<T, FrameError> {
+    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|error| {
+        let reason = error.inner().to_string();
+        if let Some(name) = reason
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            return FrameError::new("missing_field", format!("missing field {name}"));
         }
-        Some(_) => return Err(invalid("timestamp", "must be a string")),
-    };
-    Ok(ClientFrame::SendMessage {
-        client_id,
-        sender_id: uuid(fields, "sender_id")?,
-        chat_id: uuid(fields, "chat_id")?,
-        timestamp,
-        text: string(fields, "text")?,
+        let field = match error.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+            _ => "frame".to_owned(),
+        };
+        FrameError::new("invalid_field", format!("invalid {field}: {reason}"))
     })
 }
 
-fn parse_sync(fields: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
-    let since = match fields.get("since") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(cursor)) => Some(
-            cursor
-                .iter()
-                .map(|(chat, seq)| {
-                    let chat = Uuid::parse_str(chat).ok();
-                    match (chat, seq.as_u64()) {
-                        (Some(chat), Some(seq)) => Ok((chat, seq)),
-                        _ => Err(invalid("since", "must map chat ids to seq numbers")),
-                    }
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-        Some(_) => return Err(invalid("since", "must be a cursor object or null")),
+/// Each reader below fails with the reason an `invalid_field` error gives.
+fn text<'de, D: Deserializer<'de>>(input: D) -> Result<String, D::Error> {
+    String::deserialize(input).map_err(|_| D::Error::custom("must be a string"))
+}
+
+fn uuid<'de, D: Deserializer<'de>>(input: D) -> Result<Uuid, D::Error> {
+    Uuid::parse_str(&text(input)?).map_err(|_| D::Error::custom("must be a UUID"))
+}
+
+fn uuid_text<'de, D: Deserializer<'de>>(input: D) -> Result<String, D::Error> {
+    let given = text(input)?;
+    Uuid::parse_str(&given).map_err(|_| D::Error::custom("must be a UUID"))?;
+    Ok(given)
+}
+
+fn timestamp<'de, D: Deserializer<'de>>(input: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(given) = Option::<Value>::deserialize(input)? else {
+        return Ok(None);
     };
-    Ok(ClientFrame::Sync { since })
-}
-
-fn invalid(field: &str, reason: &str) -> FrameError {
-    FrameError::new("invalid_field", format!("invalid {field}: {reason}"))
-}
-
-fn string(fields: &Map<String, Value>, name: &str) -> Result<String, FrameError> {
-    match fields.get(name) {
-        Some(Value::String(text)) => Ok(text.clone()),
-        Some(_) => Err(invalid(name, "must be a string")),
-        None => Err(FrameError::new(
-            "missing_field",
-            format!("missing field {name}"),
-        )),
-    }
-}
-
-fn uuid(fields: &Map<String, Value>, name: &str) -> Result<Uuid, FrameError> {
-    Uuid::parse_str(&string(fields, name)?).map_err(|_| invalid(name, "must be a UUID"))
-}
-
-fn uuid_list(fields: &Map<String, Value>, name: &str) -> Result<Vec<Uuid>, FrameError> {
-    let Some(value) = fields.get(name) else {
-        return Err(FrameError::new(
-            "missing_field",
-            format!("missing field {name}"),
-        ));
+    let Value::String(given) = given else {
+        return Err(D::Error::custom("must be a string"));
     };
-    let Value::Array(items) = value else {
-        return Err(invalid(name, "must be an array of user ids"));
-    };
+    messenger_proto::timestamp::parse(&given)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom("must look like 2025-05-04 04:45:50+00:00 or RFC 3339"))
+}
+
+fn user_ids<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<Uuid>, D::Error> {
+    let refused = || D::Error::custom("must be an array of user ids");
+    let items = Vec::<Value>::deserialize(input).map_err(|_| refused())?;
     items
         .iter()
-        .map(|item| {
-            item.as_str()
-                .and_then(|text| Uuid::parse_str(text).ok())
-                .ok_or_else(|| invalid(name, "must be an array of user ids"))
-        })
-        .collect()
+        .map(|item| item.as_str().and_then(|t| Uuid::parse_str(t).ok()))
+        .collect::<Option<_>>()
+        .ok_or_else(refused)
+}
+
+fn cursor<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Vec<(Uuid, u64)>>, D::Error> {
+    let refused = || D::Error::custom("must map chat ids to seq numbers");
+    match Option::<Value>::deserialize(input)? {
+        None => Ok(None),
+        Some(Value::Object(cursor)) => cursor
+            .iter()
+            .map(|(chat, seq)| Some((Uuid::parse_str(chat).ok()?, seq.as_u64()?)))
+            .collect::<Option<_>>()
+            .map(Some)
+            .ok_or_else(refused),
+        Some(_) => Err(D::Error::custom("must be a cursor object or null")),
+    }
 }
 
 #[cfg(test)]
@@ -220,10 +221,10 @@ mod tests {
         let frame = parse(r#"{"email":"a@example.com","password":"!0Wtg"}"#).unwrap();
         assert_eq!(
             frame,
-            ClientFrame::Login {
+            ClientFrame::Login(Login {
                 email: "a@example.com".into(),
                 password: "!0Wtg".into()
-            }
+            })
         );
     }
 
@@ -233,33 +234,31 @@ mod tests {
             let text = format!(
                 r#"{{"client_id":"{ID}","sender_id":"{ID}","chat_id":"{ID}","timestamp":"{time}","text":"Hello"}}"#
             );
-            let ClientFrame::SendMessage {
-                timestamp, text, ..
-            } = parse(&text).unwrap()
-            else {
+            let ClientFrame::SendMessage(send) = parse(&text).unwrap() else {
                 panic!("not a send");
             };
-            assert_eq!(timestamp.unwrap().to_rfc3339(), "2025-05-04T04:45:50+00:00");
-            assert_eq!(text, "Hello");
+            let timestamp = send.timestamp.unwrap();
+            assert_eq!(timestamp.to_rfc3339(), "2025-05-04T04:45:50+00:00");
+            assert_eq!(send.text, "Hello");
         }
     }
 
     #[test]
     fn parses_create_group_and_seen() {
         let group = parse(&format!(r#"{{"name":"Car.","users":["{ID}"]}}"#)).unwrap();
-        assert!(matches!(group, ClientFrame::CreateGroup { users, .. } if users.len() == 1));
+        assert!(matches!(group, ClientFrame::CreateGroup(g) if g.users.len() == 1));
         let seen = parse(&format!(r#"{{"message_id":"{ID}"}}"#)).unwrap();
-        assert!(matches!(seen, ClientFrame::MessageSeen { .. }));
+        assert!(matches!(seen, ClientFrame::MessageSeen(_)));
     }
 
     #[test]
     fn parses_sync_with_and_without_a_cursor() {
         assert_eq!(
             parse(r#"{"type":"sync"}"#).unwrap(),
-            ClientFrame::Sync { since: None }
+            ClientFrame::Sync(Sync { since: None })
         );
         let frame = parse(&format!(r#"{{"type":"sync","since":{{"{ID}":7}}}}"#)).unwrap();
-        let ClientFrame::Sync { since: Some(since) } = frame else {
+        let ClientFrame::Sync(Sync { since: Some(since) }) = frame else {
             panic!("no cursor");
         };
         assert_eq!(since[0].1, 7);

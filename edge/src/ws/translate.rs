@@ -10,30 +10,28 @@ use uuid::Uuid;
 /// A client frame as the core's operation.
 pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
     let operation = match frame {
-        ClientFrame::Login { email, password } => Operation::Login(pb::Login { email, password }),
-        ClientFrame::SendMessage {
-            client_id,
-            sender_id,
-            chat_id,
-            // Checked by the frame's parser, as the protocol asks, but not
-            // passed on: the core stamps a message with its own clock.
-            timestamp: _,
-            text,
-        } => Operation::SendMessage(pb::SendMessage {
-            client_id,
-            sender_id: sender_id.to_string(),
-            chat_id: chat_id.to_string(),
-            text,
+        ClientFrame::Login(login) => Operation::Login(pb::Login {
+            email: login.email,
+            password: login.password,
         }),
-        ClientFrame::CreateGroup { name, users } => Operation::CreateGroup(pb::CreateGroup {
-            name,
-            user_ids: users.iter().map(Uuid::to_string).collect(),
+        // The timestamp was checked by the frame's parser, as the protocol
+        // asks, but is not passed on: the core stamps a message with its
+        // own clock.
+        ClientFrame::SendMessage(send) => Operation::SendMessage(pb::SendMessage {
+            client_id: send.client_id,
+            sender_id: send.sender_id.to_string(),
+            chat_id: send.chat_id.to_string(),
+            text: send.text,
         }),
-        ClientFrame::MessageSeen { message_id } => Operation::MessageSeen(pb::MessageSeen {
-            message_id: message_id.to_string(),
+        ClientFrame::CreateGroup(group) => Operation::CreateGroup(pb::CreateGroup {
+            name: group.name,
+            user_ids: group.users.iter().map(Uuid::to_string).collect(),
         }),
-        ClientFrame::Sync { since } => Operation::Sync(pb::Sync {
-            since: since.map(|chats| pb::Cursor {
+        ClientFrame::MessageSeen(seen) => Operation::MessageSeen(pb::MessageSeen {
+            message_id: seen.message_id.to_string(),
+        }),
+        ClientFrame::Sync(sync) => Operation::Sync(pb::Sync {
+            since: sync.since.map(|chats| pb::Cursor {
                 chats: chats
                     .into_iter()
                     .map(|(chat, seq)| (chat.to_string(), seq))
