@@ -47,3 +47,18 @@ pub const EDGE_LINK_METADATA: &str = "x-edge-link";
 /// have taken yet: the edge sends no more until the core reports some
 /// taken (`LinkDelivery.operations_taken`).
 pub const LINK_OPERATION_WINDOW: u32 = 64;
+
+impl v1::EndReason {
+    /// The reason's name in `connections.end_reason` and in the REST API.
+    pub fn name(self) -> &'static str {
+        match self {
+            v1::EndReason::Unspecified => "unspecified",
+            v1::EndReason::ClientClosed => "client_closed",
+            v1::EndReason::Error => "error",
+            v1::EndReason::ServerShutdown => "server_shutdown",
+            v1::EndReason::SlowConsumer => "slow_consumer",
+            v1::EndReason::SwitchedUser => "switched_user",
+            v1::EndReason::LoggedOut => "logged_out",
+        }
+    }
+}

@@ -11,7 +11,7 @@ use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
 use crate::sessions::link::OperationQueue;
-use crate::sessions::{CloseReason, CloseSwitch, Link, Outbox};
+use crate::sessions::{CloseSwitch, Link, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use futures_util::Stream;
@@ -143,7 +143,7 @@ struct Started {
     operations: OperationQueue,
     /// Held by the link too, which closes the session with it.
     switch: Arc<CloseSwitch>,
-    closed: oneshot::Receiver<CloseReason>,
+    closed: oneshot::Receiver<EndReason>,
 }
 
 /// Runs one session of the link and tells the edge how it ended.
@@ -167,7 +167,14 @@ async fn run_session(
             Ok(found) => Some(found),
             Err(error) => {
                 link.detach(number);
-                return link.end_session(number, &Status::from(error)).await;
+                let reason = match error {
+                    Error::InvalidCredential => EndReason::LoggedOut,
+                    other => {
+                        other.log();
+                        EndReason::Error
+                    }
+                };
+                return link.end_session(number, reason).await;
             }
         }
     };
@@ -186,8 +193,10 @@ async fn run_session(
     };
     let user = user.map(|(user, _)| user);
     let ending = session::run(core, session, user, &mut operations).await;
-    if let Some(status) = end_status(ending) {
-        link.end_session(number, &status).await;
+    // A client that hung up, or logged in as someone else, is gone already
+    // as far as the edge knows.
+    if !matches!(ending, EndReason::ClientClosed | EndReason::SwitchedUser) {
+        link.end_session(number, ending).await;
     }
 }
 
@@ -196,7 +205,7 @@ struct Linked {
     operations: OperationQueue,
     /// Fires when the core closes the session (slow client, logout, the
     /// link's end).
-    closed: oneshot::Receiver<CloseReason>,
+    closed: oneshot::Receiver<EndReason>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -215,25 +224,12 @@ impl Operations for Linked {
     }
 }
 
-/// What the edge is told about a session that ended for `reason`: nothing
-/// when its client hung up (the edge knows).
-fn end_status(reason: EndReason) -> Option<Status> {
-    let closed_as = match reason {
-        EndReason::ClientClosed | EndReason::SwitchedUser => return None,
-        EndReason::SlowConsumer => CloseReason::SlowConsumer,
-        EndReason::LoggedOut => CloseReason::LoggedOut,
-        EndReason::ServerShutdown => CloseReason::Shutdown,
-        EndReason::Error => return Some(Status::unavailable("the session failed, reconnect")),
-    };
-    Some(session::close_status(closed_as))
-}
-
 /// Why a link's sessions end when the link does.
-fn closing_reason(shutdown: &watch::Receiver<bool>) -> CloseReason {
+fn closing_reason(shutdown: &watch::Receiver<bool>) -> EndReason {
     if *shutdown.borrow() {
-        CloseReason::Shutdown
+        EndReason::ServerShutdown
     } else {
-        CloseReason::LinkLost
+        EndReason::Error
     }
 }
 

@@ -8,7 +8,7 @@
 //! a status when the core shuts down or the client reads too slowly.
 
 use crate::commands::{self, SessionState};
-use crate::sessions::{CloseReason, Outbox};
+use crate::sessions::Outbox;
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use crate::store::users::UserRecord;
@@ -92,7 +92,7 @@ pub async fn run(
         && let Err(error) = Box::pin(session.log_in(&core, &user)).await
     {
         error.log();
-        session.outbox.close(CloseReason::Shutdown);
+        session.outbox.close(EndReason::ServerShutdown);
         return EndReason::Error;
     }
     let ending = loop {
@@ -107,22 +107,17 @@ pub async fn run(
             Err(reason) => break reason,
         }
     };
-    let reason = match session.outbox.closed_reason() {
-        Some(CloseReason::SlowConsumer) => EndReason::SlowConsumer,
-        Some(CloseReason::Shutdown) => EndReason::ServerShutdown,
-        Some(CloseReason::LoggedOut) => EndReason::LoggedOut,
-        Some(CloseReason::LinkLost) => EndReason::Error,
-        None => ending,
-    };
+    // When the core closed the session, its reason is the one that counts.
+    let reason = session.outbox.closed_reason().unwrap_or(ending);
     Box::pin(session.finish(&core, reason)).await;
-    tracing::debug!(reason = reason.as_str(), "session ended");
+    tracing::debug!(reason = reason.name(), "session ended");
     reason
 }
 
 /// What the response stream reads from.
 struct Outgoing {
     queue: mpsc::Receiver<SharedEvent>,
-    closed: oneshot::Receiver<CloseReason>,
+    closed: oneshot::Receiver<EndReason>,
     shutdown: watch::Receiver<bool>,
     finished: bool,
 }
@@ -130,7 +125,7 @@ struct Outgoing {
 /// The queue as a stream that ends with a status when the session is closed.
 fn outgoing(
     queue: mpsc::Receiver<SharedEvent>,
-    closed: oneshot::Receiver<CloseReason>,
+    closed: oneshot::Receiver<EndReason>,
     shutdown: watch::Receiver<bool>,
 ) -> EventStream {
     let state = Outgoing {
@@ -148,7 +143,7 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
     }
     let next = tokio::select! {
         biased;
-        _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(CloseReason::Shutdown)),
+        _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(EndReason::ServerShutdown)),
         reason = &mut state.closed => Err(reason.ok()),
         event = state.queue.recv() => Ok(event),
     };
@@ -158,21 +153,21 @@ async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>,
         // The session task ended and dropped the outbox. At shutdown it ends
         // too, and the client must be told why rather than see a plain end
         // (the shutdown branch above may not have been polled ready first).
-        Ok(None) | Err(None) => (*state.shutdown.borrow()).then_some(CloseReason::Shutdown),
+        Ok(None) | Err(None) => (*state.shutdown.borrow()).then_some(EndReason::ServerShutdown),
     };
     state.finished = true;
     let reason = closed?;
     Some((Err(close_status(reason)), state))
 }
 
-/// The status a closed session's stream ends with.
-pub fn close_status(reason: CloseReason) -> Status {
+/// The status a session's own stream ends with when the core closed it.
+fn close_status(reason: EndReason) -> Status {
     match reason {
-        CloseReason::SlowConsumer => {
+        EndReason::SlowConsumer => {
             Status::resource_exhausted("slow consumer: the session's outgoing queue is full")
         }
-        CloseReason::Shutdown => Status::unavailable("the core is shutting down"),
-        CloseReason::LoggedOut => Status::unauthenticated("logged out: the login was revoked"),
-        CloseReason::LinkLost => Status::unavailable("the edge link of the session ended"),
+        EndReason::ServerShutdown => Status::unavailable("the core is shutting down"),
+        EndReason::LoggedOut => Status::unauthenticated("logged out: the login was revoked"),
+        _ => Status::unavailable("the session failed, reconnect"),
     }
 }

@@ -5,31 +5,19 @@
 //! and dropping it does nothing, so the link can hold it under its own lock
 //! without calling back into the registry.
 
+use messenger_proto::v1::EndReason;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// Why the core ended a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The session's outgoing queue was full.
-    SlowConsumer,
-    /// The core is shutting down.
-    Shutdown,
-    /// The login the session was opened with was revoked (logout).
-    LoggedOut,
-    /// The edge link the session's events went over has ended.
-    LinkLost,
-}
-
 /// Ends one session, once: the first reason given is the one that counts.
 pub struct CloseSwitch {
-    switch: Mutex<Option<oneshot::Sender<CloseReason>>>,
-    closed_as: Mutex<Option<CloseReason>>,
+    switch: Mutex<Option<oneshot::Sender<EndReason>>>,
+    closed_as: Mutex<Option<EndReason>>,
 }
 
 impl CloseSwitch {
     /// A switch that sends the reason into `close`.
-    pub fn new(close: oneshot::Sender<CloseReason>) -> Self {
+    pub fn new(close: oneshot::Sender<EndReason>) -> Self {
         CloseSwitch {
             switch: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),
@@ -37,13 +25,13 @@ impl CloseSwitch {
     }
 
     /// A new switch, shared, and the receiver that hears the reason.
-    pub fn channel() -> (Arc<Self>, oneshot::Receiver<CloseReason>) {
+    pub fn channel() -> (Arc<Self>, oneshot::Receiver<EndReason>) {
         let (close, closed) = oneshot::channel();
         (Arc::new(CloseSwitch::new(close)), closed)
     }
 
     /// Ends the session with `reason` (only the first reason counts).
-    pub fn close(&self, reason: CloseReason) {
+    pub fn close(&self, reason: EndReason) {
         let switch = self.switch.lock().expect("close switch poisoned").take();
         if let Some(switch) = switch {
             *self.closed_as.lock().expect("close switch poisoned") = Some(reason);
@@ -52,7 +40,7 @@ impl CloseSwitch {
     }
 
     /// Why the session was closed, if it was.
-    pub fn reason(&self) -> Option<CloseReason> {
+    pub fn reason(&self) -> Option<EndReason> {
         *self.closed_as.lock().expect("close switch poisoned")
     }
 }
@@ -66,9 +54,9 @@ mod tests {
         let (close, mut closed) = oneshot::channel();
         let switch = CloseSwitch::new(close);
         assert_eq!(switch.reason(), None);
-        switch.close(CloseReason::LoggedOut);
-        switch.close(CloseReason::SlowConsumer);
-        assert_eq!(switch.reason(), Some(CloseReason::LoggedOut));
-        assert_eq!(closed.try_recv(), Ok(CloseReason::LoggedOut));
+        switch.close(EndReason::LoggedOut);
+        switch.close(EndReason::SlowConsumer);
+        assert_eq!(switch.reason(), Some(EndReason::LoggedOut));
+        assert_eq!(closed.try_recv(), Ok(EndReason::LoggedOut));
     }
 }

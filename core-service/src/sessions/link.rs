@@ -18,7 +18,8 @@
 //! edge that cannot take its events at all loses its link, and with it its
 //! sessions, rather than growing the core's memory.
 
-use super::close::{CloseReason, CloseSwitch};
+use super::close::CloseSwitch;
+use messenger_proto::v1::EndReason;
 use messenger_proto::v1::{ClientOperation, SessionEnded};
 use messenger_proto::{LINK_OPERATION_WINDOW, LinkDelivery, SharedEvent};
 use std::collections::HashMap;
@@ -107,7 +108,7 @@ impl Link {
         };
         if let Err(lean_queue::SendError::Full(_)) = member.operations.try_send(operation) {
             tracing::warn!(link = %self.id, session, "edge sent beyond the operation window");
-            member.switch.close(CloseReason::SlowConsumer);
+            member.switch.close(EndReason::SlowConsumer);
         }
     }
 
@@ -140,11 +141,11 @@ impl Link {
         let _ = self.deliveries.send(delivery).await;
     }
 
-    /// Tells the edge that `session` has ended, and how.
-    pub async fn end_session(&self, session: SessionNumber, status: &tonic::Status) {
+    /// Tells the edge that `session` has ended, and why.
+    pub async fn end_session(&self, session: SessionNumber, reason: EndReason) {
         let ended = SessionEnded {
-            code: status.code() as i32,
-            message: status.message().to_owned(),
+            reason: reason.into(),
+            message: reason.name().to_owned(),
         };
         let delivery = LinkDelivery {
             sessions: vec![session],
@@ -164,19 +165,19 @@ impl Link {
         };
         if let Err(mpsc::error::TrySendError::Full(_)) = self.deliveries.try_send(delivery) {
             tracing::warn!(link = %self.id, "edge link queue full, closing the link");
-            self.close(CloseReason::LinkLost);
+            self.close(EndReason::Error);
         }
     }
 
     /// The edge reports that `session`'s client does not keep up.
     pub fn slow_session(&self, session: SessionNumber) {
         if let Some(member) = self.lock().get(&session) {
-            member.switch.close(CloseReason::SlowConsumer);
+            member.switch.close(EndReason::SlowConsumer);
         }
     }
 
     /// Ends the link and every session on it, for `reason`.
-    pub fn close(&self, reason: CloseReason) {
+    pub fn close(&self, reason: EndReason) {
         let sessions = {
             let mut sessions = self.lock();
             self.closed.cancel();
@@ -203,7 +204,7 @@ impl Links {
     pub fn insert(&self, link: Arc<Link>) {
         let replaced = self.lock().insert(link.id(), link);
         if let Some(old) = replaced {
-            old.close(CloseReason::LinkLost);
+            old.close(EndReason::Error);
         }
     }
 
@@ -257,7 +258,7 @@ mod tests {
         }
         assert!(closed.try_recv().is_err(), "within the window");
         link.operation(1, Box::default());
-        assert_eq!(closed.try_recv(), Ok(CloseReason::SlowConsumer));
+        assert_eq!(closed.try_recv(), Ok(EndReason::SlowConsumer));
 
         link.operation(2, Box::default());
         assert!(calm.try_recv().is_some());
@@ -306,9 +307,9 @@ mod tests {
         for _ in 0..=LINK_OPERATION_WINDOW {
             link.operation(6, Box::default());
         }
-        assert_eq!(closed.try_recv(), Ok(CloseReason::SlowConsumer));
+        assert_eq!(closed.try_recv(), Ok(EndReason::SlowConsumer));
         let outbox = Outbox::over_link(link.clone(), 6, switch, None);
-        assert_eq!(outbox.closed_reason(), Some(CloseReason::SlowConsumer));
+        assert_eq!(outbox.closed_reason(), Some(EndReason::SlowConsumer));
     }
 
     #[test]
@@ -332,8 +333,8 @@ mod tests {
             link.add(4, CloseSwitch::channel().0).is_none(),
             "number in use"
         );
-        link.close(CloseReason::Shutdown);
-        assert_eq!(closed.try_recv(), Ok(CloseReason::Shutdown));
+        link.close(EndReason::ServerShutdown);
+        assert_eq!(closed.try_recv(), Ok(EndReason::ServerShutdown));
         assert!(
             link.add(5, CloseSwitch::channel().0).is_none(),
             "link closed"

@@ -8,6 +8,6 @@ pub mod close;
 pub mod link;
 pub mod registry;
 
-pub use close::{CloseReason, CloseSwitch};
+pub use close::CloseSwitch;
 pub use link::{Link, Links, SessionNumber};
 pub use registry::{Outbox, Registry, SessionId};

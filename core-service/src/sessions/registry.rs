@@ -9,9 +9,10 @@
 //! lock is a plain mutex held only to copy or change the map, never across
 //! `.await`.
 
-use super::close::{CloseReason, CloseSwitch};
+use super::close::CloseSwitch;
 use super::link::{Link, SessionNumber};
 use messenger_proto::SharedEvent;
+use messenger_proto::v1::EndReason;
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -48,7 +49,7 @@ impl Outbox {
     /// An outbox around a session's queue and close switch.
     pub fn new(
         events: mpsc::Sender<SharedEvent>,
-        close: oneshot::Sender<CloseReason>,
+        close: oneshot::Sender<EndReason>,
         login: Option<Uuid>,
     ) -> Self {
         let switch = Arc::new(CloseSwitch::new(close));
@@ -112,17 +113,17 @@ impl Outbox {
     fn deliver_to_queue(&self, events: &mpsc::Sender<SharedEvent>, event: SharedEvent) {
         match events.try_send(event) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::SlowConsumer),
+            Err(mpsc::error::TrySendError::Full(_)) => self.close(EndReason::SlowConsumer),
         }
     }
 
     /// Ends the session with `reason` (only the first reason counts).
-    pub fn close(&self, reason: CloseReason) {
+    pub fn close(&self, reason: EndReason) {
         self.switch.close(reason);
     }
 
     /// Why the core closed this session, if it did.
-    pub fn closed_reason(&self) -> Option<CloseReason> {
+    pub fn closed_reason(&self) -> Option<EndReason> {
         self.switch.reason()
     }
 }
@@ -208,7 +209,7 @@ impl Registry {
             .map(|(_, outbox)| outbox.clone())
             .collect();
         for outbox in sessions {
-            outbox.close(CloseReason::LoggedOut);
+            outbox.close(EndReason::LoggedOut);
         }
     }
 
@@ -262,7 +263,7 @@ mod tests {
     ) -> (
         Arc<Outbox>,
         mpsc::Receiver<SharedEvent>,
-        oneshot::Receiver<CloseReason>,
+        oneshot::Receiver<EndReason>,
     ) {
         let (events, receiver) = mpsc::channel(capacity);
         let (close, closed) = oneshot::channel();
@@ -295,7 +296,7 @@ mod tests {
         for _ in 0..3 {
             registry.deliver(&[slow_user, fast_user], None, &event());
         }
-        assert_eq!(slow_closed.try_recv(), Ok(CloseReason::SlowConsumer));
+        assert_eq!(slow_closed.try_recv(), Ok(EndReason::SlowConsumer));
         assert!(fast_closed.try_recv().is_err());
         for _ in 0..3 {
             assert!(fast_events.try_recv().is_ok());

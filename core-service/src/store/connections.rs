@@ -5,32 +5,7 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// How a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    ClientClosed,
-    Error,
-    ServerShutdown,
-    SlowConsumer,
-    /// The connection logged in again as another user.
-    SwitchedUser,
-    /// The login it was opened with was revoked.
-    LoggedOut,
-}
-
-impl EndReason {
-    /// The name stored in `connections.end_reason`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::ClientClosed => "client_closed",
-            EndReason::Error => "error",
-            EndReason::ServerShutdown => "server_shutdown",
-            EndReason::SlowConsumer => "slow_consumer",
-            EndReason::SwitchedUser => "switched_user",
-            EndReason::LoggedOut => "logged_out",
-        }
-    }
-}
+pub use messenger_proto::v1::EndReason;
 
 /// Where a connection comes from.
 #[derive(Debug, Clone, Default)]
@@ -111,7 +86,7 @@ impl Store {
                  WHERE id = $1 AND ended_at IS NULL",
             )
             .await?;
-        client.execute(&statement, &[&id, &reason.as_str()]).await?;
+        client.execute(&statement, &[&id, &reason.name()]).await?;
         Ok(())
     }
 

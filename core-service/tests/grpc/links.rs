@@ -1,6 +1,7 @@
 //! Edge links: many sessions on one stream.
 
 use crate::common::*;
+use messenger_proto::v1::EndReason;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_carries_each_event_once_for_all_its_sessions() {
@@ -51,7 +52,7 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
     let ended = delivery(&mut link).await;
     assert_eq!(ended.sessions, vec![9]);
     let status = ended.ended.expect("session 9 ended");
-    assert_eq!(status.code, Code::ResourceExhausted as i32);
+    assert_eq!(status.reason(), EndReason::SlowConsumer);
     let quiet = tokio::time::timeout(Duration::from_millis(200), link.message()).await;
     assert!(quiet.is_err(), "nothing for session 7: {quiet:?}");
 
@@ -91,7 +92,7 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
     open_linked(&signals, 2, "msa_not-a-token").await;
     let refused = delivery(&mut link).await;
     assert_eq!(refused.sessions, vec![2]);
-    assert_eq!(refused.ended.unwrap().code, Code::Unauthenticated as i32);
+    assert_eq!(refused.ended.unwrap().reason(), EndReason::LoggedOut);
 
     // An operation with no reply is still reported as taken.
     let seen = pb::MessageSeen {
@@ -181,7 +182,7 @@ async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
     while ended.is_none() {
         ended = delivery_for(&mut link, 2).await.ended;
     }
-    assert_eq!(ended.unwrap().code, Code::ResourceExhausted as i32);
+    assert_eq!(ended.unwrap().reason(), EndReason::SlowConsumer);
 
     // The link and its other session carry on.
     operate(&signals, 1, unknown_receipt()).await;

@@ -500,7 +500,7 @@ mod tests {
         let ended = LinkDelivery {
             sessions: vec![3],
             ended: Some(SessionEnded {
-                code: tonic::Code::ResourceExhausted as i32,
+                reason: messenger_proto::v1::EndReason::SlowConsumer.into(),
                 message: "slow".into(),
             }),
             ..Default::default()

@@ -21,7 +21,7 @@ use crate::openapi::Document;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{EdgeLink, LinkSession, Next};
-use messenger_proto::v1::{AuthenticateRequest, SessionEnded};
+use messenger_proto::v1::{AuthenticateRequest, EndReason, SessionEnded};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tonic::Code;
 use upgrade::{Socket, Upgrade};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -431,20 +430,20 @@ fn close_frame(code: u16, reason: String) -> Message {
     }))
 }
 
-/// The close code and reason for the status a session ended with.
+/// The close code and reason for a session the core ended.
 fn ended_close(ended: &SessionEnded) -> Close {
-    match Code::from_i32(ended.code) {
-        Code::Unauthenticated => (close_codes::LOGGED_OUT, "logged out".into()),
-        Code::ResourceExhausted => (
+    match ended.reason() {
+        EndReason::LoggedOut => (close_codes::LOGGED_OUT, "logged out".into()),
+        EndReason::SlowConsumer => (
             close_codes::SLOW_CONSUMER,
             "slow consumer: reconnect and read history".into(),
         ),
-        Code::Unavailable | Code::Cancelled | Code::Unknown => (
+        EndReason::ServerShutdown | EndReason::Error => (
             close_codes::SERVICE_RESTART,
             "core unavailable, reconnect".into(),
         ),
-        code => {
-            tracing::error!(?code, message = %ended.message, "core ended a session");
+        reason @ (EndReason::Unspecified | EndReason::ClientClosed | EndReason::SwitchedUser) => {
+            tracing::error!(?reason, message = %ended.message, "core ended a session");
             (close_codes::INTERNAL_ERROR, "internal error".into())
         }
     }
