@@ -8,7 +8,7 @@
 //! a status when the core shuts down or the client reads too slowly.
 
 use crate::commands::{self, SessionState};
-use crate::sessions::Outbox;
+use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use crate::store::users::UserRecord;
@@ -39,9 +39,9 @@ pub fn open(
     origin: ConnectionOrigin,
 ) -> EventStream {
     let login = user.as_ref().map(|(_, login)| *login);
-    let (close, closed) = oneshot::channel();
+    let (switch, closed) = CloseSwitch::channel();
     let (events, queue) = mpsc::channel(core.limits.session_queue);
-    let outbox = Arc::new(Outbox::new(events, close, login));
+    let outbox = Arc::new(Outbox::new(events, switch, login));
     let session = SessionState::new(core.sessions.new_session_id(), outbox, origin);
     let span = tracing::info_span!("session", session_id = session.id);
     let mut operations = OwnStream {

@@ -17,7 +17,7 @@ pub struct CloseSwitch {
 
 impl CloseSwitch {
     /// A switch that sends the reason into `close`.
-    pub fn new(close: oneshot::Sender<EndReason>) -> Self {
+    fn new(close: oneshot::Sender<EndReason>) -> Self {
         CloseSwitch {
             switch: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),

@@ -17,7 +17,7 @@ use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Identifies one session for its whole life.
@@ -46,13 +46,12 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An outbox around a session's queue and close switch.
+    /// An outbox around a session's own queue, ended by `switch`.
     pub fn new(
         events: mpsc::Sender<SharedEvent>,
-        close: oneshot::Sender<EndReason>,
+        switch: Arc<CloseSwitch>,
         login: Option<Uuid>,
     ) -> Self {
-        let switch = Arc::new(CloseSwitch::new(close));
         Self::with_route(Route::Queue(events), switch, login)
     }
 
@@ -251,6 +250,7 @@ mod tests {
     use super::*;
     use messenger_proto::v1::Error as ErrorEvent;
     use messenger_proto::v1::server_event::Event;
+    use tokio::sync::oneshot;
 
     fn event() -> ServerEvent {
         ServerEvent {
@@ -266,8 +266,8 @@ mod tests {
         oneshot::Receiver<EndReason>,
     ) {
         let (events, receiver) = mpsc::channel(capacity);
-        let (close, closed) = oneshot::channel();
-        (Arc::new(Outbox::new(events, close, None)), receiver, closed)
+        let (switch, closed) = CloseSwitch::channel();
+        (Arc::new(Outbox::new(events, switch, None)), receiver, closed)
     }
 
     #[test]
