@@ -181,6 +181,7 @@ fn create_json(options: CreateJson) -> Result<(), Box<dyn std::error::Error>> {
         group_size: options.group_size,
         messages_per_chat: options.messages_per_chat,
         seed: options.seed,
+        ..Sizes::default()
     };
     let total = ((sizes.personal_chats + sizes.groups) * sizes.messages_per_chat) as u64;
     let bar = indicatif::ProgressBar::new(total);
@@ -191,7 +192,7 @@ fn create_json(options: CreateJson) -> Result<(), Box<dyn std::error::Error>> {
         if made % 1000 == 0 {
             bar.set_position(made)
         }
-    });
+    })?;
     bar.finish_and_clear();
     let file = std::io::BufWriter::new(std::fs::File::create(&options.out)?);
     serde_json::to_writer_pretty(file, &data)?;

@@ -92,7 +92,9 @@ fn data() -> DemoData {
         group_size: 4,
         messages_per_chat: 3,
         seed: 11,
+        ..Sizes::default()
     })
+    .unwrap()
 }
 
 fn members_of(data: &DemoData, chat: Uuid) -> Vec<Uuid> {

@@ -114,7 +114,9 @@ async fn a_killed_core_loses_and_duplicates_nothing() {
         group_size: 2,
         messages_per_chat: 0,
         seed: 3,
-    });
+        ..Sizes::default()
+    })
+    .unwrap();
     populate::populate(&db.store(), &data).await.unwrap();
     let chat = data.chats[0].id;
     let (alice, bob) = (&data.users[0], &data.users[1]);

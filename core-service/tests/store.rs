@@ -17,7 +17,9 @@ fn small_data(seed: u64) -> core_service::demo_data::DemoData {
         group_size: 4,
         messages_per_chat: 4,
         seed,
+        ..Sizes::default()
     })
+    .unwrap()
 }
 
 /// Every table's row count, to compare database states.

@@ -1,7 +1,7 @@
 //! Talking to the server: WebSocket connections from chosen loopback
 //! addresses, password logins and OAuth tokens.
 
-use crate::dataset::User;
+use demo_data::DemoUser as User;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

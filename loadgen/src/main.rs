@@ -1,9 +1,11 @@
 //! `loadgen`: generates data sets and measures a running messenger.
 
 use clap::{Args, Parser, Subcommand};
+use demo_data::DemoData;
+use demo_data::generate::{Sizes, generate_with_progress};
 use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
-use loadgen::dataset::{self, DataSet, Directory, Shape};
+use loadgen::dataset::Directory;
 use loadgen::run::{Pace, Settings};
 use loadgen::{chart, history, idle, process, report, run};
 use std::path::PathBuf;
@@ -174,14 +176,21 @@ fn main() -> ExitCode {
 type Outcome = Result<bool, Box<dyn std::error::Error>>;
 
 fn generate(args: GenArgs) -> Outcome {
-    let data = dataset::generate(Shape {
-        users: args.users,
-        groups: args.groups,
-        group_size: args.group_size,
-        messages_per_chat: args.messages_per_chat,
-        first_user: args.first_user,
-        seed: args.seed,
-    })?;
+    let data = generate_with_progress(
+        &Sizes {
+            users: args.users,
+            personal_chats: 0,
+            groups: args.groups,
+            group_size: args.group_size,
+            messages_per_chat: args.messages_per_chat,
+            // Each receipt is a row: a data set for load tests keeps only
+            // the senders' own.
+            seen_chance: 0.0,
+            first_user: args.first_user,
+            seed: args.seed,
+        },
+        |_| {},
+    )?;
     report::write_json(&args.out, &data)?;
     println!(
         "wrote {}: {} users, {} groups of {}, {} messages",
@@ -198,7 +207,7 @@ async fn prepare(target: &Target) -> Result<(Server, Directory), Box<dyn std::er
     raise_open_file_limit();
     let text = std::fs::read_to_string(&target.data)
         .map_err(|e| format!("cannot read {}: {e}", target.data.display()))?;
-    let data: DataSet = serde_json::from_str(&text)
+    let data: DemoData = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a demo-data file: {e}", target.data.display()))?;
     let directory = Directory::new(data, !target.all_chats);
     let server = Server::resolve(&target.url).await?;

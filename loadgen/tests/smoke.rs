@@ -8,17 +8,18 @@
 use core_service::demo_data::populate;
 use core_service::state::Limits;
 use core_service::testing::TestDatabase;
+use demo_data::generate::{Sizes, generate};
 use edge::config::EdgeConfig;
 use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
-use loadgen::dataset::{self, Directory, Shape};
+use loadgen::dataset::Directory;
 use loadgen::{history, run};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Core and edge on port 0 over a fresh database holding `shape`.
+/// Core and edge on port 0 over a fresh database holding data of `sizes`.
 struct Stack {
     _db: TestDatabase,
     edge: SocketAddr,
@@ -26,12 +27,11 @@ struct Stack {
     stop: watch::Sender<bool>,
 }
 
-async fn start(shape: Shape) -> Stack {
+async fn start(sizes: Sizes) -> Stack {
     let db = TestDatabase::create().await;
     let store = db.store();
-    let data = dataset::generate(shape).unwrap();
-    let demo = populate::parse(&serde_json::to_string(&data).unwrap()).unwrap();
-    populate::populate(&store, &demo).await.unwrap();
+    let data = generate(&sizes).unwrap();
+    populate::populate(&store, &data).await.unwrap();
     let (stop, stopped) = watch::channel(false);
     let core_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let core = core_listener.local_addr().unwrap();
@@ -73,12 +73,14 @@ async fn start(shape: Shape) -> Stack {
     }
 }
 
-fn shape(messages_per_chat: usize) -> Shape {
-    Shape {
+fn sizes(messages_per_chat: usize) -> Sizes {
+    Sizes {
         users: 24,
+        personal_chats: 0,
         groups: 8,
         group_size: 5,
         messages_per_chat,
+        seen_chance: 0.0,
         first_user: 0,
         seed: 3,
     }
@@ -86,7 +88,7 @@ fn shape(messages_per_chat: usize) -> Shape {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_run_loses_and_duplicates_nothing() {
-    let stack = start(shape(0)).await;
+    let stack = start(sizes(0)).await;
     let server = Server::resolve(&format!("http://{}", stack.edge))
         .await
         .unwrap();
@@ -132,7 +134,7 @@ async fn a_short_run_loses_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_reads_full_pages() {
-    let stack = start(shape(30)).await;
+    let stack = start(sizes(30)).await;
     let server = Server::resolve(&format!("http://{}", stack.edge))
         .await
         .unwrap();

@@ -277,7 +277,9 @@ mod tests {
             group_size: 4,
             messages_per_chat: 5,
             seed: 7,
+            ..Sizes::default()
         })
+        .expect("valid sizes")
     }
 
     fn refusal(data: &DemoData) -> String {

@@ -267,7 +267,11 @@ mod tests {
     ) {
         let (events, receiver) = mpsc::channel(capacity);
         let (switch, closed) = CloseSwitch::channel();
-        (Arc::new(Outbox::new(events, switch, None)), receiver, closed)
+        (
+            Arc::new(Outbox::new(events, switch, None)),
+            receiver,
+            closed,
+        )
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub async fn start(limits: Limits) -> Core {
         group_size: 3,
         messages_per_chat: 3,
         seed: 11,
-    });
+        ..Sizes::default()
+    })
+    .unwrap();
     populate::populate(&db.store(), &data).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
