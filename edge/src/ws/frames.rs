@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 /// A client frame, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,15 +30,17 @@ pub struct Login {
     pub password: String,
 }
 
+/// Ids stay text here: the core parses them (it must, for its other
+/// clients), and names the field when one is not a UUID.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SendMessage {
-    /// As the client wrote it (a UUID): the ack repeats it byte for byte.
-    #[serde(deserialize_with = "uuid_text")]
+    /// As the client wrote it: the ack repeats it byte for byte.
+    #[serde(deserialize_with = "text")]
     pub client_id: String,
-    #[serde(deserialize_with = "uuid")]
-    pub sender_id: Uuid,
-    #[serde(deserialize_with = "uuid")]
-    pub chat_id: Uuid,
+    #[serde(deserialize_with = "text")]
+    pub sender_id: String,
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
     #[serde(default, deserialize_with = "timestamp")]
     pub timestamp: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "text")]
@@ -51,20 +52,20 @@ pub struct CreateGroup {
     #[serde(deserialize_with = "text")]
     pub name: String,
     #[serde(deserialize_with = "user_ids")]
-    pub users: Vec<Uuid>,
+    pub users: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct MessageSeen {
-    #[serde(deserialize_with = "uuid")]
-    pub message_id: Uuid,
+    #[serde(deserialize_with = "text")]
+    pub message_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Sync {
     /// Per chat, the last seq the client has.
     #[serde(default, deserialize_with = "cursor")]
-    pub since: Option<Vec<(Uuid, u64)>>,
+    pub since: Option<Vec<(String, u64)>>,
 }
 
 /// Why a frame was refused. Sent to the client as an error frame.
@@ -164,16 +165,6 @@ fn text<'de, D: Deserializer<'de>>(input: D) -> Result<String, D::Error> {
     String::deserialize(input).map_err(|_| D::Error::custom("must be a string"))
 }
 
-fn uuid<'de, D: Deserializer<'de>>(input: D) -> Result<Uuid, D::Error> {
-    Uuid::parse_str(&text(input)?).map_err(|_| D::Error::custom("must be a UUID"))
-}
-
-fn uuid_text<'de, D: Deserializer<'de>>(input: D) -> Result<String, D::Error> {
-    let given = text(input)?;
-    Uuid::parse_str(&given).map_err(|_| D::Error::custom("must be a UUID"))?;
-    Ok(given)
-}
-
 fn timestamp<'de, D: Deserializer<'de>>(input: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     let Some(given) = Option::<Value>::deserialize(input)? else {
         return Ok(None);
@@ -186,23 +177,17 @@ fn timestamp<'de, D: Deserializer<'de>>(input: D) -> Result<Option<DateTime<Utc>
         .ok_or_else(|| D::Error::custom("must look like 2025-05-04 04:45:50+00:00 or RFC 3339"))
 }
 
-fn user_ids<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<Uuid>, D::Error> {
-    let refused = || D::Error::custom("must be an array of user ids");
-    let items = Vec::<Value>::deserialize(input).map_err(|_| refused())?;
-    items
-        .iter()
-        .map(|item| item.as_str().and_then(|t| Uuid::parse_str(t).ok()))
-        .collect::<Option<_>>()
-        .ok_or_else(refused)
+fn user_ids<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<String>, D::Error> {
+    Vec::<String>::deserialize(input).map_err(|_| D::Error::custom("must be an array of user ids"))
 }
 
-fn cursor<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Vec<(Uuid, u64)>>, D::Error> {
+fn cursor<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Vec<(String, u64)>>, D::Error> {
     let refused = || D::Error::custom("must map chat ids to seq numbers");
     match Option::<Value>::deserialize(input)? {
         None => Ok(None),
         Some(Value::Object(cursor)) => cursor
-            .iter()
-            .map(|(chat, seq)| Some((Uuid::parse_str(chat).ok()?, seq.as_u64()?)))
+            .into_iter()
+            .map(|(chat, seq)| Some((chat, seq.as_u64()?)))
             .collect::<Option<_>>()
             .map(Some)
             .ok_or_else(refused),
@@ -262,7 +247,7 @@ mod tests {
             panic!("no cursor");
         };
         assert_eq!(since[0].1, 7);
-        let error = parse(r#"{"type":"sync","since":{"x":1}}"#).unwrap_err();
+        let error = parse(r#"{"type":"sync","since":[1]}"#).unwrap_err();
         assert!(error.message.contains("since"));
         assert!(parse(&format!(r#"{{"type":"sync","since":{{"{ID}":-1}}}}"#)).is_err());
     }
@@ -289,15 +274,15 @@ mod tests {
     #[test]
     fn bad_fields_are_named_and_ids_repeated() {
         let error = parse(&format!(
-            r#"{{"client_id":"{ID}","sender_id":"nope","chat_id":"{ID}","text":"x"}}"#
+            r#"{{"client_id":"{ID}","sender_id":7,"chat_id":"{ID}","text":"x"}}"#
         ))
         .unwrap_err();
         assert_eq!(error.code, "invalid_field");
         assert!(error.message.contains("sender_id"));
         assert_eq!(error.client_id.as_deref(), Some(ID));
 
-        let error = parse(r#"{"message_id":"42"}"#).unwrap_err();
-        assert_eq!(error.message_id.as_deref(), Some("42"));
+        let error = parse(r#"{"message_id":42}"#).unwrap_err();
+        assert!(error.message.contains("message_id"));
 
         let error = parse(r#"{"email":"a@example.com"}"#).unwrap_err();
         assert_eq!(error.code, "missing_field");
@@ -305,5 +290,27 @@ mod tests {
 
         let error = parse(r#"{"name":"x","users":[1]}"#).unwrap_err();
         assert!(error.message.contains("users"));
+    }
+
+    #[test]
+    fn ids_are_passed_on_as_given_for_the_core_to_parse() {
+        let frame = parse(&format!(
+            r#"{{"client_id":"c","sender_id":"nope","chat_id":"{ID}","text":"x"}}"#
+        ))
+        .unwrap();
+        let ClientFrame::SendMessage(send) = frame else {
+            panic!("not a send");
+        };
+        assert_eq!(
+            (send.client_id.as_str(), send.sender_id.as_str()),
+            ("c", "nope")
+        );
+        let since = parse(r#"{"type":"sync","since":{"x":1}}"#).unwrap();
+        assert_eq!(
+            since,
+            ClientFrame::Sync(Sync {
+                since: Some(vec![("x".into(), 1)])
+            })
+        );
     }
 }

@@ -5,7 +5,6 @@ use super::frames::{ClientFrame, FrameError};
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
 use serde::Serialize;
-use uuid::Uuid;
 
 /// A client frame as the core's operation.
 pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
@@ -19,23 +18,20 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
         // own clock.
         ClientFrame::SendMessage(send) => Operation::SendMessage(pb::SendMessage {
             client_id: send.client_id,
-            sender_id: send.sender_id.to_string(),
-            chat_id: send.chat_id.to_string(),
+            sender_id: send.sender_id,
+            chat_id: send.chat_id,
             text: send.text,
         }),
         ClientFrame::CreateGroup(group) => Operation::CreateGroup(pb::CreateGroup {
             name: group.name,
-            user_ids: group.users.iter().map(Uuid::to_string).collect(),
+            user_ids: group.users,
         }),
         ClientFrame::MessageSeen(seen) => Operation::MessageSeen(pb::MessageSeen {
-            message_id: seen.message_id.to_string(),
+            message_id: seen.message_id,
         }),
         ClientFrame::Sync(sync) => Operation::Sync(pb::Sync {
             since: sync.since.map(|chats| pb::Cursor {
-                chats: chats
-                    .into_iter()
-                    .map(|(chat, seq)| (chat.to_string(), seq))
-                    .collect(),
+                chats: chats.into_iter().collect(),
             }),
         }),
     };
