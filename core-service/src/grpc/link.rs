@@ -11,7 +11,7 @@ use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
 use crate::sessions::link::OperationQueue;
-use crate::sessions::{CloseSwitch, Link, Outbox};
+use crate::sessions::{CloseSwitch, Link, Outbox, SessionNumber};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use futures_util::Stream;
@@ -97,15 +97,15 @@ async fn read_signals(
 /// Applies one signal of the edge.
 fn apply(core: &Arc<Core>, link: &Arc<Link>, signal: Signal, shutdown: &watch::Receiver<bool>) {
     match signal {
-        Signal::SlowSession(session) => link.slow_session(session),
+        Signal::SlowSession(session) => link.slow_session(SessionNumber(session)),
         Signal::OpenSession(opening) => open_session(core, link, opening, shutdown),
         Signal::Operation(operation) => {
             // An empty one is answered as on a session's own stream: with an
             // error event.
             let client_operation = operation.operation.unwrap_or_default();
-            link.operation(operation.session, Box::new(client_operation));
+            link.operation(SessionNumber(operation.session), Box::new(client_operation));
         }
-        Signal::CloseSession(session) => link.detach(session),
+        Signal::CloseSession(session) => link.detach(SessionNumber(session)),
     }
 }
 
@@ -117,7 +117,7 @@ fn open_session(
     shutdown: &watch::Receiver<bool>,
 ) {
     let (switch, closed) = CloseSwitch::channel();
-    let Some(operations) = link.add(opening.session, switch.clone()) else {
+    let Some(operations) = link.add(SessionNumber(opening.session), switch.clone()) else {
         tracing::warn!(link = %link.id(), session = opening.session, "session number in use");
         return;
     };
@@ -159,7 +159,7 @@ async fn run_session(
         switch,
         closed,
     } = started;
-    let number = opening.session;
+    let number = SessionNumber(opening.session);
     let user = if opening.token.is_empty() {
         None
     } else {

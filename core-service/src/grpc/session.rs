@@ -43,7 +43,7 @@ pub fn open(
     let (events, queue) = mpsc::channel(core.limits.session_queue);
     let outbox = Arc::new(Outbox::new(events, switch, login));
     let session = SessionState::new(core.sessions.new_session_id(), outbox, origin);
-    let span = tracing::info_span!("session", session_id = session.id);
+    let span = tracing::info_span!("session", session_id = %session.id);
     let mut operations = OwnStream {
         operations,
         shutdown: shutdown.clone(),

@@ -28,8 +28,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// A session's number on its edge's link.
-pub type SessionNumber = u64;
+/// A session's number on its edge's link, chosen by the edge (the
+/// contract's `session` fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionNumber(pub u64);
+
+impl std::fmt::Display for SessionNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// The operations of one session on a link, in the order the client sent them.
 pub type OperationQueue = lean_queue::Receiver<Box<ClientOperation>>;
@@ -107,7 +115,7 @@ impl Link {
             return;
         };
         if let Err(lean_queue::SendError::Full(_)) = member.operations.try_send(operation) {
-            tracing::warn!(link = %self.id, session, "edge sent beyond the operation window");
+            tracing::warn!(link = %self.id, %session, "edge sent beyond the operation window");
             member.switch.close(EndReason::SlowConsumer);
         }
     }
@@ -123,7 +131,7 @@ impl Link {
     /// the link has ended.
     pub async fn reply(&self, session: SessionNumber, event: SharedEvent, taken: u32) -> bool {
         let delivery = LinkDelivery {
-            sessions: vec![session],
+            sessions: vec![session.0],
             event: Some(event),
             operations_taken: taken,
             ended: None,
@@ -134,7 +142,7 @@ impl Link {
     /// Tells the edge that `session` took `taken` more operations.
     pub async fn report_taken(&self, session: SessionNumber, taken: u32) {
         let delivery = LinkDelivery {
-            sessions: vec![session],
+            sessions: vec![session.0],
             operations_taken: taken,
             ..LinkDelivery::default()
         };
@@ -148,7 +156,7 @@ impl Link {
             message: reason.name().to_owned(),
         };
         let delivery = LinkDelivery {
-            sessions: vec![session],
+            sessions: vec![session.0],
             ended: Some(ended),
             ..LinkDelivery::default()
         };
@@ -159,7 +167,7 @@ impl Link {
     /// full is not reading at all; its link is closed.
     pub fn deliver(&self, sessions: Vec<SessionNumber>, event: SharedEvent) {
         let delivery = LinkDelivery {
-            sessions,
+            sessions: sessions.into_iter().map(|session| session.0).collect(),
             event: Some(event),
             ..LinkDelivery::default()
         };
@@ -249,18 +257,18 @@ mod tests {
     fn operations_beyond_the_window_close_only_that_session() {
         let (link, _deliveries) = link();
         let (flooded_switch, mut closed) = CloseSwitch::channel();
-        let mut flooded = link.add(1, flooded_switch).unwrap();
+        let mut flooded = link.add(SessionNumber(1), flooded_switch).unwrap();
         let (calm_switch, mut calm_closed) = CloseSwitch::channel();
-        let mut calm = link.add(2, calm_switch).unwrap();
+        let mut calm = link.add(SessionNumber(2), calm_switch).unwrap();
 
         for _ in 0..LINK_OPERATION_WINDOW {
-            link.operation(1, Box::default());
+            link.operation(SessionNumber(1), Box::default());
         }
         assert!(closed.try_recv().is_err(), "within the window");
-        link.operation(1, Box::default());
+        link.operation(SessionNumber(1), Box::default());
         assert_eq!(closed.try_recv(), Ok(EndReason::SlowConsumer));
 
-        link.operation(2, Box::default());
+        link.operation(SessionNumber(2), Box::default());
         assert!(calm.try_recv().is_some());
         assert!(calm_closed.try_recv().is_err());
         let queued = std::iter::from_fn(|| flooded.try_recv()).count();
@@ -275,7 +283,7 @@ mod tests {
     fn a_session_that_ends_while_its_edge_sends_past_the_window_does_not_hang() {
         let (finished, done) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for round in 0..500 {
+            for round in (0..500).map(SessionNumber) {
                 let (link, _deliveries) = link();
                 let (switch, _closed) = CloseSwitch::channel();
                 let _operations = link.add(round, switch.clone()).unwrap();
@@ -303,12 +311,12 @@ mod tests {
     fn a_session_flooded_while_starting_is_closed() {
         let (link, _deliveries) = link();
         let (switch, mut closed) = CloseSwitch::channel();
-        let _operations = link.add(6, switch.clone()).unwrap();
+        let _operations = link.add(SessionNumber(6), switch.clone()).unwrap();
         for _ in 0..=LINK_OPERATION_WINDOW {
-            link.operation(6, Box::default());
+            link.operation(SessionNumber(6), Box::default());
         }
         assert_eq!(closed.try_recv(), Ok(EndReason::SlowConsumer));
-        let outbox = Outbox::over_link(link.clone(), 6, switch, None);
+        let outbox = Outbox::over_link(link.clone(), SessionNumber(6), switch, None);
         assert_eq!(outbox.closed_reason(), Some(EndReason::SlowConsumer));
     }
 
@@ -316,27 +324,37 @@ mod tests {
     fn a_session_whose_outbox_is_gone_is_forgotten_by_its_link() {
         let (link, _deliveries) = link();
         let (switch, _closed) = CloseSwitch::channel();
-        let mut operations = link.add(8, switch.clone()).unwrap();
-        drop(Outbox::over_link(link.clone(), 8, switch, None));
-        link.operation(8, Box::default());
+        let mut operations = link.add(SessionNumber(8), switch.clone()).unwrap();
+        drop(Outbox::over_link(
+            link.clone(),
+            SessionNumber(8),
+            switch,
+            None,
+        ));
+        link.operation(SessionNumber(8), Box::default());
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
         let (again, _) = CloseSwitch::channel();
-        assert!(link.add(8, again).is_some(), "the number is free again");
+        assert!(
+            link.add(SessionNumber(8), again).is_some(),
+            "the number is free again"
+        );
     }
 
     #[test]
     fn a_number_in_use_or_a_closed_link_starts_no_session() {
         let (link, _deliveries) = link();
         let (first, mut closed) = CloseSwitch::channel();
-        let mut operations = link.add(4, first).unwrap();
+        let mut operations = link.add(SessionNumber(4), first).unwrap();
         assert!(
-            link.add(4, CloseSwitch::channel().0).is_none(),
+            link.add(SessionNumber(4), CloseSwitch::channel().0)
+                .is_none(),
             "number in use"
         );
         link.close(EndReason::ServerShutdown);
         assert_eq!(closed.try_recv(), Ok(EndReason::ServerShutdown));
         assert!(
-            link.add(5, CloseSwitch::channel().0).is_none(),
+            link.add(SessionNumber(5), CloseSwitch::channel().0)
+                .is_none(),
             "link closed"
         );
         // The session's queue ended with the link.
@@ -346,10 +364,12 @@ mod tests {
     #[test]
     fn a_client_that_leaves_ends_its_queue_after_what_it_sent() {
         let (link, _deliveries) = link();
-        let mut operations = link.add(3, CloseSwitch::channel().0).unwrap();
-        link.operation(3, Box::default());
-        link.detach(3);
-        link.operation(3, Box::default());
+        let mut operations = link
+            .add(SessionNumber(3), CloseSwitch::channel().0)
+            .unwrap();
+        link.operation(SessionNumber(3), Box::default());
+        link.detach(SessionNumber(3));
+        link.operation(SessionNumber(3), Box::default());
         assert!(operations.try_recv().is_some());
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
     }

@@ -20,8 +20,16 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-/// Identifies one session for its whole life.
-pub type SessionId = u64;
+/// Identifies one session of this core for its whole life: in the logs,
+/// and to leave out the sender's own session when delivering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(u64);
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Where a session's events go.
 enum Route {
@@ -152,7 +160,7 @@ pub struct Registry {
 impl Registry {
     /// A fresh session id.
     pub fn new_session_id(&self) -> SessionId {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        SessionId(self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Makes `session` of `user_id` reachable.
@@ -280,12 +288,14 @@ mod tests {
         let user = Uuid::new_v4();
         let (phone, mut phone_events, _) = session(4);
         let (laptop, mut laptop_events, _) = session(4);
-        registry.register(user, 1, phone);
-        registry.register(user, 2, laptop);
-        registry.deliver(&[user], Some(1), &event());
+        let (phone_id, laptop_id) = (registry.new_session_id(), registry.new_session_id());
+        assert_ne!(phone_id, laptop_id);
+        registry.register(user, phone_id, phone);
+        registry.register(user, laptop_id, laptop);
+        registry.deliver(&[user], Some(phone_id), &event());
         assert!(phone_events.try_recv().is_err());
         assert!(laptop_events.try_recv().is_ok());
-        registry.unregister(user, 2);
+        registry.unregister(user, laptop_id);
         assert_eq!(registry.session_count(), 1);
     }
 
@@ -295,8 +305,8 @@ mod tests {
         let (slow, _slow_events, mut slow_closed) = session(1);
         let (fast, mut fast_events, mut fast_closed) = session(8);
         let (slow_user, fast_user) = (Uuid::new_v4(), Uuid::new_v4());
-        registry.register(slow_user, 1, slow);
-        registry.register(fast_user, 2, fast);
+        registry.register(slow_user, registry.new_session_id(), slow);
+        registry.register(fast_user, registry.new_session_id(), fast);
         for _ in 0..3 {
             registry.deliver(&[slow_user, fast_user], None, &event());
         }
