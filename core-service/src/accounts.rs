@@ -5,6 +5,7 @@ use crate::auth::password;
 use crate::auth::tokens;
 use crate::commands::login::check_credentials;
 use crate::error::{Error, Result};
+use crate::ids::{LoginId, UserId};
 use crate::state::Core;
 use crate::store::tokens::TokenKind;
 use crate::store::tokens::{NewToken, RefreshOutcome};
@@ -12,7 +13,6 @@ use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
 use messenger_proto::v1::{Login, RegisterRequest, TokenGrant, token_request::Grant};
 use std::time::Duration;
-use uuid::Uuid;
 
 /// Longest name, in characters.
 const MAX_NAME_CHARS: usize = 100;
@@ -43,7 +43,7 @@ pub async fn register(core: &Core, request: RegisterRequest) -> Result<UserRecor
         ));
     }
     let user = UserRecord {
-        id: Uuid::new_v4(),
+        id: UserId::random(),
         name: name.to_owned(),
         email: email.to_owned(),
         password_hash: password::hash(request.password).await?,
@@ -80,7 +80,7 @@ pub async fn create_login_session(
         hash: tokens::hash(&token),
         kind: TokenKind::Session,
         user_id: user.id,
-        family_id: Uuid::new_v4(),
+        family_id: LoginId::random(),
         expires_at,
     };
     core.store.insert_tokens(&[record]).await?;
@@ -100,7 +100,7 @@ pub async fn grant_tokens(
                 password: grant.password,
             };
             let user = check_credentials(core, &login, client_address).await?;
-            let (grant, records) = new_token_pair(core, user.id, Uuid::new_v4());
+            let (grant, records) = new_token_pair(core, user.id, LoginId::random());
             core.store.insert_tokens(&records).await?;
             Ok(grant)
         }
@@ -130,7 +130,7 @@ async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenGrant> {
     }
 }
 
-fn new_token_pair(core: &Core, user_id: Uuid, family_id: Uuid) -> (TokenGrant, Vec<NewToken>) {
+fn new_token_pair(core: &Core, user_id: UserId, family_id: LoginId) -> (TokenGrant, Vec<NewToken>) {
     let access = tokens::generate(TokenKind::Access);
     let refresh = tokens::generate(TokenKind::Refresh);
     let record = |token: &str, kind, ttl| NewToken {
@@ -158,7 +158,7 @@ fn expiry(ttl: Duration) -> DateTime<Utc> {
 
 /// The user of `token` (a login session or an access token) and the login
 /// it belongs to.
-pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord, Uuid)> {
+pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord, LoginId)> {
     let hash = tokens::hash(token);
     if let Some(owner) = core.tokens.get(&hash) {
         return Ok(owner);

@@ -10,8 +10,10 @@ use messenger_proto::v1::{self as pb, server_event::Event};
 use uuid::Uuid;
 
 /// A UUID field of a request or an operation; `field` names it in the error.
-pub fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|_| Error::invalid(field, "must be a UUID"))
+pub fn parse_uuid<Id: From<Uuid>>(field: &'static str, text: &str) -> Result<Id> {
+    Uuid::parse_str(text)
+        .map(Id::from)
+        .map_err(|_| Error::invalid(field, "must be a UUID"))
 }
 
 /// A stored message as the API shows it.

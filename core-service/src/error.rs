@@ -41,7 +41,7 @@ pub enum Error {
     MessageNotFound,
     /// A referenced user does not exist.
     #[error("unknown user {0}")]
-    UnknownUser(uuid::Uuid),
+    UnknownUser(crate::ids::UserId),
     /// The database failed; the cause is logged, never sent.
     #[error("database error occurred")]
     Database(#[from] tokio_postgres::Error),

@@ -24,6 +24,7 @@ pub mod convert;
 pub mod demo_data;
 pub mod error;
 pub mod grpc;
+pub mod ids;
 pub mod local_db;
 pub mod membership;
 pub mod sessions;

@@ -8,23 +8,23 @@
 //! without expiry. A chat that is not cached yet is read once on first use.
 
 use crate::error::Result;
+use crate::ids::{ChatId, UserId};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use uuid::Uuid;
 
 /// The members of one chat.
-pub type Members = Arc<[Uuid]>;
+pub type Members = Arc<[UserId]>;
 
 /// Chat id → members, filled on demand.
 #[derive(Default)]
 pub struct MembershipCache {
-    chats: RwLock<HashMap<Uuid, Members>>,
+    chats: RwLock<HashMap<ChatId, Members>>,
 }
 
 impl MembershipCache {
     /// The chat's members; an empty list if the chat does not exist.
-    pub async fn members(&self, store: &Store, chat_id: Uuid) -> Result<Members> {
+    pub async fn members(&self, store: &Store, chat_id: ChatId) -> Result<Members> {
         if let Some(members) = self.cached(chat_id) {
             return Ok(members);
         }
@@ -37,14 +37,14 @@ impl MembershipCache {
     }
 
     /// Records the members of a chat the core has just created.
-    pub fn insert(&self, chat_id: Uuid, members: Members) {
+    pub fn insert(&self, chat_id: ChatId, members: Members) {
         self.chats
             .write()
             .expect("membership lock poisoned")
             .insert(chat_id, members);
     }
 
-    fn cached(&self, chat_id: Uuid) -> Option<Members> {
+    fn cached(&self, chat_id: ChatId) -> Option<Members> {
         self.chats
             .read()
             .expect("membership lock poisoned")

@@ -15,6 +15,7 @@
 use core_service::demo_data::DemoData;
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
+use core_service::ids::{ChatId, MessageId, UserId};
 use core_service::store::Store;
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::receipts::SeenOutcome;
@@ -97,17 +98,17 @@ fn data() -> DemoData {
     .unwrap()
 }
 
-fn members_of(data: &DemoData, chat: Uuid) -> Vec<Uuid> {
+fn members_of(data: &DemoData, chat: ChatId) -> Vec<UserId> {
     data.chat_members
         .iter()
-        .filter(|member| member.chat_id == chat)
-        .map(|member| member.user_id)
+        .filter(|member| member.chat_id == chat.0)
+        .map(|member| UserId(member.user_id))
         .collect()
 }
 
-fn new_message(chat_id: Uuid, sender_id: Uuid, client_id: Uuid) -> NewMessage {
+fn new_message(chat_id: ChatId, sender_id: UserId, client_id: Uuid) -> NewMessage {
     NewMessage {
-        id: Uuid::now_v7(),
+        id: MessageId(Uuid::now_v7()),
         chat_id,
         sender_id,
         client_id,
@@ -119,14 +120,14 @@ fn new_message(chat_id: Uuid, sender_id: Uuid, client_id: Uuid) -> NewMessage {
 // One scenario, step by step: splitting it would hide the order.
 #[allow(clippy::too_many_lines)]
 async fn exercise(store: &Store, data: &DemoData) {
-    let chat = data.chats[0].id;
-    let other_chat = data.chats[1].id;
+    let chat = ChatId(data.chats[0].id);
+    let other_chat = ChatId(data.chats[1].id);
     let members = members_of(data, chat);
     let (sender, reader) = (members[0], members[1]);
     let stranger = data
         .users
         .iter()
-        .map(|user| user.id)
+        .map(|user| UserId(user.id))
         .find(|user| !members.contains(user))
         .unwrap();
 
@@ -321,8 +322,8 @@ async fn plans_on_a_large_table_use_indexes_with_stale_and_with_fresh_statistics
     // the empty tables, as with autovacuum off or behind.
     load_without_analyze(&db, &data).await;
     for chat in &data.chats {
-        let members = members_of(&data, chat.id);
-        grow(&db, chat.id, members[0], members[1], 12_000).await;
+        let members = members_of(&data, ChatId(chat.id));
+        grow(&db, chat.id, members[0].0, members[1].0, 12_000).await;
     }
     assert_plans_use_indexes(&db, &data, "large table, statistics of empty tables").await;
 

@@ -6,6 +6,7 @@
 
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate::{self, PopulateError};
+use core_service::ids::{ChatId, MessageId, UserId};
 use core_service::store::migrate;
 use core_service::testing::TestDatabase;
 
@@ -103,7 +104,7 @@ async fn storage_order_follows_the_files_timestamps() {
     let mut data = small_data(3);
     data.messages.reverse();
     populate::populate(&db.store(), &data).await.unwrap();
-    let chat = data.chats[0].id;
+    let chat = ChatId(data.chats[0].id);
     let history = db.store().history(chat, 100, 0).await.unwrap();
     assert!(
         history
@@ -177,7 +178,7 @@ async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() 
     let db = TestDatabase::create().await;
     let data = small_data(8);
     populate::populate(&db.store(), &data).await.unwrap();
-    let chat = data.chats[0].id;
+    let chat = ChatId(data.chats[0].id);
     let history = db.store().history(chat, 100, 0).await.unwrap();
     let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
@@ -190,27 +191,27 @@ async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() 
     let sender = data
         .chat_members
         .iter()
-        .find(|member| member.chat_id == chat)
+        .find(|member| member.chat_id == chat.0)
         .unwrap()
         .user_id;
     let message = NewMessage {
-        id: uuid::Uuid::new_v4(),
+        id: MessageId::random(),
         chat_id: chat,
-        sender_id: sender,
+        sender_id: UserId(sender),
         client_id: uuid::Uuid::new_v4(),
         text: "live".into(),
     };
     let stored = db.store().insert_message(&message).await.unwrap().unwrap();
     assert_eq!((stored.seq, stored.created), (5, true));
     let retry = NewMessage {
-        id: uuid::Uuid::new_v4(),
+        id: MessageId::random(),
         ..message.clone()
     };
     let again = db.store().insert_message(&retry).await.unwrap().unwrap();
     assert_eq!((again.id, again.seq, again.created), (message.id, 5, false));
     // A chat that does not exist stores nothing.
     let nowhere = NewMessage {
-        chat_id: uuid::Uuid::new_v4(),
+        chat_id: ChatId::random(),
         client_id: uuid::Uuid::new_v4(),
         ..message
     };
@@ -230,7 +231,7 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
     populate::populate(&db.store(), &data).await.unwrap();
     let origin = ConnectionOrigin::default();
     db.store()
-        .start_connection(uuid::Uuid::new_v4(), data.users[0].id, &origin)
+        .start_connection(uuid::Uuid::new_v4(), UserId(data.users[0].id), &origin)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -247,9 +248,9 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
 }
 
 /// A new message from `sender` to `chat` with a fresh client id.
-fn new_message(chat: uuid::Uuid, sender: uuid::Uuid) -> core_service::store::records::NewMessage {
+fn new_message(chat: ChatId, sender: UserId) -> core_service::store::records::NewMessage {
     core_service::store::records::NewMessage {
-        id: uuid::Uuid::new_v4(),
+        id: MessageId::random(),
         chat_id: chat,
         sender_id: sender,
         client_id: uuid::Uuid::new_v4(),
@@ -258,10 +259,7 @@ fn new_message(chat: uuid::Uuid, sender: uuid::Uuid) -> core_service::store::rec
 }
 
 /// A chat of `data` and one of its members.
-fn chat_and_member(
-    data: &core_service::demo_data::DemoData,
-    index: usize,
-) -> (uuid::Uuid, uuid::Uuid) {
+fn chat_and_member(data: &core_service::demo_data::DemoData, index: usize) -> (ChatId, UserId) {
     let chat = data.chats[index].id;
     let member = data
         .chat_members
@@ -269,7 +267,7 @@ fn chat_and_member(
         .find(|member| member.chat_id == chat)
         .unwrap()
         .user_id;
-    (chat, member)
+    (ChatId(chat), UserId(member))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,14 +288,14 @@ async fn a_batch_numbers_each_chat_in_order_and_answers_retries_with_the_first_c
     let first_b = new_message(b, bob);
     let second_a = new_message(a, alice);
     let retry_of_stored = core_service::store::records::NewMessage {
-        id: uuid::Uuid::new_v4(),
+        id: MessageId::random(),
         ..stored_before.clone()
     };
     let repeat_in_batch = core_service::store::records::NewMessage {
-        id: uuid::Uuid::new_v4(),
+        id: MessageId::random(),
         ..first_b.clone()
     };
-    let nowhere = new_message(uuid::Uuid::new_v4(), alice);
+    let nowhere = new_message(ChatId::random(), alice);
     let batch = [
         &first_a,
         &first_b,
@@ -328,7 +326,7 @@ async fn a_batch_numbers_each_chat_in_order_and_answers_retries_with_the_first_c
         "a chat that does not exist stores nothing"
     );
 
-    let last_seq = |chat: uuid::Uuid| format!("SELECT last_seq FROM chats WHERE id = '{chat}'");
+    let last_seq = |chat: ChatId| format!("SELECT last_seq FROM chats WHERE id = '{chat}'");
     assert_eq!(db.count(&last_seq(a)).await, 7);
     assert_eq!(db.count(&last_seq(b)).await, 5);
     assert_eq!(
@@ -354,13 +352,13 @@ async fn the_writer_stores_concurrent_sends_without_gaps_or_repeats() {
     let data = small_data(10);
     populate::populate(&db.store(), &data).await.unwrap();
     let writer = MessageWriter::start(db.store());
-    let chats: Vec<(uuid::Uuid, uuid::Uuid)> = (0..3).map(|i| chat_and_member(&data, i)).collect();
+    let chats: Vec<(ChatId, UserId)> = (0..3).map(|i| chat_and_member(&data, i)).collect();
     // Every message is sent twice at once, as a client retrying would.
     let sends = (0..300).flat_map(|i| {
         let (chat, sender) = chats[i % chats.len()];
         let message = new_message(chat, sender);
         let retry = core_service::store::records::NewMessage {
-            id: uuid::Uuid::new_v4(),
+            id: MessageId::random(),
             ..message.clone()
         };
         [message, retry].map(|message| {
@@ -424,7 +422,7 @@ async fn a_bad_message_fails_alone_and_its_batch_is_stored() {
     // batch statement it is part of.
     let sends = (0..200).map(|i| {
         let message = if i == 100 {
-            new_message(chat, uuid::Uuid::new_v4())
+            new_message(chat, UserId::random())
         } else {
             new_message(chat, sender)
         };
@@ -462,7 +460,7 @@ async fn a_bad_message_fails_alone_and_its_batch_is_stored() {
 }
 
 /// The two members of a personal chat of `data`.
-fn personal_chat(data: &core_service::demo_data::DemoData) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
+fn personal_chat(data: &core_service::demo_data::DemoData) -> (ChatId, UserId, UserId) {
     let chat = data.chats.iter().find(|chat| chat.kind == 0).unwrap().id;
     let members: Vec<uuid::Uuid> = data
         .chat_members
@@ -470,7 +468,7 @@ fn personal_chat(data: &core_service::demo_data::DemoData) -> (uuid::Uuid, uuid:
         .filter(|member| member.chat_id == chat)
         .map(|member| member.user_id)
         .collect();
-    (chat, members[0], members[1])
+    (ChatId(chat), UserId(members[0]), UserId(members[1]))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,12 +6,12 @@
 //! its revocation. Entries also end at the token's own expiry, and after
 //! [`STALE_AFTER`] in case the table was changed behind the core's back.
 
+use crate::ids::LoginId;
 use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 /// How long a looked-up token is trusted without asking the database again.
 const STALE_AFTER: Duration = Duration::from_secs(60);
@@ -26,14 +26,14 @@ pub struct TokenCache {
 
 struct Entry {
     user: UserRecord,
-    login: Uuid,
+    login: LoginId,
     expires_at: DateTime<Utc>,
     cached_at: Instant,
 }
 
 impl TokenCache {
     /// The owner and login of a token, if it is cached and still live.
-    pub fn get(&self, hash: &str) -> Option<(UserRecord, Uuid)> {
+    pub fn get(&self, hash: &str) -> Option<(UserRecord, LoginId)> {
         let mut entries = self.entries.lock().expect("token cache lock");
         let entry = entries.get(hash)?;
         if entry.expires_at > Utc::now() && entry.cached_at.elapsed() < STALE_AFTER {
@@ -44,7 +44,13 @@ impl TokenCache {
     }
 
     /// Remembers a live token looked up in the database.
-    pub fn insert(&self, hash: String, user: UserRecord, login: Uuid, expires_at: DateTime<Utc>) {
+    pub fn insert(
+        &self,
+        hash: String,
+        user: UserRecord,
+        login: LoginId,
+        expires_at: DateTime<Utc>,
+    ) {
         let mut entries = self.entries.lock().expect("token cache lock");
         if entries.len() >= CAPACITY {
             entries.clear();
@@ -60,7 +66,7 @@ impl TokenCache {
     }
 
     /// Forgets every token of a revoked login.
-    pub fn forget_login(&self, login: Uuid) {
+    pub fn forget_login(&self, login: LoginId) {
         let mut entries = self.entries.lock().expect("token cache lock");
         entries.retain(|_, entry| entry.login != login);
     }
@@ -74,10 +80,11 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::UserId;
 
     fn user() -> UserRecord {
         UserRecord {
-            id: Uuid::new_v4(),
+            id: UserId::random(),
             name: "A".into(),
             email: "a@example.com".into(),
             password_hash: String::new(),
@@ -91,7 +98,7 @@ mod tests {
     #[test]
     fn a_live_token_is_remembered() {
         let cache = TokenCache::default();
-        let (owner, login) = (user(), Uuid::new_v4());
+        let (owner, login) = (user(), LoginId::random());
         cache.insert("h".into(), owner.clone(), login, in_minutes(5));
         let (cached, cached_login) = cache.get("h").unwrap();
         assert_eq!((cached.id, cached_login), (owner.id, login));
@@ -101,14 +108,14 @@ mod tests {
     #[test]
     fn an_expired_token_is_not_served() {
         let cache = TokenCache::default();
-        cache.insert("h".into(), user(), Uuid::new_v4(), in_minutes(-1));
+        cache.insert("h".into(), user(), LoginId::random(), in_minutes(-1));
         assert!(cache.get("h").is_none());
     }
 
     #[test]
     fn a_revoked_login_is_forgotten_with_all_its_tokens() {
         let cache = TokenCache::default();
-        let (revoked, kept) = (Uuid::new_v4(), Uuid::new_v4());
+        let (revoked, kept) = (LoginId::random(), LoginId::random());
         cache.insert("a".into(), user(), revoked, in_minutes(5));
         cache.insert("b".into(), user(), revoked, in_minutes(5));
         cache.insert("c".into(), user(), kept, in_minutes(5));

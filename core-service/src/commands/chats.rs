@@ -3,13 +3,13 @@
 
 use super::history::page;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::state::Core;
 use crate::store::chats::ChatSummaryRecord;
 use crate::store::connections::ConnectionRecord;
-use uuid::Uuid;
 
 /// The user's chats, most recently active first.
-pub async fn list(core: &Core, user_id: Uuid) -> Result<Vec<ChatSummaryRecord>> {
+pub async fn list(core: &Core, user_id: UserId) -> Result<Vec<ChatSummaryRecord>> {
     core.store.chats_of_user(user_id).await
 }
 
@@ -17,7 +17,7 @@ pub async fn list(core: &Core, user_id: Uuid) -> Result<Vec<ChatSummaryRecord>> 
 /// history: none given is the default page size).
 pub async fn connections(
     core: &Core,
-    user_id: Uuid,
+    user_id: UserId,
     limit: Option<u32>,
     offset: u64,
 ) -> Result<Vec<ConnectionRecord>> {

@@ -4,10 +4,10 @@ use super::SessionState;
 use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
+use crate::ids::{ChatId, GroupId, UserId};
 use crate::state::Core;
 use crate::store::chats::GroupRecord;
 use messenger_proto::v1::{CreateGroup, server_event::Event};
-use uuid::Uuid;
 
 /// Creates the group (chat, members, group, user_groups: one transaction),
 /// then sends `group_created` to this session and every member's sessions.
@@ -29,7 +29,7 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
 }
 
 /// Checks the name and member list; the creator is always a member.
-fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<GroupRecord> {
+fn parse(core: &Core, creator_id: UserId, request: &CreateGroup) -> Result<GroupRecord> {
     let name = request.name.trim();
     if name.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
@@ -53,8 +53,8 @@ fn parse(core: &Core, creator_id: Uuid, request: &CreateGroup) -> Result<GroupRe
         return Err(Error::invalid("users", format!("more than {max} members")));
     }
     Ok(GroupRecord {
-        id: Uuid::new_v4(),
-        chat_id: Uuid::new_v4(),
+        id: GroupId::random(),
+        chat_id: ChatId::random(),
         name: name.to_owned(),
         creator_id,
         member_ids,

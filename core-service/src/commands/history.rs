@@ -1,15 +1,15 @@
 //! `GetHistory`: one page of a chat's history, for a member of the chat.
 
 use crate::error::{Error, Result};
+use crate::ids::{ChatId, UserId};
 use crate::state::Core;
 use crate::store::records::MessageRecord;
-use uuid::Uuid;
 
 /// A page of a chat's history, as asked: either `offset` messages into the
 /// chat, or between the cursors `after_seq` and `before_seq`.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryQuery {
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     /// `None`: the default page size.
     pub limit: Option<u32>,
     pub offset: u64,
@@ -18,7 +18,7 @@ pub struct HistoryQuery {
 }
 
 /// The messages of the page, oldest first.
-pub async fn get(core: &Core, user_id: Uuid, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
+pub async fn get(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
     let (limit, offset) = page(core, query.limit, query.offset)?;
     let after = cursor(query.after_seq, "after_seq")?;
     let before = cursor(query.before_seq, "before_seq")?;

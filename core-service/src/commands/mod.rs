@@ -12,6 +12,7 @@ mod send_message;
 mod sync;
 
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::sessions::{Outbox, SessionId};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -24,7 +25,7 @@ use uuid::Uuid;
 pub struct SessionState {
     pub id: SessionId,
     /// The logged-in user; `None` until login.
-    pub user: Option<Uuid>,
+    pub user: Option<UserId>,
     pub outbox: Arc<Outbox>,
     /// Where the connection comes from, as the edge reported it.
     pub origin: ConnectionOrigin,
@@ -68,7 +69,7 @@ impl SessionState {
     }
 
     /// The logged-in user, or [`Error::NotAuthenticated`].
-    pub fn user(&self) -> Result<Uuid> {
+    pub fn user(&self) -> Result<UserId> {
         self.user.ok_or(Error::NotAuthenticated)
     }
 

@@ -4,11 +4,11 @@ use super::SessionState;
 use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
+use crate::ids::ChatId;
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
 use messenger_proto::v1::{Cursor, Sync, server_event::Event};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// Without a cursor, this many of each chat's newest messages are sent.
 const RECENT_WINDOW: i64 = 50;
@@ -42,7 +42,7 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
     Ok(())
 }
 
-fn parse_cursor(cursor: Cursor) -> Result<HashMap<Uuid, i64>> {
+fn parse_cursor(cursor: Cursor) -> Result<HashMap<ChatId, i64>> {
     cursor
         .chats
         .into_iter()
@@ -70,7 +70,7 @@ async fn announce_group(core: &Core, session: &SessionState, chat: &ChatPosition
 async fn send_after(
     core: &Core,
     session: &SessionState,
-    chat_id: Uuid,
+    chat_id: ChatId,
     mut from: i64,
 ) -> Result<i64> {
     loop {

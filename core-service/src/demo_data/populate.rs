@@ -8,6 +8,7 @@
 
 use super::DemoData;
 use crate::auth::password;
+use crate::ids::UserId;
 use crate::store::Store;
 use crate::store::bulk::{BulkChat, BulkGroup, BulkLoad, BulkMessage};
 use crate::store::users::UserRecord;
@@ -167,7 +168,7 @@ pub async fn populate(store: &Store, data: &DemoData) -> Result<PopulateReport, 
 async fn check_emails_free(store: &Store, data: &DemoData) -> Result<(), PopulateError> {
     for (index, user) in data.users.iter().enumerate() {
         if let Some(existing) = store.user_by_email(&user.email).await?
-            && existing.id != user.id
+            && existing.id != UserId(user.id)
         {
             return invalid(
                 format!("users[{index}]"),
@@ -186,17 +187,17 @@ async fn hash_new_passwords(
     store: &Store,
     data: &DemoData,
 ) -> Result<Vec<UserRecord>, PopulateError> {
-    let ids: Vec<Uuid> = data.users.iter().map(|user| user.id).collect();
-    let existing: HashSet<Uuid> = store.existing_users(&ids).await?.into_iter().collect();
+    let ids: Vec<UserId> = data.users.iter().map(|user| UserId(user.id)).collect();
+    let existing: HashSet<UserId> = store.existing_users(&ids).await?.into_iter().collect();
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let users = stream::iter(
         data.users
             .iter()
-            .filter(|user| !existing.contains(&user.id)),
+            .filter(|user| !existing.contains(&UserId(user.id))),
     )
     .map(|user| async move {
         Ok::<_, crate::error::Error>(UserRecord {
-            id: user.id,
+            id: UserId(user.id),
             name: user.name.clone(),
             email: user.email.clone(),
             password_hash: password::hash(user.password.clone()).await?,

@@ -3,15 +3,15 @@
 use crate::commands::chats;
 use crate::convert;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::state::Core;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
     ChatList, ChatSummary, Connection, ConnectionList, ListConnectionsRequest, User,
 };
-use uuid::Uuid;
 
 /// The user's chats, most recently active first.
-pub async fn list(core: &Core, user_id: Uuid) -> Result<ChatList> {
+pub async fn list(core: &Core, user_id: UserId) -> Result<ChatList> {
     let records = chats::list(core, user_id).await?;
     let chats = records
         .iter()
@@ -38,7 +38,7 @@ pub async fn list(core: &Core, user_id: Uuid) -> Result<ChatList> {
 /// One page of the user's own connections, newest first.
 pub async fn connections(
     core: &Core,
-    user_id: Uuid,
+    user_id: UserId,
     request: ListConnectionsRequest,
 ) -> Result<ConnectionList> {
     let limit = super::history::limit(request.limit);

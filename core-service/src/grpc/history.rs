@@ -4,12 +4,12 @@
 use crate::commands::history::{self, HistoryQuery};
 use crate::convert;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::state::Core;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
-use uuid::Uuid;
 
 /// One page of a chat's history, oldest first, for a member of the chat.
-pub async fn get(core: &Core, user_id: Uuid, request: HistoryRequest) -> Result<HistoryPage> {
+pub async fn get(core: &Core, user_id: UserId, request: HistoryRequest) -> Result<HistoryPage> {
     let query = HistoryQuery {
         chat_id: convert::parse_uuid("chat_id", &request.chat_id)?,
         limit: limit(request.limit),

@@ -8,6 +8,7 @@
 //! a status when the core shuts down or the client reads too slowly.
 
 use crate::commands::{self, SessionState};
+use crate::ids::LoginId;
 use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -35,7 +36,7 @@ pub fn open(
     core: Arc<Core>,
     operations: Streaming<ClientOperation>,
     shutdown: watch::Receiver<bool>,
-    user: Option<(UserRecord, uuid::Uuid)>,
+    user: Option<(UserRecord, LoginId)>,
     origin: ConnectionOrigin,
 ) -> EventStream {
     let login = user.as_ref().map(|(_, login)| *login);

@@ -11,6 +11,7 @@
 
 use super::close::CloseSwitch;
 use super::link::{Link, SessionNumber};
+use crate::ids::{LoginId, UserId};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::EndReason;
 use messenger_proto::v1::ServerEvent;
@@ -18,7 +19,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 /// Identifies one session of this core for its whole life: in the logs,
 /// and to leave out the sender's own session when delivering.
@@ -45,7 +45,7 @@ enum Route {
 /// The sending side of one session: its route and the switch that closes it.
 pub struct Outbox {
     /// The login (token family) the session was opened with, if any.
-    login: Option<Uuid>,
+    login: Option<LoginId>,
     route: Route,
     switch: Arc<CloseSwitch>,
     /// Operations taken from a link session's queue that the edge has not
@@ -58,7 +58,7 @@ impl Outbox {
     pub fn new(
         events: mpsc::Sender<SharedEvent>,
         switch: Arc<CloseSwitch>,
-        login: Option<Uuid>,
+        login: Option<LoginId>,
     ) -> Self {
         Self::with_route(Route::Queue(events), switch, login)
     }
@@ -69,12 +69,12 @@ impl Outbox {
         link: Arc<Link>,
         session: SessionNumber,
         switch: Arc<CloseSwitch>,
-        login: Option<Uuid>,
+        login: Option<LoginId>,
     ) -> Self {
         Self::with_route(Route::Link { link, session }, switch, login)
     }
 
-    fn with_route(route: Route, switch: Arc<CloseSwitch>, login: Option<Uuid>) -> Self {
+    fn with_route(route: Route, switch: Arc<CloseSwitch>, login: Option<LoginId>) -> Self {
         Outbox {
             login,
             route,
@@ -148,7 +148,7 @@ impl Drop for Outbox {
 type LinkBatch = (Arc<Link>, Vec<SessionNumber>);
 
 /// Each user's live sessions.
-type SessionsByUser = HashMap<Uuid, Vec<(SessionId, Arc<Outbox>)>>;
+type SessionsByUser = HashMap<UserId, Vec<(SessionId, Arc<Outbox>)>>;
 
 /// All live, logged-in sessions of the core.
 #[derive(Default)]
@@ -164,7 +164,7 @@ impl Registry {
     }
 
     /// Makes `session` of `user_id` reachable.
-    pub fn register(&self, user_id: Uuid, session: SessionId, outbox: Arc<Outbox>) {
+    pub fn register(&self, user_id: UserId, session: SessionId, outbox: Arc<Outbox>) {
         self.lock()
             .entry(user_id)
             .or_default()
@@ -172,7 +172,7 @@ impl Registry {
     }
 
     /// Removes `session` of `user_id`.
-    pub fn unregister(&self, user_id: Uuid, session: SessionId) {
+    pub fn unregister(&self, user_id: UserId, session: SessionId) {
         let mut users = self.lock();
         if let Some(sessions) = users.get_mut(&user_id) {
             sessions.retain(|(id, _)| *id != session);
@@ -187,7 +187,7 @@ impl Registry {
     /// event is encoded once; each session with its own queue gets a
     /// reference to the bytes, and each edge link gets them once with the
     /// list of its sessions.
-    pub fn deliver(&self, user_ids: &[Uuid], skip: Option<SessionId>, event: &ServerEvent) {
+    pub fn deliver(&self, user_ids: &[UserId], skip: Option<SessionId>, event: &ServerEvent) {
         let outboxes = self.outboxes(user_ids, skip);
         if outboxes.is_empty() {
             return;
@@ -206,7 +206,7 @@ impl Registry {
     }
 
     /// Closes the user's sessions that were opened with `login`.
-    pub fn close_login(&self, user_id: Uuid, login: Uuid) {
+    pub fn close_login(&self, user_id: UserId, login: LoginId) {
         let sessions: Vec<Arc<Outbox>> = self
             .lock()
             .get(&user_id)
@@ -225,7 +225,7 @@ impl Registry {
         self.lock().values().map(Vec::len).sum()
     }
 
-    fn outboxes(&self, user_ids: &[Uuid], skip: Option<SessionId>) -> Vec<Arc<Outbox>> {
+    fn outboxes(&self, user_ids: &[UserId], skip: Option<SessionId>) -> Vec<Arc<Outbox>> {
         let users = self.lock();
         user_ids
             .iter()
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn delivers_to_every_device_but_the_skipped_one() {
         let registry = Registry::default();
-        let user = Uuid::new_v4();
+        let user = UserId::random();
         let (phone, mut phone_events, _) = session(4);
         let (laptop, mut laptop_events, _) = session(4);
         let (phone_id, laptop_id) = (registry.new_session_id(), registry.new_session_id());
@@ -304,7 +304,7 @@ mod tests {
         let registry = Registry::default();
         let (slow, _slow_events, mut slow_closed) = session(1);
         let (fast, mut fast_events, mut fast_closed) = session(8);
-        let (slow_user, fast_user) = (Uuid::new_v4(), Uuid::new_v4());
+        let (slow_user, fast_user) = (UserId::random(), UserId::random());
         registry.register(slow_user, registry.new_session_id(), slow);
         registry.register(fast_user, registry.new_session_id(), fast);
         for _ in 0..3 {

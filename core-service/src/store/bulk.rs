@@ -3,6 +3,7 @@
 //! twice adds nothing and fails nothing.
 
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::store::Store;
 use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
@@ -89,7 +90,7 @@ impl Store {
 }
 
 async fn insert_users(transaction: &Transaction<'_>, users: &[UserRecord]) -> Result<u64> {
-    let ids: Vec<Uuid> = users.iter().map(|user| user.id).collect();
+    let ids: Vec<UserId> = users.iter().map(|user| user.id).collect();
     let names: Vec<&str> = users.iter().map(|user| user.name.as_str()).collect();
     let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
     let hashes: Vec<&str> = users.iter().map(|u| u.password_hash.as_str()).collect();

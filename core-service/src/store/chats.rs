@@ -1,8 +1,8 @@
 //! The `chats`, `chat_members`, `groups` and `user_groups` tables.
 
 use crate::error::Result;
+use crate::ids::{ChatId, GroupId, MessageId, UserId};
 use crate::store::Store;
-use uuid::Uuid;
 
 /// Chat type of a one-to-one chat.
 pub const PERSONAL_CHAT: i16 = 0;
@@ -11,7 +11,7 @@ pub const GROUP_CHAT: i16 = 1;
 
 impl Store {
     /// The members of a chat; empty if the chat does not exist.
-    pub async fn chat_members(&self, chat_id: Uuid) -> Result<Vec<Uuid>> {
+    pub async fn chat_members(&self, chat_id: ChatId) -> Result<Vec<UserId>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached("SELECT user_id FROM chat_members WHERE chat_id = $1")
@@ -57,11 +57,11 @@ impl Store {
 /// A chat as its member sees it in a chat list.
 #[derive(Debug, Clone)]
 pub struct ChatSummaryRecord {
-    pub id: Uuid,
+    pub id: ChatId,
     pub name: String,
     pub kind: i16,
     /// Members' ids and names, by name.
-    pub members: Vec<(Uuid, String)>,
+    pub members: Vec<(UserId, String)>,
     pub last_message: Option<crate::store::records::MessageRecord>,
     /// Messages of others the user has not marked seen.
     pub unread: i64,
@@ -74,7 +74,7 @@ impl Store {
     /// plan cannot turn into a scan of `chats`, `users` or `messages`
     /// (`docs/data-model.md`, "Plans"). The unread count still reads the
     /// user's seen status of every message of the chat.
-    pub async fn chats_of_user(&self, user_id: Uuid) -> Result<Vec<ChatSummaryRecord>> {
+    pub async fn chats_of_user(&self, user_id: UserId) -> Result<Vec<ChatSummaryRecord>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
@@ -117,9 +117,9 @@ impl Store {
 }
 
 fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
-    let ids: Vec<Uuid> = row.get(3);
+    let ids: Vec<UserId> = row.get(3);
     let names: Vec<String> = row.get(4);
-    let last_id: Option<Uuid> = row.get(5);
+    let last_id: Option<MessageId> = row.get(5);
     ChatSummaryRecord {
         id: row.get(0),
         name: row.get(1),
@@ -141,7 +141,7 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
 /// A chat's position, for catching up.
 #[derive(Debug, Clone)]
 pub struct ChatPosition {
-    pub id: Uuid,
+    pub id: ChatId,
     pub kind: i16,
     pub last_seq: i64,
 }
@@ -149,17 +149,17 @@ pub struct ChatPosition {
 /// A group with its chat, as created (the members it was created with).
 #[derive(Debug, Clone)]
 pub struct GroupRecord {
-    pub id: Uuid,
+    pub id: GroupId,
     pub name: String,
-    pub creator_id: Uuid,
-    pub chat_id: Uuid,
+    pub creator_id: UserId,
+    pub chat_id: ChatId,
     /// Every member, the creator included, without repeats.
-    pub member_ids: Vec<Uuid>,
+    pub member_ids: Vec<UserId>,
 }
 
 impl Store {
     /// Every chat of the user with its last seq.
-    pub async fn chat_positions(&self, user_id: Uuid) -> Result<Vec<ChatPosition>> {
+    pub async fn chat_positions(&self, user_id: UserId) -> Result<Vec<ChatPosition>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
@@ -182,7 +182,7 @@ impl Store {
     }
 
     /// The group whose chat this is, if it is a group chat.
-    pub async fn group_of_chat(&self, chat_id: Uuid) -> Result<Option<GroupRecord>> {
+    pub async fn group_of_chat(&self, chat_id: ChatId) -> Result<Option<GroupRecord>> {
         let client = self.connection().await?;
         let row = client
             .query_opt(

@@ -1,6 +1,7 @@
 //! The `connections` table: the history of each user's connections.
 
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -52,7 +53,7 @@ impl Store {
     pub async fn start_connection(
         &self,
         id: Uuid,
-        user_id: Uuid,
+        user_id: UserId,
         origin: &ConnectionOrigin,
     ) -> Result<()> {
         let client = self.connection().await?;
@@ -106,7 +107,7 @@ impl Store {
     /// One page of the user's connections, newest first.
     pub async fn connections_of(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<ConnectionRecord>> {

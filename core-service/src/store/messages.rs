@@ -1,6 +1,7 @@
 //! The `messages` table.
 
 use crate::error::Result;
+use crate::ids::ChatId;
 use crate::store::Store;
 use crate::store::recent::{self, Page};
 use crate::store::records::{MessageRecord, NewMessage, StoredMessage};
@@ -69,9 +70,9 @@ impl Store {
             .query(
                 &statement,
                 &[
-                    &column(|m| m.id),
-                    &column(|m| m.chat_id),
-                    &column(|m| m.sender_id),
+                    &column(|m| m.id.0),
+                    &column(|m| m.chat_id.0),
+                    &column(|m| m.sender_id.0),
                     &column(|m| m.client_id),
                     &texts,
                 ],
@@ -104,7 +105,7 @@ impl Store {
     /// take `limit`.
     pub async fn history(
         &self,
-        chat_id: Uuid,
+        chat_id: ChatId,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<MessageRecord>> {
@@ -123,7 +124,7 @@ impl Store {
     /// The page from the recent-messages cache, loading the chat's window
     /// into it first when it has none; `None` when the page is older than
     /// what the cache holds.
-    async fn recent_page(&self, chat_id: Uuid, page: Page) -> Result<Option<Vec<MessageRecord>>> {
+    async fn recent_page(&self, chat_id: ChatId, page: Page) -> Result<Option<Vec<MessageRecord>>> {
         if let Some(records) = self.recent.page(chat_id, page) {
             return Ok(Some(records));
         }
@@ -139,7 +140,7 @@ impl Store {
     }
 
     /// The chat's newest `count` messages, newest first.
-    async fn newest_messages(&self, chat_id: Uuid, count: usize) -> Result<Vec<MessageRecord>> {
+    async fn newest_messages(&self, chat_id: ChatId, count: usize) -> Result<Vec<MessageRecord>> {
         self.newest_up_to(chat_id, i64::MAX, i64::try_from(count).unwrap_or(i64::MAX))
             .await
     }
@@ -148,7 +149,7 @@ impl Store {
     /// first.
     async fn newest_up_to(
         &self,
-        chat_id: Uuid,
+        chat_id: ChatId,
         last: i64,
         count: i64,
     ) -> Result<Vec<MessageRecord>> {
@@ -159,7 +160,12 @@ impl Store {
     }
 
     /// The chat's messages numbered `first` to `last`, oldest first.
-    async fn seq_range(&self, chat_id: Uuid, first: i64, last: i64) -> Result<Vec<MessageRecord>> {
+    async fn seq_range(
+        &self,
+        chat_id: ChatId,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<MessageRecord>> {
         if first > last {
             return Ok(Vec::new());
         }
@@ -173,7 +179,7 @@ impl Store {
     /// the oldest such when `after` is given, else the newest before `before`.
     pub async fn history_between(
         &self,
-        chat_id: Uuid,
+        chat_id: ChatId,
         after: Option<i64>,
         before: Option<i64>,
         limit: i64,

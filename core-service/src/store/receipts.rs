@@ -1,9 +1,9 @@
 //! The `message_seen_status` table and the `seen` flag it drives.
 
 use crate::error::Result;
+use crate::ids::{ChatId, MessageId, UserId};
 use crate::store::Store;
 use crate::store::records::MessageRecord;
-use uuid::Uuid;
 
 /// What recording a seen status led to.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +24,7 @@ impl Store {
     /// The message row is locked first, so concurrent calls for the same
     /// message run one after the other and exactly one of them observes the
     /// moment the last member's status arrives.
-    pub async fn mark_seen(&self, user_id: Uuid, message_id: Uuid) -> Result<SeenOutcome> {
+    pub async fn mark_seen(&self, user_id: UserId, message_id: MessageId) -> Result<SeenOutcome> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
         let lock = transaction
@@ -41,7 +41,7 @@ impl Store {
             return Ok(SeenOutcome::NotFound);
         };
         // The sender's own status is implied (`sql/0009`), never stored.
-        let sender_id: Uuid = row.get(2);
+        let sender_id: UserId = row.get(2);
         if user_id != sender_id {
             let record = transaction
                 .prepare_cached(
@@ -72,7 +72,7 @@ impl Store {
                  RETURNING id, chat_id, sender_id, text, timestamp, seen, seq",
             )
             .await?;
-        let chat_id: Uuid = row.get(1);
+        let chat_id: ChatId = row.get(1);
         let updated = transaction
             .query_opt(&complete, &[&message_id, &chat_id, &sender_id])
             .await?;

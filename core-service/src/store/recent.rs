@@ -15,10 +15,10 @@
 //! core per database: rows written behind its back (a `populate` while it
 //! runs) are seen after a restart.
 
+use crate::ids::ChatId;
 use crate::store::records::{MessageRecord, NewMessage, StoredMessage};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use uuid::Uuid;
 
 /// Messages kept per chat: a few pages of the largest default size.
 pub const WINDOW: usize = 200;
@@ -33,7 +33,7 @@ pub struct RecentMessages {
 
 #[derive(Default)]
 struct State {
-    chats: HashMap<Uuid, Entry>,
+    chats: HashMap<ChatId, Entry>,
     /// What the ready windows cost, by [`cost`].
     bytes: usize,
     next_load: u64,
@@ -62,7 +62,7 @@ struct Window {
 /// Dropped unfinished (the read failed, or its request was cancelled), it
 /// takes the chat's mark down so that a later load can be kept.
 pub struct Load {
-    chat_id: Uuid,
+    chat_id: ChatId,
     load: Option<(Arc<RecentMessages>, u64)>,
 }
 
@@ -119,7 +119,7 @@ impl RecentMessages {
     }
 
     /// The page from memory, when the chat's window holds all of it.
-    pub fn page(&self, chat_id: Uuid, page: Page) -> Option<Vec<MessageRecord>> {
+    pub fn page(&self, chat_id: ChatId, page: Page) -> Option<Vec<MessageRecord>> {
         let state = self.state.lock().expect("cache lock");
         match state.chats.get(&chat_id)? {
             Entry::Ready(window) => window.page(page),
@@ -129,7 +129,7 @@ impl RecentMessages {
 
     /// Starts loading a chat's window (the caller reads it from the
     /// database). Only one load per chat is kept at a time.
-    pub fn start_load(self: &Arc<Self>, chat_id: Uuid) -> Load {
+    pub fn start_load(self: &Arc<Self>, chat_id: ChatId) -> Load {
         let mut state = self.state.lock().expect("cache lock");
         if self.budget == 0 || state.chats.contains_key(&chat_id) {
             return Load {
@@ -198,7 +198,7 @@ impl RecentMessages {
     }
 
     /// Records that a message has just become seen by every member.
-    pub fn seen(&self, chat_id: Uuid, seq: i64) {
+    pub fn seen(&self, chat_id: ChatId, seq: i64) {
         let mut state = self.state.lock().expect("cache lock");
         match state.chats.get_mut(&chat_id) {
             Some(Entry::Loading { changed, .. }) => *changed = true,
@@ -211,7 +211,7 @@ impl RecentMessages {
 impl State {
     /// Whether a commit changed the chat during load `mine`; `None` when
     /// the chat's entry is not that load's.
-    fn loading(&self, chat_id: Uuid, mine: u64) -> Option<bool> {
+    fn loading(&self, chat_id: ChatId, mine: u64) -> Option<bool> {
         match self.chats.get(&chat_id) {
             Some(Entry::Loading { load, changed }) if *load == mine => Some(*changed),
             _ => None,
@@ -219,7 +219,7 @@ impl State {
     }
 
     /// Makes `window` the chat's, evicting other windows to stay in budget.
-    fn install(&mut self, chat_id: Uuid, window: Window, budget: usize) {
+    fn install(&mut self, chat_id: ChatId, window: Window, budget: usize) {
         self.bytes += window.bytes;
         self.chats.insert(chat_id, Entry::Ready(window));
         self.evict(chat_id, budget);
@@ -227,7 +227,7 @@ impl State {
 
     /// Drops other chats' windows (any; the map's order is arbitrary) until
     /// the cache is within its budget again.
-    fn evict(&mut self, keep: Uuid, budget: usize) {
+    fn evict(&mut self, keep: ChatId, budget: usize) {
         while self.bytes > budget {
             let victim = self.chats.iter().find_map(|(id, entry)| {
                 (matches!(entry, Entry::Ready(_)) && *id != keep).then_some(*id)
@@ -361,13 +361,15 @@ fn cost(message: &MessageRecord) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{MessageId, UserId};
     use chrono::Utc;
+    use uuid::Uuid;
 
-    fn message(chat_id: Uuid, seq: i64) -> MessageRecord {
+    fn message(chat_id: ChatId, seq: i64) -> MessageRecord {
         MessageRecord {
-            id: Uuid::new_v4(),
+            id: MessageId::random(),
             chat_id,
-            sender_id: Uuid::nil(),
+            sender_id: UserId::default(),
             text: format!("message {seq}"),
             timestamp: Utc::now(),
             seen: false,
@@ -401,7 +403,7 @@ mod tests {
     }
 
     /// Messages 1..=count of a chat, newest first (as a load reads them).
-    fn newest_first(chat_id: Uuid, count: i64) -> Vec<MessageRecord> {
+    fn newest_first(chat_id: ChatId, count: i64) -> Vec<MessageRecord> {
         (1..=count).rev().map(|seq| message(chat_id, seq)).collect()
     }
 
@@ -409,7 +411,7 @@ mod tests {
         page.map(|records| records.iter().map(|m| m.seq).collect())
     }
 
-    fn cache_with(chat: Uuid, count: i64) -> Arc<RecentMessages> {
+    fn cache_with(chat: ChatId, count: i64) -> Arc<RecentMessages> {
         let cache = Arc::new(RecentMessages::new(1 << 20));
         let load = cache.start_load(chat);
         assert!(load.is_needed());
@@ -435,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_whole_chat_answers_every_page() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = cache_with(chat, 7);
         assert_eq!(seqs(cache.page(chat, offset(3, 0))), Some(vec![1, 2, 3]));
         assert_eq!(seqs(cache.page(chat, offset(3, 6))), Some(vec![7]));
@@ -462,7 +464,7 @@ mod tests {
 
     #[test]
     fn a_long_chat_answers_only_pages_inside_its_window() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let total = WINDOW as i64 + 50;
         let cache = cache_with(chat, total);
         let first_held = total - WINDOW as i64 + 1;
@@ -505,7 +507,7 @@ mod tests {
 
     #[test]
     fn commits_extend_the_window_in_order_and_a_gap_drops_it() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = cache_with(chat, 3);
         commit(&cache, &[message(chat, 4), message(chat, 5)], true);
         assert_eq!(
@@ -522,7 +524,7 @@ mod tests {
 
     #[test]
     fn a_full_window_forgets_its_oldest_message_and_is_no_longer_whole() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = cache_with(chat, WINDOW as i64);
         assert!(cache.page(chat, offset(1, 0)).is_some());
         commit(&cache, &[message(chat, WINDOW as i64 + 1)], true);
@@ -535,7 +537,7 @@ mod tests {
 
     #[test]
     fn a_load_overtaken_by_a_commit_answers_once_and_is_not_kept() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = Arc::new(RecentMessages::new(1 << 20));
         let load = cache.start_load(chat);
         assert!(!cache.start_load(chat).is_needed(), "one load at a time");
@@ -548,7 +550,7 @@ mod tests {
 
     #[test]
     fn a_seen_change_during_a_load_also_discards_it() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = Arc::new(RecentMessages::new(1 << 20));
         let load = cache.start_load(chat);
         cache.seen(chat, 2);
@@ -558,7 +560,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_load_lets_the_next_one_in() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = Arc::new(RecentMessages::new(1 << 20));
         drop(cache.start_load(chat));
         assert!(cache.start_load(chat).is_needed());
@@ -566,7 +568,7 @@ mod tests {
 
     #[test]
     fn seen_flags_follow_commits() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = cache_with(chat, 3);
         cache.seen(chat, 2);
         let page = cache.page(chat, offset(10, 0)).unwrap();
@@ -576,7 +578,7 @@ mod tests {
 
     #[test]
     fn a_repeat_of_a_loaded_message_keeps_the_window() {
-        let chat = Uuid::new_v4();
+        let chat = ChatId::random();
         let cache = Arc::new(RecentMessages::new(1 << 20));
         let loaded = newest_first(chat, 3);
         let newest = loaded[0].clone();
@@ -591,7 +593,7 @@ mod tests {
     fn the_budget_evicts_other_chats() {
         let per_chat = 10 * (MESSAGE_OVERHEAD + "message 10".len());
         let cache = Arc::new(RecentMessages::new(per_chat * 3 / 2));
-        let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+        let (first, second) = (ChatId::random(), ChatId::random());
         for chat in [first, second] {
             let load = cache.start_load(chat);
             cache.finish_load(load, newest_first(chat, 10), offset(1, 0));

@@ -2,6 +2,7 @@
 //! queries (`messages`, `receipts`, `chats`) and the cache of recent
 //! messages (`recent`), so that neither of those depends on the other.
 
+use crate::ids::{ChatId, MessageId, UserId};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -9,9 +10,9 @@ use uuid::Uuid;
 /// A stored message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageRecord {
-    pub id: Uuid,
-    pub chat_id: Uuid,
-    pub sender_id: Uuid,
+    pub id: MessageId,
+    pub chat_id: ChatId,
+    pub sender_id: UserId,
     pub text: String,
     pub timestamp: DateTime<Utc>,
     pub seen: bool,
@@ -37,8 +38,8 @@ impl MessageRecord {
 /// What storing a client's message led to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
-    pub id: Uuid,
-    pub chat_id: Uuid,
+    pub id: MessageId,
+    pub chat_id: ChatId,
     pub seq: i64,
     pub timestamp: DateTime<Utc>,
     /// False for a retry: the message was stored before and nothing changed.
@@ -63,9 +64,9 @@ impl StoredMessage {
 /// A message to store.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub id: Uuid,
-    pub chat_id: Uuid,
-    pub sender_id: Uuid,
+    pub id: MessageId,
+    pub chat_id: ChatId,
+    pub sender_id: UserId,
     pub client_id: Uuid,
     pub text: String,
 }

@@ -1,10 +1,10 @@
 //! The `auth_tokens` table: login sessions and OAuth tokens, by hash.
 
 use crate::error::Result;
+use crate::ids::{LoginId, UserId};
 use crate::store::Store;
 use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +33,8 @@ impl TokenKind {
 pub struct NewToken {
     pub hash: String,
     pub kind: TokenKind,
-    pub user_id: Uuid,
-    pub family_id: Uuid,
+    pub user_id: UserId,
+    pub family_id: LoginId,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -42,7 +42,7 @@ pub struct NewToken {
 #[derive(Debug, PartialEq)]
 pub enum RefreshOutcome {
     /// Valid: it is now used, and `replacements` were stored in its family.
-    Rotated { user_id: Uuid },
+    Rotated { user_id: UserId },
     /// Unknown or expired.
     Invalid,
     /// Already used or revoked: the whole family is now revoked.
@@ -61,7 +61,7 @@ impl Store {
     pub async fn user_by_token(
         &self,
         hash: &str,
-    ) -> Result<Option<(UserRecord, Uuid, DateTime<Utc>)>> {
+    ) -> Result<Option<(UserRecord, LoginId, DateTime<Utc>)>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
@@ -86,7 +86,7 @@ impl Store {
     /// Revokes the family of a live login-session or access token (the
     /// login it came from); its user and family, or `None` if the token was
     /// not live.
-    pub async fn revoke_family_of(&self, hash: &str) -> Result<Option<(Uuid, Uuid)>> {
+    pub async fn revoke_family_of(&self, hash: &str) -> Result<Option<(UserId, LoginId)>> {
         let client = self.connection().await?;
         let revoked = client
             .query(
@@ -108,7 +108,7 @@ impl Store {
     pub async fn rotate_refresh_token(
         &self,
         hash: &str,
-        make: impl FnOnce(Uuid, Uuid) -> Vec<NewToken>,
+        make: impl FnOnce(UserId, LoginId) -> Vec<NewToken>,
     ) -> Result<RefreshOutcome> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
@@ -122,7 +122,7 @@ impl Store {
         let Some(row) = row else {
             return Ok(RefreshOutcome::Invalid);
         };
-        let (user_id, family_id): (Uuid, Uuid) = (row.get(0), row.get(1));
+        let (user_id, family_id): (UserId, LoginId) = (row.get(0), row.get(1));
         let (unexpired, unused): (bool, bool) = (row.get(2), row.get(3));
         if !unused {
             transaction
@@ -153,8 +153,8 @@ impl Store {
 async fn insert(client: &impl deadpool_postgres::GenericClient, tokens: &[NewToken]) -> Result<()> {
     let hashes: Vec<&str> = tokens.iter().map(|t| t.hash.as_str()).collect();
     let kinds: Vec<&str> = tokens.iter().map(|t| t.kind.as_str()).collect();
-    let users: Vec<Uuid> = tokens.iter().map(|t| t.user_id).collect();
-    let families: Vec<Uuid> = tokens.iter().map(|t| t.family_id).collect();
+    let users: Vec<UserId> = tokens.iter().map(|t| t.user_id).collect();
+    let families: Vec<LoginId> = tokens.iter().map(|t| t.family_id).collect();
     let expiries: Vec<DateTime<Utc>> = tokens.iter().map(|t| t.expires_at).collect();
     client
         .execute(

@@ -1,14 +1,14 @@
 //! The `users` table.
 
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::store::Store;
 use tokio_postgres::error::SqlState;
-use uuid::Uuid;
 
 /// A user account as stored.
 #[derive(Debug, Clone)]
 pub struct UserRecord {
-    pub id: Uuid,
+    pub id: UserId,
     pub name: String,
     pub email: String,
     pub password_hash: String,
@@ -61,7 +61,7 @@ impl Store {
     }
 
     /// Which of `ids` have an account.
-    pub async fn existing_users(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    pub async fn existing_users(&self, ids: &[UserId]) -> Result<Vec<UserId>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached("SELECT id FROM users WHERE id = ANY($1)")
