@@ -54,3 +54,11 @@ id!(
     /// A login: the family of tokens one act of logging in produced.
     LoginId
 );
+id!(
+    /// One connection in the connection history (a session's row).
+    ConnectionId
+);
+id!(
+    /// An edge's link, as the edge named it when it opened it.
+    LinkId
+);

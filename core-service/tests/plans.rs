@@ -15,7 +15,7 @@
 use core_service::demo_data::DemoData;
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
-use core_service::ids::{ChatId, MessageId, UserId};
+use core_service::ids::{ChatId, ConnectionId, MessageId, UserId};
 use core_service::store::Store;
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::receipts::SeenOutcome;
@@ -195,7 +195,7 @@ async fn exercise(store: &Store, data: &DemoData) {
 
     store.chat_positions(reader).await.unwrap();
     assert!(!store.chats_of_user(reader).await.unwrap().is_empty());
-    let connection = Uuid::now_v7();
+    let connection = ConnectionId(Uuid::now_v7());
     store
         .start_connection(connection, reader, &ConnectionOrigin::default())
         .await

@@ -6,7 +6,7 @@
 
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate::{self, PopulateError};
-use core_service::ids::{ChatId, MessageId, UserId};
+use core_service::ids::{ChatId, ConnectionId, MessageId, UserId};
 use core_service::store::migrate;
 use core_service::testing::TestDatabase;
 
@@ -231,7 +231,7 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
     populate::populate(&db.store(), &data).await.unwrap();
     let origin = ConnectionOrigin::default();
     db.store()
-        .start_connection(uuid::Uuid::new_v4(), UserId(data.users[0].id), &origin)
+        .start_connection(ConnectionId::random(), UserId(data.users[0].id), &origin)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

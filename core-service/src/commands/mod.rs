@@ -12,7 +12,7 @@ mod send_message;
 mod sync;
 
 use crate::error::{Error, Result};
-use crate::ids::UserId;
+use crate::ids::{ConnectionId, UserId};
 use crate::sessions::{Outbox, SessionId};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -30,7 +30,7 @@ pub struct SessionState {
     /// Where the connection comes from, as the edge reported it.
     pub origin: ConnectionOrigin,
     /// This login's row in the connection history.
-    pub connection: Option<Uuid>,
+    pub connection: Option<ConnectionId>,
 }
 
 impl SessionState {
@@ -54,7 +54,7 @@ impl SessionState {
     ) -> Result<()> {
         self.finish(core, EndReason::SwitchedUser).await;
         // Time-ordered like message ids: connection rows are append-only.
-        let connection = Uuid::now_v7();
+        let connection = ConnectionId(Uuid::now_v7());
         core.store
             .start_connection(connection, user.id, &self.origin)
             .await?;

@@ -10,6 +10,7 @@ use super::session::{self, Operations};
 use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
+use crate::ids::LinkId;
 use crate::sessions::link::OperationQueue;
 use crate::sessions::{CloseSwitch, Link, Outbox, SessionNumber};
 use crate::state::Core;
@@ -32,18 +33,19 @@ const LINK_QUEUE: usize = 65_536;
 pub type DeliveryStream = Pin<Box<dyn Stream<Item = Result<LinkDelivery, Status>> + Send>>;
 
 /// The link named in `metadata`, which must be a UUID.
-pub fn link_id(metadata: &MetadataMap) -> Result<Uuid, Error> {
+pub fn link_id(metadata: &MetadataMap) -> Result<LinkId, Error> {
     metadata
         .get(EDGE_LINK_METADATA)
         .and_then(|value| value.to_str().ok())
         .and_then(|text| Uuid::parse_str(text).ok())
+        .map(LinkId)
         .ok_or_else(|| Error::invalid(EDGE_LINK_METADATA, "must name the link with a UUID"))
 }
 
 /// Opens the link `id` over the edge's signal stream; returns its deliveries.
 pub fn open(
     core: Arc<Core>,
-    id: Uuid,
+    id: LinkId,
     edge: Option<String>,
     signals: Streaming<LinkSignal>,
     shutdown: watch::Receiver<bool>,

@@ -19,6 +19,7 @@
 //! sessions, rather than growing the core's memory.
 
 use super::close::CloseSwitch;
+use crate::ids::LinkId;
 use messenger_proto::v1::EndReason;
 use messenger_proto::v1::{ClientOperation, SessionEnded};
 use messenger_proto::{LINK_OPERATION_WINDOW, LinkDelivery, SharedEvent};
@@ -26,7 +27,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 /// A session's number on its edge's link, chosen by the edge (the
 /// contract's `session` fields).
@@ -44,7 +44,7 @@ pub type OperationQueue = lean_queue::Receiver<Box<ClientOperation>>;
 
 /// The core's end of one edge's link.
 pub struct Link {
-    id: Uuid,
+    id: LinkId,
     /// The name the edge gave itself, for the connection history.
     edge: Option<String>,
     deliveries: mpsc::Sender<LinkDelivery>,
@@ -60,7 +60,7 @@ struct Member {
 
 impl Link {
     /// A link of the edge `edge` whose deliveries go into `deliveries`.
-    pub fn new(id: Uuid, edge: Option<String>, deliveries: mpsc::Sender<LinkDelivery>) -> Self {
+    pub fn new(id: LinkId, edge: Option<String>, deliveries: mpsc::Sender<LinkDelivery>) -> Self {
         Link {
             id,
             edge,
@@ -71,7 +71,7 @@ impl Link {
     }
 
     /// The name the edge gave the link.
-    pub fn id(&self) -> Uuid {
+    pub fn id(&self) -> LinkId {
         self.id
     }
 
@@ -204,7 +204,7 @@ impl Link {
 /// The live links, by the names their edges gave them.
 #[derive(Default)]
 pub struct Links {
-    links: Mutex<HashMap<Uuid, Arc<Link>>>,
+    links: Mutex<HashMap<LinkId, Arc<Link>>>,
 }
 
 impl Links {
@@ -217,7 +217,7 @@ impl Links {
     }
 
     /// The live link named `id`.
-    pub fn get(&self, id: Uuid) -> Option<Arc<Link>> {
+    pub fn get(&self, id: LinkId) -> Option<Arc<Link>> {
         self.lock()
             .get(&id)
             .filter(|link| !link.is_closed())
@@ -235,7 +235,7 @@ impl Links {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Link>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<LinkId, Arc<Link>>> {
         self.links.lock().expect("links lock poisoned")
     }
 }
@@ -248,7 +248,7 @@ mod tests {
     fn link() -> (Arc<Link>, mpsc::Receiver<LinkDelivery>) {
         let (deliveries, received) = mpsc::channel(16);
         (
-            Arc::new(Link::new(Uuid::new_v4(), None, deliveries)),
+            Arc::new(Link::new(LinkId::random(), None, deliveries)),
             received,
         )
     }

@@ -1,10 +1,9 @@
 //! The `connections` table: the history of each user's connections.
 
 use crate::error::Result;
-use crate::ids::UserId;
+use crate::ids::{ConnectionId, UserId};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 pub use messenger_proto::v1::EndReason;
 
@@ -41,7 +40,7 @@ pub fn origin_text(value: Option<&str>) -> Option<String> {
 /// One connection of the history.
 #[derive(Debug, Clone)]
 pub struct ConnectionRecord {
-    pub id: Uuid,
+    pub id: ConnectionId,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub origin: ConnectionOrigin,
@@ -52,7 +51,7 @@ impl Store {
     /// Records that a connection of `user_id` started now.
     pub async fn start_connection(
         &self,
-        id: Uuid,
+        id: ConnectionId,
         user_id: UserId,
         origin: &ConnectionOrigin,
     ) -> Result<()> {
@@ -79,7 +78,7 @@ impl Store {
     }
 
     /// Records that a connection ended now, and how.
-    pub async fn end_connection(&self, id: Uuid, reason: EndReason) -> Result<()> {
+    pub async fn end_connection(&self, id: ConnectionId, reason: EndReason) -> Result<()> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
