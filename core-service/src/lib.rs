@@ -6,12 +6,14 @@
 //! - [`commands`]: one module per client operation (a session's, history,
 //!   chat lists).
 //! - [`convert`]: stored records into the contract's protobuf messages.
+//! - [`ids`]: the id types (`UserId`, `ChatId`, …).
 //! - [`sessions`]: the registry of live sessions and delivery to them.
 //! - [`membership`]: the cache of chat members used on every send.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
 //! - [`accounts`]: registration, login sessions, OAuth tokens.
 //! - [`auth`]: passwords, tokens, the token cache, login throttling.
-//! - [`demo_data`]: the `fake_data.json` shape, its generator and loader.
+//! - [`demo_data`]: the `fake_data.json` loader (the shape and generator
+//!   are the `demo-data` crate's).
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
 //! - `testing` (with the `testing` feature, for tests only): a throw-away
 //!   database per test, for this crate's tests and the edge's.

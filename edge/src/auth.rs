@@ -9,8 +9,9 @@ use messenger_proto::v1::OpenSession;
 use std::net::SocketAddr;
 use warp::Filter;
 
-/// The name of the login-session cookie.
-pub const SESSION_COOKIE: &str = "messenger_session";
+/// The name of the cookie holding a login session's token. Browsers hold
+/// it under this name, so it stays as it is.
+pub const LOGIN_COOKIE: &str = "messenger_session";
 
 /// Where a credential came from: a cookie is sent by browsers on their own,
 /// so cookie-authenticated WebSockets get an `Origin` check.
@@ -92,7 +93,7 @@ impl Caller {
 /// Extracts the caller: bearer header first, then the session cookie.
 pub fn caller() -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
-        .and(warp::cookie::optional::<String>(SESSION_COOKIE))
+        .and(warp::cookie::optional::<String>(LOGIN_COOKIE))
         .and(warp::addr::remote())
         .and(warp::header::optional::<String>("user-agent"))
         .map(
@@ -122,17 +123,17 @@ fn from_cookie(cookie: Option<String>) -> Option<Credential> {
 }
 
 /// The `Set-Cookie` value that stores a login session.
-pub fn session_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+pub fn login_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!(
-        "{SESSION_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        "{LOGIN_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
         max_age_seconds.max(0)
     )
 }
 
 /// The `Set-Cookie` value that removes the login-session cookie.
 pub fn cleared_cookie(secure: bool) -> String {
-    session_cookie("", 0, secure)
+    login_cookie("", 0, secure)
 }
 
 #[cfg(test)]
@@ -150,12 +151,12 @@ mod tests {
 
     #[test]
     fn cookies_have_the_protective_attributes() {
-        let cookie = session_cookie("mss_1", 60, true);
+        let cookie = login_cookie("mss_1", 60, true);
         assert_eq!(
             cookie,
             "messenger_session=mss_1; Max-Age=60; Path=/; HttpOnly; SameSite=Lax; Secure"
         );
-        assert!(!session_cookie("mss_1", 60, false).contains("Secure"));
+        assert!(!login_cookie("mss_1", 60, false).contains("Secure"));
         assert!(cleared_cookie(false).contains("Max-Age=0"));
     }
 

@@ -51,7 +51,7 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "sessionCookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::auth::SESSION_COOKIE,
+                crate::auth::LOGIN_COOKIE,
                 "Set by POST /auth/login.",
             ))),
         );

@@ -159,7 +159,7 @@ async fn login(
         .and_then(messenger_proto::timestamp::from_proto)
         .map(|expiry| (expiry - chrono::Utc::now()).num_seconds())
         .unwrap_or(0);
-    let cookie = auth::session_cookie(&session.token, max_age, context.cookie_secure);
+    let cookie = auth::login_cookie(&session.token, max_age, context.cookie_secure);
     let user = User::from(session.user.unwrap_or_default());
     let reply = json_reply(&user, StatusCode::OK);
     Ok(warp::reply::with_header(reply, "set-cookie", cookie).into_response())
