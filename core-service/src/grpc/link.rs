@@ -6,6 +6,7 @@
 //! own stream. Whichever end of the link goes first ends the link, and with
 //! it every session on it (see [`crate::sessions::link`]).
 
+use super::outgoing::{self, Ending, Outgoing};
 use super::session::{self, Operations};
 use crate::accounts;
 use crate::commands::SessionState;
@@ -15,10 +16,8 @@ use crate::sessions::link::OperationQueue;
 use crate::sessions::{CloseSwitch, Link, Outbox, SessionNumber};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
-use futures_util::Stream;
 use messenger_proto::v1::{ClientOperation, LinkSignal, OpenSession, link_signal::Signal};
 use messenger_proto::{EDGE_LINK_METADATA, LinkDelivery};
-use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::metadata::MetadataMap;
@@ -30,7 +29,7 @@ use uuid::Uuid;
 const LINK_QUEUE: usize = 65_536;
 
 /// The response stream of one link.
-pub type DeliveryStream = Pin<Box<dyn Stream<Item = Result<LinkDelivery, Status>> + Send>>;
+pub type DeliveryStream = Outgoing<LinkDelivery>;
 
 /// The link named in `metadata`, which must be a UUID.
 pub fn link_id(metadata: &MetadataMap) -> Result<LinkId, Error> {
@@ -54,20 +53,14 @@ pub fn open(
     let link = Arc::new(Link::new(id, edge, deliveries));
     core.links.insert(link.clone());
     tracing::info!(link = %id, "edge link opened");
-    let guard = Ending {
+    let ending = LinkEnding {
         link: link.clone(),
         shutdown: shutdown.clone(),
     };
     core.clone()
         .tasks
         .spawn(read_signals(core, link, signals, shutdown.clone()));
-    let state = Outgoing {
-        queue,
-        guard,
-        shutdown,
-        finished: false,
-    };
-    Box::pin(futures_util::stream::unfold(state, next_delivery))
+    outgoing::stream(queue, ending, shutdown)
 }
 
 /// Applies the edge's signals until it hangs up, then ends the link.
@@ -235,44 +228,29 @@ fn closing_reason(shutdown: &watch::Receiver<bool>) -> EndReason {
     }
 }
 
-/// Ends the link when its response stream is dropped (the edge went away).
-struct Ending {
+/// How a link's response stream ends; dropped with the stream (the edge
+/// went away), it ends the link.
+struct LinkEnding {
     link: Arc<Link>,
     shutdown: watch::Receiver<bool>,
 }
 
-impl Drop for Ending {
+impl Ending for LinkEnding {
+    async fn ended(&mut self) {
+        self.link.closed().await;
+    }
+
+    fn status(&self, shutting_down: bool) -> Option<Status> {
+        Some(if shutting_down {
+            Status::unavailable("the core is shutting down")
+        } else {
+            Status::unavailable("the edge link ended")
+        })
+    }
+}
+
+impl Drop for LinkEnding {
     fn drop(&mut self) {
         self.link.close(closing_reason(&self.shutdown));
     }
-}
-
-/// What the response stream reads from.
-struct Outgoing {
-    queue: mpsc::Receiver<LinkDelivery>,
-    guard: Ending,
-    shutdown: watch::Receiver<bool>,
-    finished: bool,
-}
-
-async fn next_delivery(mut state: Outgoing) -> Option<(Result<LinkDelivery, Status>, Outgoing)> {
-    if state.finished {
-        return None;
-    }
-    let next = tokio::select! {
-        biased;
-        _ = state.shutdown.wait_for(|stopping| *stopping) => None,
-        () = state.guard.link.closed() => None,
-        delivery = state.queue.recv() => delivery,
-    };
-    if let Some(delivery) = next {
-        return Some((Ok(delivery), state));
-    }
-    state.finished = true;
-    let status = if *state.shutdown.borrow() {
-        Status::unavailable("the core is shutting down")
-    } else {
-        Status::unavailable("the edge link ended")
-    };
-    Some((Err(status), state))
 }

@@ -4,6 +4,7 @@ mod chats;
 mod credentials;
 mod history;
 mod link;
+mod outgoing;
 mod session;
 
 use crate::accounts;

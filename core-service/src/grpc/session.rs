@@ -7,22 +7,21 @@
 //! session's bounded queue into the response stream, which ends early with
 //! a status when the core shuts down or the client reads too slowly.
 
+use super::outgoing::{self, Ending, Outgoing};
 use crate::commands::{self, SessionState};
 use crate::ids::LoginId;
 use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use crate::store::users::UserRecord;
-use futures_util::Stream;
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ClientOperation;
-use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::{Status, Streaming};
 
 /// The response stream of one session.
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<SharedEvent, Status>> + Send>>;
+pub type EventStream = Outgoing<SharedEvent>;
 
 /// Where a session's operations come from.
 pub trait Operations {
@@ -54,7 +53,11 @@ pub fn open(
         async move { run(core, session, user, &mut operations).await },
         span,
     ));
-    outgoing(queue, closed, shutdown)
+    let ending = SessionEnding {
+        closed,
+        reason: None,
+    };
+    outgoing::stream(queue, ending, shutdown)
 }
 
 /// A session's own stream of operations.
@@ -115,50 +118,26 @@ pub async fn run(
     reason
 }
 
-/// What the response stream reads from.
-struct Outgoing {
-    queue: mpsc::Receiver<SharedEvent>,
+/// How a session's own response stream ends: when the core closes the
+/// session (with the status for its reason), or when the session's task
+/// ends. At shutdown the client is told why rather than seeing a plain end.
+struct SessionEnding {
     closed: oneshot::Receiver<EndReason>,
-    shutdown: watch::Receiver<bool>,
-    finished: bool,
+    reason: Option<EndReason>,
 }
 
-/// The queue as a stream that ends with a status when the session is closed.
-fn outgoing(
-    queue: mpsc::Receiver<SharedEvent>,
-    closed: oneshot::Receiver<EndReason>,
-    shutdown: watch::Receiver<bool>,
-) -> EventStream {
-    let state = Outgoing {
-        queue,
-        closed,
-        shutdown,
-        finished: false,
-    };
-    Box::pin(futures_util::stream::unfold(state, next_event))
-}
-
-async fn next_event(mut state: Outgoing) -> Option<(Result<SharedEvent, Status>, Outgoing)> {
-    if state.finished {
-        return None;
+impl Ending for SessionEnding {
+    async fn ended(&mut self) {
+        // An error: the session's task ended and dropped its outbox.
+        self.reason = (&mut self.closed).await.ok();
     }
-    let next = tokio::select! {
-        biased;
-        _ = state.shutdown.wait_for(|stopping| *stopping) => Err(Some(EndReason::ServerShutdown)),
-        reason = &mut state.closed => Err(reason.ok()),
-        event = state.queue.recv() => Ok(event),
-    };
-    let closed = match next {
-        Ok(Some(event)) => return Some((Ok(event), state)),
-        Err(Some(reason)) => Some(reason),
-        // The session task ended and dropped the outbox. At shutdown it ends
-        // too, and the client must be told why rather than see a plain end
-        // (the shutdown branch above may not have been polled ready first).
-        Ok(None) | Err(None) => (*state.shutdown.borrow()).then_some(EndReason::ServerShutdown),
-    };
-    state.finished = true;
-    let reason = closed?;
-    Some((Err(close_status(reason)), state))
+
+    fn status(&self, shutting_down: bool) -> Option<Status> {
+        let reason = self
+            .reason
+            .or(shutting_down.then_some(EndReason::ServerShutdown))?;
+        Some(close_status(reason))
+    }
 }
 
 /// The status a session's own stream ends with when the core closed it.
