@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The defaults of the auth settings, written once (in `AuthSettings`).
+const AUTH: AuthSettings = AuthSettings::DEFAULT;
+
 /// Where the core listens and which database it uses.
 #[derive(Debug, Clone, Args)]
 pub struct CoreConfig {
@@ -35,25 +38,25 @@ pub struct CoreConfig {
     #[arg(long, env = "SESSION_QUEUE", default_value_t = Limits::default().session_queue)]
     pub session_queue: usize,
     /// Shortest password accepted at registration.
-    #[arg(long, env = "MIN_PASSWORD_CHARS", default_value_t = 8)]
+    #[arg(long, env = "MIN_PASSWORD_CHARS", default_value_t = AUTH.min_password_chars)]
     pub min_password_chars: usize,
     /// Lifetime of an OAuth access token, in seconds.
-    #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECONDS", default_value_t = AUTH.access_token_ttl.as_secs())]
     pub access_token_ttl_seconds: u64,
     /// Lifetime of an OAuth refresh token, in seconds.
-    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS", default_value_t = 30 * 24 * 3600)]
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECONDS", default_value_t = AUTH.refresh_token_ttl.as_secs())]
     pub refresh_token_ttl_seconds: u64,
     /// Lifetime of a browser login session (cookie), in seconds.
-    #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 30 * 24 * 3600)]
+    #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = AUTH.session_ttl.as_secs())]
     pub session_ttl_seconds: u64,
     /// Failed logins allowed per account in the window.
-    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5)]
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = AUTH.max_login_failures)]
     pub login_max_failures: usize,
     /// Failed logins allowed per client address in the window.
-    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 20)]
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = AUTH.max_login_failures_per_address)]
     pub login_max_failures_per_address: usize,
     /// The window over which failed logins are counted, in seconds.
-    #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECONDS", default_value_t = 300)]
+    #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECONDS", default_value_t = AUTH.login_failure_window.as_secs())]
     pub login_failure_window_seconds: u64,
 }
 
@@ -128,7 +131,28 @@ pub fn mask_password(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::mask_password;
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: CoreConfig,
+    }
+
+    #[test]
+    fn without_flags_the_settings_are_the_defaults() {
+        let config = Flags::parse_from(["core"]).config;
+        let settings = config.settings();
+        assert_eq!(
+            format!("{:?}", settings.auth),
+            format!("{:?}", AuthSettings::default())
+        );
+        assert_eq!(
+            format!("{:?}", settings.limits),
+            format!("{:?}", Limits::default())
+        );
+    }
 
     #[test]
     fn passwords_are_masked() {

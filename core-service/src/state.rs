@@ -58,17 +58,23 @@ pub struct AuthSettings {
     pub login_failure_window: Duration,
 }
 
+impl AuthSettings {
+    /// The defaults, as a constant so that the configuration's flags can
+    /// show them.
+    pub const DEFAULT: AuthSettings = AuthSettings {
+        min_password_chars: 8,
+        access_token_ttl: Duration::from_secs(15 * 60),
+        refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+        session_ttl: Duration::from_secs(30 * 24 * 3600),
+        max_login_failures: 5,
+        max_login_failures_per_address: 20,
+        login_failure_window: Duration::from_secs(5 * 60),
+    };
+}
+
 impl Default for AuthSettings {
     fn default() -> Self {
-        AuthSettings {
-            min_password_chars: 8,
-            access_token_ttl: Duration::from_secs(15 * 60),
-            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
-            session_ttl: Duration::from_secs(30 * 24 * 3600),
-            max_login_failures: 5,
-            max_login_failures_per_address: 20,
-            login_failure_window: Duration::from_secs(5 * 60),
-        }
+        AuthSettings::DEFAULT
     }
 }
 
