@@ -12,9 +12,9 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
     SecurityScheme,
 };
-use warp::Filter;
-use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::path::FullPath;
+use warp::{Filter, Rejection};
 
 /// The document's fixed part: what is not a route.
 #[derive(OpenApi)]
@@ -88,36 +88,48 @@ impl Default for Document {
 impl Document {
     /// Writes the operation `P` into the document and returns the filter
     /// that matches its method and path, extracting the path's parameters.
-    pub fn route_with_params<P: utoipa::Path>(&mut self) -> BoxedFilter<(PathParams,)> {
+    pub fn route_with_params<P: utoipa::Path>(
+        &mut self,
+    ) -> impl Filter<Extract = (PathParams,), Error = Rejection> + Clone + use<P> {
         let (path, methods) = (P::path(), P::methods());
         self.openapi
             .paths
             .add_path_operation(&path, methods.clone(), P::operation());
+        let method = match methods.as_slice() {
+            [HttpMethod::Post] => Method::POST,
+            [HttpMethod::Get] => Method::GET,
+            _ => panic!("{path}: a route has exactly one method, GET or POST"),
+        };
         let template: Arc<[Segment]> = path
             .trim_start_matches('/')
             .split('/')
             .map(Segment::from)
             .collect();
-        let method = match methods.as_slice() {
-            [HttpMethod::Post] => warp::post().boxed(),
-            [HttpMethod::Get] => warp::get().boxed(),
-            _ => panic!("{path}: a route has exactly one method, GET or POST"),
-        };
+        // One synchronous check, so that trying a route costs what
+        // `warp::path!` with a method filter does.
         warp::path::full()
-            .and_then(move |full: FullPath| {
-                let matched = PathParams::matching(&template, full.as_str());
-                async move { matched.ok_or_else(warp::reject::not_found) }
+            .and(warp::method())
+            .and_then(move |full: FullPath, given: Method| {
+                let matched = PathParams::matching(&template, full.as_str())
+                    .ok_or_else(warp::reject::not_found)
+                    .and_then(|params| {
+                        if given == method {
+                            Ok(params)
+                        } else {
+                            Err(warp::reject::custom(MethodNotAllowed))
+                        }
+                    });
+                std::future::ready(matched)
             })
-            .and(method)
-            .boxed()
     }
 
     /// [`Document::route_with_params`] for a path without parameters.
-    pub fn route<P: utoipa::Path>(&mut self) -> BoxedFilter<()> {
+    pub fn route<P: utoipa::Path>(
+        &mut self,
+    ) -> impl Filter<Extract = (), Error = Rejection> + Clone + use<P> {
         self.route_with_params::<P>()
             .map(|_: PathParams| ())
             .untuple_one()
-            .boxed()
     }
 
     /// The finished document as JSON.
@@ -127,6 +139,12 @@ impl Document {
             .expect("the OpenAPI document serialises")
     }
 }
+
+/// A route's path matched, but not its method: 405.
+#[derive(Debug)]
+pub struct MethodNotAllowed;
+
+impl warp::reject::Reject for MethodNotAllowed {}
 
 /// One segment of a path template: `history` or `{chat_id}`.
 enum Segment {
@@ -150,12 +168,10 @@ pub struct PathParams(Vec<(String, String)>);
 impl PathParams {
     /// The parameters of `path` if it matches `template` segment by segment.
     fn matching(template: &[Segment], path: &str) -> Option<PathParams> {
-        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        if segments.len() != template.len() {
-            return None;
-        }
+        let mut segments = path.trim_start_matches('/').split('/');
         let mut params = Vec::new();
-        for (segment, expected) in segments.into_iter().zip(template) {
+        for expected in template {
+            let segment = segments.next()?;
             match expected {
                 Segment::Literal(literal) if literal == segment => {}
                 Segment::Parameter(name) if !segment.is_empty() => {
@@ -164,7 +180,7 @@ impl PathParams {
                 _ => return None,
             }
         }
-        Some(PathParams(params))
+        segments.next().is_none().then_some(PathParams(params))
     }
 
     /// The value of the parameter `name`; the route's template names it, so
@@ -182,24 +198,49 @@ impl PathParams {
 mod tests {
     use super::*;
 
-    fn template(path: &str) -> Vec<Segment> {
-        path.trim_start_matches('/')
-            .split('/')
-            .map(Segment::from)
-            .collect()
-    }
+    /// History: the value of `chat_id`.
+    #[utoipa::path(get, path = "/history/{chat_id}")]
+    #[allow(dead_code)]
+    fn history() {}
 
-    #[test]
-    fn paths_match_their_template_exactly() {
-        let history = template("/history/{chat_id}");
-        let params = PathParams::matching(&history, "/history/abc").unwrap();
+    /// Me.
+    #[utoipa::path(post, path = "/me/connections")]
+    #[allow(dead_code)]
+    fn connections() {}
+
+    #[tokio::test]
+    async fn paths_match_their_template_exactly() {
+        let mut document = Document::default();
+        let history = document.route_with_params::<__path_history>();
+        let connections = document.route::<__path_connections>();
+        let get = |path: &str| warp::test::request().method("GET").path(path);
+        let params = get("/history/abc").filter(&history).await.unwrap();
         assert_eq!(params.take("chat_id"), "abc");
-        assert!(PathParams::matching(&history, "/history/").is_none());
-        assert!(PathParams::matching(&history, "/history/abc/more").is_none());
-        assert!(PathParams::matching(&history, "/histories/abc").is_none());
-        let me = template("/me");
-        assert!(PathParams::matching(&me, "/me").is_some());
-        assert!(PathParams::matching(&me, "/me/").is_none());
-        assert!(PathParams::matching(&template("/me/connections"), "/me").is_none());
+        for path in [
+            "/history/",
+            "/history/abc/more",
+            "/histories/abc",
+            "/history",
+        ] {
+            let refused = get(path).filter(&history).await.unwrap_err();
+            assert!(refused.is_not_found(), "{path}");
+        }
+        let post = warp::test::request().method("POST");
+        assert!(
+            post.path("/me/connections")
+                .filter(&connections)
+                .await
+                .is_ok()
+        );
+        let wrong_method = get("/me/connections").filter(&connections).await;
+        assert!(
+            wrong_method
+                .unwrap_err()
+                .find::<MethodNotAllowed>()
+                .is_some()
+        );
+        assert!(get("/me").filter(&connections).await.is_err());
+        let json = document.into_json();
+        assert!(json.contains("/history/{chat_id}") && json.contains("/me/connections"));
     }
 }

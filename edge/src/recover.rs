@@ -20,7 +20,11 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
     }
     let (status, detail) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "Not Found")
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some()
+        || rejection
+            .find::<crate::openapi::MethodNotAllowed>()
+            .is_some()
+    {
         (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
     } else if rejection.find::<warp::cors::CorsForbidden>().is_some() {
         (StatusCode::FORBIDDEN, "origin not allowed")

@@ -18,8 +18,8 @@ impl Routes {
     /// Mounts both documents' routes in `document`.
     pub fn mount(document: &mut Document) -> Self {
         Routes {
-            openapi: document.route::<__path_openapi>(),
-            docs: document.route::<__path_docs>(),
+            openapi: document.route::<__path_openapi>().boxed(),
+            docs: document.route::<__path_docs>().boxed(),
         }
     }
 
