@@ -23,6 +23,10 @@ pub struct CoreConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    /// Redis shared by the cores of a cluster (login attempts are counted
+    /// there); unset, each core counts in its own memory.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
     /// Longest message text, in characters.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = Limits::default().max_text_chars)]
     pub max_message_chars: usize,
@@ -74,6 +78,7 @@ impl CoreConfig {
                 max_login_failures_per_address: self.login_max_failures_per_address,
                 login_failure_window: Duration::from_secs(self.login_failure_window_seconds),
             },
+            redis_url: self.redis_url.clone(),
         }
     }
 

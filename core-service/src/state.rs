@@ -1,6 +1,6 @@
 //! The core's shared state, handed to every session and RPC.
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::{self, LoginThrottle};
 use crate::auth::token_cache::TokenCache;
 use crate::membership::MembershipCache;
 use crate::sessions::{Links, Registry};
@@ -83,6 +83,9 @@ impl Default for AuthSettings {
 pub struct Settings {
     pub limits: Limits,
     pub auth: AuthSettings,
+    /// The Redis that cores of one cluster share counts in (the login
+    /// throttle); without it each core counts in its own memory.
+    pub redis_url: Option<String>,
 }
 
 impl From<Limits> for Settings {
@@ -116,7 +119,12 @@ pub struct Core {
 impl Core {
     /// A core over `store` with no sessions yet.
     pub fn new(store: Store, settings: Settings) -> Self {
-        let Settings { limits, auth } = settings;
+        let Settings {
+            limits,
+            auth,
+            redis_url,
+        } = settings;
+        let throttle = login_throttle(&auth, redis_url.as_deref());
         Core {
             writer: MessageWriter::start(store.clone()),
             store,
@@ -124,14 +132,27 @@ impl Core {
             links: Links::default(),
             membership: MembershipCache::default(),
             limits,
-            throttle: LoginThrottle::new(
-                auth.max_login_failures,
-                auth.max_login_failures_per_address,
-                auth.login_failure_window,
-            ),
+            throttle,
             auth,
             tokens: TokenCache::default(),
             tasks: tokio_util::task::TaskTracker::new(),
         }
+    }
+}
+
+/// The login throttle: shared through Redis when there is one.
+fn login_throttle(auth: &AuthSettings, redis_url: Option<&str>) -> LoginThrottle {
+    let limits = throttle::Limits {
+        per_account: auth.max_login_failures,
+        per_address: auth.max_login_failures_per_address,
+        window: auth.login_failure_window,
+    };
+    match redis_url.map(|url| LoginThrottle::shared(limits, url)) {
+        Some(Ok(shared)) => shared,
+        Some(Err(error)) => {
+            tracing::error!(%error, "invalid REDIS_URL: login attempts are counted per core");
+            LoginThrottle::local(limits)
+        }
+        None => LoginThrottle::local(limits),
     }
 }

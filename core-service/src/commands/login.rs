@@ -16,31 +16,33 @@ pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Resul
 
 /// The account whose email and password these are. A wrong email and a
 /// wrong password give the same error after the same time; while the
-/// account or the address has too many recent failures, the password is not
-/// even checked.
+/// account or the address has too many recent attempts, the password is not
+/// even checked (see [`crate::auth::throttle`]).
 pub async fn check_credentials(
     core: &Core,
     login: &Login,
     client_address: Option<&str>,
 ) -> Result<UserRecord> {
     let email = login.email.trim();
-    if let Some(wait) = core.throttle.check(email, client_address) {
-        let retry_after_seconds = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
-        return Err(Error::TooManyAttempts {
-            retry_after_seconds,
-        });
-    }
+    let attempt = core
+        .throttle
+        .begin(email, client_address)
+        .await
+        .map_err(|wait| {
+            let retry_after_seconds = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
+            Error::TooManyAttempts {
+                retry_after_seconds,
+            }
+        })?;
     let user = core.store.user_by_email(email).await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let matches = password::verify(login.password.clone(), stored_hash).await?;
     match user.filter(|_| matches) {
         Some(user) => {
-            core.throttle.record_success(email);
+            core.throttle.succeeded(&attempt).await;
             Ok(user)
         }
-        None => {
-            core.throttle.record_failure(email, client_address);
-            Err(Error::InvalidCredentials)
-        }
+        // The attempt stays counted.
+        None => Err(Error::InvalidCredentials),
     }
 }

@@ -1,0 +1,113 @@
+//! Throttling of logins, per account and per client address.
+//!
+//! Every attempt is counted when it starts, before the password is checked,
+//! so that guesses sent at the same moment cannot slip past the limit. While
+//! an account (or an address) has as many attempts within `window` as its
+//! limit (a higher one per address, since many users may share one behind a
+//! NAT), further attempts are refused without checking the password until
+//! the oldest leaves the window. A successful login takes its attempt back
+//! and clears the account; a failed one stays counted.
+//!
+//! With `REDIS_URL` the counts are shared by every core ([`shared`]);
+//! without it they live in this core's memory ([`local`]) and reset when it
+//! restarts. If Redis cannot be reached, the core counts in its own memory
+//! until it can again: a login is never refused because Redis is down.
+
+pub mod local;
+pub mod shared;
+
+use local::LocalThrottle;
+use shared::SharedThrottle;
+use std::time::Duration;
+
+/// How long a login waits for Redis before counting in memory instead.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The limits a throttle applies.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_account: usize,
+    pub per_address: usize,
+    pub window: Duration,
+}
+
+/// One login attempt that was let through.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    id: String,
+    account: String,
+    address: Option<String>,
+    /// Counted in this core's memory (no Redis, or Redis failed).
+    local: bool,
+}
+
+/// The login throttle of a core.
+pub struct LoginThrottle {
+    local: LocalThrottle,
+    shared: Option<SharedThrottle>,
+}
+
+impl LoginThrottle {
+    /// A throttle counting in this core's memory.
+    pub fn local(limits: Limits) -> Self {
+        LoginThrottle {
+            local: LocalThrottle::new(limits),
+            shared: None,
+        }
+    }
+
+    /// A throttle counting in the Redis at `url`, shared with every core
+    /// that uses the same Redis.
+    pub fn shared(limits: Limits, url: &str) -> Result<Self, redis::RedisError> {
+        Ok(LoginThrottle {
+            local: LocalThrottle::new(limits),
+            shared: Some(SharedThrottle::new(limits, url)?),
+        })
+    }
+
+    /// Checks a Redis URL without connecting, for a clear error at start.
+    pub fn check_url(url: &str) -> Result<(), redis::RedisError> {
+        redis::Client::open(url).map(|_| ())
+    }
+
+    /// Counts an attempt for `email` from `address`, or says how long to
+    /// wait if the account or the address is at its limit.
+    pub async fn begin(&self, email: &str, address: Option<&str>) -> Result<Attempt, Duration> {
+        let attempt = Attempt {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            account: format!("account:{}", email.trim().to_lowercase()),
+            address: address.map(|address| format!("address:{address}")),
+            local: false,
+        };
+        if let Some(shared) = &self.shared {
+            match tokio::time::timeout(REDIS_TIMEOUT, shared.begin(&attempt)).await {
+                Ok(Ok(outcome)) => return outcome.map(|()| attempt),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "login throttle: Redis failed, counting locally");
+                }
+                Err(_) => tracing::warn!("login throttle: Redis timed out, counting locally"),
+            }
+        }
+        self.local.begin(&attempt)?;
+        Ok(Attempt {
+            local: true,
+            ..attempt
+        })
+    }
+
+    /// The attempt logged in: it is taken back, and the account cleared.
+    pub async fn succeeded(&self, attempt: &Attempt) {
+        match &self.shared {
+            Some(shared) if !attempt.local => {
+                match tokio::time::timeout(REDIS_TIMEOUT, shared.succeeded(attempt)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "login throttle: Redis failed to clear an account");
+                    }
+                    Err(_) => tracing::warn!("login throttle: Redis timed out clearing an account"),
+                }
+            }
+            _ => self.local.succeeded(attempt),
+        }
+    }
+}

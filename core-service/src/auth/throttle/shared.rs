@@ -1,0 +1,118 @@
+//! Login attempts counted in Redis, shared by every core.
+//!
+//! Each account and address is a sorted set of attempt ids scored by the
+//! time they started (Redis's own clock, so that cores with different
+//! clocks agree). A script checks and counts in one step, so two cores
+//! cannot both let through the attempt that reaches the limit. Keys expire
+//! with the window. (All keys of one attempt are used in one script: on a
+//! Redis Cluster they would need one hash slot.)
+
+use super::{Attempt, Limits};
+use redis::aio::ConnectionManager;
+use redis::{RedisResult, Script};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Prefix of every key the throttle writes.
+const PREFIX: &str = "messenger:throttle:";
+
+/// KEYS: the attempt's account and address; ARGV: window (ms), attempt id,
+/// then each key's limit. Returns 0 when counted, else the ms to wait.
+const BEGIN: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local window = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + window - now, 1)
+  end
+end
+if wait > 0 then
+  return wait
+end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, window)
+end
+return 0
+";
+
+/// KEYS: the account, then the address if any; ARGV: the attempt id.
+const SUCCEEDED: &str = r"
+redis.call('DEL', KEYS[1])
+if KEYS[2] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return 1
+";
+
+/// The Redis side of the throttle; connects on first use.
+pub struct SharedThrottle {
+    limits: Limits,
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    begin: Script,
+    succeeded: Script,
+}
+
+impl SharedThrottle {
+    pub fn new(limits: Limits, url: &str) -> RedisResult<Self> {
+        Ok(SharedThrottle {
+            limits,
+            client: redis::Client::open(url)?,
+            connection: OnceCell::new(),
+            begin: Script::new(BEGIN),
+            succeeded: Script::new(SUCCEEDED),
+        })
+    }
+
+    /// Counts `attempt` (`Ok(Ok(()))`) or says how long to wait (`Ok(Err)`).
+    pub async fn begin(&self, attempt: &Attempt) -> RedisResult<Result<(), Duration>> {
+        let mut invocation = self.begin.prepare_invoke();
+        invocation.key(key(&attempt.account));
+        if let Some(address) = &attempt.address {
+            invocation.key(key(address));
+        }
+        let window = u64::try_from(self.limits.window.as_millis()).unwrap_or(u64::MAX);
+        invocation.arg(window.max(1)).arg(&attempt.id);
+        invocation.arg(self.limits.per_account.max(1));
+        invocation.arg(self.limits.per_address.max(1));
+        let wait: u64 = invocation
+            .invoke_async(&mut self.connection().await?)
+            .await?;
+        Ok(match wait {
+            0 => Ok(()),
+            ms => Err(Duration::from_millis(ms)),
+        })
+    }
+
+    /// Clears the account of `attempt` and takes it back from its address.
+    pub async fn succeeded(&self, attempt: &Attempt) -> RedisResult<()> {
+        let mut invocation = self.succeeded.prepare_invoke();
+        invocation.key(key(&attempt.account));
+        if let Some(address) = &attempt.address {
+            invocation.key(key(address));
+        }
+        invocation.arg(&attempt.id);
+        let _: i64 = invocation
+            .invoke_async(&mut self.connection().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// The connection, made on first use; the manager reconnects by itself.
+    async fn connection(&self) -> RedisResult<ConnectionManager> {
+        let manager = self
+            .connection
+            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
+            .await?;
+        Ok(manager.clone())
+    }
+}
+
+fn key(name: &str) -> String {
+    format!("{PREFIX}{name}")
+}
