@@ -59,6 +59,7 @@ impl v1::EndReason {
             v1::EndReason::SlowConsumer => "slow_consumer",
             v1::EndReason::SwitchedUser => "switched_user",
             v1::EndReason::LoggedOut => "logged_out",
+            v1::EndReason::TimedOut => "timed_out",
         }
     }
 }

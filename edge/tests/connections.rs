@@ -64,7 +64,8 @@ async fn a_client_that_answers_no_pings_is_disconnected() {
     // reading is what answers pings, and on a busy machine the edge may not
     // have missed two yet after a fixed sleep. Its connection history says
     // when the edge has ended it.
-    ended(&stack, &world.users[0], 0).await;
+    let row = ended(&stack, &world.users[0], 0).await;
+    assert_eq!(row["end_reason"], "timed_out", "{row}");
     // The edge sent 1001 and hung up; reading now, the client library tries
     // to answer the pings it finds first, and may meet the reset before it
     // gets to the close frame.

@@ -92,7 +92,17 @@ async fn read_signals(
 /// Applies one signal of the edge.
 fn apply(core: &Arc<Core>, link: &Arc<Link>, signal: Signal, shutdown: &watch::Receiver<bool>) {
     match signal {
-        Signal::SlowSession(session) => link.slow_session(SessionNumber(session)),
+        Signal::SlowSession(session) => {
+            link.close_session(SessionNumber(session), EndReason::SlowConsumer);
+        }
+        Signal::EndSession(end) => {
+            // Only the edge's own reasons; the rest are the core's to give.
+            let reason = match end.reason() {
+                reason @ (EndReason::TimedOut | EndReason::SlowConsumer) => reason,
+                _ => EndReason::Error,
+            };
+            link.close_session(SessionNumber(end.session), reason);
+        }
         Signal::OpenSession(opening) => open_session(core, link, opening, shutdown),
         Signal::Operation(operation) => {
             // An empty one is answered as on a session's own stream: with an

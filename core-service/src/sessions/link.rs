@@ -177,10 +177,11 @@ impl Link {
         }
     }
 
-    /// The edge reports that `session`'s client does not keep up.
-    pub fn slow_session(&self, session: SessionNumber) {
+    /// The edge ends `session` for `reason` (its client does not keep up,
+    /// or stopped answering pings): the session closes with that reason.
+    pub fn close_session(&self, session: SessionNumber, reason: EndReason) {
         if let Some(member) = self.lock().get(&session) {
-            member.switch.close(EndReason::SlowConsumer);
+            member.switch.close(reason);
         }
     }
 

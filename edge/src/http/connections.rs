@@ -33,7 +33,7 @@ pub struct Connection<'a> {
     #[schema(required = true)]
     edge: Option<&'a str>,
     /// `client_closed`, `error`, `server_shutdown`, `slow_consumer`,
-    /// `switched_user` or `logged_out`.
+    /// `switched_user`, `logged_out` or `timed_out`.
     #[schema(required = true)]
     end_reason: Option<&'a str>,
 }

@@ -21,7 +21,8 @@ use crate::core_client::CoreClient;
 use crate::ws::translate;
 use lean_queue::SendError;
 use messenger_proto::v1::{
-    ClientOperation, LinkSignal, SessionEnded, SessionOperation, link_signal::Signal,
+    ClientOperation, EndReason, EndSession, LinkSignal, SessionEnded, SessionOperation,
+    link_signal::Signal,
 };
 use messenger_proto::{EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery};
 use std::collections::HashMap;
@@ -333,6 +334,16 @@ impl LinkSession {
             entry.slow = true;
         }
         self.link.signal(Signal::SlowSession(self.session));
+    }
+
+    /// Tells the core that the edge is ending this socket's session for
+    /// `reason` (the client stopped answering pings), so that the core
+    /// records why; the socket's leaving follows.
+    pub fn end(&self, reason: EndReason) {
+        self.link.signal(Signal::EndSession(EndSession {
+            session: self.session,
+            reason: reason.into(),
+        }));
     }
 
     /// What comes next for this socket.

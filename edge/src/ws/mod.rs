@@ -298,6 +298,7 @@ impl Connection {
                 },
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= interval * 2 {
+                        self.session.end(EndReason::TimedOut);
                         return Some((close_codes::GOING_AWAY, "ping timeout".into()));
                     }
                     if let Err(failed) = write(&mut self.sink, Message::Ping(Default::default()), settings).await {
@@ -442,6 +443,7 @@ fn ended_close(ended: &SessionEnded) -> Close {
             close_codes::SERVICE_RESTART,
             "core unavailable, reconnect".into(),
         ),
+        EndReason::TimedOut => (close_codes::GOING_AWAY, "ping timeout".into()),
         reason @ (EndReason::Unspecified | EndReason::ClientClosed | EndReason::SwitchedUser) => {
             tracing::error!(?reason, message = %ended.message, "core ended a session");
             (close_codes::INTERNAL_ERROR, "internal error".into())
