@@ -182,6 +182,9 @@ pub async fn revoke(core: &Core, token: &str) -> Result<()> {
         .ok_or(Error::InvalidCredential)?;
     core.tokens.forget_login(login);
     core.sessions.close_login(user_id, login);
+    if let Some(bus) = &core.bus {
+        bus.revoked(user_id, login).await;
+    }
     Ok(())
 }
 

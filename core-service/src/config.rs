@@ -27,6 +27,10 @@ pub struct CoreConfig {
     /// there); unset, each core counts in its own memory.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// NATS shared by the cores of a cluster (events between them: a logout
+    /// closes the user's sockets on every core); unset, a core is alone.
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
     /// Longest message text, in characters.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = Limits::default().max_text_chars)]
     pub max_message_chars: usize,
@@ -79,6 +83,7 @@ impl CoreConfig {
                 login_failure_window: Duration::from_secs(self.login_failure_window_seconds),
             },
             redis_url: self.redis_url.clone(),
+            nats_url: self.nats_url.clone(),
         }
     }
 

@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bus;
 pub mod commands;
 pub mod config;
 pub mod convert;
@@ -87,8 +88,18 @@ pub async fn serve(
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), grpc::ServeError> {
-    let core = Arc::new(state::Core::new(store, settings.into()));
-    grpc::serve(core, listener, stop).await
+    let settings = settings.into();
+    let bus = match &settings.nats_url {
+        Some(url) => Some(
+            bus::Bus::connect(url)
+                .await
+                .map_err(grpc::ServeError::Bus)?,
+        ),
+        None => None,
+    };
+    let mut core = state::Core::new(store, settings);
+    core.bus = bus;
+    grpc::serve(Arc::new(core), listener, stop).await
 }
 
 /// The log filter when `RUST_LOG` is not set: the driver's per-query

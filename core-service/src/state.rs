@@ -2,6 +2,7 @@
 
 use crate::auth::throttle::{self, LoginThrottle};
 use crate::auth::token_cache::TokenCache;
+use crate::bus::Bus;
 use crate::membership::MembershipCache;
 use crate::sessions::{Links, Registry};
 use crate::store::Store;
@@ -86,6 +87,8 @@ pub struct Settings {
     /// The Redis that cores of one cluster share counts in (the login
     /// throttle); without it each core counts in its own memory.
     pub redis_url: Option<String>,
+    /// The NATS server the cores of one cluster exchange events over.
+    pub nats_url: Option<String>,
 }
 
 impl From<Limits> for Settings {
@@ -109,6 +112,8 @@ pub struct Core {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub throttle: LoginThrottle,
+    /// The other cores of the cluster, if there is one (`NATS_URL`).
+    pub bus: Option<Bus>,
     /// Live tokens looked up recently.
     pub tokens: TokenCache,
     /// Every session task, so that shutdown can wait for them to finish
@@ -123,6 +128,7 @@ impl Core {
             limits,
             auth,
             redis_url,
+            nats_url: _,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref());
         Core {
@@ -133,6 +139,7 @@ impl Core {
             membership: MembershipCache::default(),
             limits,
             throttle,
+            bus: None,
             auth,
             tokens: TokenCache::default(),
             tasks: tokio_util::task::TaskTracker::new(),

@@ -220,6 +220,9 @@ pub async fn serve(
         Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
         Err(error) => error.log(),
     }
+    crate::bus::follow(core.clone(), service.shutdown.clone())
+        .await
+        .map_err(ServeError::Follow)?;
     let tasks = core.tasks.clone();
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
@@ -272,4 +275,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("cannot connect to NATS (NATS_URL): {0}")]
+    Bus(async_nats::ConnectError),
+    #[error("cannot follow the other cores' events: {0}")]
+    Follow(async_nats::Error),
 }

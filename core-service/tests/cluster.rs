@@ -1,21 +1,28 @@
-//! The login throttle shared through Redis (the machine's, at `REDIS_URL`
-//! or 127.0.0.1:6379): counts seen by every core, guesses sent at once
-//! cannot pass the limit, and a Redis that is down never blocks a login.
+//! Several cores over one database: the login throttle shared through
+//! Redis (the machine's, at `REDIS_URL` or 127.0.0.1:6379) — counts seen by
+//! every core, guesses sent at once cannot pass the limit, a Redis that is
+//! down never blocks a login — and revocations carried to every core over
+//! NATS (at `NATS_URL` or 127.0.0.1:4222).
 
 // Tests unwrap freely: a failure is the test failing, with its line.
 #![allow(clippy::unwrap_used)]
 
 use core_service::auth::throttle::{Limits, LoginThrottle};
 use core_service::demo_data::generate::{Sizes, generate};
-use core_service::demo_data::populate;
+use core_service::demo_data::{DemoData, populate};
 use core_service::state::{AuthSettings, Settings};
 use core_service::testing::TestDatabase;
-use messenger_proto::v1::Login;
 use messenger_proto::v1::messenger_client::MessengerClient;
+use messenger_proto::v1::server_event::Event;
+use messenger_proto::v1::{self as pb, Login};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tonic::Code;
+
+fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -136,7 +143,100 @@ async fn a_redis_that_is_down_never_blocks_a_login_and_the_core_still_counts() {
     assert!(LoginThrottle::check_url("not a url").is_err());
 }
 
-/// A core on `db` with the shared throttle; its URL and its stop switch.
+/// Demo data with a user of a fresh email (Redis outlives a test run: an
+/// email of its own keeps runs apart), loaded into `db`.
+async fn one_user(db: &TestDatabase) -> DemoData {
+    let mut data = generate(&Sizes {
+        users: 2,
+        personal_chats: 1,
+        groups: 0,
+        messages_per_chat: 0,
+        ..Sizes::default()
+    })
+    .unwrap();
+    data.users[0].email = fresh_email();
+    populate::populate(&db.store(), &data).await.unwrap();
+    data
+}
+
+/// `message` with the bearer `token`.
+fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let value = format!("Bearer {token}").parse().unwrap();
+    request.metadata_mut().insert("authorization", value);
+    request
+}
+
+/// Fails the test with what is missing when there is no NATS to test on.
+async fn require_nats() {
+    let url = nats_url();
+    let connect = tokio::time::timeout(Duration::from_secs(5), async_nats::connect(&url)).await;
+    match connect {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => panic!("these tests need NATS at {url} (NATS_URL): {error}"),
+        Err(_) => panic!("these tests need NATS at {url} (NATS_URL): no answer"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_core_ends_the_login_on_the_other() {
+    require_redis().await;
+    require_nats().await;
+    let db = TestDatabase::create().await;
+    let data = one_user(&db).await;
+    let user = &data.users[0];
+    let (first, stop_first) = start_core(&db).await;
+    let (second, stop_second) = start_core(&db).await;
+    let mut on_first = MessengerClient::connect(first).await.unwrap();
+    let mut on_second = MessengerClient::connect(second).await.unwrap();
+    let login = Login {
+        email: user.email.clone(),
+        password: user.password.clone(),
+    };
+    let token = on_first
+        .create_login_session(login)
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    // A session on the second core, opened with the token, which that core
+    // has now looked up (and cached).
+    let (_operations, queue) = tokio::sync::mpsc::channel::<pb::ClientOperation>(4);
+    let stream = tokio_stream::wrappers::ReceiverStream::new(queue);
+    let mut events = on_second
+        .session(authorized(stream, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    let first_event = events
+        .message()
+        .await
+        .unwrap()
+        .unwrap()
+        .into_event()
+        .unwrap();
+    assert!(matches!(first_event.event, Some(Event::AuthSuccess(_))));
+    let me = pb::AuthenticateRequest {};
+    on_second
+        .authenticate(authorized(me, &token))
+        .await
+        .unwrap();
+
+    on_first
+        .revoke(authorized(pb::RevokeRequest {}, &token))
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), events.message())
+        .await
+        .expect("the session on the other core ends at once");
+    assert_eq!(ended.unwrap_err().code(), Code::Unauthenticated);
+    let refused = on_second.authenticate(authorized(me, &token)).await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    let _ = (stop_first.send(true), stop_second.send(true));
+}
+
+/// A core on `db` with the shared throttle and the bus; its URL and its
+/// stop switch.
 async fn start_core(db: &TestDatabase) -> (String, watch::Sender<bool>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -146,6 +246,7 @@ async fn start_core(db: &TestDatabase) -> (String, watch::Sender<bool>) {
             ..AuthSettings::default()
         },
         redis_url: Some(redis_url()),
+        nats_url: Some(nats_url()),
         ..Settings::default()
     };
     let (stop, mut stopped) = watch::channel(false);
@@ -164,18 +265,9 @@ async fn start_core(db: &TestDatabase) -> (String, watch::Sender<bool>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_cores_over_one_database_throttle_an_account_together() {
     require_redis().await;
+    require_nats().await;
     let db = TestDatabase::create().await;
-    let mut data = generate(&Sizes {
-        users: 2,
-        personal_chats: 1,
-        groups: 0,
-        messages_per_chat: 0,
-        ..Sizes::default()
-    })
-    .unwrap();
-    // Redis outlives the test: an email of its own keeps runs apart.
-    data.users[0].email = fresh_email();
-    populate::populate(&db.store(), &data).await.unwrap();
+    let data = one_user(&db).await;
     let user = &data.users[0];
     let (first, stop_first) = start_core(&db).await;
     let (second, stop_second) = start_core(&db).await;
