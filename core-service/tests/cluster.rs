@@ -180,13 +180,9 @@ async fn require_nats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_on_one_core_ends_the_login_on_the_other() {
-    require_redis().await;
-    require_nats().await;
-    let db = TestDatabase::create().await;
-    let data = one_user(&db).await;
-    let user = &data.users[0];
-    let (first, stop_first) = start_core(&db).await;
-    let (second, stop_second) = start_core(&db).await;
+    let cluster = Cluster::start().await;
+    let user = &cluster.data.users[0];
+    let [first, second] = cluster.urls.clone();
     let mut on_first = MessengerClient::connect(first).await.unwrap();
     let mut on_second = MessengerClient::connect(second).await.unwrap();
     let login = Login {
@@ -232,7 +228,40 @@ async fn a_logout_on_one_core_ends_the_login_on_the_other() {
     assert_eq!(ended.unwrap_err().code(), Code::Unauthenticated);
     let refused = on_second.authenticate(authorized(me, &token)).await;
     assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
-    let _ = (stop_first.send(true), stop_second.send(true));
+}
+
+/// Two cores over one database with a user, sharing the machine's Redis
+/// and NATS; stopped when dropped.
+struct Cluster {
+    data: DemoData,
+    urls: [String; 2],
+    stops: Vec<watch::Sender<bool>>,
+    _db: TestDatabase,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        require_redis().await;
+        require_nats().await;
+        let db = TestDatabase::create().await;
+        let data = one_user(&db).await;
+        let (first, stop_first) = start_core(&db).await;
+        let (second, stop_second) = start_core(&db).await;
+        Cluster {
+            data,
+            urls: [first, second],
+            stops: vec![stop_first, stop_second],
+            _db: db,
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for stop in &self.stops {
+            let _ = stop.send(true);
+        }
+    }
 }
 
 /// A core on `db` with the shared throttle and the bus; its URL and its
@@ -264,13 +293,9 @@ async fn start_core(db: &TestDatabase) -> (String, watch::Sender<bool>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_cores_over_one_database_throttle_an_account_together() {
-    require_redis().await;
-    require_nats().await;
-    let db = TestDatabase::create().await;
-    let data = one_user(&db).await;
-    let user = &data.users[0];
-    let (first, stop_first) = start_core(&db).await;
-    let (second, stop_second) = start_core(&db).await;
+    let cluster = Cluster::start().await;
+    let user = &cluster.data.users[0];
+    let [first, second] = cluster.urls.clone();
     let login = |url: String, password: String| {
         let email = user.email.clone();
         async move {
@@ -287,5 +312,4 @@ async fn two_cores_over_one_database_throttle_an_account_together() {
     // Three wrong guesses across both cores: even the right password waits.
     let throttled = login(second.clone(), user.password.clone()).await;
     assert_eq!(throttled.unwrap_err().code(), Code::ResourceExhausted);
-    let _ = (stop_first.send(true), stop_second.send(true));
 }
