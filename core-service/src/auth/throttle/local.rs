@@ -66,9 +66,9 @@ impl LocalThrottle {
     }
 
     fn keys<'a>(&self, attempt: &'a Attempt) -> Vec<(&'a str, usize)> {
-        let mut keys = vec![(attempt.account.as_str(), self.limits.per_account.max(1))];
+        let mut keys = vec![(attempt.account.as_str(), self.limits.per_account)];
         if let Some(address) = &attempt.address {
-            keys.push((address.as_str(), self.limits.per_address.max(1)));
+            keys.push((address.as_str(), self.limits.per_address));
         }
         keys
     }

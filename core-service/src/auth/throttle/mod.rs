@@ -31,6 +31,18 @@ pub struct Limits {
     pub window: Duration,
 }
 
+impl Limits {
+    /// At least one attempt per account and per address: a limit of 0
+    /// would lock everyone out.
+    fn at_least_one(self) -> Self {
+        Limits {
+            per_account: self.per_account.max(1),
+            per_address: self.per_address.max(1),
+            ..self
+        }
+    }
+}
+
 /// One login attempt that was let through.
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -51,7 +63,7 @@ impl LoginThrottle {
     /// A throttle counting in this core's memory.
     pub fn local(limits: Limits) -> Self {
         LoginThrottle {
-            local: LocalThrottle::new(limits),
+            local: LocalThrottle::new(limits.at_least_one()),
             shared: None,
         }
     }
@@ -59,6 +71,7 @@ impl LoginThrottle {
     /// A throttle counting in the Redis at `url`, shared with every core
     /// that uses the same Redis.
     pub fn shared(limits: Limits, url: &str) -> Result<Self, redis::RedisError> {
+        let limits = limits.at_least_one();
         Ok(LoginThrottle {
             local: LocalThrottle::new(limits),
             shared: Some(SharedThrottle::new(limits, url)?),

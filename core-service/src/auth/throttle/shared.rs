@@ -78,8 +78,8 @@ impl SharedThrottle {
         }
         let window = u64::try_from(self.limits.window.as_millis()).unwrap_or(u64::MAX);
         invocation.arg(window.max(1)).arg(&attempt.id);
-        invocation.arg(self.limits.per_account.max(1));
-        invocation.arg(self.limits.per_address.max(1));
+        invocation.arg(self.limits.per_account);
+        invocation.arg(self.limits.per_address);
         let wait: u64 = invocation
             .invoke_async(&mut self.connection().await?)
             .await?;
