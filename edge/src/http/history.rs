@@ -177,45 +177,37 @@ impl HistoryParams {
     }
 }
 
-/// The `limit` parameter (≥ 1) if given. Values above u32 are refused by
-/// the core's maximum page size.
+/// The `limit` parameter (≥ 1) if given and valid. Values above u32 are
+/// refused by the core's maximum page size.
 pub(crate) fn optional_limit(
     query: &[(String, String)],
     invalid: &mut Vec<InvalidParameter>,
 ) -> Option<u32> {
-    query
-        .iter()
-        .any(|(key, _)| key == "limit")
-        .then(|| u32::try_from(integer(query, "limit", 1, 0, invalid)).unwrap_or(u32::MAX))
+    integer(query, "limit", 1, invalid).map(|limit| u32::try_from(limit).unwrap_or(u32::MAX))
 }
 
-/// A query integer ≥ 0 that may be absent.
+/// A query integer ≥ 0, if given and valid.
 pub(crate) fn optional_integer(
     query: &[(String, String)],
     name: &'static str,
     invalid: &mut Vec<InvalidParameter>,
 ) -> Option<u64> {
-    query
-        .iter()
-        .any(|(key, _)| key == name)
-        .then(|| u64::try_from(integer(query, name, 0, 0, invalid)).unwrap_or(0))
+    integer(query, name, 0, invalid).and_then(|value| u64::try_from(value).ok())
 }
 
-/// A query integer ≥ `min` (the last occurrence wins, as in most frameworks);
-/// a bad one is added to `invalid` and `default` returned.
+/// A query integer ≥ `min` (the last occurrence wins, as in most
+/// frameworks); `None` when absent, or when bad, which is then added to
+/// `invalid`.
 fn integer(
     query: &[(String, String)],
     name: &'static str,
     min: i64,
-    default: i64,
     invalid: &mut Vec<InvalidParameter>,
-) -> i64 {
-    let Some((_, text)) = query.iter().rev().find(|(key, _)| key == name) else {
-        return default;
-    };
+) -> Option<i64> {
+    let (_, text) = query.iter().rev().find(|(key, _)| key == name)?;
     let input = Value::String(text.clone());
     match text.trim().parse::<i64>() {
-        Ok(value) if value >= min => value,
+        Ok(value) if value >= min => Some(value),
         Ok(_) => {
             invalid.push(InvalidParameter {
                 loc: ["query", name],
@@ -223,7 +215,7 @@ fn integer(
                 kind: "greater_than_equal",
                 input,
             });
-            default
+            None
         }
         Err(_) => {
             invalid.push(InvalidParameter {
@@ -232,7 +224,7 @@ fn integer(
                 kind: "int_parsing",
                 input,
             });
-            default
+            None
         }
     }
 }
