@@ -97,7 +97,7 @@ pub async fn serve(
         ),
         None => None,
     };
-    let mut core = state::Core::new(store, settings);
+    let mut core = state::Core::new(store, settings).map_err(grpc::ServeError::Redis)?;
     core.bus = bus;
     grpc::serve(Arc::new(core), listener, stop).await
 }

@@ -1,7 +1,6 @@
 //! `messenger-core`: the core service and its data commands.
 
 use clap::{Parser, Subcommand};
-use core_service::auth::throttle::LoginThrottle;
 use core_service::config::{CoreConfig, DatabaseConfig};
 use core_service::demo_data::generate::{self, Sizes};
 use core_service::demo_data::populate;
@@ -135,9 +134,6 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(?config.listen, limits = ?config.limits(), workers, "starting core");
-    if let Some(url) = &config.redis_url {
-        LoginThrottle::check_url(url).map_err(|error| format!("invalid REDIS_URL: {error}"))?;
-    }
     let database = core_service::open_database(&config.database).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "gRPC listening");

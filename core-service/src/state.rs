@@ -122,16 +122,17 @@ pub struct Core {
 }
 
 impl Core {
-    /// A core over `store` with no sessions yet.
-    pub fn new(store: Store, settings: Settings) -> Self {
+    /// A core over `store` with no sessions yet; an error if the Redis URL
+    /// is not one.
+    pub fn new(store: Store, settings: Settings) -> Result<Self, redis::RedisError> {
         let Settings {
             limits,
             auth,
             redis_url,
             nats_url: _,
         } = settings;
-        let throttle = login_throttle(&auth, redis_url.as_deref());
-        Core {
+        let throttle = login_throttle(&auth, redis_url.as_deref())?;
+        Ok(Core {
             writer: MessageWriter::start(store.clone()),
             store,
             sessions: Registry::default(),
@@ -143,23 +144,22 @@ impl Core {
             auth,
             tokens: TokenCache::default(),
             tasks: tokio_util::task::TaskTracker::new(),
-        }
+        })
     }
 }
 
 /// The login throttle: shared through Redis when there is one.
-fn login_throttle(auth: &AuthSettings, redis_url: Option<&str>) -> LoginThrottle {
+fn login_throttle(
+    auth: &AuthSettings,
+    redis_url: Option<&str>,
+) -> Result<LoginThrottle, redis::RedisError> {
     let limits = throttle::Limits {
         per_account: auth.max_login_failures,
         per_address: auth.max_login_failures_per_address,
         window: auth.login_failure_window,
     };
-    match redis_url.map(|url| LoginThrottle::shared(limits, url)) {
-        Some(Ok(shared)) => shared,
-        Some(Err(error)) => {
-            tracing::error!(%error, "invalid REDIS_URL: login attempts are counted per core");
-            LoginThrottle::local(limits)
-        }
-        None => LoginThrottle::local(limits),
+    match redis_url {
+        Some(url) => LoginThrottle::shared(limits, url),
+        None => Ok(LoginThrottle::local(limits)),
     }
 }

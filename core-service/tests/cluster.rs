@@ -140,7 +140,7 @@ async fn a_redis_that_is_down_never_blocks_a_login_and_the_core_still_counts() {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
     assert!(throttle.begin(&email, None).await.is_err());
-    assert!(LoginThrottle::check_url("not a url").is_err());
+    assert!(LoginThrottle::shared(LIMITS, "not a url").is_err());
 }
 
 /// Demo data with a user of a fresh email (Redis outlives a test run: an

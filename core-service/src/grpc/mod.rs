@@ -275,6 +275,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("invalid REDIS_URL: {0}")]
+    Redis(redis::RedisError),
     #[error("cannot connect to NATS (NATS_URL): {0}")]
     Bus(async_nats::ConnectError),
     #[error("cannot follow the other cores' events: {0}")]

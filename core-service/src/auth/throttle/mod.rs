@@ -78,11 +78,6 @@ impl LoginThrottle {
         })
     }
 
-    /// Checks a Redis URL without connecting, for a clear error at start.
-    pub fn check_url(url: &str) -> Result<(), redis::RedisError> {
-        redis::Client::open(url).map(|_| ())
-    }
-
     /// Counts an attempt for `email` from `address`, or says how long to
     /// wait if the account or the address is at its limit.
     pub async fn begin(&self, email: &str, address: Option<&str>) -> Result<Attempt, Duration> {
