@@ -5,6 +5,7 @@ use crate::auth::password;
 use crate::auth::tokens;
 use crate::commands::login::check_credentials;
 use crate::error::{Error, Result};
+use crate::events;
 use crate::ids::{LoginId, UserId};
 use crate::state::Core;
 use crate::store::tokens::TokenKind;
@@ -121,9 +122,9 @@ async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenGrant> {
         .await?;
     match (outcome, issued) {
         (RefreshOutcome::Rotated { .. }, Some(grant)) => Ok(grant),
-        (RefreshOutcome::Reused, _) => {
+        (RefreshOutcome::Reused { user_id, login }, _) => {
             tracing::warn!("a used refresh token was presented again; its login is revoked");
-            core.tokens.clear();
+            events::revoked(core, user_id, login);
             Err(Error::InvalidGrant)
         }
         _ => Err(Error::InvalidGrant),
@@ -180,11 +181,7 @@ pub async fn revoke(core: &Core, token: &str) -> Result<()> {
         .revoke_family_of(&tokens::hash(token))
         .await?
         .ok_or(Error::InvalidCredential)?;
-    core.tokens.forget_login(login);
-    core.sessions.close_login(user_id, login);
-    if let Some(bus) = &core.bus {
-        bus.revoked(user_id, login).await;
-    }
+    events::revoked(core, user_id, login);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The core's configuration: flags, environment variables (and `.env`),
 //! read once at start-up.
 
+use crate::bus::DEFAULT_SUBJECT;
 use crate::state::{AuthSettings, Limits, Settings};
 use clap::Args;
 use std::net::SocketAddr;
@@ -27,10 +28,14 @@ pub struct CoreConfig {
     /// there); unset, each core counts in its own memory.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    /// NATS shared by the cores of a cluster (events between them: a logout
-    /// closes the user's sockets on every core); unset, a core is alone.
+    /// NATS shared by the cores of a cluster (events between them: messages,
+    /// receipts, groups, logouts); unset, a core is alone.
     #[arg(long, env = "NATS_URL")]
     pub nats_url: Option<String>,
+    /// The NATS subject the cores of this cluster exchange events on; two
+    /// clusters that share a NATS need one each.
+    #[arg(long, env = "NATS_SUBJECT", default_value = DEFAULT_SUBJECT)]
+    pub nats_subject: String,
     /// Longest message text, in characters.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = Limits::default().max_text_chars)]
     pub max_message_chars: usize,
@@ -84,6 +89,7 @@ impl CoreConfig {
             },
             redis_url: self.redis_url.clone(),
             nats_url: self.nats_url.clone(),
+            nats_subject: self.nats_subject.clone(),
         }
     }
 

@@ -26,6 +26,7 @@ pub mod config;
 pub mod convert;
 pub mod demo_data;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod ids;
 pub mod local_db;
@@ -91,7 +92,7 @@ pub async fn serve(
     let settings = settings.into();
     let bus = match &settings.nats_url {
         Some(url) => Some(
-            bus::Bus::connect(url)
+            bus::Bus::connect(url, &settings.nats_subject)
                 .await
                 .map_err(grpc::ServeError::Bus)?,
         ),

@@ -3,6 +3,7 @@
 use crate::auth::throttle::{self, LoginThrottle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
+use crate::events::order::ChatOrder;
 use crate::membership::MembershipCache;
 use crate::sessions::{Links, Registry};
 use crate::store::Store;
@@ -80,7 +81,7 @@ impl Default for AuthSettings {
 }
 
 /// All settings of a core.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub limits: Limits,
     pub auth: AuthSettings,
@@ -89,6 +90,20 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The NATS server the cores of one cluster exchange events over.
     pub nats_url: Option<String>,
+    /// The subject they exchange them on.
+    pub nats_subject: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            limits: Limits::default(),
+            auth: AuthSettings::default(),
+            redis_url: None,
+            nats_url: None,
+            nats_subject: crate::bus::DEFAULT_SUBJECT.to_owned(),
+        }
+    }
 }
 
 impl From<Limits> for Settings {
@@ -112,6 +127,8 @@ pub struct Core {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub throttle: LoginThrottle,
+    /// Each chat's delivered messages, in order.
+    pub order: ChatOrder,
     /// The other cores of the cluster, if there is one (`NATS_URL`).
     pub bus: Option<Bus>,
     /// Live tokens looked up recently.
@@ -130,6 +147,7 @@ impl Core {
             auth,
             redis_url,
             nats_url: _,
+            nats_subject: _,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
         Ok(Core {
@@ -140,6 +158,7 @@ impl Core {
             membership: MembershipCache::default(),
             limits,
             throttle,
+            order: ChatOrder::default(),
             bus: None,
             auth,
             tokens: TokenCache::default(),

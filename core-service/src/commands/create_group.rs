@@ -4,6 +4,7 @@ use super::SessionState;
 use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
+use crate::events;
 use crate::ids::{ChatId, GroupId, UserId};
 use crate::state::Core;
 use crate::store::chats::GroupRecord;
@@ -22,9 +23,8 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
     core.membership
         .insert(group.chat_id, group.member_ids.clone().into());
     let event = convert::event(Event::GroupCreated(convert::group_created(&group)));
-    let _ = session.outbox.reply(event.clone()).await;
-    core.sessions
-        .deliver(&group.member_ids, Some(session.id), &event);
+    let _ = session.outbox.reply(event).await;
+    events::group_created(core, &group, session.id);
     Ok(())
 }
 

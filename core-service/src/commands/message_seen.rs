@@ -1,12 +1,12 @@
 //! `MessageSeen`: records a read receipt; tells the sender once all have read.
 
 use super::SessionState;
-use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
+use crate::events;
 use crate::state::Core;
 use crate::store::receipts::SeenOutcome;
-use messenger_proto::v1::{MessageSeen, server_event::Event};
+use messenger_proto::v1::MessageSeen;
 
 /// Records the receipt. When it completes the set of members, the sender's
 /// sessions get `message_seen`, exactly once per message.
@@ -17,8 +17,7 @@ pub async fn run(core: &Core, session: &mut SessionState, seen: MessageSeen) -> 
         SeenOutcome::NotFound => Err(Error::MessageNotFound),
         SeenOutcome::Recorded => Ok(()),
         SeenOutcome::NowSeenByAll(message) => {
-            let event = convert::event(Event::MessageSeen(convert::message(&message)));
-            core.sessions.deliver(&[message.sender_id], None, &event);
+            events::seen(core, &message);
             Ok(())
         }
     }

@@ -1,9 +1,9 @@
 //! `SendMessage`: stores a message, acks it, delivers it to the chat.
 
 use super::SessionState;
-use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
+use crate::events;
 use crate::ids::{MessageId, UserId};
 use crate::state::Core;
 use crate::store::records::NewMessage;
@@ -11,8 +11,9 @@ use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use uuid::Uuid;
 
 /// Stores the message (one round trip), then acks it to this session, then
-/// delivers it once to every other live session of every member. A retry of
-/// a stored message (same `client_id`) is acked again and nothing else.
+/// delivers it once to every other live session of every member, on every
+/// core. A retry of a stored message (same `client_id`) is acked again and
+/// nothing else.
 pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> Result<()> {
     let user = session.user()?;
     let message = parse(core, user, &send)?;
@@ -23,11 +24,15 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
     if !members.contains(&user) {
         return Err(Error::NotAMember);
     }
-    let stored = core
-        .writer
-        .store(message.clone())
-        .await?
-        .ok_or(Error::NotAMember)?;
+    core.order.sending(message.id, session.id);
+    let stored = core.writer.store(message.clone()).await;
+    let stored = match stored {
+        Ok(Some(stored)) if stored.created => stored,
+        other => {
+            core.order.not_sent(message.id);
+            other?.ok_or(Error::NotAMember)?
+        }
+    };
     let ack = MessageAck {
         client_id: send.client_id,
         id: stored.id.to_string(),
@@ -39,9 +44,7 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
     if !stored.created {
         return Ok(());
     }
-    let record = stored.record(&message);
-    let event = convert::event(Event::Message(convert::message(&record)));
-    core.sessions.deliver(&members, Some(session.id), &event);
+    events::stored(core, stored.record(&message), members, session.id);
     Ok(())
 }
 

@@ -220,7 +220,7 @@ pub async fn serve(
         Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
         Err(error) => error.log(),
     }
-    crate::bus::follow(core.clone(), service.shutdown.clone())
+    crate::events::start(core.clone(), service.shutdown.clone())
         .await
         .map_err(ServeError::Follow)?;
     let tasks = core.tasks.clone();

@@ -147,7 +147,7 @@ pub struct ChatPosition {
 }
 
 /// A group with its chat, as created (the members it was created with).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
     pub id: GroupId,
     pub name: String,

@@ -160,7 +160,7 @@ impl Store {
     }
 
     /// The chat's messages numbered `first` to `last`, oldest first.
-    async fn seq_range(
+    pub async fn seq_range(
         &self,
         chat_id: ChatId,
         first: i64,

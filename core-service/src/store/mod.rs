@@ -5,6 +5,7 @@
 //! connection (`prepare_cached`).
 
 pub mod bulk;
+pub mod catch_up;
 pub mod chats;
 pub mod connections;
 pub mod messages;

@@ -197,6 +197,22 @@ impl RecentMessages {
         }
     }
 
+    /// Records a message stored elsewhere (by another core), delivered in
+    /// its chat's order; a copy is made only for a chat the cache holds.
+    pub fn append(&self, record: &MessageRecord) {
+        let mut state = self.state.lock().expect("cache lock");
+        if state.chats.contains_key(&record.chat_id) {
+            state.append(record.clone());
+        }
+    }
+
+    /// Drops every window (and makes loads in progress drop theirs).
+    pub fn clear(&self) {
+        let mut state = self.state.lock().expect("cache lock");
+        state.chats.clear();
+        state.bytes = 0;
+    }
+
     /// Records that a message has just become seen by every member.
     pub fn seen(&self, chat_id: ChatId, seq: i64) {
         let mut state = self.state.lock().expect("cache lock");

@@ -45,8 +45,8 @@ pub enum RefreshOutcome {
     Rotated { user_id: UserId },
     /// Unknown or expired.
     Invalid,
-    /// Already used or revoked: the whole family is now revoked.
-    Reused,
+    /// Already used or revoked: the whole family (`login`) is now revoked.
+    Reused { user_id: UserId, login: LoginId },
 }
 
 impl Store {
@@ -133,7 +133,10 @@ impl Store {
                 )
                 .await?;
             transaction.commit().await?;
-            return Ok(RefreshOutcome::Reused);
+            return Ok(RefreshOutcome::Reused {
+                user_id,
+                login: family_id,
+            });
         }
         if !unexpired {
             return Ok(RefreshOutcome::Invalid);

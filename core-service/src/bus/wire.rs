@@ -1,0 +1,249 @@
+//! The events cores send each other, as protobuf (prost's derive: the
+//! format is the cores' own, not part of the public contract).
+//!
+//! Ids travel as their 16 bytes and times as microseconds, so an event is
+//! small and cheap to read; a field that does not decode makes the whole
+//! event undecodable, and it is dropped (the database still has the truth).
+
+use crate::ids::{ChatId, GroupId, LoginId, MessageId, UserId};
+use crate::store::chats::GroupRecord;
+use crate::store::records::MessageRecord;
+use chrono::{DateTime, Utc};
+use prost::Message as _;
+use uuid::Uuid;
+
+/// One event and the core that sent it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Envelope {
+    #[prost(bytes = "vec", tag = "1")]
+    pub core: Vec<u8>,
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5")]
+    pub kind: Option<Kind>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Kind {
+    /// A message was stored.
+    #[prost(message, tag = "2")]
+    Stored(Message),
+    /// A message became seen by every member.
+    #[prost(message, tag = "3")]
+    Seen(Message),
+    /// A group was created.
+    #[prost(message, tag = "4")]
+    Group(Group),
+    /// A login was revoked.
+    #[prost(message, tag = "5")]
+    Revoked(Revoked),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Message {
+    #[prost(bytes = "vec", tag = "1")]
+    pub id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    pub chat_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    pub sender_id: Vec<u8>,
+    #[prost(string, tag = "4")]
+    pub text: String,
+    #[prost(int64, tag = "5")]
+    pub timestamp_micros: i64,
+    #[prost(bool, tag = "6")]
+    pub seen: bool,
+    #[prost(int64, tag = "7")]
+    pub seq: i64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Group {
+    #[prost(bytes = "vec", tag = "1")]
+    pub id: Vec<u8>,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(bytes = "vec", tag = "3")]
+    pub creator_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    pub chat_id: Vec<u8>,
+    #[prost(bytes = "vec", repeated, tag = "5")]
+    pub member_ids: Vec<Vec<u8>>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Revoked {
+    #[prost(bytes = "vec", tag = "1")]
+    pub user_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    pub login_id: Vec<u8>,
+}
+
+/// An event that does not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("not an event: {0}")]
+    Decode(#[from] prost::DecodeError),
+    #[error("an id is not 16 bytes")]
+    Id,
+    #[error("a time is out of range")]
+    Time,
+    #[error("no event")]
+    Empty,
+}
+
+/// An event, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Stored(MessageRecord),
+    Seen(MessageRecord),
+    Group(GroupRecord),
+    Revoked { user: UserId, login: LoginId },
+}
+
+impl Envelope {
+    /// `event`, sent by `core`, as bytes.
+    pub fn encode(core: Uuid, event: &Event) -> Vec<u8> {
+        let kind = match event {
+            Event::Stored(record) => Kind::Stored(message(record)),
+            Event::Seen(record) => Kind::Seen(message(record)),
+            Event::Group(group) => Kind::Group(Group {
+                id: bytes(group.id.0),
+                name: group.name.clone(),
+                creator_id: bytes(group.creator_id.0),
+                chat_id: bytes(group.chat_id.0),
+                member_ids: group.member_ids.iter().map(|id| bytes(id.0)).collect(),
+            }),
+            Event::Revoked { user, login } => Kind::Revoked(Revoked {
+                user_id: bytes(user.0),
+                login_id: bytes(login.0),
+            }),
+        };
+        Envelope {
+            core: bytes(core),
+            kind: Some(kind),
+        }
+        .encode_to_vec()
+    }
+
+    /// The sending core and its event.
+    pub fn decode_event(payload: &[u8]) -> Result<(Uuid, Event), WireError> {
+        let envelope = Envelope::decode(payload)?;
+        let core = id(&envelope.core)?;
+        let event = match envelope.kind.ok_or(WireError::Empty)? {
+            Kind::Stored(message) => Event::Stored(record(message)?),
+            Kind::Seen(message) => Event::Seen(record(message)?),
+            Kind::Group(group) => Event::Group(GroupRecord {
+                id: GroupId(id(&group.id)?),
+                name: group.name,
+                creator_id: UserId(id(&group.creator_id)?),
+                chat_id: ChatId(id(&group.chat_id)?),
+                member_ids: group
+                    .member_ids
+                    .iter()
+                    .map(|member| id(member).map(UserId))
+                    .collect::<Result<_, _>>()?,
+            }),
+            Kind::Revoked(revoked) => Event::Revoked {
+                user: UserId(id(&revoked.user_id)?),
+                login: LoginId(id(&revoked.login_id)?),
+            },
+        };
+        Ok((core, event))
+    }
+}
+
+fn message(record: &MessageRecord) -> Message {
+    Message {
+        id: bytes(record.id.0),
+        chat_id: bytes(record.chat_id.0),
+        sender_id: bytes(record.sender_id.0),
+        text: record.text.clone(),
+        timestamp_micros: record.timestamp.timestamp_micros(),
+        seen: record.seen,
+        seq: record.seq,
+    }
+}
+
+fn record(message: Message) -> Result<MessageRecord, WireError> {
+    Ok(MessageRecord {
+        id: MessageId(id(&message.id)?),
+        chat_id: ChatId(id(&message.chat_id)?),
+        sender_id: UserId(id(&message.sender_id)?),
+        text: message.text,
+        timestamp: DateTime::<Utc>::from_timestamp_micros(message.timestamp_micros)
+            .ok_or(WireError::Time)?,
+        seen: message.seen,
+        seq: message.seq,
+    })
+}
+
+fn bytes(id: Uuid) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+fn id(bytes: &[u8]) -> Result<Uuid, WireError> {
+    Uuid::from_slice(bytes).map_err(|_| WireError::Id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> MessageRecord {
+        MessageRecord {
+            id: MessageId::random(),
+            chat_id: ChatId::random(),
+            sender_id: UserId::random(),
+            text: "héllo".into(),
+            timestamp: DateTime::<Utc>::from_timestamp_micros(1_790_000_000_123_456)
+                .expect("in range"),
+            seen: false,
+            seq: 42,
+        }
+    }
+
+    #[test]
+    fn every_event_comes_back_as_sent() {
+        let core = Uuid::new_v4();
+        let events = [
+            Event::Stored(sample()),
+            Event::Seen(sample()),
+            Event::Group(GroupRecord {
+                id: GroupId::random(),
+                name: "team".into(),
+                creator_id: UserId::random(),
+                chat_id: ChatId::random(),
+                member_ids: vec![UserId::random(), UserId::random()],
+            }),
+            Event::Revoked {
+                user: UserId::random(),
+                login: LoginId::random(),
+            },
+        ];
+        for event in events {
+            let payload = Envelope::encode(core, &event);
+            let (from, decoded) = Envelope::decode_event(&payload).expect("decodes");
+            assert_eq!((from, decoded), (core, event));
+        }
+    }
+
+    #[test]
+    fn garbage_and_short_ids_are_refused() {
+        assert!(Envelope::decode_event(b"\xff\xff\xff").is_err());
+        let short = Envelope {
+            core: vec![1, 2, 3],
+            kind: Some(Kind::Revoked(Revoked::default())),
+        };
+        assert!(matches!(
+            Envelope::decode_event(&short.encode_to_vec()),
+            Err(WireError::Id)
+        ));
+        let empty = Envelope {
+            core: bytes(Uuid::new_v4()),
+            kind: None,
+        };
+        assert!(matches!(
+            Envelope::decode_event(&empty.encode_to_vec()),
+            Err(WireError::Empty)
+        ));
+    }
+}

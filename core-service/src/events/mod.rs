@@ -1,0 +1,172 @@
+//! What happened, told to every live session it concerns, on this core and
+//! through the bus on every other: a stored message, a message seen by all
+//! its chat's members, a new group, a revoked login.
+//!
+//! The operations call one function here per event; each applies the event
+//! to this core's sessions and caches, and publishes it once for the other
+//! cores, which apply it the same way ([`apply`]). Messages go through the
+//! chat's line ([`order`]) on every core, so each live session gets a
+//! chat's messages in `seq` order, exactly once, whichever core stored
+//! them; what never arrives is read from the database ([`catch_up`]).
+//!
+//! How each cache stays correct when another core changes the data:
+//! - membership: a chat's members change only when it is created; a new
+//!   group's members come with its event, and a chat not cached yet is read
+//!   from the database on first use;
+//! - tokens: a revoked login's event drops its tokens; a core that missed
+//!   it refuses them once their cache entry expires (see `auth::token_cache`);
+//! - recent messages: every delivered message is appended in its chat's
+//!   order, and a seen event marks its message.
+//!
+//! After the connection to NATS comes back, the token and recent-message
+//! caches are emptied, since events may have been missed in between.
+
+mod catch_up;
+pub mod order;
+
+use crate::bus::{Event, Incoming};
+use crate::convert;
+use crate::ids::{LoginId, UserId};
+use crate::membership::Members;
+use crate::sessions::SessionId;
+use crate::state::Core;
+use crate::store::chats::GroupRecord;
+use crate::store::records::MessageRecord;
+use messenger_proto::v1::server_event::Event as ServerEvent;
+use order::Arrival;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// A session of this core stored `record` in a chat with `members`.
+pub fn stored(core: &Core, record: MessageRecord, members: Members, sender: SessionId) {
+    publish(core, || Event::Stored(record.clone()));
+    arrive(core, arrival(record, members, Some(sender)));
+}
+
+/// `record` has just become seen by every member of its chat.
+pub fn seen(core: &Core, record: &MessageRecord) {
+    publish(core, || Event::Seen(record.clone()));
+    tell_sender(core, record);
+}
+
+/// A session of this core (`creator`, which has its answer) created `group`.
+pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
+    publish(core, || Event::Group(group.clone()));
+    announce(core, group, Some(creator));
+}
+
+/// The login `login` of `user` was revoked: its sessions close everywhere.
+pub fn revoked(core: &Core, user: UserId, login: LoginId) {
+    publish(core, || Event::Revoked { user, login });
+    core.tokens.forget_login(login);
+    core.sessions.close_login(user, login);
+}
+
+/// Starts what keeps the lines going (reads for their starts and gaps,
+/// the tail check) and, in a cluster, follows the other cores' events,
+/// until shutdown. The bus subscription is in place when this returns.
+pub async fn start(
+    core: Arc<Core>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), async_nats::Error> {
+    catch_up::start(core.clone(), shutdown.clone()).await;
+    let Some(bus) = &core.bus else {
+        return Ok(());
+    };
+    let incoming = bus.subscribe().await?;
+    let connections = bus.connections();
+    tokio::spawn(follow(core, incoming, connections, shutdown));
+    Ok(())
+}
+
+/// Applies the other cores' events as they come.
+async fn follow(
+    core: Arc<Core>,
+    mut incoming: Incoming,
+    mut connections: watch::Receiver<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    connections.borrow_and_update();
+    loop {
+        let event = tokio::select! {
+            event = incoming.next() => event,
+            Ok(()) = connections.changed() => {
+                tracing::info!("reconnected to the bus: dropping caches that may have missed events");
+                core.tokens.clear();
+                core.store.clear_cache();
+                continue;
+            }
+            _ = shutdown.wait_for(|stopping| *stopping) => None,
+        };
+        let Some(event) = event else { return };
+        apply(&core, event).await;
+    }
+}
+
+/// Applies another core's event here.
+async fn apply(core: &Core, event: Event) {
+    match event {
+        Event::Stored(record) => {
+            match core.membership.members(&core.store, record.chat_id).await {
+                Ok(members) => arrive(core, arrival(record, members, None)),
+                // The chat's line finds the gap when its next message comes,
+                // or its tail check does.
+                Err(error) => error.log(),
+            }
+        }
+        Event::Seen(record) => {
+            core.store.cache_seen(&record);
+            tell_sender(core, &record);
+        }
+        Event::Group(group) => {
+            core.membership
+                .insert(group.chat_id, group.member_ids.clone().into());
+            announce(core, &group, None);
+        }
+        Event::Revoked { user, login } => {
+            core.tokens.forget_login(login);
+            core.sessions.close_login(user, login);
+        }
+    }
+}
+
+fn publish(core: &Core, event: impl FnOnce() -> Event) {
+    if let Some(bus) = &core.bus {
+        bus.publish(&event());
+    }
+}
+
+/// A message for its chat's line.
+fn arrival(record: MessageRecord, members: Members, skip: Option<SessionId>) -> Arrival {
+    let event = convert::event(ServerEvent::Message(convert::message(&record)));
+    Arrival {
+        record,
+        event,
+        members,
+        skip,
+    }
+}
+
+fn arrive(core: &Core, arrival: Arrival) {
+    core.order
+        .arrive(arrival, &mut |arrival| deliver(core, arrival));
+}
+
+/// Hands a message, in its turn, to the live sessions of its chat's members.
+fn deliver(core: &Core, arrival: &Arrival) {
+    core.sessions
+        .deliver(&arrival.members, arrival.skip, &arrival.event);
+    core.store.cache_message(&arrival.record);
+}
+
+/// Tells the sender's sessions that every member has seen their message.
+fn tell_sender(core: &Core, record: &MessageRecord) {
+    let event = convert::event(ServerEvent::MessageSeen(convert::message(record)));
+    core.sessions.deliver(&[record.sender_id], None, &event);
+}
+
+/// Tells the members' sessions (but `skip`) about a new group.
+fn announce(core: &Core, group: &GroupRecord, skip: Option<SessionId>) {
+    let event = convert::event(ServerEvent::GroupCreated(convert::group_created(group)));
+    core.sessions.deliver(&group.member_ids, skip, &event);
+}

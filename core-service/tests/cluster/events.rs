@@ -1,0 +1,308 @@
+//! Messages, receipts and groups between sessions on different cores: in
+//! each chat's order, exactly once, and complete even when an event is
+//! lost (a core that died between its commit and its event, a NATS that
+//! restarted).
+
+use crate::{Cluster, require_redis};
+use core_service::demo_data::DemoUser;
+use core_service::demo_data::generate::Sizes;
+use core_service::ids::{ChatId, MessageId, UserId};
+use core_service::store::records::NewMessage;
+use messenger_proto::SharedEvent;
+use messenger_proto::v1::client_operation::Operation;
+use messenger_proto::v1::messenger_client::MessengerClient;
+use messenger_proto::v1::server_event::Event;
+use messenger_proto::v1::{self as pb, Login};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use uuid::Uuid;
+
+/// How long a test waits for one event.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A logged-in session with a stream of its own.
+struct Session {
+    operations: mpsc::Sender<pb::ClientOperation>,
+    events: tonic::Streaming<SharedEvent>,
+}
+
+impl Session {
+    async fn open(url: &str, user: &DemoUser) -> Session {
+        let (operations, queue) = mpsc::channel(256);
+        let mut client = MessengerClient::connect(url.to_owned()).await.unwrap();
+        let events = client
+            .session(ReceiverStream::new(queue))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut session = Session { operations, events };
+        session
+            .operate(Operation::Login(Login {
+                email: user.email.clone(),
+                password: user.password.clone(),
+            }))
+            .await;
+        assert!(matches!(session.next().await, Event::AuthSuccess(_)));
+        session
+    }
+
+    async fn operate(&self, operation: Operation) {
+        let operation = pb::ClientOperation {
+            operation: Some(operation),
+        };
+        self.operations.send(operation).await.unwrap();
+    }
+
+    async fn send(&self, sender: Uuid, chat: Uuid, text: String) {
+        self.operate(Operation::SendMessage(pb::SendMessage {
+            client_id: Uuid::new_v4().to_string(),
+            sender_id: sender.to_string(),
+            chat_id: chat.to_string(),
+            text,
+        }))
+        .await;
+    }
+
+    async fn next(&mut self) -> Event {
+        let event = tokio::time::timeout(WAIT, self.events.message())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("the session goes on");
+        event.into_event().unwrap().event.unwrap()
+    }
+
+    /// The next `count` messages of other sessions, skipping acks.
+    async fn messages(&mut self, count: usize) -> Vec<pb::Message> {
+        let mut messages = Vec::with_capacity(count);
+        while messages.len() < count {
+            match self.next().await {
+                Event::Message(message) => messages.push(message),
+                Event::MessageAck(_) => {}
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+        messages
+    }
+
+    /// No other message arrives for a moment (acks of its own may).
+    async fn is_quiet(&mut self) -> bool {
+        loop {
+            let wait = tokio::time::timeout(Duration::from_millis(1500), self.events.message());
+            let Ok(event) = wait.await else {
+                return true;
+            };
+            let event = event.unwrap().unwrap().into_event().unwrap().event;
+            if !matches!(event, Some(Event::MessageAck(_))) {
+                return false;
+            }
+        }
+    }
+}
+
+/// One group of four users; the users and the group's chat.
+fn group_of_four() -> Sizes {
+    Sizes {
+        users: 4,
+        personal_chats: 0,
+        groups: 1,
+        group_size: 4,
+        ..Sizes::default()
+    }
+}
+
+/// The users of the cluster's one group and its chat.
+fn group(cluster: &Cluster) -> (Vec<DemoUser>, Uuid) {
+    let group = &cluster.data.groups[0];
+    let members = cluster
+        .data
+        .user_group
+        .iter()
+        .filter(|member| member.group_id == group.id)
+        .map(|member| {
+            let user = cluster.data.users.iter().find(|u| u.id == member.user_id);
+            user.unwrap().clone()
+        })
+        .collect();
+    (members, group.chat_id)
+}
+
+/// Each message's seq, checked to be the chat's numbers in order.
+fn assert_in_order(messages: &[pb::Message], first: u64) {
+    let seqs: Vec<u64> = messages.iter().map(|m| m.seq).collect();
+    let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "each message once, in the chat's order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_on_two_cores_reach_every_session_in_order_exactly_once() {
+    let cluster = Cluster::start(&group_of_four()).await;
+    let (users, chat) = group(&cluster);
+    let [first, second] = cluster.urls.clone();
+    let mut sessions = Vec::new();
+    for (n, user) in users.iter().enumerate() {
+        let url = if n % 2 == 0 { &first } else { &second };
+        sessions.push(Session::open(url, user).await);
+    }
+    // Users 0 (first core) and 1 (second core) send at the same time.
+    const EACH: usize = 60;
+    for n in 0..EACH {
+        for sender in 0..2 {
+            let text = format!("{sender}:{n}");
+            sessions[sender].send(users[sender].id, chat, text).await;
+        }
+    }
+    for (n, session) in sessions.iter_mut().enumerate() {
+        let expected = if n < 2 { EACH } else { 2 * EACH };
+        let messages = session.messages(expected).await;
+        if n >= 2 {
+            assert_in_order(&messages, 1);
+        } else {
+            // A sender sees the other's messages, in order, never its own.
+            let seqs: Vec<u64> = messages.iter().map(|m| m.seq).collect();
+            assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "{seqs:?}");
+            let own = users[n].id.to_string();
+            assert!(messages.iter().all(|m| m.sender_id != own));
+        }
+        assert!(session.is_quiet().await, "nothing is delivered twice");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_and_its_receipts_reach_the_members_on_the_other_core() {
+    let cluster = Cluster::start(&group_of_four()).await;
+    let (users, _) = group(&cluster);
+    let [first, second] = cluster.urls.clone();
+    let mut creator = Session::open(&first, &users[0]).await;
+    let mut member = Session::open(&second, &users[1]).await;
+    creator
+        .operate(Operation::CreateGroup(pb::CreateGroup {
+            name: "across".into(),
+            user_ids: vec![users[1].id.to_string()],
+        }))
+        .await;
+    let Event::GroupCreated(created) = creator.next().await else {
+        panic!("the creator is answered");
+    };
+    let Event::GroupCreated(announced) = member.next().await else {
+        panic!("the member on the other core is told");
+    };
+    assert_eq!(announced, created);
+    // The other core knows the new chat's members at once: its first
+    // message is taken and delivered.
+    let chat: Uuid = created.chat_id.parse().unwrap();
+    member.send(users[1].id, chat, "first!".into()).await;
+    let Event::MessageAck(ack) = member.next().await else {
+        panic!("the message is stored");
+    };
+    let delivered = creator.messages(1).await;
+    assert_eq!(delivered[0].id, ack.id);
+    creator
+        .operate(Operation::MessageSeen(pb::MessageSeen {
+            message_id: ack.id.clone(),
+        }))
+        .await;
+    let Event::MessageSeen(seen) = member.next().await else {
+        panic!("the sender on the other core learns it was seen");
+    };
+    assert_eq!(seen.id, ack.id);
+    assert!(seen.seen);
+}
+
+/// Stores a message the way a core does, with no event at all: what a
+/// core that died between its commit and its event leaves behind.
+async fn store_silently(cluster: &Cluster, sender: Uuid, chat: Uuid, text: &str) {
+    let message = NewMessage {
+        id: MessageId(Uuid::now_v7()),
+        chat_id: ChatId(chat),
+        sender_id: UserId(sender),
+        client_id: Uuid::new_v4(),
+        text: text.to_owned(),
+    };
+    let stored = cluster.db.store().insert_message(&message).await.unwrap();
+    assert!(stored.unwrap().created);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_event_never_came_is_read_from_the_database() {
+    let cluster = Cluster::start(&group_of_four()).await;
+    let (users, chat) = group(&cluster);
+    let [first, second] = cluster.urls.clone();
+    let sender = Session::open(&first, &users[0]).await;
+    let mut reader = Session::open(&second, &users[1]).await;
+    sender.send(users[0].id, chat, "one".into()).await;
+    assert_in_order(&reader.messages(1).await, 1);
+    // The lost message is the chat's last: only the tail check can find it.
+    store_silently(&cluster, users[2].id, chat, "two").await;
+    let found = reader.messages(1).await;
+    assert_in_order(&found, 2);
+    assert_eq!(found[0].text, "two");
+    // A lost message followed by a delivered one: the gap holds the later
+    // one back until the earlier is read.
+    store_silently(&cluster, users[2].id, chat, "three").await;
+    sender.send(users[0].id, chat, "four".into()).await;
+    let rest = reader.messages(2).await;
+    assert_in_order(&rest, 3);
+    assert!(reader.is_quiet().await, "nothing is delivered twice");
+}
+
+/// A NATS server of the test's own, on `port`.
+fn nats_server(port: u16) -> std::process::Child {
+    std::process::Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("this test starts nats-server, which is missing: {error}"))
+}
+
+async fn free_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn until_listening(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nats-server did not start on port {port}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_while_nats_restarts_all_arrive_in_order() {
+    require_redis().await;
+    let port = free_port().await;
+    let mut nats = nats_server(port);
+    until_listening(port).await;
+    let url = format!("nats://127.0.0.1:{port}");
+    let cluster = Cluster::start_on(&group_of_four(), &url).await;
+    let (users, chat) = group(&cluster);
+    let [first, second] = cluster.urls.clone();
+    let sender = Session::open(&first, &users[0]).await;
+    let mut reader = Session::open(&second, &users[1]).await;
+    const TOTAL: usize = 60;
+    for n in 0..TOTAL {
+        if n == TOTAL / 3 {
+            nats.kill().unwrap();
+            nats.wait().unwrap();
+        }
+        if n == 2 * TOTAL / 3 {
+            nats = nats_server(port);
+            until_listening(port).await;
+        }
+        sender.send(users[0].id, chat, format!("m{n}")).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let messages = reader.messages(TOTAL).await;
+    assert_in_order(&messages, 1);
+    assert!(reader.is_quiet().await, "nothing is delivered twice");
+    nats.kill().unwrap();
+    let _ = nats.wait();
+}
