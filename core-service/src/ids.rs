@@ -62,3 +62,7 @@ id!(
     /// An edge's link, as the edge named it when it opened it.
     LinkId
 );
+id!(
+    /// A core process, for the life of the process.
+    CoreId
+);

@@ -24,6 +24,7 @@ pub mod bus;
 pub mod commands;
 pub mod config;
 pub mod convert;
+pub mod cores;
 pub mod demo_data;
 pub mod error;
 pub mod events;
@@ -90,16 +91,17 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), grpc::ServeError> {
     let settings = settings.into();
-    let bus = match &settings.nats_url {
-        Some(url) => Some(
-            bus::Bus::connect(url, &settings.nats_subject)
-                .await
-                .map_err(grpc::ServeError::Bus)?,
-        ),
-        None => None,
-    };
+    let nats = settings
+        .nats_url
+        .clone()
+        .zip(Some(settings.nats_subject.clone()));
     let mut core = state::Core::new(store, settings).map_err(grpc::ServeError::Redis)?;
-    core.bus = bus;
+    if let Some((url, subject)) = nats {
+        let bus = bus::Bus::connect(&url, &subject, core.id)
+            .await
+            .map_err(grpc::ServeError::Bus)?;
+        core.bus = Some(bus);
+    }
     grpc::serve(Arc::new(core), listener, stop).await
 }
 

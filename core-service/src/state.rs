@@ -4,6 +4,7 @@ use crate::auth::throttle::{self, LoginThrottle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
 use crate::events::order::ChatOrder;
+use crate::ids::CoreId;
 use crate::membership::MembershipCache;
 use crate::sessions::{Links, Registry};
 use crate::store::Store;
@@ -117,6 +118,8 @@ impl From<Limits> for Settings {
 
 /// Everything a session or RPC needs: storage, who is connected, caches.
 pub struct Core {
+    /// This process among the cores of its database and cluster.
+    pub id: CoreId,
     pub store: Store,
     /// Stores sent messages with group commit.
     pub writer: MessageWriter,
@@ -151,6 +154,7 @@ impl Core {
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
         Ok(Core {
+            id: CoreId::random(),
             writer: MessageWriter::start(store.clone()),
             store,
             sessions: Registry::default(),

@@ -15,7 +15,7 @@
 use core_service::demo_data::DemoData;
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
-use core_service::ids::{ChatId, ConnectionId, MessageId, UserId};
+use core_service::ids::{ChatId, ConnectionId, CoreId, MessageId, UserId};
 use core_service::store::Store;
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::receipts::SeenOutcome;
@@ -197,18 +197,36 @@ async fn exercise(store: &Store, data: &DemoData) {
     assert!(!store.chats_of_user(reader).await.unwrap().is_empty());
     let connection = ConnectionId(Uuid::now_v7());
     store
-        .start_connection(connection, reader, &ConnectionOrigin::default())
+        .start_connection(
+            connection,
+            reader,
+            &ConnectionOrigin::default(),
+            CoreId::random(),
+        )
         .await
         .unwrap();
     store
         .end_connection(connection, EndReason::ClientClosed)
         .await
         .unwrap();
+
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let look_back = std::time::Duration::from_secs(3600);
+    let recent = store.recent_before(chat, last + 1, look_back, since).await;
+    assert!(!recent.unwrap().is_empty());
+    assert_eq!(store.last_seqs(&[chat]).await.unwrap(), [(chat, last)]);
+    let core = CoreId::random();
+    assert!(store.core_alive(core).await.unwrap());
+    store
+        .end_gone_cores(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    store.core_stopped(core).await.unwrap();
 }
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 8] = [
+const EXPECTED: [&str; 10] = [
     "INSERT INTO messages AS m",
     "stored AS (",
     "seq BETWEEN",
@@ -217,6 +235,8 @@ const EXPECTED: [&str; 8] = [
     "UPDATE messages m SET seen = true",
     "INSERT INTO message_seen_status (message_id, user_id) VALUES",
     "FROM ONLY \"public\".\"messages\"",
+    "timestamp > greatest(",
+    "core_id IN (SELECT id FROM gone)",
 ];
 
 /// The plans of the notices: each statement's text and its plan.

@@ -6,7 +6,7 @@
 
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate::{self, PopulateError};
-use core_service::ids::{ChatId, ConnectionId, MessageId, UserId};
+use core_service::ids::{ChatId, ConnectionId, CoreId, MessageId, UserId};
 use core_service::store::migrate;
 use core_service::testing::TestDatabase;
 
@@ -251,7 +251,12 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
     populate::populate(&db.store(), &data).await.unwrap();
     let origin = ConnectionOrigin::default();
     db.store()
-        .start_connection(ConnectionId::random(), UserId(data.users[0].id), &origin)
+        .start_connection(
+            ConnectionId::random(),
+            UserId(data.users[0].id),
+            &origin,
+            CoreId::random(),
+        )
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -569,4 +574,48 @@ async fn history_from_the_recent_messages_cache_matches_the_database() {
     let page = cached.history_between(chat, None, None, 50).await.unwrap();
     assert_eq!(page.last().unwrap().seq, last);
     assert!(page.iter().any(|m| m.seen) && page.iter().any(|m| !m.seen));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_connections_of_a_silent_core_are_ended_not_a_live_peers() {
+    use core_service::store::connections::ConnectionOrigin;
+    let db = TestDatabase::create().await;
+    let data = small_data(10);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let store = db.store();
+    let (live, silent) = (CoreId::random(), CoreId::random());
+    assert!(
+        store.core_alive(live).await.unwrap(),
+        "a new core's row is made"
+    );
+    assert!(store.core_alive(silent).await.unwrap());
+    assert!(!store.core_alive(live).await.unwrap(), "then renewed");
+    let user = UserId(data.users[0].id);
+    for core in [live, silent] {
+        let origin = ConnectionOrigin::default();
+        let connection = ConnectionId::random();
+        store
+            .start_connection(connection, user, &origin, core)
+            .await
+            .unwrap();
+    }
+    let silence = std::time::Duration::from_secs(30);
+    assert_eq!(store.end_gone_cores(silence).await.unwrap(), 0);
+    let client = store.connection().await.unwrap();
+    client
+        .execute(
+            "UPDATE cores SET seen_at = now() - interval '31 seconds' WHERE id = $1",
+            &[&silent],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.end_gone_cores(silence).await.unwrap(), 1);
+    let open = "SELECT count(*) FROM connections WHERE ended_at IS NULL";
+    assert_eq!(db.count(open).await, 1);
+    let live_open =
+        format!("SELECT count(*) FROM connections WHERE ended_at IS NULL AND core_id = '{live}'");
+    assert_eq!(db.count(&live_open).await, 1);
+    assert_eq!(db.count("SELECT count(*) FROM cores").await, 1);
+    // The silent core comes back: its row is made again, which it notices.
+    assert!(store.core_alive(silent).await.unwrap());
 }

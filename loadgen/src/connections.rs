@@ -40,24 +40,26 @@ pub fn user_of(connection: usize, users: usize) -> usize {
 }
 
 /// Opens and logs in `plan.connections` connections, `plan.concurrency` at
-/// a time, printing progress. Fails on the first connection that cannot.
+/// a time, spread over `servers` in turn, printing progress. Fails on the
+/// first connection that cannot.
 pub async fn open_all(
-    server: &Server,
+    servers: &[Server],
     directory: &Directory,
     plan: &Plan,
 ) -> Result<Vec<Connection>, ClientError> {
     let started = Instant::now();
     let tokens = match plan.auth {
-        Auth::Token => Some(tokens(server, directory, plan).await?),
+        Auth::Token => Some(tokens(&servers[0], directory, plan).await?),
         Auth::Password => None,
     };
-    let sources = client::source_addresses(server, plan.source_addresses);
+    let sources = client::source_addresses(&servers[0], plan.source_addresses);
     let opened = AtomicUsize::new(0);
     let progress = Progress::new(plan.connections);
     let connections = stream::iter(0..plan.connections)
         .map(|index| {
             let user = user_of(index, directory.users.len());
             let source = sources[index % sources.len()];
+            let server = &servers[index % servers.len()];
             let token = tokens.as_ref().map(|tokens| tokens[user].as_str());
             let opened = &opened;
             let progress = &progress;

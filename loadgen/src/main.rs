@@ -57,9 +57,14 @@ struct GenArgs {
 
 #[derive(Args, Clone)]
 struct Target {
-    /// The edge.
-    #[arg(long, default_value = "http://127.0.0.1:8000")]
-    url: String,
+    /// The edge, or several (comma-separated): connection i goes to the
+    /// i-th modulo their number.
+    #[arg(
+        long = "url",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8000"
+    )]
+    urls: Vec<String>,
     /// The data set the server was populated with (users, passwords, chats).
     #[arg(long, default_value = "loadgen-data.json")]
     data: PathBuf,
@@ -203,15 +208,18 @@ fn generate(args: GenArgs) -> Outcome {
     Ok(true)
 }
 
-async fn prepare(target: &Target) -> Result<(Server, Directory), Box<dyn std::error::Error>> {
+async fn prepare(target: &Target) -> Result<(Vec<Server>, Directory), Box<dyn std::error::Error>> {
     raise_open_file_limit();
     let text = std::fs::read_to_string(&target.data)
         .map_err(|e| format!("cannot read {}: {e}", target.data.display()))?;
     let data: DemoData = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a demo-data file: {e}", target.data.display()))?;
     let directory = Directory::new(data, !target.all_chats);
-    let server = Server::resolve(&target.url).await?;
-    Ok((server, directory))
+    let mut servers = Vec::with_capacity(target.urls.len());
+    for url in &target.urls {
+        servers.push(Server::resolve(url).await?);
+    }
+    Ok((servers, directory))
 }
 
 fn plan(open: &Open) -> Plan {
@@ -233,8 +241,8 @@ fn raise_open_file_limit() {
 }
 
 async fn run_load(args: RunArgs) -> Outcome {
-    let (server, directory) = prepare(&args.target).await?;
-    let connections = connections::open_all(&server, &directory, &plan(&args.open)).await?;
+    let (servers, directory) = prepare(&args.target).await?;
+    let connections = connections::open_all(&servers, &directory, &plan(&args.open)).await?;
     let count = connections.len();
     let settings = Settings {
         pace: args.rate.map_or(Pace::Window(args.window), Pace::Rate),
@@ -283,9 +291,9 @@ async fn run_load(args: RunArgs) -> Outcome {
 }
 
 async fn hold_idle(args: IdleArgs) -> Outcome {
-    let (server, directory) = prepare(&args.target).await?;
+    let (servers, directory) = prepare(&args.target).await?;
     let before = process::usage_by_name(&args.target.processes);
-    let connections = connections::open_all(&server, &directory, &plan(&args.open)).await?;
+    let connections = connections::open_all(&servers, &directory, &plan(&args.open)).await?;
     let count = connections.len();
     let hold = Duration::from_secs_f64(args.hold.max(args.settle));
     let holding = tokio::spawn(idle::hold(connections, hold));
@@ -313,7 +321,8 @@ async fn hold_idle(args: IdleArgs) -> Outcome {
 }
 
 async fn read_history(args: HistoryArgs) -> Outcome {
-    let (server, directory) = prepare(&args.target).await?;
+    let (servers, directory) = prepare(&args.target).await?;
+    let server = &servers[0];
     let settings = history::Settings {
         concurrency: args.concurrency,
         duration: Duration::from_secs_f64(args.duration),
@@ -322,7 +331,7 @@ async fn read_history(args: HistoryArgs) -> Outcome {
     };
     let processes_before = process::usage_by_name(&args.target.processes);
     let cpu_before = process::own_cpu_seconds();
-    let outcome = history::run(&server, &directory, &settings).await?;
+    let outcome = history::run(server, &directory, &settings).await?;
     let loadgen_cpu = process::own_cpu_seconds() - cpu_before;
     let processes = process::difference(
         &processes_before,

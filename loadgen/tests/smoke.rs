@@ -102,9 +102,10 @@ async fn a_short_run_loses_and_duplicates_nothing() {
             source_addresses: 2,
             auth,
         };
-        let mut opened = connections::open_all(&server, &stack.directory, &plan)
-            .await
-            .unwrap();
+        let mut opened =
+            connections::open_all(std::slice::from_ref(&server), &stack.directory, &plan)
+                .await
+                .unwrap();
         for connection in &mut opened {
             connection.index += first;
         }

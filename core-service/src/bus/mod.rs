@@ -15,6 +15,7 @@
 
 pub mod wire;
 
+use crate::ids::CoreId;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,8 +50,13 @@ pub struct Incoming {
 }
 
 impl Bus {
-    /// Connects to the NATS server at `url`, to exchange events on `subject`.
-    pub async fn connect(url: &str, subject: &str) -> Result<Bus, async_nats::ConnectError> {
+    /// Connects to the NATS server at `url`, to exchange events on `subject`
+    /// as `core`.
+    pub async fn connect(
+        url: &str,
+        subject: &str,
+        core: CoreId,
+    ) -> Result<Bus, async_nats::ConnectError> {
         let (count, connections) = watch::channel(0);
         let count = Arc::new(count);
         let client = async_nats::ConnectOptions::new()
@@ -65,7 +71,7 @@ impl Bus {
         Ok(Bus {
             client,
             subject: subject.to_owned(),
-            core: Uuid::new_v4(),
+            core: core.0,
             outgoing,
             connections,
             dropped: AtomicU64::new(0),

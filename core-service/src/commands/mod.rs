@@ -56,7 +56,7 @@ impl SessionState {
         // Time-ordered like message ids: connection rows are append-only.
         let connection = ConnectionId(Uuid::now_v7());
         core.store
-            .start_connection(connection, user.id, &self.origin)
+            .start_connection(connection, user.id, &self.origin, core.id)
             .await?;
         self.connection = Some(connection);
         self.user = Some(user.id);

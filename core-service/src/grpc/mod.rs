@@ -215,11 +215,7 @@ pub async fn serve(
             .await;
         let _ = stopping.send(true);
     };
-    match core.store.end_dangling_connections().await {
-        Ok(0) => {}
-        Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
-        Err(error) => error.log(),
-    }
+    crate::cores::start(core.clone(), service.shutdown.clone()).await;
     crate::events::start(core.clone(), service.shutdown.clone())
         .await
         .map_err(ServeError::Follow)?;
@@ -244,6 +240,7 @@ pub async fn serve(
     {
         tracing::warn!("some sessions did not finish in time");
     }
+    crate::cores::stop(&core).await;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The `connections` table: the history of each user's connections.
 
 use crate::error::Result;
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, CoreId, UserId};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 
@@ -48,18 +48,19 @@ pub struct ConnectionRecord {
 }
 
 impl Store {
-    /// Records that a connection of `user_id` started now.
+    /// Records that a connection of `user_id` started now, served by `core`.
     pub async fn start_connection(
         &self,
         id: ConnectionId,
         user_id: UserId,
         origin: &ConnectionOrigin,
+        core: CoreId,
     ) -> Result<()> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "INSERT INTO connections (id, user_id, client_address, user_agent, edge)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO connections (id, user_id, client_address, user_agent, edge, core_id)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .await?;
         client
@@ -71,6 +72,7 @@ impl Store {
                     &origin.client_address,
                     &origin.user_agent,
                     &origin.edge,
+                    &core,
                 ],
             )
             .await?;
@@ -88,19 +90,6 @@ impl Store {
             .await?;
         client.execute(&statement, &[&id, &reason.name()]).await?;
         Ok(())
-    }
-
-    /// Connections left open by a core that stopped without ending them
-    /// (killed): ended now as a server shutdown. Returns how many.
-    pub async fn end_dangling_connections(&self) -> Result<u64> {
-        let client = self.connection().await?;
-        Ok(client
-            .execute(
-                "UPDATE connections SET ended_at = now(), end_reason = 'server_shutdown'
-                 WHERE ended_at IS NULL",
-                &[],
-            )
-            .await?)
     }
 
     /// One page of the user's connections, newest first.

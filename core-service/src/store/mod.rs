@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod catch_up;
 pub mod chats;
 pub mod connections;
+pub mod cores;
 pub mod messages;
 pub mod migrate;
 pub mod receipts;

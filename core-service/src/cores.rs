@@ -1,0 +1,62 @@
+//! This core among the cores that serve its database.
+//!
+//! Each core renews its row in `cores` every few seconds. A core whose row
+//! has not been renewed for [`SILENCE`] is gone (killed, or cut off): the
+//! first core to notice ends the connections it left open in the history,
+//! so that a core never ends the live connections of a peer, only those of
+//! the dead.
+
+use crate::state::Core;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How often a core renews its row.
+const BEAT: Duration = Duration::from_secs(5);
+/// How long a core may go without renewing its row before it counts as gone.
+pub const SILENCE: Duration = Duration::from_secs(30);
+
+/// Records this core as serving, ends the connections of cores that are
+/// no more, and keeps this core's row current until shutdown.
+pub async fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+    beat(&core, true).await;
+    match core.store.end_orphan_connections().await {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
+        Err(error) => error.log(),
+    }
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(BEAT);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+            beat(&core, false).await;
+        }
+    });
+}
+
+/// This core stops serving.
+pub async fn stop(core: &Core) {
+    if let Err(error) = core.store.core_stopped(core.id).await {
+        error.log();
+    }
+}
+
+async fn beat(core: &Core, first: bool) {
+    match core.store.core_alive(core.id).await {
+        Ok(made) if made && !first => tracing::warn!(
+            "this core was silent for too long and taken for gone: \
+             its open connections were ended in the history"
+        ),
+        Ok(_) => {}
+        Err(error) => error.log(),
+    }
+    match core.store.end_gone_cores(SILENCE).await {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(ended, "ended connections left open by cores that are gone"),
+        Err(error) => error.log(),
+    }
+}
