@@ -171,10 +171,18 @@ impl ChatOrder {
             .entry(chat)
             .or_insert_with(|| Line::new(Instant::now()));
         line.touched = Instant::now();
-        if line.next.is_some_and(|next| arrival.record.seq < next) {
-            return;
+        let seq = arrival.record.seq;
+        match line.next {
+            Some(next) if seq < next => return,
+            // The usual case, without a trip through the waiting map.
+            Some(next) if seq == next && line.waiting.is_empty() => {
+                deliver(&arrival);
+                line.next = Some(next + 1);
+                return;
+            }
+            _ => {}
         }
-        line.waiting.insert(arrival.record.seq, arrival);
+        line.waiting.insert(seq, arrival);
         line.drain(deliver);
         self.ask(chat, line);
     }
