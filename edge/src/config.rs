@@ -14,9 +14,14 @@ pub struct EdgeConfig {
         default_value = "127.0.0.1:8000"
     )]
     pub listen: SocketAddr,
-    /// URL of the core's gRPC API.
+    /// URL of the core's gRPC API (one core).
     #[arg(long, env = "CORE_URL", default_value = "http://127.0.0.1:50051")]
     pub core_url: String,
+    /// URLs of the cores of a cluster, comma-separated; when given, they
+    /// replace `CORE_URL`. New WebSockets and REST calls go to each in turn,
+    /// leaving out for a moment a core that could not be reached.
+    #[arg(long, env = "CORE_URLS", value_delimiter = ',')]
+    pub core_urls: Vec<String>,
     /// Largest WebSocket frame accepted, in bytes; a larger one is answered
     /// with a `frame_too_large` error and the connection stays open.
     #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
@@ -51,6 +56,21 @@ pub struct EdgeConfig {
 }
 
 impl EdgeConfig {
+    /// The cores to use: `CORE_URLS` when given, else `CORE_URL`.
+    pub fn cores(&self) -> Vec<String> {
+        let urls: Vec<String> = self
+            .core_urls
+            .iter()
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty())
+            .collect();
+        if urls.is_empty() {
+            vec![self.core_url.clone()]
+        } else {
+            urls
+        }
+    }
+
     /// The name this edge gives itself in the connection history.
     pub fn edge_name(&self) -> String {
         self.edge_id

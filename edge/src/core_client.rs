@@ -1,14 +1,18 @@
-//! The connection to the core.
+//! The connections to the cores (`CORE_URLS`, or the one `CORE_URL`).
 //!
-//! The channel is lazy: it connects on first use and reconnects by itself
-//! after the core was away, so the edge never needs a restart. While the
-//! core is unreachable, calls fail fast with UNAVAILABLE.
+//! Each channel is lazy: it connects on first use and reconnects by itself
+//! after its core was away, so the edge never needs a restart. While a core
+//! is unreachable, calls to it fail fast with UNAVAILABLE. A core whose link
+//! could not be opened or ended is down: REST calls and new WebSockets go
+//! to the others (to it only if all are down) until its link opens again,
+//! which is tried every [`RETRY`] (see `ws::link`).
 
 use messenger_proto::v1::messenger_client::MessengerClient;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
-/// A cheap-to-clone client of the core's gRPC API.
+/// A cheap-to-clone client of one core's gRPC API.
 pub type CoreClient = MessengerClient<Channel>;
 
 /// How long a connection attempt to the core may take.
@@ -20,6 +24,8 @@ const STREAM_WINDOW: u32 = 256 * 1024;
 const CONNECTION_WINDOW: u32 = 64 * 1024 * 1024;
 /// How often an idle connection to the core is pinged.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// How often a core that is down is tried again.
+pub const RETRY: Duration = Duration::from_secs(2);
 
 /// A client for the core at `url` (e.g. `http://127.0.0.1:50051`).
 pub fn connect_lazy(url: &str) -> Result<CoreClient, tonic::transport::Error> {
@@ -36,4 +42,112 @@ pub fn connect_lazy(url: &str) -> Result<CoreClient, tonic::transport::Error> {
         .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_lazy();
     Ok(MessengerClient::new(channel))
+}
+
+/// The cores of the cluster, taken in turn.
+pub struct Cores {
+    cores: Vec<Core>,
+    /// The turn of new WebSockets, and that of REST calls: counted apart,
+    /// so that sockets alternate whatever calls come in between.
+    next_socket: AtomicUsize,
+    next_call: AtomicUsize,
+}
+
+struct Core {
+    client: CoreClient,
+    /// It failed and has not worked since.
+    down: AtomicBool,
+}
+
+impl Cores {
+    /// Clients for the cores at `urls` (at least one).
+    pub fn connect_lazy(urls: &[String]) -> Result<Cores, tonic::transport::Error> {
+        let cores = urls
+            .iter()
+            .map(|url| {
+                Ok(Core {
+                    client: connect_lazy(url)?,
+                    down: AtomicBool::new(false),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        assert!(!cores.is_empty(), "at least one core URL");
+        // Each edge starts its turns at a core of its own, so that the
+        // first sockets of several edges do not all go to the first core.
+        let start = (uuid::Uuid::new_v4().as_u128() % cores.len() as u128) as usize;
+        Ok(Cores {
+            cores,
+            next_socket: AtomicUsize::new(start),
+            next_call: AtomicUsize::new(start),
+        })
+    }
+
+    /// How many cores there are.
+    pub fn len(&self) -> usize {
+        self.cores.len()
+    }
+
+    /// Whether there are none (never: the list is checked when made).
+    pub fn is_empty(&self) -> bool {
+        self.cores.is_empty()
+    }
+
+    /// The core with this index.
+    pub fn client(&self, index: usize) -> CoreClient {
+        self.cores[index].client.clone()
+    }
+
+    /// The next core in turn that is not down (or the next one, if all
+    /// are): for a REST call.
+    pub fn pick(&self) -> CoreClient {
+        self.client(self.order_from(&self.next_call)[0])
+    }
+
+    /// Every core's index in the order a new WebSocket tries them: from
+    /// the next in turn on, the ones that are not down first.
+    pub fn order(&self) -> Vec<usize> {
+        self.order_from(&self.next_socket)
+    }
+
+    fn order_from(&self, turn: &AtomicUsize) -> Vec<usize> {
+        let count = self.cores.len();
+        let start = turn.fetch_add(1, Ordering::Relaxed) % count;
+        let mut order: Vec<usize> = (0..count).map(|n| (start + n) % count).collect();
+        order.sort_by_key(|&index| self.is_down(index));
+        order
+    }
+
+    /// Core `index` could not be reached, or went away.
+    pub fn failed(&self, index: usize) {
+        self.cores[index].down.store(true, Ordering::Relaxed);
+    }
+
+    /// Core `index` answered.
+    pub fn worked(&self, index: usize) {
+        self.cores[index].down.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether core `index` failed and has not worked since.
+    pub fn is_down(&self, index: usize) -> bool {
+        self.cores[index].down.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cores_are_taken_in_turn_and_one_that_is_down_last() {
+        let urls: Vec<String> = (1..=3).map(|n| format!("http://127.0.0.1:{n}")).collect();
+        let cores = Cores::connect_lazy(&urls).expect("valid URLs");
+        cores.next_socket.store(0, Ordering::Relaxed);
+        assert_eq!(cores.order(), [0, 1, 2]);
+        assert_eq!(cores.order(), [1, 2, 0]);
+        cores.failed(2);
+        assert_eq!(cores.order(), [0, 1, 2]);
+        assert_eq!(cores.order(), [0, 1, 2], "the one that is down goes last");
+        cores.worked(2);
+        assert_eq!(cores.order(), [1, 2, 0]);
+    }
 }

@@ -5,7 +5,7 @@
 //! - [`ws`]: WebSocket sessions, client frame parsing, JSON ⇄ protobuf.
 //! - [`http`]: REST endpoints and the API documentation.
 //! - [`recover`] and [`error`]: the one mapping of errors to HTTP.
-//! - [`core_client`]: the self-healing connection to the core.
+//! - [`core_client`]: the self-healing connections to the cores.
 
 pub mod auth;
 pub mod config;
@@ -17,8 +17,9 @@ pub mod recover;
 pub mod ws;
 
 use config::EdgeConfig;
-use core_client::CoreClient;
+use core_client::Cores;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use warp::Filter;
@@ -26,12 +27,12 @@ use warp::Filter;
 /// Every route of the edge, errors mapped to JSON responses.
 pub fn routes(
     config: EdgeConfig,
-    core: CoreClient,
+    cores: Arc<Cores>,
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let origins = config.origins().unwrap_or_default();
     let context = http::Context {
-        core: core.clone(),
+        cores: cores.clone(),
         cookie_secure: config.cookie_secure,
     };
     let mut document = openapi::Document::default();
@@ -39,8 +40,8 @@ pub fn routes(
     let socket = ws::route(
         &mut document,
         &config,
-        std::sync::Arc::new(origins.clone()),
-        core,
+        Arc::new(origins.clone()),
+        cores,
         shutdown,
     );
     let rest = http::history::route(&mut document, context.clone())
@@ -82,7 +83,7 @@ pub async fn serve(
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EdgeError> {
-    let core = core_client::connect_lazy(&config.core_url).map_err(EdgeError::CoreUrl)?;
+    let cores = Cores::connect_lazy(&config.cores()).map_err(EdgeError::CoreUrl)?;
     config.origins().map_err(EdgeError::Config)?;
     // Accepted connections inherit TCP_NODELAY from the listener (Linux):
     // small frames go out at once instead of waiting for the peer's ACK.
@@ -94,7 +95,7 @@ pub async fn serve(
         stop.await;
         let _ = stopping.send(true);
     };
-    warp::serve(routes(config.clone(), core, shutdown))
+    warp::serve(routes(config.clone(), Arc::new(cores), shutdown))
         .incoming(listener)
         .graceful(signal)
         .run()
@@ -105,7 +106,7 @@ pub async fn serve(
 /// Why the edge could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {
-    #[error("invalid CORE_URL: {0}")]
+    #[error("invalid CORE_URL or CORE_URLS: {0}")]
     CoreUrl(tonic::transport::Error),
     #[error("{0}")]
     Config(String),

@@ -49,6 +49,7 @@ async fn start(sizes: Sizes) -> Stack {
     let config = EdgeConfig {
         listen: edge,
         core_url: format!("http://{core}"),
+        core_urls: Vec::new(),
         max_frame_bytes: 64 * 1024,
         max_connections: 1000,
         ws_ping_interval_ms: 30_000,

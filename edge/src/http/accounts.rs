@@ -103,7 +103,7 @@ pub fn routes(
 async fn register(
     body: bytes::Bytes,
     caller: Caller,
-    mut context: Context,
+    context: Context,
 ) -> Result<Response, Rejection> {
     let form: Registration = json_object(&body)?;
     let mut invalid = Vec::new();
@@ -113,7 +113,7 @@ async fn register(
         password: form.password.take("password", &mut invalid),
     };
     let request = caller.request(checked(request, invalid)?);
-    let user = context.core.register(request).await.map_err(body_error)?;
+    let user = context.core().register(request).await.map_err(body_error)?;
     Ok(json_reply(
         &User::from(user.into_inner()),
         StatusCode::CREATED,
@@ -138,7 +138,7 @@ async fn register(
 async fn login(
     body: bytes::Bytes,
     caller: Caller,
-    mut context: Context,
+    context: Context,
 ) -> Result<Response, Rejection> {
     let form: Credentials = json_object(&body)?;
     let mut invalid = Vec::new();
@@ -148,7 +148,7 @@ async fn login(
     };
     let request = caller.request(checked(request, invalid)?);
     let session = context
-        .core
+        .core()
         .create_login_session(request)
         .await
         .map_err(body_error)?
@@ -176,10 +176,10 @@ async fn login(
             body = Detail, headers(("WWW-Authenticate" = String))),
     )
 )]
-async fn logout(caller: Caller, mut context: Context) -> Result<Response, Rejection> {
+async fn logout(caller: Caller, context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     context
-        .core
+        .core()
         .revoke(caller.request(v1::RevokeRequest {}))
         .await
         .map_err(body_error)?;
@@ -199,10 +199,10 @@ async fn logout(caller: Caller, mut context: Context) -> Result<Response, Reject
             body = Detail, headers(("WWW-Authenticate" = String))),
     )
 )]
-async fn me(caller: Caller, mut context: Context) -> Result<Response, Rejection> {
+async fn me(caller: Caller, context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let user = context
-        .core
+        .core()
         .authenticate(caller.request(v1::AuthenticateRequest {}))
         .await
         .map_err(body_error)?;

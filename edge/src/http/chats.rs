@@ -82,10 +82,10 @@ pub fn route(
             body = Detail, headers(("WWW-Authenticate" = String))),
     )
 )]
-async fn list(caller: Caller, mut context: Context) -> Result<Response, Rejection> {
+async fn list(caller: Caller, context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let chats = context
-        .core
+        .core()
         .list_chats(caller.request(v1::ListChatsRequest {}))
         .await
         .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?

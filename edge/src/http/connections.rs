@@ -106,7 +106,7 @@ pub fn route(
 async fn list(
     query: Vec<(String, String)>,
     caller: Caller,
-    mut context: Context,
+    context: Context,
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let mut invalid = Vec::new();
@@ -120,7 +120,7 @@ async fn list(
         offset: params.offset.unwrap_or(0),
     };
     let page = context
-        .core
+        .core()
         .list_connections(caller.request(request))
         .await
         .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?

@@ -102,13 +102,13 @@ async fn handle(
     params: PathParams,
     query: Vec<(String, String)>,
     caller: Caller,
-    mut context: Context,
+    context: Context,
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let chat_id = params.take("chat_id");
     let request = parse(&chat_id, &query).map_err(warp::reject::custom)?;
     let page = context
-        .core
+        .core()
         .get_history(caller.request(request))
         .await
         .map_err(|status| {

@@ -8,9 +8,10 @@ pub mod docs;
 pub mod history;
 pub mod oauth;
 
-use crate::core_client::CoreClient;
+use crate::core_client::{CoreClient, Cores};
 use serde::Serialize;
 use std::convert::Infallible;
+use std::sync::Arc;
 use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
@@ -18,9 +19,16 @@ use warp::reply::{Reply, Response};
 /// What every REST handler needs.
 #[derive(Clone)]
 pub struct Context {
-    pub core: CoreClient,
+    pub cores: Arc<Cores>,
     /// Whether session cookies get the `Secure` attribute.
     pub cookie_secure: bool,
+}
+
+impl Context {
+    /// A core for one call: the next in turn that has not just failed.
+    pub fn core(&self) -> CoreClient {
+        self.cores.pick()
+    }
 }
 
 /// Hands a clone of `context` to a handler.

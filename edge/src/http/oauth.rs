@@ -76,11 +76,11 @@ async fn token(
     content_type: Option<String>,
     body: bytes::Bytes,
     caller: Caller,
-    mut context: Context,
+    context: Context,
 ) -> Result<Response, Rejection> {
     let request = parse(content_type.as_deref(), &body).map_err(reject)?;
     let grant = context
-        .core
+        .core()
         .grant_tokens(caller.request(request))
         .await
         .map_err(|status| reject(status_error(&status)))?

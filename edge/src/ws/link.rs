@@ -13,11 +13,13 @@
 //! operations waits in its own TCP window, not in memory here or there.
 //!
 //! The link is opened by the first WebSocket that needs it and again after
-//! it ended (the core restarted). While the core cannot be reached, no
-//! WebSocket is opened.
+//! it ended (the core restarted). With several cores ([`Links`]), the edge
+//! has a link to each and a new WebSocket joins the next in turn, skipping
+//! a core that just failed; while no core can be reached, no WebSocket is
+//! opened.
 
 use crate::auth::Caller;
-use crate::core_client::CoreClient;
+use crate::core_client::{Cores, RETRY};
 use crate::ws::translate;
 use lean_queue::SendError;
 use messenger_proto::v1::{
@@ -34,9 +36,63 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tonic::Streaming;
 use uuid::Uuid;
 
-/// Opens the link when needed and opens sessions on it.
+/// The links to every core.
+pub struct Links {
+    cores: Arc<Cores>,
+    links: Vec<EdgeLink>,
+}
+
+impl Links {
+    /// A link to each of `cores` for the edge `name` (see [`EdgeLink::new`]).
+    pub fn new(
+        cores: Arc<Cores>,
+        name: Arc<str>,
+        queue: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let links = (0..cores.len())
+            .map(|index| EdgeLink::new(cores.clone(), index, name.clone(), queue, shutdown.clone()))
+            .collect();
+        Links { cores, links }
+    }
+
+    /// Every [`RETRY`], until shutdown, tries to open the link of each core
+    /// that is down, so that it is used again once it is back.
+    pub fn watch_down_cores(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let links = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(RETRY);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = shutdown.wait_for(|stopping| *stopping) => return,
+                }
+                for (index, link) in links.links.iter().enumerate() {
+                    if links.cores.is_down(index) {
+                        link.live().await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Opens a session for `caller` on the next core in turn that takes
+    /// it; `None` when none can be reached.
+    pub async fn join(&self, caller: &Caller) -> Option<LinkSession> {
+        for index in self.cores.order() {
+            if let Some(session) = self.links[index].join(caller).await {
+                return Some(session);
+            }
+        }
+        None
+    }
+}
+
+/// Opens the link to one core when needed and opens sessions on it.
 pub struct EdgeLink {
-    core: CoreClient,
+    cores: Arc<Cores>,
+    /// This link's core among `cores`.
+    index: usize,
     /// This edge's name, recorded in the connection history.
     name: Arc<str>,
     /// Frames queued for one socket before it counts as a slow consumer.
@@ -102,16 +158,18 @@ pub enum Next {
 }
 
 impl EdgeLink {
-    /// A link to `core` for the edge `name`, opened on first use, with
-    /// `queue` frames per socket.
+    /// A link to core `index` of `cores` for the edge `name`, opened on
+    /// first use, with `queue` frames per socket.
     pub fn new(
-        core: CoreClient,
+        cores: Arc<Cores>,
+        index: usize,
         name: Arc<str>,
         queue: usize,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         EdgeLink {
-            core,
+            cores,
+            index,
             name,
             queue: queue.max(1),
             shutdown,
@@ -146,11 +204,13 @@ impl EdgeLink {
         // fails fast then, and the first socket after its return succeeds.
         match self.open().await {
             Ok(link) => {
+                self.cores.worked(self.index);
                 current.link = Some(link.clone());
                 Some(link)
             }
             Err(status) => {
-                tracing::warn!(%status, "could not open the edge link");
+                tracing::warn!(%status, core = self.index, "could not open the edge link");
+                self.cores.failed(self.index);
                 None
             }
         }
@@ -166,12 +226,28 @@ impl EdgeLink {
         if let Ok(edge) = self.name.parse() {
             metadata.insert(EDGE_ID_METADATA, edge);
         }
-        let deliveries = self.core.clone().edge_link(request).await?.into_inner();
+        let client = self.cores.client(self.index);
+        let deliveries = client.clone().edge_link(request).await?.into_inner();
         let link = Arc::new(OpenLink::new(id, signals));
         tracing::info!(link = %id, "edge link opened");
-        tokio::spawn(read(link.clone(), deliveries, self.shutdown.clone()));
+        let reading = read(link.clone(), deliveries, self.shutdown.clone());
+        let (cores, index) = (self.cores.clone(), self.index);
+        tokio::spawn(async move {
+            if reading.await == LinkEnd::CoreGone {
+                cores.failed(index);
+            }
+        });
         Ok(link)
     }
+}
+
+/// Why a link's reader stopped.
+#[derive(Debug, PartialEq)]
+enum LinkEnd {
+    /// The edge is shutting down.
+    Shutdown,
+    /// The core ended the link or went away.
+    CoreGone,
 }
 
 /// Hands the link's deliveries to the sockets until the core ends the link,
@@ -180,22 +256,23 @@ async fn read(
     link: Arc<OpenLink>,
     mut deliveries: Streaming<LinkDelivery>,
     mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
+) -> LinkEnd {
+    let end = loop {
         let next = tokio::select! {
             next = deliveries.message() => next,
-            () = link.drained(&mut shutdown) => break,
+            () = link.drained(&mut shutdown) => break LinkEnd::Shutdown,
         };
         match next {
             Ok(Some(delivery)) => link.dispatch(delivery),
-            Ok(None) => break,
+            Ok(None) => break LinkEnd::CoreGone,
             Err(status) => {
                 tracing::info!(%status, "edge link ended");
-                break;
+                break LinkEnd::CoreGone;
             }
         }
-    }
+    };
     link.end();
+    end
 }
 
 impl OpenLink {

@@ -15,12 +15,12 @@ pub mod upgrade;
 
 use crate::auth::{Caller, Source, caller};
 use crate::config::EdgeConfig;
-use crate::core_client::CoreClient;
+use crate::core_client::Cores;
 use crate::error::{ApiError, Detail};
 use crate::openapi::Document;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use link::{EdgeLink, LinkSession, Next};
+use link::{LinkSession, Links, Next};
 use messenger_proto::v1::{AuthenticateRequest, EndReason, SessionEnded};
 use std::future::Future;
 use std::sync::Arc;
@@ -62,8 +62,8 @@ pub struct ConnectionSettings {
     pub ping_interval: Duration,
     /// How long a frame may wait to be taken by the client.
     pub write_timeout: Duration,
-    /// The edge's link to the core.
-    pub link: Arc<EdgeLink>,
+    /// The edge's links to the cores.
+    pub links: Arc<Links>,
 }
 
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
@@ -93,20 +93,23 @@ pub fn route(
     document: &mut Document,
     config: &EdgeConfig,
     origins: Arc<Vec<String>>,
-    core: CoreClient,
+    cores: Arc<Cores>,
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     let settings = ConnectionSettings {
         max_frame_bytes: config.max_frame_bytes,
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
         write_timeout: Duration::from_millis(config.ws_write_timeout_ms.max(1)),
-        link: Arc::new(EdgeLink::new(
-            core.clone(),
+        links: Arc::new(Links::new(
+            cores.clone(),
             config.edge_name().into(),
             config.ws_queue,
             shutdown.clone(),
         )),
     };
+    if cores.len() > 1 {
+        settings.links.watch_down_cores(shutdown.clone());
+    }
     let hard_limit = config.hard_frame_limit();
     let connections = Arc::new(Semaphore::new(config.max_connections));
     document
@@ -117,7 +120,7 @@ pub fn route(
         .and_then(
             move |upgrade: Upgrade, caller: Caller, origin: Option<String>| {
                 let permit = connections.clone().try_acquire_owned();
-                let (mut core, shutdown) = (core.clone(), shutdown.clone());
+                let (cores, shutdown) = (cores.clone(), shutdown.clone());
                 let origins = origins.clone();
                 let settings = settings.clone();
                 async move {
@@ -126,7 +129,9 @@ pub fn route(
                     };
                     check_origin(&caller, origin.as_deref(), &origins)?;
                     if caller.credential.is_some() {
-                        core.authenticate(caller.request(AuthenticateRequest {}))
+                        cores
+                            .pick()
+                            .authenticate(caller.request(AuthenticateRequest {}))
                             .await
                             .map_err(|status| {
                                 warp::reject::custom(ApiError::from_status(&status, "header"))
@@ -216,7 +221,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         permit,
     } = *pending;
     let (mut sink, source) = socket.split();
-    let Some(session) = settings.link.join(&caller).await else {
+    let Some(session) = settings.links.join(&caller).await else {
         tracing::warn!("core unreachable, refusing WebSocket session");
         let close = (
             close_codes::TRY_AGAIN_LATER,

@@ -33,6 +33,8 @@ pub struct Stack {
     pub core_address: SocketAddr,
     pub edge_address: SocketAddr,
     core: Option<Server>,
+    /// A second core over the same database, when the stack has two.
+    second_core: Option<Server>,
     edge: Server,
     settings: Settings,
 }
@@ -89,6 +91,42 @@ impl Stack {
             core_address,
             edge_address,
             core: Some(core),
+            second_core: None,
+            edge,
+            settings,
+        }
+    }
+
+    /// Two cores over one database, exchanging events over the machine's
+    /// NATS (`NATS_URL`, else 127.0.0.1:4222), and an edge with both in
+    /// `CORE_URLS` (the first core first).
+    pub async fn start_pair() -> Stack {
+        let nats = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let settings = Settings {
+            nats_url: Some(nats),
+            // Test stacks share the NATS: a subject of their own each.
+            nats_subject: format!("test.{}.events", Uuid::new_v4().simple()),
+            ..Settings::default()
+        };
+        let db = TestDatabase::create().await;
+        let store = db.store();
+        let mut addresses = Vec::new();
+        let mut cores = Vec::new();
+        for _ in 0..2 {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addresses.push(listener.local_addr().unwrap());
+            cores.push(start_core(store.clone(), settings.clone(), listener));
+        }
+        let urls = addresses.iter().map(|a| format!("http://{a}")).collect();
+        let (edge, edge_address) = start_edge(addresses[0], |config| config.core_urls = urls).await;
+        let second_core = cores.pop();
+        Stack {
+            db,
+            store,
+            core_address: addresses[0],
+            edge_address,
+            core: cores.pop(),
+            second_core,
             edge,
             settings,
         }
@@ -124,6 +162,9 @@ impl Stack {
     /// Stops everything, re-raising server panics.
     pub async fn stop(mut self) {
         self.stop_core().await;
+        if let Some(core) = self.second_core.take() {
+            core.stop().await;
+        }
         self.edge.stop().await;
     }
 
@@ -196,6 +237,7 @@ async fn start_edge(
     let mut config = EdgeConfig {
         listen: address,
         core_url: format!("http://{core_address}"),
+        core_urls: Vec::new(),
         max_frame_bytes: 64 * 1024,
         max_connections: 100,
         ws_ping_interval_ms: 30_000,
