@@ -235,7 +235,9 @@ async fn a_message_whose_event_never_came_is_read_from_the_database() {
     assert_in_order(&reader.messages(1).await, 1);
     // The lost message is the chat's last: only the tail check can find it.
     store_silently(&cluster, users[2].id, chat, "two").await;
+    let lost_at = std::time::Instant::now();
     let found = reader.messages(1).await;
+    println!("a lost last message was read after {:?}", lost_at.elapsed());
     assert_in_order(&found, 2);
     assert_eq!(found[0].text, "two");
     // A lost message followed by a delivered one: the gap holds the later
