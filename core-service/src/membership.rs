@@ -3,9 +3,10 @@
 //! Every send needs the chat's members (to check the sender and to fan the
 //! message out); reading them from PostgreSQL each time would double the
 //! round trips on the hot path. Members of an existing chat never change
-//! through the core's API, and a group created through the core is put into
-//! the cache by the same code that creates it, so entries stay correct
-//! without expiry. A chat that is not cached yet is read once on first use.
+//! through the core's API, and a group created on any core is put into the
+//! cache of each (by the code that creates it, and by the group's event on
+//! the others), so entries stay correct without expiry. A chat that is not
+//! cached yet is read once on first use.
 
 use crate::error::Result;
 use crate::ids::{ChatId, UserId};

@@ -1,10 +1,12 @@
 //! Live tokens looked up recently, so that a client making many requests
 //! with one token costs one database lookup rather than one per request.
 //!
-//! Every revocation goes through this core (one core per database), and it
-//! forgets the revoked login here at once, so a cached token never outlives
-//! its revocation. Entries also end at the token's own expiry, and after
-//! [`STALE_AFTER`] in case the table was changed behind the core's back.
+//! A revocation on this core forgets the revoked login here at once, and
+//! one on another core does so when its event arrives over the bus (a few
+//! milliseconds; see `events`), so a cached token does not outlive its
+//! revocation. Entries also end at the token's own expiry, and after
+//! [`STALE_AFTER`]: the bound for a core that missed the event, or for a
+//! table changed behind the cores' backs.
 
 use crate::ids::LoginId;
 use crate::store::users::UserRecord;

@@ -11,9 +11,10 @@
 //!
 //! A commit that lands while a window is being loaded may or may not be in
 //! what the load read, so such a load is used for its one answer and then
-//! dropped rather than kept. Like the membership cache, this assumes one
-//! core per database: rows written behind its back (a `populate` while it
-//! runs) are seen after a restart.
+//! dropped rather than kept. Messages other cores store reach the window
+//! through the bus in their chat's order (see `events`); rows written
+//! behind every core's back (a `populate` while they run) are seen once
+//! the window is dropped.
 
 use crate::ids::ChatId;
 use crate::store::records::{MessageRecord, NewMessage, StoredMessage};
