@@ -15,7 +15,9 @@
 use super::order::{Arrival, IDLE, Missing, Request};
 use crate::error::Result;
 use crate::ids::ChatId;
+use crate::membership::Members;
 use crate::state::Core;
+use crate::store::records::MessageRecord;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,10 +94,7 @@ async fn start_line(core: &Core, chat: ChatId, since: DateTime<Utc>) -> Result<(
         .store
         .recent_before(chat, first, LOOK_BACK, since)
         .await?;
-    let arrivals = recent
-        .into_iter()
-        .map(|record| super::arrival(record, members.clone(), None))
-        .collect();
+    let arrivals = read_arrivals(recent, &members);
     core.order
         .start(chat, arrivals, &mut |arrival| super::deliver(core, arrival));
     Ok(())
@@ -109,13 +108,19 @@ async fn fill(core: &Core, chat: ChatId) -> Result<()> {
     let last = last.min(first + PAGE - 1);
     let read = core.store.seq_range(chat, first, last).await?;
     tracing::debug!(%chat, first, last, read = read.len(), "filled a gap");
-    let arrivals: Vec<Arrival> = read
-        .into_iter()
-        .map(|record| super::arrival(record, members.clone(), None))
-        .collect();
+    let arrivals = read_arrivals(read, &members);
     core.order
         .filled(chat, arrivals, &mut |arrival| super::deliver(core, arrival));
     Ok(())
+}
+
+/// Messages read from the database, for their chat's line: no session of
+/// this core is known to have sent them (see `ChatOrder::sending`).
+fn read_arrivals(records: Vec<MessageRecord>, members: &Members) -> Vec<Arrival> {
+    records
+        .into_iter()
+        .map(|record| super::arrival(record, members.clone(), None))
+        .collect()
 }
 
 /// Once a second: drops idle lines and compares the others with the
