@@ -86,6 +86,21 @@ impl Session {
         messages
     }
 
+    /// The messages that come until none has for a moment.
+    async fn rest(&mut self) -> Vec<pb::Message> {
+        let mut messages = Vec::new();
+        loop {
+            let wait = tokio::time::timeout(Duration::from_secs(3), self.events.message());
+            let Ok(event) = wait.await else {
+                return messages;
+            };
+            let event = event.unwrap().unwrap().into_event().unwrap().event;
+            if let Some(Event::Message(message)) = event {
+                messages.push(message);
+            }
+        }
+    }
+
     /// No other message arrives for a moment (acks of its own may).
     async fn is_quiet(&mut self) -> bool {
         loop {
@@ -307,4 +322,80 @@ async fn messages_sent_while_nats_restarts_all_arrive_in_order() {
     assert!(reader.is_quiet().await, "nothing is delivered twice");
     nats.kill().unwrap();
     let _ = nats.wait();
+}
+
+/// A core process of `cluster` on `port`, killed (SIGKILL) when dropped.
+struct CoreProcess(std::process::Child);
+
+impl CoreProcess {
+    fn start(cluster: &Cluster, port: u16) -> CoreProcess {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_messenger-core"))
+            .arg("serve")
+            .env("DATABASE_URL", cluster.db.url())
+            .env("CORE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("NATS_URL", &cluster.nats)
+            .env("NATS_SUBJECT", &cluster.subject)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the core binary starts");
+        CoreProcess(child)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for CoreProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_core_killed_mid_stream_leaves_the_other_cores_sessions_every_acked_message() {
+    let cluster = Cluster::start(&group_of_four()).await;
+    let (users, chat) = group(&cluster);
+    let port = free_port().await;
+    let mut doomed = CoreProcess::start(&cluster, port);
+    until_listening(port).await;
+    let mut sender = Session::open(&format!("http://127.0.0.1:{port}"), &users[0]).await;
+    let mut reader = Session::open(&cluster.urls[1], &users[1]).await;
+    for n in 0..200 {
+        sender.send(users[0].id, chat, format!("m{n}")).await;
+    }
+    let mut acked = Vec::new();
+    while acked.len() < 40 {
+        if let Event::MessageAck(ack) = sender.next().await {
+            acked.push(ack.seq);
+        }
+    }
+    doomed.kill();
+    // Acks already on their way still count.
+    while let Ok(Ok(Some(event))) =
+        tokio::time::timeout(Duration::from_secs(1), sender.events.message()).await
+    {
+        if let Ok(pb::ServerEvent {
+            event: Some(Event::MessageAck(ack)),
+        }) = event.into_event()
+        {
+            acked.push(ack.seq);
+        }
+    }
+    let last_acked = acked.iter().copied().max().unwrap();
+    // The reader gets every stored message (the acked ones and those the
+    // killed core stored without acking), each once, in order.
+    let mut received = reader.messages(usize::try_from(last_acked).unwrap()).await;
+    received.extend(reader.rest().await);
+    let stored = cluster
+        .db
+        .count(&format!(
+            "SELECT count(*) FROM messages WHERE chat_id = '{chat}'"
+        ))
+        .await;
+    assert_eq!(received.len() as i64, stored);
+    assert_in_order(&received, 1);
 }

@@ -74,6 +74,9 @@ struct Cluster {
     urls: [String; 2],
     stops: Vec<watch::Sender<bool>>,
     db: TestDatabase,
+    /// Where its cores' events go.
+    nats: String,
+    subject: String,
 }
 
 impl Cluster {
@@ -96,6 +99,8 @@ impl Cluster {
             urls: [first, second],
             stops: vec![stop_first, stop_second],
             db,
+            nats: nats.to_owned(),
+            subject,
         }
     }
 }
