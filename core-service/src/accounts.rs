@@ -75,17 +75,25 @@ pub async fn create_login_session(
     client_address: Option<&str>,
 ) -> Result<(String, DateTime<Utc>, UserRecord)> {
     let user = check_credentials(core, &login, client_address).await?;
+    let (token, _, expires_at) = session_token(core, user.id).await?;
+    Ok((token, expires_at, user))
+}
+
+/// A login-session token of `user` for a login of its own: the token, that
+/// login, and when it expires.
+pub async fn session_token(core: &Core, user: UserId) -> Result<(String, LoginId, DateTime<Utc>)> {
     let token = tokens::generate(TokenKind::Session);
+    let login = LoginId::random();
     let expires_at = expiry(core.auth.session_ttl);
     let record = NewToken {
         hash: tokens::hash(&token),
         kind: TokenKind::Session,
-        user_id: user.id,
-        family_id: LoginId::random(),
+        user_id: user,
+        family_id: login,
         expires_at,
     };
     core.store.insert_tokens(&[record]).await?;
-    Ok((token, expires_at, user))
+    Ok((token, login, expires_at))
 }
 
 /// The OAuth 2.0 password and refresh-token grants.

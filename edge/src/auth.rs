@@ -84,6 +84,18 @@ impl Caller {
         }
     }
 
+    /// The same caller with `token` as its credential.
+    pub fn with_token(&self, token: &str) -> Caller {
+        Caller {
+            credential: Some(Credential {
+                token: token.to_owned(),
+                source: Source::Bearer,
+            }),
+            address: self.address,
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
     /// The caller's address as the core records it: the IP, no port.
     fn address_text(&self) -> Option<String> {
         self.address.map(|address| address.ip().to_string())

@@ -12,7 +12,7 @@ mod send_message;
 mod sync;
 
 use crate::error::{Error, Result};
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, LoginId, UserId};
 use crate::sessions::{Outbox, SessionId};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -31,6 +31,9 @@ pub struct SessionState {
     pub origin: ConnectionOrigin,
     /// This login's row in the connection history.
     pub connection: Option<ConnectionId>,
+    /// The login of the token its edge was given to move the session to
+    /// another core (see [`resumable`]), revoked when the session ends here.
+    pub resume_login: Option<LoginId>,
 }
 
 impl SessionState {
@@ -42,6 +45,7 @@ impl SessionState {
             outbox,
             origin,
             connection: None,
+            resume_login: None,
         }
     }
 
@@ -65,6 +69,11 @@ impl SessionState {
         tracing::info!(user_id = %user.id, session_id = %self.id, "logged in");
         self.reply(Event::AuthSuccess(crate::convert::user(user)))
             .await;
+        if self.outbox.is_linked() {
+            let resumable = resumable(core, user.id).await?;
+            self.resume_login = Some(resumable.1);
+            self.reply(Event::Resumable(resumable.0)).await;
+        }
         Ok(())
     }
 
@@ -84,6 +93,14 @@ impl SessionState {
         {
             error.log();
         }
+        // A session that ends with its core moves to another core with
+        // that login: it stays.
+        let moves = matches!(reason, EndReason::ServerShutdown | EndReason::Error);
+        if let Some(login) = self.resume_login.take().filter(|_| !moves)
+            && let Err(error) = core.store.revoke_login(login).await
+        {
+            error.log();
+        }
     }
 
     /// Queues a reply to this session's own client.
@@ -93,6 +110,32 @@ impl SessionState {
             .reply(pb::ServerEvent { event: Some(event) })
             .await;
     }
+}
+
+/// What the edge of a session needs to move it to another core: a token of
+/// a login of its own, and the last seq of each of the user's chats now
+/// (read after the session was registered, so every later message reaches
+/// it live). Returns the login too.
+async fn resumable(core: &Core, user: UserId) -> Result<(pb::Resumable, LoginId)> {
+    let (token, login, _) = crate::accounts::session_token(core, user).await?;
+    let chats = core
+        .store
+        .chat_positions(user)
+        .await?
+        .into_iter()
+        .map(|chat| {
+            (
+                chat.id.to_string(),
+                u64::try_from(chat.last_seq).unwrap_or(0),
+            )
+        })
+        .collect();
+    let cursor = pb::Cursor { chats };
+    let resumable = pb::Resumable {
+        token,
+        cursor: Some(cursor),
+    };
+    Ok((resumable, login))
 }
 
 /// Applies one client operation. A failure is answered with an `Error`

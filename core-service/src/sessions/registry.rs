@@ -83,6 +83,12 @@ impl Outbox {
         }
     }
 
+    /// Whether the session is on an edge's link (rather than on a stream
+    /// of its own).
+    pub fn is_linked(&self) -> bool {
+        matches!(self.route, Route::Link { .. })
+    }
+
     /// The session took an operation from its queue. On a link, the edge
     /// learns of it with the next reply (see [`Outbox::report_taken`]).
     pub fn took_operation(&self) {

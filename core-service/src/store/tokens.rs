@@ -86,6 +86,19 @@ impl Store {
     /// Revokes the family of a live login-session or access token (the
     /// login it came from); its user and family, or `None` if the token was
     /// not live.
+    /// Revokes every token of login `login`.
+    pub async fn revoke_login(&self, login: LoginId) -> Result<()> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE auth_tokens SET revoked_at = now()
+                 WHERE family_id = $1 AND revoked_at IS NULL",
+            )
+            .await?;
+        client.execute(&statement, &[&login]).await?;
+        Ok(())
+    }
+
     pub async fn revoke_family_of(&self, hash: &str) -> Result<Option<(UserId, LoginId)>> {
         let client = self.connection().await?;
         let revoked = client

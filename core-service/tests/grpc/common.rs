@@ -220,9 +220,27 @@ pub fn event_of(delivery: messenger_proto::LinkDelivery) -> Option<Event> {
     delivery.event?.into_event().unwrap().event
 }
 
+/// Takes the `resumable` that follows a linked session's `auth_success`,
+/// checking it carries a token and the user's chats.
+pub async fn resumable(
+    link: &mut tonic::Streaming<messenger_proto::LinkDelivery>,
+    number: u64,
+) -> pb::Resumable {
+    let delivery = delivery(link).await;
+    assert_eq!(delivery.sessions, vec![number]);
+    match event_of(delivery) {
+        Some(Event::Resumable(resumable)) => {
+            assert!(!resumable.token.is_empty());
+            assert!(resumable.cursor.is_some());
+            resumable
+        }
+        other => panic!("expected resumable, got {other:?}"),
+    }
+}
+
 /// Opens session `number` on the link and logs it in as `user` with the
 /// login operation; its `auth_success` arrives on the link, and says that
-/// the core took the operation.
+/// the core took the operation, followed by its `resumable`.
 pub async fn linked_session(
     core: &Core,
     signals: &mpsc::Sender<pb::LinkSignal>,
@@ -237,6 +255,7 @@ pub async fn linked_session(
     assert_eq!(delivery.operations_taken, 1);
     let event = event_of(delivery);
     assert!(matches!(event, Some(Event::AuthSuccess(_))), "{event:?}");
+    resumable(link, number).await;
 }
 
 /// Waits until `sql` counts `expected` rows.

@@ -87,6 +87,20 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
         Some(Event::AuthSuccess(me)) => assert_eq!(me.id, user.id.to_string()),
         other => panic!("expected auth_success, got {other:?}"),
     }
+    // With the way to reopen the session elsewhere: a token of a login of
+    // its own, which works, and the user's chats.
+    let resumable = resumable(&mut link, 1).await;
+    assert_ne!(resumable.token, token);
+    let chats = resumable.cursor.clone().unwrap().chats.len();
+    assert_eq!(
+        i64::try_from(chats).unwrap(),
+        core.db
+            .count(&format!(
+                "SELECT count(*) FROM chat_members WHERE user_id = '{}'",
+                user.id
+            ))
+            .await
+    );
 
     // A token that is not valid ends the session at once.
     open_linked(&signals, 2, "msa_not-a-token").await;
@@ -108,6 +122,12 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
     signal(&signals, pb::link_signal::Signal::CloseSession(1)).await;
     let closed = "SELECT count(*) FROM connections WHERE end_reason = 'client_closed'";
     wait_for_count(&core, closed, 1).await;
+    // The session's own login ended with it.
+    let hash = core_service::auth::tokens::hash(&resumable.token);
+    let revoked = format!(
+        "SELECT count(*) FROM auth_tokens WHERE token_hash = '{hash}' AND revoked_at IS NOT NULL"
+    );
+    wait_for_count(&core, &revoked, 1).await;
     core.stop().await;
 }
 

@@ -20,11 +20,13 @@
 
 use crate::auth::Caller;
 use crate::core_client::{Cores, RETRY};
+use crate::ws::resume::About;
 use crate::ws::translate;
 use lean_queue::SendError;
+use messenger_proto::v1::server_event::Event;
 use messenger_proto::v1::{
-    ClientOperation, EndReason, EndSession, LinkSignal, SessionEnded, SessionOperation,
-    link_signal::Signal,
+    ClientOperation, EndReason, EndSession, LinkSignal, Resumable, ServerEvent, SessionEnded,
+    SessionOperation, link_signal::Signal,
 };
 use messenger_proto::{EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery};
 use std::collections::HashMap;
@@ -119,7 +121,9 @@ struct OpenLink {
 
 /// What the link hands a socket.
 enum ToSocket {
-    Frame(Utf8Bytes),
+    Frame(Utf8Bytes, About),
+    /// How to move the session to another core (see [`super::resume`]).
+    Resumable(Box<Resumable>),
     /// The core took this many of the socket's operations.
     Taken(u32),
     /// The core ended the socket's session.
@@ -143,12 +147,16 @@ pub struct LinkSession {
     in_flight: u32,
     /// The end of the session, read while taking queued frames.
     ended: Option<Box<SessionEnded>>,
+    /// A [`Resumable`] read while taking queued frames.
+    resumable: Option<Box<Resumable>>,
 }
 
 /// What a socket waits for on the link.
 pub enum Next {
-    /// A frame for the client.
-    Frame(Utf8Bytes),
+    /// A frame for the client, and what it is.
+    Frame(Utf8Bytes, About),
+    /// How to move the session to another core.
+    Resumable(Box<Resumable>),
     /// The core took operations: there may be room to send more.
     Room,
     /// The core ended the session, with this status.
@@ -192,6 +200,7 @@ impl EdgeLink {
             queue: receiver,
             in_flight: 0,
             ended: None,
+            resumable: None,
         })
     }
 
@@ -303,14 +312,30 @@ impl OpenLink {
     /// hands its first socket the operations taken and the session's end.
     fn dispatch(&self, delivery: LinkDelivery) {
         let mut sessions = self.lock();
-        if let Some(text) = delivery.event.and_then(event_text) {
-            for &number in &delivery.sessions {
-                self.queue_frame(&mut sessions, number, &text);
-            }
-        }
         let Some(&first) = delivery.sessions.first() else {
             return;
         };
+        match delivery.event.and_then(decode) {
+            Some(ServerEvent {
+                event: Some(Event::Resumable(resumable)),
+            }) => {
+                if let Some(entry) = sessions.get(&first) {
+                    let _ = entry
+                        .queue
+                        .force_send(ToSocket::Resumable(Box::new(resumable)));
+                }
+            }
+            Some(event) => {
+                if let Some(text) = translate::event_json(&event) {
+                    let text = Utf8Bytes::from(text);
+                    let about = About::of(&event);
+                    for &number in &delivery.sessions {
+                        self.queue_frame(&mut sessions, number, &text, &about);
+                    }
+                }
+            }
+            None => {}
+        }
         if delivery.operations_taken > 0
             && let Some(entry) = sessions.get(&first)
         {
@@ -326,11 +351,18 @@ impl OpenLink {
     }
 
     /// Queues `text` for socket `number`; a full queue makes it slow.
-    fn queue_frame(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64, text: &Utf8Bytes) {
+    fn queue_frame(
+        &self,
+        sessions: &mut HashMap<u64, SocketEntry>,
+        number: u64,
+        text: &Utf8Bytes,
+        about: &About,
+    ) {
         let Some(entry) = sessions.get_mut(&number).filter(|entry| !entry.slow) else {
             return;
         };
-        if let Err(SendError::Full(_)) = entry.queue.try_send(ToSocket::Frame(text.clone())) {
+        let frame = ToSocket::Frame(text.clone(), about.clone());
+        if let Err(SendError::Full(_)) = entry.queue.try_send(frame) {
             entry.slow = true;
             self.signal(Signal::SlowSession(number));
         }
@@ -378,10 +410,10 @@ impl OpenLink {
     }
 }
 
-/// The JSON frame for an event from the link, if it makes one.
-fn event_text(event: messenger_proto::SharedEvent) -> Option<Utf8Bytes> {
+/// An event from the link, decoded.
+fn decode(event: messenger_proto::SharedEvent) -> Option<ServerEvent> {
     match event.into_event() {
-        Ok(event) => translate::event_json(&event).map(Utf8Bytes::from),
+        Ok(event) => Some(event),
         Err(error) => {
             tracing::error!(%error, "undecodable event on the edge link");
             None
@@ -425,11 +457,15 @@ impl LinkSession {
 
     /// What comes next for this socket.
     pub async fn next(&mut self) -> Next {
+        if let Some(resumable) = self.resumable.take() {
+            return Next::Resumable(resumable);
+        }
         if let Some(ended) = self.ended.take() {
             return Next::Ended(ended);
         }
         match self.queue.recv().await {
-            Some(ToSocket::Frame(text)) => Next::Frame(text),
+            Some(ToSocket::Frame(text, about)) => Next::Frame(text, about),
+            Some(ToSocket::Resumable(resumable)) => Next::Resumable(resumable),
             Some(ToSocket::Taken(taken)) => {
                 self.took(taken);
                 Next::Room
@@ -440,11 +476,13 @@ impl LinkSession {
     }
 
     /// A frame already queued for this socket, without waiting; taken
-    /// operations on the way are counted, and an end is kept for `next`.
-    pub fn try_next_frame(&mut self) -> Option<Utf8Bytes> {
-        while self.ended.is_none() {
+    /// operations on the way are counted, and an end or a [`Resumable`]
+    /// is kept for `next`.
+    pub fn try_next_frame(&mut self) -> Option<(Utf8Bytes, About)> {
+        while self.ended.is_none() && self.resumable.is_none() {
             match self.queue.try_recv()? {
-                ToSocket::Frame(text) => return Some(text),
+                ToSocket::Frame(text, about) => return Some((text, about)),
+                ToSocket::Resumable(resumable) => self.resumable = Some(resumable),
                 ToSocket::Taken(taken) => self.took(taken),
                 ToSocket::Ended(ended) => self.ended = Some(ended),
             }
@@ -488,6 +526,7 @@ mod tests {
             queue: receiver,
             in_flight: 0,
             ended: None,
+            resumable: None,
         }
     }
 
@@ -507,7 +546,7 @@ mod tests {
 
     fn frame(member: &mut LinkSession) -> Option<Utf8Bytes> {
         match member.next().now_or_never()? {
-            Next::Frame(text) => Some(text),
+            Next::Frame(text, _) => Some(text),
             _ => None,
         }
     }

@@ -4,12 +4,14 @@
 //! Text frames are parsed here and sent up the link as the session's
 //! operations; the core's events come down it, made into JSON once per
 //! edge, and are written back. Frames the edge cannot parse are answered
-//! with an error frame and the connection stays open. When the core cannot
-//! be reached or goes away, the socket is closed with a close code that
+//! with an error frame and the connection stays open. When its core goes
+//! away, a logged-in socket moves to another core (see [`resume`]); when
+//! no core can be reached, the socket is closed with a close code that
 //! tells the client what happened (see [`close_codes`]).
 
 pub mod frames;
 pub mod link;
+pub mod resume;
 pub mod translate;
 pub mod upgrade;
 
@@ -21,12 +23,16 @@ use crate::openapi::Document;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{LinkSession, Links, Next};
+use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{AuthenticateRequest, EndReason, SessionEnded};
+use messenger_proto::v1::{ClientOperation, Resumable, Sync};
+use resume::{About, Resume};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use upgrade::{Socket, Upgrade};
@@ -188,6 +194,10 @@ struct Connection {
     sink: SplitSink<Socket, Message>,
     source: SplitStream<Socket>,
     session: LinkSession,
+    /// Who connected (address and agent, for a session opened again).
+    caller: Caller,
+    /// How to move the session to another core, once it logged in.
+    resume: Option<Box<Resume>>,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -234,6 +244,8 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         sink,
         source,
         session,
+        caller,
+        resume: None,
         settings,
         shutdown,
         _permit: permit,
@@ -258,7 +270,11 @@ impl Connection {
     /// why the connection ended before the edge hangs up.
     async fn report_slow(&mut self) {
         self.session.report_slow();
-        let ended = async { while let Next::Frame(_) | Next::Room = self.session.next().await {} };
+        let ended = async {
+            while let Next::Frame(..) | Next::Room | Next::Resumable(_) = self.session.next().await
+            {
+            }
+        };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, ended).await;
     }
 
@@ -267,7 +283,7 @@ impl Connection {
         let interval = self.settings.ping_interval;
         let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
-        let settings = &self.settings;
+        let settings = &self.settings.clone();
         loop {
             tokio::select! {
                 // While the core has not taken the operations already sent,
@@ -289,17 +305,27 @@ impl Connection {
                     None => return None,
                 },
                 next = self.session.next() => match next {
-                    Next::Frame(text) => {
+                    Next::Frame(text, about) => {
                         // Whatever else is already queued goes out in the same write.
-                        let session = &mut self.session;
-                        let queued = || session.try_next_frame().map(Message::Text);
-                        if let Err(failed) = write_frames(&mut self.sink, Message::Text(text), queued, settings).await {
+                        let batch = self.batch(text, about);
+                        if let Err(failed) = write_batch(&mut self.sink, batch, settings).await {
                             return failed.close();
                         }
                     }
+                    Next::Resumable(resumable) => self.keep(*resumable),
                     Next::Room => {}
-                    Next::Ended(ended) => return Some(ended_close(&ended)),
-                    Next::LinkEnded => return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into())),
+                    Next::Ended(ended) => {
+                        if core_went_away(&ended) && self.move_session().await {
+                            continue;
+                        }
+                        return Some(ended_close(&ended));
+                    }
+                    Next::LinkEnded => {
+                        if self.move_session().await {
+                            continue;
+                        }
+                        return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into()));
+                    }
                 },
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= interval * 2 {
@@ -316,6 +342,77 @@ impl Connection {
             }
         }
     }
+}
+
+impl Connection {
+    /// The frames to write for `text` and whatever else is queued (up to
+    /// [`WRITE_BATCH`]), as the session's [`Resume`] lets them through.
+    fn batch(&mut self, text: Utf8Bytes, about: About) -> Vec<Utf8Bytes> {
+        let mut batch = Vec::new();
+        self.admit(text, about, &mut batch);
+        while batch.len() < WRITE_BATCH {
+            let Some((text, about)) = self.session.try_next_frame() else {
+                break;
+            };
+            self.admit(text, about, &mut batch);
+        }
+        batch
+    }
+
+    fn admit(&mut self, text: Utf8Bytes, about: About, batch: &mut Vec<Utf8Bytes>) {
+        match &mut self.resume {
+            Some(resume) => resume.admit(text, about, batch),
+            None => batch.push(text),
+        }
+    }
+
+    /// Keeps the core's [`Resumable`]: a new one after the client logged
+    /// in (again), or the new core's token after a move.
+    fn keep(&mut self, resumable: Resumable) {
+        match &mut self.resume {
+            Some(resume) if resume.is_moving() => resume.renew(resumable),
+            _ => self.resume = Some(Box::new(Resume::new(resumable))),
+        }
+    }
+
+    /// Opens the session again on another core and catches it up, keeping
+    /// the WebSocket; false when it cannot be (not logged in, or no core
+    /// takes it).
+    async fn move_session(&mut self) -> bool {
+        let Some(resume) = &mut self.resume else {
+            return false;
+        };
+        let caller = self.caller.with_token(resume.token());
+        let Some(session) = self.settings.links.join(&caller).await else {
+            return false;
+        };
+        tracing::info!("session moved to another core");
+        let since = resume.start_move();
+        self.session = session;
+        self.session.send(ClientOperation {
+            operation: Some(Operation::Sync(Sync { since: Some(since) })),
+        });
+        true
+    }
+}
+
+/// Writes `batch` (if it has anything) to the client with one flush.
+async fn write_batch(
+    sink: &mut SplitSink<Socket, Message>,
+    batch: Vec<Utf8Bytes>,
+    settings: &ConnectionSettings,
+) -> Result<(), WriteFailed> {
+    let mut frames = batch.into_iter().map(Message::Text);
+    let Some(first) = frames.next() else {
+        return Ok(());
+    };
+    write_frames(sink, first, || frames.next(), settings).await
+}
+
+/// Whether a session ended because its core went away (rather than for
+/// something about the session itself).
+fn core_went_away(ended: &SessionEnded) -> bool {
+    matches!(ended.reason(), EndReason::ServerShutdown | EndReason::Error)
 }
 
 /// Sends the close frame, if there is one, and closes the socket.

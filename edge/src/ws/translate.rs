@@ -143,6 +143,8 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
             kind: "sync_done",
             cursor: &cursor.chats,
         }),
+        // For the edge itself (see `link`), never for the client.
+        Event::Resumable(_) => return None,
     };
     Some(json)
 }

@@ -1,0 +1,215 @@
+//! Moving a WebSocket's session to another core without closing the socket.
+//!
+//! After a socket logs in, its core sends the edge a [`Resumable`]: a token
+//! of a login of the session's own and the last seq of each of the user's
+//! chats. The edge moves that cursor on with every message it hands the
+//! client. When the core goes away, the edge opens the session again on
+//! another core with the token and sends a `Sync` from the cursor, without
+//! telling the client: the new core's `auth_success` and `sync_done` are
+//! not shown, the messages the client has already had are dropped, and
+//! live messages that come ahead of the catch-up wait until it is done. So
+//! the client sees no close, no gap and no repeat.
+//!
+//! An operation in flight when the core went away may get no answer: the
+//! client sends it again (a message with the same `client_id` is stored
+//! once).
+
+use messenger_proto::v1::server_event::Event;
+use messenger_proto::v1::{Cursor, Resumable, ServerEvent};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// What a frame from the core is, as far as moving its session goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum About {
+    Message { chat: Arc<str>, seq: u64 },
+    Group { chat: Arc<str> },
+    AuthSuccess,
+    SyncDone,
+    Other,
+}
+
+impl About {
+    pub fn of(event: &ServerEvent) -> About {
+        match &event.event {
+            Some(Event::Message(message)) => About::Message {
+                chat: message.chat_id.as_str().into(),
+                seq: message.seq,
+            },
+            Some(Event::GroupCreated(group)) => About::Group {
+                chat: group.chat_id.as_str().into(),
+            },
+            Some(Event::AuthSuccess(_)) => About::AuthSuccess,
+            Some(Event::SyncDone(_)) => About::SyncDone,
+            _ => About::Other,
+        }
+    }
+}
+
+/// A logged-in socket's way back to the cluster.
+pub struct Resume {
+    token: String,
+    /// The last seq handed to the client, per chat.
+    cursor: HashMap<Arc<str>, u64>,
+    /// Moved at least once: messages the client has had can come again.
+    moved: bool,
+    /// Between a move and the end of its `Sync`.
+    catching_up: bool,
+    /// Messages that came ahead of the catch-up, per chat and seq.
+    held: BTreeMap<(Arc<str>, u64), Utf8Bytes>,
+}
+
+impl Resume {
+    pub fn new(resumable: Resumable) -> Resume {
+        let cursor = resumable.cursor.unwrap_or_default().chats;
+        Resume {
+            token: resumable.token,
+            cursor: cursor
+                .into_iter()
+                .map(|(chat, seq)| (chat.into(), seq))
+                .collect(),
+            moved: false,
+            catching_up: false,
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// The token to open the session with on another core.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// A new core's [`Resumable`]: its token replaces this one; the cursor
+    /// stays this socket's.
+    pub fn renew(&mut self, resumable: Resumable) {
+        self.token = resumable.token;
+    }
+
+    /// Whether this is the end of a move (the new core's login answer),
+    /// rather than the client logging in again.
+    pub fn is_moving(&self) -> bool {
+        self.catching_up
+    }
+
+    /// The session is being opened on another core: the cursor to sync
+    /// from.
+    pub fn start_move(&mut self) -> Cursor {
+        self.moved = true;
+        self.catching_up = true;
+        let chats = self
+            .cursor
+            .iter()
+            .map(|(chat, seq)| (chat.to_string(), *seq))
+            .collect();
+        Cursor { chats }
+    }
+
+    /// The frames to hand the client for `text`, in order: none, it, or
+    /// (at the end of a catch-up) the messages that waited for it.
+    pub fn admit(&mut self, text: Utf8Bytes, about: About, out: &mut Vec<Utf8Bytes>) {
+        match about {
+            About::Message { chat, seq } => self.message(chat, seq, text, out),
+            About::Group { chat } => {
+                self.cursor.entry(chat).or_insert(0);
+                out.push(text);
+            }
+            About::AuthSuccess if self.catching_up => {}
+            About::SyncDone if self.catching_up => {
+                self.catching_up = false;
+                for ((chat, seq), text) in std::mem::take(&mut self.held) {
+                    self.message(chat, seq, text, out);
+                }
+            }
+            _ => out.push(text),
+        }
+    }
+
+    fn message(&mut self, chat: Arc<str>, seq: u64, text: Utf8Bytes, out: &mut Vec<Utf8Bytes>) {
+        let last = self.cursor.get(&chat).copied().unwrap_or(0);
+        if self.moved && seq <= last {
+            return;
+        }
+        if self.catching_up && seq > last + 1 {
+            self.held.insert((chat, seq), text);
+            return;
+        }
+        self.cursor.insert(chat, last.max(seq));
+        out.push(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resume(cursor: &[(&str, u64)]) -> Resume {
+        Resume::new(Resumable {
+            token: "t".into(),
+            cursor: Some(Cursor {
+                chats: cursor.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect(),
+            }),
+        })
+    }
+
+    fn message(chat: &str, seq: u64) -> (Utf8Bytes, About) {
+        let text = Utf8Bytes::from(format!("{chat}{seq}"));
+        let about = About::Message {
+            chat: chat.into(),
+            seq,
+        };
+        (text, about)
+    }
+
+    fn admit_all(resume: &mut Resume, frames: Vec<(Utf8Bytes, About)>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (text, about) in frames {
+            resume.admit(text, about, &mut out);
+        }
+        out.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn before_a_move_everything_passes_and_the_cursor_follows() {
+        let mut resume = resume(&[("a", 5)]);
+        let shown = admit_all(&mut resume, vec![message("a", 3), message("a", 6)]);
+        assert_eq!(shown, ["a3", "a6"]);
+        assert_eq!(resume.start_move().chats["a"], 6);
+    }
+
+    #[test]
+    fn a_move_shows_no_repeat_no_gap_and_no_login_answer() {
+        let mut resume = resume(&[("a", 5), ("b", 1)]);
+        admit_all(&mut resume, vec![message("a", 6)]);
+        resume.start_move();
+        let sync_done = (Utf8Bytes::from("done"), About::SyncDone);
+        let login = (Utf8Bytes::from("auth"), About::AuthSuccess);
+        let frames = vec![
+            login,
+            // live, ahead of the catch-up
+            message("a", 9),
+            // the catch-up: one the client had, then the missing ones
+            message("a", 6),
+            message("a", 7),
+            message("b", 2),
+            message("a", 8),
+            sync_done,
+            // live again, one of them already shown
+            message("a", 9),
+            message("a", 10),
+        ];
+        let shown = admit_all(&mut resume, frames);
+        assert_eq!(shown, ["a7", "b2", "a8", "a9", "a10"]);
+        assert!(!resume.is_moving());
+    }
+
+    #[test]
+    fn a_group_created_during_a_move_is_shown_and_its_messages_follow() {
+        let mut resume = resume(&[]);
+        resume.start_move();
+        let group = (Utf8Bytes::from("group"), About::Group { chat: "g".into() });
+        let done = (Utf8Bytes::from("done"), About::SyncDone);
+        let shown = admit_all(&mut resume, vec![group, message("g", 1), done]);
+        assert_eq!(shown, ["group", "g1"]);
+    }
+}
