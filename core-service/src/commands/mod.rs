@@ -134,6 +134,7 @@ async fn resumable(core: &Core, user: UserId) -> Result<(pb::Resumable, LoginId)
     let resumable = pb::Resumable {
         token,
         cursor: Some(cursor),
+        user_id: user.to_string(),
     };
     Ok((resumable, login))
 }

@@ -198,6 +198,9 @@ struct Connection {
     caller: Caller,
     /// How to move the session to another core, once it logged in.
     resume: Option<Box<Resume>>,
+    /// The client's messages not answered yet, by `client_id`: sent again
+    /// when the session moves.
+    unanswered: Vec<(String, ClientOperation)>,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -246,6 +249,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         session,
         caller,
         resume: None,
+        unanswered: Vec::new(),
         settings,
         shutdown,
         _permit: permit,
@@ -294,7 +298,14 @@ impl Connection {
                         if frame.is_close() {
                             return None;
                         }
-                        let reply = handle_frame(frame, settings, &mut self.session);
+                        let reply = match handle_frame(frame, settings) {
+                            Handled::Operation(operation) => {
+                                self.send(operation);
+                                None
+                            }
+                            Handled::Reply(reply) => Some(reply),
+                            Handled::Nothing => None,
+                        };
                         if let Some(reply) = reply
                             && let Err(failed) = write(&mut self.sink, Message::text(reply), settings).await
                         {
@@ -360,10 +371,25 @@ impl Connection {
     }
 
     fn admit(&mut self, text: Utf8Bytes, about: About, batch: &mut Vec<Utf8Bytes>) {
+        if let About::Ack { client_id, .. } | About::Refused { client_id } = &about {
+            self.unanswered
+                .retain(|(id, _)| id.as_str() != &**client_id);
+        }
+        let sending = !self.unanswered.is_empty();
         match &mut self.resume {
-            Some(resume) => resume.admit(text, about, batch),
+            Some(resume) => resume.admit(text, about, sending, batch),
             None => batch.push(text),
         }
+    }
+
+    /// Sends one of the client's operations to the core, keeping a copy of
+    /// a message until it is answered.
+    fn send(&mut self, operation: ClientOperation) {
+        if let Some(Operation::SendMessage(message)) = &operation.operation {
+            self.unanswered
+                .push((message.client_id.clone(), operation.clone()));
+        }
+        self.session.send(operation);
     }
 
     /// Keeps the core's [`Resumable`]: a new one after the client logged
@@ -389,6 +415,9 @@ impl Connection {
         tracing::info!("session moved to another core");
         let since = resume.start_move();
         self.session = session;
+        for (_, operation) in &self.unanswered {
+            self.session.send(operation.clone());
+        }
         self.session.send(ClientOperation {
             operation: Some(Operation::Sync(Sync { since: Some(since) })),
         });
@@ -497,31 +526,34 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-/// Parses one client frame and sends it to the core; returns an error
+/// Parses one client frame: the operation for the core, or the error
 /// frame to send back when the frame was refused.
-fn handle_frame(
-    frame: Message,
-    settings: &ConnectionSettings,
-    session: &mut LinkSession,
-) -> Option<String> {
+fn handle_frame(frame: Message, settings: &ConnectionSettings) -> Handled {
     let text = match &frame {
         Message::Text(text) => text.as_str(),
         Message::Binary(_) => {
-            return Some(translate::frame_error_json(&frames::FrameError::binary()));
+            return Handled::Reply(translate::frame_error_json(&frames::FrameError::binary()));
         }
-        _ => return None,
+        _ => return Handled::Nothing,
     };
     if text.len() > settings.max_frame_bytes {
         let error = frames::FrameError::too_large(settings.max_frame_bytes);
-        return Some(translate::frame_error_json(&error));
+        return Handled::Reply(translate::frame_error_json(&error));
     }
     match frames::parse(text) {
-        Ok(frame) => {
-            session.send(translate::operation(frame));
-            None
-        }
-        Err(error) => Some(translate::frame_error_json(&error)),
+        Ok(frame) => Handled::Operation(translate::operation(frame)),
+        Err(error) => Handled::Reply(translate::frame_error_json(&error)),
     }
+}
+
+/// What a client frame comes to.
+enum Handled {
+    /// An operation for the core.
+    Operation(ClientOperation),
+    /// An error frame to send back: the frame was refused.
+    Reply(String),
+    /// Nothing (a control frame).
+    Nothing,
 }
 
 type Close = (u16, String);

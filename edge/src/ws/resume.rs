@@ -10,21 +10,40 @@
 //! live messages that come ahead of the catch-up wait until it is done. So
 //! the client sees no close, no gap and no repeat.
 //!
-//! An operation in flight when the core went away may get no answer: the
-//! client sends it again (a message with the same `client_id` is stored
-//! once).
+//! Messages the client sent that were not answered yet are sent again to
+//! the new core before the `Sync` (the same `client_id` is stored once), so
+//! their acks come and the catch-up does not show the client its own
+//! message. Other operations in flight (a receipt, a new group) may go
+//! unanswered.
 
 use messenger_proto::v1::server_event::Event;
 use messenger_proto::v1::{Cursor, Resumable, ServerEvent};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// What a frame from the core is, as far as moving its session goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum About {
-    Message { chat: Arc<str>, seq: u64 },
-    Group { chat: Arc<str> },
+    Message {
+        chat: Arc<str>,
+        seq: u64,
+        sender: Arc<str>,
+    },
+    /// The ack of the client's own message, which it never gets as a
+    /// `message` frame.
+    Ack {
+        client_id: Arc<str>,
+        chat: Arc<str>,
+        seq: u64,
+    },
+    /// An error answering one of the client's messages.
+    Refused {
+        client_id: Arc<str>,
+    },
+    Group {
+        chat: Arc<str>,
+    },
     AuthSuccess,
     SyncDone,
     Other,
@@ -36,6 +55,18 @@ impl About {
             Some(Event::Message(message)) => About::Message {
                 chat: message.chat_id.as_str().into(),
                 seq: message.seq,
+                sender: message.sender_id.as_str().into(),
+            },
+            Some(Event::MessageAck(ack)) => About::Ack {
+                client_id: ack.client_id.as_str().into(),
+                chat: ack.chat_id.as_str().into(),
+                seq: ack.seq,
+            },
+            Some(Event::Error(error)) => match &error.client_id {
+                Some(client_id) => About::Refused {
+                    client_id: client_id.as_str().into(),
+                },
+                None => About::Other,
             },
             Some(Event::GroupCreated(group)) => About::Group {
                 chat: group.chat_id.as_str().into(),
@@ -47,11 +78,38 @@ impl About {
     }
 }
 
+/// What the client has of one chat.
+#[derive(Debug, Default)]
+struct Had {
+    /// It has every message up to this seq.
+    upto: u64,
+    /// And these later ones (its own, or ones that came out of order).
+    above: BTreeSet<u64>,
+}
+
+impl Had {
+    fn has(&self, seq: u64) -> bool {
+        seq <= self.upto || self.above.contains(&seq)
+    }
+
+    fn add(&mut self, seq: u64) {
+        if seq <= self.upto {
+            return;
+        }
+        self.above.insert(seq);
+        while self.above.remove(&(self.upto + 1)) {
+            self.upto += 1;
+        }
+    }
+}
+
 /// A logged-in socket's way back to the cluster.
 pub struct Resume {
     token: String,
-    /// The last seq handed to the client, per chat.
-    cursor: HashMap<Arc<str>, u64>,
+    /// The session's user.
+    user: String,
+    /// What the client has, per chat.
+    cursor: HashMap<Arc<str>, Had>,
     /// Moved at least once: messages the client has had can come again.
     moved: bool,
     /// Between a move and the end of its `Sync`.
@@ -65,9 +123,16 @@ impl Resume {
         let cursor = resumable.cursor.unwrap_or_default().chats;
         Resume {
             token: resumable.token,
+            user: resumable.user_id,
             cursor: cursor
                 .into_iter()
-                .map(|(chat, seq)| (chat.into(), seq))
+                .map(|(chat, upto)| {
+                    let had = Had {
+                        upto,
+                        above: BTreeSet::new(),
+                    };
+                    (chat.into(), had)
+                })
                 .collect(),
             moved: false,
             catching_up: false,
@@ -100,18 +165,37 @@ impl Resume {
         let chats = self
             .cursor
             .iter()
-            .map(|(chat, seq)| (chat.to_string(), *seq))
+            .map(|(chat, had)| (chat.to_string(), had.upto))
             .collect();
         Cursor { chats }
     }
 
     /// The frames to hand the client for `text`, in order: none, it, or
-    /// (at the end of a catch-up) the messages that waited for it.
-    pub fn admit(&mut self, text: Utf8Bytes, about: About, out: &mut Vec<Utf8Bytes>) {
+    /// (at the end of a catch-up) the messages that waited for it. While
+    /// `sending` (messages of the client's are not answered yet), a message
+    /// of its user that comes during a catch-up waits for the end of it:
+    /// it may be one of those, delivered by the new core before its ack.
+    pub fn admit(
+        &mut self,
+        text: Utf8Bytes,
+        about: About,
+        sending: bool,
+        out: &mut Vec<Utf8Bytes>,
+    ) {
         match about {
-            About::Message { chat, seq } => self.message(chat, seq, text, out),
+            About::Message { chat, seq, sender } => {
+                if self.catching_up && sending && *sender == *self.user {
+                    self.held.insert((chat, seq), text);
+                } else {
+                    self.message(chat, seq, text, out);
+                }
+            }
+            About::Ack { chat, seq, .. } => {
+                self.cursor.entry(chat).or_default().add(seq);
+                out.push(text);
+            }
             About::Group { chat } => {
-                self.cursor.entry(chat).or_insert(0);
+                self.cursor.entry(chat).or_default();
                 out.push(text);
             }
             About::AuthSuccess if self.catching_up => {}
@@ -126,15 +210,15 @@ impl Resume {
     }
 
     fn message(&mut self, chat: Arc<str>, seq: u64, text: Utf8Bytes, out: &mut Vec<Utf8Bytes>) {
-        let last = self.cursor.get(&chat).copied().unwrap_or(0);
-        if self.moved && seq <= last {
+        let had = self.cursor.entry(chat.clone()).or_default();
+        if self.moved && had.has(seq) {
             return;
         }
-        if self.catching_up && seq > last + 1 {
+        if self.catching_up && seq > had.upto + 1 {
             self.held.insert((chat, seq), text);
             return;
         }
-        self.cursor.insert(chat, last.max(seq));
+        had.add(seq);
         out.push(text);
     }
 }
@@ -146,6 +230,7 @@ mod tests {
     fn resume(cursor: &[(&str, u64)]) -> Resume {
         Resume::new(Resumable {
             token: "t".into(),
+            user_id: "me".into(),
             cursor: Some(Cursor {
                 chats: cursor.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect(),
             }),
@@ -157,6 +242,7 @@ mod tests {
         let about = About::Message {
             chat: chat.into(),
             seq,
+            sender: "other".into(),
         };
         (text, about)
     }
@@ -164,7 +250,7 @@ mod tests {
     fn admit_all(resume: &mut Resume, frames: Vec<(Utf8Bytes, About)>) -> Vec<String> {
         let mut out = Vec::new();
         for (text, about) in frames {
-            resume.admit(text, about, &mut out);
+            resume.admit(text, about, false, &mut out);
         }
         out.iter().map(ToString::to_string).collect()
     }
@@ -201,6 +287,60 @@ mod tests {
         let shown = admit_all(&mut resume, frames);
         assert_eq!(shown, ["a7", "b2", "a8", "a9", "a10"]);
         assert!(!resume.is_moving());
+    }
+
+    #[test]
+    fn the_clients_own_messages_are_not_shown_back_after_a_move() {
+        let mut resume = resume(&[("a", 5)]);
+        let own = |seq| {
+            let about = About::Ack {
+                client_id: "c".into(),
+                chat: "a".into(),
+                seq,
+            };
+            (Utf8Bytes::from(format!("ack{seq}")), about)
+        };
+        // Its own 7 is acked before someone else's 6 arrives.
+        admit_all(&mut resume, vec![own(7), message("a", 6)]);
+        assert_eq!(resume.start_move().chats["a"], 7);
+        let done = (Utf8Bytes::from("done"), About::SyncDone);
+        let shown = admit_all(&mut resume, vec![message("a", 7), message("a", 8), done]);
+        assert_eq!(shown, ["a8"]);
+        resume.start_move();
+        // A sync from 8 on a third core: nothing new.
+        let done = (Utf8Bytes::from("done"), About::SyncDone);
+        let shown = admit_all(&mut resume, vec![message("a", 8), done]);
+        assert!(shown.is_empty());
+    }
+
+    #[test]
+    fn its_own_message_delivered_before_the_ack_of_its_resend_is_not_shown() {
+        let mut resume = resume(&[("a", 5)]);
+        resume.start_move();
+        let mine = (
+            Utf8Bytes::from("mine6"),
+            About::Message {
+                chat: "a".into(),
+                seq: 6,
+                sender: "me".into(),
+            },
+        );
+        let ack = (
+            Utf8Bytes::from("ack6"),
+            About::Ack {
+                client_id: "c".into(),
+                chat: "a".into(),
+                seq: 6,
+            },
+        );
+        let mut out = Vec::new();
+        let (text, about) = mine;
+        resume.admit(text, about, true, &mut out);
+        let (text, about) = ack;
+        resume.admit(text, about, true, &mut out);
+        resume.admit("done".into(), About::SyncDone, false, &mut out);
+        let shown: Vec<String> = out.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["ack6"]);
     }
 
     #[test]
