@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{Stack, World, send_frame};
+use common::{Client, Stack, World, cookie_login, post_json, send_frame};
+use serde_json::json;
 use std::time::Duration;
 
 /// Open connections per core, as the connection history has them.
@@ -116,5 +117,57 @@ async fn sockets_of_a_core_that_stops_move_to_the_other_with_no_close_gap_or_rep
         1,
         "every socket is on the core left"
     );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_edges_and_two_cores_carry_messages_groups_receipts_and_logouts() {
+    let stack = Stack::start_pair().await;
+    let world = World::new();
+    stack.load(&world).await;
+    let second = format!("ws://{}/ws", stack.second_edge_address.unwrap());
+    let (alice, bob, carol) = (&world.users[0], &world.users[1], &world.users[2]);
+    let mut on_first = stack.login(alice).await;
+    let mut on_second = Client::connect(&second).await;
+    on_second.send(common::login_frame(bob)).await;
+    assert_eq!(on_second.recv().await["type"], "auth_success");
+
+    // A message across edges (and, one time in two, cores).
+    let (_, frame) = send_frame(alice, world.personal_chat, "hello");
+    on_first.send(frame).await;
+    assert_eq!(on_first.recv().await["type"], "message_ack");
+    let message = on_second.recv().await;
+    assert_eq!(message["text"], "hello");
+
+    // A group created on one edge, announced on the other, which sends to
+    // it at once; its receipt comes back to the sender.
+    on_first
+        .send(json!({"name": "Across", "users": [bob.id]}))
+        .await;
+    let created = on_first.recv().await;
+    assert_eq!(created["type"], "group_created", "{created}");
+    let announced = on_second.recv().await;
+    assert_eq!(announced["type"], "group_created");
+    let group_chat: uuid::Uuid = announced["chat_id"].as_str().unwrap().parse().unwrap();
+    let (_, frame) = send_frame(bob, group_chat, "first in the group");
+    on_second.send(frame).await;
+    let ack = on_second.recv().await;
+    assert_eq!(ack["type"], "message_ack", "{ack}");
+    let delivered = on_first.recv().await;
+    assert_eq!(delivered["text"], "first in the group");
+    on_first.send(json!({"message_id": delivered["id"]})).await;
+    let seen = on_second.recv().await;
+    assert_eq!(seen["type"], "message_seen", "{seen}");
+
+    // A logout through the first edge closes the socket of that login on
+    // the second.
+    let cookie = cookie_login(&stack, carol).await;
+    let mut doomed = Client::connect_with(&second, &[("cookie", &cookie)])
+        .await
+        .unwrap();
+    assert_eq!(doomed.recv().await["type"], "auth_success");
+    let (status, _, _) = post_json(&stack, "/auth/logout", json!({}), &[("cookie", &cookie)]).await;
+    assert_eq!(status, 204);
+    assert_eq!(doomed.recv_close().await.0, 4001);
     stack.stop().await;
 }

@@ -35,6 +35,9 @@ pub struct Stack {
     core: Option<Server>,
     /// A second core over the same database, when the stack has two.
     second_core: Option<Server>,
+    /// A second edge using both cores, when the stack has two cores.
+    pub second_edge_address: Option<SocketAddr>,
+    second_edge: Option<Server>,
     edge: Server,
     settings: Settings,
 }
@@ -92,14 +95,16 @@ impl Stack {
             edge_address,
             core: Some(core),
             second_core: None,
+            second_edge_address: None,
+            second_edge: None,
             edge,
             settings,
         }
     }
 
     /// Two cores over one database, exchanging events over the machine's
-    /// NATS (`NATS_URL`, else 127.0.0.1:4222), and an edge with both in
-    /// `CORE_URLS` (the first core first).
+    /// NATS (`NATS_URL`, else 127.0.0.1:4222), and two edges with both in
+    /// `CORE_URLS`.
     pub async fn start_pair() -> Stack {
         let nats = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
         let settings = Settings {
@@ -117,8 +122,14 @@ impl Stack {
             addresses.push(listener.local_addr().unwrap());
             cores.push(start_core(store.clone(), settings.clone(), listener));
         }
-        let urls = addresses.iter().map(|a| format!("http://{a}")).collect();
+        let urls: Vec<String> = addresses.iter().map(|a| format!("http://{a}")).collect();
+        let second_urls = urls.clone();
         let (edge, edge_address) = start_edge(addresses[0], |config| config.core_urls = urls).await;
+        let (second_edge, second_edge_address) = start_edge(addresses[0], |config| {
+            config.core_urls = second_urls;
+            config.edge_id = Some("second-edge".into());
+        })
+        .await;
         let second_core = cores.pop();
         Stack {
             db,
@@ -127,6 +138,8 @@ impl Stack {
             edge_address,
             core: cores.pop(),
             second_core,
+            second_edge_address: Some(second_edge_address),
+            second_edge: Some(second_edge),
             edge,
             settings,
         }
@@ -164,6 +177,9 @@ impl Stack {
         self.stop_core().await;
         if let Some(core) = self.second_core.take() {
             core.stop().await;
+        }
+        if let Some(edge) = self.second_edge.take() {
+            edge.stop().await;
         }
         self.edge.stop().await;
     }
