@@ -124,3 +124,33 @@ async fn execute(config: &Config, statement: &str) {
     drop(client);
     let _ = task.await;
 }
+
+/// A process a test started (a core or an edge binary, a NATS server),
+/// killed (SIGKILL) and reaped when dropped, so that a failing test leaves
+/// none behind.
+pub struct Process(std::process::Child);
+
+impl Process {
+    /// Starts `command` with its output discarded; `what` names it in the
+    /// failure when it cannot be started.
+    pub fn start(mut command: std::process::Command, what: &str) -> Process {
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {what}: {error}"));
+        Process(child)
+    }
+
+    /// Kills it now (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

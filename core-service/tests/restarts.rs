@@ -7,47 +7,27 @@
 
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
-use core_service::testing::TestDatabase;
+use core_service::testing::{Process, TestDatabase};
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::messenger_client::MessengerClient;
 use messenger_proto::v1::server_event::Event;
 use messenger_proto::v1::{self as pb, ClientOperation, Cursor, Login, SendMessage, Sync};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-/// A core process, killed (SIGKILL) when dropped, so a failing test leaves
-/// none behind.
-struct CoreProcess(Child);
-
-impl CoreProcess {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for CoreProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// The real core binary, serving `database` on `address`.
-fn start_core(database: &str, address: SocketAddr) -> CoreProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_messenger-core"))
+fn start_core(database: &str, address: SocketAddr) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-core"));
+    command
         .arg("serve")
         .env("DATABASE_URL", database)
         .env("CORE_LISTEN", address.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the core binary starts");
-    CoreProcess(child)
+        .env("RUST_LOG", "warn");
+    Process::start(command, "the core binary")
 }
 
 /// A session of `user` once the core answers.

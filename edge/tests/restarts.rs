@@ -8,38 +8,21 @@
 mod common;
 
 use common::{Client, Stack, World, login_frame};
+use core_service::testing::Process;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-/// An edge process, killed (SIGKILL) when dropped.
-struct EdgeProcess(Child);
-
-impl EdgeProcess {
-    fn start(address: SocketAddr, core: SocketAddr) -> EdgeProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_messenger-edge"))
-            .env("EDGE_LISTEN", address.to_string())
-            .env("CORE_URL", format!("http://{core}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the edge binary starts");
-        EdgeProcess(child)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for EdgeProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// An edge process on `address` for the core at `core`.
+fn edge_process(address: SocketAddr, core: SocketAddr) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-edge"));
+    command
+        .env("EDGE_LISTEN", address.to_string())
+        .env("CORE_URL", format!("http://{core}"))
+        .env("RUST_LOG", "warn");
+    Process::start(command, "the edge binary")
 }
 
 /// A logged-in client of the edge at `address`, once it accepts connections.
@@ -79,7 +62,7 @@ async fn a_killed_edge_loses_and_duplicates_nothing() {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = reserved.local_addr().unwrap();
     drop(reserved);
-    let mut edge = EdgeProcess::start(address, stack.core_address);
+    let mut edge = edge_process(address, stack.core_address);
 
     let mut alice = login(address, &world.users[0]).await;
     let mut bob = login(address, &world.users[1]).await;
@@ -109,7 +92,7 @@ async fn a_killed_edge_loses_and_duplicates_nothing() {
     }
     let mut received: Vec<Value> = bob.drain().await;
 
-    let mut edge = EdgeProcess::start(address, stack.core_address);
+    let mut edge = edge_process(address, stack.core_address);
     let mut alice = login(address, &world.users[0]).await;
     let unacked: Vec<usize> = (0..total)
         .filter(|n| !acked.contains_key(&client_ids[*n]))

@@ -8,6 +8,7 @@ use core_service::demo_data::DemoUser;
 use core_service::demo_data::generate::Sizes;
 use core_service::ids::{ChatId, MessageId, UserId};
 use core_service::store::records::NewMessage;
+use core_service::testing::Process;
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::messenger_client::MessengerClient;
@@ -265,13 +266,10 @@ async fn a_message_whose_event_never_came_is_read_from_the_database() {
 }
 
 /// A NATS server of the test's own, on `port`.
-fn nats_server(port: u16) -> std::process::Child {
-    std::process::Command::new("nats-server")
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|error| panic!("this test starts nats-server, which is missing: {error}"))
+fn nats_server(port: u16) -> Process {
+    let mut command = std::process::Command::new("nats-server");
+    command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+    Process::start(command, "nats-server (is it installed?)")
 }
 
 async fn free_port() -> u16 {
@@ -307,8 +305,7 @@ async fn messages_sent_while_nats_restarts_all_arrive_in_order() {
     const TOTAL: usize = 60;
     for n in 0..TOTAL {
         if n == TOTAL / 3 {
-            nats.kill().unwrap();
-            nats.wait().unwrap();
+            nats.kill();
         }
         if n == 2 * TOTAL / 3 {
             nats = nats_server(port);
@@ -320,39 +317,19 @@ async fn messages_sent_while_nats_restarts_all_arrive_in_order() {
     let messages = reader.messages(TOTAL).await;
     assert_in_order(&messages, 1);
     assert!(reader.is_quiet().await, "nothing is delivered twice");
-    nats.kill().unwrap();
-    let _ = nats.wait();
 }
 
-/// A core process of `cluster` on `port`, killed (SIGKILL) when dropped.
-struct CoreProcess(std::process::Child);
-
-impl CoreProcess {
-    fn start(cluster: &Cluster, port: u16) -> CoreProcess {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_messenger-core"))
-            .arg("serve")
-            .env("DATABASE_URL", cluster.db.url())
-            .env("CORE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("NATS_URL", &cluster.nats)
-            .env("NATS_SUBJECT", &cluster.subject)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the core binary starts");
-        CoreProcess(child)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for CoreProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A core process of `cluster` on `port`.
+fn core_process(cluster: &Cluster, port: u16) -> Process {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_messenger-core"));
+    command
+        .arg("serve")
+        .env("DATABASE_URL", cluster.db.url())
+        .env("CORE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("NATS_URL", &cluster.nats)
+        .env("NATS_SUBJECT", &cluster.subject)
+        .env("RUST_LOG", "warn");
+    Process::start(command, "the core binary")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,7 +337,7 @@ async fn a_core_killed_mid_stream_leaves_the_other_cores_sessions_every_acked_me
     let cluster = Cluster::start(&group_of_four()).await;
     let (users, chat) = group(&cluster);
     let port = free_port().await;
-    let mut doomed = CoreProcess::start(&cluster, port);
+    let mut doomed = core_process(&cluster, port);
     until_listening(port).await;
     let mut sender = Session::open(&format!("http://127.0.0.1:{port}"), &users[0]).await;
     let mut reader = Session::open(&cluster.urls[1], &users[1]).await;
