@@ -82,14 +82,9 @@ impl Cores {
         })
     }
 
-    /// How many cores there are.
-    pub fn len(&self) -> usize {
+    /// How many cores there are (at least one).
+    pub fn count(&self) -> usize {
         self.cores.len()
-    }
-
-    /// Whether there are none (never: the list is checked when made).
-    pub fn is_empty(&self) -> bool {
-        self.cores.is_empty()
     }
 
     /// The core with this index.
@@ -100,18 +95,19 @@ impl Cores {
     /// The next core in turn that is not down (or the next one, if all
     /// are): for a REST call.
     pub fn pick(&self) -> CoreClient {
-        self.client(self.order_from(&self.next_call)[0])
+        let count = self.cores.len();
+        let start = self.next_call.fetch_add(1, Ordering::Relaxed) % count;
+        let up = (0..count)
+            .map(|n| (start + n) % count)
+            .find(|&index| !self.is_down(index));
+        self.client(up.unwrap_or(start))
     }
 
     /// Every core's index in the order a new WebSocket tries them: from
     /// the next in turn on, the ones that are not down first.
     pub fn order(&self) -> Vec<usize> {
-        self.order_from(&self.next_socket)
-    }
-
-    fn order_from(&self, turn: &AtomicUsize) -> Vec<usize> {
         let count = self.cores.len();
-        let start = turn.fetch_add(1, Ordering::Relaxed) % count;
+        let start = self.next_socket.fetch_add(1, Ordering::Relaxed) % count;
         let mut order: Vec<usize> = (0..count).map(|n| (start + n) % count).collect();
         order.sort_by_key(|&index| self.is_down(index));
         order

@@ -58,8 +58,7 @@ pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
 /// The login `login` of `user` was revoked: its sessions close everywhere.
 pub fn revoked(core: &Core, user: UserId, login: LoginId) {
     publish(core, || Event::Revoked { user, login });
-    core.tokens.forget_login(login);
-    core.sessions.close_login(user, login);
+    end_login(core, user, login);
 }
 
 /// Starts what keeps the lines going (reads for their starts and gaps,
@@ -123,10 +122,7 @@ async fn apply(core: &Core, event: Event) {
                 .insert(group.chat_id, group.member_ids.clone().into());
             announce(core, &group, None);
         }
-        Event::Revoked { user, login } => {
-            core.tokens.forget_login(login);
-            core.sessions.close_login(user, login);
-        }
+        Event::Revoked { user, login } => end_login(core, user, login),
     }
 }
 
@@ -157,6 +153,12 @@ fn deliver(core: &Core, arrival: &Arrival) {
     core.sessions
         .deliver(&arrival.members, arrival.skip, &arrival.event);
     core.store.cache_message(&arrival.record);
+}
+
+/// Forgets a revoked login's tokens and closes its sessions on this core.
+fn end_login(core: &Core, user: UserId, login: LoginId) {
+    core.tokens.forget_login(login);
+    core.sessions.close_login(user, login);
 }
 
 /// Tells the sender's sessions that every member has seen their message.

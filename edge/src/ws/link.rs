@@ -52,7 +52,7 @@ impl Links {
         queue: usize,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let links = (0..cores.len())
+        let links = (0..cores.count())
             .map(|index| EdgeLink::new(cores.clone(), index, name.clone(), queue, shutdown.clone()))
             .collect();
         Links { cores, links }

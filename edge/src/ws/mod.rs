@@ -113,7 +113,7 @@ pub fn route(
             shutdown.clone(),
         )),
     };
-    if cores.len() > 1 {
+    if cores.count() > 1 {
         settings.links.watch_down_cores(shutdown.clone());
     }
     let hard_limit = config.hard_frame_limit();
