@@ -152,7 +152,11 @@ fn arrive(core: &Core, arrival: Arrival) {
 fn deliver(core: &Core, arrival: &Arrival) {
     core.sessions
         .deliver(&arrival.members, arrival.skip, &arrival.event);
-    core.store.cache_message(&arrival.record);
+    // A message one of this core's sessions sent (it has a session to
+    // skip) went into the cache with its commit; only the others' need it.
+    if arrival.skip.is_none() {
+        core.store.cache_message(&arrival.record);
+    }
 }
 
 /// Forgets a revoked login's tokens and closes its sessions on this core.
