@@ -47,6 +47,19 @@ pub async fn open_all(
     directory: &Directory,
     plan: &Plan,
 ) -> Result<Vec<Connection>, ClientError> {
+    open_all_then(servers, directory, plan, |connection| connection).await
+}
+
+/// [`open_all`], handing each connection to `then` as soon as it is logged
+/// in: a socket that must be read from at once (so that the server's pings
+/// are answered while thousands of others are still opening) is given to a
+/// task there.
+pub async fn open_all_then<T>(
+    servers: &[Server],
+    directory: &Directory,
+    plan: &Plan,
+    then: impl Fn(Connection) -> T,
+) -> Result<Vec<T>, ClientError> {
     let started = Instant::now();
     let tokens = match plan.auth {
         Auth::Token => Some(tokens(&servers[0], directory, plan).await?),
@@ -62,15 +75,15 @@ pub async fn open_all(
             let server = &servers[index % servers.len()];
             let token = tokens.as_ref().map(|tokens| tokens[user].as_str());
             let opened = &opened;
-            let progress = &progress;
+            let (progress, then) = (&progress, &then);
             async move {
                 let socket = open_one(server, directory, user, source, token).await?;
                 progress.tick("connected", opened.fetch_add(1, Ordering::Relaxed) + 1);
-                Ok::<_, ClientError>(Connection {
+                Ok::<_, ClientError>(then(Connection {
                     index: index as u32,
                     user,
                     socket,
-                })
+                }))
             }
         })
         .buffer_unordered(plan.concurrency.max(1))

@@ -4,19 +4,22 @@
 use crate::client::Socket;
 use crate::connections::Connection;
 use futures_util::{SinkExt, StreamExt};
-use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Holds the connections for `hold`, answering nothing (the server's pings
-/// are answered by the WebSocket layer as frames are read). Returns how many
-/// were still open at the end.
-pub async fn hold(connections: Vec<Connection>, hold: Duration) -> usize {
-    let tasks: Vec<_> = connections
-        .into_iter()
-        .map(|connection| tokio::spawn(keep(connection.socket, hold)))
-        .collect();
+/// Keeps one connection open, reading from it (so that the server's pings
+/// get their pongs: a large run takes minutes to open every connection, far
+/// longer than the server waits for a pong) until `stop` is set. The task
+/// answers true if the connection was still open then.
+pub fn keep(connection: Connection, stop: watch::Receiver<bool>) -> JoinHandle<bool> {
+    tokio::spawn(read_until(connection.socket, stop))
+}
+
+/// How many of the kept connections were still open when told to stop.
+pub async fn still_open(kept: Vec<JoinHandle<bool>>) -> usize {
     let mut open = 0;
-    for task in tasks {
+    for task in kept {
         if task.await.unwrap_or(false) {
             open += 1;
         }
@@ -24,14 +27,12 @@ pub async fn hold(connections: Vec<Connection>, hold: Duration) -> usize {
     open
 }
 
-/// Reads (so pings get their pongs) until `hold` is over; true if the
-/// connection lasted.
-async fn keep(mut socket: Socket, hold: Duration) -> bool {
-    let lasted = tokio::time::timeout(hold, async {
-        while let Some(Ok(_)) = socket.next().await {}
-    })
-    .await
-    .is_err();
+async fn read_until(mut socket: Socket, mut stop: watch::Receiver<bool>) -> bool {
+    let reading = async { while let Some(Ok(_)) = socket.next().await {} };
+    let lasted = tokio::select! {
+        () = reading => false,
+        _ = stop.wait_for(|stop| *stop) => true,
+    };
     let _ = socket.send(Message::Close(None)).await;
     lasted
 }

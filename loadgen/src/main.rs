@@ -293,13 +293,18 @@ async fn run_load(args: RunArgs) -> Outcome {
 async fn hold_idle(args: IdleArgs) -> Outcome {
     let (servers, directory) = prepare(&args.target).await?;
     let before = process::usage_by_name(&args.target.processes);
-    let connections = connections::open_all(&servers, &directory, &plan(&args.open)).await?;
-    let count = connections.len();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let kept = connections::open_all_then(&servers, &directory, &plan(&args.open), |opened| {
+        idle::keep(opened, stopped.clone())
+    })
+    .await?;
+    let count = kept.len();
     let hold = Duration::from_secs_f64(args.hold.max(args.settle));
-    let holding = tokio::spawn(idle::hold(connections, hold));
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
     let during = process::usage_by_name(&args.target.processes);
-    let still_open = holding.await?;
+    tokio::time::sleep(hold.saturating_sub(Duration::from_secs_f64(args.settle))).await;
+    let _ = stop.send(true);
+    let still_open = idle::still_open(kept).await;
     println!(
         "{count} connections opened, {still_open} still open after {:.0} s",
         hold.as_secs_f64()
