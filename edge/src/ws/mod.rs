@@ -326,13 +326,13 @@ impl Connection {
                     Next::Resumable(resumable) => self.keep(*resumable),
                     Next::Room => {}
                     Next::Ended(ended) => {
-                        if core_went_away(&ended) && self.move_session().await {
+                        if core_went_away(&ended) && Box::pin(self.move_session()).await {
                             continue;
                         }
                         return Some(ended_close(&ended));
                     }
                     Next::LinkEnded => {
-                        if self.move_session().await {
+                        if Box::pin(self.move_session()).await {
                             continue;
                         }
                         return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into()));
@@ -403,7 +403,9 @@ impl Connection {
 
     /// Opens the session again on another core and catches it up, keeping
     /// the WebSocket; false when it cannot be (not logged in, or no core
-    /// takes it).
+    /// takes it). Awaited boxed: it may open a link to a core, a future of
+    /// some 800 bytes that every idle socket's task would otherwise keep
+    /// room for.
     async fn move_session(&mut self) -> bool {
         let Some(resume) = &mut self.resume else {
             return false;
