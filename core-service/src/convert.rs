@@ -29,6 +29,33 @@ pub fn message(record: &MessageRecord) -> pb::Message {
     }
 }
 
+/// A user's presence as the API shows it.
+pub fn presence(
+    user: crate::ids::UserId,
+    online: bool,
+    last_seen: Option<chrono::DateTime<chrono::Utc>>,
+) -> pb::Presence {
+    pb::Presence {
+        user_id: user.to_string(),
+        online,
+        last_seen: last_seen.map(timestamp::to_proto),
+    }
+}
+
+/// Contacts and whether each is online, as the API shows them (the last
+/// seen time only for those offline).
+pub fn presence_list(
+    people: Vec<(crate::store::presence::ContactRecord, bool)>,
+) -> pb::PresenceList {
+    let people = people
+        .into_iter()
+        .map(|(contact, online)| {
+            presence(contact.id, online, contact.last_seen.filter(|_| !online))
+        })
+        .collect();
+    pb::PresenceList { people }
+}
+
 /// A group as its `group_created` event shows it.
 pub fn group_created(group: &GroupRecord) -> pb::GroupCreated {
     pb::GroupCreated {

@@ -6,6 +6,9 @@
 //! so that a core never ends the live connections of a peer, only those of
 //! the dead.
 
+use crate::events;
+use crate::ids::UserId;
+use crate::presence::Change;
 use crate::state::Core;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,11 +41,13 @@ pub async fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
     });
 }
 
-/// This core stops serving.
+/// This core stops serving. Its sessions have moved to other cores or
+/// ended; whoever that leaves with no device anywhere goes offline.
 pub async fn stop(core: &Core) {
     if let Err(error) = core.store.core_stopped(core.id).await {
         error.log();
     }
+    announce_offline(core, core.presence.stopped().await).await;
 }
 
 async fn beat(core: &Core, first: bool) {
@@ -54,9 +59,21 @@ async fn beat(core: &Core, first: bool) {
         Ok(_) => {}
         Err(error) => error.log(),
     }
+    core.presence.beat().await;
     match core.store.end_gone_cores(SILENCE).await {
-        Ok(0) => {}
-        Ok(ended) => tracing::info!(ended, "ended connections left open by cores that are gone"),
+        Ok((gone, ended)) => {
+            if ended > 0 {
+                tracing::info!(ended, "ended connections left open by cores that are gone");
+            }
+            announce_offline(core, core.presence.cores_gone(&gone).await).await;
+        }
         Err(error) => error.log(),
+    }
+}
+
+/// Tells the contacts of each of `users` that they went offline.
+async fn announce_offline(core: &Core, users: Vec<UserId>) {
+    for user in users {
+        events::presence(core, user, Change::WentOffline).await;
     }
 }

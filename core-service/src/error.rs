@@ -48,6 +48,9 @@ pub enum Error {
     /// No database connection could be had in time.
     #[error("database unavailable")]
     Pool(#[from] deadpool_postgres::PoolError),
+    /// Who is online could not be read (Redis failed); the cause is logged.
+    #[error("presence unavailable")]
+    Presence(#[from] crate::presence::PresenceError),
     /// Anything else that is the core's fault.
     #[error("internal error")]
     Internal(String),
@@ -79,7 +82,9 @@ impl Error {
             Error::NotAMember => "not_a_member",
             Error::MessageNotFound => "message_not_found",
             Error::UnknownUser(_) => "unknown_user",
-            Error::Database(_) | Error::Pool(_) | Error::Internal(_) => "internal_error",
+            Error::Database(_) | Error::Pool(_) | Error::Presence(_) | Error::Internal(_) => {
+                "internal_error"
+            }
         }
     }
 
@@ -88,6 +93,7 @@ impl Error {
         match self {
             Error::Database(cause) => tracing::error!(%cause, "database error"),
             Error::Pool(cause) => tracing::error!(%cause, "database pool error"),
+            Error::Presence(cause) => tracing::warn!(%cause, "presence unavailable"),
             Error::Internal(cause) => tracing::error!(%cause, "internal error"),
             _ => tracing::debug!(code = self.code(), "operation refused"),
         }
@@ -125,7 +131,7 @@ impl From<Error> for Status {
             Error::EmailTaken => Status::already_exists(text),
             Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
             Error::MessageNotFound => Status::not_found(text),
-            Error::Pool(_) => Status::unavailable(text),
+            Error::Pool(_) | Error::Presence(_) => Status::unavailable(text),
             Error::Database(_) | Error::Internal(_) => Status::internal(text),
         }
     }

@@ -32,6 +32,7 @@ pub mod grpc;
 pub mod ids;
 pub mod local_db;
 pub mod membership;
+pub mod presence;
 pub mod sessions;
 pub mod state;
 pub mod store;
@@ -90,7 +91,10 @@ pub async fn serve(
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), grpc::ServeError> {
-    let settings = settings.into();
+    let settings: state::Settings = settings.into();
+    if settings.nats_url.is_some() && settings.redis_url.is_none() {
+        return Err(grpc::ServeError::ClusterWithoutRedis);
+    }
     let nats = settings
         .nats_url
         .clone()

@@ -6,6 +6,7 @@ use crate::bus::Bus;
 use crate::events::order::ChatOrder;
 use crate::ids::CoreId;
 use crate::membership::MembershipCache;
+use crate::presence::Presence;
 use crate::sessions::{Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
@@ -136,6 +137,8 @@ pub struct Core {
     pub bus: Option<Bus>,
     /// Live tokens looked up recently.
     pub tokens: TokenCache,
+    /// Who is online, in this core and (with Redis) the cluster.
+    pub presence: Presence,
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
@@ -150,11 +153,17 @@ impl Core {
             auth,
             redis_url,
             nats_url: _,
-            nats_subject: _,
+            nats_subject,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
+        let id = CoreId::random();
+        let presence = match redis_url.as_deref() {
+            Some(url) => Presence::shared(id, url, &nats_subject)?,
+            None => Presence::local(id),
+        };
         Ok(Core {
-            id: CoreId::random(),
+            id,
+            presence,
             writer: MessageWriter::start(store.clone()),
             store,
             sessions: Registry::default(),

@@ -600,7 +600,7 @@ async fn only_the_connections_of_a_silent_core_are_ended_not_a_live_peers() {
             .unwrap();
     }
     let silence = std::time::Duration::from_secs(30);
-    assert_eq!(store.end_gone_cores(silence).await.unwrap(), 0);
+    assert_eq!(store.end_gone_cores(silence).await.unwrap(), (vec![], 0));
     let client = store.connection().await.unwrap();
     client
         .execute(
@@ -609,7 +609,11 @@ async fn only_the_connections_of_a_silent_core_are_ended_not_a_live_peers() {
         )
         .await
         .unwrap();
-    assert_eq!(store.end_gone_cores(silence).await.unwrap(), 1);
+    assert_eq!(
+        store.end_gone_cores(silence).await.unwrap(),
+        (vec![silent], 1),
+        "the silent core is gone, and its connection ended"
+    );
     let open = "SELECT count(*) FROM connections WHERE ended_at IS NULL";
     assert_eq!(db.count(open).await, 1);
     let live_open =

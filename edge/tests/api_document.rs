@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The public REST and WebSocket routes, as client authors rely on them.
-const ROUTES: [(&str, &str); 10] = [
+const ROUTES: [(&str, &str); 11] = [
     ("get", "/history/{chat_id}"),
     ("get", "/ws"),
     ("post", "/users"),
@@ -21,6 +21,7 @@ const ROUTES: [(&str, &str); 10] = [
     ("get", "/me"),
     ("get", "/me/connections"),
     ("get", "/chats"),
+    ("get", "/presence"),
     ("post", "/oauth/token"),
     ("get", "/openapi.json"),
 ];

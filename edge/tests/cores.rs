@@ -121,6 +121,39 @@ async fn sockets_of_a_core_that_stops_move_to_the_other_with_no_close_gap_or_rep
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_socket_that_watches_presence_gets_a_fresh_list_and_later_changes() {
+    let mut stack = Stack::start_pair().await;
+    let world = World::new();
+    stack.load(&world).await;
+    // Two sockets of user 1, one on each core, both watching.
+    let mut watchers = Vec::new();
+    for _ in 0..2 {
+        let mut watcher = stack.login(&world.users[1]).await;
+        watcher.send(json!({"type": "watch_presence"})).await;
+        assert_eq!(watcher.recv().await["type"], "presence_list");
+        watchers.push(watcher);
+    }
+    stack.stop_core().await;
+    let mut lists = 0;
+    for watcher in &mut watchers {
+        let wait = tokio::time::timeout(Duration::from_secs(5), watcher.recv());
+        if let Ok(frame) = wait.await {
+            assert_eq!(frame["type"], "presence_list", "{frame}");
+            lists += 1;
+        }
+    }
+    assert_eq!(lists, 1, "the moved socket asked again, the other did not");
+    let _arrived = stack.login(&world.users[0]).await;
+    for watcher in &mut watchers {
+        let frame = watcher.recv().await;
+        assert_eq!(frame["type"], "presence");
+        assert_eq!(frame["user_id"], world.users[0].id.to_string());
+        watcher.expect_silence().await;
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_edges_and_two_cores_carry_messages_groups_receipts_and_logouts() {
     let stack = Stack::start_pair().await;
     let world = World::new();

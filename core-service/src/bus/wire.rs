@@ -6,6 +6,7 @@
 //! event undecodable, and it is dropped (the database still has the truth).
 
 use crate::ids::{ChatId, GroupId, LoginId, MessageId, UserId};
+use crate::presence::Announcement;
 use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use uuid::Uuid;
 pub struct Envelope {
     #[prost(bytes = "vec", tag = "1")]
     pub core: Vec<u8>,
-    #[prost(oneof = "Kind", tags = "2, 3, 4, 5")]
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6")]
     pub kind: Option<Kind>,
 }
 
@@ -35,6 +36,9 @@ pub enum Kind {
     /// A login was revoked.
     #[prost(message, tag = "5")]
     Revoked(Revoked),
+    /// A user came online or went offline.
+    #[prost(message, tag = "6")]
+    Presence(Presence),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -77,6 +81,18 @@ pub struct Revoked {
     pub login_id: Vec<u8>,
 }
 
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Presence {
+    #[prost(bytes = "vec", tag = "1")]
+    pub user_id: Vec<u8>,
+    #[prost(bool, tag = "2")]
+    pub online: bool,
+    #[prost(int64, optional, tag = "3")]
+    pub last_seen_micros: Option<i64>,
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub contact_ids: Vec<Vec<u8>>,
+}
+
 /// An event that does not decode.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
@@ -97,6 +113,7 @@ pub enum Event {
     Seen(MessageRecord),
     Group(GroupRecord),
     Revoked { user: UserId, login: LoginId },
+    Presence(Announcement),
 }
 
 impl Envelope {
@@ -115,6 +132,12 @@ impl Envelope {
             Event::Revoked { user, login } => Kind::Revoked(Revoked {
                 user_id: bytes(user.0),
                 login_id: bytes(login.0),
+            }),
+            Event::Presence(announcement) => Kind::Presence(Presence {
+                user_id: bytes(announcement.user.0),
+                online: announcement.online,
+                last_seen_micros: announcement.last_seen.map(|time| time.timestamp_micros()),
+                contact_ids: announcement.contacts.iter().map(|id| bytes(id.0)).collect(),
             }),
         };
         Envelope {
@@ -146,6 +169,7 @@ impl Envelope {
                 user: UserId(id(&revoked.user_id)?),
                 login: LoginId(id(&revoked.login_id)?),
             },
+            Kind::Presence(presence) => Event::Presence(announcement(presence)?),
         };
         Ok((core, event))
     }
@@ -173,6 +197,25 @@ fn record(message: Message) -> Result<MessageRecord, WireError> {
             .ok_or(WireError::Time)?,
         seen: message.seen,
         seq: message.seq,
+    })
+}
+
+fn announcement(presence: Presence) -> Result<Announcement, WireError> {
+    let last_seen = match presence.last_seen_micros {
+        Some(micros) => {
+            Some(DateTime::<Utc>::from_timestamp_micros(micros).ok_or(WireError::Time)?)
+        }
+        None => None,
+    };
+    Ok(Announcement {
+        user: UserId(id(&presence.user_id)?),
+        online: presence.online,
+        last_seen,
+        contacts: presence
+            .contact_ids
+            .iter()
+            .map(|contact| id(contact).map(UserId))
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -8,6 +8,7 @@ mod create_group;
 pub mod history;
 pub(crate) mod login;
 mod message_seen;
+pub mod presence;
 mod send_message;
 mod sync;
 
@@ -74,6 +75,9 @@ impl SessionState {
             self.resume_login = Some(resumable.1);
             self.reply(Event::Resumable(resumable.0)).await;
         }
+        if let Some(change) = core.presence.arrived(user.id).await {
+            crate::events::presence(core, user.id, change).await;
+        }
         Ok(())
     }
 
@@ -85,17 +89,22 @@ impl SessionState {
     /// Makes the session unreachable and records in the connection history
     /// how it ended (a failure to record is logged, not fatal).
     pub async fn finish(&mut self, core: &Core, reason: EndReason) {
+        // A session that ends with its core moves to another core: its
+        // login stays, and its user does not go offline in between (the
+        // core's presence counts go when it stops, see `cores::stop`).
+        let moves = matches!(reason, EndReason::ServerShutdown | EndReason::Error);
         if let Some(user) = self.user.take() {
             core.sessions.unregister(user, self.id);
+            let stopping = reason == EndReason::ServerShutdown;
+            if !stopping && let Some(change) = core.presence.left(user).await {
+                crate::events::presence(core, user, change).await;
+            }
         }
         if let Some(connection) = self.connection.take()
             && let Err(error) = core.store.end_connection(connection, reason).await
         {
             error.log();
         }
-        // A session that ends with its core moves to another core with
-        // that login: it stays.
-        let moves = matches!(reason, EndReason::ServerShutdown | EndReason::Error);
         if let Some(login) = self.resume_login.take().filter(|_| !moves)
             && let Err(error) = core.store.revoke_login(login).await
         {
@@ -104,7 +113,7 @@ impl SessionState {
     }
 
     /// Queues a reply to this session's own client.
-    async fn reply(&self, event: Event) {
+    pub(crate) async fn reply(&self, event: Event) {
         let _ = self
             .outbox
             .reply(pb::ServerEvent { event: Some(event) })
@@ -153,6 +162,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::CreateGroup(group) => create_group::run(core, session, group).await,
         Operation::MessageSeen(seen) => message_seen::run(core, session, seen).await,
         Operation::Sync(sync) => sync::run(core, session, sync).await,
+        Operation::WatchPresence(_) => presence::watch(core, session).await,
     };
     if let Err(error) = result {
         reply_error(session, error, client_id, message_id).await;

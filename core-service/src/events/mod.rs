@@ -1,6 +1,7 @@
 //! What happened, told to every live session it concerns, on this core and
 //! through the bus on every other: a stored message, a message seen by all
-//! its chat's members, a new group, a revoked login.
+//! its chat's members, a new group, a revoked login, a user come online or
+//! gone offline.
 //!
 //! The operations call one function here per event; each applies the event
 //! to this core's sessions and caches, and publishes it once for the other
@@ -28,6 +29,7 @@ use crate::bus::{Event, Incoming};
 use crate::convert;
 use crate::ids::{LoginId, UserId};
 use crate::membership::Members;
+use crate::presence::{Announcement, Change};
 use crate::sessions::SessionId;
 use crate::state::Core;
 use crate::store::chats::GroupRecord;
@@ -59,6 +61,34 @@ pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
 pub fn revoked(core: &Core, user: UserId, login: LoginId) {
     publish(core, || Event::Revoked { user, login });
     end_login(core, user, login);
+}
+
+/// `user` came online or went offline (see [`crate::presence`]): everyone
+/// who shares a chat with them is told, here and on every other core.
+pub async fn presence(core: &Core, user: UserId, change: Change) {
+    let last_seen = match change {
+        Change::CameOnline => None,
+        Change::WentOffline => core
+            .store
+            .last_seen_now(user)
+            .await
+            .unwrap_or_else(|error| {
+                error.log();
+                None
+            }),
+    };
+    let contacts = match core.store.contacts(user).await {
+        Ok(contacts) => contacts,
+        Err(error) => return error.log(),
+    };
+    let announcement = Announcement {
+        user,
+        online: change == Change::CameOnline,
+        last_seen,
+        contacts,
+    };
+    publish(core, || Event::Presence(announcement.clone()));
+    tell_contacts(core, &announcement);
 }
 
 /// Starts what keeps the lines going (reads for their starts and gaps,
@@ -123,6 +153,7 @@ async fn apply(core: &Core, event: Event) {
             announce(core, &group, None);
         }
         Event::Revoked { user, login } => end_login(core, user, login),
+        Event::Presence(announcement) => tell_contacts(core, &announcement),
     }
 }
 
@@ -175,4 +206,16 @@ fn tell_sender(core: &Core, record: &MessageRecord) {
 fn announce(core: &Core, group: &GroupRecord, skip: Option<SessionId>) {
     let event = convert::event(ServerEvent::GroupCreated(convert::group_created(group)));
     core.sessions.deliver(&group.member_ids, skip, &event);
+}
+
+/// Tells the sessions of a user's contacts that watch presence their new
+/// state.
+fn tell_contacts(core: &Core, announcement: &Announcement) {
+    let event = convert::event(ServerEvent::Presence(convert::presence(
+        announcement.user,
+        announcement.online,
+        announcement.last_seen,
+    )));
+    core.sessions
+        .deliver_presence(&announcement.contacts, &event);
 }

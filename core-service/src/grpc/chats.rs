@@ -1,4 +1,5 @@
-//! The `ListChats` and `ListConnections` RPCs: records into protobuf.
+//! The `ListChats`, `ListConnections` and `ListPresence` RPCs: records into
+//! protobuf.
 
 use crate::commands::chats;
 use crate::convert;
@@ -7,7 +8,7 @@ use crate::ids::UserId;
 use crate::state::Core;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
-    ChatList, ChatSummary, Connection, ConnectionList, ListConnectionsRequest, User,
+    ChatList, ChatSummary, Connection, ConnectionList, ListConnectionsRequest, PresenceList, User,
 };
 
 /// The user's chats, most recently active first.
@@ -33,6 +34,12 @@ pub async fn list(core: &Core, user_id: UserId) -> Result<ChatList> {
         })
         .collect();
     Ok(ChatList { chats })
+}
+
+/// The presence of everyone the user shares a chat with.
+pub async fn presence(core: &Core, user_id: UserId) -> Result<PresenceList> {
+    let people = crate::commands::presence::list(core, user_id).await?;
+    Ok(convert::presence_list(people))
 }
 
 /// One page of the user's own connections, newest first.

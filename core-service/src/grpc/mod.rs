@@ -17,8 +17,8 @@ use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
     AuthenticateRequest, ChatList, ClientOperation, ConnectionList, HistoryPage, HistoryRequest,
-    LinkSignal, ListChatsRequest, ListConnectionsRequest, Login, LoginSession, RegisterRequest,
-    RevokeRequest, RevokeResponse, TokenGrant, TokenRequest, User,
+    LinkSignal, ListChatsRequest, ListConnectionsRequest, ListPresenceRequest, Login, LoginSession,
+    PresenceList, RegisterRequest, RevokeRequest, RevokeResponse, TokenGrant, TokenRequest, User,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -178,6 +178,14 @@ impl Messenger for MessengerService {
         let user = self.caller(request.metadata()).await?;
         Ok(Response::new(chats::list(&self.core, user.id).await?))
     }
+
+    async fn list_presence(
+        &self,
+        request: Request<ListPresenceRequest>,
+    ) -> Result<Response<PresenceList>, Status> {
+        let user = self.caller(request.metadata()).await?;
+        Ok(Response::new(chats::presence(&self.core, user.id).await?))
+    }
 }
 
 impl MessengerService {
@@ -276,6 +284,11 @@ pub enum ServeError {
     Redis(redis::RedisError),
     #[error("cannot connect to NATS (NATS_URL): {0}")]
     Bus(async_nats::ConnectError),
+    #[error(
+        "NATS_URL is set but REDIS_URL is not: the cores of a cluster share \
+         who is online and the login counts in Redis"
+    )]
+    ClusterWithoutRedis,
     #[error("cannot follow the other cores' events: {0}")]
     Follow(async_nats::Error),
 }

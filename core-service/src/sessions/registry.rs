@@ -16,7 +16,7 @@ use messenger_proto::SharedEvent;
 use messenger_proto::v1::EndReason;
 use messenger_proto::v1::ServerEvent;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -51,6 +51,8 @@ pub struct Outbox {
     /// Operations taken from a link session's queue that the edge has not
     /// been told about yet.
     taken: AtomicU32,
+    /// The session asked for presence events.
+    watches_presence: AtomicBool,
 }
 
 impl Outbox {
@@ -80,7 +82,13 @@ impl Outbox {
             route,
             switch,
             taken: AtomicU32::new(0),
+            watches_presence: AtomicBool::new(false),
         }
+    }
+
+    /// From now on the session gets presence events.
+    pub fn watch_presence(&self) {
+        self.watches_presence.store(true, Ordering::Relaxed);
     }
 
     /// Whether the session is on an edge's link (rather than on a stream
@@ -194,13 +202,24 @@ impl Registry {
     /// reference to the bytes, and each edge link gets them once with the
     /// list of its sessions.
     pub fn deliver(&self, user_ids: &[UserId], skip: Option<SessionId>, event: &ServerEvent) {
-        let outboxes = self.outboxes(user_ids, skip);
+        Self::deliver_to(&self.outboxes(user_ids, skip), event);
+    }
+
+    /// Delivers a presence `event` to the sessions of `user_ids` that asked
+    /// for presence.
+    pub fn deliver_presence(&self, user_ids: &[UserId], event: &ServerEvent) {
+        let mut outboxes = self.outboxes(user_ids, None);
+        outboxes.retain(|outbox| outbox.watches_presence.load(Ordering::Relaxed));
+        Self::deliver_to(&outboxes, event);
+    }
+
+    fn deliver_to(outboxes: &[Arc<Outbox>], event: &ServerEvent) {
         if outboxes.is_empty() {
             return;
         }
         let event = SharedEvent::encode_once(event);
         let mut batches: Vec<LinkBatch> = Vec::new();
-        for outbox in &outboxes {
+        for outbox in outboxes {
             match &outbox.route {
                 Route::Queue(events) => outbox.deliver_to_queue(events, event.clone()),
                 Route::Link { link, session } => add_to_batch(&mut batches, link, *session),

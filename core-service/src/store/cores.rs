@@ -24,22 +24,32 @@ impl Store {
     }
 
     /// Removes the cores not seen for `silence` and ends the connections
-    /// they left open, as a server shutdown. Returns how many connections
-    /// it ended.
-    pub async fn end_gone_cores(&self, silence: Duration) -> Result<u64> {
+    /// they left open, as a server shutdown. Returns the cores removed and
+    /// how many connections it ended.
+    pub async fn end_gone_cores(&self, silence: Duration) -> Result<(Vec<CoreId>, u64)> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
                 "WITH gone AS (
                      DELETE FROM cores WHERE seen_at < now() - make_interval(secs => $1)
-                     RETURNING id)
-                 UPDATE connections SET ended_at = now(), end_reason = 'server_shutdown'
-                 WHERE ended_at IS NULL AND core_id IN (SELECT id FROM gone)",
+                     RETURNING id),
+                 ended AS (
+                     UPDATE connections SET ended_at = now(), end_reason = 'server_shutdown'
+                     WHERE ended_at IS NULL AND core_id IN (SELECT id FROM gone)
+                     RETURNING 1)
+                 SELECT coalesce((SELECT array_agg(id) FROM gone), '{}'),
+                        (SELECT count(*) FROM ended)",
             )
             .await?;
-        Ok(client
-            .execute(&statement, &[&silence.as_secs_f64()])
-            .await?)
+        let row = client
+            .query_one(&statement, &[&silence.as_secs_f64()])
+            .await?;
+        let gone: Vec<uuid::Uuid> = row.get(0);
+        let ended: i64 = row.get(1);
+        Ok((
+            gone.into_iter().map(CoreId).collect(),
+            u64::try_from(ended).unwrap_or(0),
+        ))
     }
 
     /// Ends the open connections of cores that have no row (gone before

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod cores;
 pub mod messages;
 pub mod migrate;
+pub mod presence;
 pub mod receipts;
 pub mod recent;
 pub mod records;

@@ -23,13 +23,13 @@ use uuid::Uuid;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A logged-in session with a stream of its own.
-struct Session {
+pub(crate) struct Session {
     operations: mpsc::Sender<pb::ClientOperation>,
     events: tonic::Streaming<SharedEvent>,
 }
 
 impl Session {
-    async fn open(url: &str, user: &DemoUser) -> Session {
+    pub(crate) async fn open(url: &str, user: &DemoUser) -> Session {
         let (operations, queue) = mpsc::channel(256);
         let mut client = MessengerClient::connect(url.to_owned()).await.unwrap();
         let events = client
@@ -48,7 +48,7 @@ impl Session {
         session
     }
 
-    async fn operate(&self, operation: Operation) {
+    pub(crate) async fn operate(&self, operation: Operation) {
         let operation = pb::ClientOperation {
             operation: Some(operation),
         };
@@ -65,7 +65,7 @@ impl Session {
         .await;
     }
 
-    async fn next(&mut self) -> Event {
+    pub(crate) async fn next(&mut self) -> Event {
         let event = tokio::time::timeout(WAIT, self.events.message())
             .await
             .expect("an event in time")
@@ -103,7 +103,7 @@ impl Session {
     }
 
     /// No other message arrives for a moment (acks of its own may).
-    async fn is_quiet(&mut self) -> bool {
+    pub(crate) async fn is_quiet(&mut self) -> bool {
         loop {
             let wait = tokio::time::timeout(Duration::from_millis(1500), self.events.message());
             let Ok(event) = wait.await else {
@@ -328,6 +328,7 @@ fn core_process(cluster: &Cluster, port: u16) -> Process {
         .env("CORE_LISTEN", format!("127.0.0.1:{port}"))
         .env("NATS_URL", &cluster.nats)
         .env("NATS_SUBJECT", &cluster.subject)
+        .env("REDIS_URL", crate::redis_url())
         .env("RUST_LOG", "warn");
     Process::start(command, "the core binary")
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod events;
+mod presence;
 mod revocation;
 mod throttle;
 
@@ -17,11 +18,11 @@ use core_service::testing::TestDatabase;
 use std::time::Duration;
 use tokio::sync::watch;
 
-fn nats_url() -> String {
+pub(crate) fn nats_url() -> String {
     std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
-fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 

@@ -20,6 +20,8 @@ pub enum ClientFrame {
     MessageSeen(MessageSeen),
     /// `{"type":"sync","since":<cursor or null>}`: catch up after being away.
     Sync(Sync),
+    /// `{"type":"watch_presence"}`: the contacts' presence, now and on change.
+    WatchPresence,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -123,8 +125,11 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
 
 fn parse_fields(fields: Map<String, Value>) -> Result<ClientFrame, FrameError> {
     let has = |name: &str| fields.contains_key(name);
-    if fields.get("type").and_then(Value::as_str) == Some("sync") {
+    let kind = fields.get("type").and_then(Value::as_str);
+    if kind == Some("sync") {
         read(fields).map(ClientFrame::Sync)
+    } else if kind == Some("watch_presence") {
+        Ok(ClientFrame::WatchPresence)
     } else if has("email") || has("password") {
         read(fields).map(ClientFrame::Login)
     } else if has("client_id") || has("text") || has("sender_id") || has("chat_id") {
@@ -234,6 +239,18 @@ mod tests {
         assert!(matches!(group, ClientFrame::CreateGroup(g) if g.users.len() == 1));
         let seen = parse(&format!(r#"{{"message_id":"{ID}"}}"#)).unwrap();
         assert!(matches!(seen, ClientFrame::MessageSeen(_)));
+    }
+
+    #[test]
+    fn parses_watch_presence() {
+        assert_eq!(
+            parse(r#"{"type":"watch_presence"}"#).unwrap(),
+            ClientFrame::WatchPresence
+        );
+        assert_eq!(
+            parse(r#"{"type":"watch"}"#).unwrap_err().code,
+            "unknown_frame"
+        );
     }
 
     #[test]

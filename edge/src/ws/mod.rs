@@ -25,7 +25,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{LinkSession, Links, Next};
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{AuthenticateRequest, EndReason, SessionEnded};
-use messenger_proto::v1::{ClientOperation, Resumable, Sync};
+use messenger_proto::v1::{ClientOperation, Resumable, Sync, WatchPresence};
 use resume::{About, Resume};
 use std::future::Future;
 use std::sync::Arc;
@@ -201,6 +201,8 @@ struct Connection {
     /// The client's messages not answered yet, by `client_id`: sent again
     /// when the session moves.
     unanswered: Vec<(String, ClientOperation)>,
+    /// The client asked for presence: asked again of the next core.
+    watches_presence: bool,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -250,6 +252,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         caller,
         resume: None,
         unanswered: Vec::new(),
+        watches_presence: false,
         settings,
         shutdown,
         _permit: permit,
@@ -385,9 +388,12 @@ impl Connection {
     /// Sends one of the client's operations to the core, keeping a copy of
     /// a message until it is answered.
     fn send(&mut self, operation: ClientOperation) {
-        if let Some(Operation::SendMessage(message)) = &operation.operation {
-            self.unanswered
-                .push((message.client_id.clone(), operation.clone()));
+        match &operation.operation {
+            Some(Operation::SendMessage(message)) => self
+                .unanswered
+                .push((message.client_id.clone(), operation.clone())),
+            Some(Operation::WatchPresence(_)) => self.watches_presence = true,
+            _ => {}
         }
         self.session.send(operation);
     }
@@ -419,6 +425,13 @@ impl Connection {
         self.session = session;
         for (_, operation) in &self.unanswered {
             self.session.send(operation.clone());
+        }
+        // The new core's `presence_list` shows the client what changed
+        // while the session moved.
+        if self.watches_presence {
+            self.session.send(ClientOperation {
+                operation: Some(Operation::WatchPresence(WatchPresence {})),
+            });
         }
         self.session.send(ClientOperation {
             operation: Some(Operation::Sync(Sync { since: Some(since) })),

@@ -2,6 +2,7 @@
 //! core operations, core events → server frames.
 
 use super::frames::{ClientFrame, FrameError};
+use crate::http::presence::Presence;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
 use serde::Serialize;
@@ -34,6 +35,7 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
                 chats: chats.into_iter().collect(),
             }),
         }),
+        ClientFrame::WatchPresence => Operation::WatchPresence(pb::WatchPresence {}),
     };
     pb::ClientOperation {
         operation: Some(operation),
@@ -105,6 +107,21 @@ struct SyncDoneFrame<'a> {
 }
 
 #[derive(Serialize)]
+struct PresenceFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    presence: Presence<'a>,
+}
+
+#[derive(Serialize)]
+struct PresenceListFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    people: Vec<Presence<'a>>,
+}
+
+#[derive(Serialize)]
 struct UserGroup<'a> {
     user_id: &'a str,
     group_id: &'a str,
@@ -142,6 +159,14 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
         Event::SyncDone(cursor) => to_json(&SyncDoneFrame {
             kind: "sync_done",
             cursor: &cursor.chats,
+        }),
+        Event::Presence(presence) => to_json(&PresenceFrame {
+            kind: "presence",
+            presence: Presence::from(presence),
+        }),
+        Event::PresenceList(list) => to_json(&PresenceListFrame {
+            kind: "presence_list",
+            people: list.people.iter().map(Presence::from).collect(),
         }),
         // For the edge itself (see `link`), never for the client.
         Event::Resumable(_) => return None,

@@ -103,12 +103,15 @@ impl Stack {
     }
 
     /// Two cores over one database, exchanging events over the machine's
-    /// NATS (`NATS_URL`, else 127.0.0.1:4222), and two edges with both in
+    /// NATS (`NATS_URL`, else 127.0.0.1:4222) and sharing its Redis
+    /// (`REDIS_URL`, else 127.0.0.1:6379), and two edges with both in
     /// `CORE_URLS`.
     pub async fn start_pair() -> Stack {
         let nats = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let settings = Settings {
             nats_url: Some(nats),
+            redis_url: Some(redis),
             // Test stacks share the NATS: a subject of their own each.
             nats_subject: format!("test.{}.events", Uuid::new_v4().simple()),
             ..Settings::default()

@@ -1,0 +1,30 @@
+//! `WatchPresence` and `ListPresence`: whether the people a user shares a
+//! chat with are online, and when they were last seen.
+
+use super::SessionState;
+use crate::error::Result;
+use crate::ids::UserId;
+use crate::state::Core;
+use crate::store::presence::ContactRecord;
+use messenger_proto::v1::server_event::Event;
+
+/// The session gets presence events from now on, and the current presence
+/// of every contact as its answer (read after the switch, so no change
+/// falls between the two).
+pub async fn watch(core: &Core, session: &mut SessionState) -> Result<()> {
+    let user = session.user()?;
+    session.outbox.watch_presence();
+    let people = list(core, user).await?;
+    session
+        .reply(Event::PresenceList(crate::convert::presence_list(people)))
+        .await;
+    Ok(())
+}
+
+/// Each contact of `user`, with whether they are online now.
+pub async fn list(core: &Core, user: UserId) -> Result<Vec<(ContactRecord, bool)>> {
+    let contacts = core.store.contacts_last_seen(user).await?;
+    let ids: Vec<UserId> = contacts.iter().map(|contact| contact.id).collect();
+    let online = core.presence.online(&ids).await?;
+    Ok(contacts.into_iter().zip(online).collect())
+}
