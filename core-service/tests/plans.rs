@@ -222,11 +222,15 @@ async fn exercise(store: &Store, data: &DemoData) {
         .await
         .unwrap();
     store.core_stopped(core).await.unwrap();
+
+    assert!(!store.contacts(reader).await.unwrap().is_empty());
+    assert!(!store.contacts_last_seen(reader).await.unwrap().is_empty());
+    assert!(store.last_seen_now(reader).await.unwrap().is_some());
 }
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 10] = [
+const EXPECTED: [&str; 12] = [
     "INSERT INTO messages AS m",
     "stored AS (",
     "seq BETWEEN",
@@ -237,6 +241,8 @@ const EXPECTED: [&str; 10] = [
     "FROM ONLY \"public\".\"messages\"",
     "timestamp > greatest(",
     "core_id IN (SELECT id FROM gone)",
+    "unnest(theirs.ids)",
+    "SET last_seen_at = now()",
 ];
 
 /// The plans of the notices: each statement's text and its plan.

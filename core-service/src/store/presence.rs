@@ -13,11 +13,17 @@ pub struct ContactRecord {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-/// The other members of every chat of `$1`, once each.
-const CONTACTS: &str = "SELECT DISTINCT theirs.user_id
+/// The other members of every chat of `$1`, once each. Each chat's members
+/// are gathered by a LATERAL aggregate, which the planner cannot turn
+/// into a join over the whole of `chat_members` (`docs/data-model.md`,
+/// "Plans").
+const CONTACTS: &str = "SELECT DISTINCT contact
      FROM chat_members mine
-     JOIN chat_members theirs ON theirs.chat_id = mine.chat_id
-     WHERE mine.user_id = $1 AND theirs.user_id <> $1";
+     CROSS JOIN LATERAL (
+         SELECT array_agg(m.user_id) AS ids FROM chat_members m WHERE m.chat_id = mine.chat_id
+     ) theirs
+     CROSS JOIN LATERAL unnest(theirs.ids) AS contact
+     WHERE mine.user_id = $1 AND contact <> $1";
 
 impl Store {
     /// Everyone `user` shares a chat with.
@@ -33,7 +39,10 @@ impl Store {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(&format!(
-                "SELECT u.id, u.last_seen_at FROM users u WHERE u.id IN ({CONTACTS})
+                "SELECT u.id, u.last_seen_at FROM ({CONTACTS}) contacts (id)
+                 CROSS JOIN LATERAL (
+                     SELECT u.id, u.last_seen_at FROM users u WHERE u.id = contacts.id LIMIT 1
+                 ) u
                  ORDER BY u.id"
             ))
             .await?;
