@@ -1,8 +1,8 @@
 //! Presence counts in Redis, shared by the cores of one cluster.
 //!
-//! Each core has a hash of its sessions per user, `…:core:<id>`, which
-//! expires unless renewed, and the cluster a set of the cores that have
-//! one, `…:cores`. Every key of a cluster carries the same hash tag, so a
+//! Each core has a hash of its sessions per user, `…:core:<id>`, and the
+//! cluster a set of the cores that have one, `…:cores`; both expire unless
+//! renewed, so a cluster that is gone leaves nothing behind. Every key of a cluster carries the same hash tag, so a
 //! script may use them all (on a Redis Cluster they share a slot).
 
 use crate::ids::{CoreId, UserId};
@@ -19,6 +19,7 @@ local n = redis.call('HINCRBY', KEYS[2], ARGV[2], ARGV[3])
 if n <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 local others = 0
 for _, core in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if core ~= ARGV[1] and redis.call('HEXISTS', ARGV[5] .. core, ARGV[2]) == 1 then
@@ -127,14 +128,17 @@ impl SharedPresence {
         Ok(flags.into_iter().map(|flag| flag == 1).collect())
     }
 
-    /// Renews `core`'s hash; false if it is not there (expired, or Redis
-    /// restarted).
+    /// Renews `core`'s hash and the cluster's set of cores (which lasts as
+    /// long as some core renews it); false if the hash is not there
+    /// (expired, or Redis restarted).
     pub async fn renew(&self, core: CoreId, ttl: Duration) -> RedisResult<bool> {
-        redis::cmd("EXPIRE")
-            .arg(self.core_key(core))
-            .arg(ttl.as_secs())
+        let seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let (renewed, _): (bool, bool) = redis::pipe()
+            .expire(self.core_key(core), seconds)
+            .expire(self.cores_key(), seconds)
             .query_async(&mut self.connection().await?)
-            .await
+            .await?;
+        Ok(renewed)
     }
 
     /// Replaces `core`'s hash with `counts`.
@@ -155,6 +159,10 @@ impl SharedPresence {
             .hset_multiple(&key, &fields)
             .expire(&key, i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
             .sadd(self.cores_key(), core.0.to_string())
+            .expire(
+                self.cores_key(),
+                i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
+            )
             .query_async(&mut self.connection().await?)
             .await
     }

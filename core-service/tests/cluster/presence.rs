@@ -202,6 +202,14 @@ async fn counts_lost_by_redis_are_written_again_at_the_next_beat() {
     assert_eq!(presence.online(&[user]).await.unwrap(), [false]);
     presence.beat().await;
     assert_eq!(presence.online(&[user]).await.unwrap(), [true]);
+    for key in [key, format!("messenger:presence:{{{cluster}}}:cores")] {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} expires unless renewed: {ttl}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
