@@ -9,6 +9,9 @@
 //! - [`ids`]: the id types (`UserId`, `ChatId`, …).
 //! - [`sessions`]: the registry of live sessions and delivery to them.
 //! - [`membership`]: the cache of chat members used on every send.
+//! - [`presence`]: who is online, counted per core and (in a cluster) in
+//!   Redis; [`redis_link`]: the lazily made Redis connection it and the
+//!   login throttle use.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
 //! - [`accounts`]: registration, login sessions, OAuth tokens.
 //! - [`auth`]: passwords, tokens, the token cache, login throttling.
@@ -33,6 +36,7 @@ pub mod ids;
 pub mod local_db;
 pub mod membership;
 pub mod presence;
+pub mod redis_link;
 pub mod sessions;
 pub mod state;
 pub mod store;

@@ -6,10 +6,9 @@
 //! script may use them all (on a Redis Cluster they share a slot).
 
 use crate::ids::{CoreId, UserId};
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisLink;
 use redis::{RedisResult, Script};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 /// KEYS: the cores set, this core's hash; ARGV: core id, user, delta, ttl
@@ -76,8 +75,7 @@ return offline
 ";
 
 pub struct SharedPresence {
-    client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
+    redis: RedisLink,
     /// `messenger:presence:{<cluster>}:`
     prefix: String,
     change: Script,
@@ -88,8 +86,7 @@ pub struct SharedPresence {
 impl SharedPresence {
     pub fn new(url: &str, cluster: &str) -> RedisResult<Self> {
         Ok(SharedPresence {
-            client: redis::Client::open(url)?,
-            connection: OnceCell::new(),
+            redis: RedisLink::new(url)?,
             prefix: format!("messenger:presence:{{{cluster}}}:"),
             change: Script::new(CHANGE),
             online: Script::new(ONLINE),
@@ -108,7 +105,7 @@ impl SharedPresence {
             .arg(delta)
             .arg(TTL.as_secs())
             .arg(self.core_prefix())
-            .invoke_async(&mut self.connection().await?)
+            .invoke_async(&mut self.redis.connection().await?)
             .await
     }
 
@@ -123,7 +120,7 @@ impl SharedPresence {
             invocation.arg(user.0.to_string());
         }
         let flags: Vec<u8> = invocation
-            .invoke_async(&mut self.connection().await?)
+            .invoke_async(&mut self.redis.connection().await?)
             .await?;
         Ok(flags.into_iter().map(|flag| flag == 1).collect())
     }
@@ -136,7 +133,7 @@ impl SharedPresence {
         let (renewed, _): (bool, bool) = redis::pipe()
             .expire(self.core_key(core), seconds)
             .expire(self.cores_key(), seconds)
-            .query_async(&mut self.connection().await?)
+            .query_async(&mut self.redis.connection().await?)
             .await?;
         Ok(renewed)
     }
@@ -163,7 +160,7 @@ impl SharedPresence {
                 self.cores_key(),
                 i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
             )
-            .query_async(&mut self.connection().await?)
+            .query_async(&mut self.redis.connection().await?)
             .await
     }
 
@@ -175,7 +172,7 @@ impl SharedPresence {
             invocation.arg(core.0.to_string());
         }
         let users: Vec<String> = invocation
-            .invoke_async(&mut self.connection().await?)
+            .invoke_async(&mut self.redis.connection().await?)
             .await?;
         Ok(users
             .iter()
@@ -193,15 +190,6 @@ impl SharedPresence {
 
     fn core_key(&self, core: CoreId) -> String {
         format!("{}{}", self.core_prefix(), core.0)
-    }
-
-    /// The connection, made on first use; the manager reconnects by itself.
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        let manager = self
-            .connection
-            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
-            .await?;
-        Ok(manager.clone())
     }
 }
 

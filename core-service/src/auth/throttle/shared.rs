@@ -8,10 +8,9 @@
 //! Redis Cluster they would need one hash slot.)
 
 use super::{Attempt, Limits};
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisLink;
 use redis::{RedisResult, Script};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 /// Prefix of every key the throttle writes.
 const PREFIX: &str = "messenger:throttle:";
@@ -52,8 +51,7 @@ return 1
 /// The Redis side of the throttle; connects on first use.
 pub struct SharedThrottle {
     limits: Limits,
-    client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
+    redis: RedisLink,
     begin: Script,
     succeeded: Script,
 }
@@ -62,8 +60,7 @@ impl SharedThrottle {
     pub fn new(limits: Limits, url: &str) -> RedisResult<Self> {
         Ok(SharedThrottle {
             limits,
-            client: redis::Client::open(url)?,
-            connection: OnceCell::new(),
+            redis: RedisLink::new(url)?,
             begin: Script::new(BEGIN),
             succeeded: Script::new(SUCCEEDED),
         })
@@ -81,7 +78,7 @@ impl SharedThrottle {
         invocation.arg(self.limits.per_account);
         invocation.arg(self.limits.per_address);
         let wait: u64 = invocation
-            .invoke_async(&mut self.connection().await?)
+            .invoke_async(&mut self.redis.connection().await?)
             .await?;
         Ok(match wait {
             0 => Ok(()),
@@ -98,18 +95,9 @@ impl SharedThrottle {
         }
         invocation.arg(&attempt.id);
         let _: i64 = invocation
-            .invoke_async(&mut self.connection().await?)
+            .invoke_async(&mut self.redis.connection().await?)
             .await?;
         Ok(())
-    }
-
-    /// The connection, made on first use; the manager reconnects by itself.
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        let manager = self
-            .connection
-            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
-            .await?;
-        Ok(manager.clone())
     }
 }
 
