@@ -118,17 +118,23 @@ impl Presence {
     pub async fn beat(&self) {
         let Some(shared) = &self.shared else { return };
         let stale = self.stale.swap(false, Ordering::Relaxed);
-        let renewed = match within(shared.renew(self.core, shared::TTL)).await {
+        let renewed = match within(shared.renew(self.core)).await {
             Ok(renewed) => renewed,
             Err(error) => {
                 tracing::warn!(%error, "presence: could not renew this core's counts");
                 false
             }
         };
+        if stale || !renewed {
+            self.rewrite(shared).await;
+        }
+    }
+
+    /// Writes this core's counts to Redis again, replacing what is there.
+    async fn rewrite(&self, shared: &SharedPresence) {
         let counts: Vec<(UserId, u32)> = self.lock().iter().map(|(u, n)| (*u, *n)).collect();
-        if (stale || !renewed)
-            && !counts.is_empty()
-            && let Err(error) = within(shared.rewrite(self.core, &counts, shared::TTL)).await
+        if !counts.is_empty()
+            && let Err(error) = within(shared.rewrite(self.core, &counts)).await
         {
             tracing::warn!(%error, "presence: could not rewrite this core's counts");
             self.stale.store(true, Ordering::Relaxed);

@@ -7,8 +7,7 @@
 
 use crate::ids::{CoreId, UserId};
 use crate::redis_link::RedisLink;
-use redis::{RedisResult, Script};
-use std::time::Duration;
+use redis::{RedisResult, Script, ScriptInvocation};
 use uuid::Uuid;
 
 /// KEYS: the cores set, this core's hash; ARGV: core id, user, delta, ttl
@@ -103,7 +102,7 @@ impl SharedPresence {
             .arg(core.0.to_string())
             .arg(user.0.to_string())
             .arg(delta)
-            .arg(TTL.as_secs())
+            .arg(TTL_SECONDS)
             .arg(self.core_prefix())
             .invoke_async(&mut self.redis.connection().await?)
             .await
@@ -114,12 +113,8 @@ impl SharedPresence {
         if users.is_empty() {
             return Ok(Vec::new());
         }
-        let mut invocation = self.online.key(self.cores_key());
-        invocation.arg(self.core_prefix());
-        for user in users {
-            invocation.arg(user.0.to_string());
-        }
-        let flags: Vec<u8> = invocation
+        let flags: Vec<u8> = self
+            .over_cores(&self.online, users.iter().map(|user| user.0))
             .invoke_async(&mut self.redis.connection().await?)
             .await?;
         Ok(flags.into_iter().map(|flag| flag == 1).collect())
@@ -128,23 +123,17 @@ impl SharedPresence {
     /// Renews `core`'s hash and the cluster's set of cores (which lasts as
     /// long as some core renews it); false if the hash is not there
     /// (expired, or Redis restarted).
-    pub async fn renew(&self, core: CoreId, ttl: Duration) -> RedisResult<bool> {
-        let seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    pub async fn renew(&self, core: CoreId) -> RedisResult<bool> {
         let (renewed, _): (bool, bool) = redis::pipe()
-            .expire(self.core_key(core), seconds)
-            .expire(self.cores_key(), seconds)
+            .expire(self.core_key(core), TTL_SECONDS)
+            .expire(self.cores_key(), TTL_SECONDS)
             .query_async(&mut self.redis.connection().await?)
             .await?;
         Ok(renewed)
     }
 
     /// Replaces `core`'s hash with `counts`.
-    pub async fn rewrite(
-        &self,
-        core: CoreId,
-        counts: &[(UserId, u32)],
-        ttl: Duration,
-    ) -> RedisResult<()> {
+    pub async fn rewrite(&self, core: CoreId, counts: &[(UserId, u32)]) -> RedisResult<()> {
         let key = self.core_key(core);
         let fields: Vec<(String, u32)> = counts
             .iter()
@@ -154,30 +143,38 @@ impl SharedPresence {
             .atomic()
             .del(&key)
             .hset_multiple(&key, &fields)
-            .expire(&key, i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+            .expire(&key, TTL_SECONDS)
             .sadd(self.cores_key(), core.0.to_string())
-            .expire(
-                self.cores_key(),
-                i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
-            )
+            .expire(self.cores_key(), TTL_SECONDS)
             .query_async(&mut self.redis.connection().await?)
             .await
     }
 
     /// Removes the hashes of `gone`; the users no core has any more.
     pub async fn remove_cores(&self, gone: &[CoreId]) -> RedisResult<Vec<UserId>> {
-        let mut invocation = self.remove_cores.key(self.cores_key());
-        invocation.arg(self.core_prefix());
-        for core in gone {
-            invocation.arg(core.0.to_string());
-        }
-        let users: Vec<String> = invocation
+        let users: Vec<String> = self
+            .over_cores(&self.remove_cores, gone.iter().map(|core| core.0))
             .invoke_async(&mut self.redis.connection().await?)
             .await?;
         Ok(users
             .iter()
             .filter_map(|user| Uuid::parse_str(user).ok().map(UserId))
             .collect())
+    }
+
+    /// `script` called with the cores set as its key and the hash key
+    /// prefix then `ids` as its arguments (`ONLINE`, `REMOVE_CORES`).
+    fn over_cores<'a>(
+        &self,
+        script: &'a Script,
+        ids: impl Iterator<Item = Uuid>,
+    ) -> ScriptInvocation<'a> {
+        let mut invocation = script.key(self.cores_key());
+        invocation.arg(self.core_prefix());
+        for id in ids {
+            invocation.arg(id.to_string());
+        }
+        invocation
     }
 
     fn cores_key(&self) -> String {
@@ -196,4 +193,4 @@ impl SharedPresence {
 /// How long a core's counts last without renewal: longer than a core may
 /// stay silent before another takes it for gone (`cores::SILENCE`), so
 /// that the one that finds it gone still finds its counts to announce.
-pub const TTL: Duration = Duration::from_secs(90);
+const TTL_SECONDS: i64 = 90;
