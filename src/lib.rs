@@ -16,9 +16,11 @@ pub mod v1 {
 }
 
 pub mod codec;
+mod edge_secret;
 mod shared_event;
 pub mod timestamp;
 
+pub use edge_secret::{EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS};
 pub use shared_event::{LinkDelivery, SharedEvent};
 
 /// The encoded file descriptor set of the contract, for gRPC server reflection.
@@ -60,6 +62,7 @@ impl v1::EndReason {
             v1::EndReason::SwitchedUser => "switched_user",
             v1::EndReason::LoggedOut => "logged_out",
             v1::EndReason::TimedOut => "timed_out",
+            v1::EndReason::Overloaded => "overloaded",
         }
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 /// Longest name, in characters.
 const MAX_NAME_CHARS: usize = 100;
 /// Longest email address (RFC 5321's path limit).
-const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest password: bounds the cost of hashing it.
 const MAX_PASSWORD_CHARS: usize = 1024;
 
@@ -31,10 +31,12 @@ pub async fn register(core: &Core, request: RegisterRequest) -> Result<UserRecor
             format!("must be 1 to {MAX_NAME_CHARS} characters"),
         ));
     }
+    crate::text::check_line("name", name)?;
     let email = request.email.trim();
     if !looks_like_email(email) || email.chars().count() > MAX_EMAIL_CHARS {
         return Err(Error::invalid("email", "must be an email address"));
     }
+    crate::text::check_line("email", email)?;
     let length = request.password.chars().count();
     let min = core.auth.min_password_chars;
     if length < min || length > MAX_PASSWORD_CHARS {

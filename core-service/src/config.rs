@@ -2,8 +2,9 @@
 //! read once at start-up.
 
 use crate::bus::DEFAULT_SUBJECT;
-use crate::state::{AuthSettings, Limits, Settings};
+use crate::state::{AuthSettings, EdgeSettings, Limits, Settings};
 use clap::Args;
+use messenger_proto::EdgeSecret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,12 +37,25 @@ pub struct CoreConfig {
     /// clusters that share a NATS need one each.
     #[arg(long, env = "NATS_SUBJECT", default_value = DEFAULT_SUBJECT)]
     pub nats_subject: String,
+    /// The secret the cluster's edges present (at least 16 characters).
+    /// Unset, the core accepts no edges and serves only gRPC clients.
+    #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
+    pub edge_secret: Option<EdgeSecret>,
+    /// Most sessions one edge link may hold at once.
+    #[arg(long, env = "MAX_SESSIONS_PER_LINK", default_value_t = EdgeSettings::default().max_sessions_per_link)]
+    pub max_sessions_per_link: usize,
+    /// Most sessions of one edge link that have not logged in yet.
+    #[arg(long, env = "MAX_ANONYMOUS_SESSIONS_PER_LINK", default_value_t = EdgeSettings::default().max_anonymous_sessions_per_link)]
+    pub max_anonymous_sessions_per_link: usize,
     /// Longest message text, in characters.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = Limits::default().max_text_chars)]
     pub max_message_chars: usize,
     /// Most members a new group may have, the creator included.
     #[arg(long, env = "MAX_GROUP_MEMBERS", default_value_t = Limits::default().max_group_members)]
     pub max_group_members: usize,
+    /// Most groups one user may create.
+    #[arg(long, env = "MAX_GROUPS_PER_USER", default_value_t = Limits::default().max_groups_per_user)]
+    pub max_groups_per_user: usize,
     /// Largest history page a client may ask for.
     #[arg(long, env = "MAX_HISTORY_PAGE", default_value_t = Limits::default().max_page_size)]
     pub max_history_page: u32,
@@ -87,6 +101,11 @@ impl CoreConfig {
                 max_login_failures_per_address: self.login_max_failures_per_address,
                 login_failure_window: Duration::from_secs(self.login_failure_window_seconds),
             },
+            edges: EdgeSettings {
+                secret: self.edge_secret.clone(),
+                max_sessions_per_link: self.max_sessions_per_link,
+                max_anonymous_sessions_per_link: self.max_anonymous_sessions_per_link,
+            },
             redis_url: self.redis_url.clone(),
             nats_url: self.nats_url.clone(),
             nats_subject: self.nats_subject.clone(),
@@ -98,6 +117,7 @@ impl CoreConfig {
         Limits {
             max_text_chars: self.max_message_chars,
             max_group_members: self.max_group_members,
+            max_groups_per_user: self.max_groups_per_user,
             max_page_size: self.max_history_page,
             session_queue: self.session_queue.max(1),
             ..Limits::default()
@@ -167,6 +187,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", settings.limits),
             format!("{:?}", Limits::default())
+        );
+        assert_eq!(
+            format!("{:?}", settings.edges),
+            format!("{:?}", EdgeSettings::default())
         );
     }
 

@@ -39,6 +39,13 @@ pub enum Error {
     /// The message does not exist or is in a chat the user is not in.
     #[error("no such message in your chats")]
     MessageNotFound,
+    /// The user has created as many groups as one user may.
+    #[error("you have created {max} groups, the most one user may")]
+    TooManyGroups { max: usize },
+    /// A `client_id` already used for a different message: the retry of a
+    /// send must repeat it exactly.
+    #[error("client_id already used for a different message")]
+    ClientIdReused,
     /// A referenced user does not exist.
     #[error("unknown user {0}")]
     UnknownUser(crate::ids::UserId),
@@ -82,6 +89,8 @@ impl Error {
             Error::NotAMember => "not_a_member",
             Error::MessageNotFound => "message_not_found",
             Error::UnknownUser(_) => "unknown_user",
+            Error::TooManyGroups { .. } => "too_many_groups",
+            Error::ClientIdReused => "client_id_reused",
             Error::Database(_) | Error::Pool(_) | Error::Presence(_) | Error::Internal(_) => {
                 "internal_error"
             }
@@ -128,7 +137,8 @@ impl From<Error> for Status {
                 );
                 status
             }
-            Error::EmailTaken => Status::already_exists(text),
+            Error::EmailTaken | Error::ClientIdReused => Status::already_exists(text),
+            Error::TooManyGroups { .. } => Status::failed_precondition(text),
             Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
             Error::MessageNotFound => Status::not_found(text),
             Error::Pool(_) | Error::Presence(_) => Status::unavailable(text),

@@ -18,6 +18,7 @@
 //! - [`demo_data`]: the `fake_data.json` loader (the shape and generator
 //!   are the `demo-data` crate's).
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
+//! - [`text`]: what client text may contain (no control characters).
 //! - `testing` (with the `testing` feature, for tests only): a throw-away
 //!   database per test, for this crate's tests and the edge's.
 
@@ -42,6 +43,7 @@ pub mod state;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod text;
 
 use config::DatabaseConfig;
 use local_db::LocalPostgres;

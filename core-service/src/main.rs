@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the gRPC API (the default).
-    Serve(CoreConfig),
+    Serve(Box<CoreConfig>),
     /// Apply pending schema migrations and exit.
     Migrate(DatabaseConfig),
     /// Load a demo-data file; loading it twice adds nothing.
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli
         .command
-        .unwrap_or_else(|| Command::Serve(ServeDefaults::parse_from(["serve"]).config));
+        .unwrap_or_else(|| Command::Serve(Box::new(ServeDefaults::parse_from(["serve"]).config)));
     let result = cli
         .runtime
         .build()
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(config) => serve(*config).await,
         Command::Migrate(database) => {
             let database = core_service::open_database(&database).await?;
             println!("schema is up to date");

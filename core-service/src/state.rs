@@ -10,6 +10,7 @@ use crate::presence::Presence;
 use crate::sessions::{Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
+use messenger_proto::EdgeSecret;
 use std::time::Duration;
 
 /// Bounds on what clients may ask for; each is a configuration value.
@@ -21,6 +22,8 @@ pub struct Limits {
     pub max_group_name_chars: usize,
     /// Most members a new group may have, the creator included.
     pub max_group_members: usize,
+    /// Most groups one user may create.
+    pub max_groups_per_user: usize,
     /// Largest history page.
     pub max_page_size: u32,
     /// The page size of a request that names none (at most the largest).
@@ -36,6 +39,7 @@ impl Default for Limits {
             max_text_chars: 4096,
             max_group_name_chars: 128,
             max_group_members: 1000,
+            max_groups_per_user: 500,
             max_page_size: 100,
             default_page_size: 50,
             session_queue: 1024,
@@ -82,11 +86,34 @@ impl Default for AuthSettings {
     }
 }
 
+/// Who may act as an edge, and how much one edge may ask of the core.
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    /// The secret edges present; without one, the core accepts no edges
+    /// (direct gRPC clients are still served).
+    pub secret: Option<EdgeSecret>,
+    /// Most sessions one edge link may hold at once.
+    pub max_sessions_per_link: usize,
+    /// Most of them that have not logged in yet.
+    pub max_anonymous_sessions_per_link: usize,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        EdgeSettings {
+            secret: None,
+            max_sessions_per_link: 100_000,
+            max_anonymous_sessions_per_link: 25_000,
+        }
+    }
+}
+
 /// All settings of a core.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub limits: Limits,
     pub auth: AuthSettings,
+    pub edges: EdgeSettings,
     /// The Redis that cores of one cluster share counts in (the login
     /// throttle); without it each core counts in its own memory.
     pub redis_url: Option<String>,
@@ -101,6 +128,7 @@ impl Default for Settings {
         Settings {
             limits: Limits::default(),
             auth: AuthSettings::default(),
+            edges: EdgeSettings::default(),
             redis_url: None,
             nats_url: None,
             nats_subject: crate::bus::DEFAULT_SUBJECT.to_owned(),
@@ -130,6 +158,7 @@ pub struct Core {
     pub membership: MembershipCache,
     pub limits: Limits,
     pub auth: AuthSettings,
+    pub edges: EdgeSettings,
     pub throttle: LoginThrottle,
     /// Each chat's delivered messages, in order.
     pub order: ChatOrder,
@@ -151,6 +180,7 @@ impl Core {
         let Settings {
             limits,
             auth,
+            edges,
             redis_url,
             nats_url: _,
             nats_subject,
@@ -174,6 +204,7 @@ impl Core {
             order: ChatOrder::default(),
             bus: None,
             auth,
+            edges,
             tokens: TokenCache::default(),
             tasks: tokio_util::task::TaskTracker::new(),
         })

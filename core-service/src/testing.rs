@@ -154,3 +154,27 @@ impl Drop for Process {
         self.kill();
     }
 }
+
+/// The secret that test cores and test edges share.
+pub fn edge_secret() -> messenger_proto::EdgeSecret {
+    EDGE_SECRET.parse().expect("a valid test secret")
+}
+
+/// [`edge_secret`] as the `EDGE_SECRET` a test gives the processes it starts.
+pub const EDGE_SECRET: &str = "test-edge-secret-0123456789";
+
+/// Edge settings with [`edge_secret`], for a test core that edges link to.
+pub fn edge_settings() -> crate::state::EdgeSettings {
+    crate::state::EdgeSettings {
+        secret: Some(edge_secret()),
+        ..crate::state::EdgeSettings::default()
+    }
+}
+
+/// `settings` whose core accepts the test edges.
+pub fn with_test_edges(settings: impl Into<crate::state::Settings>) -> crate::state::Settings {
+    crate::state::Settings {
+        edges: edge_settings(),
+        ..settings.into()
+    }
+}

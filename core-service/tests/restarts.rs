@@ -26,6 +26,7 @@ fn start_core(database: &str, address: SocketAddr) -> Process {
         .arg("serve")
         .env("DATABASE_URL", database)
         .env("CORE_LISTEN", address.to_string())
+        .env("EDGE_SECRET", core_service::testing::EDGE_SECRET)
         .env("RUST_LOG", "warn");
     Process::start(command, "the core binary")
 }

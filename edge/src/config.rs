@@ -1,6 +1,7 @@
 //! The edge's configuration: flags and environment variables (and `.env`).
 
 use clap::Args;
+use messenger_proto::EdgeSecret;
 use std::net::SocketAddr;
 
 /// Where the edge listens, where the core is, and the limits it enforces.
@@ -53,6 +54,10 @@ pub struct EdgeConfig {
     /// This edge's name in the connection history (default `edge@<address>`).
     #[arg(long, env = "EDGE_ID")]
     pub edge_id: Option<String>,
+    /// The secret this edge presents to the cores (`EDGE_SECRET`, set by
+    /// the binary that runs the edge: both binaries take the same variable).
+    #[arg(skip)]
+    pub edge_secret: Option<EdgeSecret>,
 }
 
 impl EdgeConfig {

@@ -8,12 +8,31 @@
 //! which is tried every [`RETRY`] (see `ws::link`).
 
 use messenger_proto::v1::messenger_client::MessengerClient;
+use messenger_proto::{EDGE_SECRET_METADATA, EdgeSecret};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use tonic::Status;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Channel, Endpoint};
 
-/// A cheap-to-clone client of one core's gRPC API.
-pub type CoreClient = MessengerClient<Channel>;
+/// A cheap-to-clone client of one core's gRPC API, whose calls carry the
+/// edges' secret.
+pub type CoreClient = MessengerClient<InterceptedService<Channel, PresentSecret>>;
+
+/// Adds the edges' secret to every call: the core lets only edges open
+/// links and speak for their clients.
+#[derive(Clone)]
+pub struct PresentSecret(MetadataValue<Ascii>);
+
+impl Interceptor for PresentSecret {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert(EDGE_SECRET_METADATA, self.0.clone());
+        Ok(request)
+    }
+}
 
 /// How long a connection attempt to the core may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -28,7 +47,7 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 pub const RETRY: Duration = Duration::from_secs(2);
 
 /// A client for the core at `url` (e.g. `http://127.0.0.1:50051`).
-pub fn connect_lazy(url: &str) -> Result<CoreClient, tonic::transport::Error> {
+pub fn connect_lazy(url: &str, secret: &EdgeSecret) -> Result<CoreClient, CoreUrlError> {
     let channel = Endpoint::from_shared(url.to_owned())?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
@@ -41,7 +60,20 @@ pub fn connect_lazy(url: &str) -> Result<CoreClient, tonic::transport::Error> {
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_lazy();
-    Ok(MessengerClient::new(channel))
+    let secret = secret.expose().parse().map_err(|_| CoreUrlError::Secret)?;
+    Ok(MessengerClient::with_interceptor(
+        channel,
+        PresentSecret(secret),
+    ))
+}
+
+/// Why the cores cannot be called.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreUrlError {
+    #[error("invalid CORE_URL or CORE_URLS: {0}")]
+    Url(#[from] tonic::transport::Error),
+    #[error("EDGE_SECRET cannot be sent in gRPC metadata")]
+    Secret,
 }
 
 /// The cores of the cluster, taken in turn.
@@ -61,16 +93,16 @@ struct Core {
 
 impl Cores {
     /// Clients for the cores at `urls` (at least one).
-    pub fn connect_lazy(urls: &[String]) -> Result<Cores, tonic::transport::Error> {
+    pub fn connect_lazy(urls: &[String], secret: &EdgeSecret) -> Result<Cores, CoreUrlError> {
         let cores = urls
             .iter()
             .map(|url| {
                 Ok(Core {
-                    client: connect_lazy(url)?,
+                    client: connect_lazy(url, secret)?,
                     down: AtomicBool::new(false),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, CoreUrlError>>()?;
         assert!(!cores.is_empty(), "at least one core URL");
         // Each edge starts its turns at a core of its own, so that the
         // first sockets of several edges do not all go to the first core.
@@ -136,7 +168,7 @@ mod tests {
     #[tokio::test]
     async fn cores_are_taken_in_turn_and_one_that_is_down_last() {
         let urls: Vec<String> = (1..=3).map(|n| format!("http://127.0.0.1:{n}")).collect();
-        let cores = Cores::connect_lazy(&urls).expect("valid URLs");
+        let cores = Cores::connect_lazy(&urls, &EdgeSecret::random()).expect("valid URLs");
         cores.next_socket.store(0, Ordering::Relaxed);
         assert_eq!(cores.order(), [0, 1, 2]);
         assert_eq!(cores.order(), [1, 2, 0]);

@@ -85,7 +85,8 @@ pub async fn serve(
     listener: TcpListener,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EdgeError> {
-    let cores = Cores::connect_lazy(&config.cores()).map_err(EdgeError::CoreUrl)?;
+    let secret = config.edge_secret.as_ref().ok_or(EdgeError::NoSecret)?;
+    let cores = Cores::connect_lazy(&config.cores(), secret)?;
     config.origins().map_err(EdgeError::Config)?;
     // Accepted connections inherit TCP_NODELAY from the listener (Linux):
     // small frames go out at once instead of waiting for the peer's ACK.
@@ -108,8 +109,13 @@ pub async fn serve(
 /// Why the edge could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {
-    #[error("invalid CORE_URL or CORE_URLS: {0}")]
-    CoreUrl(tonic::transport::Error),
+    #[error(transparent)]
+    CoreUrl(#[from] core_client::CoreUrlError),
+    #[error(
+        "EDGE_SECRET is not set: the cores accept only edges that present \
+         the secret they were given (see README, \"A local cluster\")"
+    )]
+    NoSecret,
     #[error("{0}")]
     Config(String),
 }

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use edge::config::EdgeConfig;
+use messenger_proto::EdgeSecret;
 use startup::RuntimeConfig;
 use std::process::ExitCode;
 
@@ -14,6 +15,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(flatten)]
     config: EdgeConfig,
+    /// The secret this edge presents to the cores: the same as theirs (at
+    /// least 16 characters).
+    #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
+    edge_secret: Option<EdgeSecret>,
     #[command(flatten)]
     runtime: RuntimeConfig,
 }
@@ -21,7 +26,8 @@ struct Cli {
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     startup::init_tracing("info");
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.config.edge_secret = cli.edge_secret;
     match cli.runtime.build() {
         Ok(runtime) => runtime.block_on(run(cli.config)),
         Err(error) => {

@@ -21,6 +21,7 @@ fn edge_process(address: SocketAddr, core: SocketAddr) -> Process {
     command
         .env("EDGE_LISTEN", address.to_string())
         .env("CORE_URL", format!("http://{core}"))
+        .env("EDGE_SECRET", core_service::testing::EDGE_SECRET)
         .env("RUST_LOG", "warn");
     Process::start(command, "the edge binary")
 }

@@ -10,6 +10,7 @@ use clap::Parser;
 use core_service::config::CoreConfig;
 use core_service::demo_data::{DemoData, populate};
 use edge::config::EdgeConfig;
+use messenger_proto::EdgeSecret;
 use startup::RuntimeConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +67,14 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
     if std::env::var_os("CORE_URL").is_none() {
         cli.edge.core_url = format!("http://{core_address}");
     }
+    // Core and edge run here together: unless one was given, a secret of
+    // their own that nobody else knows.
+    let secret = cli
+        .core
+        .edge_secret
+        .get_or_insert_with(EdgeSecret::random)
+        .clone();
+    cli.edge.edge_secret = Some(secret);
     print_welcome(core_address, edge_listener.local_addr()?, demo.as_ref());
 
     let (stop, stopped) = watch::channel(false);

@@ -40,7 +40,8 @@ async fn start(sizes: Sizes) -> Stack {
         let stop = async move {
             let _ = until.wait_for(|s| *s).await;
         };
-        core_service::serve(store, Limits::default(), core_listener, stop)
+        let settings = core_service::testing::with_test_edges(Limits::default());
+        core_service::serve(store, settings, core_listener, stop)
             .await
             .unwrap();
     });
@@ -58,6 +59,7 @@ async fn start(sizes: Sizes) -> Stack {
         edge_id: Some("smoke-edge".into()),
         ws_write_timeout_ms: 10_000,
         ws_queue: 1024,
+        edge_secret: Some(core_service::testing::edge_secret()),
     };
     let mut until = stopped;
     tokio::spawn(async move {

@@ -9,6 +9,7 @@ use crate::ids::{ChatId, GroupId, UserId};
 use crate::state::Core;
 use crate::store::chats::GroupRecord;
 use messenger_proto::v1::{CreateGroup, server_event::Event};
+use std::collections::HashSet;
 
 /// Creates the group (chat, members, group, user_groups: one transaction),
 /// then sends `group_created` to this session and every member's sessions.
@@ -19,7 +20,9 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
     if let Some(unknown) = group.member_ids.iter().find(|id| !known.contains(id)) {
         return Err(Error::UnknownUser(*unknown));
     }
-    core.store.create_group(&group).await?;
+    core.store
+        .create_group(&group, core.limits.max_groups_per_user)
+        .await?;
     core.membership
         .insert(group.chat_id, group.member_ids.clone().into());
     let event = convert::event(Event::GroupCreated(convert::group_created(&group)));
@@ -34,6 +37,7 @@ fn parse(core: &Core, creator_id: UserId, request: &CreateGroup) -> Result<Group
     if name.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
     }
+    crate::text::check_line("name", name)?;
     if name.chars().count() > core.limits.max_group_name_chars {
         let max = core.limits.max_group_name_chars;
         return Err(Error::invalid(
@@ -41,15 +45,20 @@ fn parse(core: &Core, creator_id: UserId, request: &CreateGroup) -> Result<Group
             format!("longer than {max} characters"),
         ));
     }
+    // The size first: the list is read only once it is known to be small.
+    let max = core.limits.max_group_members;
+    if request.user_ids.len() > max {
+        return Err(Error::invalid("users", format!("more than {max} members")));
+    }
     let mut member_ids = vec![creator_id];
+    let mut seen = HashSet::from([creator_id]);
     for text in &request.user_ids {
         let id = parse_uuid("users", text)?;
-        if !member_ids.contains(&id) {
+        if seen.insert(id) {
             member_ids.push(id);
         }
     }
-    if member_ids.len() > core.limits.max_group_members {
-        let max = core.limits.max_group_members;
+    if member_ids.len() > max {
         return Err(Error::invalid("users", format!("more than {max} members")));
     }
     Ok(GroupRecord {

@@ -24,6 +24,12 @@ pub async fn check_credentials(
     client_address: Option<&str>,
 ) -> Result<UserRecord> {
     let email = login.email.trim();
+    // No account has such an address: refused before it becomes a key of
+    // the throttle's counts or a query.
+    if email.chars().count() > crate::accounts::MAX_EMAIL_CHARS {
+        return Err(Error::invalid("email", "must be an email address"));
+    }
+    crate::text::check_line("email", email)?;
     let attempt = core
         .throttle
         .begin(email, client_address)

@@ -67,6 +67,7 @@ impl SessionState {
         self.user = Some(user.id);
         core.sessions
             .register(user.id, self.id, self.outbox.clone());
+        self.outbox.logged_in();
         tracing::info!(user_id = %user.id, session_id = %self.id, "logged in");
         self.reply(Event::AuthSuccess(crate::convert::user(user)))
             .await;

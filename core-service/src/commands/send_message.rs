@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{MessageId, UserId};
 use crate::state::Core;
-use crate::store::records::NewMessage;
+use crate::store::records::{NewMessage, StoredMessage};
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use uuid::Uuid;
 
@@ -33,6 +33,9 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
             other?.ok_or(Error::NotAMember)?
         }
     };
+    if !stored.created {
+        same_as_stored(core, &message, &stored).await?;
+    }
     let ack = MessageAck {
         client_id: send.client_id,
         id: stored.id.to_string(),
@@ -46,6 +49,19 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
     }
     events::stored(core, stored.record(&message), members, session.id);
     Ok(())
+}
+
+/// A retry must repeat the stored message: a `client_id` reused for another
+/// chat or text is a client bug that would otherwise lose that message
+/// silently behind the old one's ack. (One read, on retries only.)
+async fn same_as_stored(core: &Core, message: &NewMessage, stored: &StoredMessage) -> Result<()> {
+    if stored.chat_id != message.chat_id {
+        return Err(Error::ClientIdReused);
+    }
+    match core.store.message_text(stored.id).await? {
+        Some(text) if text == message.text => Ok(()),
+        _ => Err(Error::ClientIdReused),
+    }
 }
 
 /// Checks the operation's fields; the sender must be the session's user.
@@ -73,6 +89,7 @@ fn check_text(text: &str, max_chars: usize) -> Result<()> {
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "must not be empty"));
     }
+    crate::text::check("text", text)?;
     if text.chars().count() > max_chars {
         return Err(Error::invalid(
             "text",
@@ -92,5 +109,6 @@ mod tests {
         assert!(check_text("héé", 3).is_ok());
         assert!(check_text("   ", 10).is_err());
         assert!(check_text("abc", 2).is_err());
+        assert!(check_text("nul\0", 10).is_err());
     }
 }

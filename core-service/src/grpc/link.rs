@@ -12,7 +12,7 @@ use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
 use crate::ids::LinkId;
-use crate::sessions::link::OperationQueue;
+use crate::sessions::link::{OperationQueue, Refusal, SessionCaps};
 use crate::sessions::{CloseSwitch, Link, Outbox, SessionNumber};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -41,18 +41,27 @@ pub fn link_id(metadata: &MetadataMap) -> Result<LinkId, Error> {
         .ok_or_else(|| Error::invalid(EDGE_LINK_METADATA, "must name the link with a UUID"))
 }
 
-/// Opens the link `id` over the edge's signal stream; returns its deliveries.
+/// Opens the link `id` over the edge's signal stream; returns its
+/// deliveries. A name in use by a live link is refused.
 pub fn open(
     core: Arc<Core>,
     id: LinkId,
     edge: Option<String>,
     signals: Streaming<LinkSignal>,
     shutdown: watch::Receiver<bool>,
-) -> DeliveryStream {
+) -> Result<DeliveryStream, Status> {
     let (deliveries, queue) = mpsc::channel(LINK_QUEUE);
-    let link = Arc::new(Link::new(id, edge, deliveries));
-    core.links.insert(link.clone());
-    tracing::info!(link = %id, "edge link opened");
+    let caps = SessionCaps {
+        sessions: core.edges.max_sessions_per_link,
+        anonymous: core.edges.max_anonymous_sessions_per_link,
+    };
+    let link = Arc::new(Link::new(id, edge, deliveries, caps));
+    if !core.links.insert(link.clone()) {
+        return Err(Status::already_exists("a live link has this name"));
+    }
+    // Link names are kept out of info logs: they are the links' handles.
+    tracing::info!(edge = link.edge(), "edge link opened");
+    tracing::debug!(link = %id, "edge link opened");
     let ending = LinkEnding {
         link: link.clone(),
         shutdown: shutdown.clone(),
@@ -60,7 +69,7 @@ pub fn open(
     core.clone()
         .tasks
         .spawn(read_signals(core, link, signals, shutdown.clone()));
-    outgoing::stream(queue, ending, shutdown)
+    Ok(outgoing::stream(queue, ending, shutdown))
 }
 
 /// Applies the edge's signals until it hangs up, then ends the link.
@@ -86,7 +95,8 @@ async fn read_signals(
     }
     core.links.remove(&link);
     link.close(closing_reason(&shutdown));
-    tracing::info!(link = %link.id(), "edge link ended");
+    tracing::info!(edge = link.edge(), "edge link ended");
+    tracing::debug!(link = %link.id(), "edge link ended");
 }
 
 /// Applies one signal of the edge.
@@ -122,9 +132,20 @@ fn open_session(
     shutdown: &watch::Receiver<bool>,
 ) {
     let (switch, closed) = CloseSwitch::channel();
-    let Some(operations) = link.add(SessionNumber(opening.session), switch.clone()) else {
-        tracing::warn!(link = %link.id(), session = opening.session, "session number in use");
-        return;
+    let number = SessionNumber(opening.session);
+    let operations = match link.add(number, switch.clone(), opening.token.is_empty()) {
+        Ok(operations) => operations,
+        Err(Refusal::Full) => {
+            tracing::warn!(edge = link.edge(), "edge link full, session refused");
+            let link = link.clone();
+            core.tasks
+                .spawn(async move { link.end_session(number, EndReason::Overloaded).await });
+            return;
+        }
+        Err(refusal) => {
+            tracing::warn!(edge = link.edge(), session = %number, ?refusal, "session not started");
+            return;
+        }
     };
     let span = tracing::info_span!("link_session", link_session = opening.session);
     let started = Started {

@@ -2,6 +2,7 @@
 
 mod chats;
 mod credentials;
+mod edges;
 mod history;
 mod link;
 mod outgoing;
@@ -83,6 +84,11 @@ impl Messenger for MessengerService {
         &self,
         request: Request<Streaming<LinkSignal>>,
     ) -> Result<Response<Self::EdgeLinkStream>, Status> {
+        if !edges::is_from_edge(&request) {
+            return Err(Status::permission_denied(
+                "EdgeLink is for the cluster's edges, which present EDGE_SECRET",
+            ));
+        }
         let id = link::link_id(request.metadata())?;
         let edge = credentials::edge_name(request.metadata());
         let deliveries = link::open(
@@ -91,7 +97,7 @@ impl Messenger for MessengerService {
             edge,
             request.into_inner(),
             self.shutdown.clone(),
-        );
+        )?;
         Ok(Response::new(deliveries))
     }
 
@@ -205,6 +211,7 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (stopping, shutdown) = watch::channel(false);
+    let check = edges::EdgeCheck::new(core.edges.secret.clone());
     let service = MessengerService {
         core: core.clone(),
         shutdown,
@@ -237,7 +244,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(MessengerServer::new(service))
+        .add_service(MessengerServer::with_interceptor(service, check))
         .serve_with_incoming_shutdown(incoming(listener), signal)
         .await?;
     // Let the sessions record how they ended before the pool closes.

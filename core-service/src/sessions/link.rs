@@ -48,24 +48,69 @@ pub struct Link {
     /// The name the edge gave itself, for the connection history.
     edge: Option<String>,
     deliveries: mpsc::Sender<LinkDelivery>,
-    sessions: Mutex<HashMap<SessionNumber, Member>>,
+    caps: SessionCaps,
+    sessions: Mutex<Members>,
     closed: CancellationToken,
+}
+
+/// How many sessions one link may hold: a bound on what one edge (or
+/// whoever holds its secret) can make the core keep.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCaps {
+    pub sessions: usize,
+    /// Sessions not logged in yet.
+    pub anonymous: usize,
+}
+
+/// The sessions on a link, and how many of them have not logged in.
+#[derive(Default)]
+struct Members {
+    by_number: HashMap<SessionNumber, Member>,
+    anonymous: usize,
 }
 
 /// One session on a link.
 struct Member {
     operations: lean_queue::Sender<Box<ClientOperation>>,
     switch: Arc<CloseSwitch>,
+    anonymous: bool,
+}
+
+/// Why a link did not start a session.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The link has ended.
+    Closed,
+    /// The edge used the number for another session.
+    NumberInUse,
+    /// The link holds as many sessions (or anonymous ones) as it may.
+    Full,
+}
+
+impl Members {
+    fn remove(&mut self, session: SessionNumber) -> Option<Member> {
+        let member = self.by_number.remove(&session)?;
+        if member.anonymous {
+            self.anonymous -= 1;
+        }
+        Some(member)
+    }
 }
 
 impl Link {
     /// A link of the edge `edge` whose deliveries go into `deliveries`.
-    pub fn new(id: LinkId, edge: Option<String>, deliveries: mpsc::Sender<LinkDelivery>) -> Self {
+    pub fn new(
+        id: LinkId,
+        edge: Option<String>,
+        deliveries: mpsc::Sender<LinkDelivery>,
+        caps: SessionCaps,
+    ) -> Self {
         Link {
             id,
             edge,
             deliveries,
-            sessions: Mutex::new(HashMap::new()),
+            caps,
+            sessions: Mutex::new(Members::default()),
             closed: CancellationToken::new(),
         }
     }
@@ -94,28 +139,58 @@ impl Link {
     /// returned, and `switch` ends it when it goes past its window, when the
     /// edge says its client is slow, or when the link ends. Holding the
     /// switch from the start means a session flooded while it is still
-    /// starting is closed, not silently forgotten. `None` if the link has
-    /// ended or the number is taken.
-    pub fn add(&self, session: SessionNumber, switch: Arc<CloseSwitch>) -> Option<OperationQueue> {
+    /// starting is closed, not silently forgotten. An `anonymous` session
+    /// (no credential yet) counts against the smaller cap until
+    /// [`Link::logged_in`].
+    pub fn add(
+        &self,
+        session: SessionNumber,
+        switch: Arc<CloseSwitch>,
+        anonymous: bool,
+    ) -> Result<OperationQueue, Refusal> {
         let mut sessions = self.lock();
-        if self.is_closed() || sessions.contains_key(&session) {
-            return None;
+        if self.is_closed() {
+            return Err(Refusal::Closed);
+        }
+        if sessions.by_number.contains_key(&session) {
+            return Err(Refusal::NumberInUse);
+        }
+        if sessions.by_number.len() >= self.caps.sessions
+            || (anonymous && sessions.anonymous >= self.caps.anonymous)
+        {
+            return Err(Refusal::Full);
         }
         let (operations, queue) = lean_queue::queue(LINK_OPERATION_WINDOW as usize);
-        sessions.insert(session, Member { operations, switch });
-        Some(queue)
+        sessions.anonymous += usize::from(anonymous);
+        let member = Member {
+            operations,
+            switch,
+            anonymous,
+        };
+        sessions.by_number.insert(session, member);
+        Ok(queue)
+    }
+
+    /// `session` has logged in: it no longer counts as anonymous.
+    pub fn logged_in(&self, session: SessionNumber) {
+        let mut sessions = self.lock();
+        if let Some(member) = sessions.by_number.get_mut(&session)
+            && std::mem::take(&mut member.anonymous)
+        {
+            sessions.anonymous -= 1;
+        }
     }
 
     /// Queues an operation of `session`. One beyond the window ends the
     /// session: a well-behaved edge never sends it.
     pub fn operation(&self, session: SessionNumber, operation: Box<ClientOperation>) {
         let sessions = self.lock();
-        let Some(member) = sessions.get(&session) else {
+        let Some(member) = sessions.by_number.get(&session) else {
             // The session ended while the operation was on its way.
             return;
         };
         if let Err(lean_queue::SendError::Full(_)) = member.operations.try_send(operation) {
-            tracing::warn!(link = %self.id, %session, "edge sent beyond the operation window");
+            tracing::warn!(edge = self.edge(), %session, "edge sent beyond the operation window");
             member.switch.close(EndReason::SlowConsumer);
         }
     }
@@ -123,7 +198,7 @@ impl Link {
     /// Forgets `session`: it has ended, or the edge says its client hung
     /// up. Its queue ends once the operations already in it are done.
     pub fn detach(&self, session: SessionNumber) {
-        self.lock().remove(&session);
+        self.lock().remove(session);
     }
 
     /// Queues `event` for one session, waiting for room: a session's own
@@ -172,7 +247,7 @@ impl Link {
             ..LinkDelivery::default()
         };
         if let Err(mpsc::error::TrySendError::Full(_)) = self.deliveries.try_send(delivery) {
-            tracing::warn!(link = %self.id, "edge link queue full, closing the link");
+            tracing::warn!(edge = self.edge(), "edge link queue full, closing the link");
             self.close(EndReason::Error);
         }
     }
@@ -180,7 +255,7 @@ impl Link {
     /// The edge ends `session` for `reason` (its client does not keep up,
     /// or stopped answering pings): the session closes with that reason.
     pub fn close_session(&self, session: SessionNumber, reason: EndReason) {
-        if let Some(member) = self.lock().get(&session) {
+        if let Some(member) = self.lock().by_number.get(&session) {
             member.switch.close(reason);
         }
     }
@@ -192,12 +267,12 @@ impl Link {
             self.closed.cancel();
             std::mem::take(&mut *sessions)
         };
-        for member in sessions.into_values() {
+        for member in sessions.by_number.into_values() {
             member.switch.close(reason);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionNumber, Member>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Members> {
         self.sessions.lock().expect("link lock poisoned")
     }
 }
@@ -209,12 +284,16 @@ pub struct Links {
 }
 
 impl Links {
-    /// Makes `link` findable by its name, replacing an ended one.
-    pub fn insert(&self, link: Arc<Link>) {
-        let replaced = self.lock().insert(link.id(), link);
-        if let Some(old) = replaced {
-            old.close(EndReason::Error);
+    /// Makes `link` findable by its name; false if a live link has that
+    /// name already. Knowing a link's name is no reason to end it: the
+    /// live one stays, and the newcomer is refused.
+    pub fn insert(&self, link: Arc<Link>) -> bool {
+        let mut links = self.lock();
+        if links.get(&link.id()).is_some_and(|live| !live.is_closed()) {
+            return false;
         }
+        links.insert(link.id(), link);
+        true
     }
 
     /// The live link named `id`.
@@ -246,10 +325,15 @@ mod tests {
     use super::*;
     use crate::sessions::registry::Outbox;
 
+    const CAPS: SessionCaps = SessionCaps {
+        sessions: 16,
+        anonymous: 4,
+    };
+
     fn link() -> (Arc<Link>, mpsc::Receiver<LinkDelivery>) {
         let (deliveries, received) = mpsc::channel(16);
         (
-            Arc::new(Link::new(LinkId::random(), None, deliveries)),
+            Arc::new(Link::new(LinkId::random(), None, deliveries, CAPS)),
             received,
         )
     }
@@ -258,9 +342,9 @@ mod tests {
     fn operations_beyond_the_window_close_only_that_session() {
         let (link, _deliveries) = link();
         let (flooded_switch, mut closed) = CloseSwitch::channel();
-        let mut flooded = link.add(SessionNumber(1), flooded_switch).unwrap();
+        let mut flooded = link.add(SessionNumber(1), flooded_switch, false).unwrap();
         let (calm_switch, mut calm_closed) = CloseSwitch::channel();
-        let mut calm = link.add(SessionNumber(2), calm_switch).unwrap();
+        let mut calm = link.add(SessionNumber(2), calm_switch, false).unwrap();
 
         for _ in 0..LINK_OPERATION_WINDOW {
             link.operation(SessionNumber(1), Box::default());
@@ -287,7 +371,7 @@ mod tests {
             for round in (0..500).map(SessionNumber) {
                 let (link, _deliveries) = link();
                 let (switch, _closed) = CloseSwitch::channel();
-                let _operations = link.add(round, switch.clone()).unwrap();
+                let _operations = link.add(round, switch.clone(), false).unwrap();
                 let outbox = Outbox::over_link(link.clone(), round, switch, None);
                 let ending = std::thread::spawn(move || drop(outbox));
                 for _ in 0..=LINK_OPERATION_WINDOW {
@@ -296,7 +380,7 @@ mod tests {
                 ending.join().unwrap();
                 let (again, _) = CloseSwitch::channel();
                 assert!(
-                    link.add(round, again).is_some(),
+                    link.add(round, again, false).is_ok(),
                     "the ended session is forgotten"
                 );
             }
@@ -312,7 +396,7 @@ mod tests {
     fn a_session_flooded_while_starting_is_closed() {
         let (link, _deliveries) = link();
         let (switch, mut closed) = CloseSwitch::channel();
-        let _operations = link.add(SessionNumber(6), switch.clone()).unwrap();
+        let _operations = link.add(SessionNumber(6), switch.clone(), false).unwrap();
         for _ in 0..=LINK_OPERATION_WINDOW {
             link.operation(SessionNumber(6), Box::default());
         }
@@ -325,7 +409,7 @@ mod tests {
     fn a_session_whose_outbox_is_gone_is_forgotten_by_its_link() {
         let (link, _deliveries) = link();
         let (switch, _closed) = CloseSwitch::channel();
-        let mut operations = link.add(SessionNumber(8), switch.clone()).unwrap();
+        let mut operations = link.add(SessionNumber(8), switch.clone(), false).unwrap();
         drop(Outbox::over_link(
             link.clone(),
             SessionNumber(8),
@@ -336,7 +420,7 @@ mod tests {
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
         let (again, _) = CloseSwitch::channel();
         assert!(
-            link.add(SessionNumber(8), again).is_some(),
+            link.add(SessionNumber(8), again, false).is_ok(),
             "the number is free again"
         );
     }
@@ -345,17 +429,19 @@ mod tests {
     fn a_number_in_use_or_a_closed_link_starts_no_session() {
         let (link, _deliveries) = link();
         let (first, mut closed) = CloseSwitch::channel();
-        let mut operations = link.add(SessionNumber(4), first).unwrap();
+        let mut operations = link.add(SessionNumber(4), first, false).unwrap();
         assert!(
-            link.add(SessionNumber(4), CloseSwitch::channel().0)
-                .is_none(),
+            link.add(SessionNumber(4), CloseSwitch::channel().0, false)
+                .err()
+                == Some(Refusal::NumberInUse),
             "number in use"
         );
         link.close(EndReason::ServerShutdown);
         assert_eq!(closed.try_recv(), Ok(EndReason::ServerShutdown));
         assert!(
-            link.add(SessionNumber(5), CloseSwitch::channel().0)
-                .is_none(),
+            link.add(SessionNumber(5), CloseSwitch::channel().0, false)
+                .err()
+                == Some(Refusal::Closed),
             "link closed"
         );
         // The session's queue ended with the link.
@@ -366,12 +452,36 @@ mod tests {
     fn a_client_that_leaves_ends_its_queue_after_what_it_sent() {
         let (link, _deliveries) = link();
         let mut operations = link
-            .add(SessionNumber(3), CloseSwitch::channel().0)
+            .add(SessionNumber(3), CloseSwitch::channel().0, false)
             .unwrap();
         link.operation(SessionNumber(3), Box::default());
         link.detach(SessionNumber(3));
         link.operation(SessionNumber(3), Box::default());
         assert!(operations.try_recv().is_some());
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
+    }
+
+    #[test]
+    fn a_link_holds_at_most_its_caps_of_sessions() {
+        let (link, _deliveries) = link();
+        let add = |number, anonymous| {
+            link.add(SessionNumber(number), CloseSwitch::channel().0, anonymous)
+                .err()
+        };
+        let mut kept = Vec::new();
+        for number in 0..CAPS.anonymous as u64 {
+            assert_eq!(add(number, true), None);
+            kept.push(number);
+        }
+        assert_eq!(add(100, true), Some(Refusal::Full), "anonymous cap");
+        link.logged_in(SessionNumber(0));
+        assert_eq!(add(100, true), None, "a login frees an anonymous place");
+        link.detach(SessionNumber(1));
+        assert_eq!(add(101, true), None, "so does a session that ends");
+        assert_eq!(add(102, true), Some(Refusal::Full));
+        for number in 200..(200 + CAPS.sessions as u64 - CAPS.anonymous as u64 - 1) {
+            assert_eq!(add(number, false), None);
+        }
+        assert_eq!(add(300, false), Some(Refusal::Full), "session cap");
     }
 }

@@ -86,6 +86,13 @@ impl Outbox {
         }
     }
 
+    /// The session logged in: on a link, it no longer counts as anonymous.
+    pub fn logged_in(&self) {
+        if let Route::Link { link, session } = &self.route {
+            link.logged_in(*session);
+        }
+    }
+
     /// From now on the session gets presence events.
     pub fn watch_presence(&self) {
         self.watches_presence.store(true, Ordering::Relaxed);

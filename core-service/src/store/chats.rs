@@ -1,6 +1,6 @@
 //! The `chats`, `chat_members`, `groups` and `user_groups` tables.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{ChatId, GroupId, MessageId, UserId};
 use crate::store::Store;
 
@@ -22,9 +22,29 @@ impl Store {
 
     /// Creates the group's chat, its members, the group and its `user_groups`
     /// rows in one transaction: all of it or none.
-    pub async fn create_group(&self, group: &GroupRecord) -> Result<()> {
+    pub async fn create_group(&self, group: &GroupRecord, max_per_user: usize) -> Result<()> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
+        // One creation at a time per creator, so that two at once cannot
+        // both pass the count below (a lock of its own: the user's row is
+        // updated by logins and must not wait on this).
+        transaction
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))",
+                &[&group.creator_id],
+            )
+            .await?;
+        // A statement of its own: it sees what committed while it waited.
+        let created: i64 = transaction
+            .query_one(
+                "SELECT count(*) FROM groups WHERE creator_id = $1",
+                &[&group.creator_id],
+            )
+            .await?
+            .get(0);
+        if usize::try_from(created).unwrap_or(usize::MAX) >= max_per_user {
+            return Err(Error::TooManyGroups { max: max_per_user });
+        }
         transaction
             .execute(
                 "INSERT INTO chats (id, name, type) VALUES ($1, $2, $3)",

@@ -1,7 +1,7 @@
 //! The `messages` table.
 
 use crate::error::Result;
-use crate::ids::ChatId;
+use crate::ids::{ChatId, MessageId};
 use crate::store::Store;
 use crate::store::recent::{self, Page};
 use crate::store::records::{MessageRecord, NewMessage, StoredMessage};
@@ -47,6 +47,16 @@ impl Store {
             self.recent.stored([(message, stored)]);
         }
         Ok(stored)
+    }
+
+    /// The text of the message `id`, if there is one.
+    pub async fn message_text(&self, id: MessageId) -> Result<Option<String>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached("SELECT text FROM messages WHERE id = $1")
+            .await?;
+        let row = client.query_opt(&statement, &[&id]).await?;
+        Ok(row.map(|row| row.get(0)))
     }
 
     /// Stores a batch like [`Store::insert_message`] stores one, in one

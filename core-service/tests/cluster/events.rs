@@ -327,6 +327,7 @@ fn core_process(cluster: &Cluster, port: u16) -> Process {
         .env("DATABASE_URL", cluster.db.url())
         .env("CORE_LISTEN", format!("127.0.0.1:{port}"))
         .env("NATS_URL", &cluster.nats)
+        .env("EDGE_SECRET", core_service::testing::EDGE_SECRET)
         .env("NATS_SUBJECT", &cluster.subject)
         .env("REDIS_URL", crate::redis_url())
         .env("RUST_LOG", "warn");

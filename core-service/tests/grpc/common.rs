@@ -3,7 +3,7 @@
 
 pub use core_service::demo_data::generate::{Sizes, generate};
 pub use core_service::demo_data::{DemoData, populate};
-pub use core_service::state::Limits;
+pub use core_service::state::{AuthSettings, EdgeSettings, Limits, Settings};
 pub use core_service::testing::TestDatabase;
 pub use messenger_proto::v1::client_operation::Operation;
 pub use messenger_proto::v1::messenger_client::MessengerClient;
@@ -25,8 +25,13 @@ pub struct Core {
     pub db: TestDatabase,
 }
 
-/// Starts a core with `limits` on a fresh database.
-pub async fn start(limits: Limits) -> Core {
+/// Starts a core with `settings` on a fresh database; it accepts the test
+/// edges unless the settings say otherwise.
+pub async fn start(settings: impl Into<Settings>) -> Core {
+    let mut settings = settings.into();
+    if settings.edges.secret.is_none() {
+        settings.edges.secret = Some(core_service::testing::edge_secret());
+    }
     let db = TestDatabase::create().await;
     let data = generate(&Sizes {
         users: 4,
@@ -47,7 +52,7 @@ pub async fn start(limits: Limits) -> Core {
         let signal = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        core_service::serve(store, limits, listener, signal)
+        core_service::serve(store, settings, listener, signal)
             .await
             .unwrap();
     });
@@ -164,16 +169,35 @@ pub async fn edge_link(
     mpsc::Sender<pb::LinkSignal>,
     tonic::Streaming<messenger_proto::LinkDelivery>,
 ) {
+    let name = uuid::Uuid::new_v4();
+    edge_link_named(core, name).await.unwrap()
+}
+
+/// An edge's link to `core` named `name`, or the status it was refused with.
+pub async fn edge_link_named(
+    core: &Core,
+    name: uuid::Uuid,
+) -> Result<
+    (
+        mpsc::Sender<pb::LinkSignal>,
+        tonic::Streaming<messenger_proto::LinkDelivery>,
+    ),
+    tonic::Status,
+> {
     let (signals, queue) = mpsc::channel(256);
     let mut request = tonic::Request::new(ReceiverStream::new(queue));
-    let name = uuid::Uuid::new_v4().to_string().parse().unwrap();
+    let name = name.to_string().parse().unwrap();
     request.metadata_mut().insert("x-edge-link", name);
+    request.metadata_mut().insert(
+        messenger_proto::EDGE_SECRET_METADATA,
+        core_service::testing::EDGE_SECRET.parse().unwrap(),
+    );
     request
         .metadata_mut()
         .insert("x-edge-id", "edge-under-test".parse().unwrap());
     let mut client = MessengerClient::new(core.channel().await);
-    let deliveries = client.edge_link(request).await.unwrap().into_inner();
-    (signals, deliveries)
+    let deliveries = client.edge_link(request).await?.into_inner();
+    Ok((signals, deliveries))
 }
 
 pub async fn signal(signals: &mpsc::Sender<pb::LinkSignal>, signal: pb::link_signal::Signal) {

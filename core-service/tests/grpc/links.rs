@@ -220,6 +220,10 @@ async fn a_link_needs_a_uuid_name() {
     request
         .metadata_mut()
         .insert("x-edge-link", "not-a-uuid".parse().unwrap());
+    request.metadata_mut().insert(
+        messenger_proto::EDGE_SECRET_METADATA,
+        core_service::testing::EDGE_SECRET.parse().unwrap(),
+    );
     let status = client.edge_link(request).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     core.stop().await;

@@ -238,7 +238,8 @@ impl EdgeLink {
         let client = self.cores.client(self.index);
         let deliveries = client.clone().edge_link(request).await?.into_inner();
         let link = Arc::new(OpenLink::new(id, signals));
-        tracing::info!(link = %id, "edge link opened");
+        tracing::info!(core = self.index, "edge link opened");
+        tracing::debug!(link = %id, "edge link opened");
         let reading = read(link.clone(), deliveries, self.shutdown.clone());
         let (cores, index) = (self.cores.clone(), self.index);
         tokio::spawn(async move {
@@ -372,7 +373,8 @@ impl OpenLink {
     fn end(&self) {
         self.alive.store(false, Ordering::Release);
         self.lock().clear();
-        tracing::info!(link = %self.id, "edge link closed");
+        tracing::info!("edge link closed");
+        tracing::debug!(link = %self.id, "edge link closed");
     }
 
     /// Completes once the edge is shutting down and no socket is left.

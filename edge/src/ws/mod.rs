@@ -593,6 +593,10 @@ fn ended_close(ended: &SessionEnded) -> Close {
             "core unavailable, reconnect".into(),
         ),
         EndReason::TimedOut => (close_codes::GOING_AWAY, "ping timeout".into()),
+        EndReason::Overloaded => (
+            close_codes::TRY_AGAIN_LATER,
+            "too many connections, retry later".into(),
+        ),
         reason @ (EndReason::Unspecified | EndReason::ClientClosed | EndReason::SwitchedUser) => {
             tracing::error!(?reason, message = %ended.message, "core ended a session");
             (close_codes::INTERNAL_ERROR, "internal error".into())

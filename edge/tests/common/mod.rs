@@ -229,7 +229,10 @@ impl Stack {
     }
 }
 
-fn start_core(store: Store, settings: Settings, listener: TcpListener) -> Server {
+fn start_core(store: Store, mut settings: Settings, listener: TcpListener) -> Server {
+    if settings.edges.secret.is_none() {
+        settings.edges.secret = Some(core_service::testing::edge_secret());
+    }
     let (stop, receiver) = watch::channel(false);
     let task = tokio::spawn(async move {
         core_service::serve(store, settings, listener, stopped(receiver))
@@ -265,6 +268,7 @@ async fn start_edge(
         edge_id: Some("test-edge".into()),
         ws_write_timeout_ms: 10_000,
         ws_queue: 1024,
+        edge_secret: Some(core_service::testing::edge_secret()),
     };
     configure(&mut config);
     let (stop, receiver) = watch::channel(false);

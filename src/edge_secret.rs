@@ -1,0 +1,95 @@
+//! The secret an edge presents to the cores (`EDGE_SECRET`): only a caller
+//! that knows it may open an `EdgeLink` or speak for its clients (their
+//! addresses and user agents, the edge's name).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Metadata key carrying the edge's secret on every call of an edge.
+pub const EDGE_SECRET_METADATA: &str = "x-edge-secret";
+
+/// Shortest secret accepted: a guessable one would protect nothing.
+pub const MIN_EDGE_SECRET_CHARS: usize = 16;
+
+/// The shared secret of a cluster's edges and cores. It never shows in
+/// `Debug` output (configurations are logged at start-up).
+#[derive(Clone, PartialEq, Eq)]
+pub struct EdgeSecret(String);
+
+impl EdgeSecret {
+    /// A fresh random secret, for a process that runs core and edge itself.
+    pub fn random() -> EdgeSecret {
+        let bytes: [u128; 2] = [
+            uuid::Uuid::new_v4().as_u128(),
+            uuid::Uuid::new_v4().as_u128(),
+        ];
+        EdgeSecret(format!("{:032x}{:032x}", bytes[0], bytes[1]))
+    }
+
+    /// The secret as sent in metadata.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` is this secret. Takes the same time wherever the
+    /// first difference is, so that timing does not reveal the secret.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let expected = self.0.as_bytes();
+        let differences = expected
+            .iter()
+            .zip(presented)
+            .fold(0_u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(differences) == 0 && expected.len() == presented.len()
+    }
+}
+
+impl FromStr for EdgeSecret {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.chars().count() < MIN_EDGE_SECRET_CHARS {
+            return Err(format!(
+                "EDGE_SECRET must have at least {MIN_EDGE_SECRET_CHARS} characters"
+            ));
+        }
+        if !text.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err("EDGE_SECRET must be printable ASCII without spaces".to_owned());
+        }
+        Ok(EdgeSecret(text.to_owned()))
+    }
+}
+
+impl fmt::Debug for EdgeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EdgeSecret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_same_secret_matches() {
+        let secret: EdgeSecret = "correct-horse-battery-staple".parse().unwrap();
+        assert!(secret.matches(b"correct-horse-battery-staple"));
+        assert!(!secret.matches(b"correct-horse-battery-stapl"));
+        assert!(!secret.matches(b"correct-horse-battery-staplee"));
+        assert!(!secret.matches(b"Correct-horse-battery-staple"));
+        assert!(!secret.matches(b""));
+    }
+
+    #[test]
+    fn short_or_unprintable_secrets_are_refused() {
+        assert!("short".parse::<EdgeSecret>().is_err());
+        assert!("0123456789abcdef\u{7f}".parse::<EdgeSecret>().is_err());
+        assert!(EdgeSecret::random().expose().parse::<EdgeSecret>().is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_it() {
+        let secret = EdgeSecret::random();
+        assert!(!format!("{secret:?}").contains(secret.expose()));
+    }
+}
