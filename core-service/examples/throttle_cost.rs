@@ -2,7 +2,7 @@
 //! (`REDIS_URL`, or 127.0.0.1:6379). Run by hand:
 //! `cargo run --release -p core-service --example throttle_cost`.
 
-use core_service::auth::throttle::{Limits, LoginThrottle};
+use core_service::auth::throttle::{Limits, Throttle};
 use std::time::{Duration, Instant};
 
 const LOGINS: u32 = 5000;
@@ -17,8 +17,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         window: Duration::from_secs(60),
     };
     let throttles = [
-        ("in memory", LoginThrottle::local(limits)),
-        ("through Redis", LoginThrottle::shared(limits, &url)?),
+        ("in memory", Throttle::local(limits)),
+        ("through Redis", Throttle::shared(limits, &url)?),
     ];
     for (name, throttle) in throttles {
         // The first call connects.

@@ -22,8 +22,13 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest password: bounds the cost of hashing it.
 const MAX_PASSWORD_CHARS: usize = 1024;
 
-/// Creates an account after checking its fields.
-pub async fn register(core: &Core, request: RegisterRequest) -> Result<UserRecord> {
+/// Creates an account after checking its fields; counted against
+/// `client_address`, which may register only so many in a window.
+pub async fn register(
+    core: &Core,
+    request: RegisterRequest,
+    client_address: Option<&str>,
+) -> Result<UserRecord> {
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(Error::invalid(
@@ -45,11 +50,17 @@ pub async fn register(core: &Core, request: RegisterRequest) -> Result<UserRecor
             format!("must be at least {min} characters"),
         ));
     }
+    core.registrations
+        .begin(email, client_address)
+        .await
+        .map_err(|wait| Error::TooManyAttempts {
+            retry_after_seconds: u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX),
+        })?;
     let user = UserRecord {
         id: UserId::random(),
         name: name.to_owned(),
         email: email.to_owned(),
-        password_hash: password::hash(request.password).await?,
+        password_hash: password::hash(request.password, password::Lane::Registration).await?,
     };
     core.store.insert_user(&user).await?;
     Ok(user)

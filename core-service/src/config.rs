@@ -82,6 +82,12 @@ pub struct CoreConfig {
     /// Failed logins allowed per client address in the window.
     #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = AUTH.max_login_failures_per_address)]
     pub login_max_failures_per_address: usize,
+    /// Registrations allowed per client address in their window.
+    #[arg(long, env = "REGISTRATIONS_PER_ADDRESS", default_value_t = AUTH.max_registrations_per_address)]
+    pub registrations_per_address: usize,
+    /// The window over which registrations are counted, in seconds.
+    #[arg(long, env = "REGISTRATION_WINDOW_SECONDS", default_value_t = AUTH.registration_window.as_secs())]
+    pub registration_window_seconds: u64,
     /// The window over which failed logins are counted, in seconds.
     #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECONDS", default_value_t = AUTH.login_failure_window.as_secs())]
     pub login_failure_window_seconds: u64,
@@ -100,6 +106,8 @@ impl CoreConfig {
                 max_login_failures: self.login_max_failures,
                 max_login_failures_per_address: self.login_max_failures_per_address,
                 login_failure_window: Duration::from_secs(self.login_failure_window_seconds),
+                max_registrations_per_address: self.registrations_per_address,
+                registration_window: Duration::from_secs(self.registration_window_seconds),
             },
             edges: EdgeSettings {
                 secret: self.edge_secret.clone(),

@@ -15,8 +15,9 @@ pub enum Error {
     /// Wrong password, or no account with that email.
     #[error("wrong email or password")]
     InvalidCredentials,
-    /// Too many failed logins for the account or from the address.
-    #[error("too many failed logins: retry in {retry_after_seconds} seconds")]
+    /// Too many failed logins for the account or from the address, or
+    /// too many registrations from the address.
+    #[error("too many attempts: retry in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: u32 },
     /// A credential that is missing, unknown, expired or revoked.
     #[error("missing, invalid, expired or revoked credential")]
@@ -46,6 +47,9 @@ pub enum Error {
     /// send must repeat it exactly.
     #[error("client_id already used for a different message")]
     ClientIdReused,
+    /// Too many password hashes are waiting already: retry in a moment.
+    #[error("the server is busy: retry in a moment")]
+    Busy,
     /// A referenced user does not exist.
     #[error("unknown user {0}")]
     UnknownUser(crate::ids::UserId),
@@ -91,6 +95,7 @@ impl Error {
             Error::UnknownUser(_) => "unknown_user",
             Error::TooManyGroups { .. } => "too_many_groups",
             Error::ClientIdReused => "client_id_reused",
+            Error::Busy => "server_busy",
             Error::Database(_) | Error::Pool(_) | Error::Presence(_) | Error::Internal(_) => {
                 "internal_error"
             }
@@ -141,7 +146,7 @@ impl From<Error> for Status {
             Error::TooManyGroups { .. } => Status::failed_precondition(text),
             Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
             Error::MessageNotFound => Status::not_found(text),
-            Error::Pool(_) | Error::Presence(_) => Status::unavailable(text),
+            Error::Pool(_) | Error::Presence(_) | Error::Busy => Status::unavailable(text),
             Error::Database(_) | Error::Internal(_) => Status::internal(text),
         }
     }

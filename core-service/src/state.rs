@@ -1,6 +1,6 @@
 //! The core's shared state, handed to every session and RPC.
 
-use crate::auth::throttle::{self, LoginThrottle};
+use crate::auth::throttle::{self, Throttle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
 use crate::events::order::ChatOrder;
@@ -64,6 +64,10 @@ pub struct AuthSettings {
     pub max_login_failures_per_address: usize,
     /// The window over which failed logins are counted.
     pub login_failure_window: Duration,
+    /// Registrations allowed per client address within their window.
+    pub max_registrations_per_address: usize,
+    /// The window over which registrations are counted.
+    pub registration_window: Duration,
 }
 
 impl AuthSettings {
@@ -77,6 +81,8 @@ impl AuthSettings {
         max_login_failures: 5,
         max_login_failures_per_address: 20,
         login_failure_window: Duration::from_secs(5 * 60),
+        max_registrations_per_address: 10,
+        registration_window: Duration::from_secs(3600),
     };
 }
 
@@ -159,7 +165,9 @@ pub struct Core {
     pub limits: Limits,
     pub auth: AuthSettings,
     pub edges: EdgeSettings,
-    pub throttle: LoginThrottle,
+    pub throttle: Throttle,
+    /// Registrations per address (and per email).
+    pub registrations: Throttle,
     /// Each chat's delivered messages, in order.
     pub order: ChatOrder,
     /// The other cores of the cluster, if there is one (`NATS_URL`).
@@ -186,6 +194,7 @@ impl Core {
             nats_subject,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
+        let registrations = registration_throttle(&auth, redis_url.as_deref())?;
         let id = CoreId::random();
         let presence = match redis_url.as_deref() {
             Some(url) => Presence::shared(id, url, &nats_subject)?,
@@ -201,6 +210,7 @@ impl Core {
             membership: MembershipCache::default(),
             limits,
             throttle,
+            registrations,
             order: ChatOrder::default(),
             bus: None,
             auth,
@@ -215,14 +225,35 @@ impl Core {
 fn login_throttle(
     auth: &AuthSettings,
     redis_url: Option<&str>,
-) -> Result<LoginThrottle, redis::RedisError> {
+) -> Result<Throttle, redis::RedisError> {
     let limits = throttle::Limits {
         per_account: auth.max_login_failures,
         per_address: auth.max_login_failures_per_address,
         window: auth.login_failure_window,
     };
+    throttle_with(limits, redis_url)
+}
+
+/// The registration throttle: every registration counts against its
+/// address (and its email), whether it succeeds or not.
+fn registration_throttle(
+    auth: &AuthSettings,
+    redis_url: Option<&str>,
+) -> Result<Throttle, redis::RedisError> {
+    let limits = throttle::Limits {
+        per_account: auth.max_registrations_per_address,
+        per_address: auth.max_registrations_per_address,
+        window: auth.registration_window,
+    };
+    Ok(throttle_with(limits, redis_url)?.named("registration:"))
+}
+
+fn throttle_with(
+    limits: throttle::Limits,
+    redis_url: Option<&str>,
+) -> Result<Throttle, redis::RedisError> {
     match redis_url {
-        Some(url) => LoginThrottle::shared(limits, url),
-        None => Ok(LoginThrottle::local(limits)),
+        Some(url) => Throttle::shared(limits, url),
+        None => Ok(Throttle::local(limits)),
     }
 }

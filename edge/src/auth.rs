@@ -5,6 +5,7 @@
 //! login-session cookie a browser got from `POST /auth/login`. The edge only
 //! carries the token to the core, which decides whose it is.
 
+use crate::server::Peer;
 use messenger_proto::v1::OpenSession;
 use std::net::SocketAddr;
 use warp::Filter;
@@ -106,7 +107,7 @@ impl Caller {
 pub fn caller() -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(LOGIN_COOKIE))
-        .and(warp::addr::remote())
+        .and(warp::ext::optional::<Peer>().map(|peer: Option<Peer>| peer.map(|peer| peer.address)))
         .and(warp::header::optional::<String>("user-agent"))
         .map(
             |header: Option<String>, cookie: Option<String>, address, user_agent| Caller {

@@ -51,6 +51,30 @@ pub struct EdgeConfig {
     /// consumer and is disconnected (4008).
     #[arg(long, env = "WS_QUEUE", default_value_t = 1024)]
     pub ws_queue: usize,
+    /// Most WebSocket connections at once that have not logged in: the
+    /// rest of `MAX_CONNECTIONS` is kept for logged-in ones.
+    #[arg(long, env = "MAX_ANONYMOUS_CONNECTIONS", default_value_t = 5_000)]
+    pub max_anonymous_connections: usize,
+    /// How long a WebSocket may stay open without logging in, in
+    /// milliseconds; then it is closed (4003).
+    #[arg(long, env = "WS_LOGIN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_login_timeout_ms: u64,
+    /// Most connections (HTTP and WebSocket) from one client address;
+    /// further ones are closed at once.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    pub max_connections_per_address: usize,
+    /// Most HTTP connections at once (WebSockets, once upgraded, count
+    /// under `MAX_CONNECTIONS` instead); further ones are closed at once.
+    #[arg(long, env = "MAX_HTTP_CONNECTIONS", default_value_t = 4_096)]
+    pub max_http_connections: usize,
+    /// How long a client may take to send a request's head, in
+    /// milliseconds; also how long a keep-alive connection may stay idle.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub http_header_timeout_ms: u64,
+    /// How long a request may take from its head to its response (its body
+    /// included), in milliseconds; then it is answered 408.
+    #[arg(long, env = "HTTP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub http_request_timeout_ms: u64,
     /// This edge's name in the connection history (default `edge@<address>`).
     #[arg(long, env = "EDGE_ID")]
     pub edge_id: Option<String>,

@@ -33,7 +33,7 @@ pub struct Detail {
     pub detail: String,
 }
 
-/// 429: too many failed logins.
+/// 429: too many failed logins or registrations.
 #[derive(Serialize, ToSchema)]
 pub struct Throttled {
     pub detail: String,
@@ -63,7 +63,7 @@ pub enum ApiError {
     Forbidden(String),
     /// 409: the resource exists already.
     Conflict(String),
-    /// 429: too many failed logins; retry after this many seconds.
+    /// 429: too many failed logins (or registrations); retry after this many seconds.
     TooManyAttempts(u32),
     /// An OAuth 2.0 error response (RFC 6749 §5.2).
     OAuth(OAuthError),
@@ -103,7 +103,7 @@ impl ApiError {
             ApiError::TooManyAttempts(seconds) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 json!(Throttled {
-                    detail: format!("too many failed logins: retry in {seconds} seconds"),
+                    detail: format!("too many attempts: retry in {seconds} seconds"),
                     retry_after: *seconds,
                 }),
                 Some(("retry-after", seconds.to_string())),

@@ -6,6 +6,7 @@
 //! - [`http`]: REST endpoints and the API documentation.
 //! - [`recover`] and [`error`]: the one mapping of errors to HTTP.
 //! - [`core_client`]: the self-healing connections to the cores.
+//! - [`server`]: the HTTP server (timeouts, connection caps).
 
 pub mod auth;
 pub mod config;
@@ -14,10 +15,12 @@ pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod recover;
+pub mod server;
 pub mod ws;
 
 use config::EdgeConfig;
 use core_client::Cores;
+use server::HttpLimits;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -98,11 +101,8 @@ pub async fn serve(
         stop.await;
         let _ = stopping.send(true);
     };
-    warp::serve(routes(config.clone(), Arc::new(cores), shutdown))
-        .incoming(listener)
-        .graceful(signal)
-        .run()
-        .await;
+    let routes = routes(config.clone(), Arc::new(cores), shutdown);
+    server::serve(routes, listener, HttpLimits::from_config(config), signal).await;
     Ok(())
 }
 

@@ -59,6 +59,12 @@ async fn start(sizes: Sizes) -> Stack {
         edge_id: Some("smoke-edge".into()),
         ws_write_timeout_ms: 10_000,
         ws_queue: 1024,
+        max_anonymous_connections: 5_000,
+        ws_login_timeout_ms: 10_000,
+        max_connections_per_address: 256,
+        max_http_connections: 4_096,
+        http_header_timeout_ms: 10_000,
+        http_request_timeout_ms: 30_000,
         edge_secret: Some(core_service::testing::edge_secret()),
     };
     let mut until = stopped;

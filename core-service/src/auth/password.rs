@@ -4,16 +4,98 @@
 //! blocking thread pool and never stalls the async workers. Each hash also
 //! holds about 19 MiB while it runs, so at most one per core runs at a time:
 //! a burst of thousands of logins waits its turn instead of exhausting memory.
+//!
+//! Whoever can make the core hash can keep it busy, so each [`Lane`] has a
+//! bounded queue (a hash beyond it is refused at once with
+//! [`Error::Busy`]), and registrations, which anyone may start, take at
+//! most half of the hashing threads: however many of them wait, logins of
+//! existing users keep the other half.
 
 use crate::error::{Error, Result};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::sync::LazyLock;
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// Hashes computing at once.
-static HASHING: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+/// Logins waiting for a hashing thread before further ones are refused.
+pub const MAX_LOGINS_WAITING: usize = 256;
+/// Registrations waiting before further ones are refused.
+pub const MAX_REGISTRATIONS_WAITING: usize = 16;
+
+/// Why a password is hashed, which decides its place in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Checking a login.
+    Login,
+    /// Registering a new account.
+    Registration,
+    /// Loading accounts from a file (an operator's command): unbounded.
+    Import,
+}
+
+/// Hashes computing at once: one per CPU.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(threads()));
+/// The hashing threads registrations may hold at once.
+static REGISTRATION_SHARE: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new((threads() / 2).max(1)));
+/// Hashes waiting for a thread, per bounded lane.
+static LOGINS_WAITING: AtomicUsize = AtomicUsize::new(0);
+static REGISTRATIONS_WAITING: AtomicUsize = AtomicUsize::new(0);
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// A hash's right to run: its permits, held until it is done.
+struct Turn {
+    _thread: SemaphorePermit<'static>,
+    _share: Option<SemaphorePermit<'static>>,
+}
+
+impl Lane {
+    /// Waits for a hashing thread, or refuses at once if the lane's queue
+    /// is full.
+    async fn turn(self) -> Result<Turn> {
+        let waiting = match self {
+            Lane::Login => Some((&LOGINS_WAITING, MAX_LOGINS_WAITING)),
+            Lane::Registration => Some((&REGISTRATIONS_WAITING, MAX_REGISTRATIONS_WAITING)),
+            Lane::Import => None,
+        };
+        let _place = match waiting {
+            Some((count, max)) => Some(Waiting::join(count, max)?),
+            None => None,
+        };
+        let share = match self {
+            Lane::Registration => Some(REGISTRATION_SHARE.acquire().await.expect("never closed")),
+            Lane::Login | Lane::Import => None,
+        };
+        let thread = HASHING.acquire().await.expect("never closed");
+        Ok(Turn {
+            _thread: thread,
+            _share: share,
+        })
+    }
+}
+
+/// A place in a lane's queue, left when the hash starts (or gives up).
+struct Waiting(&'static AtomicUsize);
+
+impl Waiting {
+    fn join(count: &'static AtomicUsize, max: usize) -> Result<Waiting> {
+        if count.fetch_add(1, Ordering::AcqRel) >= max {
+            count.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::Busy);
+        }
+        Ok(Waiting(count))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// A valid hash of a password nobody has, checked when the email is unknown
 /// so that a wrong email takes as long as a wrong password.
@@ -32,9 +114,9 @@ pub fn hash_now(password: &str) -> Result<String> {
         .map_err(|error| Error::Internal(format!("password hashing failed: {error}")))
 }
 
-/// [`hash_now`] on the blocking pool.
-pub async fn hash(password: String) -> Result<String> {
-    let _turn = HASHING.acquire().await.expect("never closed");
+/// [`hash_now`] on the blocking pool, in `lane`.
+pub async fn hash(password: String, lane: Lane) -> Result<String> {
+    let _turn = lane.turn().await?;
     tokio::task::spawn_blocking(move || {
         let hash = hash_now(&password);
         give_back_memory();
@@ -47,7 +129,7 @@ pub async fn hash(password: String) -> Result<String> {
 /// Whether `password` matches the stored hash; `None` checks against a decoy
 /// and always answers false, taking the same time.
 pub async fn verify(password: String, stored_hash: Option<String>) -> Result<bool> {
-    let _turn = HASHING.acquire().await.expect("never closed");
+    let _turn = Lane::Login.turn().await?;
     tokio::task::spawn_blocking(move || {
         let known = stored_hash.is_some();
         let stored = stored_hash.unwrap_or_else(|| DECOY_HASH.clone());
@@ -82,7 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let stored = hash("correct horse".into()).await.unwrap();
+        let stored = hash("correct horse".into(), Lane::Import).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
         assert!(!stored.contains("correct horse"));
         assert!(
@@ -96,5 +178,16 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_account_never_verifies() {
         assert!(!verify("decoy password".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn a_full_lane_refuses_at_once_and_frees_its_places() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let first = Waiting::join(&COUNT, 2).unwrap();
+        let _second = Waiting::join(&COUNT, 2).unwrap();
+        assert!(matches!(Waiting::join(&COUNT, 2), Err(Error::Busy)));
+        drop(first);
+        assert!(Waiting::join(&COUNT, 2).is_ok());
+        assert_eq!(COUNT.load(Ordering::Acquire), 1);
     }
 }

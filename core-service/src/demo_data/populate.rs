@@ -200,7 +200,7 @@ async fn hash_new_passwords(
             id: UserId(user.id),
             name: user.name.clone(),
             email: user.email.clone(),
-            password_hash: password::hash(user.password.clone()).await?,
+            password_hash: password::hash(user.password.clone(), password::Lane::Import).await?,
         })
     })
     .buffered(cores)

@@ -118,7 +118,8 @@ impl Messenger for MessengerService {
     }
 
     async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<User>, Status> {
-        let user = accounts::register(&self.core, request.into_inner()).await?;
+        let address = credentials::client_address(request.metadata());
+        let user = accounts::register(&self.core, request.into_inner(), address.as_deref()).await?;
         tracing::info!(user_id = %user.id, "account registered");
         Ok(Response::new(convert::user(&user)))
     }

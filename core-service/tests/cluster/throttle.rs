@@ -3,7 +3,7 @@
 //! blocks a login.
 
 use crate::{Cluster, fresh_email, redis_url, require_redis};
-use core_service::auth::throttle::{Limits, LoginThrottle};
+use core_service::auth::throttle::{Limits, Throttle};
 use messenger_proto::v1::Login;
 use messenger_proto::v1::messenger_client::MessengerClient;
 use std::sync::Arc;
@@ -17,12 +17,12 @@ const LIMITS: Limits = Limits {
 };
 
 /// Two cores' throttles on the same Redis.
-async fn two_cores() -> (LoginThrottle, LoginThrottle) {
+async fn two_cores() -> (Throttle, Throttle) {
     require_redis().await;
     let url = redis_url();
     (
-        LoginThrottle::shared(LIMITS, &url).unwrap(),
-        LoginThrottle::shared(LIMITS, &url).unwrap(),
+        Throttle::shared(LIMITS, &url).unwrap(),
+        Throttle::shared(LIMITS, &url).unwrap(),
     )
 }
 
@@ -71,8 +71,8 @@ async fn a_success_clears_the_account_on_every_core_and_spares_the_address() {
         ..LIMITS
     };
     let (a_low, b_low) = (
-        LoginThrottle::shared(limits, &redis_url()).unwrap(),
-        LoginThrottle::shared(limits, &redis_url()).unwrap(),
+        Throttle::shared(limits, &redis_url()).unwrap(),
+        Throttle::shared(limits, &redis_url()).unwrap(),
     );
     for _ in 0..2 {
         a_low.begin(&email, Some(&address)).await.unwrap();
@@ -92,7 +92,7 @@ async fn a_success_clears_the_account_on_every_core_and_spares_the_address() {
 #[tokio::test]
 async fn a_redis_that_is_down_never_blocks_a_login_and_the_core_still_counts() {
     // Nothing listens on port 1.
-    let throttle = LoginThrottle::shared(LIMITS, "redis://127.0.0.1:1").unwrap();
+    let throttle = Throttle::shared(LIMITS, "redis://127.0.0.1:1").unwrap();
     let email = fresh_email();
     for _ in 0..LIMITS.per_account {
         let started = std::time::Instant::now();
@@ -100,7 +100,7 @@ async fn a_redis_that_is_down_never_blocks_a_login_and_the_core_still_counts() {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
     assert!(throttle.begin(&email, None).await.is_err());
-    assert!(LoginThrottle::shared(LIMITS, "not a url").is_err());
+    assert!(Throttle::shared(LIMITS, "not a url").is_err());
 }
 
 /// Demo data with a user of a fresh email (Redis outlives a test run: an

@@ -98,6 +98,11 @@ pub fn routes(
         (status = 201, description = "Created", body = User),
         (status = 409, description = "Email already registered", body = Detail),
         (status = 422, description = "Invalid fields; every one is listed", body = ValidationError),
+        (status = 429, description = "Too many registrations from this address \
+            (REGISTRATIONS_PER_ADDRESS per REGISTRATION_WINDOW_SECONDS); Retry-After says when",
+            body = Detail),
+        (status = 503, description = "Too many passwords waiting to be hashed, or the core is \
+            unavailable: retry in a moment", body = Detail),
     )
 )]
 async fn register(

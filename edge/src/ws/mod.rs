@@ -20,6 +20,7 @@ use crate::config::EdgeConfig;
 use crate::core_client::Cores;
 use crate::error::{ApiError, Detail};
 use crate::openapi::Document;
+use crate::server::Peer;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{LinkSession, Links, Next};
@@ -53,6 +54,8 @@ pub mod close_codes {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The login the connection was opened with was revoked (logout).
     pub const LOGGED_OUT: u16 = 4001;
+    /// The client did not log in within `WS_LOGIN_TIMEOUT_MS`.
+    pub const LOGIN_TIMEOUT: u16 = 4003;
     /// The client read too slowly: its queue on the core filled up, or a
     /// frame waited longer than the write timeout.
     pub const SLOW_CONSUMER: u16 = 4008;
@@ -68,6 +71,8 @@ pub struct ConnectionSettings {
     pub ping_interval: Duration,
     /// How long a frame may wait to be taken by the client.
     pub write_timeout: Duration,
+    /// How long a connection may stay open without logging in.
+    pub login_timeout: Duration,
     /// The edge's links to the cores.
     pub links: Arc<Links>,
 }
@@ -106,6 +111,7 @@ pub fn route(
         max_frame_bytes: config.max_frame_bytes,
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
         write_timeout: Duration::from_millis(config.ws_write_timeout_ms.max(1)),
+        login_timeout: Duration::from_millis(config.ws_login_timeout_ms.max(1)),
         links: Arc::new(Links::new(
             cores.clone(),
             config.edge_name().into(),
@@ -117,22 +123,26 @@ pub fn route(
         settings.links.watch_down_cores(shutdown.clone());
     }
     let hard_limit = config.hard_frame_limit();
-    let connections = Arc::new(Semaphore::new(config.max_connections));
+    let budget = Budget {
+        connections: Arc::new(Semaphore::new(config.max_connections)),
+        anonymous: Arc::new(Semaphore::new(
+            config.max_anonymous_connections.min(config.max_connections),
+        )),
+    };
     document
         .route::<__path_route>()
         .and(upgrade::upgrade())
         .and(caller())
         .and(warp::header::optional::<String>("origin"))
+        .and(warp::ext::optional::<Peer>())
         .and_then(
-            move |upgrade: Upgrade, caller: Caller, origin: Option<String>| {
-                let permit = connections.clone().try_acquire_owned();
+            move |upgrade: Upgrade, caller: Caller, origin: Option<String>, peer: Option<Peer>| {
+                let places = budget.take(&caller);
                 let (cores, shutdown) = (cores.clone(), shutdown.clone());
                 let origins = origins.clone();
                 let settings = settings.clone();
                 async move {
-                    let Ok(permit) = permit else {
-                        return Err(warp::reject::custom(ApiError::TooManyConnections));
-                    };
+                    let places = places.map_err(warp::reject::custom)?;
                     check_origin(&caller, origin.as_deref(), &origins)?;
                     if caller.credential.is_some() {
                         cores
@@ -147,9 +157,12 @@ pub fn route(
                         settings,
                         shutdown,
                         caller,
-                        permit,
+                        places,
+                        peer,
                     });
-                    Ok(upgrade.on_upgrade(hard_limit, move |socket| run(socket, pending)))
+                    Ok::<_, Rejection>(
+                        upgrade.on_upgrade(hard_limit, move |socket| run(socket, pending)),
+                    )
                 }
             },
         )
@@ -180,13 +193,56 @@ fn check_origin(
     }
 }
 
+/// The WebSockets the edge takes: `MAX_CONNECTIONS` in all, of which at
+/// most `MAX_ANONYMOUS_CONNECTIONS` not logged in, so that sockets that
+/// never log in cannot take the places of those that do.
+#[derive(Clone)]
+struct Budget {
+    connections: Arc<Semaphore>,
+    anonymous: Arc<Semaphore>,
+}
+
+/// A connection's places in the [`Budget`].
+struct Places {
+    _connection: OwnedSemaphorePermit,
+    /// Given back when the connection logs in.
+    anonymous: Option<OwnedSemaphorePermit>,
+}
+
+impl Budget {
+    /// Places for a new connection of `caller`: a credential on the upgrade
+    /// logs it in from the start; without one it is anonymous until its
+    /// login frame succeeds.
+    fn take(&self, caller: &Caller) -> Result<Places, ApiError> {
+        let connection = self
+            .connections
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyConnections)?;
+        let anonymous = match caller.credential {
+            Some(_) => None,
+            None => Some(
+                self.anonymous
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| ApiError::TooManyConnections)?,
+            ),
+        };
+        Ok(Places {
+            _connection: connection,
+            anonymous,
+        })
+    }
+}
+
 /// What a connection needs besides its socket.
 struct Pending {
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     caller: Caller,
-    /// The connection's place under `MAX_CONNECTIONS`.
-    permit: OwnedSemaphorePermit,
+    places: Places,
+    /// Its TCP connection's place under `MAX_CONNECTIONS_PER_ADDRESS`.
+    peer: Option<Peer>,
 }
 
 /// One open connection: the socket's halves and its session on the core.
@@ -205,7 +261,8 @@ struct Connection {
     watches_presence: bool,
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    places: Places,
+    _peer: Option<Peer>,
 }
 
 /// Runs one WebSocket connection until either side ends it.
@@ -233,7 +290,8 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         settings,
         shutdown,
         caller,
-        permit,
+        places,
+        peer,
     } = *pending;
     let (mut sink, source) = socket.split();
     let Some(session) = settings.links.join(&caller).await else {
@@ -255,7 +313,8 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         watches_presence: false,
         settings,
         shutdown,
-        _permit: permit,
+        places,
+        _peer: peer,
     }))
 }
 
@@ -291,6 +350,8 @@ impl Connection {
         let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
         let mut last_heard = Instant::now();
         let settings = &self.settings.clone();
+        let login_deadline = tokio::time::sleep(settings.login_timeout);
+        tokio::pin!(login_deadline);
         loop {
             tokio::select! {
                 // While the core has not taken the operations already sent,
@@ -341,6 +402,10 @@ impl Connection {
                         return Some((close_codes::SERVICE_RESTART, "core link ended, reconnect".into()));
                     }
                 },
+                () = &mut login_deadline, if self.resume.is_none() => {
+                    self.session.end(EndReason::TimedOut);
+                    return Some((close_codes::LOGIN_TIMEOUT, "not logged in in time".into()));
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= interval * 2 {
                         self.session.end(EndReason::TimedOut);
@@ -401,6 +466,8 @@ impl Connection {
     /// Keeps the core's [`Resumable`]: a new one after the client logged
     /// in (again), or the new core's token after a move.
     fn keep(&mut self, resumable: Resumable) {
+        // Logged in: the connection no longer counts as anonymous.
+        self.places.anonymous = None;
         match &mut self.resume {
             Some(resume) if resume.is_moving() => resume.renew(resumable),
             _ => self.resume = Some(Box::new(Resume::new(resumable))),

@@ -80,11 +80,11 @@ impl LocalThrottle {
 
 #[cfg(test)]
 mod tests {
-    use super::super::LoginThrottle;
+    use super::super::Throttle;
     use super::*;
 
-    fn throttle(per_account: usize, per_address: usize, window: Duration) -> LoginThrottle {
-        LoginThrottle::local(Limits {
+    fn throttle(per_account: usize, per_address: usize, window: Duration) -> Throttle {
+        Throttle::local(Limits {
             per_account,
             per_address,
             window,

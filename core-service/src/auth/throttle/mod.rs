@@ -1,4 +1,5 @@
-//! Throttling of logins, per account and per client address.
+//! Throttling of logins (and registrations), per account and per client
+//! address.
 //!
 //! Every attempt is counted when it starts, before the password is checked,
 //! so that guesses sent at the same moment cannot slip past the limit. While
@@ -53,16 +54,20 @@ pub struct Attempt {
     local: bool,
 }
 
-/// The login throttle of a core.
-pub struct LoginThrottle {
+/// A throttle of a core: of logins, or (under another [`Throttle::named`])
+/// of registrations.
+pub struct Throttle {
+    /// Put before every key, so that two throttles never share a count.
+    name: &'static str,
     local: LocalThrottle,
     shared: Option<SharedThrottle>,
 }
 
-impl LoginThrottle {
+impl Throttle {
     /// A throttle counting in this core's memory.
     pub fn local(limits: Limits) -> Self {
-        LoginThrottle {
+        Throttle {
+            name: "",
             local: LocalThrottle::new(limits.at_least_one()),
             shared: None,
         }
@@ -72,10 +77,17 @@ impl LoginThrottle {
     /// that uses the same Redis.
     pub fn shared(limits: Limits, url: &str) -> Result<Self, redis::RedisError> {
         let limits = limits.at_least_one();
-        Ok(LoginThrottle {
+        Ok(Throttle {
+            name: "",
             local: LocalThrottle::new(limits),
             shared: Some(SharedThrottle::new(limits, url)?),
         })
+    }
+
+    /// The same throttle counting under `name` (logins count under none).
+    #[must_use]
+    pub fn named(self, name: &'static str) -> Self {
+        Throttle { name, ..self }
     }
 
     /// Counts an attempt for `email` from `address`, or says how long to
@@ -83,8 +95,8 @@ impl LoginThrottle {
     pub async fn begin(&self, email: &str, address: Option<&str>) -> Result<Attempt, Duration> {
         let attempt = Attempt {
             id: uuid::Uuid::new_v4().simple().to_string(),
-            account: format!("account:{}", email.trim().to_lowercase()),
-            address: address.map(|address| format!("address:{address}")),
+            account: format!("{}account:{}", self.name, email.trim().to_lowercase()),
+            address: address.map(|address| format!("{}address:{address}", self.name)),
             local: false,
         };
         if let Some(shared) = &self.shared {

@@ -1,0 +1,13 @@
+//! Attacks on the edge by anonymous or registered clients, one module per
+//! family, each against the real stack: sockets that never log in, slow
+//! HTTP clients.
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod passwords;
+mod slow_http;
+mod sockets;
