@@ -11,3 +11,4 @@ mod common;
 mod passwords;
 mod slow_http;
 mod sockets;
+mod throttle;

@@ -2,12 +2,16 @@
 //! address.
 //!
 //! Every attempt is counted when it starts, before the password is checked,
-//! so that guesses sent at the same moment cannot slip past the limit. While
-//! an account (or an address) has as many attempts within `window` as its
-//! limit (a higher one per address, since many users may share one behind a
-//! NAT), further attempts are refused without checking the password until
-//! the oldest leaves the window. A successful login takes its attempt back
-//! and clears the account; a failed one stays counted.
+//! so that guesses sent at the same moment cannot slip past the limit.
+//! An account has `per_account` attempts within `window` free; each
+//! further one must wait a delay after the last that doubles each time
+//! (1 s, 2 s, 4 s, … at most a minute): guessing stays slow, and a stranger's
+//! five wrong passwords cost the real user a second, not a lockout. An
+//! address has `per_address` attempts per window (a higher limit, since
+//! many users may share one behind a NAT), then waits for the oldest to
+//! leave it. Refused attempts never check a password. A successful login
+//! takes its attempt back and clears the account; a failed one stays
+//! counted.
 //!
 //! With `REDIS_URL` the counts are shared by every core ([`shared`]);
 //! without it they live in this core's memory ([`local`]) and reset when it
@@ -23,6 +27,21 @@ use std::time::Duration;
 
 /// How long a login waits for Redis before counting in memory instead.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The wait after an account's first attempt beyond its free ones.
+pub const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// The longest wait between an account's attempts.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// The wait after an account's newest attempt when `beyond` attempts past
+/// its free ones are in the window: doubling from [`FIRST_DELAY`], at most
+/// [`MAX_DELAY`] and never longer than the window.
+pub fn account_delay(beyond: usize, window: Duration) -> Duration {
+    let doublings = u32::try_from(beyond).unwrap_or(u32::MAX).min(16);
+    (FIRST_DELAY * 2_u32.pow(doublings))
+        .min(MAX_DELAY)
+        .min(window)
+}
 
 /// The limits a throttle applies.
 #[derive(Debug, Clone, Copy)]

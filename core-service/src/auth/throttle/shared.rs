@@ -15,22 +15,33 @@ use std::time::Duration;
 /// Prefix of every key the throttle writes.
 const PREFIX: &str = "messenger:throttle:";
 
-/// KEYS: the attempt's account and address; ARGV: window (ms), attempt id,
-/// then each key's limit. Returns 0 when counted, else the ms to wait.
+/// KEYS: the attempt's account, then its address if any; ARGV: window
+/// (ms), attempt id, the account's free attempts, the address's limit, the
+/// first and the longest delay (ms). Returns 0 when counted, else the ms to
+/// wait (see [`super::account_delay`], which this mirrors).
 const BEGIN: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local window = tonumber(ARGV[1])
 local wait = 0
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local free = tonumber(ARGV[3])
+if count >= free then
+  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local doublings = math.min(count - free, 16)
+  local delay = math.min(tonumber(ARGV[5]) * 2 ^ doublings, tonumber(ARGV[6]), window)
+  wait = math.max(wait, tonumber(newest[2]) + delay - now)
+end
+if KEYS[2] then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
     wait = math.max(wait, tonumber(oldest[2]) + window - now, 1)
   end
 end
 if wait > 0 then
-  return wait
+  return math.ceil(wait)
 end
 for _, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[2])
@@ -73,10 +84,13 @@ impl SharedThrottle {
         if let Some(address) = &attempt.address {
             invocation.key(key(address));
         }
-        let window = u64::try_from(self.limits.window.as_millis()).unwrap_or(u64::MAX);
-        invocation.arg(window.max(1)).arg(&attempt.id);
+        invocation
+            .arg(millis(self.limits.window).max(1))
+            .arg(&attempt.id);
         invocation.arg(self.limits.per_account);
         invocation.arg(self.limits.per_address);
+        invocation.arg(millis(super::FIRST_DELAY));
+        invocation.arg(millis(super::MAX_DELAY));
         let wait: u64 = invocation
             .invoke_async(&mut self.redis.connection().await?)
             .await?;
@@ -99,6 +113,10 @@ impl SharedThrottle {
             .await?;
         Ok(())
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn key(name: &str) -> String {
