@@ -63,6 +63,7 @@ impl v1::EndReason {
             v1::EndReason::LoggedOut => "logged_out",
             v1::EndReason::TimedOut => "timed_out",
             v1::EndReason::Overloaded => "overloaded",
+            v1::EndReason::Expired => "expired",
         }
     }
 }

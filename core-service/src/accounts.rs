@@ -1,8 +1,8 @@
 //! Accounts and credentials: registration, browser login sessions, OAuth
 //! 2.0 tokens, and resolving a credential to its user.
 
-use crate::auth::password;
 use crate::auth::tokens;
+use crate::auth::{Authenticated, password};
 use crate::commands::login::check_credentials;
 use crate::error::{Error, Result};
 use crate::events;
@@ -178,9 +178,8 @@ fn expiry(ttl: Duration) -> DateTime<Utc> {
     Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
 }
 
-/// The user of `token` (a login session or an access token) and the login
-/// it belongs to.
-pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord, LoginId)> {
+/// Whom `token` (a login session or an access token) stands for.
+pub async fn authenticate_token(core: &Core, token: &str) -> Result<Authenticated> {
     let hash = tokens::hash(token);
     if let Some(owner) = core.tokens.get(&hash) {
         return Ok(owner);
@@ -191,7 +190,35 @@ pub async fn authenticate_token(core: &Core, token: &str) -> Result<(UserRecord,
         .await?
         .ok_or(Error::InvalidCredential)?;
     core.tokens.insert(hash, user.clone(), login, expires_at);
-    Ok((user, login))
+    Ok(Authenticated {
+        user,
+        login,
+        expires_at,
+    })
+}
+
+/// A token with which the edge may open a session of `user` again on
+/// another core: in the login `grant` (so that its logout ends the moved
+/// session too) and expiring with it, or, for a session logged in with a
+/// password, a login of its own. Returns the token and its hash.
+pub async fn resume_token(
+    core: &Core,
+    user: UserId,
+    grant: Option<(LoginId, DateTime<Utc>)>,
+) -> Result<(String, String)> {
+    let token = tokens::generate(TokenKind::Session);
+    let (family_id, expires_at) =
+        grant.unwrap_or_else(|| (LoginId::random(), expiry(core.auth.session_ttl)));
+    let record = NewToken {
+        hash: tokens::hash(&token),
+        kind: TokenKind::Session,
+        user_id: user,
+        family_id,
+        expires_at,
+    };
+    let hash = record.hash.clone();
+    core.store.insert_tokens(&[record]).await?;
+    Ok((token, hash))
 }
 
 /// Revokes `token` with its whole login, and closes the live sessions that

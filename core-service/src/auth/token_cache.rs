@@ -8,6 +8,7 @@
 //! [`STALE_AFTER`]: the bound for a core that missed the event, or for a
 //! table changed behind the cores' backs.
 
+use super::Authenticated;
 use crate::ids::LoginId;
 use crate::store::users::UserRecord;
 use chrono::{DateTime, Utc};
@@ -34,12 +35,16 @@ struct Entry {
 }
 
 impl TokenCache {
-    /// The owner and login of a token, if it is cached and still live.
-    pub fn get(&self, hash: &str) -> Option<(UserRecord, LoginId)> {
+    /// Whom a token stands for, if it is cached and still live.
+    pub fn get(&self, hash: &str) -> Option<Authenticated> {
         let mut entries = self.entries.lock().expect("token cache lock");
         let entry = entries.get(hash)?;
         if entry.expires_at > Utc::now() && entry.cached_at.elapsed() < STALE_AFTER {
-            return Some((entry.user.clone(), entry.login));
+            return Some(Authenticated {
+                user: entry.user.clone(),
+                login: entry.login,
+                expires_at: entry.expires_at,
+            });
         }
         entries.remove(hash);
         None
@@ -102,8 +107,8 @@ mod tests {
         let cache = TokenCache::default();
         let (owner, login) = (user(), LoginId::random());
         cache.insert("h".into(), owner.clone(), login, in_minutes(5));
-        let (cached, cached_login) = cache.get("h").unwrap();
-        assert_eq!((cached.id, cached_login), (owner.id, login));
+        let cached = cache.get("h").unwrap();
+        assert_eq!((cached.user.id, cached.login), (owner.id, login));
         assert!(cache.get("other").is_none());
     }
 

@@ -11,6 +11,8 @@ use messenger_proto::v1::Login;
 pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Result<()> {
     let address = session.origin.client_address.clone();
     let user = check_credentials(core, &login, address.as_deref()).await?;
+    // A password login rests on no token: nothing of it expires.
+    session.grant = None;
     session.log_in(core, &user).await
 }
 

@@ -17,6 +17,7 @@ use crate::ids::{ConnectionId, LoginId, UserId};
 use crate::sessions::{Outbox, SessionId};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
+use chrono::{DateTime, Utc};
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{self as pb, server_event::Event};
 use std::sync::Arc;
@@ -32,9 +33,12 @@ pub struct SessionState {
     pub origin: ConnectionOrigin,
     /// This login's row in the connection history.
     pub connection: Option<ConnectionId>,
-    /// The login of the token its edge was given to move the session to
+    /// The login the session's credential belongs to, and when that
+    /// credential expires; `None` for a session logged in with a password.
+    pub grant: Option<(LoginId, DateTime<Utc>)>,
+    /// The hash of the token its edge was given to move the session to
     /// another core (see [`resumable`]), revoked when the session ends here.
-    pub resume_login: Option<LoginId>,
+    pub resume_token: Option<String>,
 }
 
 impl SessionState {
@@ -46,7 +50,8 @@ impl SessionState {
             outbox,
             origin,
             connection: None,
-            resume_login: None,
+            grant: None,
+            resume_token: None,
         }
     }
 
@@ -72,8 +77,8 @@ impl SessionState {
         self.reply(Event::AuthSuccess(crate::convert::user(user)))
             .await;
         if self.outbox.is_linked() {
-            let resumable = resumable(core, user.id).await?;
-            self.resume_login = Some(resumable.1);
+            let resumable = resumable(core, user.id, self.grant).await?;
+            self.resume_token = Some(resumable.1);
             self.reply(Event::Resumable(resumable.0)).await;
         }
         if let Some(change) = core.presence.arrived(user.id).await {
@@ -106,8 +111,8 @@ impl SessionState {
         {
             error.log();
         }
-        if let Some(login) = self.resume_login.take().filter(|_| !moves)
-            && let Err(error) = core.store.revoke_login(login).await
+        if let Some(token) = self.resume_token.take().filter(|_| !moves)
+            && let Err(error) = core.store.revoke_token(&token).await
         {
             error.log();
         }
@@ -122,12 +127,16 @@ impl SessionState {
     }
 }
 
-/// What the edge of a session needs to move it to another core: a token of
-/// a login of its own, and the last seq of each of the user's chats now
-/// (read after the session was registered, so every later message reaches
-/// it live). Returns the login too.
-async fn resumable(core: &Core, user: UserId) -> Result<(pb::Resumable, LoginId)> {
-    let (token, login, _) = crate::accounts::session_token(core, user).await?;
+/// What the edge of a session needs to move it to another core: a token
+/// (see [`crate::accounts::resume_token`]), and the last seq of each of the
+/// user's chats now (read after the session was registered, so every later
+/// message reaches it live). Returns the token's hash too.
+async fn resumable(
+    core: &Core,
+    user: UserId,
+    grant: Option<(LoginId, DateTime<Utc>)>,
+) -> Result<(pb::Resumable, String)> {
+    let (token, hash) = crate::accounts::resume_token(core, user, grant).await?;
     let chats = core
         .store
         .chat_positions(user)
@@ -146,7 +155,7 @@ async fn resumable(core: &Core, user: UserId) -> Result<(pb::Resumable, LoginId)
         cursor: Some(cursor),
         user_id: user.to_string(),
     };
-    Ok((resumable, login))
+    Ok((resumable, hash))
 }
 
 /// Applies one client operation. A failure is answered with an `Error`

@@ -204,7 +204,7 @@ async fn run_session(
             }
         }
     };
-    let login = user.as_ref().map(|(_, login)| *login);
+    let login = user.as_ref().map(|user| user.login);
     let outbox = Arc::new(Outbox::over_link(link.clone(), number, switch, login));
     let origin = ConnectionOrigin::new(
         Some(&opening.client_address),
@@ -217,7 +217,6 @@ async fn run_session(
         closed,
         shutdown,
     };
-    let user = user.map(|(user, _)| user);
     let ending = session::run(core, session, user, &mut operations).await;
     // A client that hung up, or logged in as someone else, is gone already
     // as far as the edge knows.

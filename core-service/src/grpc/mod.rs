@@ -199,8 +199,7 @@ impl MessengerService {
     /// The user of the credential the request carries.
     async fn caller(&self, metadata: &MetadataMap) -> Result<UserRecord, Error> {
         let token = credentials::required_bearer_token(metadata)?;
-        let (user, _login) = accounts::authenticate_token(&self.core, &token).await?;
-        Ok(user)
+        Ok(accounts::authenticate_token(&self.core, &token).await?.user)
     }
 }
 

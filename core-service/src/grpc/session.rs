@@ -8,12 +8,12 @@
 //! a status when the core shuts down or the client reads too slowly.
 
 use super::outgoing::{self, Ending, Outgoing};
+use crate::auth::Authenticated;
 use crate::commands::{self, SessionState};
-use crate::ids::LoginId;
 use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
-use crate::store::users::UserRecord;
+use chrono::{DateTime, Utc};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ClientOperation;
 use std::sync::Arc;
@@ -30,15 +30,15 @@ pub trait Operations {
 }
 
 /// Starts a session over the client's operation stream; returns its events.
-/// `user` is the user its credential belongs to, with the login, if it had one.
+/// `user` is whom its credential stands for, if it had one.
 pub fn open(
     core: Arc<Core>,
     operations: Streaming<ClientOperation>,
     shutdown: watch::Receiver<bool>,
-    user: Option<(UserRecord, LoginId)>,
+    user: Option<Authenticated>,
     origin: ConnectionOrigin,
 ) -> EventStream {
-    let login = user.as_ref().map(|(_, login)| *login);
+    let login = user.as_ref().map(|user| user.login);
     let (switch, closed) = CloseSwitch::channel();
     let (events, queue) = mpsc::channel(core.limits.session_queue);
     let outbox = Arc::new(Outbox::new(events, switch, login));
@@ -48,7 +48,6 @@ pub fn open(
         operations,
         shutdown: shutdown.clone(),
     };
-    let user = user.map(|(user, _)| user);
     core.clone().tasks.spawn(tracing::Instrument::instrument(
         async move { run(core, session, user, &mut operations).await },
         span,
@@ -84,23 +83,42 @@ impl Operations for OwnStream {
 }
 
 /// Runs a session: logs it in as `user` if given, applies the client's
-/// operations until they end, and records how the session ended, which it
-/// returns.
+/// operations until they end (or until the credential it was opened with
+/// expires), and records how the session ended, which it returns.
 pub async fn run(
     core: Arc<Core>,
     mut session: SessionState,
-    user: Option<UserRecord>,
+    user: Option<Authenticated>,
     operations: &mut impl Operations,
 ) -> EndReason {
-    if let Some(user) = user
-        && let Err(error) = Box::pin(session.log_in(&core, &user)).await
-    {
-        error.log();
-        session.outbox.close(EndReason::ServerShutdown);
-        return EndReason::Error;
+    let mut expiry = None;
+    if let Some(user) = user {
+        session.grant = Some((user.login, user.expires_at));
+        expiry = Some(Box::pin(tokio::time::sleep(time_left(user.expires_at))));
+        if let Err(error) = Box::pin(session.log_in(&core, &user.user)).await {
+            error.log();
+            session.outbox.close(EndReason::ServerShutdown);
+            return EndReason::Error;
+        }
     }
     let ending = loop {
-        match operations.next().await {
+        let next = match &mut expiry {
+            Some(expired) => tokio::select! {
+                next = operations.next() => Some(next),
+                () = expired => None,
+            },
+            None => Some(operations.next().await),
+        };
+        let Some(next) = next else {
+            if session.grant.is_none() {
+                // Logged in again with a password: nothing expires.
+                expiry = None;
+                continue;
+            }
+            session.outbox.close(EndReason::Expired);
+            break EndReason::Expired;
+        };
+        match next {
             // Boxed, like the other rare large futures here, so that the
             // task an idle session keeps is a few hundred bytes, not KiBs.
             Ok(operation) => {
@@ -116,6 +134,11 @@ pub async fn run(
     Box::pin(session.finish(&core, reason)).await;
     tracing::debug!(reason = reason.name(), "session ended");
     reason
+}
+
+/// How long until `at` (nothing, if it is past).
+fn time_left(at: DateTime<Utc>) -> tokio::time::Duration {
+    (at - Utc::now()).to_std().unwrap_or_default()
 }
 
 /// How a session's own response stream ends: when the core closes the
@@ -148,6 +171,7 @@ fn close_status(reason: EndReason) -> Status {
         }
         EndReason::ServerShutdown => Status::unavailable("the core is shutting down"),
         EndReason::LoggedOut => Status::unauthenticated("logged out: the login was revoked"),
+        EndReason::Expired => Status::unauthenticated("the credential expired"),
         _ => Status::unavailable("the session failed, reconnect"),
     }
 }

@@ -87,32 +87,46 @@ impl Store {
     /// login it came from); its user and family, or `None` if the token was
     /// not live.
     /// Revokes every token of login `login`.
-    pub async fn revoke_login(&self, login: LoginId) -> Result<()> {
+    /// Revokes the one token with `hash` (not its login).
+    pub async fn revoke_token(&self, hash: &str) -> Result<()> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
                 "UPDATE auth_tokens SET revoked_at = now()
-                 WHERE family_id = $1 AND revoked_at IS NULL",
+                 WHERE token_hash = $1 AND revoked_at IS NULL",
             )
             .await?;
-        client.execute(&statement, &[&login]).await?;
+        client.execute(&statement, &[&hash]).await?;
         Ok(())
     }
 
     pub async fn revoke_family_of(&self, hash: &str) -> Result<Option<(UserId, LoginId)>> {
-        let client = self.connection().await?;
-        let revoked = client
-            .query(
-                "UPDATE auth_tokens SET revoked_at = now()
-                 WHERE revoked_at IS NULL AND family_id = (
-                     SELECT family_id FROM auth_tokens
-                     WHERE token_hash = $1 AND kind IN ('session', 'access')
-                       AND revoked_at IS NULL AND expires_at > now())
-                 RETURNING user_id, family_id",
+        let mut client = self.connection().await?;
+        let transaction = client.transaction().await?;
+        let family = transaction
+            .query_opt(
+                "SELECT user_id, family_id FROM auth_tokens
+                 WHERE token_hash = $1 AND kind IN ('session', 'access')
+                   AND revoked_at IS NULL AND expires_at > now()",
                 &[&hash],
             )
             .await?;
-        Ok(revoked.first().map(|row| (row.get(0), row.get(1))))
+        let Some(family) = family else {
+            return Ok(None);
+        };
+        let (user_id, family_id): (UserId, LoginId) = (family.get(0), family.get(1));
+        lock_family(&transaction, family_id).await?;
+        // After the lock: a rotation that committed meanwhile is seen, and
+        // its new pair revoked with the rest.
+        transaction
+            .execute(
+                "UPDATE auth_tokens SET revoked_at = now()
+                 WHERE family_id = $1 AND revoked_at IS NULL",
+                &[&family_id],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(Some((user_id, family_id)))
     }
 
     /// Exchanges a refresh token: marks it used and stores `replacements`
@@ -125,6 +139,18 @@ impl Store {
     ) -> Result<RefreshOutcome> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
+        let family: Option<LoginId> = transaction
+            .query_opt(
+                "SELECT family_id FROM auth_tokens WHERE token_hash = $1 AND kind = 'refresh'",
+                &[&hash],
+            )
+            .await?
+            .map(|row| row.get(0));
+        let Some(family) = family else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        lock_family(&transaction, family).await?;
+        // Read after the lock: a logout that committed meanwhile is seen.
         let row = transaction
             .query_opt(
                 "SELECT user_id, family_id, expires_at > now(), used_at IS NULL AND revoked_at IS NULL
@@ -164,6 +190,23 @@ impl Store {
         transaction.commit().await?;
         Ok(RefreshOutcome::Rotated { user_id })
     }
+}
+
+/// Makes a logout and a refresh of one login take turns (until the
+/// transaction ends): otherwise a refresh could add a new pair that a
+/// logout running at the same moment does not see, and the pair would
+/// outlive the logout.
+async fn lock_family(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    family: LoginId,
+) -> Result<()> {
+    transaction
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 1))",
+            &[&family],
+        )
+        .await?;
+    Ok(())
 }
 
 async fn insert(client: &impl deadpool_postgres::GenericClient, tokens: &[NewToken]) -> Result<()> {

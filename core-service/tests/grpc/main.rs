@@ -5,6 +5,7 @@
 // Tests unwrap freely: a failure is the test failing, with its line.
 #![allow(clippy::unwrap_used)]
 
+mod abuse_access;
 mod abuse_core_port;
 mod abuse_input;
 mod accounts;

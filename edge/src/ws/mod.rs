@@ -54,6 +54,9 @@ pub mod close_codes {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The login the connection was opened with was revoked (logout).
     pub const LOGGED_OUT: u16 = 4001;
+    /// The credential the connection was opened with expired: refresh it
+    /// and reconnect.
+    pub const EXPIRED: u16 = 4002;
     /// The client did not log in within `WS_LOGIN_TIMEOUT_MS`.
     pub const LOGIN_TIMEOUT: u16 = 4003;
     /// The client read too slowly: its queue on the core filled up, or a
@@ -660,6 +663,7 @@ fn ended_close(ended: &SessionEnded) -> Close {
             "core unavailable, reconnect".into(),
         ),
         EndReason::TimedOut => (close_codes::GOING_AWAY, "ping timeout".into()),
+        EndReason::Expired => (close_codes::EXPIRED, "credential expired".into()),
         EndReason::Overloaded => (
             close_codes::TRY_AGAIN_LATER,
             "too many connections, retry later".into(),
