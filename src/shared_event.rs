@@ -5,10 +5,15 @@
 //! copies bytes into its frame instead of encoding the event again. On the
 //! wire a `SharedEvent` is exactly a `ServerEvent`, so any gRPC client
 //! (grpcurl included) reads it as one.
+//!
+//! Received, it keeps the event's bytes and decodes them only when asked
+//! ([`SharedEvent::into_event`]): an edge that cannot decode one event in
+//! a `LinkDelivery` fails that delivery's sessions, not the link that
+//! carries every other session's events.
 
 use crate::v1::ServerEvent;
 use prost::bytes::{Buf, BufMut, Bytes};
-use prost::encoding::{DecodeContext, WireType};
+use prost::encoding::{self, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
 /// A server event, as a value or as its encoded bytes.
@@ -59,6 +64,8 @@ impl Message for SharedEvent {
         }
     }
 
+    /// Copies the field's bytes as they are (a `ServerEvent` has one field
+    /// on the wire, its oneof), for [`SharedEvent::into_event`] to decode.
     fn merge_field(
         &mut self,
         tag: u32,
@@ -66,13 +73,39 @@ impl Message for SharedEvent {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        if let SharedEvent::Encoded(bytes) = self {
-            *self = SharedEvent::Decoded(Box::new(ServerEvent::decode(bytes.clone())?));
+        let mut raw = match std::mem::take(self) {
+            SharedEvent::Encoded(bytes) => bytes.to_vec(),
+            SharedEvent::Decoded(event) => event.encode_to_vec(),
+        };
+        match wire_type {
+            WireType::Varint => {
+                let mut value = 0_u64;
+                encoding::uint64::merge(wire_type, &mut value, buf, ctx)?;
+                encoding::encode_key(tag, wire_type, &mut raw);
+                encoding::encode_varint(value, &mut raw);
+            }
+            WireType::SixtyFourBit => {
+                let mut value = 0_u64;
+                encoding::fixed64::merge(wire_type, &mut value, buf, ctx)?;
+                encoding::fixed64::encode(tag, &value, &mut raw);
+            }
+            WireType::ThirtyTwoBit => {
+                let mut value = 0_u32;
+                encoding::fixed32::merge(wire_type, &mut value, buf, ctx)?;
+                encoding::fixed32::encode(tag, &value, &mut raw);
+            }
+            WireType::LengthDelimited => {
+                let mut value = Vec::new();
+                encoding::bytes::merge(wire_type, &mut value, buf, ctx)?;
+                encoding::bytes::encode(tag, &value, &mut raw);
+            }
+            // Not part of a ServerEvent; skipped as any decoder would.
+            WireType::StartGroup | WireType::EndGroup => {
+                encoding::skip_field(wire_type, tag, buf, ctx)?;
+            }
         }
-        match self {
-            SharedEvent::Decoded(event) => event.merge_field(tag, wire_type, buf, ctx),
-            SharedEvent::Encoded(_) => unreachable!("decoded just above"),
-        }
+        *self = SharedEvent::Encoded(Bytes::from(raw));
+        Ok(())
     }
 
     fn encoded_len(&self) -> usize {
@@ -129,6 +162,39 @@ mod tests {
     #[test]
     fn a_shared_event_is_as_small_as_its_bytes() {
         assert!(std::mem::size_of::<SharedEvent>() <= std::mem::size_of::<Bytes>());
+    }
+
+    #[test]
+    fn a_bad_event_fails_only_when_it_is_read() {
+        let good = LinkDelivery {
+            sessions: vec![1],
+            event: Some(SharedEvent::encode_once(&event())),
+            ..Default::default()
+        };
+        let mut bytes = good.encode_to_vec();
+        // Corrupt the event's inner bytes (its message's text field tag)
+        // while keeping every length intact.
+        let text = bytes.windows(5).position(|w| w == b"Hello").unwrap();
+        bytes[text - 2] = 0xff;
+        let decoded = LinkDelivery::decode(bytes.as_slice()).expect("the delivery itself decodes");
+        assert_eq!(decoded.sessions, vec![1]);
+        assert!(decoded.event.unwrap().into_event().is_err());
+    }
+
+    #[test]
+    fn every_kind_of_field_survives_the_copy() {
+        let event = ServerEvent {
+            event: Some(Event::Message(ChatMessage {
+                id: "m".into(),
+                seq: 300,
+                text: "with a varint".into(),
+                ..Default::default()
+            })),
+        };
+        let bytes = SharedEvent::from(event.clone()).encode_to_vec();
+        let copied = SharedEvent::decode(bytes.as_slice()).unwrap();
+        assert_eq!(copied.encode_to_vec(), bytes);
+        assert_eq!(copied.into_event().unwrap(), event);
     }
 
     fn event() -> ServerEvent {

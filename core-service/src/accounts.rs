@@ -1,8 +1,9 @@
 //! Accounts and credentials: registration, browser login sessions, OAuth
 //! 2.0 tokens, and resolving a credential to its user.
 
+use crate::auth::Authenticated;
+use crate::auth::password::{self, Lane};
 use crate::auth::tokens;
-use crate::auth::{Authenticated, password};
 use crate::commands::login::check_credentials;
 use crate::error::{Error, Result};
 use crate::events;
@@ -50,17 +51,26 @@ pub async fn register(
             format!("must be at least {min} characters"),
         ));
     }
-    core.registrations
+    let attempt = core
+        .registrations
         .begin(email, client_address)
         .await
         .map_err(|wait| Error::TooManyAttempts {
             retry_after_seconds: u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX),
         })?;
+    let turn = match core.lanes.turn(Lane::Registration).await {
+        Ok(turn) => turn,
+        Err(busy) => {
+            // Refused unheard: it does not count against the address.
+            core.registrations.withdrawn(&attempt).await;
+            return Err(busy);
+        }
+    };
     let user = UserRecord {
         id: UserId::random(),
         name: name.to_owned(),
         email: email.to_owned(),
-        password_hash: password::hash(request.password, password::Lane::Registration).await?,
+        password_hash: password::hash(request.password, turn).await?,
     };
     core.store.insert_user(&user).await?;
     Ok(user)

@@ -56,6 +56,10 @@ pub struct CoreConfig {
     /// Most groups one user may create.
     #[arg(long, env = "MAX_GROUPS_PER_USER", default_value_t = Limits::default().max_groups_per_user)]
     pub max_groups_per_user: usize,
+    /// Most chats one user may be in (a new group with a member at the
+    /// limit is refused).
+    #[arg(long, env = "MAX_CHATS_PER_USER", default_value_t = Limits::default().max_chats_per_user)]
+    pub max_chats_per_user: usize,
     /// Largest history page a client may ask for.
     #[arg(long, env = "MAX_HISTORY_PAGE", default_value_t = Limits::default().max_page_size)]
     pub max_history_page: u32,
@@ -126,6 +130,7 @@ impl CoreConfig {
             max_text_chars: self.max_message_chars,
             max_group_members: self.max_group_members,
             max_groups_per_user: self.max_groups_per_user,
+            max_chats_per_user: self.max_chats_per_user,
             max_page_size: self.max_history_page,
             session_queue: self.session_queue.max(1),
             ..Limits::default()

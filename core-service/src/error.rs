@@ -43,6 +43,9 @@ pub enum Error {
     /// The user has created as many groups as one user may.
     #[error("you have created {max} groups, the most one user may")]
     TooManyGroups { max: usize },
+    /// A new group's member is in as many chats as one user may be.
+    #[error("user {0} is in as many chats as one user may be")]
+    TooManyChats(crate::ids::UserId),
     /// A `client_id` already used for a different message: the retry of a
     /// send must repeat it exactly.
     #[error("client_id already used for a different message")]
@@ -94,6 +97,7 @@ impl Error {
             Error::MessageNotFound => "message_not_found",
             Error::UnknownUser(_) => "unknown_user",
             Error::TooManyGroups { .. } => "too_many_groups",
+            Error::TooManyChats(_) => "too_many_chats",
             Error::ClientIdReused => "client_id_reused",
             Error::Busy => "server_busy",
             Error::Database(_) | Error::Pool(_) | Error::Presence(_) | Error::Internal(_) => {
@@ -143,7 +147,9 @@ impl From<Error> for Status {
                 status
             }
             Error::EmailTaken | Error::ClientIdReused => Status::already_exists(text),
-            Error::TooManyGroups { .. } => Status::failed_precondition(text),
+            Error::TooManyGroups { .. } | Error::TooManyChats(_) => {
+                Status::failed_precondition(text)
+            }
             Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
             Error::MessageNotFound => Status::not_found(text),
             Error::Pool(_) | Error::Presence(_) | Error::Busy => Status::unavailable(text),

@@ -1,5 +1,6 @@
 //! The core's shared state, handed to every session and RPC.
 
+use crate::auth::password::Lanes;
 use crate::auth::throttle::{self, Throttle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
@@ -24,6 +25,9 @@ pub struct Limits {
     pub max_group_members: usize,
     /// Most groups one user may create.
     pub max_groups_per_user: usize,
+    /// Most chats one user may be in: bounds the per-chat cursors of sync
+    /// and resume, which must stay far below one event's size limit.
+    pub max_chats_per_user: usize,
     /// Largest history page.
     pub max_page_size: u32,
     /// The page size of a request that names none (at most the largest).
@@ -40,6 +44,7 @@ impl Default for Limits {
             max_group_name_chars: 128,
             max_group_members: 1000,
             max_groups_per_user: 500,
+            max_chats_per_user: 10_000,
             max_page_size: 100,
             default_page_size: 50,
             session_queue: 1024,
@@ -168,6 +173,8 @@ pub struct Core {
     pub throttle: Throttle,
     /// Registrations per address (and per email).
     pub registrations: Throttle,
+    /// Password hashes waiting for a thread, by why they are hashed.
+    pub lanes: Lanes,
     /// Each chat's delivered messages, in order.
     pub order: ChatOrder,
     /// The other cores of the cluster, if there is one (`NATS_URL`).
@@ -211,6 +218,7 @@ impl Core {
             limits,
             throttle,
             registrations,
+            lanes: Lanes::default(),
             order: ChatOrder::default(),
             bus: None,
             auth,

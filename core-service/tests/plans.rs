@@ -194,7 +194,7 @@ async fn exercise(store: &Store, data: &DemoData) {
     store.mark_seen(reader, stored.id).await.unwrap();
 
     store.chat_positions(reader).await.unwrap();
-    assert!(!store.chats_of_user(reader).await.unwrap().is_empty());
+    assert!(!store.chats_of_user(reader, 50, 0).await.unwrap().is_empty());
     let connection = ConnectionId(Uuid::now_v7());
     store
         .start_connection(
@@ -224,7 +224,13 @@ async fn exercise(store: &Store, data: &DemoData) {
     store.core_stopped(core).await.unwrap();
 
     assert!(!store.contacts(reader).await.unwrap().is_empty());
-    assert!(!store.contacts_last_seen(reader).await.unwrap().is_empty());
+    assert!(
+        !store
+            .contacts_last_seen(reader, 5_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.last_seen_now(reader).await.unwrap().is_some());
 }
 

@@ -13,6 +13,19 @@ use warp::Filter;
 /// The name of the cookie holding a login session's token. Browsers hold
 /// it under this name, so it stays as it is.
 pub const LOGIN_COOKIE: &str = "messenger_session";
+/// Its name when cookies are `Secure` (`COOKIE_SECURE`): with the
+/// `__Host-` prefix a browser takes the cookie only from this host, over
+/// HTTPS, for every path, so a sibling subdomain cannot plant one.
+pub const SECURE_LOGIN_COOKIE: &str = "__Host-messenger_session";
+
+/// The login cookie's name under the `secure` setting.
+pub fn login_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_LOGIN_COOKIE
+    } else {
+        LOGIN_COOKIE
+    }
+}
 
 /// Where a credential came from: a cookie is sent by browsers on their own,
 /// so cookie-authenticated WebSockets get an `Origin` check.
@@ -103,10 +116,15 @@ impl Caller {
     }
 }
 
-/// Extracts the caller: bearer header first, then the session cookie.
-pub fn caller() -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone {
+/// Extracts the caller: bearer header first, then the session cookie (only
+/// the `__Host-` one when cookies are `secure`).
+pub fn caller(
+    secure_cookie: bool,
+) -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
-        .and(warp::cookie::optional::<String>(LOGIN_COOKIE))
+        .and(warp::cookie::optional::<String>(login_cookie_name(
+            secure_cookie,
+        )))
         .and(warp::ext::optional::<Peer>().map(|peer: Option<Peer>| peer.map(|peer| peer.address)))
         .and(warp::header::optional::<String>("user-agent"))
         .map(
@@ -137,9 +155,10 @@ fn from_cookie(cookie: Option<String>) -> Option<Credential> {
 
 /// The `Set-Cookie` value that stores a login session.
 pub fn login_cookie(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    let name = login_cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
     format!(
-        "{LOGIN_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        "{name}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
         max_age_seconds.max(0)
     )
 }
@@ -167,9 +186,12 @@ mod tests {
         let cookie = login_cookie("mss_1", 60, true);
         assert_eq!(
             cookie,
-            "messenger_session=mss_1; Max-Age=60; Path=/; HttpOnly; SameSite=Lax; Secure"
+            "__Host-messenger_session=mss_1; Max-Age=60; Path=/; HttpOnly; SameSite=Lax; Secure"
         );
-        assert!(!login_cookie("mss_1", 60, false).contains("Secure"));
+        assert_eq!(
+            login_cookie("mss_1", 60, false),
+            "messenger_session=mss_1; Max-Age=60; Path=/; HttpOnly; SameSite=Lax"
+        );
         assert!(cleared_cookie(false).contains("Max-Age=0"));
     }
 

@@ -43,6 +43,10 @@ const STREAM_WINDOW: u32 = 256 * 1024;
 const CONNECTION_WINDOW: u32 = 64 * 1024 * 1024;
 /// How often an idle connection to the core is pinged.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// Largest message the edge takes from a core: above the core's own cap on
+/// one delivery (`sessions::link::MAX_DELIVERY_BYTES`), so that no single
+/// event can end a link (tonic's default is 4 MiB).
+const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// How often a core that is down is tried again.
 pub const RETRY: Duration = Duration::from_secs(2);
 
@@ -61,10 +65,10 @@ pub fn connect_lazy(url: &str, secret: &EdgeSecret) -> Result<CoreClient, CoreUr
         .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_lazy();
     let secret = secret.expose().parse().map_err(|_| CoreUrlError::Secret)?;
-    Ok(MessengerClient::with_interceptor(
-        channel,
-        PresentSecret(secret),
-    ))
+    Ok(
+        MessengerClient::with_interceptor(channel, PresentSecret(secret))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+    )
 }
 
 /// Why the cores cannot be called.

@@ -30,45 +30,56 @@ pub enum Lane {
     Login,
     /// Registering a new account.
     Registration,
-    /// Loading accounts from a file (an operator's command): unbounded.
-    Import,
 }
 
-/// Hashes computing at once: one per CPU.
+/// Hashes computing at once in this process: one per CPU.
 static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(threads()));
-/// The hashing threads registrations may hold at once.
-static REGISTRATION_SHARE: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new((threads() / 2).max(1)));
-/// Hashes waiting for a thread, per bounded lane.
-static LOGINS_WAITING: AtomicUsize = AtomicUsize::new(0);
-static REGISTRATIONS_WAITING: AtomicUsize = AtomicUsize::new(0);
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
 
-/// A hash's right to run: its permits, held until it is done.
-struct Turn {
-    _thread: SemaphorePermit<'static>,
-    _share: Option<SemaphorePermit<'static>>,
+/// A core's queues for hashing: how many wait in each lane, and the share
+/// of the hashing threads registrations may hold.
+pub struct Lanes {
+    logins_waiting: AtomicUsize,
+    registrations_waiting: AtomicUsize,
+    registration_share: Semaphore,
 }
 
-impl Lane {
-    /// Waits for a hashing thread, or refuses at once if the lane's queue
-    /// is full.
-    async fn turn(self) -> Result<Turn> {
-        let waiting = match self {
-            Lane::Login => Some((&LOGINS_WAITING, MAX_LOGINS_WAITING)),
-            Lane::Registration => Some((&REGISTRATIONS_WAITING, MAX_REGISTRATIONS_WAITING)),
-            Lane::Import => None,
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            logins_waiting: AtomicUsize::new(0),
+            registrations_waiting: AtomicUsize::new(0),
+            registration_share: Semaphore::new((threads() / 2).max(1)),
+        }
+    }
+}
+
+/// A hash's right to run: its permits, held until it is done.
+pub struct Turn<'a> {
+    _thread: SemaphorePermit<'static>,
+    _share: Option<SemaphorePermit<'a>>,
+}
+
+impl Lanes {
+    /// Waits for a hashing thread in `lane`, or refuses at once if the
+    /// lane's queue is full.
+    pub async fn turn(&self, lane: Lane) -> Result<Turn<'_>> {
+        let (waiting, max) = match lane {
+            Lane::Login => (&self.logins_waiting, MAX_LOGINS_WAITING),
+            Lane::Registration => (&self.registrations_waiting, MAX_REGISTRATIONS_WAITING),
         };
-        let _place = match waiting {
-            Some((count, max)) => Some(Waiting::join(count, max)?),
-            None => None,
-        };
-        let share = match self {
-            Lane::Registration => Some(REGISTRATION_SHARE.acquire().await.expect("never closed")),
-            Lane::Login | Lane::Import => None,
+        let _place = Waiting::join(waiting, max)?;
+        let share = match lane {
+            Lane::Registration => Some(
+                self.registration_share
+                    .acquire()
+                    .await
+                    .expect("never closed"),
+            ),
+            Lane::Login => None,
         };
         let thread = HASHING.acquire().await.expect("never closed");
         Ok(Turn {
@@ -78,11 +89,22 @@ impl Lane {
     }
 }
 
-/// A place in a lane's queue, left when the hash starts (or gives up).
-struct Waiting(&'static AtomicUsize);
+impl Turn<'static> {
+    /// A turn outside any lane, for loading accounts from a file (an
+    /// operator's command): it waits as long as it takes.
+    pub async fn unqueued() -> Turn<'static> {
+        Turn {
+            _thread: HASHING.acquire().await.expect("never closed"),
+            _share: None,
+        }
+    }
+}
 
-impl Waiting {
-    fn join(count: &'static AtomicUsize, max: usize) -> Result<Waiting> {
+/// A place in a lane's queue, left when the hash starts (or gives up).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn join(count: &'a AtomicUsize, max: usize) -> Result<Waiting<'a>> {
         if count.fetch_add(1, Ordering::AcqRel) >= max {
             count.fetch_sub(1, Ordering::AcqRel);
             return Err(Error::Busy);
@@ -91,7 +113,7 @@ impl Waiting {
     }
 }
 
-impl Drop for Waiting {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -114,9 +136,9 @@ pub fn hash_now(password: &str) -> Result<String> {
         .map_err(|error| Error::Internal(format!("password hashing failed: {error}")))
 }
 
-/// [`hash_now`] on the blocking pool, in `lane`.
-pub async fn hash(password: String, lane: Lane) -> Result<String> {
-    let _turn = lane.turn().await?;
+/// [`hash_now`] on the blocking pool, once it has its `turn`.
+pub async fn hash(password: String, turn: Turn<'_>) -> Result<String> {
+    let _turn = turn;
     tokio::task::spawn_blocking(move || {
         let hash = hash_now(&password);
         give_back_memory();
@@ -128,8 +150,8 @@ pub async fn hash(password: String, lane: Lane) -> Result<String> {
 
 /// Whether `password` matches the stored hash; `None` checks against a decoy
 /// and always answers false, taking the same time.
-pub async fn verify(password: String, stored_hash: Option<String>) -> Result<bool> {
-    let _turn = Lane::Login.turn().await?;
+pub async fn verify(password: String, stored_hash: Option<String>, turn: Turn<'_>) -> Result<bool> {
+    let _turn = turn;
     tokio::task::spawn_blocking(move || {
         let known = stored_hash.is_some();
         let stored = stored_hash.unwrap_or_else(|| DECOY_HASH.clone());
@@ -164,30 +186,39 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let stored = hash("correct horse".into(), Lane::Import).await.unwrap();
+        let stored = hash("correct horse".into(), Turn::unqueued().await)
+            .await
+            .unwrap();
         assert!(stored.starts_with("$argon2id$"));
         assert!(!stored.contains("correct horse"));
         assert!(
-            verify("correct horse".into(), Some(stored.clone()))
-                .await
-                .unwrap()
+            verify(
+                "correct horse".into(),
+                Some(stored.clone()),
+                Turn::unqueued().await
+            )
+            .await
+            .unwrap()
         );
-        assert!(!verify("wrong".into(), Some(stored)).await.unwrap());
+        let turn = Turn::unqueued().await;
+        assert!(!verify("wrong".into(), Some(stored), turn).await.unwrap());
     }
 
     #[tokio::test]
     async fn an_unknown_account_never_verifies() {
-        assert!(!verify("decoy password".into(), None).await.unwrap());
+        let turn = Turn::unqueued().await;
+        assert!(!verify("decoy password".into(), None, turn).await.unwrap());
     }
 
     #[test]
     fn a_full_lane_refuses_at_once_and_frees_its_places() {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let first = Waiting::join(&COUNT, 2).unwrap();
-        let _second = Waiting::join(&COUNT, 2).unwrap();
-        assert!(matches!(Waiting::join(&COUNT, 2), Err(Error::Busy)));
+        let count = AtomicUsize::new(0);
+        let first = Waiting::join(&count, 2).unwrap();
+        let second = Waiting::join(&count, 2).unwrap();
+        assert!(matches!(Waiting::join(&count, 2), Err(Error::Busy)));
         drop(first);
-        assert!(Waiting::join(&COUNT, 2).is_ok());
-        assert_eq!(COUNT.load(Ordering::Acquire), 1);
+        assert!(Waiting::join(&count, 2).is_ok());
+        drop(second);
+        assert_eq!(count.load(Ordering::Acquire), 0);
     }
 }

@@ -8,9 +8,16 @@ use crate::state::Core;
 use crate::store::chats::ChatSummaryRecord;
 use crate::store::connections::ConnectionRecord;
 
-/// The user's chats, most recently active first.
-pub async fn list(core: &Core, user_id: UserId) -> Result<Vec<ChatSummaryRecord>> {
-    core.store.chats_of_user(user_id).await
+/// One page of the user's chats, most recently active first (`limit` as
+/// in history: none given is the default page size).
+pub async fn list(
+    core: &Core,
+    user_id: UserId,
+    limit: Option<u32>,
+    offset: u64,
+) -> Result<Vec<ChatSummaryRecord>> {
+    let (limit, offset) = page(core, limit, offset)?;
+    core.store.chats_of_user(user_id, limit, offset).await
 }
 
 /// One page of the user's own connections, newest first (`limit` as in

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{ChatId, GroupId, UserId};
 use crate::state::Core;
-use crate::store::chats::GroupRecord;
+use crate::store::chats::{GroupQuota, GroupRecord};
 use messenger_proto::v1::{CreateGroup, server_event::Event};
 use std::collections::HashSet;
 
@@ -20,9 +20,11 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
     if let Some(unknown) = group.member_ids.iter().find(|id| !known.contains(id)) {
         return Err(Error::UnknownUser(*unknown));
     }
-    core.store
-        .create_group(&group, core.limits.max_groups_per_user)
-        .await?;
+    let quota = GroupQuota {
+        groups_per_creator: core.limits.max_groups_per_user,
+        chats_per_user: core.limits.max_chats_per_user,
+    };
+    core.store.create_group(&group, quota).await?;
     core.membership
         .insert(group.chat_id, group.member_ids.clone().into());
     let event = convert::event(Event::GroupCreated(convert::group_created(&group)));

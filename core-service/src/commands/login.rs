@@ -1,7 +1,7 @@
 //! `Login`: checks the email and password and binds the session to the user.
 
 use super::SessionState;
-use crate::auth::password;
+use crate::auth::password::{self, Lane};
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::users::UserRecord;
@@ -44,7 +44,14 @@ pub async fn check_credentials(
         })?;
     let user = core.store.user_by_email(email).await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
-    let matches = password::verify(login.password.clone(), stored_hash).await?;
+    let turn = match core.lanes.turn(Lane::Login).await {
+        Ok(turn) => turn,
+        Err(busy) => {
+            core.throttle.withdrawn(&attempt).await;
+            return Err(busy);
+        }
+    };
+    let matches = password::verify(login.password.clone(), stored_hash, turn).await?;
     match user.filter(|_| matches) {
         Some(user) => {
             core.throttle.succeeded(&attempt).await;

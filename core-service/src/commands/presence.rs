@@ -21,9 +21,14 @@ pub async fn watch(core: &Core, session: &mut SessionState) -> Result<()> {
     Ok(())
 }
 
-/// Each contact of `user`, with whether they are online now.
+/// Most contacts a presence list holds: someone in many large groups
+/// shares a chat with more people than one event should carry.
+pub const MAX_LISTED: i64 = 5_000;
+
+/// Each contact of `user` (up to [`MAX_LISTED`], the most recently seen
+/// first), with whether they are online now.
 pub async fn list(core: &Core, user: UserId) -> Result<Vec<(ContactRecord, bool)>> {
-    let contacts = core.store.contacts_last_seen(user).await?;
+    let contacts = core.store.contacts_last_seen(user, MAX_LISTED).await?;
     let ids: Vec<UserId> = contacts.iter().map(|contact| contact.id).collect();
     let online = core.presence.online(&ids).await?;
     Ok(contacts.into_iter().zip(online).collect())

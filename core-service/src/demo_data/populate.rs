@@ -200,7 +200,8 @@ async fn hash_new_passwords(
             id: UserId(user.id),
             name: user.name.clone(),
             email: user.email.clone(),
-            password_hash: password::hash(user.password.clone(), password::Lane::Import).await?,
+            password_hash: password::hash(user.password.clone(), password::Turn::unqueued().await)
+                .await?,
         })
     })
     .buffered(cores)

@@ -8,12 +8,14 @@ use crate::ids::UserId;
 use crate::state::Core;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
-    ChatList, ChatSummary, Connection, ConnectionList, ListConnectionsRequest, PresenceList, User,
+    ChatList, ChatSummary, Connection, ConnectionList, ListChatsRequest, ListConnectionsRequest,
+    PresenceList, User,
 };
 
-/// The user's chats, most recently active first.
-pub async fn list(core: &Core, user_id: UserId) -> Result<ChatList> {
-    let records = chats::list(core, user_id).await?;
+/// One page of the user's chats, most recently active first.
+pub async fn list(core: &Core, user_id: UserId, request: ListChatsRequest) -> Result<ChatList> {
+    let limit = super::history::limit(request.limit);
+    let records = chats::list(core, user_id, limit, request.offset).await?;
     let chats = records
         .iter()
         .map(|chat| ChatSummary {
@@ -31,6 +33,7 @@ pub async fn list(core: &Core, user_id: UserId) -> Result<ChatList> {
                 .collect(),
             last_message: chat.last_message.as_ref().map(convert::message),
             unread_count: u64::try_from(chat.unread).unwrap_or_default(),
+            member_count: u32::try_from(chat.member_count).unwrap_or_default(),
         })
         .collect();
     Ok(ChatList { chats })

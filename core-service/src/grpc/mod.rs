@@ -183,7 +183,8 @@ impl Messenger for MessengerService {
         request: Request<ListChatsRequest>,
     ) -> Result<Response<ChatList>, Status> {
         let user = self.caller(request.metadata()).await?;
-        Ok(Response::new(chats::list(&self.core, user.id).await?))
+        let page = chats::list(&self.core, user.id, request.into_inner()).await?;
+        Ok(Response::new(page))
     }
 
     async fn list_presence(

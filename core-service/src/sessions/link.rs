@@ -28,6 +28,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// The largest event sent over a link. An edge takes up to twice as much
+/// (`edge::core_client`), so no one event can end a link and every session
+/// on it; an event above this (which per-user limits on chats and members
+/// keep from happening) ends only the sessions it was for.
+pub const MAX_DELIVERY_BYTES: usize = 8 * 1024 * 1024;
+
 /// A session's number on its edge's link, chosen by the edge (the
 /// contract's `session` fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -205,6 +211,9 @@ impl Link {
     /// replies, with the operations it took since it last said. False if
     /// the link has ended.
     pub async fn reply(&self, session: SessionNumber, event: SharedEvent, taken: u32) -> bool {
+        if self.too_large(&event, &[session]) {
+            return false;
+        }
         let delivery = LinkDelivery {
             sessions: vec![session.0],
             event: Some(event),
@@ -241,6 +250,9 @@ impl Link {
     /// Queues `event` for `sessions` without waiting. An edge whose queue is
     /// full is not reading at all; its link is closed.
     pub fn deliver(&self, sessions: Vec<SessionNumber>, event: SharedEvent) {
+        if self.too_large(&event, &sessions) {
+            return;
+        }
         let delivery = LinkDelivery {
             sessions: sessions.into_iter().map(|session| session.0).collect(),
             event: Some(event),
@@ -250,6 +262,20 @@ impl Link {
             tracing::warn!(edge = self.edge(), "edge link queue full, closing the link");
             self.close(EndReason::Error);
         }
+    }
+
+    /// Whether `event` is above [`MAX_DELIVERY_BYTES`]; if so, the sessions
+    /// it was for are closed instead (they catch up when they return).
+    fn too_large(&self, event: &SharedEvent, sessions: &[SessionNumber]) -> bool {
+        let size = prost::Message::encoded_len(event);
+        if size <= MAX_DELIVERY_BYTES {
+            return false;
+        }
+        tracing::error!(size, "an event too large for the link; its sessions end");
+        for &session in sessions {
+            self.close_session(session, EndReason::Error);
+        }
+        true
     }
 
     /// The edge ends `session` for `reason` (its client does not keep up,
@@ -459,6 +485,28 @@ mod tests {
         link.operation(SessionNumber(3), Box::default());
         assert!(operations.try_recv().is_some());
         assert!(futures_util::FutureExt::now_or_never(operations.recv()) == Some(None));
+    }
+
+    #[test]
+    fn an_event_too_large_for_the_link_ends_only_its_sessions() {
+        let (link, mut deliveries) = link();
+        let (switch, mut closed) = CloseSwitch::channel();
+        let _operations = link.add(SessionNumber(1), switch, false).unwrap();
+        let (calm_switch, mut calm_closed) = CloseSwitch::channel();
+        let _calm = link.add(SessionNumber(2), calm_switch, false).unwrap();
+        let huge = messenger_proto::v1::ServerEvent {
+            event: Some(messenger_proto::v1::server_event::Event::Message(
+                messenger_proto::v1::Message {
+                    text: "x".repeat(MAX_DELIVERY_BYTES),
+                    ..Default::default()
+                },
+            )),
+        };
+        link.deliver(vec![SessionNumber(1)], SharedEvent::encode_once(&huge));
+        assert_eq!(closed.try_recv(), Ok(EndReason::Error));
+        assert!(deliveries.try_recv().is_err(), "nothing sent");
+        assert!(calm_closed.try_recv().is_err());
+        assert!(!link.is_closed());
     }
 
     #[test]

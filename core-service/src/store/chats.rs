@@ -22,7 +22,7 @@ impl Store {
 
     /// Creates the group's chat, its members, the group and its `user_groups`
     /// rows in one transaction: all of it or none.
-    pub async fn create_group(&self, group: &GroupRecord, max_per_user: usize) -> Result<()> {
+    pub async fn create_group(&self, group: &GroupRecord, quota: GroupQuota) -> Result<()> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
         // One creation at a time per creator, so that two at once cannot
@@ -42,8 +42,20 @@ impl Store {
             )
             .await?
             .get(0);
-        if usize::try_from(created).unwrap_or(usize::MAX) >= max_per_user {
-            return Err(Error::TooManyGroups { max: max_per_user });
+        if usize::try_from(created).unwrap_or(usize::MAX) >= quota.groups_per_creator {
+            return Err(Error::TooManyGroups {
+                max: quota.groups_per_creator,
+            });
+        }
+        let chats_per_user = i32::try_from(quota.chats_per_user).unwrap_or(i32::MAX);
+        let full = transaction
+            .query_opt(
+                "SELECT id FROM users WHERE id = ANY($1) AND chat_count >= $2 LIMIT 1",
+                &[&group.member_ids, &chats_per_user],
+            )
+            .await?;
+        if let Some(full) = full {
+            return Err(Error::TooManyChats(full.get(0)));
         }
         transaction
             .execute(
@@ -74,14 +86,29 @@ impl Store {
     }
 }
 
+/// Members listed with a chat in a chat list: a list of chats is not the
+/// place for a thousand members of each.
+pub const MEMBER_PREVIEW: i64 = 20;
+
+/// What one creation of a group may not exceed.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupQuota {
+    /// Groups one user may create.
+    pub groups_per_creator: usize,
+    /// Chats one user may be in (`users.chat_count`).
+    pub chats_per_user: usize,
+}
+
 /// A chat as its member sees it in a chat list.
 #[derive(Debug, Clone)]
 pub struct ChatSummaryRecord {
     pub id: ChatId,
     pub name: String,
     pub kind: i16,
-    /// Members' ids and names, by name.
+    /// The first [`MEMBER_PREVIEW`] members' ids and names, by name.
     pub members: Vec<(UserId, String)>,
+    /// Members in all.
+    pub member_count: i64,
     pub last_message: Option<crate::store::records::MessageRecord>,
     /// Messages of others the user has not marked seen.
     pub unread: i64,
@@ -94,21 +121,27 @@ impl Store {
     /// plan cannot turn into a scan of `chats`, `users` or `messages`
     /// (`docs/data-model.md`, "Plans"). The unread count still reads the
     /// user's seen status of every message of the chat.
-    pub async fn chats_of_user(&self, user_id: UserId) -> Result<Vec<ChatSummaryRecord>> {
+    pub async fn chats_of_user(
+        &self,
+        user_id: UserId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ChatSummaryRecord>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
                 "SELECT c.id, c.name, c.type, people.ids, people.names,
                         last.id, last.chat_id, last.sender_id, last.text, last.timestamp,
-                        last.seen, last.seq, unread.count
+                        last.seen, last.seq, unread.count, people.count
                  FROM chat_members mine
                  CROSS JOIN LATERAL (
                      SELECT c.id, c.name, c.type, c.created_at FROM chats c
                      WHERE c.id = mine.chat_id LIMIT 1
                  ) c
                  CROSS JOIN LATERAL (
-                     SELECT coalesce(array_agg(u.id ORDER BY u.name, u.id), '{}') AS ids,
-                            coalesce(array_agg(u.name ORDER BY u.name, u.id), '{}') AS names
+                     SELECT coalesce((array_agg(u.id ORDER BY u.name, u.id))[1:$4], '{}') AS ids,
+                            coalesce((array_agg(u.name ORDER BY u.name, u.id))[1:$4], '{}') AS names,
+                            count(*) AS count
                      FROM chat_members m
                      CROSS JOIN LATERAL (
                          SELECT u.id, u.name FROM users u WHERE u.id = m.user_id LIMIT 1
@@ -128,10 +161,14 @@ impl Store {
                      WHERE m.chat_id = c.id AND m.sender_id <> $1 AND mine_seen.seen IS NULL
                  ) unread
                  WHERE mine.user_id = $1
-                 ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id",
+                 ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id
+                 LIMIT $2 OFFSET $3",
             )
             .await?;
-        let rows = client.query(&statement, &[&user_id]).await?;
+        let preview = i32::try_from(MEMBER_PREVIEW).unwrap_or(i32::MAX);
+        let rows = client
+            .query(&statement, &[&user_id, &limit, &offset, &preview])
+            .await?;
         Ok(rows.iter().map(summary).collect())
     }
 }
@@ -155,6 +192,7 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
             seq: row.get(11),
         }),
         unread: row.get(12),
+        member_count: row.get(13),
     }
 }
 

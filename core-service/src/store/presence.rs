@@ -34,8 +34,9 @@ impl Store {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
-    /// Everyone `user` shares a chat with, and when each was last seen.
-    pub async fn contacts_last_seen(&self, user: UserId) -> Result<Vec<ContactRecord>> {
+    /// Up to `limit` of the people `user` shares a chat with, the most
+    /// recently seen first, and when each was last seen.
+    pub async fn contacts_last_seen(&self, user: UserId, limit: i64) -> Result<Vec<ContactRecord>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(&format!(
@@ -43,10 +44,10 @@ impl Store {
                  CROSS JOIN LATERAL (
                      SELECT u.id, u.last_seen_at FROM users u WHERE u.id = contacts.id LIMIT 1
                  ) u
-                 ORDER BY u.id"
+                 ORDER BY u.last_seen_at DESC NULLS LAST, u.id LIMIT $2"
             ))
             .await?;
-        let rows = client.query(&statement, &[&user]).await?;
+        let rows = client.query(&statement, &[&user, &limit]).await?;
         Ok(rows
             .iter()
             .map(|row| ContactRecord {

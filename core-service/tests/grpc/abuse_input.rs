@@ -191,3 +191,35 @@ async fn a_user_creates_no_more_groups_than_the_quota() {
     assert_eq!(core.db.count(&sql).await, 2);
     core.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_is_put_in_more_chats_than_the_limit() {
+    // The demo data gives each user a few chats, counted as they load.
+    let probe = start(Limits::default()).await;
+    let target = 1;
+    let already = chats_of(&probe, target).len();
+    probe.stop().await;
+    let limits = Limits {
+        max_chats_per_user: already + 1,
+        ..Limits::default()
+    };
+    let core = start(limits).await;
+    let target_id = core.data.users[target].id;
+    let counted = format!("SELECT chat_count::bigint FROM users WHERE id = '{target_id}'");
+    assert_eq!(core.db.count(&counted).await, already as i64);
+    let (operations, mut events) = session(&core, 0).await;
+    let member = vec![target_id.to_string()];
+    operations
+        .send(create_group("one more", member.clone()))
+        .await
+        .unwrap();
+    let event = next_event(&mut events).await;
+    assert!(matches!(event, Event::GroupCreated(_)), "{event:?}");
+    operations
+        .send(create_group("one too many", member))
+        .await
+        .unwrap();
+    assert_eq!(error_code(next_event(&mut events).await), "too_many_chats");
+    assert_eq!(core.db.count(&counted).await, already as i64 + 1);
+    core.stop().await;
+}

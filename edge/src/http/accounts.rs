@@ -67,23 +67,23 @@ pub fn routes(
     let register = document
         .route::<__path_register>()
         .and(body)
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context.clone()))
         .and_then(register);
     let login = document
         .route::<__path_login>()
         .and(body)
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context.clone()))
         .and_then(login);
     let logout = document
         .route::<__path_logout>()
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context.clone()))
         .and_then(logout);
     let me = document
         .route::<__path_me>()
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context))
         .and_then(me);
     register.or(login).unify().or(logout).unify().or(me).unify()

@@ -1,14 +1,15 @@
-//! `GET /chats`: the caller's chats with members and last message.
+//! `GET /chats?limit=N&offset=M`: a page of the caller's chats with their
+//! first members and last message.
 
 use super::accounts::require_credential;
-use super::history::HistoryMessage;
+use super::history::{HistoryMessage, optional_integer, optional_limit};
 use super::{Context, json_reply, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::{ApiError, Detail};
+use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::openapi::Document;
 use messenger_proto::v1;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -23,7 +24,10 @@ pub struct ChatSummary<'a> {
     #[serde(rename = "type")]
     #[schema(maximum = 1)]
     kind: u32,
+    /// The first 20 members by name.
     members: Vec<ChatMember<'a>>,
+    /// Members in all.
+    member_count: u32,
     /// Null in a chat without messages.
     #[schema(required = true)]
     last_message: Option<HistoryMessage<'a>>,
@@ -53,6 +57,7 @@ impl<'a> From<&'a v1::ChatSummary> for ChatSummary<'a> {
                     name: &member.name,
                 })
                 .collect(),
+            member_count: chat.member_count,
             last_message: chat.last_message.as_ref().map(HistoryMessage::from),
             unread_count: chat.unread_count,
         }
@@ -66,27 +71,65 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route::<__path_list>()
-        .and(caller())
+        .and(warp::query::<Vec<(String, String)>>())
+        .and(caller(context.cookie_secure))
         .and(with_context(context))
         .and_then(list)
 }
 
-/// The caller's chats, most recently active first
+/// The query parameters of a page of chats.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PageParams {
+    /// Chats per page: 50 when absent.
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// How many of the most recently active chats to skip.
+    #[param(minimum = 0)]
+    offset: Option<u64>,
+}
+
+impl PageParams {
+    fn read(query: &[(String, String)], invalid: &mut Vec<InvalidParameter>) -> Self {
+        PageParams {
+            limit: optional_limit(query, invalid),
+            offset: optional_integer(query, "offset", invalid),
+        }
+    }
+}
+
+/// A page of the caller's chats, most recently active first
 #[utoipa::path(
     get,
     path = "/chats",
+    params(PageParams),
     security(("sessionCookie" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The chats", body = [ChatSummary]),
         (status = 401, description = "No valid credential (missing, expired or revoked)",
             body = Detail, headers(("WWW-Authenticate" = String))),
+        (status = 422, description = "Invalid parameters", body = ValidationError),
     )
 )]
-async fn list(caller: Caller, context: Context) -> Result<Response, Rejection> {
+async fn list(
+    query: Vec<(String, String)>,
+    caller: Caller,
+    context: Context,
+) -> Result<Response, Rejection> {
     require_credential(&caller)?;
+    let mut invalid = Vec::new();
+    let params = PageParams::read(&query, &mut invalid);
+    if !invalid.is_empty() {
+        return Err(warp::reject::custom(ApiError::Validation(invalid)));
+    }
+    let request = v1::ListChatsRequest {
+        // Absent, it is 0: the core's default page size.
+        limit: params.limit.unwrap_or(0),
+        offset: params.offset.unwrap_or(0),
+    };
     let chats = context
         .core()
-        .list_chats(caller.request(v1::ListChatsRequest {}))
+        .list_chats(caller.request(request))
         .await
         .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
         .into_inner()

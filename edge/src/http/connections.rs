@@ -85,7 +85,7 @@ pub fn route(
     document
         .route::<__path_list>()
         .and(warp::query::<Vec<(String, String)>>())
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context))
         .and_then(list)
 }

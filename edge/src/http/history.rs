@@ -75,7 +75,7 @@ pub fn route(
     document
         .route_with_params::<__path_handle>()
         .and(warp::query::<Vec<(String, String)>>())
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context))
         .and_then(handle)
 }

@@ -54,7 +54,7 @@ pub fn route(
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::bytes())
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context))
         .and_then(token)
 }

@@ -46,7 +46,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route::<__path_list>()
-        .and(caller())
+        .and(caller(context.cookie_secure))
         .and(with_context(context))
         .and_then(list)
 }

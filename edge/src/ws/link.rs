@@ -316,7 +316,18 @@ impl OpenLink {
         let Some(&first) = delivery.sessions.first() else {
             return;
         };
-        match delivery.event.and_then(decode) {
+        let event = match delivery.event.map(messenger_proto::SharedEvent::into_event) {
+            Some(Ok(event)) => Some(event),
+            Some(Err(error)) => {
+                tracing::error!(%error, "undecodable event on the edge link; its sessions end");
+                for &number in &delivery.sessions {
+                    self.fail(&mut sessions, number);
+                }
+                return;
+            }
+            None => None,
+        };
+        match event {
             Some(ServerEvent {
                 event: Some(Event::Resumable(resumable)),
             }) => {
@@ -347,6 +358,23 @@ impl OpenLink {
         if let Some(ended) = delivery.ended
             && let Some(entry) = self.remove(&mut sessions, first)
         {
+            let _ = entry.queue.force_send(ToSocket::Ended(Box::new(ended)));
+        }
+    }
+
+    /// Ends session `number` here and on the core: it missed an event the
+    /// edge could not read. Its client reconnects (or the session moves)
+    /// and catches up.
+    fn fail(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64) {
+        self.signal(Signal::EndSession(EndSession {
+            session: number,
+            reason: EndReason::Error.into(),
+        }));
+        if let Some(entry) = self.remove(sessions, number) {
+            let ended = SessionEnded {
+                reason: EndReason::Error.into(),
+                message: "an event could not be read".into(),
+            };
             let _ = entry.queue.force_send(ToSocket::Ended(Box::new(ended)));
         }
     }
@@ -409,17 +437,6 @@ impl OpenLink {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SocketEntry>> {
         self.sessions.lock().expect("edge link lock poisoned")
-    }
-}
-
-/// An event from the link, decoded.
-fn decode(event: messenger_proto::SharedEvent) -> Option<ServerEvent> {
-    match event.into_event() {
-        Ok(event) => Some(event),
-        Err(error) => {
-            tracing::error!(%error, "undecodable event on the edge link");
-            None
-        }
     }
 }
 
@@ -551,6 +568,31 @@ mod tests {
             Next::Frame(text, _) => Some(text),
             _ => None,
         }
+    }
+
+    #[test]
+    fn an_event_the_edge_cannot_read_ends_its_sessions_not_the_link() {
+        let (link, mut signals) = link();
+        let mut hit = member(&link, 1, 4);
+        let mut spared = member(&link, 2, 4);
+        // Bytes that are no ServerEvent (a field with wire type 7).
+        let unreadable = LinkDelivery {
+            sessions: vec![1],
+            event: Some(SharedEvent::Encoded(vec![0x0f, 0x01].into())),
+            ..Default::default()
+        };
+        link.dispatch(unreadable);
+        let Some(Next::Ended(ended)) = hit.next().now_or_never() else {
+            panic!("expected the session's end");
+        };
+        assert_eq!(ended.reason(), EndReason::Error);
+        match signals.try_recv().unwrap().signal {
+            Some(Signal::EndSession(end)) => assert_eq!(end.session, 1),
+            other => panic!("expected the core to be told, got {other:?}"),
+        }
+        assert!(link.is_alive());
+        link.dispatch(delivery(vec![2], "still here"));
+        assert!(frame(&mut spared).is_some());
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub fn route(
     document
         .route::<__path_route>()
         .and(upgrade::upgrade())
-        .and(caller())
+        .and(caller(config.cookie_secure))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::ext::optional::<Peer>())
         .and_then(

@@ -8,7 +8,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cookies;
 mod passwords;
+mod sizes;
 mod slow_http;
 mod sockets;
 mod throttle;

@@ -71,12 +71,19 @@ impl LocalThrottle {
     }
 
     /// Takes `attempt` back from its address and clears its account.
-    pub fn succeeded(&self, attempt: &Attempt) {
+    /// Takes `attempt` back from its address, and clears its account (or,
+    /// unless `clear_account`, takes it back from the account only).
+    pub fn take_back(&self, attempt: &Attempt, clear_account: bool) {
         let mut state = self.lock();
         let attempts = &mut state.attempts;
-        attempts.remove(&attempt.account);
-        if let Some(times) = attempt.address.as_ref().and_then(|a| attempts.get_mut(a)) {
-            times.retain(|(_, id)| *id != attempt.id);
+        if clear_account {
+            attempts.remove(&attempt.account);
+        }
+        let keys = std::iter::once(&attempt.account).chain(attempt.address.as_ref());
+        for key in keys {
+            if let Some(times) = attempts.get_mut(key) {
+                times.retain(|(_, id)| *id != attempt.id);
+            }
         }
     }
 
@@ -223,6 +230,18 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn a_withdrawn_attempt_counts_against_no_one() {
+        let throttle = throttle(1, 1, Duration::from_secs(60));
+        let attempt = throttle
+            .begin("a@example.com", Some("10.0.0.1"))
+            .await
+            .unwrap();
+        throttle.withdrawn(&attempt).await;
+        let again = throttle.begin("a@example.com", Some("10.0.0.1")).await;
+        assert!(again.is_ok(), "neither the account nor the address kept it");
     }
 
     #[test]

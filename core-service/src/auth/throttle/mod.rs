@@ -136,9 +136,20 @@ impl Throttle {
 
     /// The attempt logged in: it is taken back, and the account cleared.
     pub async fn succeeded(&self, attempt: &Attempt) {
+        self.take_back(attempt, true).await;
+    }
+
+    /// The attempt was never made (the server was too busy to check the
+    /// password): it is taken back, and counts against no one.
+    pub async fn withdrawn(&self, attempt: &Attempt) {
+        self.take_back(attempt, false).await;
+    }
+
+    async fn take_back(&self, attempt: &Attempt, clear_account: bool) {
         match &self.shared {
             Some(shared) if !attempt.local => {
-                match tokio::time::timeout(REDIS_TIMEOUT, shared.succeeded(attempt)).await {
+                let taking_back = shared.take_back(attempt, clear_account);
+                match tokio::time::timeout(REDIS_TIMEOUT, taking_back).await {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => {
                         tracing::warn!(%error, "login throttle: Redis failed to clear an account");
@@ -146,7 +157,7 @@ impl Throttle {
                     Err(_) => tracing::warn!("login throttle: Redis timed out clearing an account"),
                 }
             }
-            _ => self.local.succeeded(attempt),
+            _ => self.local.take_back(attempt, clear_account),
         }
     }
 }

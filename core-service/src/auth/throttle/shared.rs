@@ -50,9 +50,14 @@ end
 return 0
 ";
 
-/// KEYS: the account, then the address if any; ARGV: the attempt id.
+/// KEYS: the account, then the address if any; ARGV: the attempt id, and
+/// whether the account is cleared ('1') or loses only this attempt.
 const SUCCEEDED: &str = r"
-redis.call('DEL', KEYS[1])
+if ARGV[2] == '1' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
 if KEYS[2] then
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
@@ -101,13 +106,17 @@ impl SharedThrottle {
     }
 
     /// Clears the account of `attempt` and takes it back from its address.
-    pub async fn succeeded(&self, attempt: &Attempt) -> RedisResult<()> {
+    /// Takes `attempt` back from its address, and clears its account (or,
+    /// unless `clear_account`, takes it back from the account only).
+    pub async fn take_back(&self, attempt: &Attempt, clear_account: bool) -> RedisResult<()> {
         let mut invocation = self.succeeded.prepare_invoke();
         invocation.key(key(&attempt.account));
         if let Some(address) = &attempt.address {
             invocation.key(key(address));
         }
-        invocation.arg(&attempt.id);
+        invocation
+            .arg(&attempt.id)
+            .arg(if clear_account { "1" } else { "0" });
         let _: i64 = invocation
             .invoke_async(&mut self.redis.connection().await?)
             .await?;
