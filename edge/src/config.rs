@@ -3,6 +3,7 @@
 use clap::Args;
 use messenger_proto::EdgeSecret;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Where the edge listens, where the core is, and the limits it enforces.
 #[derive(Debug, Clone, Args)]
@@ -75,6 +76,14 @@ pub struct EdgeConfig {
     /// included), in milliseconds; then it is answered 408.
     #[arg(long, env = "HTTP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub http_request_timeout_ms: u64,
+    /// PEM file with the certificate chain for serving HTTPS and `wss://`
+    /// (with `TLS_KEY_FILE`); unset, the edge serves plain HTTP (put it
+    /// behind a TLS-terminating proxy then).
+    #[arg(long, env = "TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM file with the private key of `TLS_CERT_FILE`.
+    #[arg(long, env = "TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
     /// This edge's name in the connection history (default `edge@<address>`).
     #[arg(long, env = "EDGE_ID")]
     pub edge_id: Option<String>,

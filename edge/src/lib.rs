@@ -6,7 +6,8 @@
 //! - [`http`]: REST endpoints and the API documentation.
 //! - [`recover`] and [`error`]: the one mapping of errors to HTTP.
 //! - [`core_client`]: the self-healing connections to the cores.
-//! - [`server`]: the HTTP server (timeouts, connection caps).
+//! - [`server`]: the HTTP server (timeouts, connection caps); [`tls`]: its
+//!   optional TLS.
 
 pub mod auth;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod openapi;
 pub mod recover;
 pub mod server;
+pub mod tls;
 pub mod ws;
 
 use config::EdgeConfig;
@@ -101,8 +103,13 @@ pub async fn serve(
         stop.await;
         let _ = stopping.send(true);
     };
+    let tls = tls::acceptor(
+        config.tls_cert_file.as_deref(),
+        config.tls_key_file.as_deref(),
+    )?;
     let routes = routes(config.clone(), Arc::new(cores), shutdown);
-    server::serve(routes, listener, HttpLimits::from_config(config), signal).await;
+    let limits = HttpLimits::from_config(config);
+    server::serve(routes, listener, limits, tls, signal).await;
     Ok(())
 }
 
@@ -118,4 +125,6 @@ pub enum EdgeError {
     NoSecret,
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }

@@ -1,4 +1,5 @@
-//! The edge's HTTP server: warp's routes, served by hyper directly.
+//! The edge's HTTP server: warp's routes, served by hyper directly (over
+//! TLS when the edge has a certificate, see [`crate::tls`]).
 //!
 //! warp's own server runs hyper without a timer, so a client that sends
 //! its request head a byte at a time (or opens a connection and says
@@ -19,9 +20,11 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use warp::Reply;
 use warp::http::{Request, StatusCode};
 
@@ -69,6 +72,7 @@ pub async fn serve<F>(
     routes: F,
     listener: TcpListener,
     limits: HttpLimits,
+    tls: Option<TlsAcceptor>,
     stop: impl Future<Output = ()> + Send,
 ) where
     F: warp::Filter + Clone + Send + Sync + 'static,
@@ -114,7 +118,18 @@ pub async fn serve<F>(
             limits,
             _permit: permit,
         };
-        running.spawn(connection.run(stream, stopped.clone()));
+        let stopped = stopped.clone();
+        match tls.clone() {
+            None => running.spawn(connection.run(stream, stopped)),
+            Some(tls) => running.spawn(async move {
+                // The handshake has the same deadline as a request head.
+                match tokio::time::timeout(limits.header_timeout, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => connection.run(stream, stopped).await,
+                    Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                }
+            }),
+        };
     }
     drop(listener);
     let _ = stopping.send(true);
@@ -144,11 +159,14 @@ where
 {
     /// Serves the connection; once `stopped` turns true, finishes the
     /// request in progress and closes.
-    fn run(
+    fn run<I>(
         self,
-        stream: TcpStream,
+        stream: I,
         mut stopped: watch::Receiver<bool>,
-    ) -> impl Future<Output = ()> + Send + 'static {
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let Connection {
             service,
             peer,

@@ -14,3 +14,4 @@ mod sizes;
 mod slow_http;
 mod sockets;
 mod throttle;
+mod tls;

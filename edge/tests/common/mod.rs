@@ -274,6 +274,8 @@ async fn start_edge(
         max_http_connections: 4_096,
         http_header_timeout_ms: 10_000,
         http_request_timeout_ms: 30_000,
+        tls_cert_file: None,
+        tls_key_file: None,
         edge_secret: Some(core_service::testing::edge_secret()),
     };
     configure(&mut config);
