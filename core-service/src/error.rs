@@ -46,6 +46,12 @@ pub enum Error {
     /// A new group's member is in as many chats as one user may be.
     #[error("user {0} is in as many chats as one user may be")]
     TooManyChats(crate::ids::UserId),
+    /// A new group's member blocks its creator.
+    #[error("user {0} does not accept being added by you")]
+    Blocked(crate::ids::UserId),
+    /// Leaving a personal chat, which has no membership to give up.
+    #[error("a personal chat cannot be left")]
+    PersonalChat,
     /// A `client_id` already used for a different message: the retry of a
     /// send must repeat it exactly.
     #[error("client_id already used for a different message")]
@@ -98,6 +104,8 @@ impl Error {
             Error::UnknownUser(_) => "unknown_user",
             Error::TooManyGroups { .. } => "too_many_groups",
             Error::TooManyChats(_) => "too_many_chats",
+            Error::Blocked(_) => "blocked",
+            Error::PersonalChat => "personal_chat",
             Error::ClientIdReused => "client_id_reused",
             Error::Busy => "server_busy",
             Error::Database(_) | Error::Pool(_) | Error::Presence(_) | Error::Internal(_) => {
@@ -150,7 +158,10 @@ impl From<Error> for Status {
             Error::TooManyGroups { .. } | Error::TooManyChats(_) => {
                 Status::failed_precondition(text)
             }
-            Error::SenderMismatch | Error::NotAMember => Status::permission_denied(text),
+            Error::SenderMismatch | Error::NotAMember | Error::Blocked(_) => {
+                Status::permission_denied(text)
+            }
+            Error::PersonalChat => Status::failed_precondition(text),
             Error::MessageNotFound => Status::not_found(text),
             Error::Pool(_) | Error::Presence(_) | Error::Busy => Status::unavailable(text),
             Error::Database(_) | Error::Internal(_) => Status::internal(text),

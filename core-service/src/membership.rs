@@ -2,11 +2,11 @@
 //!
 //! Every send needs the chat's members (to check the sender and to fan the
 //! message out); reading them from PostgreSQL each time would double the
-//! round trips on the hot path. Members of an existing chat never change
-//! through the core's API, and a group created on any core is put into the
-//! cache of each (by the code that creates it, and by the group's event on
-//! the others), so entries stay correct without expiry. A chat that is not
-//! cached yet is read once on first use.
+//! round trips on the hot path. A chat's members change only when it is
+//! created or a member leaves; either change is put into the cache of each
+//! core (by the code that makes it, and by its event on the others), so
+//! entries stay correct without expiry. A chat that is not cached yet is
+//! read once on first use.
 
 use crate::error::Result;
 use crate::ids::{ChatId, UserId};

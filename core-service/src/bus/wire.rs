@@ -6,6 +6,7 @@
 //! event undecodable, and it is dropped (the database still has the truth).
 
 use crate::ids::{ChatId, GroupId, LoginId, MessageId, UserId};
+use crate::membership::Members;
 use crate::presence::Announcement;
 use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 pub struct Envelope {
     #[prost(bytes = "vec", tag = "1")]
     pub core: Vec<u8>,
-    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6")]
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7")]
     pub kind: Option<Kind>,
 }
 
@@ -39,6 +40,19 @@ pub enum Kind {
     /// A user came online or went offline.
     #[prost(message, tag = "6")]
     Presence(Presence),
+    /// A member left a group chat.
+    #[prost(message, tag = "7")]
+    Left(Left),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Left {
+    #[prost(bytes = "vec", tag = "1")]
+    pub chat_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    pub user_id: Vec<u8>,
+    #[prost(bytes = "vec", repeated, tag = "3")]
+    pub remaining_ids: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -112,8 +126,16 @@ pub enum Event {
     Stored(MessageRecord),
     Seen(MessageRecord),
     Group(GroupRecord),
-    Revoked { user: UserId, login: LoginId },
+    Revoked {
+        user: UserId,
+        login: LoginId,
+    },
     Presence(Announcement),
+    Left {
+        chat: ChatId,
+        user: UserId,
+        remaining: Members,
+    },
 }
 
 impl Envelope {
@@ -132,6 +154,15 @@ impl Envelope {
             Event::Revoked { user, login } => Kind::Revoked(Revoked {
                 user_id: bytes(user.0),
                 login_id: bytes(login.0),
+            }),
+            Event::Left {
+                chat,
+                user,
+                remaining,
+            } => Kind::Left(Left {
+                chat_id: bytes(chat.0),
+                user_id: bytes(user.0),
+                remaining_ids: remaining.iter().map(|id| bytes(id.0)).collect(),
             }),
             Event::Presence(announcement) => Kind::Presence(Presence {
                 user_id: bytes(announcement.user.0),
@@ -170,6 +201,16 @@ impl Envelope {
                 login: LoginId(id(&revoked.login_id)?),
             },
             Kind::Presence(presence) => Event::Presence(announcement(presence)?),
+            Kind::Left(left) => Event::Left {
+                chat: ChatId(id(&left.chat_id)?),
+                user: UserId(id(&left.user_id)?),
+                remaining: left
+                    .remaining_ids
+                    .iter()
+                    .map(|member| id(member).map(UserId))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into(),
+            },
         };
         Ok((core, event))
     }
@@ -260,6 +301,11 @@ mod tests {
             Event::Revoked {
                 user: UserId::random(),
                 login: LoginId::random(),
+            },
+            Event::Left {
+                chat: ChatId::random(),
+                user: UserId::random(),
+                remaining: vec![UserId::random()].into(),
             },
         ];
         for event in events {

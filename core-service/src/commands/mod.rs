@@ -3,9 +3,11 @@
 //! [`dispatch`] is their one match; the unary calls (`history`, `chats`)
 //! return what they found, and the transport converts it.
 
+mod block;
 pub mod chats;
 mod create_group;
 pub mod history;
+mod leave_group;
 pub(crate) mod login;
 mod message_seen;
 pub mod presence;
@@ -173,6 +175,9 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::MessageSeen(seen) => message_seen::run(core, session, seen).await,
         Operation::Sync(sync) => sync::run(core, session, sync).await,
         Operation::WatchPresence(_) => presence::watch(core, session).await,
+        Operation::LeaveGroup(leave) => leave_group::run(core, session, leave).await,
+        Operation::BlockUser(block) => block::run(core, session, &block.user_id, true).await,
+        Operation::UnblockUser(unblock) => block::run(core, session, &unblock.user_id, false).await,
     };
     if let Err(error) = result {
         reply_error(session, error, client_id, message_id).await;

@@ -1,7 +1,7 @@
 //! What happened, told to every live session it concerns, on this core and
 //! through the bus on every other: a stored message, a message seen by all
-//! its chat's members, a new group, a revoked login, a user come online or
-//! gone offline.
+//! its chat's members, a new group, a member who left a group, a revoked
+//! login, a user come online or gone offline.
 //!
 //! The operations call one function here per event; each applies the event
 //! to this core's sessions and caches, and publishes it once for the other
@@ -11,9 +11,9 @@
 //! them; what never arrives is read from the database ([`catch_up`]).
 //!
 //! How each cache stays correct when another core changes the data:
-//! - membership: a chat's members change only when it is created; a new
-//!   group's members come with its event, and a chat not cached yet is read
-//!   from the database on first use;
+//! - membership: a chat's members change only when it is created or a
+//!   member leaves; both events carry the members, and a chat not cached
+//!   yet is read from the database on first use;
 //! - tokens: a revoked login's event drops its tokens; a core that missed
 //!   it refuses them once their cache entry expires (see `auth::token_cache`);
 //! - recent messages: every delivered message is appended in its chat's
@@ -27,7 +27,7 @@ pub mod order;
 
 use crate::bus::{Event, Incoming};
 use crate::convert;
-use crate::ids::{LoginId, UserId};
+use crate::ids::{ChatId, LoginId, UserId};
 use crate::membership::Members;
 use crate::presence::{Announcement, Change};
 use crate::sessions::SessionId;
@@ -55,6 +55,18 @@ pub fn seen(core: &Core, record: &MessageRecord) {
 pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
     publish(core, || Event::Group(group.clone()));
     announce(core, group, Some(creator));
+}
+
+/// `user` left the group chat `chat`, in which `remaining` stay: every
+/// core's membership cache drops them, and the sessions of both the
+/// remaining members and the user get `member_left`.
+pub fn left(core: &Core, chat: ChatId, user: UserId, remaining: Members) {
+    publish(core, || Event::Left {
+        chat,
+        user,
+        remaining: remaining.clone(),
+    });
+    depart(core, chat, user, remaining);
 }
 
 /// The login `login` of `user` was revoked: its sessions close everywhere.
@@ -153,6 +165,11 @@ async fn apply(core: &Core, event: Event) {
             announce(core, &group, None);
         }
         Event::Revoked { user, login } => end_login(core, user, login),
+        Event::Left {
+            chat,
+            user,
+            remaining,
+        } => depart(core, chat, user, remaining),
         Event::Presence(announcement) => tell_contacts(core, &announcement),
     }
 }
@@ -194,6 +211,19 @@ fn deliver(core: &Core, arrival: &Arrival) {
 fn end_login(core: &Core, user: UserId, login: LoginId) {
     core.tokens.forget_login(login);
     core.sessions.close_login(user, login);
+}
+
+/// Applies a departure here: the cache first, so that no message of the
+/// chat is fanned out to the user after their `member_left`.
+fn depart(core: &Core, chat: ChatId, user: UserId, remaining: Members) {
+    let mut told = remaining.to_vec();
+    core.membership.insert(chat, remaining);
+    told.push(user);
+    let event = convert::event(ServerEvent::MemberLeft(messenger_proto::v1::MemberLeft {
+        chat_id: chat.to_string(),
+        user_id: user.to_string(),
+    }));
+    core.sessions.deliver(&told, None, &event);
 }
 
 /// Tells the sender's sessions that every member has seen their message.

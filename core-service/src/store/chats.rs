@@ -57,6 +57,16 @@ impl Store {
         if let Some(full) = full {
             return Err(Error::TooManyChats(full.get(0)));
         }
+        let blocking = transaction
+            .query_opt(
+                "SELECT blocker_id FROM blocks
+                 WHERE blocked_id = $1 AND blocker_id = ANY($2) LIMIT 1",
+                &[&group.creator_id, &group.member_ids],
+            )
+            .await?;
+        if let Some(blocking) = blocking {
+            return Err(Error::Blocked(blocking.get(0)));
+        }
         transaction
             .execute(
                 "INSERT INTO chats (id, name, type) VALUES ($1, $2, $3)",
@@ -83,6 +93,61 @@ impl Store {
             .await?;
         transaction.commit().await?;
         Ok(())
+    }
+}
+
+/// What leaving a chat did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Departure {
+    /// The user left; the members who remain.
+    Left(Vec<UserId>),
+    /// The chat is a personal one: it cannot be left.
+    Personal,
+    /// No such chat, or the user is not in it.
+    NotAMember,
+}
+
+impl Store {
+    /// Takes `user` out of the group chat `chat_id` (its members and its
+    /// group's). The chat's row is locked first, as every send to it locks
+    /// it: each message is stored wholly before or wholly after the leave.
+    pub async fn leave_chat(&self, chat_id: ChatId, user: UserId) -> Result<Departure> {
+        let mut client = self.connection().await?;
+        let transaction = client.transaction().await?;
+        let kind: Option<i16> = transaction
+            .query_opt(
+                "SELECT type FROM chats WHERE id = $1 FOR UPDATE",
+                &[&chat_id],
+            )
+            .await?
+            .map(|row| row.get(0));
+        let removed = transaction
+            .execute(
+                "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2",
+                &[&chat_id, &user],
+            )
+            .await?;
+        match kind {
+            _ if removed == 0 => return Ok(Departure::NotAMember),
+            Some(GROUP_CHAT) => {}
+            // The transaction rolls back: the member stays.
+            _ => return Ok(Departure::Personal),
+        }
+        transaction
+            .execute(
+                "DELETE FROM user_groups WHERE user_id = $2
+                   AND group_id IN (SELECT id FROM groups WHERE chat_id = $1)",
+                &[&chat_id, &user],
+            )
+            .await?;
+        let rest = transaction
+            .query(
+                "SELECT user_id FROM chat_members WHERE chat_id = $1",
+                &[&chat_id],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(Departure::Left(rest.iter().map(|row| row.get(0)).collect()))
     }
 }
 

@@ -22,6 +22,24 @@ pub enum ClientFrame {
     Sync(Sync),
     /// `{"type":"watch_presence"}`: the contacts' presence, now and on change.
     WatchPresence,
+    /// `{"type":"leave_group","chat_id":…}`.
+    LeaveGroup(ChatRef),
+    /// `{"type":"block_user","user_id":…}`.
+    BlockUser(UserRef),
+    /// `{"type":"unblock_user","user_id":…}`.
+    UnblockUser(UserRef),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChatRef {
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UserRef {
+    #[serde(deserialize_with = "text")]
+    pub user_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -130,6 +148,12 @@ fn parse_fields(fields: Map<String, Value>) -> Result<ClientFrame, FrameError> {
         read(fields).map(ClientFrame::Sync)
     } else if kind == Some("watch_presence") {
         Ok(ClientFrame::WatchPresence)
+    } else if kind == Some("leave_group") {
+        read(fields).map(ClientFrame::LeaveGroup)
+    } else if kind == Some("block_user") {
+        read(fields).map(ClientFrame::BlockUser)
+    } else if kind == Some("unblock_user") {
+        read(fields).map(ClientFrame::UnblockUser)
     } else if has("email") || has("password") {
         read(fields).map(ClientFrame::Login)
     } else if has("client_id") || has("text") || has("sender_id") || has("chat_id") {

@@ -93,7 +93,9 @@ pub struct ConnectionSettings {
         auth_success); an invalid one is refused with 401, and a cookie from an Origin outside \
         ALLOWED_ORIGINS with 403. Additions: {\"type\":\"sync\",\"since\":<cursor>} catches up \
         on every chat and ends with {\"type\":\"sync_done\",\"cursor\":{...}}; message frames and \
-        acks carry seq; a retried client_id is acked with the first message's id.",
+        acks carry seq; a retried client_id is acked with the first message's id; \
+        {\"type\":\"watch_presence\"}, {\"type\":\"leave_group\",\"chat_id\":…} and \
+        {\"type\":\"block_user\"|\"unblock_user\",\"user_id\":…} (see /docs and docs/protocol.md).",
     responses(
         (status = 101, description = "Switching protocols"),
         (status = 400, description = "Not a WebSocket upgrade", body = Detail),

@@ -36,6 +36,15 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
             }),
         }),
         ClientFrame::WatchPresence => Operation::WatchPresence(pb::WatchPresence {}),
+        ClientFrame::LeaveGroup(chat) => Operation::LeaveGroup(pb::LeaveGroup {
+            chat_id: chat.chat_id,
+        }),
+        ClientFrame::BlockUser(user) => Operation::BlockUser(pb::BlockUser {
+            user_id: user.user_id,
+        }),
+        ClientFrame::UnblockUser(user) => Operation::UnblockUser(pb::UnblockUser {
+            user_id: user.user_id,
+        }),
     };
     pb::ClientOperation {
         operation: Some(operation),
@@ -115,6 +124,22 @@ struct PresenceFrame<'a> {
 }
 
 #[derive(Serialize)]
+struct MemberLeftFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chat_id: &'a str,
+    user_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct BlockChangedFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    user_id: &'a str,
+    blocked: bool,
+}
+
+#[derive(Serialize)]
 struct PresenceListFrame<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -167,6 +192,16 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
         Event::PresenceList(list) => to_json(&PresenceListFrame {
             kind: "presence_list",
             people: list.people.iter().map(Presence::from).collect(),
+        }),
+        Event::MemberLeft(left) => to_json(&MemberLeftFrame {
+            kind: "member_left",
+            chat_id: &left.chat_id,
+            user_id: &left.user_id,
+        }),
+        Event::BlockChanged(change) => to_json(&BlockChangedFrame {
+            kind: "block_changed",
+            user_id: &change.user_id,
+            blocked: change.blocked,
         }),
         // For the edge itself (see `link`), never for the client.
         Event::Resumable(_) => return None,

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod consent;
 mod cookies;
 mod passwords;
 mod sizes;

@@ -1,0 +1,36 @@
+//! `BlockUser` and `UnblockUser`: whom the user does not let put them in
+//! groups.
+
+use super::SessionState;
+use crate::convert::parse_uuid;
+use crate::error::{Error, Result};
+use crate::state::Core;
+use messenger_proto::v1::{BlockChanged, server_event::Event};
+
+/// Blocks (`blocked`) or unblocks the user named `user_id`; answers with
+/// `block_changed`. Doing it twice changes nothing and answers the same.
+pub async fn run(
+    core: &Core,
+    session: &mut SessionState,
+    user_id: &str,
+    blocked: bool,
+) -> Result<()> {
+    let user = session.user()?;
+    let other = parse_uuid("user_id", user_id)?;
+    if other == user {
+        return Err(Error::invalid("user_id", "you cannot block yourself"));
+    }
+    if blocked {
+        if !core.store.block(user, other).await? {
+            return Err(Error::UnknownUser(other));
+        }
+    } else {
+        core.store.unblock(user, other).await?;
+    }
+    let answer = BlockChanged {
+        user_id: other.to_string(),
+        blocked,
+    };
+    session.reply(Event::BlockChanged(answer)).await;
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! The `blocks` table: who blocks whom.
+
+use crate::error::Result;
+use crate::ids::UserId;
+use crate::store::Store;
+
+impl Store {
+    /// Records that `blocker` blocks `blocked` (again: nothing changes);
+    /// false if `blocked` is no user.
+    pub async fn block(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO blocks (blocker_id, blocked_id)
+                 SELECT $1, id FROM users WHERE id = $2
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        client.execute(&statement, &[&blocker, &blocked]).await?;
+        self.user_exists(blocked).await
+    }
+
+    /// Forgets that `blocker` blocks `blocked`, if they did.
+    pub async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+            .await?;
+        client.execute(&statement, &[&blocker, &blocked]).await?;
+        Ok(())
+    }
+
+    async fn user_exists(&self, user: UserId) -> Result<bool> {
+        Ok(!self.existing_users(&[user]).await?.is_empty())
+    }
+}

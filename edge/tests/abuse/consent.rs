@@ -1,0 +1,122 @@
+//! Who may put whom where: any member may leave a group, and a user can
+//! block someone from putting them in groups at all.
+
+use crate::common::{Stack, World, get_with, send_frame, stack_with_world};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_leaves_hears_nothing_more_from_the_group() {
+    let (stack, world) = stack_with_world().await;
+    leave_and_hear_nothing_more(stack, world).await;
+}
+
+/// The same with two cores: the sockets alternate between them, so the
+/// leave is made on one core and learnt by the other through the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_leaves_hears_nothing_more_on_any_core() {
+    let stack = Stack::start_pair().await;
+    let world = World::new();
+    stack.load(&world).await;
+    leave_and_hear_nothing_more(stack, world).await;
+}
+
+async fn leave_and_hear_nothing_more(stack: Stack, world: World) {
+    let [stayer, leaver, third] = [&world.users[0], &world.users[1], &world.users[2]];
+    let mut stayer_client = stack.login(stayer).await;
+    let mut phone = stack.login(leaver).await;
+    let mut laptop = stack.login(leaver).await;
+    let mut third_client = stack.login(third).await;
+    let group = world.group_chat.to_string();
+
+    phone
+        .send(json!({"type": "leave_group", "chat_id": group}))
+        .await;
+    let left = json!({"type": "member_left", "chat_id": group, "user_id": leaver.id});
+    for client in [
+        &mut phone,
+        &mut laptop,
+        &mut stayer_client,
+        &mut third_client,
+    ] {
+        assert_eq!(client.recv().await, left);
+    }
+
+    // Nothing more from the chat: live, by history, by sync; no sending.
+    let (_, frame) = send_frame(stayer, world.group_chat, "after you left");
+    stayer_client.send(frame).await;
+    assert_eq!(stayer_client.recv().await["type"], "message_ack");
+    assert_eq!(third_client.recv().await["text"], "after you left");
+    phone.expect_silence().await;
+    laptop.expect_silence().await;
+    let token = stack.access_token(leaver).await;
+    let bearer = format!("Bearer {token}");
+    let history = format!("/history/{group}");
+    let (status, _) = get_with(&stack, &history, &[("authorization", &bearer)]).await;
+    assert_eq!(status, 403);
+    phone.send(json!({"type": "sync"})).await;
+    loop {
+        let frame = phone.recv().await;
+        assert_ne!(frame["chat_id"], group.as_str(), "{frame}");
+        if frame["type"] == "sync_done" {
+            assert!(frame["cursor"].get(&group).is_none());
+            break;
+        }
+    }
+    let (_, frame) = send_frame(leaver, world.group_chat, "let me back");
+    phone.send(frame).await;
+    phone.recv_error("not_a_member").await;
+
+    // Leaving again, or leaving a personal chat, is refused.
+    phone
+        .send(json!({"type": "leave_group", "chat_id": group}))
+        .await;
+    phone.recv_error("not_a_member").await;
+    phone
+        .send(json!({"type": "leave_group", "chat_id": world.personal_chat}))
+        .await;
+    phone.recv_error("personal_chat").await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_user_cannot_put_the_blocker_in_a_group() {
+    let (stack, world) = stack_with_world().await;
+    let [pest, blocker, friend] = [&world.users[0], &world.users[1], &world.users[2]];
+    let mut pest_client = stack.login(pest).await;
+    let mut blocker_client = stack.login(blocker).await;
+
+    blocker_client
+        .send(json!({"type": "block_user", "user_id": pest.id}))
+        .await;
+    let changed = json!({"type": "block_changed", "user_id": pest.id, "blocked": true});
+    assert_eq!(blocker_client.recv().await, changed);
+    pest_client
+        .send(json!({"name": "Trap", "users": [blocker.id, friend.id]}))
+        .await;
+    pest_client.recv_error("blocked").await;
+    blocker_client.expect_silence().await;
+    let groups = "SELECT count(*) FROM groups WHERE name = 'Trap'";
+    assert_eq!(stack.db.count(groups).await, 0);
+
+    blocker_client
+        .send(json!({"type": "unblock_user", "user_id": pest.id}))
+        .await;
+    let changed = json!({"type": "block_changed", "user_id": pest.id, "blocked": false});
+    assert_eq!(blocker_client.recv().await, changed);
+    pest_client
+        .send(json!({"name": "Party", "users": [blocker.id]}))
+        .await;
+    assert_eq!(pest_client.recv().await["type"], "group_created");
+    assert_eq!(blocker_client.recv().await["type"], "group_created");
+
+    // Nobody, and not oneself.
+    blocker_client
+        .send(json!({"type": "block_user", "user_id": uuid::Uuid::new_v4()}))
+        .await;
+    blocker_client.recv_error("unknown_user").await;
+    blocker_client
+        .send(json!({"type": "block_user", "user_id": blocker.id}))
+        .await;
+    blocker_client.recv_error("invalid_field").await;
+    stack.stop().await;
+}
