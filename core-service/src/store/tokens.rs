@@ -118,13 +118,7 @@ impl Store {
         lock_family(&transaction, family_id).await?;
         // After the lock: a rotation that committed meanwhile is seen, and
         // its new pair revoked with the rest.
-        transaction
-            .execute(
-                "UPDATE auth_tokens SET revoked_at = now()
-                 WHERE family_id = $1 AND revoked_at IS NULL",
-                &[&family_id],
-            )
-            .await?;
+        revoke_family(&transaction, family_id).await?;
         transaction.commit().await?;
         Ok(Some((user_id, family_id)))
     }
@@ -164,13 +158,7 @@ impl Store {
         let (user_id, family_id): (UserId, LoginId) = (row.get(0), row.get(1));
         let (unexpired, unused): (bool, bool) = (row.get(2), row.get(3));
         if !unused {
-            transaction
-                .execute(
-                    "UPDATE auth_tokens SET revoked_at = now()
-                     WHERE family_id = $1 AND revoked_at IS NULL",
-                    &[&family_id],
-                )
-                .await?;
+            revoke_family(&transaction, family_id).await?;
             transaction.commit().await?;
             return Ok(RefreshOutcome::Reused {
                 user_id,
@@ -203,6 +191,21 @@ async fn lock_family(
     transaction
         .execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 1))",
+            &[&family],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Revokes every live token of the login `family`.
+async fn revoke_family(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    family: LoginId,
+) -> Result<()> {
+    transaction
+        .execute(
+            "UPDATE auth_tokens SET revoked_at = now()
+             WHERE family_id = $1 AND revoked_at IS NULL",
             &[&family],
         )
         .await?;

@@ -2,14 +2,14 @@
 //! first members and last message.
 
 use super::accounts::require_credential;
-use super::history::{HistoryMessage, optional_integer, optional_limit};
-use super::{Context, json_reply, with_context};
+use super::history::HistoryMessage;
+use super::{Context, PageParams, json_reply, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
+use crate::error::{ApiError, Detail, ValidationError};
 use crate::openapi::Document;
 use messenger_proto::v1;
 use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -77,27 +77,6 @@ pub fn route(
         .and_then(list)
 }
 
-/// The query parameters of a page of chats.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PageParams {
-    /// Chats per page: 50 when absent.
-    #[param(minimum = 1)]
-    limit: Option<u32>,
-    /// How many of the most recently active chats to skip.
-    #[param(minimum = 0)]
-    offset: Option<u64>,
-}
-
-impl PageParams {
-    fn read(query: &[(String, String)], invalid: &mut Vec<InvalidParameter>) -> Self {
-        PageParams {
-            limit: optional_limit(query, invalid),
-            offset: optional_integer(query, "offset", invalid),
-        }
-    }
-}
-
 /// A page of the caller's chats, most recently active first
 #[utoipa::path(
     get,
@@ -117,15 +96,10 @@ async fn list(
     context: Context,
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
-    let mut invalid = Vec::new();
-    let params = PageParams::read(&query, &mut invalid);
-    if !invalid.is_empty() {
-        return Err(warp::reject::custom(ApiError::Validation(invalid)));
-    }
+    let params = PageParams::from_query(&query)?;
     let request = v1::ListChatsRequest {
-        // Absent, it is 0: the core's default page size.
-        limit: params.limit.unwrap_or(0),
-        offset: params.offset.unwrap_or(0),
+        limit: params.limit(),
+        offset: params.offset(),
     };
     let chats = context
         .core()

@@ -2,15 +2,14 @@
 //! history (one row per logged-in WebSocket), newest first.
 
 use super::accounts::require_credential;
-use super::history::{optional_integer, optional_limit};
-use super::{Context, json_reply, with_context};
+use super::{Context, PageParams, json_reply, with_context};
 use crate::auth::{Caller, caller};
-use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
+use crate::error::{ApiError, Detail, ValidationError};
 use crate::openapi::Document;
 use crate::ws::translate::format_time;
 use messenger_proto::v1;
 use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -56,27 +55,6 @@ impl<'a> From<&'a v1::Connection> for Connection<'a> {
     }
 }
 
-/// The query parameters of a page of connections.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PageParams {
-    /// Connections per page: 50 when absent.
-    #[param(minimum = 1)]
-    limit: Option<u32>,
-    /// How many of the newest connections to skip.
-    #[param(minimum = 0)]
-    offset: Option<u64>,
-}
-
-impl PageParams {
-    fn read(query: &[(String, String)], invalid: &mut Vec<InvalidParameter>) -> Self {
-        PageParams {
-            limit: optional_limit(query, invalid),
-            offset: optional_integer(query, "offset", invalid),
-        }
-    }
-}
-
 /// The route.
 pub fn route(
     document: &mut Document,
@@ -109,15 +87,10 @@ async fn list(
     context: Context,
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
-    let mut invalid = Vec::new();
-    let params = PageParams::read(&query, &mut invalid);
-    if !invalid.is_empty() {
-        return Err(warp::reject::custom(ApiError::Validation(invalid)));
-    }
+    let params = PageParams::from_query(&query)?;
     let request = v1::ListConnectionsRequest {
-        // Absent, it is 0: the core's default page size.
-        limit: params.limit.unwrap_or(0),
-        offset: params.offset.unwrap_or(0),
+        limit: params.limit(),
+        offset: params.offset(),
     };
     let page = context
         .core()
