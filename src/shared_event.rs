@@ -12,7 +12,7 @@
 //! carries every other session's events.
 
 use crate::v1::ServerEvent;
-use prost::bytes::{Buf, BufMut, Bytes};
+use prost::bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
@@ -44,9 +44,36 @@ impl SharedEvent {
     }
 }
 
+impl SharedEvent {
+    /// Whether nothing of the event was received or set yet.
+    fn is_empty(&self) -> bool {
+        matches!(self, SharedEvent::Encoded(bytes) if bytes.is_empty())
+    }
+}
+
+/// The usual case of receiving a `ServerEvent`: its one (length-delimited)
+/// field, read with its key in one copy straight from the buffer, when its
+/// length and contents are there in one piece. `None` leaves `buf` as it
+/// was, for the general path (which also reports what is wrong).
+fn whole_field(tag: u32, buf: &mut impl Buf) -> Option<Bytes> {
+    let chunk = buf.chunk();
+    let mut rest = chunk;
+    let length = usize::try_from(encoding::decode_varint(&mut rest).ok()?).ok()?;
+    let header = chunk.len() - rest.len();
+    let body = rest.get(..length)?;
+    let mut field = BytesMut::with_capacity(encoding::key_len(tag) + header + length);
+    encoding::encode_key(tag, WireType::LengthDelimited, &mut field);
+    field.extend_from_slice(&chunk[..header]);
+    field.extend_from_slice(body);
+    buf.advance(header + length);
+    Some(field.freeze())
+}
+
 impl Default for SharedEvent {
+    /// An empty event, as its (no) bytes: made for every delivery decoded,
+    /// so it allocates nothing.
     fn default() -> Self {
-        SharedEvent::Decoded(Box::default())
+        SharedEvent::Encoded(Bytes::new())
     }
 }
 
@@ -73,6 +100,13 @@ impl Message for SharedEvent {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
+        if self.is_empty()
+            && wire_type == WireType::LengthDelimited
+            && let Some(field) = whole_field(tag, buf)
+        {
+            *self = SharedEvent::Encoded(field);
+            return Ok(());
+        }
         let mut raw = match std::mem::take(self) {
             SharedEvent::Encoded(bytes) => bytes.to_vec(),
             SharedEvent::Decoded(event) => event.encode_to_vec(),
@@ -195,6 +229,18 @@ mod tests {
         let copied = SharedEvent::decode(bytes.as_slice()).unwrap();
         assert_eq!(copied.encode_to_vec(), bytes);
         assert_eq!(copied.into_event().unwrap(), event);
+    }
+
+    #[test]
+    fn fields_of_other_kinds_go_the_general_way_and_keep_their_bytes() {
+        // An unknown varint field (tag 20) before the event's own field.
+        let mut bytes = Vec::new();
+        encoding::encode_key(20, WireType::Varint, &mut bytes);
+        encoding::encode_varint(300, &mut bytes);
+        SharedEvent::from(event()).encode_raw(&mut bytes);
+        let copied = SharedEvent::decode(bytes.as_slice()).unwrap();
+        assert_eq!(copied.encode_to_vec(), bytes);
+        assert_eq!(copied.into_event().unwrap(), event());
     }
 
     fn event() -> ServerEvent {

@@ -8,10 +8,11 @@ use crate::events::order::ChatOrder;
 use crate::ids::CoreId;
 use crate::membership::MembershipCache;
 use crate::presence::Presence;
-use crate::sessions::{Links, Registry};
+use crate::sessions::{Expiries, Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
 use messenger_proto::EdgeSecret;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Bounds on what clients may ask for; each is a configuration value.
@@ -166,6 +167,8 @@ pub struct Core {
     pub sessions: Registry,
     /// The edges' delivery links.
     pub links: Links,
+    /// Sessions that end when their credential expires.
+    pub expiries: Arc<Expiries>,
     pub membership: MembershipCache,
     pub limits: Limits,
     pub auth: AuthSettings,
@@ -214,6 +217,7 @@ impl Core {
             store,
             sessions: Registry::default(),
             links: Links::default(),
+            expiries: Arc::default(),
             membership: MembershipCache::default(),
             limits,
             throttle,

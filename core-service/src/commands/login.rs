@@ -12,7 +12,9 @@ pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Resul
     let address = session.origin.client_address.clone();
     let user = check_credentials(core, &login, address.as_deref()).await?;
     // A password login rests on no token: nothing of it expires.
-    session.grant = None;
+    if let Some((_, expires_at)) = session.grant.take() {
+        core.expiries.forget(expires_at, session.id);
+    }
     session.log_in(core, &user).await
 }
 

@@ -12,6 +12,7 @@ use crate::accounts;
 use crate::commands::login;
 use crate::convert;
 use crate::error::Error;
+use crate::sessions::Expiries;
 use crate::state::Core;
 use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
@@ -232,6 +233,7 @@ pub async fn serve(
         let _ = stopping.send(true);
     };
     crate::cores::start(core.clone(), service.shutdown.clone()).await;
+    Expiries::start(core.expiries.clone(), service.shutdown.clone());
     crate::events::start(core.clone(), service.shutdown.clone())
         .await
         .map_err(ServeError::Follow)?;

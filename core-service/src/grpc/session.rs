@@ -13,7 +13,6 @@ use crate::commands::{self, SessionState};
 use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
-use chrono::{DateTime, Utc};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::ClientOperation;
 use std::sync::Arc;
@@ -91,10 +90,10 @@ pub async fn run(
     user: Option<Authenticated>,
     operations: &mut impl Operations,
 ) -> EndReason {
-    let mut expiry = None;
     if let Some(user) = user {
         session.grant = Some((user.login, user.expires_at));
-        expiry = Some(Box::pin(tokio::time::sleep(time_left(user.expires_at))));
+        core.expiries
+            .add(user.expires_at, session.id, &session.outbox);
         if let Err(error) = Box::pin(session.log_in(&core, &user.user)).await {
             error.log();
             session.outbox.close(EndReason::ServerShutdown);
@@ -102,23 +101,7 @@ pub async fn run(
         }
     }
     let ending = loop {
-        let next = match &mut expiry {
-            Some(expired) => tokio::select! {
-                next = operations.next() => Some(next),
-                () = expired => None,
-            },
-            None => Some(operations.next().await),
-        };
-        let Some(next) = next else {
-            if session.grant.is_none() {
-                // Logged in again with a password: nothing expires.
-                expiry = None;
-                continue;
-            }
-            session.outbox.close(EndReason::Expired);
-            break EndReason::Expired;
-        };
-        match next {
+        match operations.next().await {
             // Boxed, like the other rare large futures here, so that the
             // task an idle session keeps is a few hundred bytes, not KiBs.
             Ok(operation) => {
@@ -129,16 +112,14 @@ pub async fn run(
             Err(reason) => break reason,
         }
     };
+    if let Some((_, expires_at)) = session.grant.take() {
+        core.expiries.forget(expires_at, session.id);
+    }
     // When the core closed the session, its reason is the one that counts.
     let reason = session.outbox.closed_reason().unwrap_or(ending);
     Box::pin(session.finish(&core, reason)).await;
     tracing::debug!(reason = reason.name(), "session ended");
     reason
-}
-
-/// How long until `at` (nothing, if it is past).
-fn time_left(at: DateTime<Utc>) -> tokio::time::Duration {
-    (at - Utc::now()).to_std().unwrap_or_default()
 }
 
 /// How a session's own response stream ends: when the core closes the

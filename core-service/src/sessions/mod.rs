@@ -5,9 +5,11 @@
 //! never calls into the registry.
 
 pub mod close;
+pub mod expiry;
 pub mod link;
 pub mod registry;
 
 pub use close::CloseSwitch;
+pub use expiry::Expiries;
 pub use link::{Link, Links, SessionNumber};
 pub use registry::{Outbox, Registry, SessionId};

@@ -22,8 +22,13 @@ use tokio::sync::mpsc;
 
 /// Identifies one session of this core for its whole life: in the logs,
 /// and to leave out the sender's own session when delivering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId(u64);
+
+impl SessionId {
+    /// Above every session id (a bound for ranges).
+    pub const MAX: SessionId = SessionId(u64::MAX);
+}
 
 impl std::fmt::Display for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,7 +1,7 @@
 //! Password hashing as a weapon: a flood of registrations must neither
 //! queue without bound nor keep existing users from logging in.
 
-use crate::common::{Stack, World, post_json};
+use crate::common::{Client, Stack, World, login_frame, post_json};
 use core_service::state::{AuthSettings, Settings};
 use serde_json::json;
 use std::sync::Arc;
@@ -93,5 +93,53 @@ async fn one_address_registers_only_so_many_accounts() {
         statuses.push(status);
     }
     assert_eq!(statuses, [201, 201, 201, 429]);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_succeed_while_login_frames_flood_from_another_address() {
+    let stack = Stack::start().await;
+    let world = World::new();
+    stack.load(&world).await;
+    let attacker_address = "127.0.0.2".parse().unwrap();
+    let mut attackers = Vec::new();
+    for _ in 0..4 {
+        attackers.push(Client::connect_from(&stack.ws_url(), attacker_address).await);
+    }
+    // Every attacker socket guesses without waiting for the answers.
+    for (n, attacker) in attackers.iter_mut().enumerate() {
+        for guess in 0..25 {
+            let email = format!("guess{n}.{guess}@example.com");
+            attacker
+                .send(json!({"email": email, "password": "wrong password"}))
+                .await;
+        }
+    }
+    let mut latencies = Vec::new();
+    for user in &world.users {
+        let started = Instant::now();
+        let mut client = stack.connect().await;
+        client.send(login_frame(user)).await;
+        assert_eq!(client.recv().await["type"], "auth_success");
+        latencies.push(started.elapsed());
+    }
+    let mut answers = Vec::new();
+    for attacker in &mut attackers {
+        for _ in 0..25 {
+            let answer = attacker.recv().await;
+            answers.push(answer["detail"]["code"].as_str().unwrap().to_owned());
+        }
+    }
+    let throttled = answers
+        .iter()
+        .filter(|code| *code == "too_many_attempts")
+        .count();
+    println!(
+        "login during a flood of {} login frames from one address: max {:?}; {throttled} guesses refused unchecked",
+        answers.len(),
+        latencies.iter().max().unwrap()
+    );
+    // The address's 20 attempts per window were checked; the rest were not.
+    assert_eq!(answers.len() - throttled, 20, "{answers:?}");
     stack.stop().await;
 }

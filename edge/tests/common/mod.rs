@@ -318,6 +318,28 @@ impl Client {
             .expect("WebSocket connects")
     }
 
+    /// Connects from the local address `source` (e.g. 127.0.0.2: another
+    /// client address as far as the edge can tell).
+    pub async fn connect_from(url: &str, source: std::net::IpAddr) -> Client {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let address: SocketAddr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        let stream = socket.connect(address).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let request = url.into_client_request().unwrap();
+        let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+        Client { socket }
+    }
+
     /// Connects with extra request headers (cookies, origin, authorization).
     pub async fn connect_with(
         url: &str,
