@@ -9,19 +9,25 @@ UPDATE users u SET chat_count = c.n
 FROM (SELECT user_id, count(*) AS n FROM chat_members GROUP BY user_id) c
 WHERE c.user_id = u.id;
 
+-- One update per user, each found by its primary key: a single UPDATE
+-- joined to the transition table is planned as a walk over every user.
 CREATE FUNCTION count_joined_chats() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    joiner record;
 BEGIN
-    UPDATE users u SET chat_count = u.chat_count + j.n
-    FROM (SELECT user_id, count(*) AS n FROM joined GROUP BY user_id) j
-    WHERE u.id = j.user_id;
+    FOR joiner IN SELECT user_id, count(*) AS n FROM joined GROUP BY user_id LOOP
+        UPDATE users SET chat_count = chat_count + joiner.n WHERE id = joiner.user_id;
+    END LOOP;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION count_left_chats() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    leaver record;
 BEGIN
-    UPDATE users u SET chat_count = u.chat_count - l.n
-    FROM (SELECT user_id, count(*) AS n FROM left_chats GROUP BY user_id) l
-    WHERE u.id = l.user_id;
+    FOR leaver IN SELECT user_id, count(*) AS n FROM left_chats GROUP BY user_id LOOP
+        UPDATE users SET chat_count = chat_count - leaver.n WHERE id = leaver.user_id;
+    END LOOP;
     RETURN NULL;
 END $$;
 

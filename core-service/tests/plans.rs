@@ -15,8 +15,9 @@
 use core_service::demo_data::DemoData;
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
-use core_service::ids::{ChatId, ConnectionId, CoreId, MessageId, UserId};
+use core_service::ids::{ChatId, ConnectionId, CoreId, GroupId, MessageId, UserId};
 use core_service::store::Store;
+use core_service::store::chats::{Departure, GroupQuota, GroupRecord};
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::receipts::SeenOutcome;
 use core_service::store::records::NewMessage;
@@ -31,8 +32,10 @@ use tokio_postgres::{AsyncMessage, Client, Config, Error, NoTls};
 use uuid::Uuid;
 
 /// Tables that grow with use: none may be read without an index condition.
-const GROWING: [&str; 5] = [
+const GROWING: [&str; 7] = [
     "messages",
+    "groups",
+    "blocks",
     "message_seen_status",
     "chats",
     "chat_members",
@@ -232,11 +235,43 @@ async fn exercise(store: &Store, data: &DemoData) {
             .is_empty()
     );
     assert!(store.last_seen_now(reader).await.unwrap().is_some());
+    groups_and_blocks(store, reader, stranger).await;
+    assert_eq!(
+        store.message_text(stored.id).await.unwrap().as_deref(),
+        Some("plan")
+    );
+}
+
+/// A block, a group created past the quota, chat-count and block checks
+/// (and the triggers that count chats), and a member leaving it.
+async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
+    assert!(store.block(member, creator).await.unwrap());
+    store.unblock(member, creator).await.unwrap();
+    let group = GroupRecord {
+        id: GroupId::random(),
+        name: "plans".into(),
+        creator_id: creator,
+        chat_id: ChatId::random(),
+        member_ids: vec![creator, member],
+    };
+    let quota = GroupQuota {
+        groups_per_creator: 100,
+        chats_per_user: 100,
+    };
+    store.create_group(&group, quota).await.unwrap();
+    let departure = store.leave_chat(group.chat_id, member).await.unwrap();
+    assert_eq!(departure, Departure::Left(vec![creator]));
 }
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 12] = [
+const EXPECTED: [&str; 18] = [
+    "count(*) FROM groups WHERE creator_id",
+    "chat_count >= $2",
+    "FROM blocks",
+    "SET chat_count = chat_count + joiner.n",
+    "DELETE FROM chat_members",
+    "SELECT text FROM messages",
     "INSERT INTO messages AS m",
     "stored AS (",
     "seq BETWEEN",
