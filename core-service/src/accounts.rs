@@ -55,17 +55,11 @@ pub async fn register(
         .registrations
         .begin(email, client_address)
         .await
-        .map_err(|wait| Error::TooManyAttempts {
-            retry_after_seconds: u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX),
-        })?;
-    let turn = match core.lanes.turn(Lane::Registration).await {
-        Ok(turn) => turn,
-        Err(busy) => {
-            // Refused unheard: it does not count against the address.
-            core.registrations.withdrawn(&attempt).await;
-            return Err(busy);
-        }
-    };
+        .map_err(Error::too_many_attempts)?;
+    let turn = core
+        .lanes
+        .turn_counted(Lane::Registration, &core.registrations, &attempt)
+        .await?;
     let user = UserRecord {
         id: UserId::random(),
         name: name.to_owned(),
@@ -105,18 +99,31 @@ pub async fn create_login_session(
 /// A login-session token of `user` for a login of its own: the token, that
 /// login, and when it expires.
 pub async fn session_token(core: &Core, user: UserId) -> Result<(String, LoginId, DateTime<Utc>)> {
-    let token = tokens::generate(TokenKind::Session);
     let login = LoginId::random();
     let expires_at = expiry(core.auth.session_ttl);
+    let (token, _) = issue_session_token(core, user, login, expires_at).await?;
+    Ok((token, login, expires_at))
+}
+
+/// Stores a new login-session token of `user` in the login `family`; the
+/// token and its hash.
+async fn issue_session_token(
+    core: &Core,
+    user: UserId,
+    family: LoginId,
+    expires_at: DateTime<Utc>,
+) -> Result<(String, String)> {
+    let token = tokens::generate(TokenKind::Session);
     let record = NewToken {
         hash: tokens::hash(&token),
         kind: TokenKind::Session,
         user_id: user,
-        family_id: login,
+        family_id: family,
         expires_at,
     };
+    let hash = record.hash.clone();
     core.store.insert_tokens(&[record]).await?;
-    Ok((token, login, expires_at))
+    Ok((token, hash))
 }
 
 /// The OAuth 2.0 password and refresh-token grants.
@@ -216,19 +223,9 @@ pub async fn resume_token(
     user: UserId,
     grant: Option<(LoginId, DateTime<Utc>)>,
 ) -> Result<(String, String)> {
-    let token = tokens::generate(TokenKind::Session);
-    let (family_id, expires_at) =
+    let (family, expires_at) =
         grant.unwrap_or_else(|| (LoginId::random(), expiry(core.auth.session_ttl)));
-    let record = NewToken {
-        hash: tokens::hash(&token),
-        kind: TokenKind::Session,
-        user_id: user,
-        family_id,
-        expires_at,
-    };
-    let hash = record.hash.clone();
-    core.store.insert_tokens(&[record]).await?;
-    Ok((token, hash))
+    issue_session_token(core, user, family, expires_at).await
 }
 
 /// Revokes `token` with its whole login, and closes the live sessions that

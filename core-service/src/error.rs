@@ -88,6 +88,14 @@ impl Error {
         }
     }
 
+    /// [`Error::TooManyAttempts`] for a throttle's `wait`, in whole seconds
+    /// rounded up.
+    pub fn too_many_attempts(wait: std::time::Duration) -> Self {
+        Error::TooManyAttempts {
+            retry_after_seconds: u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX),
+        }
+    }
+
     /// The stable snake_case code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {

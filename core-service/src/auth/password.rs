@@ -11,6 +11,7 @@
 //! most half of the hashing threads: however many of them wait, logins of
 //! existing users keep the other half.
 
+use crate::auth::throttle::{Attempt, Throttle};
 use crate::error::{Error, Result};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -86,6 +87,24 @@ impl Lanes {
             _thread: thread,
             _share: share,
         })
+    }
+}
+
+impl Lanes {
+    /// [`Lanes::turn`] for a hash that `attempt` of `throttle` counted: a
+    /// hash refused as busy checked no password, so the attempt is taken
+    /// back and counts against no one.
+    pub async fn turn_counted(
+        &self,
+        lane: Lane,
+        throttle: &Throttle,
+        attempt: &Attempt,
+    ) -> Result<Turn<'_>> {
+        let turn = self.turn(lane).await;
+        if turn.is_err() {
+            throttle.withdrawn(attempt).await;
+        }
+        turn
     }
 }
 

@@ -38,21 +38,13 @@ pub async fn check_credentials(
         .throttle
         .begin(email, client_address)
         .await
-        .map_err(|wait| {
-            let retry_after_seconds = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
-            Error::TooManyAttempts {
-                retry_after_seconds,
-            }
-        })?;
+        .map_err(Error::too_many_attempts)?;
     let user = core.store.user_by_email(email).await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
-    let turn = match core.lanes.turn(Lane::Login).await {
-        Ok(turn) => turn,
-        Err(busy) => {
-            core.throttle.withdrawn(&attempt).await;
-            return Err(busy);
-        }
-    };
+    let turn = core
+        .lanes
+        .turn_counted(Lane::Login, &core.throttle, &attempt)
+        .await?;
     let matches = password::verify(login.password.clone(), stored_hash, turn).await?;
     match user.filter(|_| matches) {
         Some(user) => {
