@@ -26,6 +26,8 @@ pub fn message(record: &MessageRecord) -> pb::Message {
         text: record.text.clone(),
         seen: record.seen,
         seq: u64::try_from(record.seq).unwrap_or_default(),
+        edited_at: None,
+        deleted: false,
     }
 }
 

@@ -19,7 +19,7 @@ use core_service::ids::{ChatId, ConnectionId, CoreId, GroupId, MessageId, UserId
 use core_service::store::Store;
 use core_service::store::chats::{Departure, GroupQuota, GroupRecord};
 use core_service::store::connections::{ConnectionOrigin, EndReason};
-use core_service::store::receipts::SeenOutcome;
+use core_service::store::receipts::{ReadOutcome, SeenOutcome};
 use core_service::store::records::NewMessage;
 use core_service::testing::TestDatabase;
 use deadpool_postgres::Connect;
@@ -195,6 +195,12 @@ async fn exercise(store: &Store, data: &DemoData) {
         Some(SeenOutcome::NowSeenByAll(_))
     ));
     store.mark_seen(reader, stored.id).await.unwrap();
+    let unread = new_message(chat, sender, Uuid::new_v4());
+    store.insert_message(&unread).await.unwrap();
+    assert!(store.read_up_to(chat, stranger, 5).await.unwrap().is_none());
+    for member in &members {
+        store.read_up_to(chat, *member, last + 5).await.unwrap();
+    }
 
     store.chat_positions(reader).await.unwrap();
     assert!(!store.chats_of_user(reader, 50, 0).await.unwrap().is_empty());
@@ -217,7 +223,7 @@ async fn exercise(store: &Store, data: &DemoData) {
     let look_back = std::time::Duration::from_secs(3600);
     let recent = store.recent_before(chat, last + 1, look_back, since).await;
     assert!(!recent.unwrap().is_empty());
-    assert_eq!(store.last_seqs(&[chat]).await.unwrap(), [(chat, last)]);
+    assert_eq!(store.last_seqs(&[chat]).await.unwrap(), [(chat, last + 1)]);
     let core = CoreId::random();
     assert!(store.core_alive(core).await.unwrap());
     store
@@ -265,7 +271,9 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 18] = [
+const EXPECTED: [&str; 20] = [
+    "ORDER BY m.seq FOR UPDATE",
+    "cm.read_seq < m.seq",
     "count(*) FROM groups WHERE creator_id",
     "chat_count >= $2",
     "FROM blocks",
@@ -413,4 +421,53 @@ async fn load_without_analyze(db: &TestDatabase, data: &DemoData) {
         )
         .await
         .unwrap();
+}
+
+/// A read marker over a thousand messages is one statement, however many
+/// messages it completes: `auto_explain` (top-level statements only) sees
+/// one plan for the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_up_to_a_thousand_messages_is_one_statement() {
+    let db = TestDatabase::create().await;
+    let data = data();
+    populate::populate(&db.store(), &data).await.unwrap();
+    let chat = data.chats.iter().find(|chat| chat.kind == 0).unwrap();
+    let chat = ChatId(chat.id);
+    let members = members_of(&data, chat);
+    let (sender, reader) = (members[0], members[1]);
+    let messages: Vec<NewMessage> = (0..1000)
+        .map(|_| new_message(chat, sender, Uuid::new_v4()))
+        .collect();
+    let store = db.store();
+    for batch in messages.chunks(250) {
+        store
+            .insert_messages(&batch.iter().collect::<Vec<_>>())
+            .await
+            .unwrap();
+    }
+    let explaining = Explaining::default();
+    let mut config = db.config();
+    config.options(
+        "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 \
+         -c auto_explain.log_level=notice",
+    );
+    let store = Store::with_connect(config, 1, explaining.clone()).unwrap();
+    store.read_up_to(chat, reader, 0).await.unwrap();
+    explaining.plans.lock().unwrap().clear();
+
+    let outcome: ReadOutcome = store.read_up_to(chat, reader, 2000).await.unwrap().unwrap();
+    let plans = explaining.plans.lock().unwrap().clone();
+    assert_eq!(plans.len(), 1, "{plans:#?}");
+    assert!(plans[0].contains("FROM read_up_to("), "{}", plans[0]);
+    let last = db.store().last_seqs(&[chat]).await.unwrap()[0].1;
+    assert_eq!(outcome.read_seq, last);
+    // Every one of the thousand (and the sender's older messages with them).
+    let completed: Vec<MessageId> = outcome.now_seen_by_all.iter().map(|m| m.id).collect();
+    assert!(
+        messages
+            .iter()
+            .all(|message| completed.contains(&message.id))
+    );
+    let seqs: Vec<i64> = outcome.now_seen_by_all.iter().map(|m| m.seq).collect();
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]));
 }

@@ -11,6 +11,7 @@ use crate::presence::Announcement;
 use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
 use chrono::{DateTime, Utc};
+use messenger_proto::v1::ServerEvent;
 use prost::Message as _;
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ use uuid::Uuid;
 pub struct Envelope {
     #[prost(bytes = "vec", tag = "1")]
     pub core: Vec<u8>,
-    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7")]
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7, 8")]
     pub kind: Option<Kind>,
 }
 
@@ -43,6 +44,23 @@ pub enum Kind {
     /// A member left a group chat.
     #[prost(message, tag = "7")]
     Left(Left),
+    /// An event for some users' sessions, maybe with a chat's new members.
+    #[prost(message, tag = "8")]
+    Notice(WireNotice),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WireNotice {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub user_ids: Vec<Vec<u8>>,
+    /// A `messenger.v1.ServerEvent`.
+    #[prost(bytes = "vec", tag = "2")]
+    pub event: Vec<u8>,
+    /// Empty when the membership does not change.
+    #[prost(bytes = "vec", tag = "3")]
+    pub chat_id: Vec<u8>,
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub member_ids: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -53,6 +71,9 @@ pub struct Left {
     pub user_id: Vec<u8>,
     #[prost(bytes = "vec", repeated, tag = "3")]
     pub remaining_ids: Vec<Vec<u8>>,
+    /// Empty when the member left by themself.
+    #[prost(bytes = "vec", tag = "4")]
+    pub removed_by: Vec<u8>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -135,7 +156,20 @@ pub enum Event {
         chat: ChatId,
         user: UserId,
         remaining: Members,
+        /// Who took the user out; `None` when they left.
+        removed_by: Option<UserId>,
     },
+    Notice(Notice),
+}
+
+/// An event for the sessions of some users (see `events::notify`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub users: Members,
+    pub event: ServerEvent,
+    /// A chat's members after the change the event tells of, for every
+    /// core's membership cache.
+    pub membership: Option<(ChatId, Members)>,
 }
 
 impl Envelope {
@@ -159,10 +193,26 @@ impl Envelope {
                 chat,
                 user,
                 remaining,
+                removed_by,
             } => Kind::Left(Left {
                 chat_id: bytes(chat.0),
                 user_id: bytes(user.0),
-                remaining_ids: remaining.iter().map(|id| bytes(id.0)).collect(),
+                remaining_ids: ids(remaining),
+                removed_by: removed_by.map(|by| bytes(by.0)).unwrap_or_default(),
+            }),
+            Event::Notice(notice) => Kind::Notice(WireNotice {
+                user_ids: ids(&notice.users),
+                event: notice.event.encode_to_vec(),
+                chat_id: notice
+                    .membership
+                    .as_ref()
+                    .map(|(chat, _)| bytes(chat.0))
+                    .unwrap_or_default(),
+                member_ids: notice
+                    .membership
+                    .as_ref()
+                    .map(|(_, members)| ids(members))
+                    .unwrap_or_default(),
             }),
             Event::Presence(announcement) => Kind::Presence(Presence {
                 user_id: bytes(announcement.user.0),
@@ -204,13 +254,13 @@ impl Envelope {
             Kind::Left(left) => Event::Left {
                 chat: ChatId(id(&left.chat_id)?),
                 user: UserId(id(&left.user_id)?),
-                remaining: left
-                    .remaining_ids
-                    .iter()
-                    .map(|member| id(member).map(UserId))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into(),
+                remaining: users(&left.remaining_ids)?,
+                removed_by: match left.removed_by.as_slice() {
+                    [] => None,
+                    by => Some(UserId(id(by)?)),
+                },
             },
+            Kind::Notice(notice) => Event::Notice(self::notice(notice)?),
         };
         Ok((core, event))
     }
@@ -260,6 +310,31 @@ fn announcement(presence: Presence) -> Result<Announcement, WireError> {
     })
 }
 
+fn notice(notice: WireNotice) -> Result<Notice, WireError> {
+    let membership = if notice.chat_id.is_empty() {
+        None
+    } else {
+        Some((ChatId(id(&notice.chat_id)?), users(&notice.member_ids)?))
+    };
+    Ok(Notice {
+        users: users(&notice.user_ids)?,
+        event: ServerEvent::decode(notice.event.as_slice())?,
+        membership,
+    })
+}
+
+fn users(ids: &[Vec<u8>]) -> Result<Members, WireError> {
+    Ok(ids
+        .iter()
+        .map(|user| id(user).map(UserId))
+        .collect::<Result<Vec<_>, _>>()?
+        .into())
+}
+
+fn ids(users: &[UserId]) -> Vec<Vec<u8>> {
+    users.iter().map(|user| bytes(user.0)).collect()
+}
+
 fn bytes(id: Uuid) -> Vec<u8> {
     id.as_bytes().to_vec()
 }
@@ -306,7 +381,20 @@ mod tests {
                 chat: ChatId::random(),
                 user: UserId::random(),
                 remaining: vec![UserId::random()].into(),
+                removed_by: Some(UserId::random()),
             },
+            Event::Notice(Notice {
+                users: vec![UserId::random()].into(),
+                event: ServerEvent {
+                    event: Some(messenger_proto::v1::server_event::Event::ReadMarker(
+                        messenger_proto::v1::ReadMarker {
+                            chat_id: "c".into(),
+                            seq: 7,
+                        },
+                    )),
+                },
+                membership: Some((ChatId::random(), vec![UserId::random()].into())),
+            }),
         ];
         for event in events {
             let payload = Envelope::encode(core, &event);

@@ -16,7 +16,7 @@ pub async fn run(core: &Core, session: &mut SessionState, leave: LeaveGroup) -> 
     let chat_id = parse_uuid("chat_id", &leave.chat_id)?;
     match core.store.leave_chat(chat_id, user).await? {
         Departure::Left(remaining) => {
-            events::left(core, chat_id, user, remaining.into());
+            events::left(core, chat_id, user, remaining.into(), None);
             Ok(())
         }
         Departure::Personal => Err(Error::PersonalChat),

@@ -11,6 +11,7 @@ mod leave_group;
 pub(crate) mod login;
 mod message_seen;
 pub mod presence;
+mod read_up_to;
 mod send_message;
 mod sync;
 
@@ -178,6 +179,8 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::LeaveGroup(leave) => leave_group::run(core, session, leave).await,
         Operation::BlockUser(block) => block::run(core, session, &block.user_id, true).await,
         Operation::UnblockUser(unblock) => block::run(core, session, &unblock.user_id, false).await,
+        Operation::ReadUpTo(read) => read_up_to::run(core, session, read).await,
+        _ => Err(Error::invalid("operation", "not available yet")),
     };
     if let Err(error) = result {
         reply_error(session, error, client_id, message_id).await;

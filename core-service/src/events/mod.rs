@@ -25,6 +25,7 @@
 mod catch_up;
 pub mod order;
 
+use crate::bus::wire::Notice;
 use crate::bus::{Event, Incoming};
 use crate::convert;
 use crate::ids::{ChatId, LoginId, UserId};
@@ -57,16 +58,32 @@ pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
     announce(core, group, Some(creator));
 }
 
-/// `user` left the group chat `chat`, in which `remaining` stay: every
-/// core's membership cache drops them, and the sessions of both the
-/// remaining members and the user get `member_left`.
-pub fn left(core: &Core, chat: ChatId, user: UserId, remaining: Members) {
+/// `user` left the group chat `chat` (or `removed_by` took them out), in
+/// which `remaining` stay: every core's membership cache drops them, and
+/// the sessions of both the remaining members and the user get
+/// `member_left`.
+pub fn left(
+    core: &Core,
+    chat: ChatId,
+    user: UserId,
+    remaining: Members,
+    removed_by: Option<UserId>,
+) {
     publish(core, || Event::Left {
         chat,
         user,
         remaining: remaining.clone(),
+        removed_by,
     });
-    depart(core, chat, user, remaining);
+    depart(core, chat, user, remaining, removed_by);
+}
+
+/// Tells `notice.event` to the sessions of `notice.users` (but `skip`),
+/// here and on every other core, each core's membership cache first taking
+/// `notice.membership` when it is given.
+pub fn notify(core: &Core, notice: Notice, skip: Option<SessionId>) {
+    publish(core, || Event::Notice(notice.clone()));
+    tell(core, &notice, skip);
 }
 
 /// The login `login` of `user` was revoked: its sessions close everywhere.
@@ -169,8 +186,10 @@ async fn apply(core: &Core, event: Event) {
             chat,
             user,
             remaining,
-        } => depart(core, chat, user, remaining),
+            removed_by,
+        } => depart(core, chat, user, remaining, removed_by),
         Event::Presence(announcement) => tell_contacts(core, &announcement),
+        Event::Notice(notice) => tell(core, &notice, None),
     }
 }
 
@@ -215,15 +234,25 @@ fn end_login(core: &Core, user: UserId, login: LoginId) {
 
 /// Applies a departure here: the cache first, so that no message of the
 /// chat is fanned out to the user after their `member_left`.
-fn depart(core: &Core, chat: ChatId, user: UserId, remaining: Members) {
+fn depart(core: &Core, chat: ChatId, user: UserId, remaining: Members, removed_by: Option<UserId>) {
     let mut told = remaining.to_vec();
     core.membership.insert(chat, remaining);
     told.push(user);
     let event = convert::event(ServerEvent::MemberLeft(messenger_proto::v1::MemberLeft {
         chat_id: chat.to_string(),
         user_id: user.to_string(),
+        removed_by: removed_by.map(|by| by.to_string()),
     }));
     core.sessions.deliver(&told, None, &event);
+}
+
+/// Applies a notice here: the membership first, so that no message of the
+/// chat is fanned out by the old one after the event.
+fn tell(core: &Core, notice: &Notice, skip: Option<SessionId>) {
+    if let Some((chat, members)) = &notice.membership {
+        core.membership.insert(*chat, members.clone());
+    }
+    core.sessions.deliver(&notice.users, skip, &notice.event);
 }
 
 /// Tells the sender's sessions that every member has seen their message.

@@ -184,8 +184,8 @@ impl Store {
     /// recently active first (one query). Every row of another table is
     /// found from the user's memberships through a LATERAL lookup, so the
     /// plan cannot turn into a scan of `chats`, `users` or `messages`
-    /// (`docs/data-model.md`, "Plans"). The unread count still reads the
-    /// user's seen status of every message of the chat.
+    /// (`docs/data-model.md`, "Plans"). The unread count reads the user's
+    /// seen status of the messages after their read marker.
     pub async fn chats_of_user(
         &self,
         user_id: UserId,
@@ -223,7 +223,8 @@ impl Store {
                          SELECT true AS seen FROM message_seen_status s
                          WHERE s.message_id = m.id AND s.user_id = $1 LIMIT 1
                      ) mine_seen ON true
-                     WHERE m.chat_id = c.id AND m.sender_id <> $1 AND mine_seen.seen IS NULL
+                     WHERE m.chat_id = c.id AND m.seq > mine.read_seq
+                       AND m.sender_id <> $1 AND mine_seen.seen IS NULL
                  ) unread
                  WHERE mine.user_id = $1
                  ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id

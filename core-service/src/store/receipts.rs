@@ -4,6 +4,7 @@ use crate::error::Result;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::store::Store;
 use crate::store::records::MessageRecord;
+use tokio_postgres::error::SqlState;
 
 /// What recording a seen status led to.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +30,7 @@ impl Store {
         let transaction = client.transaction().await?;
         let lock = transaction
             .prepare_cached(
-                "SELECT m.seen, m.chat_id, m.sender_id FROM messages m
+                "SELECT m.seen, m.chat_id, m.sender_id, m.seq FROM messages m
                  JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $2
                  WHERE m.id = $1 FOR UPDATE OF m",
             )
@@ -57,24 +58,27 @@ impl Store {
             transaction.commit().await?;
             return Ok(SeenOutcome::Recorded);
         }
-        // The chat and the sender are parameters rather than columns of
-        // `m`: the check then depends on no row of the update, is run once,
-        // and reads the chat's members and the message's statuses by their
-        // keys.
+        // The chat, the sender and the seq are parameters rather than
+        // columns of `m`: the check then depends on no row of the update,
+        // is run once, and reads the chat's members and the message's
+        // statuses by their keys. A member whose read marker covers the
+        // message has seen it (`sql/0017`).
         let complete = transaction
             .prepare_cached(
                 "UPDATE messages m SET seen = true
                  WHERE m.id = $1 AND NOT m.seen AND NOT EXISTS (
                      SELECT 1 FROM chat_members cm
-                     WHERE cm.chat_id = $2 AND cm.user_id <> $3 AND NOT EXISTS (
+                     WHERE cm.chat_id = $2 AND cm.user_id <> $3 AND cm.read_seq < $4
+                       AND NOT EXISTS (
                          SELECT 1 FROM message_seen_status s
                          WHERE s.message_id = $1 AND s.user_id = cm.user_id))
                  RETURNING id, chat_id, sender_id, text, timestamp, seen, seq",
             )
             .await?;
         let chat_id: ChatId = row.get(1);
+        let seq: i64 = row.get(3);
         let updated = transaction
-            .query_opt(&complete, &[&message_id, &chat_id, &sender_id])
+            .query_opt(&complete, &[&message_id, &chat_id, &sender_id, &seq])
             .await?;
         transaction.commit().await?;
         Ok(match updated {
@@ -85,5 +89,56 @@ impl Store {
             }
             None => SeenOutcome::Recorded,
         })
+    }
+}
+
+/// What moving a read marker did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadOutcome {
+    /// The reader's marker now (never lower than before, never above the
+    /// chat's last seq).
+    pub read_seq: i64,
+    /// The messages it completed: now seen by every member, in seq order.
+    /// Only one caller ever gets a given message here or in
+    /// [`SeenOutcome::NowSeenByAll`].
+    pub now_seen_by_all: Vec<MessageRecord>,
+}
+
+impl Store {
+    /// Records that `reader` has read `chat_id` up to `upto`: one call of
+    /// `read_up_to()` (`sql/0017`), one round trip however many messages it
+    /// covers. `None` if the reader is not a member of the chat.
+    pub async fn read_up_to(
+        &self,
+        chat_id: ChatId,
+        reader: UserId,
+        upto: i64,
+    ) -> Result<Option<ReadOutcome>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT read_seq, id, chat_id, sender_id, text, timestamp, seen, seq
+                 FROM read_up_to($1, $2, $3)",
+            )
+            .await?;
+        let rows = match client.query(&statement, &[&chat_id, &reader, &upto]).await {
+            Ok(rows) => rows,
+            Err(error) if error.code() == Some(&SqlState::NO_DATA_FOUND) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let read_seq = rows.first().map_or(0, |row| row.get(0));
+        let mut now_seen_by_all: Vec<MessageRecord> = rows
+            .iter()
+            .filter(|row| row.get::<_, Option<MessageId>>(1).is_some())
+            .map(|row| MessageRecord::from_columns(row, 1))
+            .collect();
+        now_seen_by_all.sort_by_key(|record| record.seq);
+        for record in &now_seen_by_all {
+            self.recent.seen(record.chat_id, record.seq);
+        }
+        Ok(Some(ReadOutcome {
+            read_seq,
+            now_seen_by_all,
+        }))
     }
 }

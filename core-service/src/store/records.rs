@@ -23,14 +23,19 @@ pub struct MessageRecord {
 impl MessageRecord {
     /// Reads the columns `id, chat_id, sender_id, text, timestamp, seen, seq`.
     pub(crate) fn from_row(row: &Row) -> Self {
+        MessageRecord::from_columns(row, 0)
+    }
+
+    /// Reads the same columns starting at column `first`.
+    pub(crate) fn from_columns(row: &Row, first: usize) -> Self {
         MessageRecord {
-            id: row.get(0),
-            chat_id: row.get(1),
-            sender_id: row.get(2),
-            text: row.get(3),
-            timestamp: row.get(4),
-            seen: row.get(5),
-            seq: row.get(6),
+            id: row.get(first),
+            chat_id: row.get(first + 1),
+            sender_id: row.get(first + 2),
+            text: row.get(first + 3),
+            timestamp: row.get(first + 4),
+            seen: row.get(first + 5),
+            seq: row.get(first + 6),
         }
     }
 }

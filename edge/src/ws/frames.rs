@@ -28,6 +28,89 @@ pub enum ClientFrame {
     BlockUser(UserRef),
     /// `{"type":"unblock_user","user_id":…}`.
     UnblockUser(UserRef),
+    /// The messenger operations added since (see [`Addition`]).
+    Addition(Addition),
+}
+
+/// The operations added for what people expect of a messenger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Addition {
+    /// `{"type":"read_up_to","chat_id":…,"seq":…}`.
+    ReadUpTo(ReadUpTo),
+    /// `{"type":"open_direct_chat","user_id":…}`.
+    OpenDirectChat(UserRef),
+    /// `{"type":"edit_message","client_id":…,"message_id":…,"text":…}`.
+    EditMessage(EditMessage),
+    /// `{"type":"delete_message","message_id":…}`.
+    DeleteMessage(MessageSeen),
+    /// `{"type":"typing","chat_id":…}`.
+    Typing(ChatRef),
+    /// `{"type":"add_members","chat_id":…,"users":[…]}`.
+    AddMembers(AddMembers),
+    /// `{"type":"remove_member","chat_id":…,"user_id":…}`.
+    RemoveMember(ChatMember),
+    /// `{"type":"rename_group","chat_id":…,"name":…}`.
+    RenameGroup(RenameGroup),
+    /// `{"type":"set_role","chat_id":…,"user_id":…,"role":"admin"|"member"}`.
+    SetRole(SetRole),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ReadUpTo {
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EditMessage {
+    #[serde(deserialize_with = "text")]
+    pub client_id: String,
+    #[serde(deserialize_with = "text")]
+    pub message_id: String,
+    #[serde(deserialize_with = "text")]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AddMembers {
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
+    #[serde(deserialize_with = "user_ids")]
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChatMember {
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
+    #[serde(deserialize_with = "text")]
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RenameGroup {
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SetRole {
+    #[serde(deserialize_with = "text")]
+    pub chat_id: String,
+    #[serde(deserialize_with = "text")]
+    pub user_id: String,
+    pub role: Role,
+}
+
+/// A role one member can give another.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -141,20 +224,16 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     })
 }
 
-fn parse_fields(fields: Map<String, Value>) -> Result<ClientFrame, FrameError> {
+fn parse_fields(mut fields: Map<String, Value>) -> Result<ClientFrame, FrameError> {
+    if let Some(kind) = fields.get("type").and_then(Value::as_str) {
+        let kind = kind.to_owned();
+        fields = match typed(&kind, fields) {
+            Ok(frame) => return frame,
+            Err(fields) => fields,
+        };
+    }
     let has = |name: &str| fields.contains_key(name);
-    let kind = fields.get("type").and_then(Value::as_str);
-    if kind == Some("sync") {
-        read(fields).map(ClientFrame::Sync)
-    } else if kind == Some("watch_presence") {
-        Ok(ClientFrame::WatchPresence)
-    } else if kind == Some("leave_group") {
-        read(fields).map(ClientFrame::LeaveGroup)
-    } else if kind == Some("block_user") {
-        read(fields).map(ClientFrame::BlockUser)
-    } else if kind == Some("unblock_user") {
-        read(fields).map(ClientFrame::UnblockUser)
-    } else if has("email") || has("password") {
+    if has("email") || has("password") {
         read(fields).map(ClientFrame::Login)
     } else if has("client_id") || has("text") || has("sender_id") || has("chat_id") {
         read(fields).map(ClientFrame::SendMessage)
@@ -169,6 +248,49 @@ fn parse_fields(fields: Map<String, Value>) -> Result<ClientFrame, FrameError> {
              create group or message seen",
         ))
     }
+}
+
+/// A frame of the additions, told apart by its `type`; the fields back for
+/// a type that is none of them (the frame is then read by its fields).
+fn typed(
+    kind: &str,
+    fields: Map<String, Value>,
+) -> Result<Result<ClientFrame, FrameError>, Map<String, Value>> {
+    Ok(match kind {
+        "sync" => read(fields).map(ClientFrame::Sync),
+        "watch_presence" => Ok(ClientFrame::WatchPresence),
+        "leave_group" => read(fields).map(ClientFrame::LeaveGroup),
+        "block_user" => read(fields).map(ClientFrame::BlockUser),
+        "unblock_user" => read(fields).map(ClientFrame::UnblockUser),
+        "read_up_to" => read(fields)
+            .map(Addition::ReadUpTo)
+            .map(ClientFrame::Addition),
+        "open_direct_chat" => read(fields)
+            .map(Addition::OpenDirectChat)
+            .map(ClientFrame::Addition),
+        "edit_message" => read(fields)
+            .map(Addition::EditMessage)
+            .map(ClientFrame::Addition),
+        "delete_message" => read(fields)
+            .map(Addition::DeleteMessage)
+            .map(ClientFrame::Addition),
+        "typing" => read(fields)
+            .map(Addition::Typing)
+            .map(ClientFrame::Addition),
+        "add_members" => read(fields)
+            .map(Addition::AddMembers)
+            .map(ClientFrame::Addition),
+        "remove_member" => read(fields)
+            .map(Addition::RemoveMember)
+            .map(ClientFrame::Addition),
+        "rename_group" => read(fields)
+            .map(Addition::RenameGroup)
+            .map(ClientFrame::Addition),
+        "set_role" => read(fields)
+            .map(Addition::SetRole)
+            .map(ClientFrame::Addition),
+        _ => return Err(fields),
+    })
 }
 
 /// The frame of shape `T` in `fields`, or the error naming the field.

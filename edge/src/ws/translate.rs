@@ -1,7 +1,7 @@
 //! The one place where the JSON protocol meets protobuf: client frames →
 //! core operations, core events → server frames.
 
-use super::frames::{ClientFrame, FrameError};
+use super::frames::{Addition, ClientFrame, FrameError, Role};
 use crate::http::presence::Presence;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
@@ -10,6 +10,7 @@ use serde::Serialize;
 /// A client frame as the core's operation.
 pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
     let operation = match frame {
+        ClientFrame::Addition(frame) => addition(frame),
         ClientFrame::Login(login) => Operation::Login(pb::Login {
             email: login.email,
             password: login.password,
@@ -51,6 +52,51 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
     }
 }
 
+/// The operations added to the documented protocol.
+fn addition(frame: Addition) -> Operation {
+    match frame {
+        Addition::ReadUpTo(read) => Operation::ReadUpTo(pb::ReadUpTo {
+            chat_id: read.chat_id,
+            seq: read.seq,
+        }),
+        Addition::OpenDirectChat(user) => Operation::OpenDirectChat(pb::OpenDirectChat {
+            user_id: user.user_id,
+        }),
+        Addition::EditMessage(edit) => Operation::EditMessage(pb::EditMessage {
+            client_id: edit.client_id,
+            message_id: edit.message_id,
+            text: edit.text,
+        }),
+        Addition::DeleteMessage(delete) => Operation::DeleteMessage(pb::DeleteMessage {
+            message_id: delete.message_id,
+        }),
+        Addition::Typing(chat) => Operation::Typing(pb::Typing {
+            chat_id: chat.chat_id,
+        }),
+        Addition::AddMembers(add) => Operation::AddMembers(pb::AddMembers {
+            chat_id: add.chat_id,
+            user_ids: add.users,
+        }),
+        Addition::RemoveMember(remove) => Operation::RemoveMember(pb::RemoveMember {
+            chat_id: remove.chat_id,
+            user_id: remove.user_id,
+        }),
+        Addition::RenameGroup(rename) => Operation::RenameGroup(pb::RenameGroup {
+            chat_id: rename.chat_id,
+            name: rename.name,
+        }),
+        Addition::SetRole(set) => Operation::SetRole(pb::SetRole {
+            chat_id: set.chat_id,
+            user_id: set.user_id,
+            role: match set.role {
+                Role::Member => pb::Role::Member,
+                Role::Admin => pb::Role::Admin,
+            }
+            .into(),
+        }),
+    }
+}
+
 /// `{"type": …, "detail": …}`: the notification frame.
 #[derive(Serialize)]
 struct Notification<T: Serialize> {
@@ -85,6 +131,12 @@ struct MessageFrame<'a> {
     text: &'a str,
     /// The message's number in its chat (an addition to the original protocol).
     seq: u64,
+    /// When it was last edited; only on edited messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edited_at: Option<String>,
+    /// Only on tombstones.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
 }
 
 #[derive(Serialize)]
@@ -129,6 +181,67 @@ struct MemberLeftFrame<'a> {
     kind: &'static str,
     chat_id: &'a str,
     user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_by: Option<&'a str>,
+}
+
+/// `read_marker`, and `typing` with who and for how long.
+#[derive(Serialize)]
+struct ChatFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chat_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in_ms: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct DirectChatFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chat_id: &'a str,
+    members: &'a [String],
+}
+
+#[derive(Serialize)]
+struct MembersAddedFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chat_id: &'a str,
+    users: &'a [String],
+    added_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct GroupRenamedFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chat_id: &'a str,
+    name: &'a str,
+    renamed_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct RoleFrame<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_id: Option<&'a str>,
+    user_id: &'a str,
+    role: &'static str,
+}
+
+#[derive(Serialize)]
+struct GroupStateFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chat_id: &'a str,
+    name: &'a str,
+    members: Vec<RoleFrame<'a>>,
 }
 
 #[derive(Serialize)]
@@ -197,6 +310,7 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
             kind: "member_left",
             chat_id: &left.chat_id,
             user_id: &left.user_id,
+            removed_by: left.removed_by.as_deref(),
         }),
         Event::BlockChanged(change) => to_json(&BlockChangedFrame {
             kind: "block_changed",
@@ -205,8 +319,81 @@ pub fn event_json(event: &pb::ServerEvent) -> Option<String> {
         }),
         // For the edge itself (see `link`), never for the client.
         Event::Resumable(_) => return None,
+        addition => return addition_json(addition),
     };
     Some(json)
+}
+
+/// The JSON text of the events added for what people expect of a
+/// messenger (`None` for the others, which `event_json` writes).
+fn addition_json(event: &Event) -> Option<String> {
+    let json = match event {
+        Event::ReadMarker(marker) => to_json(&ChatFrame {
+            kind: "read_marker",
+            chat_id: &marker.chat_id,
+            seq: Some(marker.seq),
+            user_id: None,
+            expires_in_ms: None,
+        }),
+        Event::Typing(typing) => to_json(&ChatFrame {
+            kind: "typing",
+            chat_id: &typing.chat_id,
+            seq: None,
+            user_id: Some(&typing.user_id),
+            expires_in_ms: Some(typing.expires_in_ms),
+        }),
+        Event::DirectChat(chat) => to_json(&DirectChatFrame {
+            kind: "direct_chat",
+            chat_id: &chat.chat_id,
+            members: &chat.member_ids,
+        }),
+        Event::MessageEdited(message) => to_json(&message_frame(message, Some("message_edited"))),
+        Event::MessageDeleted(message) => to_json(&message_frame(message, Some("message_deleted"))),
+        Event::MembersAdded(added) => to_json(&MembersAddedFrame {
+            kind: "members_added",
+            chat_id: &added.chat_id,
+            users: &added.user_ids,
+            added_by: &added.added_by,
+        }),
+        Event::GroupRenamed(renamed) => to_json(&GroupRenamedFrame {
+            kind: "group_renamed",
+            chat_id: &renamed.chat_id,
+            name: &renamed.name,
+            renamed_by: &renamed.renamed_by,
+        }),
+        Event::RoleChanged(changed) => to_json(&RoleFrame {
+            kind: Some("role_changed"),
+            chat_id: Some(&changed.chat_id),
+            user_id: &changed.user_id,
+            role: role_name(changed.role()),
+        }),
+        Event::GroupState(state) => to_json(&GroupStateFrame {
+            kind: "group_state",
+            chat_id: &state.chat_id,
+            name: &state.name,
+            members: state
+                .members
+                .iter()
+                .map(|member| RoleFrame {
+                    kind: None,
+                    chat_id: None,
+                    user_id: &member.user_id,
+                    role: role_name(member.role()),
+                })
+                .collect(),
+        }),
+        _ => return None,
+    };
+    Some(json)
+}
+
+/// A role as the protocol names it.
+fn role_name(role: pb::Role) -> &'static str {
+    match role {
+        pb::Role::Member => "member",
+        pb::Role::Admin => "admin",
+        pb::Role::Owner => "owner",
+    }
 }
 
 /// The JSON text of an error frame for a frame the edge refused itself.
@@ -232,6 +419,11 @@ fn message_frame<'a>(message: &'a pb::Message, kind: Option<&'static str>) -> Me
         timestamp: format_time(message.timestamp.as_ref()),
         text: &message.text,
         seq: message.seq,
+        edited_at: message
+            .edited_at
+            .as_ref()
+            .map(|time| format_time(Some(time))),
+        deleted: message.deleted,
     }
 }
 
