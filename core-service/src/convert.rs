@@ -69,6 +69,14 @@ pub fn group_created(group: &GroupRecord) -> pb::GroupCreated {
     }
 }
 
+/// A personal chat as its `direct_chat` event shows it.
+pub fn direct_chat(chat: crate::ids::ChatId, members: &[crate::ids::UserId]) -> pb::DirectChat {
+    pb::DirectChat {
+        chat_id: chat.to_string(),
+        member_ids: members.iter().map(ToString::to_string).collect(),
+    }
+}
+
 /// An account as the API shows it: never its password hash.
 pub fn user(record: &UserRecord) -> pb::User {
     pb::User {

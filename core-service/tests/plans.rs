@@ -19,6 +19,7 @@ use core_service::ids::{ChatId, ConnectionId, CoreId, GroupId, MessageId, UserId
 use core_service::store::Store;
 use core_service::store::chats::{Departure, GroupQuota, GroupRecord};
 use core_service::store::connections::{ConnectionOrigin, EndReason};
+use core_service::store::direct_chats::DirectChat;
 use core_service::store::receipts::{ReadOutcome, SeenOutcome};
 use core_service::store::records::NewMessage;
 use core_service::testing::TestDatabase;
@@ -32,8 +33,9 @@ use tokio_postgres::{AsyncMessage, Client, Config, Error, NoTls};
 use uuid::Uuid;
 
 /// Tables that grow with use: none may be read without an index condition.
-const GROWING: [&str; 7] = [
+const GROWING: [&str; 8] = [
     "messages",
+    "direct_chats",
     "groups",
     "blocks",
     "message_seen_status",
@@ -267,11 +269,16 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
     store.create_group(&group, quota).await.unwrap();
     let departure = store.leave_chat(group.chat_id, member).await.unwrap();
     assert_eq!(departure, Departure::Left(vec![creator]));
+    let first = store.open_direct_chat(creator, member, ChatId::random(), 100);
+    let chat = first.await.unwrap().chat_id();
+    let again = store.open_direct_chat(member, creator, ChatId::random(), 100);
+    assert_eq!(again.await.unwrap(), DirectChat::Existing(chat));
 }
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 20] = [
+const EXPECTED: [&str; 21] = [
+    "FROM direct_chats WHERE user_low",
     "ORDER BY m.seq FOR UPDATE",
     "cm.read_seq < m.seq",
     "count(*) FROM groups WHERE creator_id",

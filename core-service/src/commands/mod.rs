@@ -10,6 +10,7 @@ pub mod history;
 mod leave_group;
 pub(crate) mod login;
 mod message_seen;
+pub(crate) mod open_direct_chat;
 pub mod presence;
 mod read_up_to;
 mod send_message;
@@ -180,6 +181,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::BlockUser(block) => block::run(core, session, &block.user_id, true).await,
         Operation::UnblockUser(unblock) => block::run(core, session, &unblock.user_id, false).await,
         Operation::ReadUpTo(read) => read_up_to::run(core, session, read).await,
+        Operation::OpenDirectChat(open) => open_direct_chat::run(core, session, open).await,
         _ => Err(Error::invalid("operation", "not available yet")),
     };
     if let Err(error) = result {

@@ -28,7 +28,7 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
             Some(known) => match known.get(&chat.id) {
                 Some(seq) => *seq,
                 None => {
-                    announce_group(core, session, &chat).await?;
+                    announce(core, session, &chat).await?;
                     0
                 }
             },
@@ -53,9 +53,13 @@ fn parse_cursor(cursor: Cursor) -> Result<HashMap<ChatId, i64>> {
         .collect()
 }
 
-/// Announces a group chat the client did not know (created while it was away).
-async fn announce_group(core: &Core, session: &SessionState, chat: &ChatPosition) -> Result<()> {
+/// Announces a chat the client did not know (created while it was away):
+/// `group_created` for a group, `direct_chat` for a personal one.
+async fn announce(core: &Core, session: &SessionState, chat: &ChatPosition) -> Result<()> {
     if chat.kind != GROUP_CHAT {
+        let members = core.membership.members(&core.store, chat.id).await?;
+        let event = Event::DirectChat(convert::direct_chat(chat.id, &members));
+        session.reply(event).await;
         return Ok(());
     }
     if let Some(group) = core.store.group_of_chat(chat.id).await? {

@@ -65,8 +65,8 @@ pub struct Loaded {
 }
 
 /// Every table a load writes.
-const ANALYZE_LOADED: &str =
-    "ANALYZE users, chats, chat_members, groups, user_groups, messages, message_seen_status";
+const ANALYZE_LOADED: &str = "ANALYZE users, chats, chat_members, direct_chats, groups, \
+     user_groups, messages, message_seen_status";
 
 type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
@@ -118,6 +118,9 @@ async fn insert_chats(transaction: &Transaction<'_>, load: &BulkLoad) -> Result<
         .await?;
     let members = "chat_members (chat_id, user_id)";
     insert_pairs(transaction, members, &load.chat_members).await?;
+    transaction
+        .execute("SELECT record_direct_chats($1)", &[&ids])
+        .await?;
     insert_groups(transaction, load).await?;
     Ok(added)
 }

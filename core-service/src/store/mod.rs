@@ -10,6 +10,7 @@ pub mod catch_up;
 pub mod chats;
 pub mod connections;
 pub mod cores;
+pub mod direct_chats;
 pub mod messages;
 pub mod migrate;
 pub mod presence;

@@ -449,6 +449,16 @@ impl Client {
         }
     }
 
+    /// Every JSON frame that arrives until none has come for `quiet`.
+    pub async fn drain_for(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut frames = vec![];
+        while let Ok(Some(message)) = tokio::time::timeout(quiet, self.next_data()).await {
+            let text = message.into_text().expect("a text frame");
+            frames.push(serde_json::from_str(&text).expect("frames are JSON"));
+        }
+        frames
+    }
+
     /// Every JSON frame until the connection ends (closed, reset or gone).
     pub async fn drain(&mut self) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + PATIENCE;

@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod direct_chats;
 mod read_markers;
 
 use common::{Client, send_frame};

@@ -1,0 +1,45 @@
+//! `OpenDirectChat`: the personal chat with another user, started if new.
+
+use super::SessionState;
+use crate::bus::wire::Notice;
+use crate::convert::{self, parse_uuid};
+use crate::error::{Error, Result};
+use crate::events;
+use crate::ids::{ChatId, UserId};
+use crate::state::Core;
+use crate::store::direct_chats::DirectChat;
+use messenger_proto::v1::{OpenDirectChat, server_event::Event};
+
+/// Answers with `direct_chat`; a chat created now is also told to every
+/// other session of both users (and every core's membership cache).
+pub async fn run(core: &Core, session: &mut SessionState, open: OpenDirectChat) -> Result<()> {
+    let user = session.user()?;
+    let other: UserId = parse_uuid("user_id", &open.user_id)?;
+    if other == user {
+        return Err(Error::invalid(
+            "user_id",
+            "a direct chat needs another user",
+        ));
+    }
+    let found = core
+        .store
+        .open_direct_chat(
+            user,
+            other,
+            ChatId::random(),
+            core.limits.max_chats_per_user,
+        )
+        .await?;
+    let members = [user, other];
+    let answer = Event::DirectChat(convert::direct_chat(found.chat_id(), &members));
+    if let DirectChat::Created(chat) = found {
+        let notice = Notice {
+            users: members.to_vec().into(),
+            event: convert::event(answer.clone()),
+            membership: Some((chat, members.to_vec().into())),
+        };
+        events::notify(core, notice, Some(session.id));
+    }
+    session.reply(answer).await;
+    Ok(())
+}

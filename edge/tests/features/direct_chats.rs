@@ -1,0 +1,139 @@
+//! Direct chats: one personal chat per pair of users, started by either.
+
+use crate::common::{send_frame, stack_with_world};
+use serde_json::{Value, json};
+
+fn open(user: &core_service::demo_data::DemoUser) -> Value {
+    json!({"type": "open_direct_chat", "user_id": user.id})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_direct_chat_reaches_both_users_devices_and_is_found_again() {
+    let (stack, world) = stack_with_world().await;
+    let [asker, other] = [&world.users[2], &world.users[3]];
+    let mut phone = stack.login(asker).await;
+    let mut laptop = stack.login(asker).await;
+    let mut other_client = stack.login(other).await;
+
+    phone.send(open(other)).await;
+    let answer = phone.recv().await;
+    assert_eq!(answer["type"], "direct_chat");
+    let chat = answer["chat_id"].as_str().unwrap().to_owned();
+    let members = answer["members"].as_array().unwrap();
+    assert!(members.contains(&json!(asker.id)) && members.contains(&json!(other.id)));
+    assert_eq!(laptop.recv().await, answer);
+    assert_eq!(other_client.recv().await, answer);
+
+    // The chat works at once, for both.
+    let (_, frame) = send_frame(other, chat.parse().unwrap(), "hi there");
+    other_client.send(frame).await;
+    assert_eq!(other_client.recv().await["type"], "message_ack");
+    assert_eq!(phone.recv().await["text"], "hi there");
+    assert_eq!(laptop.recv().await["text"], "hi there");
+
+    // Asked again, from the other side: the same chat, told to the asker only.
+    other_client.send(open(asker)).await;
+    assert_eq!(other_client.recv().await["chat_id"], chat.as_str());
+    phone.expect_silence().await;
+    // A pair whose chat came with the loaded data finds that one.
+    let mut first = stack.login(&world.users[0]).await;
+    first.send(open(&world.users[1])).await;
+    let found = first.recv().await;
+    assert_eq!(found["chat_id"], world.personal_chat.to_string());
+    let personal = "SELECT count(*) FROM chats WHERE type = 0";
+    assert_eq!(stack.db.count(personal).await, 3);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sides_asking_at_once_from_several_devices_get_one_chat() {
+    let (stack, world) = stack_with_world().await;
+    let [one, other] = [&world.users[2], &world.users[4]];
+    let mut clients = vec![];
+    for user in [one, one, other, other] {
+        clients.push(stack.login(user).await);
+    }
+    let frames = [open(other), open(other), open(one), open(one)];
+    let asks = clients
+        .iter_mut()
+        .zip(frames)
+        .map(|(client, frame)| async move {
+            client.send_text(&frame.to_string()).await;
+        });
+    futures_util::future::join_all(asks).await;
+    let mut chats = vec![];
+    for client in &mut clients {
+        for frame in client.drain_for(crate::common::QUIET).await {
+            assert_eq!(frame["type"], "direct_chat", "{frame}");
+            chats.push(frame["chat_id"].clone());
+        }
+    }
+    // Each asks and gets an answer; the creating request also told the
+    // three other sessions.
+    assert_eq!(chats.len(), 7, "{chats:?}");
+    assert!(chats.iter().all(|chat| *chat == chats[0]));
+    let pairs = "SELECT count(*) FROM direct_chats";
+    assert_eq!(stack.db.count(pairs).await, 3);
+    let personal = "SELECT count(*) FROM chats WHERE type = 0";
+    assert_eq!(stack.db.count(personal).await, 3);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_chats_refused_change_nothing() {
+    let (stack, world) = stack_with_world().await;
+    let [asker, blocker] = [&world.users[2], &world.users[3]];
+    let mut client = stack.login(asker).await;
+    let mut blocker_client = stack.login(blocker).await;
+
+    client.send(open(asker)).await;
+    client.recv_error("invalid_field").await;
+    let nobody = json!({"type": "open_direct_chat", "user_id": uuid::Uuid::new_v4()});
+    client.send(nobody).await;
+    client.recv_error("unknown_user").await;
+    client
+        .send(json!({"type": "open_direct_chat", "user_id": "x"}))
+        .await;
+    client.recv_error("invalid_field").await;
+    let block = json!({"type": "block_user", "user_id": asker.id});
+    blocker_client.send(block).await;
+    assert_eq!(blocker_client.recv().await["type"], "block_changed");
+    client.send(open(blocker)).await;
+    client.recv_error("blocked").await;
+    blocker_client.expect_silence().await;
+    let personal = "SELECT count(*) FROM chats WHERE type = 0";
+    assert_eq!(stack.db.count(personal).await, 2);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_announces_a_direct_chat_started_while_away() {
+    let (stack, world) = stack_with_world().await;
+    let [away, asker] = [&world.users[4], &world.users[2]];
+    let mut client = stack.login(away).await;
+    client.send(json!({"type": "sync"})).await;
+    let cursor = loop {
+        let frame = client.recv().await;
+        if frame["type"] == "sync_done" {
+            break frame["cursor"].clone();
+        }
+    };
+    client.close().await;
+
+    let mut asker_client = stack.login(asker).await;
+    asker_client.send(open(away)).await;
+    let chat = asker_client.recv().await["chat_id"].clone();
+    let (_, frame) = send_frame(asker, chat.as_str().unwrap().parse().unwrap(), "while away");
+    asker_client.send(frame).await;
+    asker_client.recv().await;
+
+    let mut client = stack.login(away).await;
+    client.send(json!({"type": "sync", "since": cursor})).await;
+    let announced = client.recv().await;
+    assert_eq!(announced["type"], "direct_chat");
+    assert_eq!(announced["chat_id"], chat);
+    assert_eq!(client.recv().await["text"], "while away");
+    let done = client.recv().await;
+    assert_eq!(done["cursor"][chat.as_str().unwrap()], 1);
+    stack.stop().await;
+}
