@@ -26,9 +26,19 @@ pub fn message(record: &MessageRecord) -> pb::Message {
         text: record.text.clone(),
         seen: record.seen,
         seq: u64::try_from(record.seq).unwrap_or_default(),
-        edited_at: None,
-        deleted: false,
+        edited_at: record.edited_at.map(timestamp::to_proto),
+        deleted: record.deleted,
     }
+}
+
+/// The event that tells of an edit or a delete: the message as it is now.
+pub fn edit_event(record: &MessageRecord) -> pb::ServerEvent {
+    let message = message(record);
+    event(if record.deleted {
+        Event::MessageDeleted(message)
+    } else {
+        Event::MessageEdited(message)
+    })
 }
 
 /// A user's presence as the API shows it.

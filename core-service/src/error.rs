@@ -40,6 +40,18 @@ pub enum Error {
     /// The message does not exist or is in a chat the user is not in.
     #[error("no such message in your chats")]
     MessageNotFound,
+    /// An edit or delete of someone else's message.
+    #[error("only its sender may change a message")]
+    NotYourMessage,
+    /// An edit of a deleted message.
+    #[error("the message was deleted")]
+    MessageDeleted,
+    /// The user's role in the group does not allow this change.
+    #[error("your role in this group does not allow this")]
+    NotAllowed,
+    /// A member change names a user who is not in the chat.
+    #[error("user {0} is not a member of this chat")]
+    NotInChat(crate::ids::UserId),
     /// The user has created as many groups as one user may.
     #[error("you have created {max} groups, the most one user may")]
     TooManyGroups { max: usize },
@@ -109,6 +121,10 @@ impl Error {
             Error::SenderMismatch => "sender_mismatch",
             Error::NotAMember => "not_a_member",
             Error::MessageNotFound => "message_not_found",
+            Error::NotYourMessage => "not_your_message",
+            Error::NotAllowed => "not_allowed",
+            Error::NotInChat(_) => "not_in_chat",
+            Error::MessageDeleted => "message_deleted",
             Error::UnknownUser(_) => "unknown_user",
             Error::TooManyGroups { .. } => "too_many_groups",
             Error::TooManyChats(_) => "too_many_chats",
@@ -166,11 +182,13 @@ impl From<Error> for Status {
             Error::TooManyGroups { .. } | Error::TooManyChats(_) => {
                 Status::failed_precondition(text)
             }
-            Error::SenderMismatch | Error::NotAMember | Error::Blocked(_) => {
-                Status::permission_denied(text)
-            }
-            Error::PersonalChat => Status::failed_precondition(text),
-            Error::MessageNotFound => Status::not_found(text),
+            Error::SenderMismatch
+            | Error::NotAMember
+            | Error::Blocked(_)
+            | Error::NotYourMessage
+            | Error::NotAllowed => Status::permission_denied(text),
+            Error::PersonalChat | Error::MessageDeleted => Status::failed_precondition(text),
+            Error::MessageNotFound | Error::NotInChat(_) => Status::not_found(text),
             Error::Pool(_) | Error::Presence(_) | Error::Busy => Status::unavailable(text),
             Error::Database(_) | Error::Internal(_) => Status::internal(text),
         }

@@ -20,6 +20,7 @@ use core_service::store::Store;
 use core_service::store::chats::{Departure, GroupQuota, GroupRecord};
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::direct_chats::DirectChat;
+use core_service::store::edits::Change;
 use core_service::store::receipts::{ReadOutcome, SeenOutcome};
 use core_service::store::records::NewMessage;
 use core_service::testing::TestDatabase;
@@ -203,6 +204,14 @@ async fn exercise(store: &Store, data: &DemoData) {
     for member in &members {
         store.read_up_to(chat, *member, last + 5).await.unwrap();
     }
+    let edit = Uuid::new_v4();
+    let edited = store.edit_message(unread.id, sender, edit, "edited").await;
+    assert!(matches!(edited.unwrap(), Change::Changed(_)));
+    let again = store.edit_message(unread.id, sender, edit, "edited").await;
+    assert!(matches!(again.unwrap(), Change::Repeated(_)));
+    store.delete_message(unread.id, sender).await.unwrap();
+    let again = store.delete_message(unread.id, sender).await;
+    assert!(matches!(again.unwrap(), Change::Repeated(_)));
 
     store.chat_positions(reader).await.unwrap();
     assert!(!store.chats_of_user(reader, 50, 0).await.unwrap().is_empty());
@@ -277,7 +286,10 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 21] = [
+const EXPECTED: [&str; 24] = [
+    "SET text = $3, edited_at",
+    "SET text = '', deleted_at",
+    "edit_id FROM messages",
     "FROM direct_chats WHERE user_low",
     "ORDER BY m.seq FOR UPDATE",
     "cm.read_seq < m.seq",

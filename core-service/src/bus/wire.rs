@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub struct Envelope {
     #[prost(bytes = "vec", tag = "1")]
     pub core: Vec<u8>,
-    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7, 8")]
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7, 8, 9")]
     pub kind: Option<Kind>,
 }
 
@@ -47,6 +47,9 @@ pub enum Kind {
     /// An event for some users' sessions, maybe with a chat's new members.
     #[prost(message, tag = "8")]
     Notice(WireNotice),
+    /// A message was edited or deleted: as it is now.
+    #[prost(message, tag = "9")]
+    Edited(Message),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -92,6 +95,10 @@ pub struct Message {
     pub seen: bool,
     #[prost(int64, tag = "7")]
     pub seq: i64,
+    #[prost(int64, optional, tag = "8")]
+    pub edited_at_micros: Option<i64>,
+    #[prost(bool, tag = "9")]
+    pub deleted: bool,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -160,6 +167,7 @@ pub enum Event {
         removed_by: Option<UserId>,
     },
     Notice(Notice),
+    Edited(MessageRecord),
 }
 
 /// An event for the sessions of some users (see `events::notify`).
@@ -178,6 +186,7 @@ impl Envelope {
         let kind = match event {
             Event::Stored(record) => Kind::Stored(message(record)),
             Event::Seen(record) => Kind::Seen(message(record)),
+            Event::Edited(record) => Kind::Edited(message(record)),
             Event::Group(group) => Kind::Group(Group {
                 id: bytes(group.id.0),
                 name: group.name.clone(),
@@ -235,6 +244,7 @@ impl Envelope {
         let event = match envelope.kind.ok_or(WireError::Empty)? {
             Kind::Stored(message) => Event::Stored(record(message)?),
             Kind::Seen(message) => Event::Seen(record(message)?),
+            Kind::Edited(message) => Event::Edited(record(message)?),
             Kind::Group(group) => Event::Group(GroupRecord {
                 id: GroupId(id(&group.id)?),
                 name: group.name,
@@ -275,6 +285,8 @@ fn message(record: &MessageRecord) -> Message {
         timestamp_micros: record.timestamp.timestamp_micros(),
         seen: record.seen,
         seq: record.seq,
+        edited_at_micros: record.edited_at.map(|time| time.timestamp_micros()),
+        deleted: record.deleted,
     }
 }
 
@@ -284,24 +296,23 @@ fn record(message: Message) -> Result<MessageRecord, WireError> {
         chat_id: ChatId(id(&message.chat_id)?),
         sender_id: UserId(id(&message.sender_id)?),
         text: message.text,
-        timestamp: DateTime::<Utc>::from_timestamp_micros(message.timestamp_micros)
-            .ok_or(WireError::Time)?,
+        timestamp: time(message.timestamp_micros)?,
         seen: message.seen,
         seq: message.seq,
+        edited_at: message.edited_at_micros.map(time).transpose()?,
+        deleted: message.deleted,
     })
 }
 
+fn time(micros: i64) -> Result<DateTime<Utc>, WireError> {
+    DateTime::<Utc>::from_timestamp_micros(micros).ok_or(WireError::Time)
+}
+
 fn announcement(presence: Presence) -> Result<Announcement, WireError> {
-    let last_seen = match presence.last_seen_micros {
-        Some(micros) => {
-            Some(DateTime::<Utc>::from_timestamp_micros(micros).ok_or(WireError::Time)?)
-        }
-        None => None,
-    };
     Ok(Announcement {
         user: UserId(id(&presence.user_id)?),
         online: presence.online,
-        last_seen,
+        last_seen: presence.last_seen_micros.map(time).transpose()?,
         contacts: presence
             .contact_ids
             .iter()
@@ -357,6 +368,8 @@ mod tests {
                 .expect("in range"),
             seen: false,
             seq: 42,
+            edited_at: None,
+            deleted: false,
         }
     }
 
@@ -366,6 +379,11 @@ mod tests {
         let events = [
             Event::Stored(sample()),
             Event::Seen(sample()),
+            Event::Edited(MessageRecord {
+                edited_at: DateTime::<Utc>::from_timestamp_micros(1_790_000_001_000_001),
+                deleted: true,
+                ..sample()
+            }),
             Event::Group(GroupRecord {
                 id: GroupId::random(),
                 name: "team".into(),

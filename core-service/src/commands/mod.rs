@@ -6,6 +6,8 @@
 mod block;
 pub mod chats;
 mod create_group;
+mod delete_message;
+mod edit_message;
 pub mod history;
 mod leave_group;
 pub(crate) mod login;
@@ -182,6 +184,8 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::UnblockUser(unblock) => block::run(core, session, &unblock.user_id, false).await,
         Operation::ReadUpTo(read) => read_up_to::run(core, session, read).await,
         Operation::OpenDirectChat(open) => open_direct_chat::run(core, session, open).await,
+        Operation::EditMessage(edit) => edit_message::run(core, session, edit).await,
+        Operation::DeleteMessage(delete) => delete_message::run(core, session, delete).await,
         _ => Err(Error::invalid("operation", "not available yet")),
     };
     if let Err(error) = result {
@@ -194,6 +198,10 @@ fn request_ids(operation: &Operation) -> (Option<String>, Option<String>) {
     match operation {
         Operation::SendMessage(send) => (Some(send.client_id.clone()), None),
         Operation::MessageSeen(seen) => (None, Some(seen.message_id.clone())),
+        Operation::EditMessage(edit) => {
+            (Some(edit.client_id.clone()), Some(edit.message_id.clone()))
+        }
+        Operation::DeleteMessage(delete) => (None, Some(delete.message_id.clone())),
         _ => (None, None),
     }
 }

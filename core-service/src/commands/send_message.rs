@@ -85,7 +85,7 @@ fn parse(core: &Core, user: UserId, send: &SendMessage) -> Result<NewMessage> {
     })
 }
 
-fn check_text(text: &str, max_chars: usize) -> Result<()> {
+pub(super) fn check_text(text: &str, max_chars: usize) -> Result<()> {
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "must not be empty"));
     }

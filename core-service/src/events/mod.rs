@@ -52,6 +52,15 @@ pub fn seen(core: &Core, record: &MessageRecord) {
     tell_sender(core, record);
 }
 
+/// A message was edited or deleted by its sender (`record` is the message
+/// as it is now): every core forgets the chat's cached messages, and every
+/// member's sessions (the editing one included: it is its answer) get
+/// `message_edited` or `message_deleted`.
+pub async fn edited(core: &Core, record: &MessageRecord) {
+    publish(core, || Event::Edited(record.clone()));
+    tell_edit(core, record).await;
+}
+
 /// A session of this core (`creator`, which has its answer) created `group`.
 pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
     publish(core, || Event::Group(group.clone()));
@@ -190,6 +199,7 @@ async fn apply(core: &Core, event: Event) {
         } => depart(core, chat, user, remaining, removed_by),
         Event::Presence(announcement) => tell_contacts(core, &announcement),
         Event::Notice(notice) => tell(core, &notice, None),
+        Event::Edited(record) => tell_edit(core, &record).await,
     }
 }
 
@@ -253,6 +263,17 @@ fn tell(core: &Core, notice: &Notice, skip: Option<SessionId>) {
         core.membership.insert(*chat, members.clone());
     }
     core.sessions.deliver(&notice.users, skip, &notice.event);
+}
+
+/// Applies an edit or delete here.
+async fn tell_edit(core: &Core, record: &MessageRecord) {
+    core.store.forget_cached(record.chat_id);
+    let members = match core.membership.members(&core.store, record.chat_id).await {
+        Ok(members) => members,
+        Err(error) => return error.log(),
+    };
+    core.sessions
+        .deliver(&members, None, &convert::edit_event(record));
 }
 
 /// Tells the sender's sessions that every member has seen their message.

@@ -325,6 +325,8 @@ mod tests {
                 timestamp: Utc::now(),
                 seen: false,
                 seq,
+                edited_at: None,
+                deleted: false,
             },
             event: ServerEvent::default(),
             members: Vec::new().into(),

@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::ids::ChatId;
 use crate::store::Store;
 use crate::store::records::MessageRecord;
+use crate::store::records::message_columns;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -31,12 +32,13 @@ impl Store {
     ) -> Result<Vec<MessageRecord>> {
         let client = self.connection().await?;
         let statement = client
-            .prepare_cached(
-                "SELECT id, chat_id, sender_id, text, timestamp, seen, seq,
-                        timestamp > greatest(now() - make_interval(secs => $3), $4) AS recent
+            .prepare_cached(concat!(
+                "SELECT ",
+                message_columns!(),
+                ", timestamp > greatest(now() - make_interval(secs => $3), $4) AS recent
                  FROM messages WHERE chat_id = $1 AND seq < $2
-                 ORDER BY seq DESC LIMIT $5",
-            )
+                 ORDER BY seq DESC LIMIT $5"
+            ))
             .await?;
         let rows = client
             .query(
@@ -52,7 +54,7 @@ impl Store {
             .await?;
         let mut records: Vec<MessageRecord> = rows
             .iter()
-            .take_while(|row| row.get::<_, bool>(7))
+            .take_while(|row| row.get::<_, bool>(9))
             .map(MessageRecord::from_row)
             .collect();
         records.reverse();
@@ -79,6 +81,13 @@ impl Store {
     /// core found seen by every member.
     pub fn cache_seen(&self, record: &MessageRecord) {
         self.recent.seen(record.chat_id, record.seq);
+    }
+
+    /// Forgets the chat's cached messages: one of them changed (edited,
+    /// deleted), which is rare enough that reading them again is simpler
+    /// than patching them.
+    pub fn forget_cached(&self, chat_id: ChatId) {
+        self.recent.forget(chat_id);
     }
 
     /// Forgets every cached message: after events may have been missed,

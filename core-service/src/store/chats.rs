@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, GroupId, MessageId, UserId};
 use crate::store::Store;
+use crate::store::records::MessageRecord;
 
 /// Chat type of a one-to-one chat.
 pub const PERSONAL_CHAT: i16 = 0;
@@ -197,7 +198,8 @@ impl Store {
             .prepare_cached(
                 "SELECT c.id, c.name, c.type, people.ids, people.names,
                         last.id, last.chat_id, last.sender_id, last.text, last.timestamp,
-                        last.seen, last.seq, unread.count, people.count
+                        last.seen, last.seq, last.edited_at, last.deleted, unread.count,
+                        people.count
                  FROM chat_members mine
                  CROSS JOIN LATERAL (
                      SELECT c.id, c.name, c.type, c.created_at FROM chats c
@@ -214,7 +216,8 @@ impl Store {
                      WHERE m.chat_id = c.id
                  ) people
                  LEFT JOIN LATERAL (
-                     SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position
+                     SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position,
+                            edited_at, deleted_at IS NOT NULL AS deleted
                      FROM messages WHERE chat_id = c.id ORDER BY seq DESC LIMIT 1
                  ) last ON true
                  CROSS JOIN LATERAL (
@@ -248,17 +251,9 @@ fn summary(row: &tokio_postgres::Row) -> ChatSummaryRecord {
         name: row.get(1),
         kind: row.get(2),
         members: ids.into_iter().zip(names).collect(),
-        last_message: last_id.map(|id| crate::store::records::MessageRecord {
-            id,
-            chat_id: row.get(6),
-            sender_id: row.get(7),
-            text: row.get(8),
-            timestamp: row.get(9),
-            seen: row.get(10),
-            seq: row.get(11),
-        }),
-        unread: row.get(12),
-        member_count: row.get(13),
+        last_message: last_id.map(|_| MessageRecord::from_columns(row, 5)),
+        unread: row.get(14),
+        member_count: row.get(15),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::ids::{ChatId, MessageId};
 use crate::store::Store;
 use crate::store::recent::{self, Page};
-use crate::store::records::{MessageRecord, NewMessage, StoredMessage};
+use crate::store::records::{MessageRecord, NewMessage, StoredMessage, message_columns};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -222,19 +222,25 @@ impl Store {
 /// Every chat numbers its messages 1, 2, 3, … with no gaps, so any page is
 /// a range of numbers: one probe of the `(chat_id, seq)` index that reads
 /// only the page's rows, however long the chat and wherever the page lies.
-const RANGE_SQL: &str = "SELECT id, chat_id, sender_id, text, timestamp, seen, seq
-     FROM messages WHERE chat_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq";
+const RANGE_SQL: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE chat_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq"
+);
 
 /// A chat's newest `$3` messages numbered `$2` or lower, newest first: the
 /// range that ends at `$2` or at the chat's `last_seq`, whichever is lower.
 /// The bounds are subqueries that depend on no row of `messages`, so they
 /// are computed once and the index is probed with them.
-const NEWEST_SQL: &str = "SELECT id, chat_id, sender_id, text, timestamp, seen, seq
-     FROM messages
+const NEWEST_SQL: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages
      WHERE chat_id = $1
        AND seq BETWEEN (SELECT least($2, c.last_seq) - $3 + 1 FROM chats c WHERE c.id = $1)
                    AND (SELECT least($2, c.last_seq) FROM chats c WHERE c.id = $1)
-     ORDER BY seq DESC";
+     ORDER BY seq DESC"
+);
 
 /// The numbers `first..=last` of the page of `limit` messages after `after`
 /// and no higher than `last` (saturating: cursors come from clients).

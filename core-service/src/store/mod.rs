@@ -11,6 +11,7 @@ pub mod chats;
 pub mod connections;
 pub mod cores;
 pub mod direct_chats;
+pub mod edits;
 pub mod messages;
 pub mod migrate;
 pub mod presence;

@@ -62,7 +62,7 @@ impl Store {
         // columns of `m`: the check then depends on no row of the update,
         // is run once, and reads the chat's members and the message's
         // statuses by their keys. A member whose read marker covers the
-        // message has seen it (`sql/0017`).
+        // message has seen it (`sql/0018`).
         let complete = transaction
             .prepare_cached(
                 "UPDATE messages m SET seen = true
@@ -72,7 +72,8 @@ impl Store {
                        AND NOT EXISTS (
                          SELECT 1 FROM message_seen_status s
                          WHERE s.message_id = $1 AND s.user_id = cm.user_id))
-                 RETURNING id, chat_id, sender_id, text, timestamp, seen, seq",
+                 RETURNING id, chat_id, sender_id, text, timestamp, seen, seq, edited_at,
+                           deleted_at IS NOT NULL",
             )
             .await?;
         let chat_id: ChatId = row.get(1);
@@ -106,7 +107,7 @@ pub struct ReadOutcome {
 
 impl Store {
     /// Records that `reader` has read `chat_id` up to `upto`: one call of
-    /// `read_up_to()` (`sql/0017`), one round trip however many messages it
+    /// `read_up_to()` (`sql/0018`), one round trip however many messages it
     /// covers. `None` if the reader is not a member of the chat.
     pub async fn read_up_to(
         &self,
@@ -117,7 +118,8 @@ impl Store {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT read_seq, id, chat_id, sender_id, text, timestamp, seen, seq
+                "SELECT read_seq, id, chat_id, sender_id, text, timestamp, seen, seq,
+                        edited_at, deleted
                  FROM read_up_to($1, $2, $3)",
             )
             .await?;

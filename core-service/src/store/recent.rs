@@ -214,6 +214,21 @@ impl RecentMessages {
         state.bytes = 0;
     }
 
+    /// Drops the chat's window (a load in progress will not be kept).
+    pub fn forget(&self, chat_id: ChatId) {
+        let mut state = self.state.lock().expect("cache lock");
+        let freed = match state.chats.get_mut(&chat_id) {
+            Some(Entry::Loading { changed, .. }) => {
+                *changed = true;
+                return;
+            }
+            Some(Entry::Ready(window)) => window.bytes,
+            None => return,
+        };
+        state.chats.remove(&chat_id);
+        state.bytes -= freed;
+    }
+
     /// Records that a message has just become seen by every member.
     pub fn seen(&self, chat_id: ChatId, seq: i64) {
         let mut state = self.state.lock().expect("cache lock");
@@ -391,6 +406,8 @@ mod tests {
             timestamp: Utc::now(),
             seen: false,
             seq,
+            edited_at: None,
+            deleted: false,
         }
     }
 

@@ -7,6 +7,15 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+/// The columns of a [`MessageRecord`] in a query of `messages` (a macro,
+/// so that `concat!` can build whole statements with it).
+macro_rules! message_columns {
+    () => {
+        "id, chat_id, sender_id, text, timestamp, seen, seq, edited_at, deleted_at IS NOT NULL"
+    };
+}
+pub(crate) use message_columns;
+
 /// A stored message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageRecord {
@@ -18,10 +27,14 @@ pub struct MessageRecord {
     pub seen: bool,
     /// The message's number in its chat.
     pub seq: i64,
+    /// When its sender last edited it.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// A tombstone: its sender deleted it (the text is empty).
+    pub deleted: bool,
 }
 
 impl MessageRecord {
-    /// Reads the columns `id, chat_id, sender_id, text, timestamp, seen, seq`.
+    /// Reads the columns of `message_columns!()`.
     pub(crate) fn from_row(row: &Row) -> Self {
         MessageRecord::from_columns(row, 0)
     }
@@ -36,6 +49,8 @@ impl MessageRecord {
             timestamp: row.get(first + 4),
             seen: row.get(first + 5),
             seq: row.get(first + 6),
+            edited_at: row.get(first + 7),
+            deleted: row.get(first + 8),
         }
     }
 }
@@ -62,6 +77,8 @@ impl StoredMessage {
             timestamp: self.timestamp,
             seen: false,
             seq: self.seq,
+            edited_at: None,
+            deleted: false,
         }
     }
 }

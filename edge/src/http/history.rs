@@ -31,6 +31,14 @@ pub struct HistoryMessage<'a> {
     seen: bool,
     /// The message's number in its chat: 1, 2, 3, … no gaps.
     seq: u64,
+    /// When its sender last edited it (RFC 3339, UTC); only on edited
+    /// messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    edited_at: Option<String>,
+    /// Only on a deleted message (a tombstone, whose text is empty).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
 }
 
 impl<'a> From<&'a Message> for HistoryMessage<'a> {
@@ -43,6 +51,11 @@ impl<'a> From<&'a Message> for HistoryMessage<'a> {
             text: &message.text,
             seen: message.seen,
             seq: message.seq,
+            edited_at: message
+                .edited_at
+                .as_ref()
+                .map(|time| format_time(Some(time))),
+            deleted: message.deleted,
         }
     }
 }

@@ -478,6 +478,8 @@ mod tests {
             text: "Hello".into(),
             seen: false,
             seq: 3,
+            edited_at: None,
+            deleted: false,
         }
     }
 

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod direct_chats;
+mod edits;
 mod read_markers;
 
 use common::{Client, send_frame};

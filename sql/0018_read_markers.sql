@@ -19,7 +19,8 @@ ALTER TABLE chat_members ADD COLUMN read_seq bigint NOT NULL DEFAULT 0;
 -- two markers lock their common messages in the same order.
 CREATE FUNCTION read_up_to(p_chat uuid, p_reader uuid, p_upto bigint)
 RETURNS TABLE (read_seq bigint, id uuid, chat_id uuid, sender_id uuid, text text,
-               "timestamp" timestamptz, seen boolean, seq bigint)
+               "timestamp" timestamptz, seen boolean, seq bigint, edited_at timestamptz,
+               deleted boolean)
 LANGUAGE plpgsql
 SET enable_seqscan = off
 AS $$
@@ -36,7 +37,8 @@ BEGIN
     SELECT least(p_upto, c.last_seq) INTO newest FROM chats c WHERE c.id = p_chat;
     IF newest <= previous THEN
         RETURN QUERY SELECT previous, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text,
-                            NULL::timestamptz, NULL::boolean, NULL::bigint;
+                            NULL::timestamptz, NULL::boolean, NULL::bigint,
+                            NULL::timestamptz, NULL::boolean;
         RETURN;
     END IF;
     UPDATE chat_members cm SET read_seq = newest
@@ -58,10 +60,11 @@ BEGIN
               ) status ON true
               WHERE cm.chat_id = p_chat AND cm.user_id <> m.sender_id AND cm.read_seq < m.seq
                 AND status.seen IS NULL)
-        RETURNING m.id, m.chat_id, m.sender_id, m.text, m.timestamp, m.seen, m.seq
+        RETURNING m.id, m.chat_id, m.sender_id, m.text, m.timestamp, m.seen, m.seq,
+                  m.edited_at, m.deleted_at IS NOT NULL
     )
     SELECT newest, c.* FROM completed c
     UNION ALL
-    SELECT newest, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    SELECT newest, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     WHERE NOT EXISTS (SELECT 1 FROM completed);
 END $$;

@@ -1,0 +1,105 @@
+//! Edits and deletes of messages by their senders (`sql/0017`).
+
+use crate::error::{Error, Result};
+use crate::ids::{MessageId, UserId};
+use crate::store::Store;
+use crate::store::records::{MessageRecord, message_columns};
+use uuid::Uuid;
+
+/// What an edit or a delete did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The message changed: as it is now.
+    Changed(MessageRecord),
+    /// A retry of a change already made: nothing changed (the message as
+    /// it is).
+    Repeated(MessageRecord),
+}
+
+/// The sender is a member of the message's chat (parameters `$1` the
+/// message, `$2` the user).
+const SENDER_IS_MEMBER: &str = "EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id = messages.chat_id AND cm.user_id = $2)";
+
+impl Store {
+    /// Replaces the text of `user`'s message `id`; `edit` is the client's
+    /// id for this edit, so a retry of it changes nothing.
+    pub async fn edit_message(
+        &self,
+        id: MessageId,
+        user: UserId,
+        edit: Uuid,
+        text: &str,
+    ) -> Result<Change> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "UPDATE messages SET text = $3, edited_at = now(), edit_id = $4
+                 WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL
+                   AND edit_id IS DISTINCT FROM $4 AND {SENDER_IS_MEMBER}
+                 RETURNING {}",
+                message_columns!()
+            ))
+            .await?;
+        if let Some(row) = client
+            .query_opt(&statement, &[&id, &user, &text, &edit])
+            .await?
+        {
+            return Ok(Change::Changed(MessageRecord::from_row(&row)));
+        }
+        let (record, last_edit) = self.unchanged(id, user).await?;
+        if record.deleted {
+            return Err(Error::MessageDeleted);
+        }
+        if last_edit != Some(edit) {
+            return Err(Error::Internal("an edit changed nothing".into()));
+        }
+        Ok(Change::Repeated(record))
+    }
+
+    /// Makes `user`'s message `id` a tombstone: no text, `deleted_at` set.
+    /// Deleting it again changes nothing.
+    pub async fn delete_message(&self, id: MessageId, user: UserId) -> Result<Change> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "UPDATE messages SET text = '', deleted_at = now()
+                 WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL AND {SENDER_IS_MEMBER}
+                 RETURNING {}",
+                message_columns!()
+            ))
+            .await?;
+        if let Some(row) = client.query_opt(&statement, &[&id, &user]).await? {
+            return Ok(Change::Changed(MessageRecord::from_row(&row)));
+        }
+        let (record, _) = self.unchanged(id, user).await?;
+        if !record.deleted {
+            return Err(Error::Internal("a delete changed nothing".into()));
+        }
+        Ok(Change::Repeated(record))
+    }
+
+    /// Why a change to message `id` by `user` changed nothing: the message
+    /// with its last edit's id, or the refusal.
+    async fn unchanged(
+        &self,
+        id: MessageId,
+        user: UserId,
+    ) -> Result<(MessageRecord, Option<Uuid>)> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "SELECT {}, edit_id FROM messages WHERE id = $1 AND {SENDER_IS_MEMBER}",
+                message_columns!()
+            ))
+            .await?;
+        let row = client
+            .query_opt(&statement, &[&id, &user])
+            .await?
+            .ok_or(Error::MessageNotFound)?;
+        let record = MessageRecord::from_row(&row);
+        if record.sender_id != user {
+            return Err(Error::NotYourMessage);
+        }
+        Ok((record, row.get(9)))
+    }
+}
