@@ -36,6 +36,7 @@ pub mod grpc;
 pub mod ids;
 pub mod local_db;
 pub mod membership;
+pub mod pace;
 pub mod presence;
 pub mod redis_link;
 pub mod sessions;

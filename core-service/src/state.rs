@@ -5,8 +5,9 @@ use crate::auth::throttle::{self, Throttle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
 use crate::events::order::ChatOrder;
-use crate::ids::CoreId;
+use crate::ids::{ChatId, CoreId, UserId};
 use crate::membership::MembershipCache;
+use crate::pace::Pace;
 use crate::presence::Presence;
 use crate::sessions::{Expiries, Links, Registry};
 use crate::store::Store;
@@ -186,6 +187,8 @@ pub struct Core {
     pub tokens: TokenCache,
     /// Who is online, in this core and (with Redis) the cluster.
     pub presence: Presence,
+    /// Typing notices passed on, per user and chat.
+    pub typing: Pace<(UserId, ChatId)>,
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
@@ -228,6 +231,7 @@ impl Core {
             auth,
             edges,
             tokens: TokenCache::default(),
+            typing: Pace::new(1, crate::commands::typing::TYPING_INTERVAL),
             tasks: tokio_util::task::TaskTracker::new(),
         })
     }

@@ -17,6 +17,7 @@ pub mod presence;
 mod read_up_to;
 mod send_message;
 mod sync;
+pub mod typing;
 
 use crate::error::{Error, Result};
 use crate::ids::{ConnectionId, LoginId, UserId};
@@ -186,6 +187,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::OpenDirectChat(open) => open_direct_chat::run(core, session, open).await,
         Operation::EditMessage(edit) => edit_message::run(core, session, edit).await,
         Operation::DeleteMessage(delete) => delete_message::run(core, session, delete).await,
+        Operation::Typing(typing) => typing::run(core, session, typing).await,
         _ => Err(Error::invalid("operation", "not available yet")),
     };
     if let Err(error) = result {

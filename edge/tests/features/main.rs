@@ -10,6 +10,7 @@ mod common;
 mod direct_chats;
 mod edits;
 mod read_markers;
+mod typing;
 
 use common::{Client, send_frame};
 use core_service::demo_data::DemoUser;

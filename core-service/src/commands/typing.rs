@@ -1,0 +1,46 @@
+//! `Typing`: a member is typing; the others see it for a moment.
+
+use super::SessionState;
+use crate::bus::wire::Notice;
+use crate::convert::{self, parse_uuid};
+use crate::error::{Error, Result};
+use crate::events;
+use crate::ids::UserId;
+use crate::state::Core;
+use messenger_proto::v1::{Typing, TypingNotice, server_event::Event};
+use std::time::Duration;
+
+/// How often one user's typing in one chat is passed on at most; clients
+/// repeat `typing` about this often while the user types.
+pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
+/// How long a client shows a `typing` notice unless another comes: two
+/// intervals, so one lost notice does not make it flicker.
+const TYPING_SHOWN_MS: u32 = 6_000;
+
+/// Tells the other members' sessions, on every core, that the user is
+/// typing. Nothing is stored and nothing answers: a notice within
+/// [`TYPING_INTERVAL`] of the last one passed on is dropped.
+pub async fn run(core: &Core, session: &mut SessionState, typing: Typing) -> Result<()> {
+    let user = session.user()?;
+    let chat = parse_uuid("chat_id", &typing.chat_id)?;
+    let members = core.membership.members(&core.store, chat).await?;
+    if !members.contains(&user) {
+        return Err(Error::NotAMember);
+    }
+    if core.typing.take((user, chat)).is_err() {
+        return Ok(());
+    }
+    let others: Vec<UserId> = members.iter().copied().filter(|m| *m != user).collect();
+    let notice = TypingNotice {
+        chat_id: typing.chat_id,
+        user_id: user.to_string(),
+        expires_in_ms: TYPING_SHOWN_MS,
+    };
+    let notice = Notice {
+        users: others.into(),
+        event: convert::event(Event::Typing(notice)),
+        membership: None,
+    };
+    events::notify(core, notice, None);
+    Ok(())
+}
