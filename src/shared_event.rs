@@ -233,9 +233,9 @@ mod tests {
 
     #[test]
     fn fields_of_other_kinds_go_the_general_way_and_keep_their_bytes() {
-        // An unknown varint field (tag 20) before the event's own field.
+        // An unknown varint field (tag 99) before the event's own field.
         let mut bytes = Vec::new();
-        encoding::encode_key(20, WireType::Varint, &mut bytes);
+        encoding::encode_key(99, WireType::Varint, &mut bytes);
         encoding::encode_varint(300, &mut bytes);
         SharedEvent::from(event()).encode_raw(&mut bytes);
         let copied = SharedEvent::decode(bytes.as_slice()).unwrap();

@@ -2,7 +2,9 @@
 //! operations send (`commands`) and the answers of the gRPC calls (`grpc`).
 
 use crate::error::{Error, Result};
+use crate::ids::{ChatId, UserId};
 use crate::store::chats::GroupRecord;
+use crate::store::members::{GroupState, Role};
 use crate::store::records::MessageRecord;
 use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
@@ -43,7 +45,7 @@ pub fn edit_event(record: &MessageRecord) -> pb::ServerEvent {
 
 /// A user's presence as the API shows it.
 pub fn presence(
-    user: crate::ids::UserId,
+    user: UserId,
     online: bool,
     last_seen: Option<chrono::DateTime<chrono::Utc>>,
 ) -> pb::Presence {
@@ -80,10 +82,44 @@ pub fn group_created(group: &GroupRecord) -> pb::GroupCreated {
 }
 
 /// A personal chat as its `direct_chat` event shows it.
-pub fn direct_chat(chat: crate::ids::ChatId, members: &[crate::ids::UserId]) -> pb::DirectChat {
+pub fn direct_chat(chat: ChatId, members: &[UserId]) -> pb::DirectChat {
     pb::DirectChat {
         chat_id: chat.to_string(),
         member_ids: members.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// A member's role as the API names it.
+pub fn role(role: Role) -> pb::Role {
+    match role {
+        Role::Member => pb::Role::Member,
+        Role::Admin => pb::Role::Admin,
+        Role::Owner => pb::Role::Owner,
+    }
+}
+
+/// A member's new role in a group chat.
+pub fn role_changed(chat: ChatId, user: UserId, new_role: Role) -> pb::RoleChanged {
+    pb::RoleChanged {
+        chat_id: chat.to_string(),
+        user_id: user.to_string(),
+        role: role(new_role).into(),
+    }
+}
+
+/// A group chat as a sync that missed its changes gets it.
+pub fn group_state(state: &GroupState) -> pb::GroupState {
+    pb::GroupState {
+        chat_id: state.chat.to_string(),
+        name: state.name.clone(),
+        members: state
+            .members
+            .iter()
+            .map(|(user, member_role)| pb::Member {
+                user_id: user.to_string(),
+                role: role(*member_role).into(),
+            })
+            .collect(),
     }
 }
 

@@ -17,10 +17,11 @@ use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
 use core_service::ids::{ChatId, ConnectionId, CoreId, GroupId, MessageId, UserId};
 use core_service::store::Store;
-use core_service::store::chats::{Departure, GroupQuota, GroupRecord};
+use core_service::store::chats::{GroupQuota, GroupRecord};
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::direct_chats::DirectChat;
 use core_service::store::edits::Change;
+use core_service::store::members::{AddLimits, Role};
 use core_service::store::receipts::{ReadOutcome, SeenOutcome};
 use core_service::store::records::NewMessage;
 use core_service::testing::TestDatabase;
@@ -276,8 +277,25 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
         chats_per_user: 100,
     };
     store.create_group(&group, quota).await.unwrap();
-    let departure = store.leave_chat(group.chat_id, member).await.unwrap();
-    assert_eq!(departure, Departure::Left(vec![creator]));
+    let chat = group.chat_id;
+    store.rename_group(chat, creator, "renamed").await.unwrap();
+    store
+        .set_role(chat, creator, member, Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(store.group_state(chat).await.unwrap().members.len(), 2);
+    let departure = store.remove_member(chat, member, member).await.unwrap();
+    assert_eq!(departure.membership.members.to_vec(), vec![creator]);
+    let limits = AddLimits {
+        members_per_group: 10,
+        chats_per_user: 100,
+    };
+    let added = store
+        .add_members(chat, creator, &[member], limits)
+        .await
+        .unwrap();
+    assert_eq!(added.added, vec![member]);
+    store.remove_member(chat, creator, member).await.unwrap();
     let first = store.open_direct_chat(creator, member, ChatId::random(), 100);
     let chat = first.await.unwrap().chat_id();
     let again = store.open_direct_chat(member, creator, ChatId::random(), 100);
@@ -286,7 +304,10 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 24] = [
+const EXPECTED: [&str; 27] = [
+    "members_version = members_version + $2",
+    "SET role = $3",
+    "INSERT INTO chat_members (chat_id, user_id, read_seq)",
     "SET text = $3, edited_at",
     "SET text = '', deleted_at",
     "edit_id FROM messages",

@@ -6,7 +6,7 @@
 //! event undecodable, and it is dropped (the database still has the truth).
 
 use crate::ids::{ChatId, GroupId, LoginId, MessageId, UserId};
-use crate::membership::Members;
+use crate::membership::{Members, Membership};
 use crate::presence::Announcement;
 use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
@@ -64,6 +64,8 @@ pub struct WireNotice {
     pub chat_id: Vec<u8>,
     #[prost(bytes = "vec", repeated, tag = "4")]
     pub member_ids: Vec<Vec<u8>>,
+    #[prost(int64, tag = "5")]
+    pub version: i64,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -77,6 +79,9 @@ pub struct Left {
     /// Empty when the member left by themself.
     #[prost(bytes = "vec", tag = "4")]
     pub removed_by: Vec<u8>,
+    /// The version of `remaining_ids`.
+    #[prost(int64, tag = "5")]
+    pub version: i64,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -160,9 +165,9 @@ pub enum Event {
     },
     Presence(Announcement),
     Left {
-        chat: ChatId,
         user: UserId,
-        remaining: Members,
+        /// The members who remain.
+        remaining: Membership,
         /// Who took the user out; `None` when they left.
         removed_by: Option<UserId>,
     },
@@ -177,7 +182,7 @@ pub struct Notice {
     pub event: ServerEvent,
     /// A chat's members after the change the event tells of, for every
     /// core's membership cache.
-    pub membership: Option<(ChatId, Members)>,
+    pub membership: Option<Membership>,
 }
 
 impl Envelope {
@@ -199,15 +204,15 @@ impl Envelope {
                 login_id: bytes(login.0),
             }),
             Event::Left {
-                chat,
                 user,
                 remaining,
                 removed_by,
             } => Kind::Left(Left {
-                chat_id: bytes(chat.0),
+                chat_id: bytes(remaining.chat.0),
                 user_id: bytes(user.0),
-                remaining_ids: ids(remaining),
+                remaining_ids: ids(&remaining.members),
                 removed_by: removed_by.map(|by| bytes(by.0)).unwrap_or_default(),
+                version: remaining.version,
             }),
             Event::Notice(notice) => Kind::Notice(WireNotice {
                 user_ids: ids(&notice.users),
@@ -215,13 +220,14 @@ impl Envelope {
                 chat_id: notice
                     .membership
                     .as_ref()
-                    .map(|(chat, _)| bytes(chat.0))
+                    .map(|membership| bytes(membership.chat.0))
                     .unwrap_or_default(),
                 member_ids: notice
                     .membership
                     .as_ref()
-                    .map(|(_, members)| ids(members))
+                    .map(|membership| ids(&membership.members))
                     .unwrap_or_default(),
+                version: notice.membership.as_ref().map_or(0, |m| m.version),
             }),
             Event::Presence(announcement) => Kind::Presence(Presence {
                 user_id: bytes(announcement.user.0),
@@ -262,9 +268,12 @@ impl Envelope {
             },
             Kind::Presence(presence) => Event::Presence(announcement(presence)?),
             Kind::Left(left) => Event::Left {
-                chat: ChatId(id(&left.chat_id)?),
                 user: UserId(id(&left.user_id)?),
-                remaining: users(&left.remaining_ids)?,
+                remaining: Membership {
+                    chat: ChatId(id(&left.chat_id)?),
+                    version: left.version,
+                    members: users(&left.remaining_ids)?,
+                },
                 removed_by: match left.removed_by.as_slice() {
                     [] => None,
                     by => Some(UserId(id(by)?)),
@@ -325,7 +334,11 @@ fn notice(notice: WireNotice) -> Result<Notice, WireError> {
     let membership = if notice.chat_id.is_empty() {
         None
     } else {
-        Some((ChatId(id(&notice.chat_id)?), users(&notice.member_ids)?))
+        Some(Membership {
+            chat: ChatId(id(&notice.chat_id)?),
+            version: notice.version,
+            members: users(&notice.member_ids)?,
+        })
     };
     Ok(Notice {
         users: users(&notice.user_ids)?,
@@ -396,9 +409,12 @@ mod tests {
                 login: LoginId::random(),
             },
             Event::Left {
-                chat: ChatId::random(),
                 user: UserId::random(),
-                remaining: vec![UserId::random()].into(),
+                remaining: Membership {
+                    chat: ChatId::random(),
+                    version: 3,
+                    members: vec![UserId::random()].into(),
+                },
                 removed_by: Some(UserId::random()),
             },
             Event::Notice(Notice {
@@ -411,7 +427,11 @@ mod tests {
                         },
                     )),
                 },
-                membership: Some((ChatId::random(), vec![UserId::random()].into())),
+                membership: Some(Membership {
+                    chat: ChatId::random(),
+                    version: 2,
+                    members: vec![UserId::random()].into(),
+                }),
             }),
         ];
         for event in events {

@@ -35,7 +35,20 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
 
 /// Checks the name and member list; the creator is always a member.
 fn parse(core: &Core, creator_id: UserId, request: &CreateGroup) -> Result<GroupRecord> {
-    let name = request.name.trim();
+    let name = group_name(core, &request.name)?;
+    let member_ids = users(core, creator_id, &request.user_ids)?;
+    Ok(GroupRecord {
+        id: GroupId::random(),
+        chat_id: ChatId::random(),
+        name: name.to_owned(),
+        creator_id,
+        member_ids,
+    })
+}
+
+/// A group's name, trimmed: not blank, one line, not too long.
+pub(super) fn group_name<'a>(core: &Core, name: &'a str) -> Result<&'a str> {
+    let name = name.trim();
     if name.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
     }
@@ -47,27 +60,27 @@ fn parse(core: &Core, creator_id: UserId, request: &CreateGroup) -> Result<Group
             format!("longer than {max} characters"),
         ));
     }
+    Ok(name)
+}
+
+/// `first` and the users of a list of ids (field `users`), each once, no
+/// more than a group may have.
+pub(super) fn users(core: &Core, first: UserId, ids: &[String]) -> Result<Vec<UserId>> {
     // The size first: the list is read only once it is known to be small.
     let max = core.limits.max_group_members;
-    if request.user_ids.len() > max {
+    if ids.len() > max {
         return Err(Error::invalid("users", format!("more than {max} members")));
     }
-    let mut member_ids = vec![creator_id];
-    let mut seen = HashSet::from([creator_id]);
-    for text in &request.user_ids {
+    let mut users = vec![first];
+    let mut seen = HashSet::from([first]);
+    for text in ids {
         let id = parse_uuid("users", text)?;
         if seen.insert(id) {
-            member_ids.push(id);
+            users.push(id);
         }
     }
-    if member_ids.len() > max {
+    if users.len() > max {
         return Err(Error::invalid("users", format!("more than {max} members")));
     }
-    Ok(GroupRecord {
-        id: GroupId::random(),
-        chat_id: ChatId::random(),
-        name: name.to_owned(),
-        creator_id,
-        member_ids,
-    })
+    Ok(users)
 }

@@ -2,10 +2,8 @@
 
 use super::SessionState;
 use crate::convert::parse_uuid;
-use crate::error::{Error, Result};
-use crate::events;
+use crate::error::Result;
 use crate::state::Core;
-use crate::store::chats::Departure;
 use messenger_proto::v1::LeaveGroup;
 
 /// Takes the user out of the chat, then tells the members who remain and
@@ -13,13 +11,6 @@ use messenger_proto::v1::LeaveGroup;
 /// then on the chat's messages, history and sync leave the user out.
 pub async fn run(core: &Core, session: &mut SessionState, leave: LeaveGroup) -> Result<()> {
     let user = session.user()?;
-    let chat_id = parse_uuid("chat_id", &leave.chat_id)?;
-    match core.store.leave_chat(chat_id, user).await? {
-        Departure::Left(remaining) => {
-            events::left(core, chat_id, user, remaining.into(), None);
-            Ok(())
-        }
-        Departure::Personal => Err(Error::PersonalChat),
-        Departure::NotAMember => Err(Error::NotAMember),
-    }
+    let chat = parse_uuid("chat_id", &leave.chat_id)?;
+    super::remove_member::take_out(core, chat, user, user).await
 }

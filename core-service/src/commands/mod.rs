@@ -3,6 +3,7 @@
 //! [`dispatch`] is their one match; the unary calls (`history`, `chats`)
 //! return what they found, and the transport converts it.
 
+mod add_members;
 mod block;
 pub mod chats;
 mod create_group;
@@ -15,7 +16,10 @@ mod message_seen;
 pub(crate) mod open_direct_chat;
 pub mod presence;
 mod read_up_to;
+mod remove_member;
+mod rename_group;
 mod send_message;
+mod set_role;
 mod sync;
 pub mod typing;
 
@@ -188,7 +192,10 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::EditMessage(edit) => edit_message::run(core, session, edit).await,
         Operation::DeleteMessage(delete) => delete_message::run(core, session, delete).await,
         Operation::Typing(typing) => typing::run(core, session, typing).await,
-        _ => Err(Error::invalid("operation", "not available yet")),
+        Operation::AddMembers(add) => add_members::run(core, session, add).await,
+        Operation::RemoveMember(remove) => remove_member::run(core, session, remove).await,
+        Operation::RenameGroup(rename) => rename_group::run(core, session, rename).await,
+        Operation::SetRole(set) => set_role::run(core, session, set).await,
     };
     if let Err(error) = result {
         reply_error(session, error, client_id, message_id).await;

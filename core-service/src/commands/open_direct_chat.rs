@@ -6,6 +6,7 @@ use crate::convert::{self, parse_uuid};
 use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{ChatId, UserId};
+use crate::membership::Membership;
 use crate::state::Core;
 use crate::store::direct_chats::DirectChat;
 use messenger_proto::v1::{OpenDirectChat, server_event::Event};
@@ -36,7 +37,11 @@ pub async fn run(core: &Core, session: &mut SessionState, open: OpenDirectChat) 
         let notice = Notice {
             users: members.to_vec().into(),
             event: convert::event(answer.clone()),
-            membership: Some((chat, members.to_vec().into())),
+            membership: Some(Membership {
+                chat,
+                version: 0,
+                members: members.to_vec().into(),
+            }),
         };
         events::notify(core, notice, Some(session.id));
     }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::ChatId;
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
-use messenger_proto::v1::{Cursor, Sync, server_event::Event};
+use messenger_proto::v1::{Cursor, MemberLeft, Sync, server_event::Event};
 use std::collections::HashMap;
 
 /// Without a cursor, this many of each chat's newest messages are sent.
@@ -20,25 +20,53 @@ const PAGE: i64 = 500;
 /// never holds more than the queue in memory.
 pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<()> {
     let user = session.user()?;
-    let since = sync.since.map(parse_cursor).transpose()?;
+    let mut since = sync.since.map(parse_cursor).transpose()?;
     let mut cursor = Cursor::default();
     for chat in core.store.chat_positions(user).await? {
-        let from = match &since {
+        let from = match since.as_mut().map(|known| known.remove(&chat.id)) {
             None => (chat.last_seq - RECENT_WINDOW).max(0),
-            Some(known) => match known.get(&chat.id) {
-                Some(seq) => *seq,
-                None => {
-                    announce(core, session, &chat).await?;
-                    0
-                }
-            },
+            Some(Some(seq)) => {
+                tell_changes(core, session, &chat, seq).await?;
+                seq
+            }
+            Some(None) => {
+                announce(core, session, &chat).await?;
+                0
+            }
         };
         let last = send_after(core, session, chat.id, from).await?;
         cursor
             .chats
             .insert(chat.id.to_string(), u64::try_from(last).unwrap_or(0));
     }
+    // What remains of the cursor are chats the user is no longer in.
+    for chat in since.into_iter().flat_map(HashMap::into_keys) {
+        let left = MemberLeft {
+            chat_id: chat.to_string(),
+            user_id: user.to_string(),
+            removed_by: None,
+        };
+        session.reply(Event::MemberLeft(left)).await;
+    }
     session.reply(Event::SyncDone(cursor)).await;
+    Ok(())
+}
+
+/// Sends a group's state when its members, roles or name changed since
+/// the client's cursor (`seq`) was taken.
+async fn tell_changes(
+    core: &Core,
+    session: &SessionState,
+    chat: &ChatPosition,
+    seq: i64,
+) -> Result<()> {
+    if chat.kind != GROUP_CHAT || chat.changed_seq.is_none_or(|changed| changed < seq) {
+        return Ok(());
+    }
+    let state = core.store.group_state(chat.id).await?;
+    session
+        .reply(Event::GroupState(convert::group_state(&state)))
+        .await;
     Ok(())
 }
 

@@ -28,8 +28,8 @@ pub mod order;
 use crate::bus::wire::Notice;
 use crate::bus::{Event, Incoming};
 use crate::convert;
-use crate::ids::{ChatId, LoginId, UserId};
-use crate::membership::Members;
+use crate::ids::{LoginId, UserId};
+use crate::membership::{Members, Membership};
 use crate::presence::{Announcement, Change};
 use crate::sessions::SessionId;
 use crate::state::Core;
@@ -67,24 +67,16 @@ pub fn group_created(core: &Core, group: &GroupRecord, creator: SessionId) {
     announce(core, group, Some(creator));
 }
 
-/// `user` left the group chat `chat` (or `removed_by` took them out), in
-/// which `remaining` stay: every core's membership cache drops them, and
-/// the sessions of both the remaining members and the user get
-/// `member_left`.
-pub fn left(
-    core: &Core,
-    chat: ChatId,
-    user: UserId,
-    remaining: Members,
-    removed_by: Option<UserId>,
-) {
+/// `user` left a group chat (or `removed_by` took them out), in which
+/// `remaining` stay: every core's membership cache drops them, and the
+/// sessions of both the remaining members and the user get `member_left`.
+pub fn left(core: &Core, user: UserId, remaining: Membership, removed_by: Option<UserId>) {
     publish(core, || Event::Left {
-        chat,
         user,
         remaining: remaining.clone(),
         removed_by,
     });
-    depart(core, chat, user, remaining, removed_by);
+    depart(core, user, &remaining, removed_by);
 }
 
 /// Tells `notice.event` to the sessions of `notice.users` (but `skip`),
@@ -192,11 +184,10 @@ async fn apply(core: &Core, event: Event) {
         }
         Event::Revoked { user, login } => end_login(core, user, login),
         Event::Left {
-            chat,
             user,
             remaining,
             removed_by,
-        } => depart(core, chat, user, remaining, removed_by),
+        } => depart(core, user, &remaining, removed_by),
         Event::Presence(announcement) => tell_contacts(core, &announcement),
         Event::Notice(notice) => tell(core, &notice, None),
         Event::Edited(record) => tell_edit(core, &record).await,
@@ -244,12 +235,12 @@ fn end_login(core: &Core, user: UserId, login: LoginId) {
 
 /// Applies a departure here: the cache first, so that no message of the
 /// chat is fanned out to the user after their `member_left`.
-fn depart(core: &Core, chat: ChatId, user: UserId, remaining: Members, removed_by: Option<UserId>) {
-    let mut told = remaining.to_vec();
-    core.membership.insert(chat, remaining);
+fn depart(core: &Core, user: UserId, remaining: &Membership, removed_by: Option<UserId>) {
+    core.membership.update(remaining);
+    let mut told = remaining.members.to_vec();
     told.push(user);
     let event = convert::event(ServerEvent::MemberLeft(messenger_proto::v1::MemberLeft {
-        chat_id: chat.to_string(),
+        chat_id: remaining.chat.to_string(),
         user_id: user.to_string(),
         removed_by: removed_by.map(|by| by.to_string()),
     }));
@@ -259,8 +250,8 @@ fn depart(core: &Core, chat: ChatId, user: UserId, remaining: Members, removed_b
 /// Applies a notice here: the membership first, so that no message of the
 /// chat is fanned out by the old one after the event.
 fn tell(core: &Core, notice: &Notice, skip: Option<SessionId>) {
-    if let Some((chat, members)) = &notice.membership {
-        core.membership.insert(*chat, members.clone());
+    if let Some(membership) = &notice.membership {
+        core.membership.update(membership);
     }
     core.sessions.deliver(&notice.users, skip, &notice.event);
 }

@@ -138,6 +138,14 @@ async fn insert_groups(transaction: &Transaction<'_>, load: &BulkLoad) -> Result
             &[&ids, &names, &creators, &chats],
         )
         .await?;
+    // Each creator owns their group (`sql/0020`).
+    transaction
+        .execute(
+            "UPDATE chat_members cm SET role = 2 FROM groups g
+             WHERE g.id = ANY($1) AND cm.chat_id = g.chat_id AND cm.user_id = g.creator_id",
+            &[&ids],
+        )
+        .await?;
     let members = "user_groups (group_id, user_id)";
     insert_pairs(transaction, members, &load.user_groups).await
 }

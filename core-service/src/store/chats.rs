@@ -11,14 +11,19 @@ pub const PERSONAL_CHAT: i16 = 0;
 pub const GROUP_CHAT: i16 = 1;
 
 impl Store {
-    /// The members of a chat; empty if the chat does not exist.
-    pub async fn chat_members(&self, chat_id: ChatId) -> Result<Vec<UserId>> {
+    /// The members of a chat with the version of that list; empty if the
+    /// chat does not exist.
+    pub async fn chat_members(&self, chat_id: ChatId) -> Result<(i64, Vec<UserId>)> {
         let client = self.connection().await?;
         let statement = client
-            .prepare_cached("SELECT user_id FROM chat_members WHERE chat_id = $1")
+            .prepare_cached(
+                "SELECT c.members_version,
+                        array(SELECT m.user_id FROM chat_members m WHERE m.chat_id = c.id)
+                 FROM chats c WHERE c.id = $1",
+            )
             .await?;
-        let rows = client.query(&statement, &[&chat_id]).await?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
+        let row = client.query_opt(&statement, &[&chat_id]).await?;
+        Ok(row.map_or((0, Vec::new()), |row| (row.get(0), row.get(1))))
     }
 
     /// Creates the group's chat, its members, the group and its `user_groups`
@@ -76,8 +81,9 @@ impl Store {
             .await?;
         transaction
             .execute(
-                "INSERT INTO chat_members (chat_id, user_id) SELECT $1, unnest($2::uuid[])",
-                &[&group.chat_id, &group.member_ids],
+                "INSERT INTO chat_members (chat_id, user_id, role)
+                 SELECT $1, u, CASE WHEN u = $3 THEN 2 ELSE 0 END FROM unnest($2::uuid[]) u",
+                &[&group.chat_id, &group.member_ids, &group.creator_id],
             )
             .await?;
         transaction
@@ -94,61 +100,6 @@ impl Store {
             .await?;
         transaction.commit().await?;
         Ok(())
-    }
-}
-
-/// What leaving a chat did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Departure {
-    /// The user left; the members who remain.
-    Left(Vec<UserId>),
-    /// The chat is a personal one: it cannot be left.
-    Personal,
-    /// No such chat, or the user is not in it.
-    NotAMember,
-}
-
-impl Store {
-    /// Takes `user` out of the group chat `chat_id` (its members and its
-    /// group's). The chat's row is locked first, as every send to it locks
-    /// it: each message is stored wholly before or wholly after the leave.
-    pub async fn leave_chat(&self, chat_id: ChatId, user: UserId) -> Result<Departure> {
-        let mut client = self.connection().await?;
-        let transaction = client.transaction().await?;
-        let kind: Option<i16> = transaction
-            .query_opt(
-                "SELECT type FROM chats WHERE id = $1 FOR UPDATE",
-                &[&chat_id],
-            )
-            .await?
-            .map(|row| row.get(0));
-        let removed = transaction
-            .execute(
-                "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2",
-                &[&chat_id, &user],
-            )
-            .await?;
-        match kind {
-            _ if removed == 0 => return Ok(Departure::NotAMember),
-            Some(GROUP_CHAT) => {}
-            // The transaction rolls back: the member stays.
-            _ => return Ok(Departure::Personal),
-        }
-        transaction
-            .execute(
-                "DELETE FROM user_groups WHERE user_id = $2
-                   AND group_id IN (SELECT id FROM groups WHERE chat_id = $1)",
-                &[&chat_id, &user],
-            )
-            .await?;
-        let rest = transaction
-            .query(
-                "SELECT user_id FROM chat_members WHERE chat_id = $1",
-                &[&chat_id],
-            )
-            .await?;
-        transaction.commit().await?;
-        Ok(Departure::Left(rest.iter().map(|row| row.get(0)).collect()))
     }
 }
 
@@ -263,6 +214,9 @@ pub struct ChatPosition {
     pub id: ChatId,
     pub kind: i16,
     pub last_seq: i64,
+    /// The last seq when its members, roles or name last changed (`None`
+    /// if they never did).
+    pub changed_seq: Option<i64>,
 }
 
 /// A group with its chat, as created (the members it was created with).
@@ -282,9 +236,10 @@ impl Store {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT c.id, c.type, c.last_seq FROM chat_members m
+                "SELECT c.id, c.type, c.last_seq, c.changed_seq FROM chat_members m
                  CROSS JOIN LATERAL (
-                     SELECT c.id, c.type, c.last_seq FROM chats c WHERE c.id = m.chat_id LIMIT 1
+                     SELECT c.id, c.type, c.last_seq, c.changed_seq FROM chats c
+                     WHERE c.id = m.chat_id LIMIT 1
                  ) c
                  WHERE m.user_id = $1 ORDER BY c.id",
             )
@@ -296,6 +251,7 @@ impl Store {
                 id: row.get(0),
                 kind: row.get(1),
                 last_seq: row.get(2),
+                changed_seq: row.get(3),
             })
             .collect())
     }

@@ -12,6 +12,7 @@ pub mod connections;
 pub mod cores;
 pub mod direct_chats;
 pub mod edits;
+pub mod members;
 pub mod messages;
 pub mod migrate;
 pub mod presence;

@@ -9,6 +9,7 @@
 mod common;
 mod direct_chats;
 mod edits;
+mod groups;
 mod read_markers;
 mod typing;
 
