@@ -60,6 +60,9 @@ pub struct CoreConfig {
     /// limit is refused).
     #[arg(long, env = "MAX_CHATS_PER_USER", default_value_t = Limits::default().max_chats_per_user)]
     pub max_chats_per_user: usize,
+    /// People searches (`GET /users?query=`) one user may make per minute.
+    #[arg(long, env = "SEARCHES_PER_MINUTE", default_value_t = Limits::default().searches_per_minute)]
+    pub searches_per_minute: u32,
     /// Largest history page a client may ask for.
     #[arg(long, env = "MAX_HISTORY_PAGE", default_value_t = Limits::default().max_page_size)]
     pub max_history_page: u32,
@@ -132,6 +135,7 @@ impl CoreConfig {
             max_groups_per_user: self.max_groups_per_user,
             max_chats_per_user: self.max_chats_per_user,
             max_page_size: self.max_history_page,
+            searches_per_minute: self.searches_per_minute,
             session_queue: self.session_queue.max(1),
             ..Limits::default()
         }

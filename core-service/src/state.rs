@@ -4,6 +4,7 @@ use crate::auth::password::Lanes;
 use crate::auth::throttle::{self, Throttle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
+use crate::commands::search_users::SEARCH_WINDOW;
 use crate::events::order::ChatOrder;
 use crate::ids::{ChatId, CoreId, UserId};
 use crate::membership::MembershipCache;
@@ -34,6 +35,8 @@ pub struct Limits {
     pub max_page_size: u32,
     /// The page size of a request that names none (at most the largest).
     pub default_page_size: u32,
+    /// People searches one user may make per minute.
+    pub searches_per_minute: u32,
     /// Events queued for one session with a stream of its own before it
     /// counts as a slow consumer.
     pub session_queue: usize,
@@ -49,6 +52,7 @@ impl Default for Limits {
             max_chats_per_user: 10_000,
             max_page_size: 100,
             default_page_size: 50,
+            searches_per_minute: 30,
             session_queue: 1024,
         }
     }
@@ -189,6 +193,8 @@ pub struct Core {
     pub presence: Presence,
     /// Typing notices passed on, per user and chat.
     pub typing: Pace<(UserId, ChatId)>,
+    /// People searches, per user.
+    pub searches: Pace<UserId>,
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
@@ -213,6 +219,7 @@ impl Core {
             Some(url) => Presence::shared(id, url, &nats_subject)?,
             None => Presence::local(id),
         };
+        let searches = Pace::new(limits.searches_per_minute, SEARCH_WINDOW);
         Ok(Core {
             id,
             presence,
@@ -232,6 +239,7 @@ impl Core {
             edges,
             tokens: TokenCache::default(),
             typing: Pace::new(1, crate::commands::typing::TYPING_INTERVAL),
+            searches,
             tasks: tokio_util::task::TaskTracker::new(),
         })
     }

@@ -253,6 +253,7 @@ async fn exercise(store: &Store, data: &DemoData) {
             .is_empty()
     );
     assert!(store.last_seen_now(reader).await.unwrap().is_some());
+    store.search_users(reader, "a", 10, 0).await.unwrap();
     groups_and_blocks(store, reader, stranger).await;
     assert_eq!(
         store.message_text(stored.id).await.unwrap().as_deref(),
@@ -304,7 +305,8 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 27] = [
+const EXPECTED: [&str; 28] = [
+    "lower(u.email) = $2",
     "members_version = members_version + $2",
     "SET role = $3",
     "INSERT INTO chat_members (chat_id, user_id, read_seq)",

@@ -199,6 +199,7 @@ fn known_parameter(field: &str) -> &'static str {
         "name" => "name",
         "email" => "email",
         "password" => "password",
+        "query" => "query",
         _ => "request",
     }
 }

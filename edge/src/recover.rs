@@ -18,14 +18,11 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
             warp::reply::json(&json!({ "detail": format!("not a WebSocket upgrade: {reason}") }));
         return Ok(warp::reply::with_status(body, StatusCode::BAD_REQUEST).into_response());
     }
+    // A route's own refusals come before "method not allowed", which only
+    // says that another route of the same path was tried (`GET /users`
+    // beside `POST /users`).
     let (status, detail) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "Not Found")
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some()
-        || rejection
-            .find::<crate::openapi::MethodNotAllowed>()
-            .is_some()
-    {
-        (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
     } else if rejection.find::<warp::cors::CorsForbidden>().is_some() {
         (StatusCode::FORBIDDEN, "origin not allowed")
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
@@ -38,6 +35,12 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
         || rejection.find::<warp::reject::InvalidHeader>().is_some()
     {
         (StatusCode::BAD_REQUEST, "missing or invalid header")
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some()
+        || rejection
+            .find::<crate::openapi::MethodNotAllowed>()
+            .is_some()
+    {
+        (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
     } else {
         tracing::warn!(?rejection, "unhandled rejection");
         (StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -12,10 +12,11 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The public REST and WebSocket routes, as client authors rely on them.
-const ROUTES: [(&str, &str); 11] = [
+const ROUTES: [(&str, &str); 12] = [
     ("get", "/history/{chat_id}"),
     ("get", "/ws"),
     ("post", "/users"),
+    ("get", "/users"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
     ("get", "/me"),
@@ -107,14 +108,14 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     let client = reqwest::Client::new();
     for (method, path) in &documented {
         let path = path.replace("{chat_id}", &uuid::Uuid::new_v4().to_string());
-        let method = method.to_uppercase().parse().unwrap();
+        let method: reqwest::Method = method.to_uppercase().parse().unwrap();
         let response = client
-            .request(method, stack.http_url(&path))
+            .request(method.clone(), stack.http_url(&path))
             .send()
             .await
             .unwrap();
         let status = response.status().as_u16();
-        assert!(status != 404 && status != 405, "{path}: {status}");
+        assert!(status != 404 && status != 405, "{method} {path}: {status}");
     }
     // Beside a documented route: not served.
     let (status, _) = get_json(&stack.http_url("/me/sessions")).await;
@@ -146,6 +147,8 @@ async fn bodies_have_the_documented_shape() {
 
     let history = format!("/history/{}", world.group_chat);
     for (path, template) in [
+        ("/users?query=user", "/users"),
+        ("/users", "/users"),
         ("/me", "/me"),
         ("/chats", "/chats"),
         ("/me/connections", "/me/connections"),

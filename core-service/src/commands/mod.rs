@@ -18,6 +18,7 @@ pub mod presence;
 mod read_up_to;
 mod remove_member;
 mod rename_group;
+pub mod search_users;
 mod send_message;
 mod set_role;
 mod sync;

@@ -1,7 +1,7 @@
 //! The `ListChats`, `ListConnections` and `ListPresence` RPCs: records into
 //! protobuf.
 
-use crate::commands::chats;
+use crate::commands::{chats, search_users};
 use crate::convert;
 use crate::error::Result;
 use crate::ids::UserId;
@@ -9,7 +9,7 @@ use crate::state::Core;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
     ChatList, ChatSummary, Connection, ConnectionList, ListChatsRequest, ListConnectionsRequest,
-    PresenceList, User,
+    PresenceList, SearchUsersRequest, User, UserList,
 };
 
 /// One page of the user's chats, most recently active first.
@@ -43,6 +43,21 @@ pub async fn list(core: &Core, user_id: UserId, request: ListChatsRequest) -> Re
 pub async fn presence(core: &Core, user_id: UserId) -> Result<PresenceList> {
     let people = crate::commands::presence::list(core, user_id).await?;
     Ok(convert::presence_list(people))
+}
+
+/// A page of the people the user may find with the request's query.
+pub async fn search(core: &Core, user_id: UserId, request: SearchUsersRequest) -> Result<UserList> {
+    let limit = super::history::limit(request.limit);
+    let found = search_users::run(core, user_id, &request.query, limit, request.offset).await?;
+    let users = found
+        .into_iter()
+        .map(|(id, name)| User {
+            id: id.to_string(),
+            name,
+            email: String::new(),
+        })
+        .collect();
+    Ok(UserList { users })
 }
 
 /// One page of the user's own connections, newest first.

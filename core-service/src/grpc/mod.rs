@@ -20,7 +20,8 @@ use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
     AuthenticateRequest, ChatList, ClientOperation, ConnectionList, HistoryPage, HistoryRequest,
     LinkSignal, ListChatsRequest, ListConnectionsRequest, ListPresenceRequest, Login, LoginSession,
-    PresenceList, RegisterRequest, RevokeRequest, RevokeResponse, TokenGrant, TokenRequest, User,
+    PresenceList, RegisterRequest, RevokeRequest, RevokeResponse, SearchUsersRequest, TokenGrant,
+    TokenRequest, User, UserList,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -194,6 +195,15 @@ impl Messenger for MessengerService {
     ) -> Result<Response<PresenceList>, Status> {
         let user = self.caller(request.metadata()).await?;
         Ok(Response::new(chats::presence(&self.core, user.id).await?))
+    }
+
+    async fn search_users(
+        &self,
+        request: Request<SearchUsersRequest>,
+    ) -> Result<Response<UserList>, Status> {
+        let user = self.caller(request.metadata()).await?;
+        let found = chats::search(&self.core, user.id, request.into_inner()).await?;
+        Ok(Response::new(found))
     }
 }
 

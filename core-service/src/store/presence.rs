@@ -69,3 +69,59 @@ impl Store {
         Ok(row.map(|row| row.get(0)))
     }
 }
+
+impl Store {
+    /// The people `user` may find with `query` (already lower case): the
+    /// contacts whose name has a word, or whose email, starting with it,
+    /// and whoever has exactly that email; by name.
+    pub async fn search_users(
+        &self,
+        user: UserId,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<(UserId, String)>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "SELECT u.id, u.name FROM (
+                     {CONTACTS}
+                     UNION
+                     SELECT id FROM users WHERE lower(email) = $2
+                 ) found (id)
+                 CROSS JOIN LATERAL (
+                     SELECT u.id, u.name, u.email FROM users u WHERE u.id = found.id LIMIT 1
+                 ) u
+                 WHERE u.id <> $1
+                   AND (lower(u.name) LIKE $3 OR lower(u.name) LIKE '% ' || $3
+                        OR lower(u.email) LIKE $3 OR lower(u.email) = $2)
+                 ORDER BY u.name, u.id LIMIT $4 OFFSET $5"
+            ))
+            .await?;
+        let prefix = format!("{}%", escape_like(query));
+        let rows = client
+            .query(&statement, &[&user, &query, &prefix, &limit, &offset])
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+}
+
+/// `text` matched literally by `LIKE` (whose escape character is `\`).
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(super::escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

@@ -35,12 +35,21 @@ pub struct ChatSummary<'a> {
     unread_count: u64,
 }
 
-/// A member of a chat.
+/// A member of a chat, a person found: id and name (never an email).
 #[derive(Serialize, ToSchema)]
 pub struct ChatMember<'a> {
     #[schema(format = Uuid)]
     id: &'a str,
     name: &'a str,
+}
+
+impl<'a> From<&'a v1::User> for ChatMember<'a> {
+    fn from(user: &'a v1::User) -> Self {
+        ChatMember {
+            id: &user.id,
+            name: &user.name,
+        }
+    }
 }
 
 impl<'a> From<&'a v1::ChatSummary> for ChatSummary<'a> {
@@ -49,14 +58,7 @@ impl<'a> From<&'a v1::ChatSummary> for ChatSummary<'a> {
             id: &chat.id,
             name: &chat.name,
             kind: chat.r#type,
-            members: chat
-                .members
-                .iter()
-                .map(|member| ChatMember {
-                    id: &member.id,
-                    name: &member.name,
-                })
-                .collect(),
+            members: chat.members.iter().map(ChatMember::from).collect(),
             member_count: chat.member_count,
             last_message: chat.last_message.as_ref().map(HistoryMessage::from),
             unread_count: chat.unread_count,

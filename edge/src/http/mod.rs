@@ -7,6 +7,7 @@ pub mod connections;
 pub mod docs;
 pub mod history;
 pub mod oauth;
+pub mod people;
 pub mod presence;
 
 use crate::core_client::{CoreClient, Cores};
