@@ -13,7 +13,7 @@ pub mod history;
 mod leave_group;
 pub(crate) mod login;
 mod message_seen;
-pub(crate) mod open_direct_chat;
+mod open_direct_chat;
 pub mod presence;
 mod read_up_to;
 mod remove_member;

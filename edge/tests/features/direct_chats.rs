@@ -111,13 +111,7 @@ async fn sync_announces_a_direct_chat_started_while_away() {
     let (stack, world) = stack_with_world().await;
     let [away, asker] = [&world.users[4], &world.users[2]];
     let mut client = stack.login(away).await;
-    client.send(json!({"type": "sync"})).await;
-    let cursor = loop {
-        let frame = client.recv().await;
-        if frame["type"] == "sync_done" {
-            break frame["cursor"].clone();
-        }
-    };
+    let cursor = crate::sync_cursor(&mut client).await;
     client.close().await;
 
     let mut asker_client = stack.login(asker).await;

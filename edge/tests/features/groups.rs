@@ -172,13 +172,7 @@ async fn sync_after_being_away_tells_what_changed_in_ones_groups() {
     let [owner, away, newcomer] = [0, 2, 3].map(|n| &world.users[n]);
     let group = world.group_chat;
     let mut away_client = stack.login(away).await;
-    away_client.send(json!({"type": "sync"})).await;
-    let cursor = loop {
-        let frame = away_client.recv().await;
-        if frame["type"] == "sync_done" {
-            break frame["cursor"].clone();
-        }
-    };
+    let cursor = crate::sync_cursor(&mut away_client).await;
     away_client.close().await;
 
     let mut owner_client = stack.login(owner).await;

@@ -48,3 +48,14 @@ pub async fn recv_many(client: &mut Client, kind: &str, count: usize) -> Vec<ser
     }
     frames
 }
+
+/// Syncs `client` from nothing; the cursor its `sync_done` carries.
+pub async fn sync_cursor(client: &mut Client) -> serde_json::Value {
+    client.send(serde_json::json!({"type": "sync"})).await;
+    loop {
+        let frame = client.recv().await;
+        if frame["type"] == "sync_done" {
+            return frame["cursor"].clone();
+        }
+    }
+}
