@@ -15,9 +15,11 @@ pub mod core_client;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod origin;
 pub mod recover;
 pub mod server;
 pub mod tls;
+pub mod web;
 pub mod ws;
 
 use config::EdgeConfig;
@@ -36,6 +38,7 @@ pub fn routes(
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let origins = config.origins().unwrap_or_default();
+    let scheme = origin::scheme(config.tls_cert_file.is_some());
     let context = http::Context {
         cores: cores.clone(),
         cookie_secure: config.cookie_secure,
@@ -46,6 +49,7 @@ pub fn routes(
         &mut document,
         &config,
         Arc::new(origins.clone()),
+        scheme,
         cores,
         shutdown,
     );
@@ -63,10 +67,15 @@ pub fn routes(
         .or(http::presence::route(&mut document, context))
         .unify()
         .or(docs.serve(document.into_json()))
+        .unify();
+    // The edge's own pages need no CORS; other origins get its rules.
+    let own = origin::own_or_none(scheme).and(rest.clone());
+    let rest = own
+        .or(rest.with(cors(&origins)).map(warp::Reply::into_response))
+        .unify();
+    web::route()
+        .or(socket)
         .unify()
-        .with(cors(&origins))
-        .map(warp::Reply::into_response);
-    socket
         .or(rest)
         .unify()
         .recover(recover::handle_rejection)

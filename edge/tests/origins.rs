@@ -104,3 +104,66 @@ async fn cors_follows_the_allowed_origins() {
     assert_eq!(me(FOREIGN).await.unwrap().status().as_u16(), 403);
     stack.stop().await;
 }
+
+/// The web client is served by the edge: its own origin needs no entry in
+/// ALLOWED_ORIGINS, for the cookie socket and for the REST API, while a
+/// page that only claims the same port on another host is foreign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edges_own_origin_needs_no_configuration() {
+    let (stack, world) = stack_with_world().await;
+    let cookie = cookie_login(&stack, &world.users[0]).await;
+    let own = format!("http://{}", stack.edge_address);
+    let url = stack.ws_url();
+    let mut page = Client::connect_with(&url, &[("cookie", &cookie), ("origin", &own)])
+        .await
+        .unwrap();
+    assert_eq!(page.recv().await["type"], "auth_success");
+    let elsewhere = format!("http://elsewhere.example:{}", stack.edge_address.port());
+    let foreign = Client::connect_with(&url, &[("cookie", &cookie), ("origin", &elsewhere)]).await;
+    assert_eq!(http_status(foreign), Some(403));
+
+    let client = reqwest::Client::new();
+    let me = client
+        .get(stack.http_url("/me"))
+        .header("cookie", &cookie)
+        .header("origin", &own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    assert!(me.headers().get("access-control-allow-origin").is_none());
+    let refused = client
+        .get(stack.http_url("/me"))
+        .header("cookie", &cookie)
+        .header("origin", &elsewhere)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_client_is_served_at_the_root_with_a_strict_policy() {
+    let (stack, _world) = stack_with_world().await;
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+        ("/icon.svg", "image/svg+xml"),
+    ] {
+        let response = reqwest::get(stack.http_url(path)).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let headers = response.headers();
+        let content_type = headers["content-type"].to_str().unwrap();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("default-src 'self'"), "{policy}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    let page = reqwest::get(stack.http_url("/")).await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<script type="module" src="/app.js">"#));
+    let missing = reqwest::get(stack.http_url("/app.map")).await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    stack.stop().await;
+}

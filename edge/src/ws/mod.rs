@@ -18,6 +18,7 @@ pub mod upgrade;
 use crate::auth::{Caller, Source, caller};
 use crate::config::EdgeConfig;
 use crate::core_client::Cores;
+use crate::origin::is_own;
 use crate::error::{ApiError, Detail};
 use crate::openapi::Document;
 use crate::server::Peer;
@@ -109,6 +110,7 @@ pub fn route(
     document: &mut Document,
     config: &EdgeConfig,
     origins: Arc<Vec<String>>,
+    scheme: &'static str,
     cores: Arc<Cores>,
     shutdown: watch::Receiver<bool>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
@@ -139,16 +141,26 @@ pub fn route(
         .and(upgrade::upgrade())
         .and(caller(config.cookie_secure))
         .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
         .and(warp::ext::optional::<Peer>())
         .and_then(
-            move |upgrade: Upgrade, caller: Caller, origin: Option<String>, peer: Option<Peer>| {
+            move |upgrade: Upgrade,
+                  caller: Caller,
+                  origin: Option<String>,
+                  host: Option<String>,
+                  peer: Option<Peer>| {
                 let places = budget.take(&caller);
                 let (cores, shutdown) = (cores.clone(), shutdown.clone());
                 let origins = origins.clone();
                 let settings = settings.clone();
                 async move {
                     let places = places.map_err(warp::reject::custom)?;
-                    check_origin(&caller, origin.as_deref(), &origins)?;
+                    let own = origin
+                        .as_deref()
+                        .is_some_and(|origin| is_own(origin, host.as_deref(), scheme));
+                    if !own {
+                        check_origin(&caller, origin.as_deref(), &origins)?;
+                    }
                     if caller.credential.is_some() {
                         cores
                             .pick()
@@ -174,8 +186,9 @@ pub fn route(
 }
 
 /// Cross-site WebSocket hijacking guard: a browser sends the cookie with
-/// any page's upgrade, so a cookie only counts from an allowed origin.
-/// Clients that send no `Origin` are not browsers and pass.
+/// any page's upgrade, so a cookie only counts from the edge's own origin
+/// (checked before) or an allowed one. Clients that send no `Origin` are
+/// not browsers and pass.
 fn check_origin(
     caller: &Caller,
     origin: Option<&str>,

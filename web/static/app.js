@@ -1,0 +1,644 @@
+// The messenger's web client: plain modules, no build step. It speaks the
+// documented protocol (docs/protocol.md): REST for accounts, chats, history
+// and people; one WebSocket for everything live. The session is the
+// HttpOnly cookie the edge sets at login; this page is served by the edge,
+// so the cookie and the socket work on its own origin.
+
+const $ = (id) => document.getElementById(id);
+const PAGE = 50;
+const TYPING_EVERY_MS = 3000;
+const RETRY_MAX_MS = 15000;
+
+const state = {
+  me: null,
+  chats: new Map(), // id → {id, name, type, members, last, unread}
+  messages: new Map(), // chat id → [message], by seq; unsent ones last
+  people: new Map(), // user id → name
+  presence: new Map(), // user id → {online, last_seen}
+  typing: new Map(), // chat id → Map(user id → expiry)
+  pending: new Map(), // client_id → send frame, kept until acked
+  cursor: null, // chat id → last seq received in order
+  open: null,
+  socket: null,
+  synced: false,
+  retryMs: 1000,
+  loggingOut: false,
+  openWhenKnown: null,
+  directWith: null,
+  lastTyping: 0,
+  loadingOlder: false,
+};
+
+// ---------------------------------------------------------------- REST
+
+async function api(path, options = {}) {
+  const init = { method: options.method ?? "GET", credentials: "same-origin", headers: {} };
+  if (options.body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(options.body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  const body = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const detail = body?.detail;
+    const message = typeof detail === "string" ? detail : detail?.[0]?.msg ?? response.statusText;
+    throw Object.assign(new Error(message), { status: response.status });
+  }
+  return body;
+}
+
+async function loadChats() {
+  const chats = await api("/chats?limit=100");
+  for (const chat of chats) {
+    for (const member of chat.members) state.people.set(member.id, member.name);
+    const known = state.chats.get(chat.id);
+    state.chats.set(chat.id, { ...chat, last: chat.last_message, unread: chat.unread_count, readSent: known?.readSent ?? 0 });
+  }
+  const ids = new Set(chats.map((chat) => chat.id));
+  for (const id of state.chats.keys()) if (!ids.has(id)) state.chats.delete(id);
+  renderChats();
+  if (state.openWhenKnown && state.chats.has(state.openWhenKnown)) {
+    openChat(state.openWhenKnown);
+    state.openWhenKnown = null;
+  }
+}
+
+// Older messages of the open chat, for scrolling back.
+async function loadOlder() {
+  const chatId = state.open;
+  const list = messagesOf(chatId);
+  // Before the oldest message here, or the newest page when none is.
+  const newest = (state.chats.get(chatId)?.last?.seq ?? 0) + 1;
+  const first = list.find((m) => m.seq)?.seq ?? newest;
+  if (state.loadingOlder || first <= 1) return;
+  state.loadingOlder = true;
+  try {
+    const page = await api(`/history/${chatId}?before_seq=${first}&limit=${PAGE}`);
+    const box = $("messages");
+    const fromBottom = box.scrollHeight - box.scrollTop;
+    page.forEach((message) => addMessage(message));
+    if (state.open === chatId) {
+      renderMessages();
+      box.scrollTop = box.scrollHeight - fromBottom;
+    }
+  } finally {
+    state.loadingOlder = false;
+  }
+}
+
+// ------------------------------------------------------------ the socket
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  state.socket = socket;
+  state.synced = false;
+  setConnection("Connecting…");
+  socket.onmessage = (event) => handle(JSON.parse(event.data));
+  socket.onclose = (event) => closed(socket, event.code);
+}
+
+function closed(socket, code) {
+  if (state.socket !== socket) return;
+  state.socket = null;
+  state.synced = false;
+  if (state.loggingOut) return;
+  if (code === 4001 || code === 4002) return showLogin("Your session ended: log in again.");
+  setConnection("Offline: reconnecting…");
+  const again = () => setTimeout(connect, state.retryMs);
+  if (navigator.onLine) again();
+  else window.addEventListener("online", again, { once: true });
+  state.retryMs = Math.min(state.retryMs * 2, RETRY_MAX_MS);
+}
+
+function send(frame) {
+  if (state.socket?.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(frame));
+}
+
+const handlers = {
+  auth_success() {
+    state.retryMs = 1000;
+    send({ type: "watch_presence" });
+    // Without a cursor, the newest messages of every chat; with one,
+    // everything missed since.
+    send({ type: "sync", since: state.cursor });
+  },
+  sync_done(frame) {
+    state.cursor = frame.cursor;
+    saveLocal();
+    state.synced = true;
+    setConnection("");
+    // Unacked sends go again with their client_id: stored at most once.
+    for (const frame of state.pending.values()) send(frame);
+    if (state.open) markRead(state.open);
+    loadChats();
+  },
+  message(frame) {
+    received(frame);
+  },
+  message_ack(frame) {
+    const sent = state.pending.get(frame.client_id);
+    state.pending.delete(frame.client_id);
+    saveLocal();
+    const list = messagesOf(sent?.chat_id ?? "");
+    // A resent message may have come back in a sync already.
+    const copy = list.findIndex((m) => m.id === frame.id && m.client_id !== frame.client_id);
+    if (copy >= 0) list.splice(copy, 1);
+    const mine = list.find((m) => m.client_id === frame.client_id);
+    if (mine) Object.assign(mine, { id: frame.id, seq: frame.seq, status: "sent" });
+    if (sent) {
+      sortMessages(sent.chat_id);
+      advanceCursor(sent.chat_id, frame.seq);
+      const chat = state.chats.get(sent.chat_id);
+      if (chat && mine) chat.last = mine;
+    }
+    refresh(sent?.chat_id);
+  },
+  message_seen(frame) {
+    const seen = frame.detail;
+    const message = messagesOf(seen.chat_id).find((m) => m.id === seen.id);
+    if (message) message.seen = true;
+    refresh(seen.chat_id);
+  },
+  message_edited(frame) {
+    replaceMessage(frame);
+  },
+  message_deleted(frame) {
+    replaceMessage(frame);
+  },
+  error(frame) {
+    const detail = frame.detail;
+    const sent = detail.client_id && state.pending.get(detail.client_id);
+    if (sent && detail.code !== "internal_error" && detail.code !== "server_busy") {
+      state.pending.delete(detail.client_id);
+      saveLocal();
+      const mine = messagesOf(sent.chat_id).find((m) => m.client_id === detail.client_id);
+      if (mine) mine.status = "failed";
+      refresh(sent.chat_id);
+    }
+    setStatus(detail.message);
+  },
+  direct_chat(frame) {
+    if (state.directWith && frame.members.includes(state.directWith)) {
+      state.directWith = null;
+      state.openWhenKnown = frame.chat_id;
+      $("search").value = "";
+      $("search-results").hidden = true;
+    }
+    loadChats();
+  },
+  group_created(frame) {
+    if (frame.creator_id === state.me.id) state.openWhenKnown = frame.chat_id;
+    loadChats();
+  },
+  members_added() {
+    loadChats();
+  },
+  group_renamed() {
+    loadChats();
+  },
+  group_state() {
+    loadChats();
+  },
+  member_left(frame) {
+    if (frame.user_id === state.me.id) {
+      state.messages.delete(frame.chat_id);
+      if (state.open === frame.chat_id) closeChat();
+    }
+    loadChats();
+  },
+  read_marker(frame) {
+    const chat = state.chats.get(frame.chat_id);
+    if (chat && frame.seq >= (chat.last?.seq ?? 0)) chat.unread = 0;
+    renderChats();
+  },
+  typing(frame) {
+    const chat = state.typing.get(frame.chat_id) ?? new Map();
+    chat.set(frame.user_id, Date.now() + frame.expires_in_ms);
+    state.typing.set(frame.chat_id, chat);
+    renderStatus();
+    setTimeout(renderStatus, frame.expires_in_ms + 50);
+  },
+  presence_list(frame) {
+    for (const person of frame.people) state.presence.set(person.user_id, person);
+    renderChats();
+    renderStatus();
+  },
+  presence(frame) {
+    state.presence.set(frame.user_id, frame);
+    renderChats();
+    renderStatus();
+  },
+};
+
+function handle(frame) {
+  handlers[frame.type]?.(frame);
+}
+
+// ------------------------------------------------------------- messages
+
+function messagesOf(chatId) {
+  if (!state.messages.has(chatId)) state.messages.set(chatId, []);
+  return state.messages.get(chatId);
+}
+
+// Adds a stored message once (messages may come both live and in a sync).
+function addMessage(message) {
+  const list = messagesOf(message.chat_id);
+  const known = list.find((m) => m.id === message.id);
+  if (known) return false;
+  list.push({ ...message, status: "sent" });
+  sortMessages(message.chat_id);
+  return true;
+}
+
+function sortMessages(chatId) {
+  messagesOf(chatId).sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
+}
+
+function received(message) {
+  if (!addMessage(message)) return;
+  advanceCursor(message.chat_id, message.seq);
+  const chat = state.chats.get(message.chat_id);
+  if (!chat) return loadChats();
+  if (!chat.last || message.seq > chat.last.seq) chat.last = message;
+  if (message.sender_id !== state.me.id) {
+    state.typing.get(message.chat_id)?.delete(message.sender_id);
+    if (state.open === message.chat_id && !document.hidden) markRead(message.chat_id);
+    else if (message.seq > chat.readSent) chat.unread += 1;
+  }
+  refresh(message.chat_id);
+}
+
+function replaceMessage(message) {
+  const list = messagesOf(message.chat_id);
+  const index = list.findIndex((m) => m.id === message.id);
+  if (index >= 0) list[index] = { ...list[index], ...message, edited_at: message.edited_at, deleted: message.deleted };
+  refresh(message.chat_id);
+}
+
+// The cursor moves on only over messages received in order: a gap is
+// left for the next sync to fill.
+function advanceCursor(chatId, seq) {
+  if (!state.cursor || !seq) return;
+  const known = state.cursor[chatId] ?? 0;
+  if (seq === known + 1) {
+    state.cursor[chatId] = seq;
+    saveLocal();
+  }
+}
+
+function sendMessage(text) {
+  const chatId = state.open;
+  const frame = { client_id: crypto.randomUUID(), sender_id: state.me.id, chat_id: chatId, text };
+  state.pending.set(frame.client_id, frame);
+  saveLocal();
+  messagesOf(chatId).push({ ...frame, id: null, seq: null, status: "pending", timestamp: new Date().toISOString() });
+  refresh(chatId);
+  scrollToEnd();
+  if (state.synced) send(frame);
+}
+
+function markRead(chatId) {
+  const chat = state.chats.get(chatId);
+  const last = messagesOf(chatId).reduce((top, m) => Math.max(top, m.seq ?? 0), chat?.last?.seq ?? 0);
+  if (!chat || last === 0) return;
+  chat.unread = 0;
+  if (last > chat.readSent) {
+    chat.readSent = last;
+    send({ type: "read_up_to", chat_id: chatId, seq: last });
+  }
+  renderChats();
+}
+
+// Unsent messages and the sync cursor survive a reload, so nothing typed
+// is lost and the next sync starts where this page left off.
+function saveLocal() {
+  if (!state.me) return;
+  const key = `messenger.${state.me.id}`;
+  localStorage.setItem(key, JSON.stringify({ pending: [...state.pending.values()], cursor: state.cursor }));
+}
+
+function loadLocal() {
+  const saved = JSON.parse(localStorage.getItem(`messenger.${state.me.id}`) ?? "{}");
+  state.cursor = saved.cursor ?? null;
+  for (const frame of saved.pending ?? []) {
+    state.pending.set(frame.client_id, frame);
+    messagesOf(frame.chat_id).push({ ...frame, id: null, seq: null, status: "pending" });
+  }
+}
+
+// ------------------------------------------------------------- rendering
+
+function chatName(chat) {
+  if (chat.type === 1) return chat.name;
+  const other = chat.members.find((m) => m.id !== state.me.id);
+  return other?.name ?? chat.name ?? "Direct chat";
+}
+
+function otherMember(chat) {
+  return chat.type === 0 ? chat.members.find((m) => m.id !== state.me.id) : null;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderChats() {
+  const list = $("chat-list");
+  const chats = [...state.chats.values()].sort(
+    (a, b) => (b.last?.timestamp ?? "").localeCompare(a.last?.timestamp ?? ""),
+  );
+  list.replaceChildren(...chats.map(chatItem));
+}
+
+function chatItem(chat) {
+  const item = element("li", "chat-item");
+  item.tabIndex = 0;
+  item.dataset.chat = chat.id;
+  item.setAttribute("role", "button");
+  item.setAttribute("aria-current", String(chat.id === state.open));
+  const name = element("span", "chat-name");
+  const other = otherMember(chat);
+  if (other) {
+    const online = state.presence.get(other.id)?.online;
+    const dot = element("span", online ? "dot online" : "dot");
+    dot.setAttribute("aria-label", online ? "online" : "offline");
+    name.append(dot);
+  }
+  name.append(chatName(chat));
+  item.append(name);
+  const badge = element("span", "badge", String(chat.unread));
+  badge.hidden = !chat.unread;
+  badge.setAttribute("aria-label", `${chat.unread} unread`);
+  item.append(badge);
+  const last = chat.last;
+  item.append(element("span", "chat-last", last ? (last.deleted ? "Message deleted" : last.text) : "No messages yet"));
+  item.onclick = () => openChat(chat.id);
+  item.onkeydown = (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      openChat(chat.id);
+    }
+  };
+  return item;
+}
+
+function renderMessages() {
+  const chat = state.chats.get(state.open);
+  if (!chat) return;
+  $("messages").replaceChildren(...messagesOf(chat.id).map((m) => messageItem(chat, m)));
+}
+
+function messageItem(chat, message) {
+  const mine = message.sender_id === state.me.id;
+  const item = element("li", `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.status === "failed" ? " failed" : ""}`);
+  if (message.id) item.dataset.id = message.id;
+  if (message.client_id) item.dataset.clientId = message.client_id;
+  if (chat.type === 1 && !mine) item.append(element("div", "from", state.people.get(message.sender_id) ?? "Someone"));
+  item.append(element("div", "text", message.deleted ? "Message deleted" : message.text));
+  const time = message.timestamp ? new Date(message.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+  const edited = message.edited_at ? " · edited" : "";
+  const meta = element("div", "meta", `${time}${edited}${mine ? ` · ${receipt(message)}` : ""}`);
+  if (mine) meta.dataset.receipt = message.seen ? "seen" : message.status;
+  item.append(meta);
+  return item;
+}
+
+function receipt(message) {
+  if (message.seen) return "✓✓ Seen";
+  return { pending: "Sending…", sent: "✓ Sent", failed: "Not sent" }[message.status] ?? "";
+}
+
+function renderStatus() {
+  const chat = state.chats.get(state.open);
+  if (!chat) return setStatus("");
+  const now = Date.now();
+  const typing = [...(state.typing.get(chat.id) ?? new Map())]
+    .filter(([, until]) => until > now)
+    .map(([user]) => state.people.get(user) ?? "Someone");
+  if (typing.length) return setStatus(`${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…`);
+  const other = otherMember(chat);
+  if (other) {
+    const presence = state.presence.get(other.id);
+    if (presence?.online) return setStatus("online");
+    if (presence?.last_seen) return setStatus(`last seen ${new Date(presence.last_seen).toLocaleString()}`);
+    return setStatus("");
+  }
+  setStatus(`${chat.member_count} members`);
+}
+
+function refresh(chatId) {
+  renderChats();
+  if (chatId && chatId === state.open) {
+    const box = $("messages");
+    const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    renderMessages();
+    renderStatus();
+    if (atEnd) scrollToEnd();
+  }
+}
+
+function setStatus(text) {
+  $("chat-status").textContent = text;
+}
+
+function setConnection(text) {
+  $("connection").textContent = text;
+}
+
+function scrollToEnd() {
+  const box = $("messages");
+  box.scrollTop = box.scrollHeight;
+}
+
+// ----------------------------------------------------------------- views
+
+function openChat(chatId) {
+  state.open = chatId;
+  const chat = state.chats.get(chatId);
+  $("chat-title").textContent = chatName(chat);
+  $("composer").hidden = false;
+  $("app-view").classList.add("showing-chat");
+  renderMessages();
+  renderStatus();
+  renderChats();
+  scrollToEnd();
+  markRead(chatId);
+  if (messagesOf(chatId).length < PAGE) loadOlder();
+  $("text").focus();
+}
+
+function closeChat() {
+  state.open = null;
+  $("chat-title").textContent = "Choose a chat";
+  $("composer").hidden = true;
+  $("messages").replaceChildren();
+  $("app-view").classList.remove("showing-chat");
+  setStatus("");
+}
+
+function showLogin(message = "") {
+  state.me = null;
+  state.socket?.close();
+  $("app-view").hidden = true;
+  $("login-view").hidden = false;
+  $("login-error").textContent = message;
+  $("email").focus();
+}
+
+async function start(me) {
+  Object.assign(state, { me, loggingOut: false, chats: new Map(), messages: new Map(), pending: new Map() });
+  state.people.set(me.id, me.name);
+  $("me-name").textContent = me.name;
+  $("login-view").hidden = true;
+  $("app-view").hidden = false;
+  loadLocal();
+  await loadChats();
+  connect();
+}
+
+// ------------------------------------------------------------- controls
+
+function wireLogin() {
+  let registering = false;
+  $("toggle-register").onclick = () => {
+    registering = !registering;
+    $("name-row").hidden = !registering;
+    $("name").required = registering;
+    $("login-submit").textContent = registering ? "Create account" : "Log in";
+    $("toggle-register").textContent = registering ? "I have an account" : "Create an account";
+    $("login-hint").textContent = registering ? "Create your account" : "Log in to your account";
+    $("password").autocomplete = registering ? "new-password" : "current-password";
+  };
+  $("login-form").onsubmit = async (event) => {
+    event.preventDefault();
+    const [email, password] = [$("email").value, $("password").value];
+    $("login-error").textContent = "";
+    try {
+      if (registering) await api("/users", { method: "POST", body: { name: $("name").value, email, password } });
+      const me = await api("/auth/login", { method: "POST", body: { email, password } });
+      $("password").value = "";
+      await start(me);
+    } catch (error) {
+      $("login-error").textContent = error.message;
+    }
+  };
+}
+
+function wireApp() {
+  $("logout").onclick = async () => {
+    state.loggingOut = true;
+    try {
+      await api("/auth/logout", { method: "POST" });
+    } finally {
+      if (state.me) localStorage.removeItem(`messenger.${state.me.id}`);
+      closeChat();
+      showLogin();
+    }
+  };
+  $("composer").onsubmit = (event) => {
+    event.preventDefault();
+    const text = $("text").value;
+    if (!text.trim()) return;
+    $("text").value = "";
+    sendMessage(text);
+  };
+  $("text").onkeydown = (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("composer").requestSubmit();
+    }
+  };
+  $("text").oninput = () => {
+    if (Date.now() - state.lastTyping > TYPING_EVERY_MS && state.open) {
+      state.lastTyping = Date.now();
+      send({ type: "typing", chat_id: state.open });
+    }
+  };
+  $("messages").onscroll = () => {
+    if ($("messages").scrollTop < 80) loadOlder();
+  };
+  $("back").onclick = closeChat;
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && state.open) markRead(state.open);
+  });
+  wireSearch();
+  wireGroups();
+}
+
+function wireSearch() {
+  let timer;
+  $("search-form").onsubmit = (event) => event.preventDefault();
+  $("search").oninput = () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 300);
+  };
+}
+
+async function search() {
+  const query = $("search").value.trim();
+  const results = $("search-results");
+  if (!query) return (results.hidden = true);
+  let people = [];
+  try {
+    people = await api(`/users?query=${encodeURIComponent(query)}`);
+  } catch (error) {
+    setConnection(error.message);
+  }
+  results.replaceChildren(
+    ...people.map((person) => {
+      state.people.set(person.id, person.name);
+      const item = element("li", "", person.name);
+      const start = element("button", "secondary", "Message");
+      start.type = "button";
+      start.setAttribute("aria-label", `Message ${person.name}`);
+      start.onclick = () => startDirectChat(person.id);
+      item.append(start);
+      return item;
+    }),
+  );
+  if (!people.length) results.replaceChildren(element("li", "", "Nobody found"));
+  results.hidden = false;
+}
+
+function startDirectChat(userId) {
+  state.directWith = userId;
+  send({ type: "open_direct_chat", user_id: userId });
+}
+
+function wireGroups() {
+  $("new-group").onclick = () => {
+    const people = [...state.people].filter(([id]) => id !== state.me.id);
+    $("group-people").replaceChildren(
+      ...people.map(([id, name]) => {
+        const label = element("label");
+        const box = element("input");
+        box.type = "checkbox";
+        box.value = id;
+        label.append(box, name);
+        return label;
+      }),
+    );
+    $("group-dialog").showModal();
+  };
+  $("group-cancel").onclick = () => $("group-dialog").close();
+  $("group-form").onsubmit = (event) => {
+    event.preventDefault();
+    const users = [...$("group-people").querySelectorAll("input:checked")].map((box) => box.value);
+    send({ name: $("group-name").value, users });
+    $("group-name").value = "";
+    $("group-dialog").close();
+  };
+}
+
+// The page's state, for looking into it from the browser's console.
+window.messenger = { state, socket: () => state.socket };
+
+wireLogin();
+wireApp();
+api("/me").then(start, () => showLogin());

@@ -1,0 +1,238 @@
+// The web client end to end, as people use it: the real messenger (core,
+// edge, PostgreSQL) and Debian's Chromium, headless, driven by
+// playwright-core. Run by `web/tests/run` (which `.ci/run` calls after
+// `cargo test`).
+//
+// Environment: MESSENGER_BIN (default target/debug/messenger), CHROMIUM
+// (default /usr/bin/chromium), DATABASE_URL (a server where a database of
+// its own is created; without it the messenger's embedded cluster runs in
+// a temporary folder), SCREENSHOT (default docs/web-client.png; the
+// phone-sized view goes beside it as docs/web-client-phone.png).
+
+import { chromium } from "playwright-core";
+import { spawn, execFileSync } from "node:child_process";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import assert from "node:assert/strict";
+
+const root = resolve(import.meta.dirname, "../..");
+const binary = process.env.MESSENGER_BIN ?? join(root, "target/debug/messenger");
+const screenshot = process.env.SCREENSHOT ?? join(root, "docs/web-client.png");
+const phoneScreenshot = join(root, "docs/web-client-phone.png");
+const patience = 15_000;
+
+async function freePort() {
+  return new Promise((done) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+// A database of its own on DATABASE_URL's server, or the embedded cluster
+// in a temporary folder.
+function database() {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const folder = mkdtempSync(join(tmpdir(), "messenger-web-"));
+    return { env: { LOCAL_DB_DIR: folder }, drop: () => rmSync(folder, { recursive: true, force: true }) };
+  }
+  const name = `web_e2e_${process.pid}_${Date.now()}`;
+  execFileSync("psql", [url, "-qc", `CREATE DATABASE ${name}`]);
+  const own = new URL(url);
+  own.pathname = `/${name}`;
+  const drop = () => execFileSync("psql", [url, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+  return { env: { DATABASE_URL: own.toString() }, drop };
+}
+
+async function startMessenger() {
+  const [edgePort, corePort] = [await freePort(), await freePort()];
+  const db = database();
+  const env = {
+    ...process.env,
+    ...db.env,
+    EDGE_LISTEN: `127.0.0.1:${edgePort}`,
+    CORE_LISTEN: `127.0.0.1:${corePort}`,
+    DEMO_DATA: join(root, "fake_data.json"),
+    RUST_LOG: "warn",
+  };
+  if (!db.env.DATABASE_URL) delete env.DATABASE_URL;
+  const child = spawn(binary, [], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+  const base = `http://127.0.0.1:${edgePort}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${base}/me`);
+      if (response.status === 401) break;
+    } catch {}
+    if (child.exitCode !== null) throw new Error(`the messenger exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error("the messenger did not start in time");
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  const stop = async () => {
+    child.kill("SIGINT");
+    await new Promise((done) => child.once("exit", done));
+    db.drop();
+  };
+  return { base, stop };
+}
+
+// Two users of the demo data who share a personal chat.
+function demoPair() {
+  const data = JSON.parse(readFileSync(join(root, "fake_data.json"), "utf8"));
+  const chat = data.chats.find((c) => c.type === 0);
+  const ids = data.chat_members.filter((m) => m.chat_id === chat.id).map((m) => m.user_id);
+  const [first, second] = ids.map((id) => data.users.find((u) => u.id === id));
+  return { chat, first, second };
+}
+
+async function logIn(page, base, user) {
+  await page.goto(base);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.locator("#app-view").waitFor({ state: "visible" });
+}
+
+async function openChatWith(page, name) {
+  await page.locator(".chat-item", { hasText: name }).first().click();
+  await page.locator("#composer").waitFor({ state: "visible" });
+}
+
+async function say(page, text) {
+  await page.getByLabel("Message", { exact: true }).fill(text);
+  await page.getByLabel("Message", { exact: true }).press("Enter");
+}
+
+function messages(page, text) {
+  return page.locator("#messages .message .text", { hasText: text });
+}
+
+async function run() {
+  const messenger = await startMessenger();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox"],
+  });
+  try {
+    await scenario(browser, messenger.base);
+  } finally {
+    await browser.close();
+    await messenger.stop();
+  }
+}
+
+async function scenario(browser, base) {
+  const { first, second } = demoPair();
+  const one = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const other = await browser.newContext({ viewport: { width: 390, height: 780 } });
+  const [a, b] = [await one.newPage(), await other.newPage()];
+  a.setDefaultTimeout(patience);
+  b.setDefaultTimeout(patience);
+  await logIn(a, base, first);
+  await logIn(b, base, second);
+  await openChatWith(a, second.name);
+  await openChatWith(b, first.name);
+  step("two users log in and open their chat");
+
+  await say(a, "Hello from the browser");
+  await messages(b, "Hello from the browser").waitFor();
+  step("a message reaches the other user live");
+  // The other side has the chat open: it read the message, so the sender
+  // sees the receipt.
+  await a.locator('[data-receipt="seen"]').last().waitFor();
+  step("the read receipt appears");
+
+  await b.getByLabel("Message", { exact: true }).pressSequentially("typing…");
+  await a.locator("#chat-status", { hasText: "is typing" }).waitFor();
+  await b.getByLabel("Message", { exact: true }).fill("");
+  step("typing shows on the other side");
+
+  await a.reload();
+  await a.locator("#app-view").waitFor({ state: "visible" });
+  await openChatWith(a, second.name);
+  await messages(a, "Hello from the browser").waitFor();
+  step("a reload keeps the session (cookie) and the history");
+
+  // The connection drops: what the other user sends meanwhile arrives
+  // after it comes back, and what was typed offline is sent once.
+  await one.setOffline(true);
+  await a.evaluate(() => window.messenger.socket()?.close());
+  await a.locator("#connection", { hasText: "reconnecting" }).waitFor();
+  for (const n of [1, 2, 3]) await say(b, `While you were away ${n}`);
+  await say(a, "Written offline");
+  await a.locator('[data-receipt="pending"]').waitFor();
+  await one.setOffline(false);
+  for (const n of [1, 2, 3]) await messages(a, `While you were away ${n}`).waitFor();
+  await messages(b, "Written offline").waitFor();
+  await a.locator('[data-receipt="pending"]').waitFor({ state: "detached" });
+  await b.waitForTimeout(500);
+  for (const n of [1, 2, 3]) assert.equal(await messages(a, `While you were away ${n}`).count(), 1);
+  assert.equal(await messages(b, "Written offline").count(), 1);
+  assert.equal(await messages(a, "Written offline").count(), 1);
+  step("a dropped connection resumes without loss or doubles");
+
+  await a.screenshot({ path: screenshot });
+  await b.screenshot({ path: phoneScreenshot });
+  step(`screenshots saved to ${screenshot} and ${phoneScreenshot}`);
+
+  await newcomerFindsSomeone(browser, base, first, a);
+  await groupsAndLogout(a, b, second);
+}
+
+// Registration, finding someone by exact email, a direct chat started
+// from the search.
+async function newcomerFindsSomeone(browser, base, first, a) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(patience);
+  await page.goto(base);
+  await page.getByRole("button", { name: "Create an account" }).click();
+  const email = `newcomer.${Date.now()}@example.com`;
+  await page.locator("#login-form").getByLabel("Name").fill("Nia Newcomer");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a long enough password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.locator("#app-view").waitFor({ state: "visible" });
+  step("a new user registers");
+
+  await page.getByLabel("Find people").fill(first.email);
+  await page.getByRole("button", { name: `Message ${first.name}` }).click();
+  await page.locator("#chat-title", { hasText: first.name }).waitFor();
+  await say(page, "Hi, I found you");
+  await a.locator(".chat-item", { hasText: "Nia Newcomer" }).waitFor();
+  step("people are found by email and a direct chat starts");
+  await context.close();
+}
+
+async function groupsAndLogout(a, b, second) {
+  await a.getByRole("button", { name: "New group" }).click();
+  await a.locator("#group-dialog").getByLabel("Name").fill("Weekend trip");
+  await a.getByRole("checkbox", { name: second.name }).check();
+  await a.getByRole("button", { name: "Create" }).click();
+  await a.locator("#chat-title", { hasText: "Weekend trip" }).waitFor();
+  await b.getByRole("button", { name: "Back to chats" }).click();
+  await b.locator(".chat-item", { hasText: "Weekend trip" }).waitFor();
+  step("a group is created and appears for its member");
+
+  await a.getByRole("button", { name: "Log out" }).click();
+  await a.locator("#login-view").waitFor({ state: "visible" });
+  await a.reload();
+  await a.locator("#login-view").waitFor({ state: "visible" });
+  step("logout ends the session");
+}
+
+function step(text) {
+  console.log(`ok - ${text}`);
+}
+
+run().then(
+  () => console.log("web client: all passed"),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
