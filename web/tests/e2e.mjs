@@ -180,7 +180,36 @@ async function scenario(browser, base) {
   step(`screenshots saved to ${screenshot} and ${phoneScreenshot}`);
 
   await newcomerFindsSomeone(browser, base, first, a);
+  await scrollingBack(browser, base, first, second, b, a);
   await groupsAndLogout(a, b, second);
+}
+
+// A device that has only the newest page loads older messages as the
+// user scrolls up, by cursor.
+async function scrollingBack(browser, base, first, second, b, a) {
+  await b.evaluate(() => {
+    const { state, socket } = window.messenger;
+    for (let n = 1; n <= 80; n++) {
+      const frame = { client_id: crypto.randomUUID(), sender_id: state.me.id, chat_id: state.open, text: `Older ${n}` };
+      socket().send(JSON.stringify(frame));
+    }
+  });
+  await messages(a, "Older 80").waitFor();
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(patience);
+  await logIn(page, base, first);
+  await openChatWith(page, second.name);
+  const oldest = page.locator("#messages .message .text", { hasText: /^Older 1$/ });
+  await messages(page, "Older 80").waitFor();
+  assert.equal(await oldest.count(), 0);
+  for (let tries = 0; tries < 20 && (await oldest.count()) === 0; tries++) {
+    await page.locator("#messages").evaluate((box) => (box.scrollTop = 0));
+    await page.waitForTimeout(300);
+  }
+  assert.equal(await oldest.count(), 1);
+  step("scrolling up loads older history");
+  await context.close();
 }
 
 // Registration, finding someone by exact email, a direct chat started
