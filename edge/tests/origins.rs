@@ -161,7 +161,12 @@ async fn the_web_client_is_served_at_the_root_with_a_strict_policy() {
         assert!(policy.contains("default-src 'self'"), "{policy}");
         assert_eq!(headers["x-content-type-options"], "nosniff");
     }
-    let page = reqwest::get(stack.http_url("/")).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(stack.http_url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(r#"<script type="module" src="/app.js">"#));
     let missing = reqwest::get(stack.http_url("/app.map")).await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
