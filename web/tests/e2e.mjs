@@ -247,6 +247,16 @@ async function groupsAndLogout(a, b, second) {
   await b.locator(".chat-item", { hasText: "Weekend trip" }).waitFor();
   step("a group is created and appears for its member");
 
+  await openChatWith(a, second.name);
+  await say(a, "Are you there?");
+  const item = b.locator(".chat-item", { hasText: "Are you there?" });
+  await item.locator(".badge", { hasText: "1" }).waitFor();
+  await item.click();
+  await messages(b, "Are you there?").waitFor();
+  await b.getByRole("button", { name: "Back to chats" }).click();
+  await item.locator(".badge").waitFor({ state: "hidden" });
+  step("unread counts show in the chat list and clear when the chat is read");
+
   await a.getByRole("button", { name: "Log out" }).click();
   await a.locator("#login-view").waitFor({ state: "visible" });
   await a.reload();
