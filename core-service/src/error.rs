@@ -148,6 +148,27 @@ impl Error {
             _ => tracing::debug!(code = self.code(), "operation refused"),
         }
     }
+
+    /// [`Error::log`] for an operation of a session: the line names the
+    /// session and its user (empty before login), so that one client's
+    /// trouble can be followed in the logs.
+    pub fn log_in(&self, session_id: &dyn std::fmt::Display, user_id: &dyn std::fmt::Display) {
+        match self {
+            Error::Database(cause) => {
+                tracing::error!(%cause, %session_id, %user_id, "database error");
+            }
+            Error::Pool(cause) => {
+                tracing::error!(%cause, %session_id, %user_id, "database pool error");
+            }
+            Error::Presence(cause) => {
+                tracing::warn!(%cause, %session_id, %user_id, "presence unavailable");
+            }
+            Error::Internal(cause) => {
+                tracing::error!(%cause, %session_id, %user_id, "internal error");
+            }
+            _ => tracing::debug!(code = self.code(), %session_id, %user_id, "operation refused"),
+        }
+    }
 }
 
 impl From<Error> for Status {

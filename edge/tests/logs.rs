@@ -1,6 +1,9 @@
 //! No secret ever reaches the logs: passwords, their hashes, tokens and
 //! cookie values. The whole stack runs with its own crates logging at the
-//! most verbose level, and the captured output is searched for each secret.
+//! most verbose level, in the JSON format (`LOG_FORMAT=json`, whose lines
+//! carry every field), and the captured output is searched for each
+//! secret; every line is one JSON object, and a session's lines name the
+//! session and its user.
 
 // Tests unwrap freely: a failure is the test failing, with its line.
 #![allow(clippy::unwrap_used)]
@@ -36,11 +39,12 @@ impl Captured {
 async fn no_secret_appears_in_the_logs() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("info,core_service=trace,edge=trace,launcher=trace,messenger_proto=trace")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let filter = "info,core_service=trace,edge=trace,launcher=trace,messenger_proto=trace";
+    startup::init_tracing_to(
+        startup::LogFormat::Json,
+        tracing_subscriber::EnvFilter::new(filter),
+        move || writer.clone(),
+    );
 
     let (stack, world) = stack_with_world().await;
     let mut secrets: Vec<String> = vec![];
@@ -96,11 +100,42 @@ async fn no_secret_appears_in_the_logs() {
     let mut right = stack.connect().await;
     right.send(common::login_frame(&world.users[1])).await;
     right.recv().await;
+    right
+        .send(json!({"type": "typing", "chat_id": "not a uuid"}))
+        .await;
+    right.recv_error("invalid_field").await;
     secrets.push(world.users[1].password.clone());
     stack.stop().await;
 
     let logs = captured.text();
     assert!(logs.contains("logged in"), "the capture works: {logs}");
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let user_id = world.users[1].id.to_string();
+    let logged_in = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"] == "logged in"
+                && line["fields"]["user_id"] == user_id.as_str()
+        })
+        .unwrap();
+    assert!(logged_in["fields"]["session_id"].is_string());
+    assert!(logged_in["level"].is_string() && logged_in["timestamp"].is_string());
+    // A refused operation names its session and user too (at debug).
+    let refused = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"] == "operation refused"
+                && line["fields"]["code"] == "invalid_field"
+        })
+        .unwrap();
+    assert_eq!(refused["fields"]["user_id"], user_id.as_str());
+    assert_eq!(
+        refused["fields"]["session_id"],
+        logged_in["fields"]["session_id"]
+    );
     assert!(logs.contains("refresh token was presented again"), "{logs}");
     for secret in &secrets {
         assert!(

@@ -5,16 +5,57 @@
 use clap::Args;
 use std::num::NonZeroUsize;
 use tokio::runtime::Runtime;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Logs to stderr, filtered by `RUST_LOG`, or by `default_filter` when it
-/// is not set.
+/// is not set, in the format `LOG_FORMAT` names.
 pub fn init_tracing(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let _ = tracing_subscriber::fmt()
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let format = LogFormat::from_env();
+    init_tracing_to(format, filter, std::io::stderr);
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people reading a terminal (the default).
+    Text,
+    /// One JSON object per line, for log collectors (`LOG_FORMAT=json`):
+    /// `timestamp`, `level`, `target`, `fields` (the message and every
+    /// field, e.g. `session_id`, `user_id`), and the fields of the span it
+    /// happened in.
+    Json,
+}
+
+impl LogFormat {
+    /// The format `LOG_FORMAT` names (`json` or `text`; text otherwise).
+    pub fn from_env() -> LogFormat {
+        match std::env::var("LOG_FORMAT").as_deref().map(str::trim) {
+            Ok(format) if format.eq_ignore_ascii_case("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        }
+    }
+}
+
+/// Logs in `format` to `writer`, filtered by `filter` (tests capture the
+/// logs this way).
+pub fn init_tracing_to<W>(format: LogFormat, filter: EnvFilter, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(writer);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// The threads that run the process's tasks.

@@ -222,7 +222,11 @@ async fn reply_error(
     client_id: Option<String>,
     message_id: Option<String>,
 ) {
-    error.log();
+    let user = session
+        .user
+        .map(|user| user.to_string())
+        .unwrap_or_default();
+    error.log_in(&session.id, &user);
     let retry_after_seconds = match error {
         Error::TooManyAttempts {
             retry_after_seconds,
