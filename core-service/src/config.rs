@@ -37,6 +37,10 @@ pub struct CoreConfig {
     /// clusters that share a NATS need one each.
     #[arg(long, env = "NATS_SUBJECT", default_value = DEFAULT_SUBJECT)]
     pub nats_subject: String,
+    /// On SIGTERM or SIGINT, how long the core waits for its sessions to
+    /// finish what they took (and record their ends) before it exits.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
     /// The secret the cluster's edges present (at least 16 characters).
     /// Unset, the core accepts no edges and serves only gRPC clients.
     #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
@@ -124,6 +128,7 @@ impl CoreConfig {
             redis_url: self.redis_url.clone(),
             nats_url: self.nats_url.clone(),
             nats_subject: self.nats_subject.clone(),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
         }
     }
 

@@ -138,8 +138,8 @@ async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "gRPC listening");
     let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        let signal = startup::shutdown_signal().await;
+        tracing::info!(signal, "shutting down");
     };
     core_service::serve(database.store.clone(), config.settings(), listener, stop).await?;
     close(database)

@@ -138,6 +138,9 @@ pub struct Settings {
     pub nats_url: Option<String>,
     /// The subject they exchange them on.
     pub nats_subject: String,
+    /// How long a stopping core waits for its sessions to finish their
+    /// last writes (their operations, their connection rows).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Settings {
@@ -149,6 +152,7 @@ impl Default for Settings {
             redis_url: None,
             nats_url: None,
             nats_subject: crate::bus::DEFAULT_SUBJECT.to_owned(),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -198,6 +202,8 @@ pub struct Core {
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
+    /// How long shutdown waits for them.
+    pub shutdown_grace: Duration,
 }
 
 impl Core {
@@ -211,6 +217,7 @@ impl Core {
             redis_url,
             nats_url: _,
             nats_subject,
+            shutdown_grace,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
         let registrations = registration_throttle(&auth, redis_url.as_deref())?;
@@ -241,6 +248,7 @@ impl Core {
             typing: Pace::new(1, crate::commands::typing::TYPING_INTERVAL),
             searches,
             tasks: tokio_util::task::TaskTracker::new(),
+            shutdown_grace,
         })
     }
 }

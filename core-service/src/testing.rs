@@ -147,6 +147,28 @@ impl Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    /// Sends it SIGTERM, as `docker stop` does.
+    pub fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.0.id()).expect("a process id");
+        // SAFETY: `kill` only sends a signal; the child is ours and not
+        // yet reaped, so the id is still its own.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+
+    /// Waits up to `patience` for it to exit; its exit status, if it did.
+    pub fn wait_exit(&mut self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 impl Drop for Process {

@@ -210,3 +210,80 @@ async fn a_killed_core_loses_and_duplicates_nothing() {
     );
     core.kill();
 }
+
+/// `docker stop` (SIGTERM) under traffic: the core stops taking work, ends
+/// every session (records each connection's end), and exits cleanly; every
+/// message it acked is stored, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_traffic_stops_cleanly_and_keeps_every_acked_message() {
+    let db = TestDatabase::create().await;
+    let data = generate(&Sizes {
+        users: 2,
+        personal_chats: 1,
+        groups: 0,
+        group_size: 2,
+        messages_per_chat: 0,
+        seed: 5,
+        ..Sizes::default()
+    })
+    .unwrap();
+    populate::populate(&db.store(), &data).await.unwrap();
+    let chat = data.chats[0].id;
+    let (alice, bob) = (&data.users[0], &data.users[1]);
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = reserved.local_addr().unwrap();
+    drop(reserved);
+
+    let mut core = start_core(&db.url(), address);
+    let (sender, mut sender_events) = session(address, alice).await;
+    let (_receiver, mut receiver_events) = session(address, bob).await;
+    for n in 0..300 {
+        let send = SendMessage {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            sender_id: alice.id.to_string(),
+            chat_id: chat.to_string(),
+            text: format!("message {n}"),
+        };
+        sender
+            .send(operation(Operation::SendMessage(send)))
+            .await
+            .unwrap();
+    }
+    let mut acked: HashSet<String> = HashSet::new();
+    while acked.len() < 50 {
+        if let Some(Event::MessageAck(ack)) = next(&mut sender_events).await {
+            acked.insert(ack.id);
+        }
+    }
+    core.terminate();
+    while let Some(event) = next(&mut sender_events).await {
+        if let Event::MessageAck(ack) = event {
+            acked.insert(ack.id);
+        }
+    }
+    while next(&mut receiver_events).await.is_some() {}
+    let status = tokio::task::spawn_blocking(move || {
+        let status = core.wait_exit(Duration::from_secs(20));
+        (status, core)
+    })
+    .await
+    .unwrap()
+    .0;
+    assert!(status.is_some_and(|status| status.success()), "{status:?}");
+
+    let ids: Vec<String> = acked.into_iter().collect();
+    let client = db.store().connection().await.unwrap();
+    let stored: i64 = client
+        .query_one(
+            "SELECT count(*) FROM messages WHERE id::text = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, ids.len() as i64, "every acked message is stored");
+    let open = "SELECT count(*) FROM connections WHERE ended_at IS NULL";
+    assert_eq!(db.count(open).await, 0, "every connection row is ended");
+    let shut = "SELECT count(*) FROM connections WHERE end_reason = 'server_shutdown'";
+    assert_eq!(db.count(shut).await, 2);
+}

@@ -49,8 +49,8 @@ async fn run(config: EdgeConfig) -> ExitCode {
         }
     };
     let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        let signal = startup::shutdown_signal().await;
+        tracing::info!(signal, "shutting down");
     };
     match edge::serve(&config, listener, stop).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 //! Opens the database (with no `DATABASE_URL`, a private PostgreSQL cluster
 //! in `.data/postgres`, created and started on first use), applies the
 //! migrations, loads the demo data into an empty database, then runs the
-//! core and the edge until Ctrl-C, when both shut down cleanly and the
+//! core and the edge until Ctrl-C or SIGTERM, when both shut down cleanly and the
 //! cluster it started is stopped (its data stays for the next run).
 
 use clap::Parser;
@@ -87,8 +87,8 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
     let edge_config = cli.edge.clone();
     let edge =
         tokio::spawn(async move { edge::serve(&edge_config, edge_listener, wait(stopped)).await });
-    let _ = tokio::signal::ctrl_c().await;
-    println!("\nshutting down…");
+    let signal = startup::shutdown_signal().await;
+    println!("\n{signal}: shutting down…");
     let _ = stop.send(true);
     edge.await??;
     core.await??;
@@ -132,7 +132,7 @@ async fn wait(mut stopped: watch::Receiver<bool>) {
 
 fn print_welcome(core: std::net::SocketAddr, edge: std::net::SocketAddr, demo: Option<&DemoData>) {
     println!();
-    println!("messenger is running (Ctrl-C stops it)");
+    println!("messenger is running (Ctrl-C or SIGTERM stops it)");
     println!("  WebSocket  ws://{edge}/ws");
     println!("  history    http://{edge}/history/{{chat_id}}?limit=50&offset=0");
     println!("  API docs   http://{edge}/docs  (OpenAPI: http://{edge}/openapi.json)");

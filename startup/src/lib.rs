@@ -79,3 +79,21 @@ impl RuntimeConfig {
         builder.enable_all().build()
     }
 }
+
+/// Waits until the process is asked to stop: SIGTERM (what `docker stop`,
+/// Kubernetes and systemd send) or SIGINT (Ctrl-C). Returns the signal's
+/// name, for the log.
+pub async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}

@@ -32,9 +32,6 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
-/// How long shutdown waits for sessions to finish their last writes.
-const SESSION_DRAIN: Duration = Duration::from_secs(10);
-
 /// How often an idle HTTP/2 connection is pinged, so dead edges are noticed.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 /// Streams one connection may hold open: an edge needs one for its link
@@ -262,7 +259,7 @@ pub async fn serve(
         .await?;
     // Let the sessions record how they ended before the pool closes.
     tasks.close();
-    if tokio::time::timeout(SESSION_DRAIN, tasks.wait())
+    if tokio::time::timeout(core.shutdown_grace, tasks.wait())
         .await
         .is_err()
     {

@@ -1,0 +1,158 @@
+//! `docker stop` on the whole messenger: SIGTERM to the `messenger` binary
+//! while clients send. The edge closes every WebSocket with 1001, the core
+//! finishes what it took, every connection's end is recorded, the process
+//! exits cleanly, and every message a client saw acked is stored.
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+use core_service::testing::{Process, TestDatabase};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Two users of the demo data who share a personal chat: (email, password,
+/// id) each, and the chat.
+fn demo_pair() -> ([(String, String, String); 2], String) {
+    let text = std::fs::read_to_string(workspace().join("fake_data.json")).unwrap();
+    let data: Value = serde_json::from_str(&text).unwrap();
+    let chat = data["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == 0)
+        .unwrap();
+    let chat_id = chat["id"].as_str().unwrap().to_owned();
+    let members = data["chat_members"].as_array().unwrap();
+    let ids: Vec<&str> = members
+        .iter()
+        .filter(|m| m["chat_id"] == chat_id.as_str())
+        .map(|m| m["user_id"].as_str().unwrap())
+        .collect();
+    let user = |id: &str| {
+        let users = data["users"].as_array().unwrap();
+        let user = users.iter().find(|u| u["id"] == id).unwrap();
+        let field = |name: &str| user[name].as_str().unwrap().to_owned();
+        (field("email"), field("password"), field("id"))
+    };
+    ([user(ids[0]), user(ids[1])], chat_id)
+}
+
+async fn logged_in(port: u16, email: &str, password: &str) -> Socket {
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut socket = loop {
+        if let Ok((socket, _)) = tokio_tungstenite::connect_async(&url).await {
+            break socket;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the messenger did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let login = json!({"email": email, "password": password}).to_string();
+    socket.send(Message::text(login)).await.unwrap();
+    let answer = next_frame(&mut socket).await.unwrap();
+    assert_eq!(answer["type"], "auth_success", "{answer}");
+    socket
+}
+
+/// The next JSON frame; `None` once the server closed (its code kept in
+/// the `Err`).
+async fn next_frame(socket: &mut Socket) -> Result<Value, Option<u16>> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a frame or the end in time");
+        match message {
+            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Err(None),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_traffic_closes_clients_and_loses_nothing() {
+    let db = TestDatabase::create().await;
+    let (edge_port, core_port) = (free_port(), free_port());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger"));
+    command
+        .current_dir(workspace())
+        .env("DATABASE_URL", db.url())
+        .env("EDGE_LISTEN", format!("127.0.0.1:{edge_port}"))
+        .env("CORE_LISTEN", format!("127.0.0.1:{core_port}"))
+        .env("RUST_LOG", "warn");
+    let mut messenger = Process::start(command, "the messenger binary");
+    let ([alice, bob], chat) = demo_pair();
+    let mut sender = logged_in(edge_port, &alice.0, &alice.1).await;
+    let mut receiver = logged_in(edge_port, &bob.0, &bob.1).await;
+
+    for n in 0..300 {
+        let frame = json!({"client_id": uuid::Uuid::new_v4(), "sender_id": alice.2,
+                           "chat_id": chat, "text": format!("message {n}")});
+        sender.send(Message::text(frame.to_string())).await.unwrap();
+    }
+    let mut acked: HashSet<String> = HashSet::new();
+    while acked.len() < 50 {
+        let frame = next_frame(&mut sender).await.unwrap();
+        if frame["type"] == "message_ack" {
+            acked.insert(frame["id"].as_str().unwrap().to_owned());
+        }
+    }
+    messenger.terminate();
+    let code = loop {
+        match next_frame(&mut sender).await {
+            Ok(frame) if frame["type"] == "message_ack" => {
+                acked.insert(frame["id"].as_str().unwrap().to_owned());
+            }
+            Ok(_) => {}
+            Err(code) => break code,
+        }
+    };
+    assert_eq!(code, Some(1001), "the edge says it is going away");
+    while next_frame(&mut receiver).await.is_ok() {}
+    let status = tokio::task::spawn_blocking(move || messenger.wait_exit(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert!(status.is_some_and(|status| status.success()), "{status:?}");
+
+    let ids: Vec<String> = acked.into_iter().collect();
+    let client = db.store().connection().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM messages WHERE id::text = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, i64>(0),
+        ids.len() as i64,
+        "every acked message is stored"
+    );
+    let open = "SELECT count(*) FROM connections WHERE ended_at IS NULL";
+    assert_eq!(db.count(open).await, 0, "every connection row is ended");
+    assert_eq!(db.count("SELECT count(*) FROM connections").await, 2);
+}
