@@ -23,6 +23,24 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// Refuses (`false`) or allows new connections to the database; when
+    /// refusing, the open ones are ended too (the database "goes away").
+    pub async fn set_reachable(&self, reachable: bool) {
+        let admin = ADMIN.get_or_init(admin_config).await.clone();
+        let name = &self.name;
+        execute(
+            &admin,
+            &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"),
+        )
+        .await;
+        if !reachable {
+            let terminate = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            );
+            execute(&admin, &terminate).await;
+        }
+    }
+
     /// Creates and migrates a new database with a unique name.
     pub async fn create() -> TestDatabase {
         let admin = ADMIN.get_or_init(admin_config).await.clone();

@@ -15,6 +15,8 @@ use tonic::Status;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 /// A cheap-to-clone client of one core's gRPC API, whose calls carry the
 /// edges' secret.
@@ -52,7 +54,20 @@ pub const RETRY: Duration = Duration::from_secs(2);
 
 /// A client for the core at `url` (e.g. `http://127.0.0.1:50051`).
 pub fn connect_lazy(url: &str, secret: &EdgeSecret) -> Result<CoreClient, CoreUrlError> {
-    let channel = Endpoint::from_shared(url.to_owned())?
+    messenger_client(channel(url)?, secret)
+}
+
+fn messenger_client(channel: Channel, secret: &EdgeSecret) -> Result<CoreClient, CoreUrlError> {
+    let secret = secret.expose().parse().map_err(|_| CoreUrlError::Secret)?;
+    Ok(
+        MessengerClient::with_interceptor(channel, PresentSecret(secret))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+    )
+}
+
+/// The connection to the core at `url`, opened on first use.
+fn channel(url: &str) -> Result<Channel, CoreUrlError> {
+    Ok(Endpoint::from_shared(url.to_owned())?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
@@ -63,12 +78,7 @@ pub fn connect_lazy(url: &str, secret: &EdgeSecret) -> Result<CoreClient, CoreUr
         // stalled stream cannot starve the others.
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
-        .connect_lazy();
-    let secret = secret.expose().parse().map_err(|_| CoreUrlError::Secret)?;
-    Ok(
-        MessengerClient::with_interceptor(channel, PresentSecret(secret))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
-    )
+        .connect_lazy())
 }
 
 /// Why the cores cannot be called.
@@ -91,6 +101,8 @@ pub struct Cores {
 
 struct Core {
     client: CoreClient,
+    /// The core's standard gRPC health service, on the same connection.
+    health: HealthClient<Channel>,
     /// It failed and has not worked since.
     down: AtomicBool,
 }
@@ -101,8 +113,10 @@ impl Cores {
         let cores = urls
             .iter()
             .map(|url| {
+                let channel = channel(url)?;
                 Ok(Core {
-                    client: connect_lazy(url, secret)?,
+                    client: messenger_client(channel.clone(), secret)?,
+                    health: HealthClient::new(channel),
                     down: AtomicBool::new(false),
                 })
             })
@@ -116,6 +130,23 @@ impl Cores {
             next_socket: AtomicUsize::new(start),
             next_call: AtomicUsize::new(start),
         })
+    }
+
+    /// Whether any core says it can serve (its database answers, its bus
+    /// is up), each asked for at most `patience`.
+    pub async fn any_ready(&self, patience: Duration) -> bool {
+        for core in &self.cores {
+            let request = HealthCheckRequest {
+                service: "messenger.v1.Messenger".into(),
+            };
+            let answer = tokio::time::timeout(patience, core.health.clone().check(request)).await;
+            if let Ok(Ok(response)) = answer
+                && response.into_inner().status() == ServingStatus::Serving
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// How many cores there are (at least one).

@@ -50,7 +50,7 @@ pub fn routes(
         &config,
         Arc::new(origins.clone()),
         scheme,
-        cores,
+        cores.clone(),
         shutdown,
     );
     let rest = http::history::route(&mut document, context.clone())
@@ -74,6 +74,8 @@ pub fn routes(
         .or(rest.with(cors(&origins)).map(warp::Reply::into_response))
         .unify();
     web::route()
+        .or(http::health::routes(cores))
+        .unify()
         .or(socket)
         .unify()
         .or(rest)

@@ -99,3 +99,56 @@ async fn an_edge_started_before_its_core_serves_once_the_core_is_up() {
     let _ = stop_edge.send(true);
     edge_task.await.unwrap();
 }
+
+/// `/healthz` says the edge is alive whatever happens behind it; `/readyz`
+/// follows the cores: not ready while the database is unreachable (the
+/// core's health service says so) or the core is gone, ready again when the
+/// database is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_the_core() {
+    let mut stack = Stack::start().await;
+    let status = |path: &'static str| {
+        let url = stack.http_url(path);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/healthz").await, 200);
+    assert_eq!(status("/readyz").await, 200);
+
+    stack.db.set_reachable(false).await;
+    wait_for_status(&stack, "/readyz", 503).await;
+    assert_eq!(status("/healthz").await, 200);
+    stack.db.set_reachable(true).await;
+    wait_for_status(&stack, "/readyz", 200).await;
+
+    stack.stop_core().await;
+    wait_for_status(&stack, "/readyz", 503).await;
+    assert_eq!(
+        reqwest::get(stack.http_url("/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    stack.stop().await;
+}
+
+/// Polls `path` until it answers `expected` (the core checks its database
+/// every 2 s).
+async fn wait_for_status(stack: &Stack, path: &str, expected: u16) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let status = reqwest::get(stack.http_url(path))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} stayed {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -105,6 +105,11 @@ impl Bus {
     pub fn connections(&self) -> watch::Receiver<u64> {
         self.connections.clone()
     }
+
+    /// Whether the connection to NATS is up now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
 }
 
 impl Incoming {

@@ -6,6 +6,7 @@ mod edges;
 mod history;
 mod link;
 mod outgoing;
+mod readiness;
 mod session;
 
 use crate::accounts;
@@ -232,6 +233,7 @@ pub async fn serve(
     // Both reflection versions: older grpcurl releases speak only v1alpha.
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
+    let readiness = health.clone();
     let signal = async move {
         stop.await;
         health
@@ -239,6 +241,11 @@ pub async fn serve(
             .await;
         let _ = stopping.send(true);
     };
+    tokio::spawn(readiness::follow(
+        core.clone(),
+        readiness,
+        service.shutdown.clone(),
+    ));
     crate::cores::start(core.clone(), service.shutdown.clone()).await;
     Expiries::start(core.expiries.clone(), service.shutdown.clone());
     crate::events::start(core.clone(), service.shutdown.clone())

@@ -120,6 +120,13 @@ impl Store {
         Ok(self.pool.get().await?)
     }
 
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        let client = self.connection().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
     /// Closes the pool: no new connections, idle ones are dropped.
     pub fn close(&self) {
         self.pool.close();

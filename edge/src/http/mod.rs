@@ -5,6 +5,7 @@ pub mod body;
 pub mod chats;
 pub mod connections;
 pub mod docs;
+pub mod health;
 pub mod history;
 pub mod oauth;
 pub mod people;
