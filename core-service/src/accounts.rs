@@ -198,7 +198,9 @@ fn expiry(ttl: Duration) -> DateTime<Utc> {
 /// Whom `token` (a login session or an access token) stands for.
 pub async fn authenticate_token(core: &Core, token: &str) -> Result<Authenticated> {
     let hash = tokens::hash(token);
-    if let Some(owner) = core.tokens.get(&hash) {
+    let cached = core.tokens.get(&hash);
+    crate::telemetry::cache("token", cached.is_some());
+    if let Some(owner) = cached {
         return Ok(owner);
     }
     let (user, login, expires_at) = core

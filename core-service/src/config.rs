@@ -23,6 +23,10 @@ pub struct CoreConfig {
         default_value = "127.0.0.1:50051"
     )]
     pub listen: SocketAddr,
+    /// Where the core serves its Prometheus metrics (`/metrics`), or `off`
+    /// (the launcher serves the core's and the edge's there).
+    #[arg(long, env = "CORE_METRICS_LISTEN", default_value = "127.0.0.1:9101")]
+    pub core_metrics_listen: startup::MetricsListen,
     #[command(flatten)]
     pub database: DatabaseConfig,
     /// Redis shared by the cores of a cluster (login attempts are counted

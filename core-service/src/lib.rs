@@ -42,6 +42,7 @@ pub mod redis_link;
 pub mod sessions;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod text;

@@ -134,6 +134,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(?config.listen, limits = ?config.limits(), workers, "starting core");
+    startup::serve_metrics(config.core_metrics_listen);
     let database = core_service::open_database(&config.database).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "gRPC listening");

@@ -41,8 +41,10 @@ impl MembershipCache {
     /// The chat's members; an empty list if the chat does not exist.
     pub async fn members(&self, store: &Store, chat_id: ChatId) -> Result<Members> {
         if let Some(members) = self.cached(chat_id) {
+            crate::telemetry::cache("membership", true);
             return Ok(members);
         }
+        crate::telemetry::cache("membership", false);
         let (version, members) = store.chat_members(chat_id).await?;
         let members: Members = members.into();
         // A chat without members is not cached: it may be created later.

@@ -16,6 +16,10 @@ pub struct EdgeConfig {
         default_value = "127.0.0.1:8000"
     )]
     pub listen: SocketAddr,
+    /// Where the edge serves its Prometheus metrics (`/metrics`), or
+    /// `off`; kept apart from the public port.
+    #[arg(long, env = "EDGE_METRICS_LISTEN", default_value = "127.0.0.1:9102")]
+    pub edge_metrics_listen: startup::MetricsListen,
     /// URL of the core's gRPC API (one core).
     #[arg(long, env = "CORE_URL", default_value = "http://127.0.0.1:50051")]
     pub core_url: String,

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod origin;
 pub mod recover;
 pub mod server;
+pub mod telemetry;
 pub mod tls;
 pub mod web;
 pub mod ws;

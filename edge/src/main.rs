@@ -41,6 +41,7 @@ async fn run(config: EdgeConfig) -> ExitCode {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(?config, workers, "starting edge");
     raise_open_file_limit(config.max_connections);
+    startup::serve_metrics(config.edge_metrics_listen);
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -49,6 +49,7 @@ async fn start(sizes: Sizes) -> Stack {
     let edge = edge_listener.local_addr().unwrap();
     let config = EdgeConfig {
         listen: edge,
+        edge_metrics_listen: startup::MetricsListen(None),
         core_url: format!("http://{core}"),
         core_urls: Vec::new(),
         max_frame_bytes: 64 * 1024,

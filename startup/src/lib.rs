@@ -3,7 +3,10 @@
 //! same way in each.
 
 use clap::Args;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::str::FromStr;
 use tokio::runtime::Runtime;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -96,4 +99,58 @@ pub async fn shutdown_signal() -> &'static str {
     }
     let _ = tokio::signal::ctrl_c().await;
     "SIGINT"
+}
+
+/// Where a process serves its Prometheus metrics (`GET /metrics`): an
+/// address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsListen(pub Option<SocketAddr>);
+
+impl FromStr for MetricsListen {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "" | "off" => Ok(MetricsListen(None)),
+            address => address.parse().map(|address| MetricsListen(Some(address))),
+        }
+    }
+}
+
+impl std::fmt::Display for MetricsListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(address) => address.fmt(f),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+/// Latency buckets, in seconds: from a tenth of a millisecond to ten
+/// seconds.
+const SECONDS_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
+];
+/// Group-commit sizes, in messages.
+const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Records the process's metrics and serves them in Prometheus' text
+/// format on `listen` (any path; `/metrics` by convention), from a task of
+/// the current runtime. A process records nothing until this is called;
+/// when the address cannot be used, it says so and goes on without.
+pub fn serve_metrics(listen: MetricsListen) {
+    let Some(address) = listen.0 else {
+        return;
+    };
+    let installed = PrometheusBuilder::new()
+        .with_http_listener(address)
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(Matcher::Suffix("_messages".into()), &BATCH_BUCKETS)
+        })
+        .and_then(PrometheusBuilder::install);
+    match installed {
+        Ok(()) => tracing::info!(%address, "metrics at http://{address}/metrics"),
+        Err(error) => tracing::warn!(%address, %error, "metrics not served"),
+    }
 }

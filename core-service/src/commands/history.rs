@@ -19,6 +19,13 @@ pub struct HistoryQuery {
 
 /// The messages of the page, oldest first.
 pub async fn get(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
+    let started = std::time::Instant::now();
+    let page = read(core, user_id, query).await;
+    crate::telemetry::history(started.elapsed());
+    page
+}
+
+async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
     let (limit, offset) = page(core, query.limit, query.offset)?;
     let after = cursor(query.after_seq, "after_seq")?;
     let before = cursor(query.before_seq, "before_seq")?;

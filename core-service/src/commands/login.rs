@@ -27,6 +27,17 @@ pub async fn check_credentials(
     login: &Login,
     client_address: Option<&str>,
 ) -> Result<UserRecord> {
+    let checked = verify(core, login, client_address).await;
+    crate::telemetry::login(match &checked {
+        Ok(_) => "success",
+        Err(Error::InvalidCredentials) => "failure",
+        Err(Error::TooManyAttempts { .. }) => "throttled",
+        Err(_) => "error",
+    });
+    checked
+}
+
+async fn verify(core: &Core, login: &Login, client_address: Option<&str>) -> Result<UserRecord> {
     let email = login.email.trim();
     // No account has such an address: refused before it becomes a key of
     // the throttle's counts or a query.

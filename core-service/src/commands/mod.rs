@@ -111,6 +111,9 @@ impl SessionState {
         // login stays, and its user does not go offline in between (the
         // core's presence counts go when it stops, see `cores::stop`).
         let moves = matches!(reason, EndReason::ServerShutdown | EndReason::Error);
+        if self.connection.is_some() {
+            crate::telemetry::session_ended(reason.name());
+        }
         if let Some(user) = self.user.take() {
             core.sessions.unregister(user, self.id);
             let stopping = reason == EndReason::ServerShutdown;
@@ -227,6 +230,7 @@ async fn reply_error(
         .map(|user| user.to_string())
         .unwrap_or_default();
     error.log_in(&session.id, &user);
+    crate::telemetry::error_reply(error.code());
     let retry_after_seconds = match error {
         Error::TooManyAttempts {
             retry_after_seconds,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 /// core. A retry of a stored message (same `client_id`) is acked again and
 /// nothing else.
 pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> Result<()> {
+    let started = std::time::Instant::now();
     let user = session.user()?;
     let message = parse(core, user, &send)?;
     let members = core
@@ -44,6 +45,7 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
         chat_id: stored.chat_id.to_string(),
     };
     session.reply(Event::MessageAck(ack)).await;
+    crate::telemetry::acked(started.elapsed());
     if !stored.created {
         return Ok(());
     }

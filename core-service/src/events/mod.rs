@@ -164,8 +164,11 @@ async fn follow(
 
 /// Applies another core's event here.
 async fn apply(core: &Core, event: Event) {
+    crate::telemetry::bus_event("received");
     match event {
         Event::Stored(record) => {
+            let lag = chrono::Utc::now() - record.timestamp;
+            crate::telemetry::bus_lag(lag.to_std().unwrap_or_default());
             match core.membership.members(&core.store, record.chat_id).await {
                 Ok(members) => arrive(core, arrival(record, members, None)),
                 // The chat's line finds the gap when its next message comes,
@@ -197,6 +200,7 @@ async fn apply(core: &Core, event: Event) {
 fn publish(core: &Core, event: impl FnOnce() -> Event) {
     if let Some(bus) = &core.bus {
         bus.publish(&event());
+        crate::telemetry::bus_event("published");
     }
 }
 
@@ -220,6 +224,10 @@ fn arrive(core: &Core, arrival: Arrival) {
 fn deliver(core: &Core, arrival: &Arrival) {
     core.sessions
         .deliver(&arrival.members, arrival.skip, &arrival.event);
+    if arrival.skip.is_some() {
+        let took = chrono::Utc::now() - arrival.record.timestamp;
+        crate::telemetry::fanned_out(took.to_std().unwrap_or_default());
+    }
     // A message one of this core's sessions sent (it has a session to
     // skip) went into the cache with its commit; only the others' need it.
     if arrival.skip.is_none() {

@@ -25,6 +25,8 @@ pub async fn follow(core: Arc<Core>, health: HealthReporter, mut shutdown: watch
             () = tokio::time::sleep(CHECK_EVERY) => {}
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         }
+        let (in_use, idle) = core.store.pool_use();
+        crate::telemetry::pool(in_use, idle);
         let ready = ready(&core).await;
         if ready == serving || *shutdown.borrow() {
             continue;

@@ -195,13 +195,18 @@ impl Registry {
             .entry(user_id)
             .or_default()
             .push((session, outbox));
+        crate::telemetry::sessions(1.0);
     }
 
     /// Removes `session` of `user_id`.
     pub fn unregister(&self, user_id: UserId, session: SessionId) {
         let mut users = self.lock();
         if let Some(sessions) = users.get_mut(&user_id) {
+            let before = sessions.len();
             sessions.retain(|(id, _)| *id != session);
+            if sessions.len() < before {
+                crate::telemetry::sessions(-1.0);
+            }
             if sessions.is_empty() {
                 users.remove(&user_id);
             }
@@ -229,6 +234,7 @@ impl Registry {
         if outboxes.is_empty() {
             return;
         }
+        crate::telemetry::delivered(outboxes.len());
         let event = SharedEvent::encode_once(event);
         let mut batches: Vec<LinkBatch> = Vec::new();
         for outbox in outboxes {

@@ -136,8 +136,10 @@ impl Store {
     /// what the cache holds.
     async fn recent_page(&self, chat_id: ChatId, page: Page) -> Result<Option<Vec<MessageRecord>>> {
         if let Some(records) = self.recent.page(chat_id, page) {
+            crate::telemetry::cache("recent", true);
             return Ok(Some(records));
         }
+        crate::telemetry::cache("recent", false);
         if !page.loads_window() {
             return Ok(None);
         }

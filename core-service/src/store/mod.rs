@@ -120,6 +120,12 @@ impl Store {
         Ok(self.pool.get().await?)
     }
 
+    /// Connections of the pool in use and idle now.
+    pub fn pool_use(&self) -> (usize, usize) {
+        let status = self.pool.status();
+        (status.size - status.available, status.available)
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<()> {
         let client = self.connection().await?;

@@ -101,16 +101,22 @@ async fn collect(store: Store, mut pending: mpsc::Receiver<(NewMessage, Reply)>)
 /// fails as a whole (one bad message fails the statement), each message is
 /// stored on its own so only the bad one fails.
 async fn write(store: &Store, mut batch: Vec<(NewMessage, Reply)>) {
+    let started = std::time::Instant::now();
     if batch.len() == 1 {
         // Alone, the single-message function is cheaper for PostgreSQL
         // (about 0.45 against 0.7 ms per call, commit included).
         let (message, reply) = batch.pop().expect("one message");
-        let _ = reply.send(store.insert_message(&message).await);
+        let stored = store.insert_message(&message).await;
+        let created = matches!(&stored, Ok(Some(stored)) if stored.created);
+        crate::telemetry::committed(1, usize::from(created), started.elapsed());
+        let _ = reply.send(stored);
         return;
     }
     let messages: Vec<&NewMessage> = batch.iter().map(|(message, _)| message).collect();
     match store.insert_messages(&messages).await {
         Ok(stored) => {
+            let created = stored.iter().flatten().filter(|s| s.created).count();
+            crate::telemetry::committed(stored.len(), created, started.elapsed());
             for ((_, reply), stored) in batch.into_iter().zip(stored) {
                 let _ = reply.send(Ok(stored));
             }

@@ -296,7 +296,9 @@ fn run(socket: Socket, pending: Box<Pending>) -> impl Future<Output = ()> + Send
     async move {
         let connection = opening.await;
         if let Some(connection) = connection {
+            crate::telemetry::connections(1.0);
             connection.serve().await;
+            crate::telemetry::connections(-1.0);
         }
     }
 }
@@ -659,6 +661,7 @@ enum Handled {
 type Close = (u16, String);
 
 fn close_frame(code: u16, reason: String) -> Message {
+    crate::telemetry::closed(code);
     Message::Close(Some(CloseFrame {
         code: code.into(),
         reason: reason.into(),

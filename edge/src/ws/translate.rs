@@ -398,6 +398,7 @@ fn role_name(role: pb::Role) -> &'static str {
 
 /// The JSON text of an error frame for a frame the edge refused itself.
 pub fn frame_error_json(error: &FrameError) -> String {
+    crate::telemetry::frame_error(error.code);
     to_json(&Notification {
         kind: "error",
         detail: Some(ErrorDetail {

@@ -258,6 +258,7 @@ async fn start_edge(
     let address = listener.local_addr().unwrap();
     let mut config = EdgeConfig {
         listen: address,
+        edge_metrics_listen: startup::MetricsListen(None),
         core_url: format!("http://{core_address}"),
         core_urls: Vec::new(),
         max_frame_bytes: 64 * 1024,

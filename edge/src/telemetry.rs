@@ -1,0 +1,29 @@
+//! The edge's metrics (see `core_service::telemetry` for the conventions):
+//! its WebSockets, how they were closed, and the frames it refused itself.
+
+use metrics::{Gauge, counter, gauge};
+use std::sync::LazyLock;
+
+pub const CONNECTIONS: &str = "messenger_edge_connections";
+pub const CLOSES: &str = "messenger_edge_closes_total";
+pub const FRAME_ERRORS: &str = "messenger_edge_frame_errors_total";
+
+/// Every metric the edge records.
+pub const NAMES: [&str; 3] = [CONNECTIONS, CLOSES, FRAME_ERRORS];
+
+static OPEN: LazyLock<Gauge> = LazyLock::new(|| gauge!(CONNECTIONS));
+
+/// A WebSocket's session opened (`1.0`) or ended (`-1.0`).
+pub fn connections(change: f64) {
+    OPEN.increment(change);
+}
+
+/// The edge closed a WebSocket with `code` (the documented close codes).
+pub fn closed(code: u16) {
+    counter!(CLOSES, "code" => code.to_string()).increment(1);
+}
+
+/// The edge refused a client frame with `code` (the frame error codes).
+pub fn frame_error(code: &'static str) {
+    counter!(FRAME_ERRORS, "code" => code).increment(1);
+}
