@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use core_service::demo_data::generate::{Sizes, generate};
-use core_service::demo_data::populate;
+use core_service::demo_data::{DemoData, populate};
 use core_service::testing::{Process, TestDatabase};
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::messenger_client::MessengerClient;
@@ -66,6 +66,26 @@ async fn session(
     }
 }
 
+/// A database with two users who share a personal chat, and a free
+/// address for the core.
+async fn two_users(seed: u64) -> (TestDatabase, DemoData, SocketAddr) {
+    let db = TestDatabase::create().await;
+    let data = generate(&Sizes {
+        users: 2,
+        personal_chats: 1,
+        groups: 0,
+        group_size: 2,
+        messages_per_chat: 0,
+        seed,
+        ..Sizes::default()
+    })
+    .unwrap();
+    populate::populate(&db.store(), &data).await.unwrap();
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = reserved.local_addr().unwrap();
+    (db, data, address)
+}
+
 fn operation(operation: Operation) -> ClientOperation {
     ClientOperation {
         operation: Some(operation),
@@ -87,23 +107,9 @@ async fn next(events: &mut tonic::Streaming<messenger_proto::SharedEvent>) -> Op
 #[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_core_loses_and_duplicates_nothing() {
-    let db = TestDatabase::create().await;
-    let data = generate(&Sizes {
-        users: 2,
-        personal_chats: 1,
-        groups: 0,
-        group_size: 2,
-        messages_per_chat: 0,
-        seed: 3,
-        ..Sizes::default()
-    })
-    .unwrap();
-    populate::populate(&db.store(), &data).await.unwrap();
+    let (db, data, address) = two_users(3).await;
     let chat = data.chats[0].id;
     let (alice, bob) = (&data.users[0], &data.users[1]);
-    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = reserved.local_addr().unwrap();
-    drop(reserved);
 
     let mut core = start_core(&db.url(), address);
     let (sender, mut sender_events) = session(address, alice).await;
@@ -216,23 +222,9 @@ async fn a_killed_core_loses_and_duplicates_nothing() {
 /// message it acked is stored, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_traffic_stops_cleanly_and_keeps_every_acked_message() {
-    let db = TestDatabase::create().await;
-    let data = generate(&Sizes {
-        users: 2,
-        personal_chats: 1,
-        groups: 0,
-        group_size: 2,
-        messages_per_chat: 0,
-        seed: 5,
-        ..Sizes::default()
-    })
-    .unwrap();
-    populate::populate(&db.store(), &data).await.unwrap();
+    let (db, data, address) = two_users(5).await;
     let chat = data.chats[0].id;
     let (alice, bob) = (&data.users[0], &data.users[1]);
-    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = reserved.local_addr().unwrap();
-    drop(reserved);
 
     let mut core = start_core(&db.url(), address);
     let (sender, mut sender_events) = session(address, alice).await;
