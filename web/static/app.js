@@ -492,7 +492,12 @@ function showLogin(message = "") {
 }
 
 async function start(me) {
-  Object.assign(state, { me, loggingOut: false, chats: new Map(), messages: new Map(), pending: new Map() });
+  // Nothing of an earlier login in this tab stays.
+  Object.assign(state, {
+    me, loggingOut: false, open: null, cursor: null, openWhenKnown: null, directWith: null,
+    chats: new Map(), messages: new Map(), pending: new Map(),
+    people: new Map(), presence: new Map(), typing: new Map(),
+  });
   state.people.set(me.id, me.name);
   $("me-name").textContent = me.name;
   $("login-view").hidden = true;
