@@ -39,6 +39,9 @@ enum Command {
         #[arg(long, env = "LOCAL_DB_DIR", default_value = ".data/postgres")]
         local_db_dir: PathBuf,
     },
+    /// Print the settings `serve` would run with (secrets masked) and
+    /// refuse contradictory ones (exit code 1).
+    CheckConfig,
     /// Ask a running core whether it is serving (exit code 0 if so); for
     /// container health checks.
     Health {
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
+        Command::CheckConfig => check_config(),
         Command::Serve(config) => serve(*config).await,
         Command::Migrate(database) => {
             let database = core_service::open_database(&database).await?;
@@ -144,6 +148,23 @@ async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
     };
     core_service::serve(database.store.clone(), config.settings(), listener, stop).await?;
     close(database)
+}
+
+/// Prints the effective settings of `serve`; an error for a contradiction.
+fn check_config() -> Result<(), Box<dyn std::error::Error>> {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = ServeDefaults::command();
+    let matches = command.clone().try_get_matches_from(["serve"])?;
+    startup::print_settings(&command, &matches);
+    let config = ServeDefaults::from_arg_matches(&matches)?.config;
+    if config.nats_url.is_some() && config.redis_url.is_none() {
+        return Err("NATS_URL makes a cluster, whose cores must share REDIS_URL".into());
+    }
+    if config.edge_secret.is_none() {
+        println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
+    }
+    println!("the settings are consistent");
+    Ok(())
 }
 
 /// Closes the pool and stops the local cluster if this process started it.

@@ -21,12 +21,19 @@ struct Cli {
     edge_secret: Option<EdgeSecret>,
     #[command(flatten)]
     runtime: RuntimeConfig,
+    /// Print the settings the edge would run with (secrets masked), warn
+    /// about doubtful ones and refuse contradictory ones (exit code 1).
+    #[arg(long)]
+    check_config: bool,
 }
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     startup::init_tracing("info");
     let mut cli = Cli::parse();
+    if cli.check_config {
+        return check_config(&cli);
+    }
     cli.config.edge_secret = cli.edge_secret;
     match cli.runtime.build() {
         Ok(runtime) => runtime.block_on(run(cli.config)),
@@ -34,6 +41,47 @@ fn main() -> ExitCode {
             eprintln!("error: cannot start the runtime: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints the effective settings; warnings for doubtful ones, a failure
+/// for contradictions.
+fn check_config(cli: &Cli) -> ExitCode {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let Ok(matches) = command.clone().try_get_matches() else {
+        return ExitCode::FAILURE;
+    };
+    startup::print_settings(&command, &matches);
+    let config = &cli.config;
+    let mut contradictions = Vec::new();
+    if let Err(error) = config.origins() {
+        contradictions.push(error);
+    }
+    if config.tls_cert_file.is_some() != config.tls_key_file.is_some() {
+        contradictions.push("TLS_CERT_FILE and TLS_KEY_FILE go together".to_owned());
+    }
+    if cli.edge_secret.is_none() {
+        contradictions.push("no EDGE_SECRET: the cores would refuse this edge".to_owned());
+    }
+    let https_origin = config
+        .allowed_origins
+        .iter()
+        .any(|origin| origin.starts_with("https://"));
+    if !config.cookie_secure && (https_origin || config.tls_cert_file.is_some()) {
+        println!(
+            "warning: COOKIE_SECURE=false while the edge is reached over HTTPS: \
+             the session cookie would also travel over plain HTTP"
+        );
+    }
+    for contradiction in &contradictions {
+        println!("error: {contradiction}");
+    }
+    if contradictions.is_empty() {
+        println!("the settings are consistent");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

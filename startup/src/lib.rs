@@ -154,3 +154,68 @@ pub fn serve_metrics(listen: MetricsListen) {
         Err(error) => tracing::warn!(%address, %error, "metrics not served"),
     }
 }
+
+/// Prints every setting `command` reads from the environment as it takes
+/// effect, one `NAME=value  (source)` line each, secrets masked (values
+/// the command hides, and passwords in URLs); for `check-config`.
+pub fn print_settings(command: &clap::Command, matches: &clap::ArgMatches) {
+    for arg in command.get_arguments() {
+        let Some(env) = arg.get_env().and_then(|env| env.to_str()) else {
+            continue;
+        };
+        let id = arg.get_id().as_str();
+        let value = matches
+            .get_raw(id)
+            .map(|values| {
+                values
+                    .map(|value| value.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        let shown = if arg.is_hide_env_values_set() && !value.is_empty() {
+            "(set, hidden)".to_owned()
+        } else {
+            mask_url_password(&value)
+        };
+        let source = match matches.value_source(id) {
+            Some(clap::parser::ValueSource::EnvVariable) => "environment",
+            Some(clap::parser::ValueSource::CommandLine) => "command line",
+            Some(clap::parser::ValueSource::DefaultValue) => "default",
+            _ => "unset",
+        };
+        println!("{env}={shown}  ({source})");
+    }
+}
+
+/// `scheme://user:password@host…` with the password replaced by `***`.
+pub fn mask_url_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_owned();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return value.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_url_password;
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            mask_url_password("postgres://app:s3cret@db:5432/messenger"),
+            "postgres://app:***@db:5432/messenger"
+        );
+        assert_eq!(
+            mask_url_password("redis://cache:6379"),
+            "redis://cache:6379"
+        );
+        assert_eq!(mask_url_password("127.0.0.1:8000"), "127.0.0.1:8000");
+    }
+}

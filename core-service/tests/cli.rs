@@ -1,0 +1,58 @@
+//! `messenger-core check-config`: the effective settings with secrets
+//! masked, and a refusal of contradictory ones.
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn check_config(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-core"));
+    command.arg("check-config");
+    for name in ["REDIS_URL", "NATS_URL", "EDGE_SECRET", "DATABASE_URL"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().unwrap();
+    let text =
+        String::from_utf8(output.stdout).unwrap() + &String::from_utf8(output.stderr).unwrap();
+    (output.status.success(), text)
+}
+
+#[test]
+fn check_config_shows_the_settings_with_secrets_masked() {
+    let secret = "an-edge-secret-of-some-length";
+    let (ok, text) = check_config(&[
+        (
+            "DATABASE_URL",
+            "postgres://app:s3cret-password@db:5432/messenger",
+        ),
+        ("EDGE_SECRET", secret),
+        ("MAX_CHATS_PER_USER", "77"),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("DATABASE_URL=postgres://app:***@db:5432/messenger  (environment)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("MAX_CHATS_PER_USER=77  (environment)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("MAX_GROUPS_PER_USER=500  (default)"),
+        "{text}"
+    );
+    assert!(text.contains("EDGE_SECRET=(set, hidden)"), "{text}");
+    assert!(
+        !text.contains("s3cret-password") && !text.contains(secret),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_config_refuses_a_cluster_without_shared_counters() {
+    let (ok, text) = check_config(&[("NATS_URL", "nats://127.0.0.1:4222")]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("REDIS_URL"), "{text}");
+}

@@ -1,0 +1,61 @@
+//! `messenger-edge --check-config`: the effective settings with secrets
+//! masked, warnings for doubtful ones, a refusal of contradictory ones.
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+const SECRET: &str = "an-edge-secret-of-some-length";
+
+fn check_config(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-edge"));
+    command.arg("--check-config");
+    for name in [
+        "EDGE_SECRET",
+        "ALLOWED_ORIGINS",
+        "COOKIE_SECURE",
+        "TLS_CERT_FILE",
+        "TLS_KEY_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().unwrap();
+    let text =
+        String::from_utf8(output.stdout).unwrap() + &String::from_utf8(output.stderr).unwrap();
+    (output.status.success(), text)
+}
+
+#[test]
+fn an_https_origin_without_secure_cookies_is_a_warning() {
+    let (ok, text) = check_config(&[
+        ("EDGE_SECRET", SECRET),
+        ("ALLOWED_ORIGINS", "https://chat.example.com"),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("warning: COOKIE_SECURE=false"), "{text}");
+    assert!(
+        text.contains("EDGE_SECRET=(set, hidden)") && !text.contains(SECRET),
+        "{text}"
+    );
+    let (ok, text) = check_config(&[
+        ("EDGE_SECRET", SECRET),
+        ("ALLOWED_ORIGINS", "https://chat.example.com"),
+        ("COOKIE_SECURE", "true"),
+    ]);
+    assert!(ok && !text.contains("warning"), "{text}");
+}
+
+#[test]
+fn contradictions_are_refused() {
+    let (ok, text) = check_config(&[]);
+    assert!(!ok && text.contains("no EDGE_SECRET"), "{text}");
+    let (ok, text) = check_config(&[("EDGE_SECRET", SECRET), ("TLS_CERT_FILE", "/tmp/cert.pem")]);
+    assert!(!ok && text.contains("TLS_KEY_FILE"), "{text}");
+    let (ok, text) = check_config(&[
+        ("EDGE_SECRET", SECRET),
+        ("ALLOWED_ORIGINS", "not an origin"),
+    ]);
+    assert!(!ok, "{text}");
+}
