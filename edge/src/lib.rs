@@ -70,10 +70,9 @@ pub fn routes(
         .or(docs.serve(document.into_json()))
         .unify();
     // The edge's own pages need no CORS; other origins get its rules.
-    let own = origin::own_or_none(scheme).and(rest.clone());
-    let rest = own
-        .or(rest.with(cors(&origins)).map(warp::Reply::into_response))
-        .unify();
+    let own = origin::guard(scheme, true).and(rest.clone());
+    let other = origin::guard(scheme, false).and(rest.with(cors(&origins)));
+    let rest = own.or(other.map(warp::Reply::into_response)).unify();
     web::route()
         .or(http::health::routes(cores))
         .unify()

@@ -26,17 +26,23 @@ pub fn is_own(origin: &str, host: Option<&str>, scheme: &str) -> bool {
         && origin[scheme.len() + 3..].eq_ignore_ascii_case(host)
 }
 
-/// Passes a request without `Origin` or from the edge's own origin;
-/// rejects any other (as not found, so that the route with the CORS rules
-/// for other origins takes it).
-pub fn own_or_none(scheme: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+/// Passes a request exactly when `own` says whether it comes without
+/// `Origin` or from the edge's own origin, and rejects it (as not found)
+/// otherwise. The two guards, `true` and `false`, split the requests
+/// between the route for the edge's own pages and the route with the CORS
+/// rules for other origins, so that each request runs its handler once:
+/// one that a handler refused does not go on to the other route.
+pub fn guard(
+    scheme: &'static str,
+    own: bool,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("origin")
         .and(warp::header::optional::<String>("host"))
         .and_then(move |origin: Option<String>, host: Option<String>| {
-            let own = origin
+            let is_own_or_none = origin
                 .as_deref()
                 .is_none_or(|origin| is_own(origin, host.as_deref(), scheme));
-            std::future::ready(if own {
+            std::future::ready(if is_own_or_none == own {
                 Ok(())
             } else {
                 Err(warp::reject::not_found())

@@ -53,26 +53,8 @@ impl Store {
                 max: quota.groups_per_creator,
             });
         }
-        let chats_per_user = i32::try_from(quota.chats_per_user).unwrap_or(i32::MAX);
-        let full = transaction
-            .query_opt(
-                "SELECT id FROM users WHERE id = ANY($1) AND chat_count >= $2 LIMIT 1",
-                &[&group.member_ids, &chats_per_user],
-            )
-            .await?;
-        if let Some(full) = full {
-            return Err(Error::TooManyChats(full.get(0)));
-        }
-        let blocking = transaction
-            .query_opt(
-                "SELECT blocker_id FROM blocks
-                 WHERE blocked_id = $1 AND blocker_id = ANY($2) LIMIT 1",
-                &[&group.creator_id, &group.member_ids],
-            )
-            .await?;
-        if let Some(blocking) = blocking {
-            return Err(Error::Blocked(blocking.get(0)));
-        }
+        refuse_full(&transaction, &group.member_ids, quota.chats_per_user).await?;
+        refuse_blocking(&transaction, group.creator_id, &group.member_ids).await?;
         transaction
             .execute(
                 "INSERT INTO chats (id, name, type) VALUES ($1, $2, $3)",
@@ -100,6 +82,48 @@ impl Store {
             .await?;
         transaction.commit().await?;
         Ok(())
+    }
+}
+
+type Transaction<'a> = deadpool_postgres::Transaction<'a>;
+
+/// Refuses (`TooManyChats`, naming one) when one of `users` is in
+/// `chats_per_user` chats already: they cannot join another.
+pub(crate) async fn refuse_full(
+    transaction: &Transaction<'_>,
+    users: &[UserId],
+    chats_per_user: usize,
+) -> Result<()> {
+    let limit = i32::try_from(chats_per_user).unwrap_or(i32::MAX);
+    let full = transaction
+        .query_opt(
+            "SELECT id FROM users WHERE id = ANY($1) AND chat_count >= $2 LIMIT 1",
+            &[&users, &limit],
+        )
+        .await?;
+    match full {
+        Some(full) => Err(Error::TooManyChats(full.get(0))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses (`Blocked`, naming one) when one of `users` blocks `actor`, who
+/// would put them in a chat.
+pub(crate) async fn refuse_blocking(
+    transaction: &Transaction<'_>,
+    actor: UserId,
+    users: &[UserId],
+) -> Result<()> {
+    let blocking = transaction
+        .query_opt(
+            "SELECT blocker_id FROM blocks
+             WHERE blocked_id = $1 AND blocker_id = ANY($2) LIMIT 1",
+            &[&actor, &users],
+        )
+        .await?;
+    match blocking {
+        Some(blocking) => Err(Error::Blocked(blocking.get(0))),
+        None => Ok(()),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
 use crate::store::Store;
-use crate::store::chats::PERSONAL_CHAT;
+use crate::store::chats::{PERSONAL_CHAT, refuse_blocking, refuse_full};
 
 /// What asking for a pair's personal chat found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,25 +76,8 @@ impl Store {
         let (low, high) = pair(asker, other);
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
-        let blocking = transaction
-            .query_opt(
-                "SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
-                &[&other, &asker],
-            )
-            .await?;
-        if blocking.is_some() {
-            return Err(Error::Blocked(other));
-        }
-        let limit = i32::try_from(chats_per_user).unwrap_or(i32::MAX);
-        let full = transaction
-            .query_opt(
-                "SELECT id FROM users WHERE id = ANY($1) AND chat_count >= $2 LIMIT 1",
-                &[&[asker, other].as_slice(), &limit],
-            )
-            .await?;
-        if let Some(full) = full {
-            return Err(Error::TooManyChats(full.get(0)));
-        }
+        refuse_blocking(&transaction, asker, &[other]).await?;
+        refuse_full(&transaction, &[asker, other], chats_per_user).await?;
         transaction
             .execute(
                 "INSERT INTO chats (id, name, type) VALUES ($1, '', $2)",

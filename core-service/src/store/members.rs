@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
 use crate::membership::Membership;
 use crate::store::Store;
-use crate::store::chats::{GROUP_CHAT, GroupRecord};
+use crate::store::chats::{GROUP_CHAT, GroupRecord, refuse_blocking, refuse_full};
 
 type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
@@ -325,26 +325,8 @@ async fn check_newcomers(
     if let Some(unknown) = newcomers.iter().find(|user| !found.contains(user)) {
         return Err(Error::UnknownUser(*unknown));
     }
-    let limit = i32::try_from(chats_per_user).unwrap_or(i32::MAX);
-    let full = transaction
-        .query_opt(
-            "SELECT id FROM users WHERE id = ANY($1) AND chat_count >= $2 LIMIT 1",
-            &[&newcomers, &limit],
-        )
-        .await?;
-    if let Some(full) = full {
-        return Err(Error::TooManyChats(full.get(0)));
-    }
-    let blocking = transaction
-        .query_opt(
-            "SELECT blocker_id FROM blocks WHERE blocked_id = $1 AND blocker_id = ANY($2) LIMIT 1",
-            &[&actor, &newcomers],
-        )
-        .await?;
-    match blocking {
-        Some(blocking) => Err(Error::Blocked(blocking.get(0))),
-        None => Ok(()),
-    }
+    refuse_full(transaction, newcomers, chats_per_user).await?;
+    refuse_blocking(transaction, actor, newcomers).await
 }
 
 /// Gives the owner's role to the remaining admin or member that comes
