@@ -67,3 +67,41 @@ impl v1::EndReason {
         }
     }
 }
+
+impl v1::client_operation::Operation {
+    /// The operation's name, as its field in `ClientOperation` (the JSON
+    /// frame's `type` for the additions): a span's name, a log field.
+    pub fn name(&self) -> &'static str {
+        use v1::client_operation::Operation;
+        match self {
+            Operation::Login(_) => "login",
+            Operation::SendMessage(_) => "send_message",
+            Operation::CreateGroup(_) => "create_group",
+            Operation::MessageSeen(_) => "message_seen",
+            Operation::Sync(_) => "sync",
+            Operation::WatchPresence(_) => "watch_presence",
+            Operation::LeaveGroup(_) => "leave_group",
+            Operation::BlockUser(_) => "block_user",
+            Operation::UnblockUser(_) => "unblock_user",
+            Operation::ReadUpTo(_) => "read_up_to",
+            Operation::OpenDirectChat(_) => "open_direct_chat",
+            Operation::EditMessage(_) => "edit_message",
+            Operation::DeleteMessage(_) => "delete_message",
+            Operation::Typing(_) => "typing",
+            Operation::AddMembers(_) => "add_members",
+            Operation::RemoveMember(_) => "remove_member",
+            Operation::RenameGroup(_) => "rename_group",
+            Operation::SetRole(_) => "set_role",
+        }
+    }
+}
+
+impl From<v1::client_operation::Operation> for v1::ClientOperation {
+    /// The operation, with no trace context.
+    fn from(operation: v1::client_operation::Operation) -> Self {
+        v1::ClientOperation {
+            operation: Some(operation),
+            traceparent: String::new(),
+        }
+    }
+}

@@ -45,6 +45,10 @@ pub struct CoreConfig {
     /// finish what they took (and record their ends) before it exits.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
+    /// OpenTelemetry collector (OTLP over gRPC, e.g. `http://127.0.0.1:4317`)
+    /// the core sends its spans to; unset, it records none.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// The secret the cluster's edges present (at least 16 characters).
     /// Unset, the core accepts no edges and serves only gRPC clients.
     #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
@@ -133,6 +137,7 @@ impl CoreConfig {
             nats_url: self.nats_url.clone(),
             nats_subject: self.nats_subject.clone(),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+            otlp_endpoint: self.otlp_endpoint.clone(),
         }
     }
 

@@ -49,6 +49,7 @@ pub mod text;
 
 use config::DatabaseConfig;
 use local_db::LocalPostgres;
+use startup::traces::Traces;
 use std::future::Future;
 use std::sync::Arc;
 use store::Store;
@@ -107,7 +108,9 @@ pub async fn serve(
         .nats_url
         .clone()
         .zip(Some(settings.nats_subject.clone()));
+    let traces = Traces::export(settings.otlp_endpoint.as_deref(), "messenger-core")?;
     let mut core = state::Core::new(store, settings).map_err(grpc::ServeError::Redis)?;
+    core.traces = traces;
     if let Some((url, subject)) = nats {
         let bus = bus::Bus::connect(&url, &subject, core.id)
             .await

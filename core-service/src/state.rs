@@ -14,6 +14,7 @@ use crate::sessions::{Expiries, Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
 use messenger_proto::EdgeSecret;
+use startup::traces::Traces;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,6 +142,8 @@ pub struct Settings {
     /// How long a stopping core waits for its sessions to finish their
     /// last writes (their operations, their connection rows).
     pub shutdown_grace: Duration,
+    /// The OpenTelemetry collector spans go to, if any.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Settings {
@@ -153,6 +156,7 @@ impl Default for Settings {
             nats_url: None,
             nats_subject: crate::bus::DEFAULT_SUBJECT.to_owned(),
             shutdown_grace: Duration::from_secs(10),
+            otlp_endpoint: None,
         }
     }
 }
@@ -204,6 +208,8 @@ pub struct Core {
     pub tasks: tokio_util::task::TaskTracker,
     /// How long shutdown waits for them.
     pub shutdown_grace: Duration,
+    /// Where spans go (nowhere unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
+    pub traces: Traces,
 }
 
 impl Core {
@@ -218,6 +224,7 @@ impl Core {
             nats_url: _,
             nats_subject,
             shutdown_grace,
+            otlp_endpoint: _,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
         let registrations = registration_throttle(&auth, redis_url.as_deref())?;
@@ -249,6 +256,7 @@ impl Core {
             searches,
             tasks: tokio_util::task::TaskTracker::new(),
             shutdown_grace,
+            traces: Traces::default(),
         })
     }
 }

@@ -87,9 +87,7 @@ async fn two_users(seed: u64) -> (TestDatabase, DemoData, SocketAddr) {
 }
 
 fn operation(operation: Operation) -> ClientOperation {
-    ClientOperation {
-        operation: Some(operation),
-    }
+    ClientOperation::from(operation)
 }
 
 /// The next event, or `None` when the stream failed or ended.

@@ -7,8 +7,11 @@
 
 use crate::server::Peer;
 use messenger_proto::v1::OpenSession;
+use startup::traces::{SpanKind, TRACEPARENT, Trace, Traces};
 use std::net::SocketAddr;
 use warp::Filter;
+use warp::http::Method;
+use warp::path::FullPath;
 
 /// The name of the cookie holding a login session's token. Browsers hold
 /// it under this name, so it stays as it is.
@@ -58,6 +61,11 @@ pub struct Caller {
     pub credential: Option<Credential>,
     pub address: Option<SocketAddr>,
     pub user_agent: Option<String>,
+    /// The span of the request (REST), open while the caller is kept.
+    pub trace: Trace,
+    /// The trace context the request came with (`traceparent`), passed
+    /// on as it is when the edge records no span of its own.
+    pub traceparent: Option<String>,
 }
 
 impl Caller {
@@ -79,6 +87,13 @@ impl Caller {
             && let Ok(value) = agent.parse()
         {
             metadata.insert(messenger_proto::CLIENT_USER_AGENT_METADATA, value);
+        }
+        let traceparent = self
+            .trace
+            .traceparent()
+            .or_else(|| self.traceparent.clone());
+        if let Some(value) = traceparent.and_then(|value| value.parse().ok()) {
+            metadata.insert(TRACEPARENT, value);
         }
         request
     }
@@ -107,6 +122,8 @@ impl Caller {
             }),
             address: self.address,
             user_agent: self.user_agent.clone(),
+            trace: self.trace.clone(),
+            traceparent: self.traceparent.clone(),
         }
     }
 
@@ -117,21 +134,43 @@ impl Caller {
 }
 
 /// Extracts the caller: bearer header first, then the session cookie (only
-/// the `__Host-` one when cookies are `secure`).
+/// the `__Host-` one when cookies are `secure`). The request gets a span
+/// of `traces` (named by its method, as OpenTelemetry's HTTP conventions
+/// do without a route) that continues the trace it came with.
 pub fn caller(
     secure_cookie: bool,
+    traces: Traces,
 ) -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone {
+    let traced = warp::method()
+        .and(warp::path::full())
+        .and(warp::header::optional::<String>(TRACEPARENT))
+        .map(
+            move |method: Method, path: FullPath, traceparent: Option<String>| {
+                let trace =
+                    traces.start(method.to_string(), SpanKind::Server, traceparent.as_deref());
+                trace.record("http.request.method", || method.to_string());
+                trace.record("url.path", || path.as_str().to_owned());
+                (trace, traceparent)
+            },
+        );
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(login_cookie_name(
             secure_cookie,
         )))
         .and(warp::ext::optional::<Peer>().map(|peer: Option<Peer>| peer.map(|peer| peer.address)))
         .and(warp::header::optional::<String>("user-agent"))
+        .and(traced)
         .map(
-            |header: Option<String>, cookie: Option<String>, address, user_agent| Caller {
+            |header: Option<String>,
+             cookie: Option<String>,
+             address,
+             user_agent,
+             (trace, traceparent)| Caller {
                 credential: bearer(header.as_deref()).or_else(|| from_cookie(cookie)),
                 address,
                 user_agent,
+                trace,
+                traceparent,
             },
         )
 }

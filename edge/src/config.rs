@@ -95,6 +95,11 @@ pub struct EdgeConfig {
     /// the binary that runs the edge: both binaries take the same variable).
     #[arg(skip)]
     pub edge_secret: Option<EdgeSecret>,
+    /// The OpenTelemetry collector this edge sends its spans to
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`, read by the binary that runs the
+    /// edge, like `EDGE_SECRET`).
+    #[arg(skip)]
+    pub otlp_endpoint: Option<String>,
 }
 
 impl EdgeConfig {

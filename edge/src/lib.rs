@@ -26,6 +26,7 @@ pub mod ws;
 use config::EdgeConfig;
 use core_client::Cores;
 use server::HttpLimits;
+use startup::traces::Traces;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -37,12 +38,14 @@ pub fn routes(
     config: EdgeConfig,
     cores: Arc<Cores>,
     shutdown: watch::Receiver<bool>,
+    traces: Traces,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let origins = config.origins().unwrap_or_default();
     let scheme = origin::scheme(config.tls_cert_file.is_some());
     let context = http::Context {
         cores: cores.clone(),
         cookie_secure: config.cookie_secure,
+        traces: traces.clone(),
     };
     let mut document = openapi::Document::default();
     let docs = http::docs::Routes::mount(&mut document);
@@ -53,6 +56,7 @@ pub fn routes(
         scheme,
         cores.clone(),
         shutdown,
+        traces,
     );
     let rest = http::history::route(&mut document, context.clone())
         .or(http::accounts::routes(&mut document, context.clone()))
@@ -120,9 +124,11 @@ pub async fn serve(
         config.tls_cert_file.as_deref(),
         config.tls_key_file.as_deref(),
     )?;
-    let routes = routes(config.clone(), Arc::new(cores), shutdown);
+    let traces = Traces::export(config.otlp_endpoint.as_deref(), "messenger-edge")?;
+    let routes = routes(config.clone(), Arc::new(cores), shutdown, traces.clone());
     let limits = HttpLimits::from_config(config);
     server::serve(routes, listener, limits, tls, signal).await;
+    traces.shutdown().await;
     Ok(())
 }
 
@@ -140,4 +146,6 @@ pub enum EdgeError {
     Config(String),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    Traces(#[from] startup::traces::TracesError),
 }

@@ -19,6 +19,10 @@ struct Cli {
     /// least 16 characters).
     #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
     edge_secret: Option<EdgeSecret>,
+    /// OpenTelemetry collector (OTLP over gRPC, e.g. `http://127.0.0.1:4317`)
+    /// the edge sends its spans to; unset, it records none.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(flatten)]
     runtime: RuntimeConfig,
     /// Print the settings the edge would run with (secrets masked), warn
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         return check_config(&cli);
     }
     cli.config.edge_secret = cli.edge_secret;
+    cli.config.otlp_endpoint = cli.otlp_endpoint;
     match cli.runtime.build() {
         Ok(runtime) => runtime.block_on(run(cli.config)),
         Err(error) => {

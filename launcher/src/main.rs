@@ -77,6 +77,7 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
         .get_or_insert_with(EdgeSecret::random)
         .clone();
     cli.edge.edge_secret = Some(secret);
+    cli.edge.otlp_endpoint.clone_from(&cli.core.otlp_endpoint);
     print_welcome(core_address, edge_listener.local_addr()?, demo.as_ref());
 
     let (stop, stopped) = watch::channel(false);

@@ -69,6 +69,7 @@ async fn start(sizes: Sizes) -> Stack {
         tls_cert_file: None,
         tls_key_file: None,
         edge_secret: Some(core_service::testing::edge_secret()),
+        otlp_endpoint: None,
     };
     let mut until = stopped;
     tokio::spawn(async move {

@@ -1,6 +1,9 @@
 //! What each of the messenger's processes (the core, the edge, the
 //! launcher) does first: set up its logs and build its tokio runtime, the
-//! same way in each.
+//! same way in each; and what each reports about itself: metrics and
+//! traces ([`traces`]).
+
+pub mod traces;
 
 use clap::Args;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};

@@ -32,6 +32,7 @@ use crate::store::connections::{ConnectionOrigin, EndReason};
 use chrono::{DateTime, Utc};
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{self as pb, server_event::Event};
+use startup::traces::SpanKind;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -175,15 +176,24 @@ async fn resumable(
 
 /// Applies one client operation. A failure is answered with an `Error`
 /// event that repeats the operation's `client_id` or `message_id`.
+/// The operation's span continues the trace the caller passed, if any.
 pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::ClientOperation) {
-    let Some(operation) = operation.operation else {
+    let pb::ClientOperation {
+        operation,
+        traceparent,
+    } = operation;
+    let Some(operation) = operation else {
         let error = Error::invalid("operation", "no operation given");
         return reply_error(session, error, None, None).await;
     };
+    let parent = Some(traceparent.as_str()).filter(|value| !value.is_empty());
+    let trace = core
+        .traces
+        .start(operation.name(), SpanKind::Consumer, parent);
     let (client_id, message_id) = request_ids(&operation);
     let result = match operation {
         Operation::Login(login) => login::run(core, session, login).await,
-        Operation::SendMessage(send) => send_message::run(core, session, send).await,
+        Operation::SendMessage(send) => send_message::run(core, session, send, &trace).await,
         Operation::CreateGroup(group) => create_group::run(core, session, group).await,
         Operation::MessageSeen(seen) => message_seen::run(core, session, seen).await,
         Operation::Sync(sync) => sync::run(core, session, sync).await,
@@ -202,6 +212,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::SetRole(set) => set_role::run(core, session, set).await,
     };
     if let Err(error) = result {
+        trace.fail(error.code());
         reply_error(session, error, client_id, message_id).await;
     }
 }

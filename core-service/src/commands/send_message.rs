@@ -8,13 +8,20 @@ use crate::ids::{MessageId, UserId};
 use crate::state::Core;
 use crate::store::records::{NewMessage, StoredMessage};
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
+use startup::traces::Trace;
 use uuid::Uuid;
 
 /// Stores the message (one round trip), then acks it to this session, then
 /// delivers it once to every other live session of every member, on every
 /// core. A retry of a stored message (same `client_id`) is acked again and
-/// nothing else.
-pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> Result<()> {
+/// nothing else. `trace` (the operation's span) gets the store's and the
+/// fan-out's spans.
+pub async fn run(
+    core: &Core,
+    session: &mut SessionState,
+    send: SendMessage,
+    trace: &Trace,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let user = session.user()?;
     let message = parse(core, user, &send)?;
@@ -26,7 +33,9 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
         return Err(Error::NotAMember);
     }
     core.order.sending(message.id, session.id);
+    let storing = trace.child("store");
     let stored = core.writer.store(message.clone()).await;
+    storing.end();
     let stored = match stored {
         Ok(Some(stored)) if stored.created => stored,
         other => {
@@ -46,10 +55,18 @@ pub async fn run(core: &Core, session: &mut SessionState, send: SendMessage) -> 
     };
     session.reply(Event::MessageAck(ack)).await;
     crate::telemetry::acked(started.elapsed());
+    trace.record("messenger.chat_id", || stored.chat_id.to_string());
+    trace.record("messenger.seq", || stored.seq);
     if !stored.created {
+        trace.record("messenger.retry", || true);
         return Ok(());
     }
+    let fan_out = trace.child("fan_out");
+    fan_out.record("messenger.members", || {
+        i64::try_from(members.len()).unwrap_or(i64::MAX)
+    });
     events::stored(core, stored.record(&message), members, session.id);
+    fan_out.end();
     Ok(())
 }
 

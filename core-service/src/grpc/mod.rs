@@ -24,6 +24,7 @@ use messenger_proto::v1::{
     PresenceList, RegisterRequest, RevokeRequest, RevokeResponse, SearchUsersRequest, TokenGrant,
     TokenRequest, User, UserList,
 };
+use startup::traces::{SpanKind, TRACEPARENT, Trace};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,112 +106,185 @@ impl Messenger for MessengerService {
         &self,
         request: Request<HistoryRequest>,
     ) -> Result<Response<HistoryPage>, Status> {
-        let user = self.caller(request.metadata()).await?;
-        let page = history::get(&self.core, user.id, request.into_inner()).await?;
-        Ok(Response::new(page))
+        let trace = self.span("GetHistory", request.metadata());
+        let result = async {
+            let user = self.caller(request.metadata()).await?;
+            let page = history::get(&self.core, user.id, request.into_inner()).await?;
+            Ok(Response::new(page))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn check_login(&self, request: Request<Login>) -> Result<Response<User>, Status> {
-        let address = credentials::client_address(request.metadata());
-        let login = request.into_inner();
-        let user = login::check_credentials(&self.core, &login, address.as_deref()).await?;
-        Ok(Response::new(convert::user(&user)))
+        let trace = self.span("CheckLogin", request.metadata());
+        let result = async {
+            let address = credentials::client_address(request.metadata());
+            let login = request.into_inner();
+            let user = login::check_credentials(&self.core, &login, address.as_deref()).await?;
+            Ok(Response::new(convert::user(&user)))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<User>, Status> {
-        let address = credentials::client_address(request.metadata());
-        let user = accounts::register(&self.core, request.into_inner(), address.as_deref()).await?;
-        tracing::info!(user_id = %user.id, "account registered");
-        Ok(Response::new(convert::user(&user)))
+        let trace = self.span("Register", request.metadata());
+        let result = async {
+            let address = credentials::client_address(request.metadata());
+            let user =
+                accounts::register(&self.core, request.into_inner(), address.as_deref()).await?;
+            tracing::info!(user_id = %user.id, "account registered");
+            Ok(Response::new(convert::user(&user)))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn create_login_session(
         &self,
         request: Request<Login>,
     ) -> Result<Response<LoginSession>, Status> {
-        let address = credentials::client_address(request.metadata());
-        let login = request.into_inner();
-        let (token, expires_at, user) =
-            accounts::create_login_session(&self.core, login, address.as_deref()).await?;
-        Ok(Response::new(LoginSession {
-            token,
-            expires_at: Some(timestamp::to_proto(expires_at)),
-            user: Some(convert::user(&user)),
-        }))
+        let trace = self.span("CreateLoginSession", request.metadata());
+        let result = async {
+            let address = credentials::client_address(request.metadata());
+            let login = request.into_inner();
+            let (token, expires_at, user) =
+                accounts::create_login_session(&self.core, login, address.as_deref()).await?;
+            Ok(Response::new(LoginSession {
+                token,
+                expires_at: Some(timestamp::to_proto(expires_at)),
+                user: Some(convert::user(&user)),
+            }))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn grant_tokens(
         &self,
         request: Request<TokenRequest>,
     ) -> Result<Response<TokenGrant>, Status> {
-        let address = credentials::client_address(request.metadata());
-        let grant = request
-            .into_inner()
-            .grant
-            .ok_or_else(|| Error::invalid("grant", "no grant given"))?;
-        let tokens = accounts::grant_tokens(&self.core, grant, address.as_deref()).await?;
-        Ok(Response::new(tokens))
+        let trace = self.span("GrantTokens", request.metadata());
+        let result = async {
+            let address = credentials::client_address(request.metadata());
+            let grant = request
+                .into_inner()
+                .grant
+                .ok_or_else(|| Error::invalid("grant", "no grant given"))?;
+            let tokens = accounts::grant_tokens(&self.core, grant, address.as_deref()).await?;
+            Ok(Response::new(tokens))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn authenticate(
         &self,
         request: Request<AuthenticateRequest>,
     ) -> Result<Response<User>, Status> {
-        let user = self.caller(request.metadata()).await?;
-        Ok(Response::new(convert::user(&user)))
+        let trace = self.span("Authenticate", request.metadata());
+        let result = async {
+            let user = self.caller(request.metadata()).await?;
+            Ok(Response::new(convert::user(&user)))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn revoke(
         &self,
         request: Request<RevokeRequest>,
     ) -> Result<Response<RevokeResponse>, Status> {
-        let token = credentials::required_bearer_token(request.metadata())?;
-        accounts::revoke(&self.core, &token).await?;
-        Ok(Response::new(RevokeResponse {}))
+        let trace = self.span("Revoke", request.metadata());
+        let result = async {
+            let token = credentials::required_bearer_token(request.metadata())?;
+            accounts::revoke(&self.core, &token).await?;
+            Ok(Response::new(RevokeResponse {}))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn list_connections(
         &self,
         request: Request<ListConnectionsRequest>,
     ) -> Result<Response<ConnectionList>, Status> {
-        let user = self.caller(request.metadata()).await?;
-        let page = chats::connections(&self.core, user.id, request.into_inner()).await?;
-        Ok(Response::new(page))
+        let trace = self.span("ListConnections", request.metadata());
+        let result = async {
+            let user = self.caller(request.metadata()).await?;
+            let page = chats::connections(&self.core, user.id, request.into_inner()).await?;
+            Ok(Response::new(page))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn list_chats(
         &self,
         request: Request<ListChatsRequest>,
     ) -> Result<Response<ChatList>, Status> {
-        let user = self.caller(request.metadata()).await?;
-        let page = chats::list(&self.core, user.id, request.into_inner()).await?;
-        Ok(Response::new(page))
+        let trace = self.span("ListChats", request.metadata());
+        let result = async {
+            let user = self.caller(request.metadata()).await?;
+            let page = chats::list(&self.core, user.id, request.into_inner()).await?;
+            Ok(Response::new(page))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn list_presence(
         &self,
         request: Request<ListPresenceRequest>,
     ) -> Result<Response<PresenceList>, Status> {
-        let user = self.caller(request.metadata()).await?;
-        Ok(Response::new(chats::presence(&self.core, user.id).await?))
+        let trace = self.span("ListPresence", request.metadata());
+        let result = async {
+            let user = self.caller(request.metadata()).await?;
+            Ok(Response::new(chats::presence(&self.core, user.id).await?))
+        }
+        .await;
+        failed(&trace, result)
     }
 
     async fn search_users(
         &self,
         request: Request<SearchUsersRequest>,
     ) -> Result<Response<UserList>, Status> {
-        let user = self.caller(request.metadata()).await?;
-        let found = chats::search(&self.core, user.id, request.into_inner()).await?;
-        Ok(Response::new(found))
+        let trace = self.span("SearchUsers", request.metadata());
+        let result = async {
+            let user = self.caller(request.metadata()).await?;
+            let found = chats::search(&self.core, user.id, request.into_inner()).await?;
+            Ok(Response::new(found))
+        }
+        .await;
+        failed(&trace, result)
     }
 }
 
 impl MessengerService {
+    /// A unary call's span, which continues the caller's trace (the
+    /// `traceparent` metadata entry) when there is one.
+    fn span(&self, name: &'static str, metadata: &MetadataMap) -> Trace {
+        let parent = metadata
+            .get(TRACEPARENT)
+            .and_then(|value| value.to_str().ok());
+        self.core.traces.start(name, SpanKind::Server, parent)
+    }
+
     /// The user of the credential the request carries.
     async fn caller(&self, metadata: &MetadataMap) -> Result<UserRecord, Error> {
         let token = credentials::required_bearer_token(metadata)?;
         Ok(accounts::authenticate_token(&self.core, &token).await?.user)
     }
+}
+
+/// Marks `trace` as failed when the call failed.
+fn failed<T>(trace: &Trace, result: Result<T, Status>) -> Result<T, Status> {
+    if let Err(status) = &result {
+        trace.fail(status.message().to_owned());
+    }
+    result
 }
 
 /// Serves the core's gRPC API on `listener` until `stop` completes; then
@@ -273,6 +347,7 @@ pub async fn serve(
         tracing::warn!("some sessions did not finish in time");
     }
     crate::cores::stop(&core).await;
+    core.traces.shutdown().await;
     Ok(())
 }
 
@@ -315,4 +390,6 @@ pub enum ServeError {
     ClusterWithoutRedis,
     #[error("cannot follow the other cores' events: {0}")]
     Follow(async_nats::Error),
+    #[error(transparent)]
+    Traces(#[from] startup::traces::TracesError),
 }

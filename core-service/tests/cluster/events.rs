@@ -49,9 +49,7 @@ impl Session {
     }
 
     pub(crate) async fn operate(&self, operation: Operation) {
-        let operation = pb::ClientOperation {
-            operation: Some(operation),
-        };
+        let operation = pb::ClientOperation::from(operation);
         self.operations.send(operation).await.unwrap();
     }
 

@@ -82,9 +82,7 @@ async fn a_live_link_is_not_taken_over_by_its_name() {
     assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
 
     // The first link and its session carry on.
-    let chats = ClientOperation {
-        operation: Some(Operation::Sync(pb::Sync::default())),
-    };
+    let chats = ClientOperation::from(Operation::Sync(pb::Sync::default()));
     operate(&signals, 1, chats).await;
     let reply = delivery(&mut link).await;
     assert_eq!(reply.sessions, vec![1]);

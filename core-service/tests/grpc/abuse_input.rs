@@ -34,9 +34,7 @@ fn send(
         chat_id: chat.to_string(),
         text: text.into(),
     };
-    ClientOperation {
-        operation: Some(Operation::SendMessage(send)),
-    }
+    ClientOperation::from(Operation::SendMessage(send))
 }
 
 fn create_group(name: &str, user_ids: Vec<String>) -> ClientOperation {
@@ -44,9 +42,7 @@ fn create_group(name: &str, user_ids: Vec<String>) -> ClientOperation {
         name: name.into(),
         user_ids,
     };
-    ClientOperation {
-        operation: Some(Operation::CreateGroup(create)),
-    }
+    ClientOperation::from(Operation::CreateGroup(create))
 }
 
 /// The chats of demo user `user`.

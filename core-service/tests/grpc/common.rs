@@ -116,9 +116,7 @@ pub fn login(core: &Core, user: usize) -> ClientOperation {
         email: user.email.clone(),
         password: user.password.clone(),
     };
-    ClientOperation {
-        operation: Some(Operation::Login(login)),
-    }
+    ClientOperation::from(Operation::Login(login))
 }
 
 /// A raw gRPC session: the operation sender and the event stream.

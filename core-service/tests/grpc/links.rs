@@ -29,7 +29,10 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
     };
     let operation = Some(Operation::SendMessage(send));
     sender_ops
-        .send(ClientOperation { operation })
+        .send(ClientOperation {
+            operation,
+            traceparent: String::new(),
+        })
         .await
         .unwrap();
     let ack = sender_events.message().await.unwrap().unwrap();
@@ -112,9 +115,7 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
     let seen = pb::MessageSeen {
         message_id: uuid::Uuid::new_v4().to_string(),
     };
-    let operation = ClientOperation {
-        operation: Some(Operation::MessageSeen(seen)),
-    };
+    let operation = ClientOperation::from(Operation::MessageSeen(seen));
     operate(&signals, 1, operation).await;
     let answer = delivery(&mut link).await;
     assert_eq!(answer.operations_taken, 1);
@@ -136,9 +137,7 @@ fn unknown_receipt() -> ClientOperation {
     let seen = pb::MessageSeen {
         message_id: uuid::Uuid::new_v4().to_string(),
     };
-    ClientOperation {
-        operation: Some(Operation::MessageSeen(seen)),
-    }
+    ClientOperation::from(Operation::MessageSeen(seen))
 }
 
 /// The next delivery for `session`, skipping others.
@@ -180,7 +179,15 @@ async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
         text: "held".into(),
     };
     let operation = Some(Operation::SendMessage(send));
-    operate(&signals, 2, ClientOperation { operation }).await;
+    operate(
+        &signals,
+        2,
+        ClientOperation {
+            operation,
+            traceparent: String::new(),
+        },
+    )
+    .await;
     for _ in 0..=messenger_proto::LINK_OPERATION_WINDOW {
         operate(&signals, 2, unknown_receipt()).await;
     }

@@ -59,9 +59,7 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
             text: format!("{n} {}", "x".repeat(16_000)),
         };
         sender_ops
-            .send(ClientOperation {
-                operation: Some(Operation::SendMessage(send)),
-            })
+            .send(ClientOperation::from(Operation::SendMessage(send)))
             .await
             .unwrap();
         let ack = sender_events

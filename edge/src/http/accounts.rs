@@ -2,7 +2,7 @@
 //! `POST /auth/logout`, `GET /me`.
 
 use super::{Context, json_reply, with_context};
-use crate::auth::{self, Caller, caller};
+use crate::auth::{self, Caller};
 use crate::error::{ApiError, Detail, Throttled, ValidationError};
 use crate::http::body::{MAX_BODY_BYTES, Text, checked, json_object};
 use crate::openapi::Document;
@@ -67,23 +67,23 @@ pub fn routes(
     let register = document
         .route::<__path_register>()
         .and(body)
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context.clone()))
         .and_then(register);
     let login = document
         .route::<__path_login>()
         .and(body)
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context.clone()))
         .and_then(login);
     let logout = document
         .route::<__path_logout>()
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context.clone()))
         .and_then(logout);
     let me = document
         .route::<__path_me>()
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context))
         .and_then(me);
     register.or(login).unify().or(logout).unify().or(me).unify()

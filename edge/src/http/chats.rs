@@ -4,7 +4,7 @@
 use super::accounts::require_credential;
 use super::history::HistoryMessage;
 use super::{Context, PageParams, json_reply, with_context};
-use crate::auth::{Caller, caller};
+use crate::auth::Caller;
 use crate::error::{ApiError, Detail, ValidationError};
 use crate::openapi::Document;
 use messenger_proto::v1;
@@ -74,7 +74,7 @@ pub fn route(
     document
         .route::<__path_list>()
         .and(warp::query::<Vec<(String, String)>>())
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context))
         .and_then(list)
 }

@@ -2,7 +2,7 @@
 
 use super::accounts::require_credential;
 use super::{Context, with_context};
-use crate::auth::{Caller, caller};
+use crate::auth::Caller;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::openapi::{Document, PathParams};
 use crate::ws::translate::format_time;
@@ -88,7 +88,7 @@ pub fn route(
     document
         .route_with_params::<__path_handle>()
         .and(warp::query::<Vec<(String, String)>>())
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context))
         .and_then(handle)
 }

@@ -11,10 +11,12 @@ pub mod oauth;
 pub mod people;
 pub mod presence;
 
+use crate::auth::Caller;
 use crate::core_client::{CoreClient, Cores};
 use crate::error::ApiError;
 use history::{optional_integer, optional_limit};
 use serde::Serialize;
+use startup::traces::Traces;
 use std::convert::Infallible;
 use std::sync::Arc;
 use utoipa::IntoParams;
@@ -28,9 +30,16 @@ pub struct Context {
     pub cores: Arc<Cores>,
     /// Whether session cookies get the `Secure` attribute.
     pub cookie_secure: bool,
+    /// Where the requests' spans go.
+    pub traces: Traces,
 }
 
 impl Context {
+    /// The caller of a request, with the request's span.
+    pub fn caller(&self) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone + use<> {
+        crate::auth::caller(self.cookie_secure, self.traces.clone())
+    }
+
     /// A core for one call: the next in turn that has not just failed.
     pub fn core(&self) -> CoreClient {
         self.cores.pick()

@@ -5,7 +5,7 @@
 //! are accepted and ignored. Responses carry `Cache-Control: no-store`.
 
 use super::{Context, with_context};
-use crate::auth::{Caller, caller};
+use crate::auth::Caller;
 use crate::error::{ApiError, OAuthError, OAuthErrorBody, no_store, retry_after};
 use crate::http::body::MAX_BODY_BYTES;
 use crate::openapi::Document;
@@ -54,7 +54,7 @@ pub fn route(
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::bytes())
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context))
         .and_then(token)
 }

@@ -3,7 +3,7 @@
 use super::accounts::require_credential;
 use super::chats::ChatMember;
 use super::{Context, PageParams, json_reply, with_context};
-use crate::auth::{Caller, caller};
+use crate::auth::Caller;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::openapi::Document;
 use messenger_proto::v1;
@@ -31,7 +31,7 @@ pub fn route(
     document
         .route::<__path_search>()
         .and(warp::query::<Vec<(String, String)>>())
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context))
         .and_then(search)
 }

@@ -3,7 +3,7 @@
 
 use super::accounts::require_credential;
 use super::{Context, json_reply, with_context};
-use crate::auth::{Caller, caller};
+use crate::auth::Caller;
 use crate::error::{ApiError, Detail};
 use crate::openapi::Document;
 use crate::ws::translate::format_time;
@@ -46,7 +46,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route::<__path_list>()
-        .and(caller(context.cookie_secure))
+        .and(context.caller())
         .and(with_context(context))
         .and_then(list)
 }

@@ -29,6 +29,7 @@ use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{AuthenticateRequest, EndReason, SessionEnded};
 use messenger_proto::v1::{ClientOperation, Resumable, Sync, WatchPresence};
 use resume::{About, Resume};
+use startup::traces::{SpanKind, Traces};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +80,8 @@ pub struct ConnectionSettings {
     pub login_timeout: Duration,
     /// The edge's links to the cores.
     pub links: Arc<Links>,
+    /// Where the operations' spans go.
+    pub traces: Traces,
 }
 
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
@@ -113,8 +116,10 @@ pub fn route(
     scheme: &'static str,
     cores: Arc<Cores>,
     shutdown: watch::Receiver<bool>,
+    traces: Traces,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     let settings = ConnectionSettings {
+        traces,
         max_frame_bytes: config.max_frame_bytes,
         ping_interval: Duration::from_millis(config.ws_ping_interval_ms.max(1)),
         write_timeout: Duration::from_millis(config.ws_write_timeout_ms.max(1)),
@@ -139,7 +144,8 @@ pub fn route(
     document
         .route::<__path_route>()
         .and(upgrade::upgrade())
-        .and(caller(config.cookie_secure))
+        // The upgrade gets no span: each operation gets one.
+        .and(caller(config.cookie_secure, Traces::default()))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
         .and(warp::ext::optional::<Peer>())
@@ -471,8 +477,19 @@ impl Connection {
     }
 
     /// Sends one of the client's operations to the core, keeping a copy of
-    /// a message until it is answered.
-    fn send(&mut self, operation: ClientOperation) {
+    /// a message until it is answered. Its span (when traces are on) only
+    /// hands it over; the core's span for it continues the trace (as does
+    /// the core's for a resent copy).
+    fn send(&mut self, mut operation: ClientOperation) {
+        if let Some(kind) = &operation.operation
+            && let Some(traceparent) = self
+                .settings
+                .traces
+                .start(kind.name(), SpanKind::Producer, None)
+                .traceparent()
+        {
+            operation.traceparent = traceparent;
+        }
         match &operation.operation {
             Some(Operation::SendMessage(message)) => self
                 .unanswered
@@ -516,13 +533,11 @@ impl Connection {
         // The new core's `presence_list` shows the client what changed
         // while the session moved.
         if self.watches_presence {
-            self.session.send(ClientOperation {
-                operation: Some(Operation::WatchPresence(WatchPresence {})),
-            });
+            self.session
+                .send(Operation::WatchPresence(WatchPresence {}).into());
         }
-        self.session.send(ClientOperation {
-            operation: Some(Operation::Sync(Sync { since: Some(since) })),
-        });
+        self.session
+            .send(Operation::Sync(Sync { since: Some(since) }).into());
         true
     }
 }

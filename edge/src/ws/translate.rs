@@ -47,9 +47,7 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
             user_id: user.user_id,
         }),
     };
-    pb::ClientOperation {
-        operation: Some(operation),
-    }
+    operation.into()
 }
 
 /// The operations added to the documented protocol.

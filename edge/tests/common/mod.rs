@@ -278,6 +278,7 @@ async fn start_edge(
         tls_cert_file: None,
         tls_key_file: None,
         edge_secret: Some(core_service::testing::edge_secret()),
+        otlp_endpoint: None,
     };
     configure(&mut config);
     let (stop, receiver) = watch::channel(false);
