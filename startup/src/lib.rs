@@ -10,6 +10,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::runtime::Runtime;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -153,9 +154,22 @@ pub fn serve_metrics(listen: MetricsListen) {
         })
         .and_then(PrometheusBuilder::install);
     match installed {
-        Ok(()) => tracing::info!(%address, "metrics at http://{address}/metrics"),
+        Ok(()) => {
+            METRICS_ON.store(true, Ordering::Relaxed);
+            tracing::info!(%address, "metrics at http://{address}/metrics");
+        }
         Err(error) => tracing::warn!(%address, %error, "metrics not served"),
     }
+}
+
+/// Set once the exporter is installed.
+static METRICS_ON: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process records metrics: the facade records nothing
+/// without an exporter, and work done only for a metric (reading the
+/// clock for a latency) is skipped too.
+pub fn metrics_on() -> bool {
+    METRICS_ON.load(Ordering::Relaxed)
 }
 
 /// Prints every setting `command` reads from the environment as it takes

@@ -22,7 +22,7 @@ pub async fn run(
     send: SendMessage,
     trace: &Trace,
 ) -> Result<()> {
-    let started = std::time::Instant::now();
+    let started = startup::metrics_on().then(std::time::Instant::now);
     let user = session.user()?;
     let message = parse(core, user, &send)?;
     let members = core
@@ -54,7 +54,9 @@ pub async fn run(
         chat_id: stored.chat_id.to_string(),
     };
     session.reply(Event::MessageAck(ack)).await;
-    crate::telemetry::acked(started.elapsed());
+    if let Some(started) = started {
+        crate::telemetry::acked(started.elapsed());
+    }
     trace.record("messenger.chat_id", || stored.chat_id.to_string());
     trace.record("messenger.seq", || stored.seq);
     if !stored.created {

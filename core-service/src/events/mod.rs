@@ -224,7 +224,7 @@ fn arrive(core: &Core, arrival: Arrival) {
 fn deliver(core: &Core, arrival: &Arrival) {
     core.sessions
         .deliver(&arrival.members, arrival.skip, &arrival.event);
-    if arrival.skip.is_some() {
+    if arrival.skip.is_some() && startup::metrics_on() {
         let took = chrono::Utc::now() - arrival.record.timestamp;
         crate::telemetry::fanned_out(took.to_std().unwrap_or_default());
     }
