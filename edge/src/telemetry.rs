@@ -11,11 +11,27 @@ pub const FRAME_ERRORS: &str = "messenger_edge_frame_errors_total";
 /// Every metric the edge records.
 pub const NAMES: [&str; 3] = [CONNECTIONS, CLOSES, FRAME_ERRORS];
 
-static OPEN: LazyLock<Gauge> = LazyLock::new(|| gauge!(CONNECTIONS));
+static ANONYMOUS: LazyLock<Gauge> = LazyLock::new(|| gauge!(CONNECTIONS, "state" => "anonymous"));
+static LOGGED_IN: LazyLock<Gauge> = LazyLock::new(|| gauge!(CONNECTIONS, "state" => "logged_in"));
 
-/// A WebSocket's session opened (`1.0`) or ended (`-1.0`).
-pub fn connections(change: f64) {
-    OPEN.increment(change);
+/// A WebSocket's session opened; it is not logged in yet.
+pub fn opened() {
+    ANONYMOUS.increment(1.0);
+}
+
+/// A WebSocket's client logged in (or its credential did, on opening).
+pub fn logged_in() {
+    ANONYMOUS.decrement(1.0);
+    LOGGED_IN.increment(1.0);
+}
+
+/// A WebSocket's session ended, logged in or not.
+pub fn ended(logged_in: bool) {
+    if logged_in {
+        LOGGED_IN.decrement(1.0);
+    } else {
+        ANONYMOUS.decrement(1.0);
+    }
 }
 
 /// The edge closed a WebSocket with `code` (the documented close codes).

@@ -35,6 +35,15 @@ fn base(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+async fn scrape(address: std::net::SocketAddr) -> String {
+    reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_is_exported_and_the_dashboard_uses_only_those() {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -63,6 +72,14 @@ async fn every_metric_is_exported_and_the_dashboard_uses_only_those() {
     wrong.recv_error("invalid_credentials").await;
     wrong.send_text("not json").await;
     wrong.recv_error("invalid_json").await;
+    // Two sockets logged in, one not (yet).
+    let open = scrape(address).await;
+    for line in [
+        "messenger_edge_connections{state=\"logged_in\"} 2",
+        "messenger_edge_connections{state=\"anonymous\"} 1",
+    ] {
+        assert!(open.lines().any(|l| l == line), "{line} not in:\n{open}");
+    }
     reading
         .send(json!({"type": "typing", "chat_id": world.other_chat}))
         .await;
@@ -72,12 +89,7 @@ async fn every_metric_is_exported_and_the_dashboard_uses_only_those() {
     sending.close().await;
     stack.stop().await;
 
-    let scrape = reqwest::get(format!("http://{address}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let scrape = scrape(address).await;
     let exported: BTreeSet<String> = metric_names(&scrape)
         .iter()
         .map(|n| base(n).to_owned())

@@ -302,9 +302,8 @@ fn run(socket: Socket, pending: Box<Pending>) -> impl Future<Output = ()> + Send
     async move {
         let connection = opening.await;
         if let Some(connection) = connection {
-            crate::telemetry::connections(1.0);
+            crate::telemetry::opened();
             connection.serve().await;
-            crate::telemetry::connections(-1.0);
         }
     }
 }
@@ -354,6 +353,7 @@ impl Connection {
         {
             Box::pin(self.report_slow()).await;
         }
+        crate::telemetry::ended(self.resume.is_some());
         Box::pin(say_goodbye(self.sink, close)).await;
     }
 
@@ -505,6 +505,9 @@ impl Connection {
     fn keep(&mut self, resumable: Resumable) {
         // Logged in: the connection no longer counts as anonymous.
         self.places.anonymous = None;
+        if self.resume.is_none() {
+            crate::telemetry::logged_in();
+        }
         match &mut self.resume {
             Some(resume) if resume.is_moving() => resume.renew(resumable),
             _ => self.resume = Some(Box::new(Resume::new(resumable))),
