@@ -154,12 +154,14 @@ impl Harness {
     }
 }
 
-/// A session logged in as the world's first user, and its event queue.
+/// A session logged in as the world's first user, and its event queue,
+/// emptied of the login's own answer (so that an input's events are its
+/// own).
 async fn open_session(
     core: &Core,
     world: &DemoData,
 ) -> (SessionState, mpsc::Receiver<SharedEvent>) {
-    let (events, queue) = mpsc::channel(QUEUE);
+    let (events, mut queue) = mpsc::channel(QUEUE);
     let (switch, _closed) = CloseSwitch::channel();
     let outbox = Arc::new(Outbox::new(events, switch, None));
     let mut session = SessionState::new(
@@ -174,5 +176,6 @@ async fn open_session(
         .expect("the database answers")
         .expect("the world's first user");
     session.log_in(core, &user).await.expect("a login");
+    while queue.try_recv().is_ok() {}
     (session, queue)
 }

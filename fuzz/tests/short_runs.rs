@@ -6,10 +6,11 @@ use messenger_fuzz::mutate;
 use messenger_fuzz::seeds;
 use messenger_fuzz::session::{Harness, world};
 
-/// Seeds, the inputs fuzzing found failing (`fuzz/regressions/<target>/`),
-/// and the target's dictionary.
+/// The inputs fuzzing found failing (`fuzz/regressions/<target>/`, first:
+/// some failed only as a fresh harness's first input), the seeds, and the
+/// target's dictionary.
 fn inputs(target: &str) -> (Vec<Vec<u8>>, Vec<String>) {
-    let mut inputs = seeds::of(target, &world());
+    let mut inputs = Vec::new();
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("regressions")
         .join(target);
@@ -18,6 +19,7 @@ fn inputs(target: &str) -> (Vec<Vec<u8>>, Vec<String>) {
             inputs.push(std::fs::read(entry.path()).expect("a readable regression"));
         }
     }
+    inputs.extend(seeds::of(target, &world()));
     (inputs, seeds::dictionary(target))
 }
 
