@@ -31,7 +31,7 @@ pub enum ChartError {
 }
 
 /// Registers the font all chart text is drawn with (once per process).
-fn load_font(font: Option<&Path>) -> Result<(), ChartError> {
+pub fn load_font(font: Option<&Path>) -> Result<(), ChartError> {
     let path = match font {
         Some(path) => path.to_path_buf(),
         None => FONT_CANDIDATES

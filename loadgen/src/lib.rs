@@ -13,4 +13,5 @@ pub mod ledger;
 pub mod process;
 pub mod report;
 pub mod run;
+pub mod soak;
 pub mod timeline;

@@ -7,7 +7,7 @@ use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
 use loadgen::dataset::Directory;
 use loadgen::run::{Pace, Settings};
-use loadgen::{chart, history, idle, process, report, run};
+use loadgen::{chart, history, idle, process, report, run, soak};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,6 +32,9 @@ enum Command {
     Idle(IdleArgs),
     /// Concurrent history requests.
     History(HistoryArgs),
+    /// A long load on a cluster this command runs, with faults on a
+    /// schedule; checks that nothing acked is lost or doubled.
+    Soak(SoakArgs),
 }
 
 #[derive(Args)]
@@ -157,6 +160,62 @@ struct HistoryArgs {
     out: PathBuf,
 }
 
+#[derive(Args)]
+struct SoakArgs {
+    /// The data set the database was populated with: one client per user.
+    #[arg(long, default_value = "loadgen-data.json")]
+    data: PathBuf,
+    /// The populated database the cores use; checked at the end.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// Where `messenger-core` and `messenger-edge` are.
+    #[arg(long, default_value = "target/release")]
+    bin_dir: PathBuf,
+    /// Cores (two or more: over NATS and Redis) and edges to run.
+    #[arg(long, default_value_t = 1)]
+    cores: usize,
+    #[arg(long, default_value_t = 1)]
+    edges: usize,
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Minutes of load.
+    #[arg(long, default_value_t = 10.0)]
+    minutes: f64,
+    /// Messages per second per client.
+    #[arg(long, default_value_t = 1.0)]
+    rate: f64,
+    /// The faults, applied in turn.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "kill-core,kill-edge,restart-postgres,drop-clients,stall-client,stall-postgres"
+    )]
+    faults: Vec<soak::faults::Fault>,
+    /// Seconds between two faults.
+    #[arg(long, default_value_t = 60.0)]
+    fault_every: f64,
+    /// Shell command that restarts PostgreSQL at once, e.g.
+    /// `pg_ctlcluster 15 main restart -m immediate`.
+    #[arg(long)]
+    restart_postgres: Option<String>,
+    /// Shell command that restarts NATS.
+    #[arg(long)]
+    restart_nats: Option<String>,
+    /// Shell command that restarts Redis.
+    #[arg(long)]
+    restart_redis: Option<String>,
+    /// Folder for the report (`soak.json`), the memory chart (`memory.png`)
+    /// and the processes' logs.
+    #[arg(long, default_value = "loadgen-soak")]
+    out: PathBuf,
+    /// TrueType font for the chart's text.
+    #[arg(long)]
+    font: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
@@ -166,6 +225,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run_load(args).await,
             Command::Idle(args) => hold_idle(args).await,
             Command::History(args) => read_history(args).await,
+            Command::Soak(args) => run_soak(args).await,
         }
     });
     match result {
@@ -210,16 +270,21 @@ fn generate(args: GenArgs) -> Outcome {
 
 async fn prepare(target: &Target) -> Result<(Vec<Server>, Directory), Box<dyn std::error::Error>> {
     raise_open_file_limit();
-    let text = std::fs::read_to_string(&target.data)
-        .map_err(|e| format!("cannot read {}: {e}", target.data.display()))?;
-    let data: DemoData = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a demo-data file: {e}", target.data.display()))?;
+    let data = demo_data_file(&target.data)?;
     let directory = Directory::new(data, !target.all_chats);
     let mut servers = Vec::with_capacity(target.urls.len());
     for url in &target.urls {
         servers.push(Server::resolve(url).await?);
     }
     Ok((servers, directory))
+}
+
+fn demo_data_file(path: &std::path::Path) -> Result<DemoData, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let data = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a demo-data file: {e}", path.display()))?;
+    Ok(data)
 }
 
 fn plan(open: &Open) -> Plan {
@@ -365,4 +430,54 @@ async fn read_history(args: HistoryArgs) -> Outcome {
     });
     report::write_json(&args.out, &results)?;
     Ok(outcome.failed == 0)
+}
+
+async fn run_soak(args: SoakArgs) -> Outcome {
+    raise_open_file_limit();
+    let data = demo_data_file(&args.data)?;
+    let settings = soak::Settings {
+        layout: soak::cluster::Layout {
+            bin_dir: args.bin_dir.clone(),
+            database_url: args.database_url.clone(),
+            cores: args.cores.max(1),
+            edges: args.edges.max(1),
+            nats_url: args.nats_url.clone(),
+            redis_url: args.redis_url.clone(),
+            log_dir: args.out.join("logs"),
+        },
+        hooks: soak::faults::Hooks {
+            restart_postgres: args.restart_postgres.clone(),
+            restart_nats: args.restart_nats.clone(),
+            restart_redis: args.restart_redis.clone(),
+            database_url: args.database_url.clone(),
+        },
+        directory: Directory::new(data, true),
+        duration: Duration::from_secs_f64(args.minutes * 60.0),
+        rate: args.rate,
+        faults: args.faults.clone(),
+        fault_every: Duration::from_secs_f64(args.fault_every),
+    };
+    let outcome = soak::run(settings).await?;
+    let report = soak::report(&outcome);
+    std::fs::write(
+        args.out.join("soak.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    println!("{}", serde_json::to_string_pretty(&report["verdict"])?);
+    let chart = args.out.join("memory.png");
+    let title = format!(
+        "soak: {:.0} min, memory of each process (grey: faults)",
+        args.minutes
+    );
+    match soak::memory::draw(
+        &chart,
+        &title,
+        &outcome.memory,
+        &outcome.applied,
+        args.font.as_deref(),
+    ) {
+        Ok(()) => println!("chart: {}", chart.display()),
+        Err(error) => eprintln!("chart not drawn: {error}"),
+    }
+    Ok(outcome.verdict.clean)
 }

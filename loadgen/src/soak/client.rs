@@ -1,0 +1,449 @@
+//! One soak client: a user's device that behaves as a correct client must.
+//! It logs in (keeping its OAuth tokens), sends at its pace, keeps every message until it is acked,
+//! and when its connection breaks it reconnects with backoff, catches up
+//! with `sync` from its cursor and sends the un-acked messages again with
+//! the same `client_id`. It drops the copies it already had (by id) and
+//! records the rest in the ledger.
+
+use super::ledger::{Ack, Ledger};
+use crate::client::{self, Server, Socket};
+use demo_data::DemoUser;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::{self, Message};
+use uuid::Uuid;
+
+/// Most un-acked messages a client keeps before it waits.
+const WINDOW: usize = 16;
+/// The longest wait between two attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A send answered with an error is tried again after this long.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Something done to a client from outside: the faults on the client side.
+#[derive(Debug, Clone, Copy)]
+pub enum Command {
+    /// Drop the connection without a close frame.
+    Drop,
+    /// Stop reading for this long (a slow consumer).
+    Stall(Duration),
+}
+
+/// What every client shares.
+pub struct Shared {
+    pub ledger: Ledger,
+    pub http: reqwest::Client,
+    pub servers: Vec<Server>,
+    /// Messages per second per client.
+    pub rate: f64,
+    /// True while clients send new messages.
+    pub sending: watch::Receiver<bool>,
+    /// Set once sending stopped and every message is acked: catch up one
+    /// last time, and end.
+    pub finishing: watch::Receiver<bool>,
+    /// Clients that have logged in at least once.
+    pub connected: AtomicUsize,
+}
+
+impl Shared {
+    pub fn connected(&self) -> usize {
+        self.connected.load(Ordering::Relaxed)
+    }
+}
+
+/// A message waiting for its ack.
+struct Pending {
+    client_id: Uuid,
+    chat: Uuid,
+    text: String,
+    /// Not before then (after an error).
+    due: Instant,
+}
+
+/// How one connection ended.
+enum End {
+    /// The client finished: everything acked, caught up.
+    Done,
+    /// The connection broke, or was dropped on purpose.
+    Broken,
+}
+
+pub struct Client {
+    pub user: usize,
+    me: DemoUser,
+    chats: Vec<Uuid>,
+    /// The highest seq received in each chat: the `sync` cursor.
+    cursor: BTreeMap<Uuid, u64>,
+    /// In the order they were first sent.
+    unacked: BTreeMap<u64, Pending>,
+    order_of: HashMap<Uuid, u64>,
+    /// The chat of every message sent, by `client_id` (acks do not say).
+    chat_of: HashMap<Uuid, Uuid>,
+    next: u64,
+    /// Times the client connected again.
+    pub reconnects: u64,
+    credential: Option<Credential>,
+}
+
+/// A client's OAuth tokens.
+struct Credential {
+    access: String,
+    refresh: String,
+}
+
+/// An OAuth grant (`form`): the tokens it gives.
+async fn grant(
+    http: &reqwest::Client,
+    server: &Server,
+    form: &[(&str, &str)],
+) -> Result<Credential, client::ClientError> {
+    let failed = |error: String| client::ClientError::Token(error);
+    let response = http
+        .post(format!("{}/oauth/token", server.http))
+        .form(form)
+        .send()
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    match (
+        body["access_token"].as_str(),
+        body["refresh_token"].as_str(),
+    ) {
+        (Some(access), Some(refresh)) => Ok(Credential {
+            access: access.to_owned(),
+            refresh: refresh.to_owned(),
+        }),
+        _ => Err(failed(body.to_string())),
+    }
+}
+
+impl Client {
+    pub fn new(user: usize, me: DemoUser, chats: Vec<Uuid>) -> Client {
+        Client {
+            user,
+            me,
+            chats,
+            cursor: BTreeMap::new(),
+            unacked: BTreeMap::new(),
+            order_of: HashMap::new(),
+            chat_of: HashMap::new(),
+            next: 0,
+            reconnects: 0,
+            credential: None,
+        }
+    }
+
+    /// Runs until sending has stopped and everything it sent is acked and
+    /// it has caught up; returns itself for the report.
+    pub async fn run(
+        mut self,
+        shared: Arc<Shared>,
+        mut commands: mpsc::Receiver<Command>,
+    ) -> Client {
+        let mut failures = 0u32;
+        let mut first = true;
+        loop {
+            let server = &shared.servers[(self.user + failures as usize) % shared.servers.len()];
+            let Ok(socket) = self.connect(server, &shared.http).await else {
+                failures += 1;
+                backoff(failures).await;
+                continue;
+            };
+            if first {
+                shared.connected.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.reconnects += 1;
+            }
+            first = false;
+            failures = 0;
+            match self.session(socket, &shared, &mut commands).await {
+                End::Done => return self,
+                End::Broken => {
+                    failures += 1;
+                    backoff(failures).await;
+                }
+            }
+        }
+    }
+
+    /// Connects with the client's access token, as an app keeps its
+    /// tokens: the password is used once, and an expired access token is
+    /// refreshed (so reconnecting costs no password check).
+    async fn connect(
+        &mut self,
+        server: &Server,
+        http: &reqwest::Client,
+    ) -> Result<Socket, client::ClientError> {
+        let credential = match self.credential.take() {
+            Some(credential) => credential,
+            None => {
+                let form = [
+                    ("grant_type", "password"),
+                    ("username", self.me.email.as_str()),
+                    ("password", self.me.password.as_str()),
+                ];
+                grant(http, server, &form).await?
+            }
+        };
+        match client::connect(server, None, Some(&credential.access)).await {
+            Ok(mut socket) => {
+                self.credential = Some(credential);
+                client::await_auth(&mut socket).await?;
+                Ok(socket)
+            }
+            Err(client::ClientError::Handshake(tungstenite::Error::Http(response)))
+                if response.status() == 401 =>
+            {
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", credential.refresh.as_str()),
+                ];
+                // A failed refresh leaves no credential: the password next.
+                self.credential = grant(http, server, &form).await.ok();
+                Err(client::ClientError::Refused("access token expired".into()))
+            }
+            Err(error) => {
+                self.credential = Some(credential);
+                Err(error)
+            }
+        }
+    }
+
+    /// One connection: catch up, resend, then send and read until it ends.
+    async fn session(
+        &mut self,
+        mut socket: Socket,
+        shared: &Shared,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> End {
+        // Catch up first (on the first connection too: its answer is the
+        // first cursor). Until `sync_done`, live messages and the catch-up
+        // interleave, so order is only checked outside a sync.
+        if socket.send(sync_frame(&self.cursor)).await.is_err() {
+            return End::Broken;
+        }
+        let mut syncing = true;
+        let now = Instant::now();
+        for pending in self.unacked.values_mut() {
+            pending.due = now;
+        }
+        let mut last_seq: HashMap<Uuid, u64> = HashMap::new();
+        let mut finishing = shared.finishing.clone();
+        let mut sending = shared.sending.clone();
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / shared.rate));
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut final_sync = false;
+        loop {
+            if *finishing.borrow() && self.unacked.is_empty() && !final_sync {
+                // Everything acked: one last catch-up, then done.
+                if socket.send(sync_frame(&self.cursor)).await.is_err() {
+                    return End::Broken;
+                }
+                final_sync = true;
+                syncing = true;
+            }
+            tokio::select! {
+                frame = socket.next() => {
+                    let Some(Ok(frame)) = frame else { return End::Broken };
+                    let Message::Text(text) = frame else { continue };
+                    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    if self.read(&value, shared, &mut last_seq, syncing) {
+                        syncing = false;
+                        if final_sync {
+                            let _ = socket.close(None).await;
+                            return End::Done;
+                        }
+                    }
+                }
+                _ = ticks.tick() => {
+                    let sending_now = *sending.borrow_and_update();
+                    if self.send_due(&mut socket, shared, sending_now).await.is_err() {
+                        return End::Broken;
+                    }
+                }
+                command = commands.recv() => match command {
+                    Some(Command::Drop) => return End::Broken,
+                    Some(Command::Stall(time)) => tokio::time::sleep(time).await,
+                    None => {}
+                },
+                _ = finishing.changed() => {}
+            }
+        }
+    }
+
+    /// Sends the messages due again, and a new one when sending.
+    async fn send_due(
+        &mut self,
+        socket: &mut Socket,
+        shared: &Shared,
+        sending: bool,
+    ) -> Result<(), ()> {
+        let now = Instant::now();
+        let due: Vec<u64> = self
+            .unacked
+            .iter()
+            .filter(|(_, pending)| pending.due <= now)
+            .map(|(order, _)| *order)
+            .collect();
+        for order in due {
+            let frame = self.send_frame(&self.unacked[&order]);
+            // Not sent again until it fails again (or the connection does).
+            if let Some(pending) = self.unacked.get_mut(&order) {
+                pending.due = now + Duration::from_secs(3600);
+            }
+            socket.send(frame).await.map_err(|_| ())?;
+        }
+        if sending && self.unacked.len() < WINDOW && !self.chats.is_empty() {
+            let chat = self.chats[rand::rng().random_range(0..self.chats.len())];
+            let pending = Pending {
+                client_id: Uuid::new_v4(),
+                chat,
+                text: format!("soak {} from {}", self.next, self.user),
+                due: now + Duration::from_secs(3600),
+            };
+            let frame = self.send_frame(&pending);
+            self.order_of.insert(pending.client_id, self.next);
+            self.chat_of.insert(pending.client_id, pending.chat);
+            self.unacked.insert(self.next, pending);
+            self.next += 1;
+            shared.ledger.sent();
+            socket.send(frame).await.map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    fn send_frame(&self, pending: &Pending) -> Message {
+        let frame = json!({
+            "client_id": pending.client_id,
+            "sender_id": self.me.id,
+            "chat_id": pending.chat,
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "text": pending.text,
+        });
+        Message::text(frame.to_string())
+    }
+
+    /// Takes one server frame; true when it was the answer to a `sync`.
+    fn read(
+        &mut self,
+        value: &Value,
+        shared: &Shared,
+        last_seq: &mut HashMap<Uuid, u64>,
+        syncing: bool,
+    ) -> bool {
+        match value["type"].as_str() {
+            Some("message_ack") => {
+                // The ack names the message, not its chat: the chat is the
+                // one this client sent it to.
+                if let (Some(client_id), Some(id), Some(seq)) = (
+                    uuid(&value["client_id"]),
+                    uuid(&value["id"]),
+                    value["seq"].as_u64(),
+                ) && let Some(&chat) = self.chat_of.get(&client_id)
+                {
+                    if let Some(order) = self.order_of.remove(&client_id) {
+                        self.unacked.remove(&order);
+                    }
+                    let ack = Ack {
+                        id,
+                        chat,
+                        seq,
+                        sender: self.user,
+                    };
+                    shared.ledger.acked(client_id, ack);
+                }
+                false
+            }
+            Some("message") => {
+                if let (Some(id), Some(chat), Some(seq)) = (
+                    uuid(&value["id"]),
+                    uuid(&value["chat_id"]),
+                    value["seq"].as_u64(),
+                ) {
+                    self.received(shared, last_seq, (id, chat, seq), syncing);
+                }
+                false
+            }
+            Some("sync_done") => {
+                if let Some(cursor) = value["cursor"].as_object() {
+                    for (chat, seq) in cursor {
+                        if let (Ok(chat), Some(seq)) = (chat.parse::<Uuid>(), seq.as_u64()) {
+                            let known = self.cursor.entry(chat).or_default();
+                            *known = (*known).max(seq);
+                        }
+                    }
+                }
+                true
+            }
+            Some("error") => {
+                let detail = &value["detail"];
+                shared.ledger.error(detail["code"].as_str().unwrap_or("?"));
+                if let Some(order) =
+                    uuid(&detail["client_id"]).and_then(|id| self.order_of.get(&id))
+                    && let Some(pending) = self.unacked.get_mut(order)
+                {
+                    pending.due = Instant::now() + RETRY_AFTER;
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// A message (id, chat, seq) reached this connection.
+    fn received(
+        &mut self,
+        shared: &Shared,
+        last_seq: &mut HashMap<Uuid, u64>,
+        (id, chat, seq): (Uuid, Uuid, u64),
+        syncing: bool,
+    ) {
+        if !shared.ledger.delivered(self.user, id, chat, seq) {
+            return;
+        }
+        let last = last_seq.entry(chat).or_default();
+        if seq < *last && !syncing {
+            shared.ledger.out_of_order();
+        }
+        *last = (*last).max(seq);
+        let known = self.cursor.entry(chat).or_default();
+        *known = (*known).max(seq);
+    }
+}
+
+/// `sync` from `cursor`; with none yet, the newest messages of every chat
+/// (whose answer gives the first cursor).
+fn sync_frame(cursor: &BTreeMap<Uuid, u64>) -> Message {
+    if cursor.is_empty() {
+        return Message::text(json!({"type": "sync"}).to_string());
+    }
+    let since: serde_json::Map<String, Value> = cursor
+        .iter()
+        .map(|(chat, seq)| (chat.to_string(), json!(seq)))
+        .collect();
+    Message::text(json!({"type": "sync", "since": since}).to_string())
+}
+
+fn uuid(value: &Value) -> Option<Uuid> {
+    value.as_str()?.parse().ok()
+}
+
+/// Waits before the `failures`-th attempt: doubling from 100 ms up to
+/// [`MAX_BACKOFF`], with jitter so that clients do not come back at once.
+async fn backoff(failures: u32) {
+    let base = Duration::from_millis(100)
+        .saturating_mul(1 << failures.min(6))
+        .min(MAX_BACKOFF);
+    let jitter = rand::rng().random_range(0.5..1.0);
+    tokio::time::sleep(base.mul_f64(jitter)).await;
+}

@@ -1,0 +1,118 @@
+//! The processes' memory (RSS) each second of a soak, with the acks so far,
+//! and its chart: memory of each process over time, with the faults marked.
+
+use super::client::Shared;
+use super::faults::Applied;
+use crate::chart::{ChartError, load_font};
+use crate::process::usage_by_name;
+use plotters::prelude::*;
+use serde::Serialize;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The processes whose memory is sampled.
+pub const PROCESSES: [&str; 3] = ["messenger-core", "messenger-edge", "postgres"];
+
+/// One second of a soak.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub second: f64,
+    /// RSS in MiB, summed over the processes of each name, in the order
+    /// of [`PROCESSES`].
+    pub rss_mib: [f64; 3],
+    /// Messages acked so far.
+    pub acked: u64,
+}
+
+/// Samples in the background until stopped.
+pub struct Sampler {
+    task: tokio::task::JoinHandle<()>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+}
+
+impl Sampler {
+    pub fn start(started: Instant, shared: Arc<Shared>) -> Sampler {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let kept = samples.clone();
+        let task = tokio::spawn(async move {
+            let names: Vec<String> = PROCESSES.iter().map(|name| (*name).to_owned()).collect();
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                ticks.tick().await;
+                let usage = usage_by_name(&names);
+                let mib = |name: &str| usage.get(name).map_or(0.0, |u| u.rss_kib as f64 / 1024.0);
+                let sample = Sample {
+                    second: started.elapsed().as_secs_f64(),
+                    rss_mib: PROCESSES.map(mib),
+                    acked: shared.ledger.counts().acked,
+                };
+                kept.lock().expect("samples lock").push(sample);
+            }
+        });
+        Sampler { task, samples }
+    }
+
+    pub fn stop(self) -> Vec<Sample> {
+        self.task.abort();
+        self.samples.lock().expect("samples lock").clone()
+    }
+}
+
+/// Draws each process's memory over the soak, faults as vertical marks.
+pub fn draw(
+    path: &Path,
+    title: &str,
+    samples: &[Sample],
+    faults: &[Applied],
+    font: Option<&Path>,
+) -> Result<(), ChartError> {
+    load_font(font)?;
+    let draw_error = |error: &dyn std::fmt::Display| ChartError::Draw(error.to_string());
+    let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| draw_error(&e))?;
+    let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
+    let top = samples
+        .iter()
+        .flat_map(|sample| sample.rss_mib)
+        .fold(1.0f64, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..end, 0f64..top * 1.15)
+        .map_err(|e| draw_error(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("RSS, MiB")
+        .draw()
+        .map_err(|e| draw_error(&e))?;
+    for fault in faults {
+        let mark = [(fault.at_seconds, 0.0), (fault.at_seconds, top * 1.15)];
+        chart
+            .draw_series(LineSeries::new(mark, BLACK.mix(0.25)))
+            .map_err(|e| draw_error(&e))?;
+    }
+    let colors = [BLUE, RED, GREEN];
+    for (index, name) in PROCESSES.iter().enumerate() {
+        let color = colors[index];
+        let points = samples
+            .iter()
+            .map(|sample| (sample.second, sample.rss_mib[index]));
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(|e| draw_error(&e))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| draw_error(&e))?;
+    root.present().map_err(|e| draw_error(&e))
+}

@@ -1,0 +1,91 @@
+//! A short soak (32 s) on a cluster of two cores and two edges run as
+//! processes, with a core and an edge killed (SIGKILL), connections
+//! dropped and PostgreSQL made slow: every acked message is stored once
+//! and reaches every other member once, and sending resumes after every
+//! fault. (The long soaks are run by hand: see docs/reliability.md.)
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+use core_service::demo_data::populate;
+use core_service::testing::TestDatabase;
+use demo_data::generate::{Sizes, generate};
+use loadgen::dataset::Directory;
+use loadgen::soak::cluster::Layout;
+use loadgen::soak::faults::{Fault, Hooks};
+use loadgen::soak::{self, Settings};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The folder of the messenger's binaries, built like this test (cargo
+/// builds only a test's own package's binaries for it).
+fn binaries() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = std::process::Command::new(cargo)
+        .args(["build", "-p", "core-service", "-p", "edge", "--bins"])
+        .status()
+        .unwrap();
+    assert!(built.success(), "the binaries build");
+    let test = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<this test>
+    test.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_with_kills_drops_and_a_slow_database_loses_and_doubles_nothing() {
+    let bin_dir = binaries();
+    let db = TestDatabase::create().await;
+    let data = generate(&Sizes {
+        users: 24,
+        personal_chats: 0,
+        groups: 8,
+        group_size: 4,
+        messages_per_chat: 2,
+        ..Sizes::default()
+    })
+    .unwrap();
+    populate::populate(&db.store(), &data).await.unwrap();
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    let settings = Settings {
+        layout: Layout {
+            bin_dir,
+            database_url: db.url(),
+            cores: 2,
+            edges: 2,
+            nats_url: env("NATS_URL", "nats://127.0.0.1:4222"),
+            redis_url: env("REDIS_URL", "redis://127.0.0.1:6379"),
+            log_dir: std::env::temp_dir().join(format!("soak-{}", uuid::Uuid::new_v4())),
+        },
+        hooks: Hooks {
+            database_url: db.url(),
+            ..Hooks::default()
+        },
+        directory: Directory::new(data, true),
+        duration: Duration::from_secs(32),
+        rate: 2.0,
+        faults: vec![
+            Fault::KillCore,
+            Fault::DropClients,
+            Fault::KillEdge,
+            Fault::StallPostgres,
+        ],
+        fault_every: Duration::from_secs(7),
+    };
+    let outcome = soak::run(settings).await.unwrap();
+    let verdict = &outcome.verdict;
+    assert!(verdict.clean, "{verdict:#?}");
+    assert!(verdict.counts.acked >= 500, "{verdict:#?}");
+    assert!(
+        verdict.reconnects >= 10,
+        "the faults broke connections: {verdict:#?}"
+    );
+    assert_eq!(outcome.applied.len(), 4);
+    for applied in &outcome.applied {
+        assert!(!applied.detail.starts_with("failed"), "{applied:?}");
+        assert!(
+            applied.first_ack_after_seconds.is_some(),
+            "acks resumed: {applied:?}"
+        );
+    }
+    assert!(outcome.memory.len() >= 30, "a sample each second");
+}
