@@ -11,6 +11,18 @@ use std::path::PathBuf;
 use tokio::sync::OnceCell;
 use tokio_postgres::{Config, NoTls};
 
+/// The tables a demo-data load writes.
+pub const LOADED_TABLES: [&str; 8] = [
+    "users",
+    "chats",
+    "chat_members",
+    "groups",
+    "user_groups",
+    "messages",
+    "message_seen_status",
+    "direct_chats",
+];
+
 /// The server's administrative connection settings, found once per process.
 static ADMIN: OnceCell<Config> = OnceCell::const_new();
 
@@ -82,6 +94,16 @@ impl TestDatabase {
             .map(|password| format!(":{}", String::from_utf8_lossy(password)))
             .unwrap_or_default();
         format!("postgres://{user}{password}@{host}:{port}/{}", self.name)
+    }
+
+    /// The row count of each table a demo-data load writes, in the order
+    /// of [`LOADED_TABLES`], to compare database states.
+    pub async fn loaded_counts(&self) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for table in LOADED_TABLES {
+            counts.push(self.count(&format!("SELECT count(*) FROM {table}")).await);
+        }
+        counts
     }
 
     /// Runs one query on a fresh connection and returns its first column of

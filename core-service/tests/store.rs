@@ -23,23 +23,6 @@ fn small_data(seed: u64) -> core_service::demo_data::DemoData {
     .unwrap()
 }
 
-/// Every table's row count, to compare database states.
-async fn row_counts(db: &TestDatabase) -> Vec<i64> {
-    let mut counts = vec![];
-    for table in [
-        "users",
-        "chats",
-        "chat_members",
-        "groups",
-        "user_groups",
-        "messages",
-        "message_seen_status",
-    ] {
-        counts.push(db.count(&format!("SELECT count(*) FROM {table}")).await);
-    }
-    counts
-}
-
 /// How many migration files `sql/` holds: each is one migration.
 fn migration_files() -> i64 {
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql");
@@ -95,10 +78,10 @@ async fn loading_a_file_twice_adds_nothing_the_second_time() {
     let data = small_data(1);
     let first = populate::populate(&db.store(), &data).await.unwrap();
     assert_eq!((first.users, first.chats, first.messages), (6, 5, 20));
-    let after_first = row_counts(&db).await;
+    let after_first = db.loaded_counts().await;
     let second = populate::populate(&db.store(), &data).await.unwrap();
     assert_eq!((second.users, second.chats, second.messages), (0, 0, 0));
-    assert_eq!(row_counts(&db).await, after_first);
+    assert_eq!(db.loaded_counts().await, after_first);
     assert_eq!(after_first[6] as usize, data.message_seen_status.len());
 }
 
@@ -147,7 +130,7 @@ async fn a_file_with_a_dangling_reference_is_refused_and_nothing_is_written() {
             .to_string()
             .starts_with(&format!("message_seen_status[{last}]: user_id"))
     );
-    assert_eq!(row_counts(&db).await, vec![0; 7]);
+    assert_eq!(db.loaded_counts().await, vec![0; 8]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,12 +139,12 @@ async fn an_email_taken_by_another_account_is_refused_naming_the_entry() {
     populate::populate(&db.store(), &small_data(5))
         .await
         .unwrap();
-    let before = row_counts(&db).await;
+    let before = db.loaded_counts().await;
     let mut other = small_data(6);
     other.users[2].email = small_data(5).users[0].email.to_uppercase();
     let error = populate::populate(&db.store(), &other).await.unwrap_err();
     assert!(error.to_string().starts_with("users[2]: email"), "{error}");
-    assert_eq!(row_counts(&db).await, before);
+    assert_eq!(db.loaded_counts().await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 
 use crate::latency::Latencies;
 use crate::timeline::Second;
+use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -71,8 +72,45 @@ pub fn draw(
     root.present().map_err(draw_error)
 }
 
-fn draw_error(error: impl std::fmt::Display) -> ChartError {
+pub(crate) fn draw_error(error: impl std::fmt::Display) -> ChartError {
     ChartError::Draw(error.to_string())
+}
+
+/// Draws one labelled line on `chart`.
+pub(crate) fn line<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    color: RGBColor,
+    label: &str,
+) -> Result<(), ChartError>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    chart
+        .draw_series(LineSeries::new(points, color.stroke_width(2)))
+        .map_err(draw_error)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+/// Draws the legend of `chart`'s labelled lines at `position`.
+pub(crate) fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), ChartError>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(draw_error)
 }
 
 /// x is "nines": 0 → p0, 1 → p90, 2 → p99, 3 → p99.9, 4 → p99.99.
@@ -121,19 +159,9 @@ fn latency_panel<DB: DrawingBackend>(
             .into_iter()
             .map(|(p, ms)| (nines(p).min(4.5), ms.max(0.01)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(draw_error)?
-            .label(*label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        line(&mut chart, points, color, label)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(draw_error)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// A line of the throughput panel: label, colour, value of a second.
@@ -172,19 +200,9 @@ fn throughput_panel<DB: DrawingBackend>(
         let points = seconds
             .iter()
             .map(|s| (s.second as f64 + 0.5, value(s) as f64));
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(draw_error)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        line(&mut chart, points, color, label)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(draw_error)
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 use super::client::Shared;
 use super::faults::Applied;
-use crate::chart::{ChartError, load_font};
+use crate::chart::{ChartError, draw_error, legend, line, load_font};
 use crate::process::usage_by_name;
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub const PROCESSES: [&str; 3] = ["messenger-core", "messenger-edge", "postgres"];
 
 /// One second of a soak.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     pub second: f64,
     /// RSS in MiB, summed over the processes of each name, in the order
@@ -59,7 +59,9 @@ impl Sampler {
     }
 }
 
-/// Draws each process's memory over the soak, faults as vertical marks.
+/// Draws each process's memory over the soak: the messenger's processes
+/// on the left, PostgreSQL's (whose RSS counts the shared buffers once per
+/// backend) on the right; faults as vertical marks.
 pub fn draw(
     path: &Path,
     title: &str,
@@ -68,51 +70,61 @@ pub fn draw(
     font: Option<&Path>,
 ) -> Result<(), ChartError> {
     load_font(font)?;
-    let draw_error = |error: &dyn std::fmt::Display| ChartError::Draw(error.to_string());
     let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| draw_error(&e))?;
+    root.fill(&WHITE).map_err(draw_error)?;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(draw_error)?;
+    let (left, right) = root.split_horizontally(700);
+    panel(
+        &left,
+        "messenger-core, messenger-edge",
+        &[0, 1],
+        samples,
+        faults,
+    )?;
+    panel(&right, "postgres (all processes)", &[2], samples, faults)?;
+    root.present().map_err(draw_error)
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    processes: &[usize],
+    samples: &[Sample],
+    faults: &[Applied],
+) -> Result<(), ChartError> {
     let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
     let top = samples
         .iter()
-        .flat_map(|sample| sample.rss_mib)
-        .fold(1.0f64, f64::max);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .flat_map(|sample| processes.iter().map(|&index| sample.rss_mib[index]))
+        .fold(1.0f64, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..end, 0f64..top * 1.15)
-        .map_err(|e| draw_error(&e))?;
+        .build_cartesian_2d(0f64..end, 0f64..top)
+        .map_err(draw_error)?;
     chart
         .configure_mesh()
         .x_desc("seconds")
         .y_desc("RSS, MiB")
+        .light_line_style(WHITE)
         .draw()
-        .map_err(|e| draw_error(&e))?;
+        .map_err(draw_error)?;
     for fault in faults {
-        let mark = [(fault.at_seconds, 0.0), (fault.at_seconds, top * 1.15)];
+        let mark = [(fault.at_seconds, 0.0), (fault.at_seconds, top)];
         chart
-            .draw_series(LineSeries::new(mark, BLACK.mix(0.25)))
-            .map_err(|e| draw_error(&e))?;
+            .draw_series(LineSeries::new(mark, RGBColor(255, 140, 0).stroke_width(1)))
+            .map_err(draw_error)?;
     }
     let colors = [BLUE, RED, GREEN];
-    for (index, name) in PROCESSES.iter().enumerate() {
+    for &index in processes {
         let color = colors[index];
         let points = samples
             .iter()
             .map(|sample| (sample.second, sample.rss_mib[index]));
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(|e| draw_error(&e))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        line(&mut chart, points, color, PROCESSES[index])?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(|e| draw_error(&e))?;
-    root.present().map_err(|e| draw_error(&e))
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
