@@ -35,6 +35,21 @@ enum Command {
     /// A long load on a cluster this command runs, with faults on a
     /// schedule; checks that nothing acked is lost or doubled.
     Soak(SoakArgs),
+    /// Draws the memory chart of a soak's report again.
+    SoakChart(SoakChartArgs),
+}
+
+#[derive(Args)]
+struct SoakChartArgs {
+    /// The soak's `soak.json`.
+    #[arg(long)]
+    report: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long)]
+    title: String,
+    #[arg(long)]
+    font: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -226,6 +241,7 @@ fn main() -> ExitCode {
             Command::Idle(args) => hold_idle(args).await,
             Command::History(args) => read_history(args).await,
             Command::Soak(args) => run_soak(args).await,
+            Command::SoakChart(args) => soak_chart(&args),
         }
     });
     match result {
@@ -480,4 +496,18 @@ async fn run_soak(args: SoakArgs) -> Outcome {
         Err(error) => eprintln!("chart not drawn: {error}"),
     }
     Ok(outcome.verdict.clean)
+}
+
+fn soak_chart(args: &SoakChartArgs) -> Outcome {
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&args.report)?)?;
+    let samples: Vec<soak::memory::Sample> = serde_json::from_value(report["samples"].clone())?;
+    let faults: Vec<soak::faults::Applied> = serde_json::from_value(report["faults"].clone())?;
+    soak::memory::draw(
+        &args.out,
+        &args.title,
+        &samples,
+        &faults,
+        args.font.as_deref(),
+    )?;
+    Ok(true)
 }

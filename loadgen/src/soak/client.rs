@@ -11,7 +11,7 @@ use demo_data::DemoUser;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -79,8 +79,11 @@ pub struct Client {
     pub user: usize,
     me: DemoUser,
     chats: Vec<Uuid>,
-    /// The highest seq received in each chat: the `sync` cursor.
+    /// The seq up to which each chat is known to be complete: the `sync`
+    /// cursor.
     cursor: BTreeMap<Uuid, u64>,
+    /// Seqs received past a chat's cursor, not yet next to it.
+    ahead: HashMap<Uuid, BTreeSet<u64>>,
     /// In the order they were first sent.
     unacked: BTreeMap<u64, Pending>,
     order_of: HashMap<Uuid, u64>,
@@ -134,6 +137,7 @@ impl Client {
             me,
             chats,
             cursor: BTreeMap::new(),
+            ahead: HashMap::new(),
             unacked: BTreeMap::new(),
             order_of: HashMap::new(),
             chat_of: HashMap::new(),
@@ -361,6 +365,7 @@ impl Client {
                         sender: self.user,
                     };
                     shared.ledger.acked(client_id, ack);
+                    self.complete(chat, seq);
                 }
                 false
             }
@@ -378,8 +383,7 @@ impl Client {
                 if let Some(cursor) = value["cursor"].as_object() {
                     for (chat, seq) in cursor {
                         if let (Ok(chat), Some(seq)) = (chat.parse::<Uuid>(), seq.as_u64()) {
-                            let known = self.cursor.entry(chat).or_default();
-                            *known = (*known).max(seq);
+                            self.caught_up(chat, seq);
                         }
                     }
                 }
@@ -416,8 +420,34 @@ impl Client {
             shared.ledger.out_of_order();
         }
         *last = (*last).max(seq);
+        // A live message during a sync may be ahead of what the sync has
+        // sent: the sync's answer moves the cursor.
+        if !syncing {
+            self.complete(chat, seq);
+        }
+    }
+
+    /// `seq` of `chat` is here (a message, or the ack of this client's
+    /// own): the cursor moves over every seq now complete, and only those,
+    /// so that a sync from it never passes a message by.
+    fn complete(&mut self, chat: Uuid, seq: u64) {
+        let known = self.cursor.entry(chat).or_default();
+        let ahead = self.ahead.entry(chat).or_default();
+        if seq > *known {
+            ahead.insert(seq);
+        }
+        while ahead.remove(&(*known + 1)) {
+            *known += 1;
+        }
+    }
+
+    /// A sync's answer: `chat` is complete up to `seq`.
+    fn caught_up(&mut self, chat: Uuid, seq: u64) {
         let known = self.cursor.entry(chat).or_default();
         *known = (*known).max(seq);
+        let ahead = self.ahead.entry(chat).or_default();
+        ahead.retain(|&later| later > seq);
+        self.complete(chat, seq);
     }
 }
 

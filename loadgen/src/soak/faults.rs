@@ -5,13 +5,13 @@ use super::client::Command;
 use super::cluster::Cluster;
 use super::ledger::Ledger;
 use rand::seq::IndexedRandom;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// One kind of fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// SIGKILL a core (in turn), start it again after 2 s.
@@ -43,7 +43,7 @@ pub struct Hooks {
 }
 
 /// What one fault did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Applied {
     /// Seconds into the soak.
     pub at_seconds: f64,
