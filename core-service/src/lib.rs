@@ -86,7 +86,7 @@ pub async fn open_database(config: &DatabaseConfig) -> Result<Database, Database
             (local.url(), Some(local))
         }
     };
-    tracing::info!(database = %config::mask_password(&url), "using database");
+    tracing::info!(database = %startup::mask_url_password(&url), "using database");
     let store = Store::new(&url, config.database_pool_size)?
         .with_recent_budget(config.history_cache_mib.saturating_mul(config::MIB));
     store::migrate::run(&store).await?;

@@ -205,12 +205,14 @@ pub fn print_settings(command: &clap::Command, matches: &clap::ArgMatches) {
     }
 }
 
-/// `scheme://user:password@host…` with the password replaced by `***`.
+/// `scheme://user:password@host…` with the password replaced by `***`
+/// (for logs and printed settings). The host starts after the last `@`,
+/// so a password holding one is masked whole.
 pub fn mask_url_password(value: &str) -> String {
     let Some((scheme, rest)) = value.split_once("://") else {
         return value.to_owned();
     };
-    let Some((credentials, host)) = rest.split_once('@') else {
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
         return value.to_owned();
     };
     match credentials.split_once(':') {
@@ -234,5 +236,14 @@ mod tests {
             "redis://cache:6379"
         );
         assert_eq!(mask_url_password("127.0.0.1:8000"), "127.0.0.1:8000");
+        assert_eq!(
+            mask_url_password("postgres://postgres@127.0.0.1/postgres"),
+            "postgres://postgres@127.0.0.1/postgres"
+        );
+        assert_eq!(mask_url_password("host=db user=app"), "host=db user=app");
+        assert_eq!(
+            mask_url_password("postgres://app:p@ss@db/messenger"),
+            "postgres://app:***@db/messenger"
+        );
     }
 }
