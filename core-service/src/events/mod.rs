@@ -167,8 +167,10 @@ async fn apply(core: &Core, event: Event) {
     crate::telemetry::bus_event("received");
     match event {
         Event::Stored(record) => {
-            let lag = chrono::Utc::now() - record.timestamp;
-            crate::telemetry::bus_lag(lag.to_std().unwrap_or_default());
+            if startup::metrics_on() {
+                let lag = chrono::Utc::now() - record.timestamp;
+                crate::telemetry::bus_lag(lag.to_std().unwrap_or_default());
+            }
             match core.membership.members(&core.store, record.chat_id).await {
                 Ok(members) => arrive(core, arrival(record, members, None)),
                 // The chat's line finds the gap when its next message comes,
