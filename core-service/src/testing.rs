@@ -240,3 +240,12 @@ pub fn with_test_edges(settings: impl Into<crate::state::Settings>) -> crate::st
         ..settings.into()
     }
 }
+
+/// Runs `command` to its end: whether it exited successfully, and what it
+/// printed (its output, then its errors).
+pub fn run_to_end(command: &mut std::process::Command) -> (bool, String) {
+    let output = command.output().expect("the command starts");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}

@@ -21,10 +21,7 @@ fn check_config(env: &[(&str, &str)]) -> (bool, String) {
         command.env_remove(name);
     }
     command.envs(env.iter().copied());
-    let output = command.output().unwrap();
-    let text =
-        String::from_utf8(output.stdout).unwrap() + &String::from_utf8(output.stderr).unwrap();
-    (output.status.success(), text)
+    core_service::testing::run_to_end(&mut command)
 }
 
 #[test]
