@@ -172,7 +172,7 @@ impl Target {
 }
 
 fn acked(ledger: &Ledger) -> u64 {
-    ledger.counts().acked
+    ledger.progress().1
 }
 
 async fn run_hook(command: Option<&str>, flag: &str) -> Result<(), String> {

@@ -115,6 +115,12 @@ impl Ledger {
         (missing, holes)
     }
 
+    /// Messages sent and acked so far (what the soak polls while it runs).
+    pub fn progress(&self) -> (u64, u64) {
+        let state = self.state();
+        (state.sent, state.acks.len() as u64)
+    }
+
     pub fn counts(&self) -> Counts {
         let state = self.state();
         Counts {

@@ -45,7 +45,7 @@ impl Sampler {
                 let sample = Sample {
                     second: started.elapsed().as_secs_f64(),
                     rss_mib: PROCESSES.map(mib),
-                    acked: shared.ledger.counts().acked,
+                    acked: shared.ledger.progress().1,
                 };
                 kept.lock().expect("samples lock").push(sample);
             }

@@ -171,8 +171,8 @@ async fn inject_faults(settings: &Settings, target: &mut Target, started: Instan
 async fn settle(shared: &Shared) {
     let started = Instant::now();
     while started.elapsed() < DRAIN {
-        let counts = shared.ledger.counts();
-        if counts.acked >= counts.sent {
+        let (sent, acked) = shared.ledger.progress();
+        if acked >= sent {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
