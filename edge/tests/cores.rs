@@ -120,6 +120,87 @@ async fn sockets_of_a_core_that_stops_move_to_the_other_with_no_close_gap_or_rep
     stack.stop().await;
 }
 
+/// Reads until `sync_done`; returns the seqs of the chat's messages and of
+/// the acks of the client's own, and the cursor's seq for the chat.
+async fn until_sync_done(client: &mut Client, chat: uuid::Uuid) -> (Vec<u64>, u64) {
+    let chat = chat.to_string();
+    let mut had = Vec::new();
+    loop {
+        let frame = client.recv().await;
+        match frame["type"].as_str() {
+            Some("message") if frame["chat_id"] == chat.as_str() => {
+                had.push(frame["seq"].as_u64().unwrap());
+            }
+            Some("message_ack") => had.push(frame["seq"].as_u64().unwrap()),
+            Some("sync_done") => return (had, frame["cursor"][&chat].as_u64().unwrap()),
+            _ => {}
+        }
+    }
+}
+
+/// A client's `sync` that waits behind a slow send when its core goes: the
+/// socket moves, and the sync must still be answered, with every message
+/// after the client's own cursor (not only after what the edge counted as
+/// had at login), before its `sync_done` moves the client's cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_the_stopped_core_never_answered_is_answered_in_full_after_the_move() {
+    let mut stack = Stack::start_pair().await;
+    let world = World::new();
+    stack.load(&world).await;
+    let sender = &world.users[0];
+    let mut sending = stack.login(sender).await;
+    for n in 0..3 {
+        send_until_acked(
+            &mut sending,
+            sender,
+            world.group_chat,
+            &format!("before {n}"),
+        )
+        .await;
+    }
+    // One socket of user 2 on each core; they log in when the chat is at 3.
+    let reader = &world.users[2];
+    let mut readers = vec![stack.login(reader).await, stack.login(reader).await];
+    // A sync with nothing to send: once it is done, the core has given the
+    // edge what it needs to move the socket (after `auth_success`).
+    for socket in &mut readers {
+        let since = json!({ world.group_chat.to_string(): 3 });
+        socket.send(json!({"type": "sync", "since": since})).await;
+        let (had, cursor) = until_sync_done(socket, world.group_chat).await;
+        assert_eq!((had.len(), cursor), (0, 3));
+    }
+    // PostgreSQL holds every send (and sync) until the lock goes.
+    let lock = stack.db.store().connection().await.unwrap();
+    lock.batch_execute("BEGIN; LOCK TABLE chats IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    for (n, socket) in readers.iter_mut().enumerate() {
+        let (_, frame) = send_frame(reader, world.group_chat, &format!("held {n}"));
+        socket.send(frame).await;
+        let since = json!({ world.group_chat.to_string(): 0 });
+        socket.send(json!({"type": "sync", "since": since})).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let release = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        lock.batch_execute("COMMIT").await.unwrap();
+    };
+    tokio::join!(stack.stop_core(), release);
+    for socket in &mut readers {
+        let (mut had, cursor) = until_sync_done(socket, world.group_chat).await;
+        had.sort_unstable();
+        had.dedup();
+        let expected: Vec<u64> = (1..=cursor).collect();
+        assert!(cursor >= 4, "the sync came after the socket's own send");
+        assert_eq!(
+            had, expected,
+            "everything up to the cursor reached the client"
+        );
+    }
+    drop(readers);
+    stack.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_moved_socket_that_watches_presence_gets_a_fresh_list_and_later_changes() {
     let mut stack = Stack::start_pair().await;

@@ -25,11 +25,13 @@ use crate::server::Peer;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use link::{LinkSession, Links, Next};
+use messenger_proto::LINK_OPERATION_WINDOW;
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{AuthenticateRequest, EndReason, SessionEnded};
 use messenger_proto::v1::{ClientOperation, Resumable, Sync, WatchPresence};
-use resume::{About, Resume};
+use resume::{About, Resume, Unanswered};
 use startup::traces::{SpanKind, Traces};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -281,6 +283,14 @@ struct Connection {
     /// The client's messages not answered yet, by `client_id`: sent again
     /// when the session moves.
     unanswered: Vec<(String, ClientOperation)>,
+    /// The client's syncs not done yet, oldest first: sent again when the
+    /// session moves (their answers may have gone with the core). At most
+    /// [`LINK_OPERATION_WINDOW`]: a refused one is never done, and an older
+    /// one than that has been refused.
+    syncs: VecDeque<ClientOperation>,
+    /// Operations for a session that just moved, waiting for room in its
+    /// window; the client is read again once they are all sent.
+    resends: VecDeque<ClientOperation>,
     /// The client asked for presence: asked again of the next core.
     watches_presence: bool,
     settings: ConnectionSettings,
@@ -335,6 +345,8 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         caller,
         resume: None,
         unanswered: Vec::new(),
+        syncs: VecDeque::new(),
+        resends: VecDeque::new(),
         watches_presence: false,
         settings,
         shutdown,
@@ -382,7 +394,7 @@ impl Connection {
             tokio::select! {
                 // While the core has not taken the operations already sent,
                 // the client waits (see `link`).
-                incoming = self.source.next(), if self.session.has_room() => match incoming {
+                incoming = self.source.next(), if self.session.has_room() && self.resends.is_empty() => match incoming {
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
                         if frame.is_close() {
@@ -409,12 +421,13 @@ impl Connection {
                     Next::Frame(text, about) => {
                         // Whatever else is already queued goes out in the same write.
                         let batch = self.batch(text, about);
+                        self.resend();
                         if let Err(failed) = write_batch(&mut self.sink, batch, settings).await {
                             return failed.close();
                         }
                     }
                     Next::Resumable(resumable) => self.keep(*resumable),
-                    Next::Room => {}
+                    Next::Room => self.resend(),
                     Next::Ended(ended) => {
                         if core_went_away(&ended) && Box::pin(self.move_session()).await {
                             continue;
@@ -469,10 +482,22 @@ impl Connection {
             self.unanswered
                 .retain(|(id, _)| id.as_str() != &**client_id);
         }
-        let sending = !self.unanswered.is_empty();
+        let unanswered = Unanswered {
+            sends: !self.unanswered.is_empty(),
+            syncs: !self.syncs.is_empty(),
+        };
+        // A move's own catch-up ends with a `sync_done` the client never sees.
+        let moving = self
+            .resume
+            .as_ref()
+            .is_some_and(|resume| resume.is_moving());
+        let sync_done = matches!(about, About::SyncDone);
         match &mut self.resume {
-            Some(resume) => resume.admit(text, about, sending, batch),
+            Some(resume) => resume.admit(text, about, unanswered, batch),
             None => batch.push(text),
+        }
+        if sync_done && !moving {
+            self.syncs.pop_front();
         }
     }
 
@@ -495,9 +520,26 @@ impl Connection {
                 .unanswered
                 .push((message.client_id.clone(), operation.clone())),
             Some(Operation::WatchPresence(_)) => self.watches_presence = true,
+            Some(Operation::Sync(_)) => {
+                if self.syncs.len() == LINK_OPERATION_WINDOW as usize {
+                    self.syncs.pop_front();
+                }
+                self.syncs.push_back(operation.clone());
+            }
             _ => {}
         }
         self.session.send(operation);
+    }
+
+    /// Sends what a move left waiting, as far as the new session's window
+    /// goes.
+    fn resend(&mut self) {
+        while self.session.has_room() {
+            let Some(operation) = self.resends.pop_front() else {
+                return;
+            };
+            self.session.send(operation);
+        }
     }
 
     /// Keeps the core's [`Resumable`]: a new one after the client logged
@@ -530,17 +572,19 @@ impl Connection {
         tracing::info!("session moved to another core");
         let since = resume.start_move();
         self.session = session;
-        for (_, operation) in &self.unanswered {
-            self.session.send(operation.clone());
-        }
+        self.resends.clear();
+        let unanswered = self.unanswered.iter().map(|(_, operation)| operation);
+        self.resends.extend(unanswered.cloned());
         // The new core's `presence_list` shows the client what changed
         // while the session moved.
         if self.watches_presence {
-            self.session
-                .send(Operation::WatchPresence(WatchPresence {}).into());
+            self.resends
+                .push_back(Operation::WatchPresence(WatchPresence {}).into());
         }
-        self.session
-            .send(Operation::Sync(Sync { since: Some(since) }).into());
+        self.resends
+            .push_back(Operation::Sync(Sync { since: Some(since) }).into());
+        self.resends.extend(self.syncs.iter().cloned());
+        self.resend();
         true
     }
 }

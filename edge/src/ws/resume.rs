@@ -13,8 +13,12 @@
 //! Messages the client sent that were not answered yet are sent again to
 //! the new core before the `Sync` (the same `client_id` is stored once), so
 //! their acks come and the catch-up does not show the client its own
-//! message. Other operations in flight (a receipt, a new group) may go
-//! unanswered.
+//! message. The client's own syncs that were not answered are sent again
+//! after it: while one is under way, messages the client may already have
+//! are let through, as its answer must hold every message after the
+//! client's cursor (which only the client knows) before its `sync_done`
+//! moves that cursor. Other operations in flight (a receipt, a new group)
+//! may go unanswered.
 
 use messenger_proto::v1::server_event::Event;
 use messenger_proto::v1::{Cursor, Resumable, ServerEvent};
@@ -103,6 +107,15 @@ impl Had {
     }
 }
 
+/// What the client is waiting for answers to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unanswered {
+    /// Messages not acked yet.
+    pub sends: bool,
+    /// Its own `sync`s, not done yet.
+    pub syncs: bool,
+}
+
 /// A logged-in socket's way back to the cluster.
 pub struct Resume {
     token: String,
@@ -172,22 +185,23 @@ impl Resume {
 
     /// The frames to hand the client for `text`, in order: none, it, or
     /// (at the end of a catch-up) the messages that waited for it. While
-    /// `sending` (messages of the client's are not answered yet), a message
-    /// of its user that comes during a catch-up waits for the end of it:
-    /// it may be one of those, delivered by the new core before its ack.
+    /// messages of the client's are not answered yet, a message of its
+    /// user that comes during a catch-up waits for the end of it: it may be
+    /// one of those, delivered by the new core before its ack. While a
+    /// sync of the client's is not done, messages it had are shown again.
     pub fn admit(
         &mut self,
         text: Utf8Bytes,
         about: About,
-        sending: bool,
+        unanswered: Unanswered,
         out: &mut Vec<Utf8Bytes>,
     ) {
         match about {
             About::Message { chat, seq, sender } => {
-                if self.catching_up && sending && *sender == *self.user {
+                if self.catching_up && unanswered.sends && *sender == *self.user {
                     self.held.insert((chat, seq), text);
                 } else {
-                    self.message(chat, seq, text, out);
+                    self.message(chat, seq, text, unanswered.syncs, out);
                 }
             }
             About::Ack { chat, seq, .. } => {
@@ -202,16 +216,25 @@ impl Resume {
             About::SyncDone if self.catching_up => {
                 self.catching_up = false;
                 for ((chat, seq), text) in std::mem::take(&mut self.held) {
-                    self.message(chat, seq, text, out);
+                    self.message(chat, seq, text, unanswered.syncs, out);
                 }
             }
             _ => out.push(text),
         }
     }
 
-    fn message(&mut self, chat: Arc<str>, seq: u64, text: Utf8Bytes, out: &mut Vec<Utf8Bytes>) {
+    /// Hands the client a message, unless it had it since a move (and is
+    /// not syncing), or it comes ahead of the catch-up.
+    fn message(
+        &mut self,
+        chat: Arc<str>,
+        seq: u64,
+        text: Utf8Bytes,
+        syncing: bool,
+        out: &mut Vec<Utf8Bytes>,
+    ) {
         let had = self.cursor.entry(chat.clone()).or_default();
-        if self.moved && had.has(seq) {
+        if self.moved && had.has(seq) && !syncing {
             return;
         }
         if self.catching_up && seq > had.upto + 1 {
@@ -250,7 +273,7 @@ mod tests {
     fn admit_all(resume: &mut Resume, frames: Vec<(Utf8Bytes, About)>) -> Vec<String> {
         let mut out = Vec::new();
         for (text, about) in frames {
-            resume.admit(text, about, false, &mut out);
+            resume.admit(text, about, Unanswered::default(), &mut out);
         }
         out.iter().map(ToString::to_string).collect()
     }
@@ -334,13 +357,49 @@ mod tests {
             },
         );
         let mut out = Vec::new();
+        let sending = Unanswered {
+            sends: true,
+            syncs: false,
+        };
         let (text, about) = mine;
-        resume.admit(text, about, true, &mut out);
+        resume.admit(text, about, sending, &mut out);
         let (text, about) = ack;
-        resume.admit(text, about, true, &mut out);
-        resume.admit("done".into(), About::SyncDone, false, &mut out);
+        resume.admit(text, about, sending, &mut out);
+        resume.admit(
+            "done".into(),
+            About::SyncDone,
+            Unanswered::default(),
+            &mut out,
+        );
         let shown: Vec<String> = out.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["ack6"]);
+    }
+
+    /// The socket logged in when chat `a` was at 5; the client's own sync
+    /// from 2 was lost with the core. After the move, that sync's answer
+    /// (sent again) must show 3 to 5, although the cursor the edge keeps
+    /// counts them as had: the client's `sync_done` will say 5.
+    #[test]
+    fn the_clients_own_sync_after_a_move_shows_what_the_client_asked_for() {
+        let mut resume = resume(&[("a", 5)]);
+        resume.start_move();
+        let syncing = Unanswered {
+            sends: false,
+            syncs: true,
+        };
+        let mut out = Vec::new();
+        // The move's own catch-up: nothing after 5.
+        resume.admit("done".into(), About::SyncDone, syncing, &mut out);
+        for seq in 3..=5 {
+            let (text, about) = message("a", seq);
+            resume.admit(text, about, syncing, &mut out);
+        }
+        resume.admit("client done".into(), About::SyncDone, syncing, &mut out);
+        let shown: Vec<String> = out.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["a3", "a4", "a5", "client done"]);
+        // Without a sync of the client's under way, repeats stay hidden.
+        let shown = admit_all(&mut resume, vec![message("a", 4)]);
+        assert!(shown.is_empty());
     }
 
     #[test]
