@@ -201,6 +201,10 @@ struct SoakArgs {
     /// Messages per second per client.
     #[arg(long, default_value_t = 1.0)]
     rate: f64,
+    /// Most un-acked messages per client; past it a client sends no new
+    /// message until an ack comes.
+    #[arg(long, default_value_t = 16)]
+    window: usize,
     /// The faults, applied in turn.
     #[arg(
         long,
@@ -212,6 +216,12 @@ struct SoakArgs {
     /// Seconds between two faults.
     #[arg(long, default_value_t = 60.0)]
     fault_every: f64,
+    /// How long `slow-postgres` lasts, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    slow_seconds: f64,
+    /// Seconds `slow-postgres` adds to every statement storing messages.
+    #[arg(long, default_value_t = 1.0)]
+    slow_store_seconds: f64,
     /// Shell command that restarts PostgreSQL at once, e.g.
     /// `pg_ctlcluster 15 main restart -m immediate`.
     #[arg(long)]
@@ -466,10 +476,15 @@ async fn run_soak(args: SoakArgs) -> Outcome {
             restart_nats: args.restart_nats.clone(),
             restart_redis: args.restart_redis.clone(),
             database_url: args.database_url.clone(),
+            slowness: soak::faults::Slowness {
+                lasting: Duration::from_secs_f64(args.slow_seconds),
+                per_store: Duration::from_secs_f64(args.slow_store_seconds),
+            },
         },
         directory: Directory::new(data, true),
         duration: Duration::from_secs_f64(args.minutes * 60.0),
         rate: args.rate,
+        window: args.window.max(1),
         faults: args.faults.clone(),
         fault_every: Duration::from_secs_f64(args.fault_every),
     };
@@ -482,7 +497,7 @@ async fn run_soak(args: SoakArgs) -> Outcome {
     println!("{}", serde_json::to_string_pretty(&report["verdict"])?);
     let chart = args.out.join("memory.png");
     let title = format!(
-        "soak: {:.0} min, memory of each process (grey: faults)",
+        "soak: {:.0} min, memory of each process and acks per second (orange: faults)",
         args.minutes
     );
     match soak::memory::draw(

@@ -8,6 +8,7 @@
 use super::ledger::{Ack, Ledger};
 use crate::client::{self, Server, Socket};
 use demo_data::DemoUser;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -20,8 +21,6 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::{self, Message};
 use uuid::Uuid;
 
-/// Most un-acked messages a client keeps before it waits.
-const WINDOW: usize = 16;
 /// The longest wait between two attempts to reconnect.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// A send answered with an error is tried again after this long.
@@ -43,6 +42,9 @@ pub struct Shared {
     pub servers: Vec<Server>,
     /// Messages per second per client.
     pub rate: f64,
+    /// Most un-acked messages a client keeps before it stops sending new
+    /// ones.
+    pub window: usize,
     /// True while clients send new messages.
     pub sending: watch::Receiver<bool>,
     /// Set once sending stopped and every message is acked: catch up one
@@ -65,6 +67,8 @@ struct Pending {
     text: String,
     /// Not before then (after an error).
     due: Instant,
+    /// When it was first sent.
+    first_sent: Instant,
 }
 
 /// How one connection ended.
@@ -224,16 +228,52 @@ impl Client {
     }
 
     /// One connection: catch up, resend, then send and read until it ends.
+    /// Sends go through a queue to a writer of their own, as a browser's
+    /// WebSocket buffers them: while the server holds back the client's
+    /// operations (its TCP window full), the client goes on reading.
     async fn session(
         &mut self,
-        mut socket: Socket,
+        socket: Socket,
         shared: &Shared,
         commands: &mut mpsc::Receiver<Command>,
     ) -> End {
+        let (sink, mut frames) = socket.split();
+        let (outbox, outgoing) = mpsc::unbounded_channel();
+        let mut writer = tokio::spawn(write_all(sink, outgoing));
+        let connection = Connection {
+            frames: &mut frames,
+            outbox: &outbox,
+            writer: &mut writer,
+        };
+        let end = self.converse(connection, shared, commands).await;
+        drop(outbox);
+        match end {
+            // The close frame is queued: let the writer send it.
+            End::Done => {
+                let _ = writer.await;
+            }
+            // Dropped without a close frame.
+            End::Broken => writer.abort(),
+        }
+        end
+    }
+
+    /// Reads and sends over one connection until it ends.
+    async fn converse(
+        &mut self,
+        connection: Connection<'_>,
+        shared: &Shared,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> End {
+        let Connection {
+            frames,
+            outbox,
+            writer,
+        } = connection;
         // Catch up first (on the first connection too: its answer is the
         // first cursor). Until `sync_done`, live messages and the catch-up
         // interleave, so order is only checked outside a sync.
-        if socket.send(sync_frame(&self.cursor)).await.is_err() {
+        if outbox.send(sync_frame(&self.cursor)).is_err() {
             return End::Broken;
         }
         let mut syncing = true;
@@ -250,28 +290,28 @@ impl Client {
         loop {
             if *finishing.borrow() && self.unacked.is_empty() && !final_sync {
                 // Everything acked: one last catch-up, then done.
-                if socket.send(sync_frame(&self.cursor)).await.is_err() {
+                if outbox.send(sync_frame(&self.cursor)).is_err() {
                     return End::Broken;
                 }
                 final_sync = true;
                 syncing = true;
             }
             tokio::select! {
-                frame = socket.next() => {
+                frame = frames.next() => {
                     let Some(Ok(frame)) = frame else { return End::Broken };
                     let Message::Text(text) = frame else { continue };
                     let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                     if self.read(&value, shared, &mut last_seq, syncing) {
                         syncing = false;
                         if final_sync {
-                            let _ = socket.close(None).await;
+                            let _ = outbox.send(Message::Close(None));
                             return End::Done;
                         }
                     }
                 }
                 _ = ticks.tick() => {
                     let sending_now = *sending.borrow_and_update();
-                    if self.send_due(&mut socket, shared, sending_now).await.is_err() {
+                    if self.send_due(outbox, shared, sending_now).is_err() {
                         return End::Broken;
                     }
                 }
@@ -280,18 +320,14 @@ impl Client {
                     Some(Command::Stall(time)) => tokio::time::sleep(time).await,
                     None => {}
                 },
+                _ = &mut *writer => return End::Broken,
                 _ = finishing.changed() => {}
             }
         }
     }
 
     /// Sends the messages due again, and a new one when sending.
-    async fn send_due(
-        &mut self,
-        socket: &mut Socket,
-        shared: &Shared,
-        sending: bool,
-    ) -> Result<(), ()> {
+    fn send_due(&mut self, outbox: &Outbox, shared: &Shared, sending: bool) -> Result<(), ()> {
         let now = Instant::now();
         let due: Vec<u64> = self
             .unacked
@@ -305,15 +341,16 @@ impl Client {
             if let Some(pending) = self.unacked.get_mut(&order) {
                 pending.due = now + Duration::from_secs(3600);
             }
-            socket.send(frame).await.map_err(|_| ())?;
+            outbox.send(frame).map_err(|_| ())?;
         }
-        if sending && self.unacked.len() < WINDOW && !self.chats.is_empty() {
+        if sending && self.unacked.len() < shared.window && !self.chats.is_empty() {
             let chat = self.chats[rand::rng().random_range(0..self.chats.len())];
             let pending = Pending {
                 client_id: Uuid::new_v4(),
                 chat,
                 text: format!("soak {} from {}", self.next, self.user),
                 due: now + Duration::from_secs(3600),
+                first_sent: now,
             };
             let frame = self.send_frame(&pending);
             self.order_of.insert(pending.client_id, self.next);
@@ -321,7 +358,7 @@ impl Client {
             self.unacked.insert(self.next, pending);
             self.next += 1;
             shared.ledger.sent();
-            socket.send(frame).await.map_err(|_| ())?;
+            outbox.send(frame).map_err(|_| ())?;
         }
         Ok(())
     }
@@ -355,16 +392,19 @@ impl Client {
                     value["seq"].as_u64(),
                 ) && let Some(&chat) = self.chat_of.get(&client_id)
                 {
-                    if let Some(order) = self.order_of.remove(&client_id) {
-                        self.unacked.remove(&order);
-                    }
+                    let first_sent = self
+                        .order_of
+                        .remove(&client_id)
+                        .and_then(|order| self.unacked.remove(&order))
+                        .map(|pending| pending.first_sent);
                     let ack = Ack {
                         id,
                         chat,
                         seq,
                         sender: self.user,
                     };
-                    shared.ledger.acked(client_id, ack);
+                    let waited = first_sent.map(|sent| sent.elapsed()).unwrap_or_default();
+                    shared.ledger.acked(client_id, ack, waited);
                     self.complete(chat, seq);
                 }
                 false
@@ -448,6 +488,29 @@ impl Client {
         let ahead = self.ahead.entry(chat).or_default();
         ahead.retain(|&later| later > seq);
         self.complete(chat, seq);
+    }
+}
+
+/// Frames queued for a connection's writer.
+type Outbox = mpsc::UnboundedSender<Message>;
+
+/// One connection's halves, as a client's session uses them.
+struct Connection<'a> {
+    frames: &'a mut SplitStream<Socket>,
+    outbox: &'a Outbox,
+    /// Ends when a send fails.
+    writer: &'a mut tokio::task::JoinHandle<()>,
+}
+
+/// Sends the queued frames in order until the queue closes or a send fails.
+async fn write_all(
+    mut sink: SplitSink<Socket, Message>,
+    mut outgoing: mpsc::UnboundedReceiver<Message>,
+) {
+    while let Some(frame) = outgoing.recv().await {
+        if sink.send(frame).await.is_err() {
+            return;
+        }
     }
 }
 

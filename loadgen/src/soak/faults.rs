@@ -20,9 +20,13 @@ pub enum Fault {
     KillEdge,
     /// Restart PostgreSQL at once (`--restart-postgres`); the cores stay.
     RestartPostgres,
-    /// Make PostgreSQL slow for sends: a transaction holds an exclusive
-    /// lock on `chats` for 10 s, so every commit of a message waits.
+    /// Stall PostgreSQL for sends: a transaction holds an exclusive lock
+    /// on `chats` for 10 s, so every commit of a message waits.
     StallPostgres,
+    /// Make PostgreSQL slow for sends for a while ([`Slowness`]): every
+    /// statement storing messages takes longer. The fault returns at
+    /// once, so the faults after it land while PostgreSQL is slow.
+    SlowPostgres,
     /// One client in ten drops its connection without a close frame.
     DropClients,
     /// One client stops reading for 30 s (a slow consumer).
@@ -40,6 +44,26 @@ pub struct Hooks {
     pub restart_nats: Option<String>,
     pub restart_redis: Option<String>,
     pub database_url: String,
+    pub slowness: Slowness,
+}
+
+/// How slow `slow-postgres` makes PostgreSQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Slowness {
+    /// How long it lasts.
+    pub lasting: Duration,
+    /// Added to every statement that stores messages (one per transaction
+    /// of the core's group commit, whatever its number of messages).
+    pub per_store: Duration,
+}
+
+impl Default for Slowness {
+    fn default() -> Self {
+        Slowness {
+            lasting: Duration::from_secs(60),
+            per_store: Duration::from_secs(1),
+        }
+    }
 }
 
 /// What one fault did.
@@ -54,6 +78,9 @@ pub struct Applied {
     pub first_ack_after_seconds: Option<f64>,
     /// Acks that arrived while the fault lasted.
     pub acks_during: u64,
+    /// Messages sent and not yet acked when the fault began.
+    #[serde(default)]
+    pub unacked_before: u64,
 }
 
 /// What applying faults needs.
@@ -71,7 +98,7 @@ impl Target {
     /// Applies `fault` and waits for the first ack after it.
     pub async fn apply(&mut self, fault: Fault, patience: Duration) -> Applied {
         let at_seconds = self.started.elapsed().as_secs_f64();
-        let before = acked(&self.shared.ledger);
+        let (sent, before) = self.shared.ledger.progress();
         let detail = match self.inject(fault).await {
             Ok(detail) => detail,
             Err(error) => format!("failed: {error}"),
@@ -93,6 +120,7 @@ impl Target {
             detail,
             first_ack_after_seconds,
             acks_during: after_fault - before,
+            unacked_before: sent.saturating_sub(before),
         }
     }
 
@@ -108,6 +136,9 @@ impl Target {
                 Ok(format!("cores kept running: {same} (pids {pids:?})"))
             }
             Fault::StallPostgres => stall_postgres(&self.hooks.database_url).await,
+            Fault::SlowPostgres => {
+                slow_postgres(&self.hooks.database_url, self.hooks.slowness).await
+            }
             Fault::DropClients => {
                 let count = self.clients.len().div_ceil(10);
                 let chosen: Vec<_> = self
@@ -225,4 +256,54 @@ async fn stall_postgres(url: &str) -> Result<String, String> {
         .await
         .map_err(|error| error.to_string())?;
     Ok("chats locked for 10 s".into())
+}
+
+/// A trigger that makes every statement storing messages sleep; `{}` is
+/// the seconds. `DROP TRIGGER` waits for the statements under way, so the
+/// slowness ends at most one statement after it is lifted.
+const SLOW_STORES: &str = "
+    CREATE OR REPLACE FUNCTION soak_slow_store() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_sleep({}); RETURN NULL; END $$;
+    DROP TRIGGER IF EXISTS soak_slow_store ON messages;
+    CREATE TRIGGER soak_slow_store BEFORE INSERT ON messages
+        FOR EACH STATEMENT EXECUTE FUNCTION soak_slow_store();";
+
+/// Lifts [`SLOW_STORES`]; also run when a soak starts, in case an earlier
+/// one stopped while PostgreSQL was slow.
+pub const FAST_STORES: &str = "
+    DROP TRIGGER IF EXISTS soak_slow_store ON messages;
+    DROP FUNCTION IF EXISTS soak_slow_store();";
+
+/// Makes PostgreSQL slow for sends and lifts it in the background after
+/// `slowness.lasting`, trying again while PostgreSQL is down (another
+/// fault may restart it meanwhile).
+async fn slow_postgres(url: &str, slowness: Slowness) -> Result<String, String> {
+    let seconds = slowness.per_store.as_secs_f64();
+    let slow = SLOW_STORES.replace("{}", &seconds.to_string());
+    execute(url, &slow)
+        .await
+        .map_err(|error| error.to_string())?;
+    let url = url.to_owned();
+    tokio::spawn(async move {
+        tokio::time::sleep(slowness.lasting).await;
+        let started = Instant::now();
+        while let Err(error) = execute(&url, FAST_STORES).await {
+            if started.elapsed() > Duration::from_secs(120) {
+                eprintln!("PostgreSQL left slow: {error}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    Ok(format!(
+        "every store of messages {seconds} s slower for {} s",
+        slowness.lasting.as_secs()
+    ))
+}
+
+/// Runs `statements` on a connection of its own.
+pub async fn execute(url: &str, statements: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client.batch_execute(statements).await
 }

@@ -2,9 +2,11 @@
 //! de-duplication a correct client does (by message id), and the breaches
 //! of the messenger's promises found on the way.
 
+use crate::latency::{Latencies, Summary};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// An acked message: what the server said it stored.
@@ -22,6 +24,9 @@ struct State {
     sent: u64,
     /// By `client_id`.
     acks: HashMap<Uuid, Ack>,
+    /// From a message's first sending to its first ack, across reconnects
+    /// and resends: how long its sender waited.
+    ack_waits: Latencies,
     /// Acks of one `client_id` naming another message or seq than the first.
     conflicting_acks: u64,
     /// (user, message id) delivered, once each.
@@ -51,13 +56,15 @@ impl Ledger {
         self.state().sent += 1;
     }
 
-    pub fn acked(&self, client_id: Uuid, ack: Ack) {
+    /// `client_id` was acked as `ack`, `waited` after it was first sent.
+    pub fn acked(&self, client_id: Uuid, ack: Ack, waited: Duration) {
         let mut state = self.state();
         match state.acks.get(&client_id) {
             Some(first) if *first != ack => state.conflicting_acks += 1,
             Some(_) => {}
             None => {
                 state.acks.insert(client_id, ack);
+                state.ack_waits.record(waited);
             }
         }
     }
@@ -126,6 +133,7 @@ impl Ledger {
         Counts {
             sent: state.sent,
             acked: state.acks.len() as u64,
+            ack_wait: state.ack_waits.summary(),
             deliveries: state.delivered.len() as u64,
             conflicting_acks: state.conflicting_acks,
             repeated_copies_dropped: state.repeated,
@@ -140,6 +148,8 @@ impl Ledger {
 pub struct Counts {
     pub sent: u64,
     pub acked: u64,
+    /// From first sending to ack.
+    pub ack_wait: Summary,
     pub deliveries: u64,
     pub conflicting_acks: u64,
     pub repeated_copies_dropped: u64,

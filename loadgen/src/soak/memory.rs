@@ -1,10 +1,12 @@
 //! The processes' memory (RSS) each second of a soak, with the acks so far,
-//! and its chart: memory of each process over time, with the faults marked.
+//! and its chart: memory of each process and acks per second over time,
+//! with the faults marked.
 
 use super::client::Shared;
 use super::faults::Applied;
 use crate::chart::{ChartError, draw_error, legend, line, load_font};
 use crate::process::usage_by_name;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -61,7 +63,8 @@ impl Sampler {
 
 /// Draws each process's memory over the soak: the messenger's processes
 /// on the left, PostgreSQL's (whose RSS counts the shared buffers once per
-/// backend) on the right; faults as vertical marks.
+/// backend) on the right, and below them the acks per second; faults as
+/// vertical marks.
 pub fn draw(
     path: &Path,
     title: &str,
@@ -70,10 +73,11 @@ pub fn draw(
     font: Option<&Path>,
 ) -> Result<(), ChartError> {
     load_font(font)?;
-    let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
+    let root = BitMapBackend::new(path, (1400, 840)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error)?;
     let root = root.titled(title, ("sans-serif", 20)).map_err(draw_error)?;
-    let (left, right) = root.split_horizontally(700);
+    let (top, bottom) = root.split_vertically(540);
+    let (left, right) = top.split_horizontally(700);
     panel(
         &left,
         "messenger-core, messenger-edge",
@@ -82,7 +86,58 @@ pub fn draw(
         faults,
     )?;
     panel(&right, "postgres (all processes)", &[2], samples, faults)?;
+    acks_panel(&bottom, samples, faults)?;
     root.present().map_err(draw_error)
+}
+
+/// Acks per second, from the running count each sample holds.
+fn acks_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    samples: &[Sample],
+    faults: &[Applied],
+) -> Result<(), ChartError> {
+    let rates: Vec<(f64, f64)> = samples
+        .windows(2)
+        .map(|pair| {
+            let seconds = (pair[1].second - pair[0].second).max(0.001);
+            let acks = pair[1].acked.saturating_sub(pair[0].acked) as f64;
+            (pair[1].second, acks / seconds)
+        })
+        .collect();
+    let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
+    let top = rates.iter().map(|&(_, rate)| rate).fold(1.0f64, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption("acks per second", ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..end, 0f64..top)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("acks/s")
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(draw_error)?;
+    fault_marks(&mut chart, faults, top)?;
+    line(&mut chart, rates, BLACK, "acked")?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+/// A vertical mark at each fault.
+fn fault_marks<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    faults: &[Applied],
+    top: f64,
+) -> Result<(), ChartError> {
+    for fault in faults {
+        let mark = [(fault.at_seconds, 0.0), (fault.at_seconds, top)];
+        chart
+            .draw_series(LineSeries::new(mark, RGBColor(255, 140, 0).stroke_width(1)))
+            .map_err(draw_error)?;
+    }
+    Ok(())
 }
 
 fn panel<DB: DrawingBackend>(
@@ -112,12 +167,7 @@ fn panel<DB: DrawingBackend>(
         .light_line_style(WHITE)
         .draw()
         .map_err(draw_error)?;
-    for fault in faults {
-        let mark = [(fault.at_seconds, 0.0), (fault.at_seconds, top)];
-        chart
-            .draw_series(LineSeries::new(mark, RGBColor(255, 140, 0).stroke_width(1)))
-            .map_err(draw_error)?;
-    }
+    fault_marks(&mut chart, faults, top)?;
     let colors = [BLUE, RED, GREEN];
     for &index in processes {
         let color = colors[index];

@@ -34,6 +34,8 @@ pub struct Settings {
     pub duration: Duration,
     /// Messages per second per client.
     pub rate: f64,
+    /// Most un-acked messages per client.
+    pub window: usize,
     pub faults: Vec<Fault>,
     pub fault_every: Duration,
 }
@@ -60,6 +62,7 @@ pub struct Outcome {
 /// Runs the soak: starts the cluster, connects every user of the data set,
 /// sends with faults for `duration`, drains, and checks the ledger.
 pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
+    faults::execute(&settings.hooks.database_url, faults::FAST_STORES).await?;
     let layout = settings.layout.clone();
     let cluster = tokio::task::spawn_blocking(move || Cluster::start(&layout))
         .await
@@ -81,6 +84,7 @@ pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
         http: reqwest::Client::new(),
         servers,
         rate: settings.rate,
+        window: settings.window,
         sending,
         finishing,
         connected: Default::default(),
