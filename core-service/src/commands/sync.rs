@@ -34,7 +34,7 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
                 0
             }
         };
-        let last = send_after(core, session, chat.id, from).await?;
+        let last = send_after(core, session, &chat, from).await?;
         cursor
             .chats
             .insert(chat.id.to_string(), u64::try_from(last).unwrap_or(0));
@@ -97,27 +97,38 @@ async fn announce(core: &Core, session: &SessionState, chat: &ChatPosition) -> R
     Ok(())
 }
 
-/// Sends every message of the chat after `from`; returns the last seq sent
-/// (or `from` if there was none).
+/// Sends every message of the chat after `from` up to its last seq when
+/// the sync began (later ones reach the session live); returns the last seq
+/// sent (or `from` if there was none).
+///
+/// Pages come from the recent-messages cache where it has them, but the
+/// end of the chat is the database's: a message another core stored and
+/// acked may not have reached this core's cache over the bus yet, and a
+/// `sync_done` without it would tell the client it has everything.
 async fn send_after(
     core: &Core,
     session: &SessionState,
-    chat_id: ChatId,
+    chat: &ChatPosition,
     mut from: i64,
 ) -> Result<i64> {
-    loop {
-        let page = core
+    while from < chat.last_seq {
+        let mut page = core
             .store
-            .history_between(chat_id, Some(from), None, PAGE)
+            .history_between(chat.id, Some(from), Some(chat.last_seq + 1), PAGE)
             .await?;
+        if page.is_empty() {
+            let last = from.saturating_add(PAGE).min(chat.last_seq);
+            page = core.store.seq_range(chat.id, from + 1, last).await?;
+        }
+        let Some(end) = page.last().map(|message| message.seq) else {
+            break;
+        };
         for message in &page {
             session
                 .reply(Event::Message(convert::message(message)))
                 .await;
-            from = message.seq;
         }
-        if page.len() < PAGE as usize {
-            return Ok(from);
-        }
+        from = end;
     }
+    Ok(from)
 }
