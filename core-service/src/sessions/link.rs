@@ -15,8 +15,14 @@
 //! says which it took on its replies. The edge keeps a bounded queue per
 //! WebSocket and reports a session that fills it (`slow_session`); the core
 //! then closes that session. The link's own queue here is bounded too: an
-//! edge that cannot take its events at all loses its link, and with it its
-//! sessions, rather than growing the core's memory.
+//! event that finds it full (the edge falls behind, as under a burst) is
+//! dropped for the sessions it was for, and those sessions alone end as
+//! slow consumers, getting nothing after it, so that none of their clients
+//! sees a later event without it; they reconnect and catch up. Moving the
+//! whole link's sessions would only add their catch-ups to the burst. An
+//! edge that has fallen so far behind that most of its sessions are cut
+//! is not reading at all: it loses its link, rather than growing the
+//! core's memory.
 
 use super::close::CloseSwitch;
 use crate::ids::LinkId;
@@ -73,6 +79,8 @@ pub struct SessionCaps {
 struct Members {
     by_number: HashMap<SessionNumber, Member>,
     anonymous: usize,
+    /// Sessions cut off after the link's queue was full for them.
+    cut: usize,
 }
 
 /// One session on a link.
@@ -80,6 +88,8 @@ struct Member {
     operations: lean_queue::Sender<Box<ClientOperation>>,
     switch: Arc<CloseSwitch>,
     anonymous: bool,
+    /// Missed an event: nothing more is queued for it but its end.
+    cut: bool,
 }
 
 /// Why a link did not start a session.
@@ -99,7 +109,31 @@ impl Members {
         if member.anonymous {
             self.anonymous -= 1;
         }
+        if member.cut {
+            self.cut -= 1;
+        }
         Some(member)
+    }
+
+    fn is_cut(&self, session: SessionNumber) -> bool {
+        self.by_number
+            .get(&session)
+            .is_some_and(|member| member.cut)
+    }
+
+    /// Cuts off `sessions` (they missed an event); true when that leaves
+    /// most of the link's sessions cut.
+    fn cut(&mut self, sessions: &[u64]) -> bool {
+        for &number in sessions {
+            if let Some(member) = self.by_number.get_mut(&SessionNumber(number))
+                && !member.cut
+            {
+                member.cut = true;
+                member.switch.close(EndReason::SlowConsumer);
+                self.cut += 1;
+            }
+        }
+        self.cut * 2 > self.by_number.len()
     }
 }
 
@@ -172,6 +206,7 @@ impl Link {
             operations,
             switch,
             anonymous,
+            cut: false,
         };
         sessions.by_number.insert(session, member);
         Ok(queue)
@@ -209,18 +244,27 @@ impl Link {
 
     /// Queues `event` for one session, waiting for room: a session's own
     /// replies, with the operations it took since it last said. False if
-    /// the link has ended.
+    /// the link has ended or the session was cut off.
     pub async fn reply(&self, session: SessionNumber, event: SharedEvent, taken: u32) -> bool {
         if self.too_large(&event, &[session]) {
             return false;
         }
-        let delivery = LinkDelivery {
+        let Ok(room) = self.deliveries.reserve().await else {
+            return false;
+        };
+        // Checked with the room in hand and under the lock that cutting
+        // takes: no reply of a session can follow an event it missed.
+        let members = self.lock();
+        if members.is_cut(session) {
+            return false;
+        }
+        room.send(LinkDelivery {
             sessions: vec![session.0],
             event: Some(event),
             operations_taken: taken,
             ended: None,
-        };
-        self.deliveries.send(delivery).await.is_ok()
+        });
+        true
     }
 
     /// Tells the edge that `session` took `taken` more operations.
@@ -247,19 +291,40 @@ impl Link {
         let _ = self.deliveries.send(delivery).await;
     }
 
-    /// Queues `event` for `sessions` without waiting. An edge whose queue is
-    /// full is not reading at all; its link is closed.
+    /// Queues `event` for `sessions` without waiting (sessions cut off
+    /// earlier are left out). If the queue is full, the sessions miss it
+    /// and are cut off (see the module's notes).
     pub fn deliver(&self, sessions: Vec<SessionNumber>, event: SharedEvent) {
         if self.too_large(&event, &sessions) {
             return;
         }
+        let mut members = self.lock();
+        let sessions: Vec<u64> = sessions
+            .into_iter()
+            .filter(|&session| !members.is_cut(session))
+            .map(|session| session.0)
+            .collect();
+        if sessions.is_empty() {
+            return;
+        }
         let delivery = LinkDelivery {
-            sessions: sessions.into_iter().map(|session| session.0).collect(),
+            sessions,
             event: Some(event),
             ..LinkDelivery::default()
         };
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.deliveries.try_send(delivery) {
-            tracing::warn!(edge = self.edge(), "edge link queue full, closing the link");
+        let Err(mpsc::error::TrySendError::Full(missed)) = self.deliveries.try_send(delivery)
+        else {
+            return;
+        };
+        tracing::warn!(
+            edge = self.edge(),
+            sessions = missed.sessions.len(),
+            "edge link queue full, its sessions that miss an event end"
+        );
+        let most_cut = members.cut(&missed.sessions);
+        drop(members);
+        if most_cut {
+            tracing::warn!(edge = self.edge(), "edge not reading, closing the link");
             self.close(EndReason::Error);
         }
     }
@@ -507,6 +572,72 @@ mod tests {
         assert!(deliveries.try_recv().is_err(), "nothing sent");
         assert!(calm_closed.try_recv().is_err());
         assert!(!link.is_closed());
+    }
+
+    fn event(text: &str) -> SharedEvent {
+        let event = messenger_proto::v1::ServerEvent {
+            event: Some(messenger_proto::v1::server_event::Event::Message(
+                messenger_proto::v1::Message {
+                    text: text.into(),
+                    ..Default::default()
+                },
+            )),
+        };
+        SharedEvent::encode_once(&event)
+    }
+
+    fn text(delivery: &LinkDelivery) -> String {
+        let event = delivery.event.clone().unwrap().into_event().unwrap();
+        match event.event {
+            Some(messenger_proto::v1::server_event::Event::Message(message)) => message.text,
+            other => panic!("not a message: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_link_queue_cuts_off_only_the_sessions_of_the_event_it_drops() {
+        let (link, mut deliveries) = link();
+        let mut closed = Vec::new();
+        for number in 1..=4 {
+            let (switch, receiver) = CloseSwitch::channel();
+            let _operations = link.add(SessionNumber(number), switch, false).unwrap();
+            closed.push(receiver);
+        }
+        for _ in 0..16 {
+            link.deliver(vec![SessionNumber(3)], event("filler"));
+        }
+        link.deliver(vec![SessionNumber(1), SessionNumber(2)], event("missed"));
+        assert_eq!(closed[0].try_recv(), Ok(EndReason::SlowConsumer));
+        assert_eq!(closed[1].try_recv(), Ok(EndReason::SlowConsumer));
+        assert!(closed[2].try_recv().is_err() && closed[3].try_recv().is_err());
+        assert!(!link.is_closed(), "two of four cut: the link stays");
+
+        // Room again: nothing more for the sessions cut off, not even a
+        // reply of their own; the others go on.
+        deliveries.try_recv().unwrap();
+        link.deliver(vec![SessionNumber(1), SessionNumber(3)], event("later"));
+        let reply = |session| {
+            let replied = link.reply(SessionNumber(session), event("reply"), 0);
+            futures_util::FutureExt::now_or_never(replied).unwrap()
+        };
+        for _ in 0..15 {
+            assert_eq!(text(&deliveries.try_recv().unwrap()), "filler");
+        }
+        let later = deliveries.try_recv().unwrap();
+        assert_eq!(
+            (later.sessions.as_slice(), text(&later).as_str()),
+            ([3].as_slice(), "later")
+        );
+        assert!(!reply(2), "cut off");
+        assert!(reply(4));
+        assert_eq!(deliveries.try_recv().unwrap().sessions, [4]);
+
+        // A third session cut: most are, the edge is not reading at all.
+        for _ in 0..16 {
+            link.deliver(vec![SessionNumber(4)], event("filler"));
+        }
+        link.deliver(vec![SessionNumber(3)], event("missed"));
+        assert!(link.is_closed());
     }
 
     #[test]
