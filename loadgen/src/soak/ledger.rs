@@ -96,11 +96,16 @@ impl Ledger {
     }
 
     /// Deliveries of acked messages that never came (to every member of
-    /// the chat but the sender), and how many of those are holes: the
-    /// member got a later message of the chat.
-    pub fn undelivered(&self, members: &HashMap<Uuid, Vec<usize>>) -> (u64, u64) {
+    /// the chat but the sender): how many, how many of those are holes
+    /// (the member got a later message of the chat), and how many were
+    /// for members whose client `finished` (took its last catch-up).
+    pub fn undelivered(
+        &self,
+        members: &HashMap<Uuid, Vec<usize>>,
+        finished: &HashSet<usize>,
+    ) -> Undelivered {
         let state = self.state();
-        let (mut missing, mut holes) = (0, 0);
+        let mut undelivered = Undelivered::default();
         for ack in state.acks.values() {
             for &user in members
                 .get(&ack.chat)
@@ -108,18 +113,21 @@ impl Ledger {
                 .unwrap_or_default()
             {
                 if user != ack.sender && !state.delivered.contains(&(user, ack.id)) {
-                    missing += 1;
+                    undelivered.missing += 1;
                     if state
                         .highest
                         .get(&(user, ack.chat))
                         .is_some_and(|&seq| seq > ack.seq)
                     {
-                        holes += 1;
+                        undelivered.holes += 1;
+                    }
+                    if finished.contains(&user) {
+                        undelivered.to_finished += 1;
                     }
                 }
             }
         }
-        (missing, holes)
+        undelivered
     }
 
     /// Messages sent and acked so far (what the soak polls while it runs).
@@ -141,6 +149,14 @@ impl Ledger {
             errors: state.errors.clone(),
         }
     }
+}
+
+/// Deliveries that never came; see [`Ledger::undelivered`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Undelivered {
+    pub missing: u64,
+    pub holes: u64,
+    pub to_finished: u64,
 }
 
 /// The ledger's totals.

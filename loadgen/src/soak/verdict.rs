@@ -4,7 +4,7 @@ use super::client::Client;
 use super::ledger::{Counts, Ledger};
 use super::{Settings, SoakError};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
@@ -27,6 +27,9 @@ pub struct Verdict {
     /// Of those, the ones the member skipped: it got a later message of
     /// the chat (so its cursor, and a sync from it, passed them by).
     pub undelivered_holes: u64,
+    /// Of those, the ones for members whose client finished (took its
+    /// last catch-up); the others may only be late.
+    pub undelivered_to_finished: u64,
     /// Chats whose seqs are not exactly 1 … their count.
     pub chats_with_gaps: i64,
     pub clean: bool,
@@ -77,8 +80,9 @@ pub async fn check(
         .await?
         .get(0);
     let counts = ledger.counts();
-    let (undelivered, undelivered_holes) = ledger.undelivered(&settings.directory.chat_members);
-    let clean = acked_not_stored + stored_twice + stored_otherwise + undelivered == 0
+    let finished: HashSet<usize> = clients.iter().map(|client| client.user).collect();
+    let undelivered = ledger.undelivered(&settings.directory.chat_members, &finished);
+    let clean = acked_not_stored + stored_twice + stored_otherwise + undelivered.missing == 0
         && gaps == 0
         && counts.conflicting_acks == 0
         && counts.out_of_order == 0
@@ -91,8 +95,9 @@ pub async fn check(
         acked_not_stored,
         stored_twice,
         stored_otherwise,
-        undelivered,
-        undelivered_holes,
+        undelivered: undelivered.missing,
+        undelivered_holes: undelivered.holes,
+        undelivered_to_finished: undelivered.to_finished,
         chats_with_gaps: gaps,
         clean,
     })
