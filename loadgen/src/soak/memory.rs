@@ -106,8 +106,22 @@ fn acks_panel<DB: DrawingBackend>(
         .collect();
     let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
     let top = rates.iter().map(|&(_, rate)| rate).fold(1.0f64, f64::max) * 1.15;
+    let mut chart = axes(area, "acks per second", "acks/s", (end, top), faults)?;
+    line(&mut chart, rates, BLACK, "acked")?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+/// A chart over the soak's seconds with its caption, axes and a mark at
+/// each fault, ready for the lines.
+fn axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    (end, top): (f64, f64),
+    faults: &[Applied],
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, ChartError> {
     let mut chart = ChartBuilder::on(area)
-        .caption("acks per second", ("sans-serif", 16))
+        .caption(caption, ("sans-serif", 16))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
@@ -116,13 +130,12 @@ fn acks_panel<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("seconds")
-        .y_desc("acks/s")
+        .y_desc(y_desc)
         .light_line_style(WHITE)
         .draw()
         .map_err(draw_error)?;
     fault_marks(&mut chart, faults, top)?;
-    line(&mut chart, rates, BLACK, "acked")?;
-    legend(&mut chart, SeriesLabelPosition::LowerRight)
+    Ok(chart)
 }
 
 /// A vertical mark at each fault.
@@ -153,21 +166,7 @@ fn panel<DB: DrawingBackend>(
         .flat_map(|sample| processes.iter().map(|&index| sample.rss_mib[index]))
         .fold(1.0f64, f64::max)
         * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..end, 0f64..top)
-        .map_err(draw_error)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds")
-        .y_desc("RSS, MiB")
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(draw_error)?;
-    fault_marks(&mut chart, faults, top)?;
+    let mut chart = axes(area, caption, "RSS, MiB", (end, top), faults)?;
     let colors = [BLUE, RED, GREEN];
     for &index in processes {
         let color = colors[index];
