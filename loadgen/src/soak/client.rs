@@ -452,19 +452,19 @@ impl Client {
         (id, chat, seq): (Uuid, Uuid, u64),
         syncing: bool,
     ) {
-        if !shared.ledger.delivered(self.user, id, chat, seq) {
-            return;
+        if shared.ledger.delivered(self.user, id, chat, seq) {
+            let last = last_seq.entry(chat).or_default();
+            if seq < *last && !syncing {
+                shared.ledger.out_of_order();
+            }
+            *last = (*last).max(seq);
         }
-        let last = last_seq.entry(chat).or_default();
-        if seq < *last && !syncing {
-            shared.ledger.out_of_order();
-        }
-        *last = (*last).max(seq);
-        // A live message during a sync may be ahead of what the sync has
-        // sent: the sync's answer moves the cursor.
-        if !syncing {
-            self.complete(chat, seq);
-        }
+        // Every copy fills its place, a live one during a sync too: the
+        // cursor moves only over seqs with none missing below them, so this
+        // never passes a message by. Left out, the live messages of a sync
+        // would hold the cursor at the sync's end for good, and every
+        // catch-up after it would start there, growing with time.
+        self.complete(chat, seq);
     }
 
     /// `seq` of `chat` is here (a message, or the ack of this client's
@@ -539,4 +539,60 @@ async fn backoff(failures: u32) {
         .min(MAX_BACKOFF);
     let jitter = rand::rng().random_range(0.5..1.0);
     tokio::time::sleep(base.mul_f64(jitter)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn shared() -> Shared {
+        Shared {
+            ledger: Ledger::default(),
+            http: reqwest::Client::new(),
+            servers: Vec::new(),
+            rate: 1.0,
+            window: 16,
+            sending: watch::channel(false).1,
+            finishing: watch::channel(false).1,
+            connected: AtomicUsize::new(0),
+        }
+    }
+
+    fn client(chat: Uuid) -> Client {
+        let me = DemoUser {
+            id: Uuid::new_v4(),
+            name: "ann".into(),
+            email: "ann@example.com".into(),
+            password: "secret".into(),
+        };
+        Client::new(0, me, vec![chat])
+    }
+
+    /// Live messages that come while a sync is under way, past what the
+    /// sync sends, count once the sync is done: the cursor ends after them,
+    /// not at the sync's end, and stops below a seq that never came.
+    #[test]
+    fn a_sync_and_the_live_messages_during_it_move_the_cursor_together() {
+        let (shared, chat) = (shared(), Uuid::new_v4());
+        let mut client = client(chat);
+        let mut last_seq = HashMap::new();
+        let mut receive = |client: &mut Client, seq: u64, syncing: bool| {
+            client.received(&shared, &mut last_seq, (Uuid::new_v4(), chat, seq), syncing);
+        };
+        for seq in 1..=3 {
+            receive(&mut client, seq, false);
+        }
+        assert_eq!(client.cursor[&chat], 3);
+        // A sync from 3: live 6 and 7 come before its 4 and 5.
+        for seq in [6, 7, 4, 5] {
+            receive(&mut client, seq, true);
+        }
+        client.caught_up(chat, 5);
+        assert_eq!(client.cursor[&chat], 7);
+        receive(&mut client, 9, false);
+        assert_eq!(client.cursor[&chat], 7, "8 is missing");
+        receive(&mut client, 8, false);
+        assert_eq!(client.cursor[&chat], 9);
+    }
 }
