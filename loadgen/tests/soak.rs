@@ -84,6 +84,10 @@ async fn a_soak_with_kills_drops_and_a_slow_database_loses_and_doubles_nothing()
     assert!(verdict.clean, "{verdict:#?}");
     assert!(verdict.counts.acked >= 500, "{verdict:#?}");
     assert!(
+        outcome.settled_after.is_some(),
+        "every message acked before the last catch-ups"
+    );
+    assert!(
         verdict.reconnects >= 10,
         "the faults broke connections: {verdict:#?}"
     );

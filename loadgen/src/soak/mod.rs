@@ -57,6 +57,10 @@ pub struct Outcome {
     pub memory: Vec<memory::Sample>,
     pub verdict: verdict::Verdict,
     pub seconds: f64,
+    /// Seconds from the end of sending until every message was acked;
+    /// `None` if some were not within [`DRAIN`] (then clients took their
+    /// last catch-up before the last acks, and may miss those messages).
+    pub settled_after: Option<f64>,
 }
 
 /// Runs the soak: starts the cluster, connects every user of the data set,
@@ -107,7 +111,10 @@ pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
     // Only once every message is acked may clients take their last
     // catch-up: a client that did it earlier would miss the messages
     // acked after it.
-    settle(&shared).await;
+    let settled_after = settle(&shared).await;
+    if settled_after.is_none() {
+        println!("not every message acked within the drain; last catch-ups begin anyway");
+    }
     let _ = finish.send(true);
     let clients = drain(tasks).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -119,6 +126,7 @@ pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
         memory,
         verdict,
         seconds,
+        settled_after,
     })
 }
 
@@ -171,16 +179,18 @@ async fn inject_faults(settings: &Settings, target: &mut Target, started: Instan
     applied
 }
 
-/// Waits (up to [`DRAIN`]) until every message sent is acked.
-async fn settle(shared: &Shared) {
+/// Waits (up to [`DRAIN`]) until every message sent is acked; how long
+/// that took, if it happened.
+async fn settle(shared: &Shared) -> Option<f64> {
     let started = Instant::now();
     while started.elapsed() < DRAIN {
         let (sent, acked) = shared.ledger.progress();
         if acked >= sent {
-            return;
+            return Some(started.elapsed().as_secs_f64());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    None
 }
 
 /// Waits for every client to finish (all acked, caught up), up to [`DRAIN`].
@@ -216,6 +226,7 @@ pub fn report(outcome: &Outcome) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "seconds": outcome.seconds,
+        "settled_after_seconds": outcome.settled_after,
         "faults": outcome.applied,
         "verdict": outcome.verdict,
         "memory": memory,
