@@ -88,10 +88,10 @@ where
     CT: CoordTranslate<From = (f64, f64)>,
 {
     chart
-        .draw_series(LineSeries::new(points, color.stroke_width(2)))
+        .draw_series(LineSeries::new(points, color.stroke_width(1)))
         .map_err(draw_error)?
         .label(label)
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(1)));
     Ok(())
 }
 
