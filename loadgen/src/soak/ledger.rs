@@ -73,8 +73,13 @@ impl Default for Ledger {
 }
 
 impl Ledger {
+    /// The shard that holds `user`'s acks and deliveries.
+    fn index(user: usize) -> usize {
+        user % SHARDS
+    }
+
     fn shard(&self, user: usize) -> MutexGuard<'_, Shard> {
-        self.shards[user % SHARDS].lock().expect("ledger lock")
+        self.shards[Self::index(user)].lock().expect("ledger lock")
     }
 
     fn all_shards(&self) -> Vec<MutexGuard<'_, Shard>> {
@@ -152,7 +157,7 @@ impl Ledger {
                 .map(Vec::as_slice)
                 .unwrap_or_default()
             {
-                let book = &shards[user % SHARDS];
+                let book = &shards[Self::index(user)];
                 if user != ack.sender && !book.delivered.contains(&(user, ack.id)) {
                     undelivered.missing += 1;
                     if book

@@ -104,22 +104,22 @@ fn acks_panel<DB: DrawingBackend>(
             (pair[1].second, acks / seconds)
         })
         .collect();
-    let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
     let top = rates.iter().map(|&(_, rate)| rate).fold(1.0f64, f64::max) * 1.15;
-    let mut chart = axes(area, "acks per second", "acks/s", (end, top), faults)?;
+    let mut chart = axes(area, "acks per second", "acks/s", (samples, top), faults)?;
     line(&mut chart, rates, BLACK, "acked")?;
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
-/// A chart over the soak's seconds with its caption, axes and a mark at
-/// each fault, ready for the lines.
+/// A chart over the seconds of `samples`, up to `top`, with its caption,
+/// axes and a mark at each fault, ready for the lines.
 fn axes<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, plotters::coord::Shift>,
     caption: &str,
     y_desc: &str,
-    (end, top): (f64, f64),
+    (samples, top): (&[Sample], f64),
     faults: &[Applied],
 ) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, ChartError> {
+    let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 16))
         .margin(12)
@@ -160,13 +160,12 @@ fn panel<DB: DrawingBackend>(
     samples: &[Sample],
     faults: &[Applied],
 ) -> Result<(), ChartError> {
-    let end = samples.last().map_or(1.0, |sample| sample.second.max(1.0));
     let top = samples
         .iter()
         .flat_map(|sample| processes.iter().map(|&index| sample.rss_mib[index]))
         .fold(1.0f64, f64::max)
         * 1.15;
-    let mut chart = axes(area, caption, "RSS, MiB", (end, top), faults)?;
+    let mut chart = axes(area, caption, "RSS, MiB", (samples, top), faults)?;
     let colors = [BLUE, RED, GREEN];
     for &index in processes {
         let color = colors[index];
