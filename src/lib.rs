@@ -45,6 +45,11 @@ pub const EDGE_ID_METADATA: &str = "x-edge-id";
 /// Metadata key naming an edge's link (a UUID) on `EdgeLink`.
 pub const EDGE_LINK_METADATA: &str = "x-edge-link";
 
+/// Metadata key on `EdgeLink` in which the edge names how many frames of a
+/// session's catch-up it takes ahead of the session's socket (see
+/// `LinkDelivery.paced`); without it the core does not pace catch-ups.
+pub const EDGE_CREDIT_METADATA: &str = "x-edge-credit";
+
 /// How many operations of one session on an edge link the core may not
 /// have taken yet: the edge sends no more until the core reports some
 /// taken (`LinkDelivery.operations_taken`).

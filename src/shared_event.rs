@@ -172,6 +172,9 @@ pub struct LinkDelivery {
     /// The (only) session has ended.
     #[prost(message, optional, tag = "4")]
     pub ended: Option<crate::v1::SessionEnded>,
+    /// Part of the session's catch-up: the edge returns credit for it.
+    #[prost(bool, tag = "5")]
+    pub paced: bool,
 }
 
 #[cfg(test)]

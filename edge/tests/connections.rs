@@ -225,6 +225,58 @@ async fn a_websocket_that_stops_reading_is_closed_while_others_keep_receiving() 
     stack.stop().await;
 }
 
+/// A client back after a long absence asks for far more than its queue on
+/// the edge holds (16 frames; 600 messages of 16 KB, more than the socket
+/// buffers too), and reads nothing for a second. The catch-up waits for it
+/// instead of overflowing its queue: it gets every message, in order, and
+/// stays connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_gets_a_long_catch_up_at_its_own_pace() {
+    let limits = Limits {
+        max_text_chars: 20_000,
+        ..Limits::default()
+    };
+    let stack = Stack::start_configured(limits, |config| {
+        config.ws_write_timeout_ms = 3000;
+        config.ws_queue = 16;
+    })
+    .await;
+    let world = World::new();
+    stack.load(&world).await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let padding = "x".repeat(16_000);
+    let total = 600;
+    for n in 0..total {
+        let (_, frame) =
+            common::send_frame(&world.users[0], world.group_chat, &format!("{n} {padding}"));
+        sender.send(frame).await;
+        assert_eq!(sender.recv().await["type"], "message_ack");
+    }
+    let mut catching_up = stack.login(&world.users[1]).await;
+    let since = serde_json::json!({
+        world.group_chat.to_string(): 0,
+        world.personal_chat.to_string(): 0,
+    });
+    catching_up
+        .send(serde_json::json!({"type": "sync", "since": since}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for n in 0..total {
+        let frame = catching_up.recv().await;
+        assert_eq!(frame["type"], "message", "{}", frame["type"]);
+        assert_eq!(frame["seq"], n + 1);
+    }
+    let done = catching_up.recv().await;
+    assert_eq!(done["type"], "sync_done");
+    assert_eq!(done["cursor"][world.group_chat.to_string()], total);
+
+    // Still connected: live messages arrive.
+    let (_, frame) = common::send_frame(&world.users[0], world.group_chat, "after");
+    sender.send(frame).await;
+    assert_eq!(catching_up.recv().await["text"], "after");
+    stack.stop().await;
+}
+
 /// How the connection of a client that logs in and then never reads ends,
 /// while another member sends it far more than the socket buffers between
 /// edge and client hold. The core's own session queue (1,024) never fills.

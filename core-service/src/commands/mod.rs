@@ -141,6 +141,15 @@ impl SessionState {
             .reply(pb::ServerEvent { event: Some(event) })
             .await;
     }
+
+    /// Replies with one event of a catch-up, as fast as the client takes
+    /// them (see [`crate::sessions::Outbox::paced_reply`]).
+    /// False once the session is gone: the rest of the catch-up is moot.
+    pub(crate) async fn reply_paced(&self, event: Event) -> bool {
+        self.outbox
+            .paced_reply(pb::ServerEvent { event: Some(event) })
+            .await
+    }
 }
 
 /// What the edge of a session needs to move it to another core: a token

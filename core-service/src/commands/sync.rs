@@ -16,8 +16,9 @@ const RECENT_WINDOW: i64 = 50;
 const PAGE: i64 = 500;
 
 /// Sends the missed messages chat by chat in seq order, then `sync_done`.
-/// The replies wait for room in the session's queue, so a long catch-up
-/// never holds more than the queue in memory.
+/// The replies are paced by the client: they wait until it has taken the
+/// earlier ones, so a long catch-up never holds more than a window of it
+/// in memory here or on the edge, and never fills the client's queue.
 pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<()> {
     let user = session.user()?;
     let mut since = sync.since.map(parse_cursor).transpose()?;
@@ -34,7 +35,9 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
                 0
             }
         };
-        let last = send_after(core, session, &chat, from).await?;
+        let Some(last) = send_after(core, session, &chat, from).await? else {
+            return Ok(());
+        };
         cursor
             .chats
             .insert(chat.id.to_string(), u64::try_from(last).unwrap_or(0));
@@ -46,9 +49,9 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
             user_id: user.to_string(),
             removed_by: None,
         };
-        session.reply(Event::MemberLeft(left)).await;
+        session.reply_paced(Event::MemberLeft(left)).await;
     }
-    session.reply(Event::SyncDone(cursor)).await;
+    session.reply_paced(Event::SyncDone(cursor)).await;
     Ok(())
 }
 
@@ -65,7 +68,7 @@ async fn tell_changes(
     }
     let state = core.store.group_state(chat.id).await?;
     session
-        .reply(Event::GroupState(convert::group_state(&state)))
+        .reply_paced(Event::GroupState(convert::group_state(&state)))
         .await;
     Ok(())
 }
@@ -87,19 +90,19 @@ async fn announce(core: &Core, session: &SessionState, chat: &ChatPosition) -> R
     if chat.kind != GROUP_CHAT {
         let members = core.membership.members(&core.store, chat.id).await?;
         let event = Event::DirectChat(convert::direct_chat(chat.id, &members));
-        session.reply(event).await;
+        session.reply_paced(event).await;
         return Ok(());
     }
     if let Some(group) = core.store.group_of_chat(chat.id).await? {
         let event = Event::GroupCreated(convert::group_created(&group));
-        session.reply(event).await;
+        session.reply_paced(event).await;
     }
     Ok(())
 }
 
 /// Sends every message of the chat after `from` up to its last seq when
 /// the sync began (later ones reach the session live); returns the last seq
-/// sent (or `from` if there was none).
+/// sent (or `from` if there was none), or `None` if the session ended.
 ///
 /// Pages come from the recent-messages cache where it has them, but the
 /// end of the chat is the database's: a message another core stored and
@@ -110,7 +113,7 @@ async fn send_after(
     session: &SessionState,
     chat: &ChatPosition,
     mut from: i64,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
     while from < chat.last_seq {
         let mut page = core
             .store
@@ -124,11 +127,12 @@ async fn send_after(
             break;
         };
         for message in &page {
-            session
-                .reply(Event::Message(convert::message(message)))
-                .await;
+            let event = Event::Message(convert::message(message));
+            if !session.reply_paced(event).await {
+                return Ok(None);
+            }
         }
         from = end;
     }
-    Ok(from)
+    Ok(Some(from))
 }

@@ -12,12 +12,14 @@ use crate::accounts;
 use crate::commands::SessionState;
 use crate::error::Error;
 use crate::ids::LinkId;
+use crate::sessions::link::Queued;
 use crate::sessions::link::{OperationQueue, Refusal, SessionCaps};
 use crate::sessions::{CloseSwitch, Link, Outbox, SessionNumber};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
+use futures_util::StreamExt;
 use messenger_proto::v1::{ClientOperation, LinkSignal, OpenSession, link_signal::Signal};
-use messenger_proto::{EDGE_LINK_METADATA, LinkDelivery};
+use messenger_proto::{EDGE_CREDIT_METADATA, EDGE_LINK_METADATA, LinkDelivery};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::metadata::MetadataMap;
@@ -31,22 +33,55 @@ const LINK_QUEUE: usize = 65_536;
 /// The response stream of one link.
 pub type DeliveryStream = Outgoing<LinkDelivery>;
 
-/// The link named in `metadata`, which must be a UUID.
-pub fn link_id(metadata: &MetadataMap) -> Result<LinkId, Error> {
-    metadata
-        .get(EDGE_LINK_METADATA)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| Uuid::parse_str(text).ok())
-        .map(LinkId)
-        .ok_or_else(|| Error::invalid(EDGE_LINK_METADATA, "must name the link with a UUID"))
+/// The largest credit window an edge may name: more would let a catch-up
+/// fill a link's share of replies by itself.
+const MAX_CREDIT_WINDOW: u32 = 4096;
+
+/// What an edge says of the link it opens, in its metadata.
+pub struct LinkTerms {
+    pub id: LinkId,
+    /// The name the edge gave itself.
+    pub edge: Option<String>,
+    /// Frames of a catch-up the edge takes ahead of each socket.
+    pub credit_window: Option<u32>,
 }
 
-/// Opens the link `id` over the edge's signal stream; returns its
+/// The link named in `metadata` (a UUID) and its credit window, if named
+/// (1 to [`MAX_CREDIT_WINDOW`] frames).
+pub fn terms(metadata: &MetadataMap, edge: Option<String>) -> Result<LinkTerms, Error> {
+    let text = |key| metadata.get(key).and_then(|value| value.to_str().ok());
+    let id = text(EDGE_LINK_METADATA)
+        .and_then(|text| Uuid::parse_str(text).ok())
+        .map(LinkId)
+        .ok_or_else(|| Error::invalid(EDGE_LINK_METADATA, "must name the link with a UUID"))?;
+    let credit_window = metadata
+        .get(EDGE_CREDIT_METADATA)
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| text.parse().ok())
+                .filter(|window| (1..=MAX_CREDIT_WINDOW).contains(window))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        EDGE_CREDIT_METADATA,
+                        "must be a number of frames, 1 to 4096",
+                    )
+                })
+        })
+        .transpose()?;
+    Ok(LinkTerms {
+        id,
+        edge,
+        credit_window,
+    })
+}
+
+/// Opens the link the edge described over its signal stream; returns its
 /// deliveries. A name in use by a live link is refused.
 pub fn open(
     core: Arc<Core>,
-    id: LinkId,
-    edge: Option<String>,
+    terms: LinkTerms,
     signals: Streaming<LinkSignal>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<DeliveryStream, Status> {
@@ -55,7 +90,9 @@ pub fn open(
         sessions: core.edges.max_sessions_per_link,
         anonymous: core.edges.max_anonymous_sessions_per_link,
     };
-    let link = Arc::new(Link::new(id, edge, deliveries, caps));
+    let id = terms.id;
+    let link = Link::new(id, terms.edge, deliveries, caps, terms.credit_window);
+    let link = Arc::new(link);
     if !core.links.insert(link.clone()) {
         return Err(Status::already_exists("a live link has this name"));
     }
@@ -69,7 +106,11 @@ pub fn open(
     core.clone()
         .tasks
         .spawn(read_signals(core, link, signals, shutdown.clone()));
-    Ok(outgoing::stream(queue, ending, shutdown))
+    // A reply's place in the replies' share is freed as it leaves.
+    let stream = outgoing::stream(queue, ending, shutdown);
+    Ok(Box::pin(stream.map(|queued| {
+        queued.map(|queued: Queued| queued.delivery)
+    })))
 }
 
 /// Applies the edge's signals until it hangs up, then ends the link.
@@ -121,6 +162,7 @@ fn apply(core: &Arc<Core>, link: &Arc<Link>, signal: Signal, shutdown: &watch::R
             link.operation(SessionNumber(operation.session), Box::new(client_operation));
         }
         Signal::CloseSession(session) => link.detach(SessionNumber(session)),
+        Signal::Credit(credit) => link.credit(SessionNumber(credit.session), credit.frames),
     }
 }
 
@@ -282,5 +324,34 @@ impl Ending for LinkEnding {
 impl Drop for LinkEnding {
     fn drop(&mut self) {
         self.link.close(closing_reason(&self.shutdown));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(entries: &[(&'static str, &str)]) -> MetadataMap {
+        let mut metadata = MetadataMap::new();
+        for &(key, value) in entries {
+            metadata.insert(key, value.parse().expect("ASCII"));
+        }
+        metadata
+    }
+
+    #[test]
+    fn a_link_paces_catch_ups_only_with_a_window_the_edge_named() {
+        let id = Uuid::new_v4().to_string();
+        let window = |credit: Option<&str>| {
+            let mut entries = vec![(EDGE_LINK_METADATA, id.as_str())];
+            entries.extend(credit.map(|credit| (EDGE_CREDIT_METADATA, credit)));
+            terms(&metadata(&entries), None).map(|terms| terms.credit_window)
+        };
+        assert_eq!(window(None).ok(), Some(None), "an edge without credit");
+        assert_eq!(window(Some("256")).ok(), Some(Some(256)));
+        for bad in ["0", "4097", "-1", "many"] {
+            assert!(window(Some(bad)).is_err(), "{bad}");
+        }
+        assert!(terms(&metadata(&[]), None).is_err(), "no link name");
     }
 }

@@ -90,12 +90,11 @@ impl Messenger for MessengerService {
                 "EdgeLink is for the cluster's edges, which present EDGE_SECRET",
             ));
         }
-        let id = link::link_id(request.metadata())?;
         let edge = credentials::edge_name(request.metadata());
+        let terms = link::terms(request.metadata(), edge)?;
         let deliveries = link::open(
             self.core.clone(),
-            id,
-            edge,
+            terms,
             request.into_inner(),
             self.shutdown.clone(),
         )?;

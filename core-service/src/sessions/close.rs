@@ -8,11 +8,14 @@
 use messenger_proto::v1::EndReason;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 /// Ends one session, once: the first reason given is the one that counts.
 pub struct CloseSwitch {
     switch: Mutex<Option<oneshot::Sender<EndReason>>>,
     closed_as: Mutex<Option<EndReason>>,
+    /// Fired on closing, for whatever of the session waits on its client.
+    fired: CancellationToken,
 }
 
 impl CloseSwitch {
@@ -21,6 +24,7 @@ impl CloseSwitch {
         CloseSwitch {
             switch: Mutex::new(Some(close)),
             closed_as: Mutex::new(None),
+            fired: CancellationToken::new(),
         }
     }
 
@@ -36,7 +40,13 @@ impl CloseSwitch {
         if let Some(switch) = switch {
             *self.closed_as.lock().expect("close switch poisoned") = Some(reason);
             let _ = switch.send(reason);
+            self.fired.cancel();
         }
+    }
+
+    /// Completes once the session is closed.
+    pub async fn closed(&self) {
+        self.fired.cancelled().await;
     }
 
     /// Why the session was closed, if it was.

@@ -23,6 +23,15 @@
 //! edge that has fallen so far behind that most of its sessions are cut
 //! is not reading at all: it loses its link, rather than growing the
 //! core's memory.
+//!
+//! Replies wait for room instead, but may hold only a quarter of the
+//! link's queue ([`REPLY_SHARE`]): a burst of catch-ups (every client of a
+//! restarted edge syncing at once) cannot fill it and starve the live
+//! events, whose sessions would end and ask for the same catch-up again.
+//! A catch-up is paced by its client, too, when the edge grants credit:
+//! at most the edge's window of a session's `paced` replies are ahead of
+//! what its socket took, so a client reading slowly gets its backlog as
+//! fast as it reads it, rather than overflowing its queue on the edge.
 
 use super::close::CloseSwitch;
 use crate::ids::LinkId;
@@ -31,7 +40,7 @@ use messenger_proto::v1::{ClientOperation, SessionEnded};
 use messenger_proto::{LINK_OPERATION_WINDOW, LinkDelivery, SharedEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// The largest event sent over a link. An edge takes up to twice as much
@@ -39,6 +48,25 @@ use tokio_util::sync::CancellationToken;
 /// on it; an event above this (which per-user limits on chats and members
 /// keep from happening) ends only the sessions it was for.
 pub const MAX_DELIVERY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The share of a link's queue that replies may hold (one in this many).
+const REPLY_SHARE: usize = 4;
+
+/// A delivery in a link's queue; a reply holds its place in the replies'
+/// share until the link's stream takes it.
+pub struct Queued {
+    pub delivery: LinkDelivery,
+    _reply: Option<OwnedSemaphorePermit>,
+}
+
+impl Queued {
+    fn new(delivery: LinkDelivery) -> Self {
+        Queued {
+            delivery,
+            _reply: None,
+        }
+    }
+}
 
 /// A session's number on its edge's link, chosen by the edge (the
 /// contract's `session` fields).
@@ -59,7 +87,12 @@ pub struct Link {
     id: LinkId,
     /// The name the edge gave itself, for the connection history.
     edge: Option<String>,
-    deliveries: mpsc::Sender<LinkDelivery>,
+    deliveries: mpsc::Sender<Queued>,
+    /// Places for replies in `deliveries` ([`REPLY_SHARE`]).
+    reply_room: Arc<Semaphore>,
+    /// Frames of a session's catch-up the edge takes ahead of its socket;
+    /// `None`: the edge grants no credit, catch-ups are not paced.
+    credit_window: Option<u32>,
     caps: SessionCaps,
     sessions: Mutex<Members>,
     closed: CancellationToken,
@@ -90,6 +123,8 @@ struct Member {
     anonymous: bool,
     /// Missed an event: nothing more is queued for it but its end.
     cut: bool,
+    /// Paced replies the edge takes now (with the link's credit window).
+    credit: Option<Arc<Semaphore>>,
 }
 
 /// Why a link did not start a session.
@@ -103,9 +138,19 @@ pub enum Refusal {
     Full,
 }
 
+impl Member {
+    /// Ends a paced reply waiting for credit that will not come.
+    fn stop_pacing(&self) {
+        if let Some(credit) = &self.credit {
+            credit.close();
+        }
+    }
+}
+
 impl Members {
     fn remove(&mut self, session: SessionNumber) -> Option<Member> {
         let member = self.by_number.remove(&session)?;
+        member.stop_pacing();
         if member.anonymous {
             self.anonymous -= 1;
         }
@@ -138,17 +183,22 @@ impl Members {
 }
 
 impl Link {
-    /// A link of the edge `edge` whose deliveries go into `deliveries`.
+    /// A link of the edge `edge` whose deliveries go into `deliveries`,
+    /// pacing catch-ups if the edge grants credit (`credit_window`).
     pub fn new(
         id: LinkId,
         edge: Option<String>,
-        deliveries: mpsc::Sender<LinkDelivery>,
+        deliveries: mpsc::Sender<Queued>,
         caps: SessionCaps,
+        credit_window: Option<u32>,
     ) -> Self {
+        let replies = (deliveries.max_capacity() / REPLY_SHARE).max(1);
         Link {
             id,
             edge,
             deliveries,
+            reply_room: Arc::new(Semaphore::new(replies)),
+            credit_window,
             caps,
             sessions: Mutex::new(Members::default()),
             closed: CancellationToken::new(),
@@ -202,11 +252,15 @@ impl Link {
         }
         let (operations, queue) = lean_queue::queue(LINK_OPERATION_WINDOW as usize);
         sessions.anonymous += usize::from(anonymous);
+        let credit = self
+            .credit_window
+            .map(|window| Arc::new(Semaphore::new(window as usize)));
         let member = Member {
             operations,
             switch,
             anonymous,
             cut: false,
+            credit,
         };
         sessions.by_number.insert(session, member);
         Ok(queue)
@@ -246,9 +300,53 @@ impl Link {
     /// replies, with the operations it took since it last said. False if
     /// the link has ended or the session was cut off.
     pub async fn reply(&self, session: SessionNumber, event: SharedEvent, taken: u32) -> bool {
+        self.queue_reply(session, event, taken, false).await
+    }
+
+    /// Like [`Link::reply`], for a reply of a catch-up: first waits until
+    /// the session's socket has taken enough of the earlier ones (when the
+    /// edge grants credit). False as well once `switch` closes the session.
+    pub async fn paced_reply(
+        &self,
+        session: SessionNumber,
+        event: SharedEvent,
+        taken: u32,
+        switch: &CloseSwitch,
+    ) -> bool {
+        if self.credit_window.is_none() {
+            return self.reply(session, event, taken).await;
+        }
+        let credit = self
+            .lock()
+            .by_number
+            .get(&session)
+            .and_then(|member| member.credit.clone());
+        let Some(credit) = credit else {
+            return false;
+        };
+        tokio::select! {
+            permit = credit.acquire() => match permit {
+                Ok(permit) => permit.forget(),
+                Err(_) => return false,
+            },
+            () = switch.closed() => return false,
+        }
+        self.queue_reply(session, event, taken, true).await
+    }
+
+    async fn queue_reply(
+        &self,
+        session: SessionNumber,
+        event: SharedEvent,
+        taken: u32,
+        paced: bool,
+    ) -> bool {
         if self.too_large(&event, &[session]) {
             return false;
         }
+        let Ok(share) = self.reply_room.clone().acquire_owned().await else {
+            return false;
+        };
         let Ok(room) = self.deliveries.reserve().await else {
             return false;
         };
@@ -258,13 +356,35 @@ impl Link {
         if members.is_cut(session) {
             return false;
         }
-        room.send(LinkDelivery {
+        let delivery = LinkDelivery {
             sessions: vec![session.0],
             event: Some(event),
             operations_taken: taken,
             ended: None,
+            paced,
+        };
+        room.send(Queued {
+            delivery,
+            _reply: Some(share),
         });
         true
+    }
+
+    /// The edge says the socket of `session` took `frames` paced replies:
+    /// as many more may go. Never more than the window, whatever it says.
+    pub fn credit(&self, session: SessionNumber, frames: u32) {
+        let Some(window) = self.credit_window else {
+            return;
+        };
+        let members = self.lock();
+        if let Some(credit) = members
+            .by_number
+            .get(&session)
+            .and_then(|member| member.credit.as_ref())
+        {
+            let room = (window as usize).saturating_sub(credit.available_permits());
+            credit.add_permits(room.min(frames as usize));
+        }
     }
 
     /// Tells the edge that `session` took `taken` more operations.
@@ -274,7 +394,7 @@ impl Link {
             operations_taken: taken,
             ..LinkDelivery::default()
         };
-        let _ = self.deliveries.send(delivery).await;
+        let _ = self.deliveries.send(Queued::new(delivery)).await;
     }
 
     /// Tells the edge that `session` has ended, and why.
@@ -288,7 +408,7 @@ impl Link {
             ended: Some(ended),
             ..LinkDelivery::default()
         };
-        let _ = self.deliveries.send(delivery).await;
+        let _ = self.deliveries.send(Queued::new(delivery)).await;
     }
 
     /// Queues `event` for `sessions` without waiting (sessions cut off
@@ -312,7 +432,9 @@ impl Link {
             event: Some(event),
             ..LinkDelivery::default()
         };
-        let Err(mpsc::error::TrySendError::Full(missed)) = self.deliveries.try_send(delivery)
+        let Err(mpsc::error::TrySendError::Full(Queued {
+            delivery: missed, ..
+        })) = self.deliveries.try_send(Queued::new(delivery))
         else {
             return;
         };
@@ -358,7 +480,9 @@ impl Link {
             self.closed.cancel();
             std::mem::take(&mut *sessions)
         };
+        self.reply_room.close();
         for member in sessions.by_number.into_values() {
+            member.stop_pacing();
             member.switch.close(reason);
         }
     }
@@ -421,12 +545,23 @@ mod tests {
         anonymous: 4,
     };
 
-    fn link() -> (Arc<Link>, mpsc::Receiver<LinkDelivery>) {
+    fn link() -> (Arc<Link>, Deliveries) {
+        paced_link(None)
+    }
+
+    fn paced_link(credit_window: Option<u32>) -> (Arc<Link>, Deliveries) {
         let (deliveries, received) = mpsc::channel(16);
-        (
-            Arc::new(Link::new(LinkId::random(), None, deliveries, CAPS)),
-            received,
-        )
+        let link = Link::new(LinkId::random(), None, deliveries, CAPS, credit_window);
+        (Arc::new(link), Deliveries(received))
+    }
+
+    /// The far end of a link's queue, as its stream reads it.
+    struct Deliveries(mpsc::Receiver<Queued>);
+
+    impl Deliveries {
+        fn try_recv(&mut self) -> Result<LinkDelivery, mpsc::error::TryRecvError> {
+            self.0.try_recv().map(|queued| queued.delivery)
+        }
     }
 
     #[test]
@@ -638,6 +773,102 @@ mod tests {
         }
         link.deliver(vec![SessionNumber(3)], event("missed"));
         assert!(link.is_closed());
+    }
+
+    /// A paced reply of session 1 of `link`, sent now or `None` if it waits.
+    fn paced(link: &Link, switch: &CloseSwitch, text: &str) -> Option<bool> {
+        let reply = link.paced_reply(SessionNumber(1), event(text), 0, switch);
+        futures_util::FutureExt::now_or_never(reply)
+    }
+
+    #[test]
+    fn a_catch_up_goes_no_further_ahead_of_its_socket_than_the_credit() {
+        let (link, mut deliveries) = paced_link(Some(2));
+        let (switch, _closed) = CloseSwitch::channel();
+        let _operations = link.add(SessionNumber(1), switch.clone(), false).unwrap();
+        assert_eq!(paced(&link, &switch, "1"), Some(true));
+        assert_eq!(paced(&link, &switch, "2"), Some(true));
+        assert_eq!(paced(&link, &switch, "3"), None, "the window is spent");
+        let first = deliveries.try_recv().unwrap();
+        assert!(first.paced);
+        assert!(
+            paced(&link, &switch, "3").is_none(),
+            "queue read, no credit"
+        );
+        link.credit(SessionNumber(1), 1_000);
+        assert_eq!(paced(&link, &switch, "3"), Some(true));
+        assert_eq!(paced(&link, &switch, "4"), Some(true));
+        assert_eq!(
+            paced(&link, &switch, "5"),
+            None,
+            "credit beyond the window is not kept"
+        );
+        // Other replies do not wait for credit.
+        let reply = link.reply(SessionNumber(1), event("reply"), 0);
+        assert_eq!(futures_util::FutureExt::now_or_never(reply), Some(true));
+        let texts: Vec<_> = std::iter::from_fn(|| deliveries.try_recv().ok())
+            .map(|delivery| (text(&delivery), delivery.paced))
+            .collect();
+        let expected = [("2", true), ("3", true), ("4", true), ("reply", false)];
+        let expected = expected.map(|(text, paced)| (text.to_owned(), paced));
+        assert_eq!(texts, expected);
+    }
+
+    #[tokio::test]
+    async fn a_catch_up_waiting_for_credit_ends_with_its_session() {
+        let (link, _deliveries) = paced_link(Some(1));
+        let (switch, _closed) = CloseSwitch::channel();
+        let _operations = link.add(SessionNumber(1), switch.clone(), false).unwrap();
+        assert_eq!(paced(&link, &switch, "1"), Some(true));
+        let waiting = {
+            let (link, switch) = (link.clone(), switch.clone());
+            tokio::spawn(async move {
+                link.paced_reply(SessionNumber(1), event("2"), 0, &switch)
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        switch.close(EndReason::LoggedOut);
+        assert!(!waiting.await.unwrap(), "closed by the core");
+
+        // And when the client hangs up (the edge closes the session).
+        let (switch, _closed) = CloseSwitch::channel();
+        let _operations = link.add(SessionNumber(2), switch.clone(), false).unwrap();
+        let reply = |text| link.paced_reply(SessionNumber(2), event(text), 0, &switch);
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(reply("1")),
+            Some(true)
+        );
+        let waiting = reply("2");
+        tokio::pin!(waiting);
+        assert!(futures_util::poll!(&mut waiting).is_pending());
+        link.detach(SessionNumber(2));
+        assert!(!waiting.await);
+    }
+
+    #[test]
+    fn replies_hold_at_most_a_quarter_of_the_link_queue() {
+        let (link, mut deliveries) = link();
+        let _operations = link
+            .add(SessionNumber(1), CloseSwitch::channel().0, false)
+            .unwrap();
+        let reply = || {
+            let replied = link.reply(SessionNumber(1), event("reply"), 0);
+            futures_util::FutureExt::now_or_never(replied)
+        };
+        for _ in 0..4 {
+            assert_eq!(reply(), Some(true));
+        }
+        assert_eq!(reply(), None, "a quarter of 16 is taken");
+        for _ in 0..12 {
+            link.deliver(vec![SessionNumber(1)], event("live"));
+        }
+        assert!(
+            !link.lock().is_cut(SessionNumber(1)),
+            "room for live events"
+        );
+        deliveries.try_recv().unwrap();
+        assert_eq!(reply(), Some(true), "a reply that left frees its place");
     }
 
     #[test]

@@ -141,6 +141,20 @@ impl Outbox {
         }
     }
 
+    /// Queues a reply of a catch-up: as [`Outbox::reply`], but on a link
+    /// it waits until the client has taken enough of the earlier ones (see
+    /// [`Link::paced_reply`]). On its own stream, HTTP/2 already paces it.
+    pub async fn paced_reply(&self, event: ServerEvent) -> bool {
+        match &self.route {
+            Route::Queue(_) => self.reply(event).await,
+            Route::Link { link, session } => {
+                let taken = self.taken.swap(0, Ordering::Relaxed);
+                link.paced_reply(*session, event.into(), taken, &self.switch)
+                    .await
+            }
+        }
+    }
+
     /// Queues an event on the session's own queue without waiting; a full
     /// queue closes the session.
     fn deliver_to_queue(&self, events: &mpsc::Sender<SharedEvent>, event: SharedEvent) {

@@ -7,6 +7,13 @@
 //! each of those sockets. A socket whose queue is full is reported to the
 //! core, which ends its session as a slow consumer (4008).
 //!
+//! A catch-up (the answer to `sync`) comes paced: the edge names a credit
+//! window of a quarter of a socket's queue, the core sends no more of a
+//! session's `paced` frames than that ahead of what its socket took, and
+//! the socket returns credit as it writes them. However long the backlog,
+//! a client that reads slowly gets it at its own speed, with room left in
+//! its queue for live events, instead of ending as a slow consumer.
+//!
 //! A socket has at most [`LINK_OPERATION_WINDOW`] operations the core has
 //! not taken; beyond that it stops reading its client until the core says
 //! it took some, so a client that sends faster than the core applies its
@@ -25,10 +32,12 @@ use crate::ws::translate;
 use lean_queue::SendError;
 use messenger_proto::v1::server_event::Event;
 use messenger_proto::v1::{
-    ClientOperation, EndReason, EndSession, LinkSignal, Resumable, ServerEvent, SessionEnded,
-    SessionOperation, link_signal::Signal,
+    ClientOperation, EndReason, EndSession, LinkSignal, Resumable, ServerEvent, SessionCredit,
+    SessionEnded, SessionOperation, link_signal::Signal,
 };
-use messenger_proto::{EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery};
+use messenger_proto::{
+    EDGE_CREDIT_METADATA, EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -114,6 +123,9 @@ struct OpenLink {
     next_session: AtomicU64,
     sessions: Mutex<HashMap<u64, SocketEntry>>,
     signals: mpsc::UnboundedSender<LinkSignal>,
+    /// Paced frames a socket takes before it returns their credit (at the
+    /// latest; it returns what it has whenever it waits for more).
+    credit_batch: u32,
     alive: AtomicBool,
     /// Woken when the last socket leaves (shutdown waits for that).
     emptied: Notify,
@@ -121,7 +133,8 @@ struct OpenLink {
 
 /// What the link hands a socket.
 enum ToSocket {
-    Frame(Utf8Bytes, About),
+    /// A frame, and whether it is paced (its credit goes back once taken).
+    Frame(Utf8Bytes, About, bool),
     /// How to move the session to another core (see [`super::resume`]).
     Resumable(Box<Resumable>),
     /// The core took this many of the socket's operations.
@@ -149,6 +162,8 @@ pub struct LinkSession {
     ended: Option<Box<SessionEnded>>,
     /// A [`Resumable`] read while taking queued frames.
     resumable: Option<Box<Resumable>>,
+    /// Paced frames taken whose credit the core has not been given.
+    paced_taken: u32,
 }
 
 /// What a socket waits for on the link.
@@ -201,6 +216,7 @@ impl EdgeLink {
             in_flight: 0,
             ended: None,
             resumable: None,
+            paced_taken: 0,
         })
     }
 
@@ -232,12 +248,14 @@ impl EdgeLink {
         let metadata = request.metadata_mut();
         let name = id.to_string().parse().expect("a UUID is valid metadata");
         metadata.insert(EDGE_LINK_METADATA, name);
+        let window = credit_window(self.queue);
+        metadata.insert(EDGE_CREDIT_METADATA, window.into());
         if let Ok(edge) = self.name.parse() {
             metadata.insert(EDGE_ID_METADATA, edge);
         }
         let client = self.cores.client(self.index);
         let deliveries = client.clone().edge_link(request).await?.into_inner();
-        let link = Arc::new(OpenLink::new(id, signals));
+        let link = Arc::new(OpenLink::new(id, signals, window));
         tracing::info!(core = self.index, "edge link opened");
         tracing::debug!(link = %id, "edge link opened");
         let reading = read(link.clone(), deliveries, self.shutdown.clone());
@@ -249,6 +267,13 @@ impl EdgeLink {
         });
         Ok(link)
     }
+}
+
+/// The frames of a catch-up the core may send a socket ahead of what it
+/// took: a quarter of its queue (see the module's notes), at most what the
+/// core accepts.
+fn credit_window(queue: usize) -> u32 {
+    u32::try_from(queue / 4).unwrap_or(u32::MAX).clamp(1, 4096)
 }
 
 /// Why a link's reader stopped.
@@ -286,12 +311,14 @@ async fn read(
 }
 
 impl OpenLink {
-    fn new(id: Uuid, signals: mpsc::UnboundedSender<LinkSignal>) -> Self {
+    /// A link whose sockets return credit for paced frames in `window`.
+    fn new(id: Uuid, signals: mpsc::UnboundedSender<LinkSignal>, window: u32) -> Self {
         OpenLink {
             id,
             next_session: AtomicU64::new(0),
             sessions: Mutex::new(HashMap::new()),
             signals,
+            credit_batch: (window / 4).max(1),
             alive: AtomicBool::new(true),
             emptied: Notify::new(),
         }
@@ -342,7 +369,8 @@ impl OpenLink {
                     let text = Utf8Bytes::from(text);
                     let about = About::of(&event);
                     for &number in &delivery.sessions {
-                        self.queue_frame(&mut sessions, number, &text, &about);
+                        let frame = ToSocket::Frame(text.clone(), about.clone(), delivery.paced);
+                        self.queue_frame(&mut sessions, number, frame);
                     }
                 }
             }
@@ -379,18 +407,11 @@ impl OpenLink {
         }
     }
 
-    /// Queues `text` for socket `number`; a full queue makes it slow.
-    fn queue_frame(
-        &self,
-        sessions: &mut HashMap<u64, SocketEntry>,
-        number: u64,
-        text: &Utf8Bytes,
-        about: &About,
-    ) {
+    /// Queues `frame` for socket `number`; a full queue makes it slow.
+    fn queue_frame(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64, frame: ToSocket) {
         let Some(entry) = sessions.get_mut(&number).filter(|entry| !entry.slow) else {
             return;
         };
-        let frame = ToSocket::Frame(text.clone(), about.clone());
         if let Err(SendError::Full(_)) = entry.queue.try_send(frame) {
             entry.slow = true;
             self.signal(Signal::SlowSession(number));
@@ -474,8 +495,10 @@ impl LinkSession {
         }));
     }
 
-    /// What comes next for this socket.
+    /// What comes next for this socket. Called when the socket has written
+    /// what it took before: that is when its credit goes back.
     pub async fn next(&mut self) -> Next {
+        self.return_credit();
         if let Some(resumable) = self.resumable.take() {
             return Next::Resumable(resumable);
         }
@@ -483,7 +506,10 @@ impl LinkSession {
             return Next::Ended(ended);
         }
         match self.queue.recv().await {
-            Some(ToSocket::Frame(text, about)) => Next::Frame(text, about),
+            Some(ToSocket::Frame(text, about, paced)) => {
+                self.took_frame(paced);
+                Next::Frame(text, about)
+            }
             Some(ToSocket::Resumable(resumable)) => Next::Resumable(resumable),
             Some(ToSocket::Taken(taken)) => {
                 self.took(taken);
@@ -500,7 +526,10 @@ impl LinkSession {
     pub fn try_next_frame(&mut self) -> Option<(Utf8Bytes, About)> {
         while self.ended.is_none() && self.resumable.is_none() {
             match self.queue.try_recv()? {
-                ToSocket::Frame(text, about) => return Some((text, about)),
+                ToSocket::Frame(text, about, paced) => {
+                    self.took_frame(paced);
+                    return Some((text, about));
+                }
                 ToSocket::Resumable(resumable) => self.resumable = Some(resumable),
                 ToSocket::Taken(taken) => self.took(taken),
                 ToSocket::Ended(ended) => self.ended = Some(ended),
@@ -512,6 +541,28 @@ impl LinkSession {
     /// The core took `taken` of the operations in flight.
     fn took(&mut self, taken: u32) {
         self.in_flight = self.in_flight.saturating_sub(taken);
+    }
+
+    /// Counts a frame taken; a batch of paced ones returns its credit
+    /// even while the socket keeps writing.
+    fn took_frame(&mut self, paced: bool) {
+        if paced {
+            self.paced_taken += 1;
+            if self.paced_taken >= self.link.credit_batch {
+                self.return_credit();
+            }
+        }
+    }
+
+    /// Gives the core back the credit of the paced frames taken.
+    fn return_credit(&mut self) {
+        let frames = std::mem::take(&mut self.paced_taken);
+        if frames > 0 {
+            self.link.signal(Signal::Credit(SessionCredit {
+                session: self.session,
+                frames,
+            }));
+        }
     }
 }
 
@@ -531,7 +582,10 @@ mod tests {
 
     fn link() -> (Arc<OpenLink>, mpsc::UnboundedReceiver<LinkSignal>) {
         let (signals, received) = mpsc::unbounded_channel();
-        (Arc::new(OpenLink::new(Uuid::new_v4(), signals)), received)
+        (
+            Arc::new(OpenLink::new(Uuid::new_v4(), signals, 8)),
+            received,
+        )
     }
 
     /// A socket on `link` as `number`, with room for `capacity` frames.
@@ -546,6 +600,7 @@ mod tests {
             in_flight: 0,
             ended: None,
             resumable: None,
+            paced_taken: 0,
         }
     }
 
@@ -684,6 +739,45 @@ mod tests {
             Some(Next::Ended(ended)) => assert_eq!(ended.message, "slow"),
             _ => panic!("expected the end"),
         }
+    }
+
+    /// Credit returned to the core by a socket, in the order given.
+    fn credits(signals: &mut mpsc::UnboundedReceiver<LinkSignal>) -> Vec<u32> {
+        std::iter::from_fn(|| signals.try_recv().ok())
+            .filter_map(|signal| match signal.signal {
+                Some(Signal::Credit(credit)) => Some(credit.frames),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_socket_returns_the_credit_of_paced_frames_it_took() {
+        // A window of 8: batches of 2.
+        let (link, mut signals) = link();
+        let mut socket = member(&link, 4, 16);
+        for n in 0..5 {
+            let mut paced = delivery(vec![4], &n.to_string());
+            paced.paced = true;
+            link.dispatch(paced);
+        }
+        link.dispatch(delivery(vec![4], "live"));
+        assert!(credits(&mut signals).is_empty(), "nothing taken yet");
+        for _ in 0..3 {
+            assert!(socket.try_next_frame().is_some());
+        }
+        assert_eq!(credits(&mut signals), [2], "a full batch goes at once");
+        while socket.try_next_frame().is_some() {}
+        assert_eq!(credits(&mut signals), [2], "live frames earn no credit");
+        assert!(socket.next().now_or_never().is_none());
+        assert_eq!(credits(&mut signals), [1], "the rest goes when it waits");
+    }
+
+    #[test]
+    fn the_credit_window_is_a_quarter_of_a_socket_queue() {
+        assert_eq!(credit_window(1024), 256);
+        assert_eq!(credit_window(2), 1);
+        assert_eq!(credit_window(1 << 40), 4096);
     }
 
     #[test]
