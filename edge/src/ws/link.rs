@@ -372,6 +372,13 @@ impl OpenLink {
                         let frame = ToSocket::Frame(text.clone(), about.clone(), delivery.paced);
                         self.queue_frame(&mut sessions, number, frame);
                     }
+                } else if delivery.paced {
+                    // No frame to take: its credit goes back now, or the
+                    // rest of the catch-up would wait for it for ever.
+                    self.signal(Signal::Credit(SessionCredit {
+                        session: first,
+                        frames: 1,
+                    }));
                 }
             }
             None => {}
@@ -771,6 +778,21 @@ mod tests {
         assert_eq!(credits(&mut signals), [2], "live frames earn no credit");
         assert!(socket.next().now_or_never().is_none());
         assert_eq!(credits(&mut signals), [1], "the rest goes when it waits");
+    }
+
+    #[test]
+    fn a_paced_event_that_makes_no_frame_returns_its_credit_at_once() {
+        let (link, mut signals) = link();
+        let mut socket = member(&link, 4, 16);
+        let empty = LinkDelivery {
+            sessions: vec![4],
+            event: Some(SharedEvent::encode_once(&ServerEvent { event: None })),
+            paced: true,
+            ..Default::default()
+        };
+        link.dispatch(empty);
+        assert!(socket.try_next_frame().is_none());
+        assert_eq!(credits(&mut signals), [1]);
     }
 
     #[test]
