@@ -83,6 +83,13 @@ pub struct Applied {
     pub unacked_before: u64,
 }
 
+/// How many cores and edges were killed.
+#[derive(Default)]
+pub struct Kills {
+    cores: usize,
+    edges: usize,
+}
+
 /// What applying faults needs.
 pub struct Target {
     pub cluster: Arc<Mutex<Cluster>>,
@@ -90,8 +97,8 @@ pub struct Target {
     pub hooks: Hooks,
     pub shared: Arc<super::client::Shared>,
     pub started: Instant,
-    /// Faults of each kind applied so far, to take cores and edges in turn.
-    pub turns: usize,
+    /// Cores and edges killed so far, to take each in turn.
+    pub kills: Kills,
 }
 
 impl Target {
@@ -113,7 +120,6 @@ impl Target {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.turns += 1;
         Applied {
             at_seconds,
             fault,
@@ -170,7 +176,13 @@ impl Target {
     /// SIGKILLs a core or an edge (in turn) and starts it again 2 s later.
     async fn kill(&mut self, core: bool) -> Result<String, String> {
         let cluster = self.cluster.clone();
-        let turn = self.turns;
+        let kills = if core {
+            &mut self.kills.cores
+        } else {
+            &mut self.kills.edges
+        };
+        let turn = *kills;
+        *kills += 1;
         tokio::task::spawn_blocking(move || {
             let mut cluster = cluster.lock().expect("cluster lock");
             let processes = if core {

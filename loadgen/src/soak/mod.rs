@@ -104,7 +104,7 @@ pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
         hooks: settings.hooks.clone(),
         shared: shared.clone(),
         started,
-        turns: 0,
+        kills: faults::Kills::default(),
     };
     let applied = inject_faults(&settings, &mut target, started).await;
     let _ = start_sending.send(false);
