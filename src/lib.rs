@@ -50,6 +50,10 @@ pub const EDGE_LINK_METADATA: &str = "x-edge-link";
 /// `LinkDelivery.paced`); without it the core does not pace catch-ups.
 pub const EDGE_CREDIT_METADATA: &str = "x-edge-credit";
 
+/// The largest credit window the core accepts in [`EDGE_CREDIT_METADATA`]:
+/// more would let one catch-up fill a link's share of replies by itself.
+pub const MAX_CREDIT_WINDOW: u32 = 4096;
+
 /// How many operations of one session on an edge link the core may not
 /// have taken yet: the edge sends no more until the core reports some
 /// taken (`LinkDelivery.operations_taken`).

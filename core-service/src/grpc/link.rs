@@ -19,7 +19,7 @@ use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use futures_util::StreamExt;
 use messenger_proto::v1::{ClientOperation, LinkSignal, OpenSession, link_signal::Signal};
-use messenger_proto::{EDGE_CREDIT_METADATA, EDGE_LINK_METADATA, LinkDelivery};
+use messenger_proto::{EDGE_CREDIT_METADATA, EDGE_LINK_METADATA, LinkDelivery, MAX_CREDIT_WINDOW};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::metadata::MetadataMap;
@@ -32,10 +32,6 @@ const LINK_QUEUE: usize = 65_536;
 
 /// The response stream of one link.
 pub type DeliveryStream = Outgoing<LinkDelivery>;
-
-/// The largest credit window an edge may name: more would let a catch-up
-/// fill a link's share of replies by itself.
-const MAX_CREDIT_WINDOW: u32 = 4096;
 
 /// What an edge says of the link it opens, in its metadata.
 pub struct LinkTerms {
@@ -63,10 +59,8 @@ pub fn terms(metadata: &MetadataMap, edge: Option<String>) -> Result<LinkTerms, 
                 .and_then(|text| text.parse().ok())
                 .filter(|window| (1..=MAX_CREDIT_WINDOW).contains(window))
                 .ok_or_else(|| {
-                    Error::invalid(
-                        EDGE_CREDIT_METADATA,
-                        "must be a number of frames, 1 to 4096",
-                    )
+                    let reason = format!("must be a number of frames, 1 to {MAX_CREDIT_WINDOW}");
+                    Error::invalid(EDGE_CREDIT_METADATA, reason)
                 })
         })
         .transpose()?;

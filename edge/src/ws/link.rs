@@ -36,7 +36,8 @@ use messenger_proto::v1::{
     SessionEnded, SessionOperation, link_signal::Signal,
 };
 use messenger_proto::{
-    EDGE_CREDIT_METADATA, EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW, LinkDelivery,
+    EDGE_CREDIT_METADATA, EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW,
+    LinkDelivery, MAX_CREDIT_WINDOW,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -273,7 +274,9 @@ impl EdgeLink {
 /// took: a quarter of its queue (see the module's notes), at most what the
 /// core accepts.
 fn credit_window(queue: usize) -> u32 {
-    u32::try_from(queue / 4).unwrap_or(u32::MAX).clamp(1, 4096)
+    u32::try_from(queue / 4)
+        .unwrap_or(u32::MAX)
+        .clamp(1, MAX_CREDIT_WINDOW)
 }
 
 /// Why a link's reader stopped.
@@ -799,7 +802,7 @@ mod tests {
     fn the_credit_window_is_a_quarter_of_a_socket_queue() {
         assert_eq!(credit_window(1024), 256);
         assert_eq!(credit_window(2), 1);
-        assert_eq!(credit_window(1 << 40), 4096);
+        assert_eq!(credit_window(1 << 40), MAX_CREDIT_WINDOW);
     }
 
     #[test]
