@@ -42,9 +42,9 @@ pub struct LinkTerms {
     pub credit_window: Option<u32>,
 }
 
-/// The link named in `metadata` (a UUID) and its credit window, if named
-/// (1 to [`MAX_CREDIT_WINDOW`] frames).
-pub fn terms(metadata: &MetadataMap, edge: Option<String>) -> Result<LinkTerms, Error> {
+/// The link named in `metadata` (a UUID), the edge's name, and its credit
+/// window, if named (1 to [`MAX_CREDIT_WINDOW`] frames).
+pub fn terms(metadata: &MetadataMap) -> Result<LinkTerms, Error> {
     let text = |key| metadata.get(key).and_then(|value| value.to_str().ok());
     let id = text(EDGE_LINK_METADATA)
         .and_then(|text| Uuid::parse_str(text).ok())
@@ -66,7 +66,7 @@ pub fn terms(metadata: &MetadataMap, edge: Option<String>) -> Result<LinkTerms, 
         .transpose()?;
     Ok(LinkTerms {
         id,
-        edge,
+        edge: super::credentials::edge_name(metadata),
         credit_window,
     })
 }
@@ -339,13 +339,13 @@ mod tests {
         let window = |credit: Option<&str>| {
             let mut entries = vec![(EDGE_LINK_METADATA, id.as_str())];
             entries.extend(credit.map(|credit| (EDGE_CREDIT_METADATA, credit)));
-            terms(&metadata(&entries), None).map(|terms| terms.credit_window)
+            terms(&metadata(&entries)).map(|terms| terms.credit_window)
         };
         assert_eq!(window(None).ok(), Some(None), "an edge without credit");
         assert_eq!(window(Some("256")).ok(), Some(Some(256)));
         for bad in ["0", "4097", "-1", "many"] {
             assert!(window(Some(bad)).is_err(), "{bad}");
         }
-        assert!(terms(&metadata(&[]), None).is_err(), "no link name");
+        assert!(terms(&metadata(&[])).is_err(), "no link name");
     }
 }

@@ -90,8 +90,7 @@ impl Messenger for MessengerService {
                 "EdgeLink is for the cluster's edges, which present EDGE_SECRET",
             ));
         }
-        let edge = credentials::edge_name(request.metadata());
-        let terms = link::terms(request.metadata(), edge)?;
+        let terms = link::terms(request.metadata())?;
         let deliveries = link::open(
             self.core.clone(),
             terms,
