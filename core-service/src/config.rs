@@ -2,6 +2,8 @@
 //! read once at start-up.
 
 use crate::bus::DEFAULT_SUBJECT;
+use crate::bus::access::{NatsAccess, NatsCredentials, NatsTls};
+use crate::bus::seal::ClusterSecret;
 use crate::state::{AuthSettings, EdgeSettings, Limits, Settings};
 use clap::Args;
 use messenger_proto::EdgeSecret;
@@ -41,6 +43,8 @@ pub struct CoreConfig {
     /// clusters that share a NATS need one each.
     #[arg(long, env = "NATS_SUBJECT", default_value = DEFAULT_SUBJECT)]
     pub nats_subject: String,
+    #[command(flatten)]
+    pub cluster: ClusterConfig,
     /// On SIGTERM or SIGINT, how long the core waits for its sessions to
     /// finish what they took (and record their ends) before it exits.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
@@ -113,9 +117,10 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    /// Every setting of the core.
-    pub fn settings(&self) -> Settings {
-        Settings {
+    /// Every setting of the core; an error for a secret that is too weak
+    /// or a file that cannot be read.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        Ok(Settings {
             limits: self.limits(),
             auth: AuthSettings {
                 min_password_chars: self.min_password_chars,
@@ -136,9 +141,12 @@ impl CoreConfig {
             redis_url: self.redis_url.clone(),
             nats_url: self.nats_url.clone(),
             nats_subject: self.nats_subject.clone(),
+            nats_access: self.cluster.nats_access()?,
+            cluster_secret: self.cluster.secret()?,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             otlp_endpoint: self.otlp_endpoint.clone(),
-        }
+            membership_ttl: crate::membership::DEFAULT_TTL,
+        })
     }
 
     /// The client-facing limits this configuration sets.
@@ -153,6 +161,128 @@ impl CoreConfig {
             session_queue: self.session_queue.max(1),
             ..Limits::default()
         }
+    }
+}
+
+/// How a core joins the other cores of its cluster: its credentials for
+/// NATS and the secret their events are sealed with. Secrets are read from
+/// the environment or from files, never from flags (which any user of the
+/// machine can read in the process list).
+#[derive(Debug, Clone, Args)]
+pub struct ClusterConfig {
+    /// File holding the secret the cores of one cluster seal their events
+    /// with (or `CLUSTER_SECRET` itself in the environment; 32 characters
+    /// or more). A cluster (`NATS_URL`) needs it.
+    #[arg(long, env = "CLUSTER_SECRET_FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
+    #[arg(skip = std::env::var("CLUSTER_SECRET").ok())]
+    pub cluster_secret: Option<String>,
+    /// NATS credentials file (`.creds`: a user JWT and its NKey seed).
+    #[arg(long, env = "NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// File holding an NKey seed to authenticate to NATS with.
+    #[arg(long, env = "NATS_NKEY_FILE")]
+    pub nats_nkey_file: Option<PathBuf>,
+    /// NATS user (with `NATS_PASSWORD` in the environment).
+    #[arg(long, env = "NATS_USER")]
+    pub nats_user: Option<String>,
+    #[arg(skip = std::env::var("NATS_PASSWORD").ok())]
+    pub nats_password: Option<String>,
+    #[arg(skip = std::env::var("NATS_TOKEN").ok())]
+    pub nats_token: Option<String>,
+    /// PEM certificates NATS's certificate must chain to (turns TLS on,
+    /// as a `tls://` URL does).
+    #[arg(long, env = "NATS_CA_FILE")]
+    pub nats_ca_file: Option<PathBuf>,
+    /// PEM certificate the core presents to NATS (mutual TLS), with
+    /// `NATS_CLIENT_KEY_FILE`.
+    #[arg(long, env = "NATS_CLIENT_CERT_FILE", requires = "nats_client_key_file")]
+    pub nats_client_cert_file: Option<PathBuf>,
+    /// PEM key of that certificate.
+    #[arg(long, env = "NATS_CLIENT_KEY_FILE", requires = "nats_client_cert_file")]
+    pub nats_client_key_file: Option<PathBuf>,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {name} ({path}): {error}")]
+    File {
+        name: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ClusterConfig {
+    /// The cluster's secret, from the environment or its file.
+    pub fn secret(&self) -> Result<Option<ClusterSecret>, ConfigError> {
+        let text = match (&self.cluster_secret, &self.cluster_secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "set CLUSTER_SECRET or CLUSTER_SECRET_FILE, not both".into(),
+                ));
+            }
+            (Some(text), None) => text.clone(),
+            (None, Some(path)) => read_secret("CLUSTER_SECRET_FILE", path)?,
+            (None, None) => return Ok(None),
+        };
+        text.parse().map(Some).map_err(ConfigError::Invalid)
+    }
+
+    /// The credential and TLS files for NATS; at most one credential.
+    pub fn nats_access(&self) -> Result<NatsAccess, ConfigError> {
+        let mut given = Vec::new();
+        if let Some(path) = &self.nats_creds {
+            given.push(NatsCredentials::CredsFile(path.clone()));
+        }
+        if let Some(path) = &self.nats_nkey_file {
+            given.push(NatsCredentials::NKey(read_secret("NATS_NKEY_FILE", path)?));
+        }
+        match (&self.nats_user, &self.nats_password) {
+            (Some(user), Some(password)) => given.push(NatsCredentials::UserPassword {
+                user: user.clone(),
+                password: password.clone(),
+            }),
+            (None, None) => {}
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "NATS_USER and NATS_PASSWORD go together".into(),
+                ));
+            }
+        }
+        if let Some(token) = &self.nats_token {
+            given.push(NatsCredentials::Token(token.clone()));
+        }
+        if given.len() > 1 {
+            return Err(ConfigError::Invalid(
+                "give one NATS credential: NATS_CREDS, NATS_NKEY_FILE, NATS_USER/NATS_PASSWORD or NATS_TOKEN".into(),
+            ));
+        }
+        Ok(NatsAccess {
+            credentials: given.pop().unwrap_or_default(),
+            tls: NatsTls {
+                ca_file: self.nats_ca_file.clone(),
+                client_cert: self
+                    .nats_client_cert_file
+                    .clone()
+                    .zip(self.nats_client_key_file.clone()),
+            },
+        })
+    }
+}
+
+/// A secret kept in a file, without its surrounding white space.
+fn read_secret(name: &'static str, path: &std::path::Path) -> Result<String, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text.trim().to_owned()),
+        Err(error) => Err(ConfigError::File {
+            name,
+            path: path.to_owned(),
+            error,
+        }),
     }
 }
 
@@ -196,7 +326,7 @@ mod tests {
     #[test]
     fn without_flags_the_settings_are_the_defaults() {
         let config = Flags::parse_from(["core"]).config;
-        let settings = config.settings();
+        let settings = config.settings().unwrap();
         assert_eq!(
             format!("{:?}", settings.auth),
             format!("{:?}", AuthSettings::default())

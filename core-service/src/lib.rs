@@ -101,23 +101,35 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send,
 ) -> Result<(), grpc::ServeError> {
     let settings: state::Settings = settings.into();
-    if settings.nats_url.is_some() && settings.redis_url.is_none() {
-        return Err(grpc::ServeError::ClusterWithoutRedis);
-    }
-    let nats = settings
-        .nats_url
-        .clone()
-        .zip(Some(settings.nats_subject.clone()));
+    let bus = bus_settings(&settings)?;
     let traces = Traces::export(settings.otlp_endpoint.as_deref(), "messenger-core")?;
     let mut core = state::Core::new(store, settings).map_err(grpc::ServeError::Redis)?;
     core.traces = traces;
-    if let Some((url, subject)) = nats {
-        let bus = bus::Bus::connect(&url, &subject, core.id)
+    if let Some(bus) = bus {
+        let bus = bus::Bus::connect(&bus, core.id)
             .await
             .map_err(grpc::ServeError::Bus)?;
         core.bus = Some(bus);
     }
     grpc::serve(Arc::new(core), listener, stop).await
+}
+
+/// Where the cluster's bus is and how to join it; `None` for a core alone.
+/// A cluster needs Redis and the cluster's secret.
+fn bus_settings(settings: &state::Settings) -> Result<Option<bus::BusSettings>, grpc::ServeError> {
+    let Some(url) = &settings.nats_url else {
+        return Ok(None);
+    };
+    if settings.redis_url.is_none() {
+        return Err(grpc::ServeError::ClusterWithoutRedis);
+    }
+    let secret = (settings.cluster_secret.clone()).ok_or(grpc::ServeError::ClusterWithoutSecret)?;
+    Ok(Some(bus::BusSettings {
+        url: url.clone(),
+        subject: settings.nats_subject.clone(),
+        access: settings.nats_access.clone(),
+        secret,
+    }))
 }
 
 /// The log filter when `RUST_LOG` is not set: the driver's per-query

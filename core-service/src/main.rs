@@ -146,7 +146,7 @@ async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
         let signal = startup::shutdown_signal().await;
         tracing::info!(signal, "shutting down");
     };
-    core_service::serve(database.store.clone(), config.settings(), listener, stop).await?;
+    core_service::serve(database.store.clone(), config.settings()?, listener, stop).await?;
     close(database)
 }
 
@@ -157,8 +157,19 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
     let matches = command.clone().try_get_matches_from(["serve"])?;
     startup::print_settings(&command, &matches);
     let config = ServeDefaults::from_arg_matches(&matches)?.config;
+    let settings = config.settings()?;
+    let secret = if settings.cluster_secret.is_some() {
+        "set"
+    } else {
+        "unset"
+    };
+    println!("CLUSTER_SECRET: {secret}");
+    println!("NATS credential: {:?}", settings.nats_access.credentials);
     if config.nats_url.is_some() && config.redis_url.is_none() {
         return Err("NATS_URL makes a cluster, whose cores must share REDIS_URL".into());
+    }
+    if config.nats_url.is_some() && settings.cluster_secret.is_none() {
+        return Err("NATS_URL makes a cluster, whose cores must share CLUSTER_SECRET".into());
     }
     if config.edge_secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");

@@ -1,27 +1,42 @@
 //! A cache of who is a member of which chat.
 //!
-//! Every send needs the chat's members (to check the sender and to fan the
-//! message out); reading them from PostgreSQL each time would double the
-//! round trips on the hot path. A chat's members change only when it is
-//! created, when members are added, and when a member leaves or is
-//! removed; each change is put into the cache of each core (by the code
-//! that makes it, and by its event on the others), so entries stay
-//! correct without expiry. A chat that is not cached yet is read once on
-//! first use.
+//! Every send needs the chat's members (to fan the message out); reading
+//! them from PostgreSQL each time would double the round trips on the hot
+//! path. The cache is a hint, never the authority: the database checks a
+//! sender's membership as it stores the message (`store_message`, see
+//! `sql/`), and history checks it with a primary-key probe. The cache only
+//! decides who gets live events, and how fast a non-member is turned away.
+//!
+//! What fills it:
+//! - reads from the database, on first use and whenever an entry is older
+//!   than its time to live (so a core that missed an event about a chat is
+//!   wrong about it for a bounded time only);
+//! - the lists this core's own transactions return when they change a
+//!   chat's members (they come from the database too).
+//!
+//! What empties it: an event from another core that a chat's members
+//! changed (the entry is dropped and read again on next use: the event
+//! never installs a list), and a new connection to the bus (events may have
+//! been missed in between).
 //!
 //! Each list carries the chat's `members_version` (`sql/0020`), and the
-//! cache keeps the newest: two changes whose events arrive out of order,
-//! or a read from the database that finishes after a newer change was
-//! learnt, cannot put an older list back.
+//! cache keeps the newest: a read that finishes after a newer change was
+//! learnt or announced cannot put an older list back.
 
 use crate::error::Result;
 use crate::ids::{ChatId, UserId};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 /// The members of one chat.
 pub type Members = Arc<[UserId]>;
+
+/// How long a chat's members are used before they are read again, unless
+/// configured otherwise: the longest a core that missed an event about a
+/// chat delivers to its old members or withholds from its new ones.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 
 /// A chat's members as of one version of them.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,13 +46,37 @@ pub struct Membership {
     pub members: Members,
 }
 
+/// What is known of one chat.
+struct Entry {
+    /// The newest version learnt or announced.
+    version: i64,
+    /// The members at `version`, when they were read; `None` when only the
+    /// version is known (another core announced a change).
+    members: Option<Members>,
+    read_at: Instant,
+}
+
 /// Chat id → members, filled on demand.
-#[derive(Default)]
 pub struct MembershipCache {
-    chats: RwLock<HashMap<ChatId, (i64, Members)>>,
+    chats: RwLock<HashMap<ChatId, Entry>>,
+    ttl: Duration,
+}
+
+impl Default for MembershipCache {
+    fn default() -> Self {
+        MembershipCache::with_ttl(DEFAULT_TTL)
+    }
 }
 
 impl MembershipCache {
+    /// A cache whose entries are read again after `ttl`.
+    pub fn with_ttl(ttl: Duration) -> Self {
+        MembershipCache {
+            chats: RwLock::default(),
+            ttl,
+        }
+    }
+
     /// The chat's members; an empty list if the chat does not exist.
     pub async fn members(&self, store: &Store, chat_id: ChatId) -> Result<Members> {
         if let Some(members) = self.cached(chat_id) {
@@ -45,11 +84,17 @@ impl MembershipCache {
             return Ok(members);
         }
         crate::telemetry::cache("membership", false);
+        self.read(store, chat_id).await
+    }
+
+    /// The chat's members as the database has them now, whatever the cache
+    /// holds (for a check the cache would refuse).
+    pub async fn read(&self, store: &Store, chat_id: ChatId) -> Result<Members> {
         let (version, members) = store.chat_members(chat_id).await?;
         let members: Members = members.into();
         // A chat without members is not cached: it may be created later.
         if !members.is_empty() {
-            self.update(&Membership {
+            self.learn(&Membership {
                 chat: chat_id,
                 version,
                 members: members.clone(),
@@ -58,33 +103,69 @@ impl MembershipCache {
         Ok(members)
     }
 
-    /// Records the members of a chat just created (its first version).
-    pub fn insert(&self, chat_id: ChatId, members: Members) {
-        self.update(&Membership {
-            chat: chat_id,
-            version: 0,
-            members,
-        });
+    /// The chat's members if `user` is one of them. A cached "no" is
+    /// checked against the database, since the user may have been added on
+    /// another core a moment ago.
+    pub async fn members_with(
+        &self,
+        store: &Store,
+        chat_id: ChatId,
+        user: UserId,
+    ) -> Result<Option<Members>> {
+        let members = self.members(store, chat_id).await?;
+        if members.contains(&user) {
+            return Ok(Some(members));
+        }
+        let members = self.read(store, chat_id).await?;
+        Ok(members.contains(&user).then_some(members))
     }
 
-    /// Records a version of a chat's members, unless a newer one is known.
-    pub fn update(&self, membership: &Membership) {
+    /// Records a version of a chat's members read from the database (or
+    /// returned by the transaction that changed them), unless a newer one
+    /// is known.
+    pub fn learn(&self, membership: &Membership) {
         let mut chats = self.chats.write().expect("membership lock poisoned");
         let newer = chats
             .get(&membership.chat)
-            .is_none_or(|(known, _)| *known <= membership.version);
+            .is_none_or(|known| known.version <= membership.version);
         if newer {
-            let entry = (membership.version, membership.members.clone());
+            let entry = Entry {
+                version: membership.version,
+                members: Some(membership.members.clone()),
+                read_at: Instant::now(),
+            };
             chats.insert(membership.chat, entry);
         }
     }
 
-    fn cached(&self, chat_id: ChatId) -> Option<Members> {
+    /// Another core changed the chat's members to `version`: what is
+    /// cached is dropped, and no read of an older version is kept.
+    pub fn forget(&self, chat: ChatId, version: i64) {
+        let mut chats = self.chats.write().expect("membership lock poisoned");
+        let known = chats.get(&chat).map_or(version, |known| known.version);
+        let entry = Entry {
+            version: known.max(version),
+            members: None,
+            read_at: Instant::now(),
+        };
+        chats.insert(chat, entry);
+    }
+
+    /// Drops everything (events may have been missed).
+    pub fn clear(&self) {
         self.chats
-            .read()
+            .write()
             .expect("membership lock poisoned")
-            .get(&chat_id)
-            .map(|(_, members)| members.clone())
+            .clear();
+    }
+
+    fn cached(&self, chat_id: ChatId) -> Option<Members> {
+        let chats = self.chats.read().expect("membership lock poisoned");
+        let entry = chats.get(&chat_id)?;
+        if entry.read_at.elapsed() > self.ttl {
+            return None;
+        }
+        entry.members.clone()
     }
 }
 
@@ -92,20 +173,55 @@ impl MembershipCache {
 mod tests {
     use super::*;
 
+    fn version(chat: ChatId, version: i64, members: Vec<UserId>) -> Membership {
+        Membership {
+            chat,
+            version,
+            members: members.into(),
+        }
+    }
+
     #[test]
     fn an_older_version_never_replaces_a_newer_one() {
         let cache = MembershipCache::default();
         let chat = ChatId::random();
         let (one, two) = (UserId::random(), UserId::random());
-        let version = |version, members: Vec<UserId>| Membership {
-            chat,
-            version,
-            members: members.into(),
-        };
-        cache.update(&version(2, vec![one]));
-        cache.update(&version(1, vec![one, two]));
+        cache.learn(&version(chat, 2, vec![one]));
+        cache.learn(&version(chat, 1, vec![one, two]));
         assert_eq!(cache.cached(chat).unwrap().to_vec(), [one]);
-        cache.update(&version(3, vec![one, two]));
+        cache.learn(&version(chat, 3, vec![one, two]));
         assert_eq!(cache.cached(chat).unwrap().to_vec(), [one, two]);
+    }
+
+    #[test]
+    fn an_announced_change_drops_the_list_and_keeps_older_reads_out() {
+        let cache = MembershipCache::default();
+        let chat = ChatId::random();
+        let (one, two) = (UserId::random(), UserId::random());
+        cache.learn(&version(chat, 1, vec![one, two]));
+        cache.forget(chat, 2);
+        assert!(cache.cached(chat).is_none());
+        // A read that started before the change finishes after it.
+        cache.learn(&version(chat, 1, vec![one, two]));
+        assert!(cache.cached(chat).is_none());
+        cache.learn(&version(chat, 2, vec![one]));
+        assert_eq!(cache.cached(chat).unwrap().to_vec(), [one]);
+        // An announcement never lowers what is known.
+        cache.forget(chat, 1);
+        cache.learn(&version(chat, 1, vec![one, two]));
+        assert!(cache.cached(chat).is_none());
+    }
+
+    #[test]
+    fn entries_expire() {
+        let cache = MembershipCache::with_ttl(Duration::ZERO);
+        let chat = ChatId::random();
+        cache.learn(&version(chat, 1, vec![UserId::random()]));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(cache.cached(chat).is_none());
+        let cache = MembershipCache::default();
+        cache.learn(&version(chat, 1, vec![UserId::random()]));
+        cache.clear();
+        assert!(cache.cached(chat).is_none());
     }
 }

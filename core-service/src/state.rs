@@ -4,6 +4,8 @@ use crate::auth::password::Lanes;
 use crate::auth::throttle::{self, Throttle};
 use crate::auth::token_cache::TokenCache;
 use crate::bus::Bus;
+use crate::bus::access::NatsAccess;
+use crate::bus::seal::ClusterSecret;
 use crate::commands::search_users::SEARCH_WINDOW;
 use crate::events::order::ChatOrder;
 use crate::ids::{ChatId, CoreId, UserId};
@@ -139,11 +141,18 @@ pub struct Settings {
     pub nats_url: Option<String>,
     /// The subject they exchange them on.
     pub nats_subject: String,
+    /// How a core gets into that NATS.
+    pub nats_access: NatsAccess,
+    /// The secret the cores of one cluster seal their events with.
+    pub cluster_secret: Option<ClusterSecret>,
     /// How long a stopping core waits for its sessions to finish their
     /// last writes (their operations, their connection rows).
     pub shutdown_grace: Duration,
     /// The OpenTelemetry collector spans go to, if any.
     pub otlp_endpoint: Option<String>,
+    /// How long a chat's cached members are used before they are read
+    /// again (see [`crate::membership`]).
+    pub membership_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -155,8 +164,11 @@ impl Default for Settings {
             redis_url: None,
             nats_url: None,
             nats_subject: crate::bus::DEFAULT_SUBJECT.to_owned(),
+            nats_access: NatsAccess::default(),
+            cluster_secret: None,
             shutdown_grace: Duration::from_secs(10),
             otlp_endpoint: None,
+            membership_ttl: crate::membership::DEFAULT_TTL,
         }
     }
 }
@@ -223,8 +235,11 @@ impl Core {
             redis_url,
             nats_url: _,
             nats_subject,
+            nats_access: _,
+            cluster_secret: _,
             shutdown_grace,
             otlp_endpoint: _,
+            membership_ttl,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
         let registrations = registration_throttle(&auth, redis_url.as_deref())?;
@@ -242,7 +257,7 @@ impl Core {
             sessions: Registry::default(),
             links: Links::default(),
             expiries: Arc::default(),
-            membership: MembershipCache::default(),
+            membership: MembershipCache::with_ttl(membership_ttl),
             limits,
             throttle,
             registrations,

@@ -225,6 +225,15 @@ pub fn edge_secret() -> messenger_proto::EdgeSecret {
 /// [`edge_secret`] as the `EDGE_SECRET` a test gives the processes it starts.
 pub const EDGE_SECRET: &str = "test-edge-secret-0123456789";
 
+/// The secret test cores of one cluster seal their events with.
+pub fn cluster_secret() -> crate::bus::seal::ClusterSecret {
+    CLUSTER_SECRET.parse().expect("a valid test secret")
+}
+
+/// [`cluster_secret`] as the `CLUSTER_SECRET` a test gives the processes
+/// it starts.
+pub const CLUSTER_SECRET: &str = "test-cluster-secret-0123456789abcdef";
+
 /// Edge settings with [`edge_secret`], for a test core that edges link to.
 pub fn edge_settings() -> crate::state::EdgeSettings {
     crate::state::EdgeSettings {

@@ -9,7 +9,9 @@ use std::process::Command;
 fn check_config(env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-core"));
     command.arg("check-config");
-    for name in ["REDIS_URL", "NATS_URL", "EDGE_SECRET", "DATABASE_URL"] {
+    let names = ["REDIS_URL", "NATS_URL", "EDGE_SECRET", "DATABASE_URL"];
+    let cluster = ["CLUSTER_SECRET", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"];
+    for name in names.into_iter().chain(cluster) {
         command.env_remove(name);
     }
     command.envs(env.iter().copied());
@@ -52,4 +54,33 @@ fn check_config_refuses_a_cluster_without_shared_counters() {
     let (ok, text) = check_config(&[("NATS_URL", "nats://127.0.0.1:4222")]);
     assert!(!ok, "{text}");
     assert!(text.contains("REDIS_URL"), "{text}");
+}
+
+#[test]
+fn check_config_refuses_a_cluster_without_a_strong_secret_and_never_shows_it() {
+    let cluster = [
+        ("NATS_URL", "nats://127.0.0.1:4222"),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+    ];
+    let (ok, text) = check_config(&cluster);
+    assert!(!ok && text.contains("CLUSTER_SECRET"), "{text}");
+    let short = [cluster.as_slice(), &[("CLUSTER_SECRET", "too-short")]].concat();
+    let (ok, text) = check_config(&short);
+    assert!(!ok && text.contains("at least 32 characters"), "{text}");
+
+    let secret = "a-cluster-secret-long-enough-to-use-0123";
+    let password = "the-nats-password";
+    let given = [
+        ("CLUSTER_SECRET", secret),
+        ("NATS_USER", "core"),
+        ("NATS_PASSWORD", password),
+    ];
+    let (ok, text) = check_config(&[cluster.as_slice(), &given].concat());
+    assert!(ok, "{text}");
+    assert!(text.contains("CLUSTER_SECRET: set"), "{text}");
+    assert!(text.contains("UserPassword(core, ***)"), "{text}");
+    assert!(!text.contains(secret) && !text.contains(password), "{text}");
+    let half = [cluster.as_slice(), &given[..2]].concat();
+    let (ok, text) = check_config(&half);
+    assert!(!ok && text.contains("NATS_USER and NATS_PASSWORD go together"), "{text}");
 }

@@ -154,6 +154,10 @@ async fn exercise(store: &Store, data: &DemoData) {
     );
 
     store.chat_members(chat).await.unwrap();
+    assert!(store.is_member(chat, reader).await.unwrap());
+    assert!(!store.is_member(chat, stranger).await.unwrap());
+    let refused = new_message(chat, stranger, Uuid::new_v4());
+    assert!(store.insert_message(&refused).await.unwrap().is_none());
     let last = stored.seq;
     assert_eq!(store.history(chat, 2, 0).await.unwrap().len(), 2);
     assert_eq!(store.history(chat, 2, last - 1).await.unwrap().len(), 1);

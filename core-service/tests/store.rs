@@ -606,3 +606,77 @@ async fn only_the_connections_of_a_silent_core_are_ended_not_a_live_peers() {
     // The silent core comes back: its row is made again, which it notices.
     assert!(store.core_alive(silent).await.unwrap());
 }
+
+/// A message of `sender` in `chat` with a fresh client id.
+fn message_in(chat: ChatId, sender: UserId) -> core_service::store::records::NewMessage {
+    core_service::store::records::NewMessage {
+        id: MessageId(uuid::Uuid::now_v7()),
+        chat_id: chat,
+        sender_id: sender,
+        client_id: uuid::Uuid::new_v4(),
+        text: "hi".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_stores_nothing_from_a_sender_outside_the_chat() {
+    let db = TestDatabase::create().await;
+    let data = small_data(3);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let chat = ChatId(data.chats[0].id);
+    let members: Vec<UserId> = (data.chat_members.iter())
+        .filter(|member| member.chat_id == chat.0)
+        .map(|member| UserId(member.user_id))
+        .collect();
+    let outsider = (data.users.iter())
+        .map(|user| UserId(user.id))
+        .find(|user| !members.contains(user))
+        .unwrap();
+    let last_seq = format!("SELECT last_seq FROM chats WHERE id = '{}'", chat.0);
+    let before = db.count(&last_seq).await;
+
+    assert!(
+        store
+            .insert_message(&message_in(chat, outsider))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (one, two) = (message_in(chat, members[0]), message_in(chat, outsider));
+    let answers = store.insert_messages(&[&one, &two, &one]).await.unwrap();
+    assert!(answers[0].as_ref().unwrap().created);
+    assert!(
+        answers[1].is_none(),
+        "the outsider's message is refused alone"
+    );
+    assert!(!answers[2].as_ref().unwrap().created);
+    assert_eq!(
+        db.count(&last_seq).await,
+        before + 1,
+        "no number is used up"
+    );
+
+    // A retry of a message stored while its sender was a member is still
+    // answered after they left.
+    let client = store.connection().await.unwrap();
+    client
+        .execute(
+            "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2",
+            &[&chat, &members[0]],
+        )
+        .await
+        .unwrap();
+    let retry = store.insert_message(&one).await.unwrap().unwrap();
+    assert_eq!((retry.created, retry.id), (false, one.id));
+    assert!(
+        store
+            .insert_message(&message_in(chat, members[0]))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.is_member(chat, members[0]).await.unwrap());
+    assert!(store.is_member(chat, members[1]).await.unwrap());
+    assert_eq!(db.count(&last_seq).await, before + 1);
+}

@@ -83,7 +83,7 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
     let (stop, stopped) = watch::channel(false);
     let core = tokio::spawn(core_service::serve(
         database.store.clone(),
-        cli.core.settings(),
+        cli.core.settings()?,
         core_listener,
         wait(stopped.clone()),
     ));

@@ -9,14 +9,24 @@
 //! reads what it missed from there, so a second durable copy of every
 //! message would cost a disk write for nothing.
 //!
+//! Only cores may speak on the bus: NATS lets in only who presents the
+//! cluster's credentials ([`access`], `deploy/nats.conf`), and every event
+//! carries a seal made with the cluster's secret, without which it is
+//! dropped ([`seal`]). Even so the events are hints: what they say about
+//! members or messages is checked against the database.
+//!
 //! Publishing never waits for NATS: events queue for a task that sends
 //! them, and when that queue is full (NATS unreachable for long) they are
 //! dropped, which the other cores recover from as from any lost event.
 
+pub mod access;
+pub mod seal;
 pub mod wire;
 
 use crate::ids::CoreId;
+use access::NatsAccess;
 use futures_util::StreamExt;
+use seal::{ClusterSecret, Seal};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, watch};
@@ -41,46 +51,69 @@ pub struct Bus {
     /// may have been missed.
     connections: watch::Receiver<u64>,
     dropped: AtomicU64,
+    seal: Seal,
 }
 
 /// The other cores' events, as they come.
 pub struct Incoming {
     subscriber: async_nats::Subscriber,
     core: Uuid,
+    seal: Seal,
+    rejected: u64,
+}
+
+/// Where the bus is and how a core gets in.
+#[derive(Debug, Clone)]
+pub struct BusSettings {
+    pub url: String,
+    /// The subject events are published on.
+    pub subject: String,
+    pub access: NatsAccess,
+    /// Seals every event (see [`seal`]).
+    pub secret: ClusterSecret,
+}
+
+/// Why the bus could not be joined.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot read a NATS credential file: {0}")]
+    Credentials(#[from] std::io::Error),
+    #[error(transparent)]
+    Connect(#[from] async_nats::ConnectError),
 }
 
 impl Bus {
-    /// Connects to the NATS server at `url`, to exchange events on `subject`
-    /// as `core`.
-    pub async fn connect(
-        url: &str,
-        subject: &str,
-        core: CoreId,
-    ) -> Result<Bus, async_nats::ConnectError> {
+    /// Connects to the NATS server of `settings`, to exchange events as
+    /// `core`.
+    pub async fn connect(settings: &BusSettings, core: CoreId) -> Result<Bus, BusError> {
         let (count, connections) = watch::channel(0);
         let count = Arc::new(count);
-        let client = async_nats::ConnectOptions::new()
+        let client = settings
+            .access
+            .options()
+            .await?
             .event_callback(move |event| {
                 let count = count.clone();
                 async move { observe(&count, event) }
             })
-            .connect(url)
+            .connect(&settings.url)
             .await?;
         let (outgoing, queue) = mpsc::channel(OUTGOING);
-        tokio::spawn(send(client.clone(), subject.to_owned(), queue));
+        tokio::spawn(send(client.clone(), settings.subject.clone(), queue));
         Ok(Bus {
             client,
-            subject: subject.to_owned(),
+            subject: settings.subject.clone(),
             core: core.0,
             outgoing,
             connections,
             dropped: AtomicU64::new(0),
+            seal: Seal::new(&settings.secret, &settings.subject),
         })
     }
 
     /// Tells the other cores about `event`, without waiting.
     pub fn publish(&self, event: &Event) {
-        let payload = Envelope::encode(self.core, event);
+        let payload = self.seal.seal(Envelope::encode(self.core, event));
         if self.outgoing.try_send(payload).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
@@ -98,6 +131,8 @@ impl Bus {
         Ok(Incoming {
             subscriber,
             core: self.core,
+            seal: self.seal.clone(),
+            rejected: 0,
         })
     }
 
@@ -116,13 +151,30 @@ impl Incoming {
     /// The next event of another core; `None` once the subscription ends.
     pub async fn next(&mut self) -> Option<Event> {
         while let Some(message) = self.subscriber.next().await {
-            match Envelope::decode_event(&message.payload) {
+            let envelope = match self.seal.open(&message.payload) {
+                Ok(envelope) => envelope,
+                Err(reason) => {
+                    self.reject(reason);
+                    continue;
+                }
+            };
+            match Envelope::decode_event(envelope) {
                 Ok((core, _)) if core == self.core => {}
                 Ok((_, event)) => return Some(event),
                 Err(error) => tracing::warn!(%error, "undecodable event on the bus"),
             }
         }
         None
+    }
+
+    /// Counts an event without this cluster's seal; logs the first and
+    /// then every power of two, so a flood cannot flood the log too.
+    fn reject(&mut self, reason: seal::Unsealed) {
+        crate::telemetry::bus_event("rejected");
+        self.rejected += 1;
+        if self.rejected.is_power_of_two() {
+            tracing::warn!(%reason, rejected = self.rejected, "dropped an event without the cluster's seal");
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{ChatId, GroupId, UserId};
+use crate::membership::Membership;
 use crate::state::Core;
 use crate::store::chats::{GroupQuota, GroupRecord};
 use messenger_proto::v1::{CreateGroup, server_event::Event};
@@ -25,8 +26,11 @@ pub async fn run(core: &Core, session: &mut SessionState, request: CreateGroup) 
         chats_per_user: core.limits.max_chats_per_user,
     };
     core.store.create_group(&group, quota).await?;
-    core.membership
-        .insert(group.chat_id, group.member_ids.clone().into());
+    core.membership.learn(&Membership {
+        chat: group.chat_id,
+        version: 0,
+        members: group.member_ids.clone().into(),
+    });
     let event = convert::event(Event::GroupCreated(convert::group_created(&group)));
     let _ = session.outbox.reply(event).await;
     events::group_created(core, &group, session.id);

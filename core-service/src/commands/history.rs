@@ -35,8 +35,9 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
             "cannot be combined with after_seq or before_seq",
         ));
     }
-    let members = core.membership.members(&core.store, query.chat_id).await?;
-    if !members.contains(&user_id) {
+    // The database decides, not the membership cache: a reader who was
+    // just removed on another core is refused at once.
+    if !core.store.is_member(query.chat_id, user_id).await? {
         return Err(Error::NotAMember);
     }
     if after.is_some() || before.is_some() {

@@ -27,17 +27,22 @@ pub async fn run(
     let message = parse(core, user, &send)?;
     let members = core
         .membership
-        .members(&core.store, message.chat_id)
-        .await?;
-    if !members.contains(&user) {
-        return Err(Error::NotAMember);
-    }
+        .members_with(&core.store, message.chat_id, user)
+        .await?
+        .ok_or(Error::NotAMember)?;
     core.order.sending(message.id, session.id);
     let storing = trace.child("store");
     let stored = core.writer.store(message.clone()).await;
     storing.end();
     let stored = match stored {
         Ok(Some(stored)) if stored.created => stored,
+        Ok(None) => {
+            // The database refused a sender the cache took for a member:
+            // the cached list is stale.
+            core.order.not_sent(message.id);
+            core.membership.read(&core.store, message.chat_id).await?;
+            return Err(Error::NotAMember);
+        }
         other => {
             core.order.not_sent(message.id);
             other?.ok_or(Error::NotAMember)?

@@ -23,10 +23,11 @@ const TYPING_SHOWN_MS: u32 = 6_000;
 pub async fn run(core: &Core, session: &mut SessionState, typing: Typing) -> Result<()> {
     let user = session.user()?;
     let chat = parse_uuid("chat_id", &typing.chat_id)?;
-    let members = core.membership.members(&core.store, chat).await?;
-    if !members.contains(&user) {
-        return Err(Error::NotAMember);
-    }
+    let members = core
+        .membership
+        .members_with(&core.store, chat, user)
+        .await?
+        .ok_or(Error::NotAMember)?;
     if core.typing.take((user, chat)).is_err() {
         return Ok(());
     }

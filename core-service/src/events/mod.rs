@@ -11,16 +11,17 @@
 //! them; what never arrives is read from the database ([`catch_up`]).
 //!
 //! How each cache stays correct when another core changes the data:
-//! - membership: a chat's members change only when it is created or a
-//!   member leaves; both events carry the members, and a chat not cached
-//!   yet is read from the database on first use;
+//! - membership: an event about a chat's members drops the chat from the
+//!   cache (it is read from the database on next use; the event's list is
+//!   never installed), and entries expire (see [`crate::membership`]);
 //! - tokens: a revoked login's event drops its tokens; a core that missed
 //!   it refuses them once their cache entry expires (see `auth::token_cache`);
 //! - recent messages: every delivered message is appended in its chat's
 //!   order, and a seen event marks its message.
 //!
-//! After the connection to NATS comes back, the token and recent-message
-//! caches are emptied, since events may have been missed in between.
+//! After the connection to NATS comes back, the token, membership and
+//! recent-message caches are emptied, since events may have been missed in
+//! between.
 
 mod catch_up;
 pub mod order;
@@ -76,6 +77,8 @@ pub fn left(core: &Core, user: UserId, remaining: Membership, removed_by: Option
         remaining: remaining.clone(),
         removed_by,
     });
+    // The list comes from the transaction that changed it.
+    core.membership.learn(&remaining);
     depart(core, user, &remaining, removed_by);
 }
 
@@ -84,6 +87,9 @@ pub fn left(core: &Core, user: UserId, remaining: Membership, removed_by: Option
 /// `notice.membership` when it is given.
 pub fn notify(core: &Core, notice: Notice, skip: Option<SessionId>) {
     publish(core, || Event::Notice(notice.clone()));
+    if let Some(membership) = &notice.membership {
+        core.membership.learn(membership);
+    }
     tell(core, &notice, skip);
 }
 
@@ -152,6 +158,7 @@ async fn follow(
             Ok(()) = connections.changed() => {
                 tracing::info!("reconnected to the bus: dropping caches that may have missed events");
                 core.tokens.clear();
+                core.membership.clear();
                 core.store.clear_cache();
                 continue;
             }
@@ -182,19 +189,24 @@ async fn apply(core: &Core, event: Event) {
             core.store.cache_seen(&record);
             tell_sender(core, &record);
         }
-        Event::Group(group) => {
-            core.membership
-                .insert(group.chat_id, group.member_ids.clone().into());
-            announce(core, &group, None);
-        }
+        // A new chat: read from the database on first use.
+        Event::Group(group) => announce(core, &group, None),
         Event::Revoked { user, login } => end_login(core, user, login),
         Event::Left {
             user,
             remaining,
             removed_by,
-        } => depart(core, user, &remaining, removed_by),
+        } => {
+            core.membership.forget(remaining.chat, remaining.version);
+            depart(core, user, &remaining, removed_by);
+        }
         Event::Presence(announcement) => tell_contacts(core, &announcement),
-        Event::Notice(notice) => tell(core, &notice, None),
+        Event::Notice(notice) => {
+            if let Some(membership) = &notice.membership {
+                core.membership.forget(membership.chat, membership.version);
+            }
+            tell(core, &notice, None);
+        }
         Event::Edited(record) => tell_edit(core, &record).await,
     }
 }
@@ -243,10 +255,9 @@ fn end_login(core: &Core, user: UserId, login: LoginId) {
     core.sessions.close_login(user, login);
 }
 
-/// Applies a departure here: the cache first, so that no message of the
-/// chat is fanned out to the user after their `member_left`.
+/// Tells a departure here (the cache has been updated first, so that no
+/// message of the chat is fanned out to the user after their `member_left`).
 fn depart(core: &Core, user: UserId, remaining: &Membership, removed_by: Option<UserId>) {
-    core.membership.update(remaining);
     let mut told = remaining.members.to_vec();
     told.push(user);
     let event = convert::event(ServerEvent::MemberLeft(messenger_proto::v1::MemberLeft {
@@ -257,12 +268,9 @@ fn depart(core: &Core, user: UserId, remaining: &Membership, removed_by: Option<
     core.sessions.deliver(&told, None, &event);
 }
 
-/// Applies a notice here: the membership first, so that no message of the
-/// chat is fanned out by the old one after the event.
+/// Tells a notice here (the cache has been updated first, so that no
+/// message of the chat is fanned out by the old members after the event).
 fn tell(core: &Core, notice: &Notice, skip: Option<SessionId>) {
-    if let Some(membership) = &notice.membership {
-        core.membership.update(membership);
-    }
     core.sessions.deliver(&notice.users, skip, &notice.event);
 }
 

@@ -380,7 +380,12 @@ pub enum ServeError {
     #[error("invalid REDIS_URL: {0}")]
     Redis(redis::RedisError),
     #[error("cannot connect to NATS (NATS_URL): {0}")]
-    Bus(async_nats::ConnectError),
+    Bus(crate::bus::BusError),
+    #[error(
+        "NATS_URL is set but CLUSTER_SECRET is not: the cores of a cluster \
+         seal their events with a secret they share"
+    )]
+    ClusterWithoutSecret,
     #[error(
         "NATS_URL is set but REDIS_URL is not: the cores of a cluster share \
          who is online and the login counts in Redis"

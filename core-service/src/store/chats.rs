@@ -26,6 +26,18 @@ impl Store {
         Ok(row.map_or((0, Vec::new()), |row| (row.get(0), row.get(1))))
     }
 
+    /// Whether `user` is a member of the chat now (a primary-key probe).
+    pub async fn is_member(&self, chat_id: ChatId, user: UserId) -> Result<bool> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached("SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2")
+            .await?;
+        Ok(client
+            .query_opt(&statement, &[&chat_id, &user])
+            .await?
+            .is_some())
+    }
+
     /// Creates the group's chat, its members, the group and its `user_groups`
     /// rows in one transaction: all of it or none.
     pub async fn create_group(&self, group: &GroupRecord, quota: GroupQuota) -> Result<()> {

@@ -53,7 +53,7 @@ impl Session {
         self.operations.send(operation).await.unwrap();
     }
 
-    async fn send(&self, sender: Uuid, chat: Uuid, text: String) {
+    pub(crate) async fn send(&self, sender: Uuid, chat: Uuid, text: String) {
         self.operate(Operation::SendMessage(pb::SendMessage {
             client_id: Uuid::new_v4().to_string(),
             sender_id: sender.to_string(),
@@ -73,7 +73,7 @@ impl Session {
     }
 
     /// The next `count` messages of other sessions, skipping acks.
-    async fn messages(&mut self, count: usize) -> Vec<pb::Message> {
+    pub(crate) async fn messages(&mut self, count: usize) -> Vec<pb::Message> {
         let mut messages = Vec::with_capacity(count);
         while messages.len() < count {
             match self.next().await {
@@ -116,7 +116,7 @@ impl Session {
 }
 
 /// One group of four users; the users and the group's chat.
-fn group_of_four() -> Sizes {
+pub(crate) fn group_of_four() -> Sizes {
     Sizes {
         users: 4,
         personal_chats: 0,
@@ -127,7 +127,7 @@ fn group_of_four() -> Sizes {
 }
 
 /// The users of the cluster's one group and its chat.
-fn group(cluster: &Cluster) -> (Vec<DemoUser>, Uuid) {
+pub(crate) fn group(cluster: &Cluster) -> (Vec<DemoUser>, Uuid) {
     let group = &cluster.data.groups[0];
     let members = cluster
         .data
@@ -270,12 +270,12 @@ fn nats_server(port: u16) -> Process {
     Process::start(command, "nats-server (is it installed?)")
 }
 
-async fn free_port() -> u16 {
+pub(crate) async fn free_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
 }
 
-async fn until_listening(port: u16) {
+pub(crate) async fn until_listening(port: u16) {
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -327,6 +327,7 @@ fn core_process(cluster: &Cluster, port: u16) -> Process {
         .env("NATS_URL", &cluster.nats)
         .env("EDGE_SECRET", core_service::testing::EDGE_SECRET)
         .env("NATS_SUBJECT", &cluster.subject)
+        .env("CLUSTER_SECRET", core_service::testing::CLUSTER_SECRET)
         .env("REDIS_URL", crate::redis_url())
         .env("RUST_LOG", "warn");
     Process::start(command, "the core binary")

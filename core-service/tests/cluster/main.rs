@@ -10,6 +10,7 @@ mod events;
 mod presence;
 mod revocation;
 mod throttle;
+mod trust;
 
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::{DemoData, populate};
@@ -131,19 +132,30 @@ impl Drop for Cluster {
 /// A core on `db` with the shared throttle and the bus; its URL and its
 /// stop switch.
 async fn start_core(db: &TestDatabase, nats: &str, subject: &str) -> (String, watch::Sender<bool>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let settings = Settings {
+    start_core_with(db, cluster_settings(nats, subject)).await
+}
+
+/// The settings of a cluster's core on `nats`, exchanging events on
+/// `subject`.
+fn cluster_settings(nats: &str, subject: &str) -> Settings {
+    Settings {
         auth: AuthSettings {
             max_login_failures: 3,
             ..AuthSettings::default()
         },
         redis_url: Some(redis_url()),
         nats_url: Some(nats.to_owned()),
+        cluster_secret: Some(core_service::testing::cluster_secret()),
         // Test clusters share the NATS, and their demo data the same ids.
         nats_subject: subject.to_owned(),
         ..Settings::default()
-    };
+    }
+}
+
+/// A core on `db` with `settings`; its URL and its stop switch.
+async fn start_core_with(db: &TestDatabase, settings: Settings) -> (String, watch::Sender<bool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut stopped) = watch::channel(false);
     let store = db.store();
     tokio::spawn(async move {

@@ -112,6 +112,7 @@ impl Stack {
         let settings = Settings {
             nats_url: Some(nats),
             redis_url: Some(redis),
+            cluster_secret: Some(core_service::testing::cluster_secret()),
             // Test stacks share the NATS: a subject of their own each.
             nats_subject: format!("test.{}.events", Uuid::new_v4().simple()),
             ..Settings::default()

@@ -146,14 +146,18 @@ impl Cluster {
     pub fn start(layout: &Layout) -> std::io::Result<Cluster> {
         std::fs::create_dir_all(&layout.log_dir)?;
         let secret = format!("soak-{}", uuid::Uuid::new_v4().simple());
-        let subject = format!("soak.{}.events", uuid::Uuid::new_v4().simple());
+        let bus = SoakBus {
+            subject: format!("soak.{}.events", uuid::Uuid::new_v4().simple()),
+            // Its own: the edges must not be able to seal the cores' events.
+            secret: format!("soak-cluster-{}", uuid::Uuid::new_v4().simple()),
+        };
         let core_addresses = (0..layout.cores)
             .map(|_| free_address())
             .collect::<std::io::Result<Vec<String>>>()?;
         let cores = core_addresses
             .iter()
             .enumerate()
-            .map(|(n, address)| core(layout, n, address, &secret, &subject))
+            .map(|(n, address)| core(layout, n, address, &secret, &bus))
             .collect();
         let urls: Vec<String> = core_addresses
             .iter()
@@ -193,7 +197,13 @@ fn common_env(layout: &Layout, secret: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn core(layout: &Layout, n: usize, address: &str, secret: &str, subject: &str) -> Supervised {
+/// The subject and the secret of the soak cluster's events.
+struct SoakBus {
+    subject: String,
+    secret: String,
+}
+
+fn core(layout: &Layout, n: usize, address: &str, secret: &str, bus: &SoakBus) -> Supervised {
     let mut env = common_env(layout, secret);
     env.push(("CORE_LISTEN".into(), address.into()));
     // Every client logs in again after each fault.
@@ -201,7 +211,8 @@ fn core(layout: &Layout, n: usize, address: &str, secret: &str, subject: &str) -
     if layout.cores > 1 {
         env.push(("NATS_URL".into(), layout.nats_url.clone()));
         env.push(("REDIS_URL".into(), layout.redis_url.clone()));
-        env.push(("NATS_SUBJECT".into(), subject.into()));
+        env.push(("NATS_SUBJECT".into(), bus.subject.clone()));
+        env.push(("CLUSTER_SECRET".into(), bus.secret.clone()));
     }
     supervised(
         layout,
