@@ -164,6 +164,10 @@ impl CoreConfig {
     }
 }
 
+/// Settings read from the environment only, never from a flag: the
+/// cluster's secret, NATS's password and NATS's token.
+pub const ENVIRONMENT_SECRETS: [&str; 3] = ["CLUSTER_SECRET", "NATS_PASSWORD", "NATS_TOKEN"];
+
 /// How a core joins the other cores of its cluster: its credentials for
 /// NATS and the secret their events are sealed with. Secrets are read from
 /// the environment or from files, never from flags (which any user of the
@@ -175,7 +179,7 @@ pub struct ClusterConfig {
     /// or more). A cluster (`NATS_URL`) needs it.
     #[arg(long, env = "CLUSTER_SECRET_FILE")]
     pub cluster_secret_file: Option<PathBuf>,
-    #[arg(skip = std::env::var("CLUSTER_SECRET").ok())]
+    #[arg(skip = std::env::var(ENVIRONMENT_SECRETS[0]).ok())]
     pub cluster_secret: Option<String>,
     /// NATS credentials file (`.creds`: a user JWT and its NKey seed).
     #[arg(long, env = "NATS_CREDS")]
@@ -186,9 +190,9 @@ pub struct ClusterConfig {
     /// NATS user (with `NATS_PASSWORD` in the environment).
     #[arg(long, env = "NATS_USER")]
     pub nats_user: Option<String>,
-    #[arg(skip = std::env::var("NATS_PASSWORD").ok())]
+    #[arg(skip = std::env::var(ENVIRONMENT_SECRETS[1]).ok())]
     pub nats_password: Option<String>,
-    #[arg(skip = std::env::var("NATS_TOKEN").ok())]
+    #[arg(skip = std::env::var(ENVIRONMENT_SECRETS[2]).ok())]
     pub nats_token: Option<String>,
     /// PEM certificates NATS's certificate must chain to (turns TLS on,
     /// as a `tls://` URL does).

@@ -82,5 +82,8 @@ fn check_config_refuses_a_cluster_without_a_strong_secret_and_never_shows_it() {
     assert!(!text.contains(secret) && !text.contains(password), "{text}");
     let half = [cluster.as_slice(), &given[..2]].concat();
     let (ok, text) = check_config(&half);
-    assert!(!ok && text.contains("NATS_USER and NATS_PASSWORD go together"), "{text}");
+    assert!(
+        !ok && text.contains("NATS_USER and NATS_PASSWORD go together"),
+        "{text}"
+    );
 }

@@ -1,7 +1,7 @@
 //! Every setting is documented where operators look: each environment
 //! variable the messenger reads (those of `messenger --help`, which holds
 //! the core's, the edge's and the runtime's flags, and the two read by the
-//! log setup) is in `example.env` and in the README's settings table, and
+//! log setup, and the secrets read from the environment only) is in `example.env` and in the README's settings table, and
 //! neither names one that does not exist.
 
 // Tests unwrap freely: a failure is the test failing, with its line.
@@ -40,6 +40,7 @@ fn flags() -> BTreeSet<String> {
         .unwrap();
     let mut names = names_after(&String::from_utf8(help.stdout).unwrap(), "[env: ");
     names.extend(LOG_SETTINGS.map(str::to_owned));
+    names.extend(core_service::config::ENVIRONMENT_SECRETS.map(str::to_owned));
     names
 }
 

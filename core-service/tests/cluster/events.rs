@@ -285,7 +285,7 @@ pub(crate) async fn until_listening(port: u16) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("nats-server did not start on port {port}");
+    panic!("nothing listens on port {port}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,18 +90,25 @@ impl Cluster {
 
     /// On the NATS at `nats`.
     async fn start_on(sizes: &Sizes, nats: &str) -> Cluster {
+        let subject = format!("test.{}.events", uuid::Uuid::new_v4().simple());
+        Cluster::start_with(sizes, cluster_settings(nats, &subject)).await
+    }
+
+    /// With `settings` for both cores.
+    async fn start_with(sizes: &Sizes, settings: Settings) -> Cluster {
         require_redis().await;
         let db = TestDatabase::create().await;
         let data = demo_data(&db, sizes).await;
-        let subject = format!("test.{}.events", uuid::Uuid::new_v4().simple());
-        let (first, stop_first) = start_core(&db, nats, &subject).await;
-        let (second, stop_second) = start_core(&db, nats, &subject).await;
+        let nats = settings.nats_url.clone().unwrap();
+        let subject = settings.nats_subject.clone();
+        let (first, stop_first) = start_core_with(&db, settings.clone()).await;
+        let (second, stop_second) = start_core_with(&db, settings).await;
         Cluster {
             data,
             urls: [first, second],
             stops: vec![stop_first, stop_second],
             db,
-            nats: nats.to_owned(),
+            nats,
             subject,
         }
     }
@@ -127,12 +134,6 @@ impl Drop for Cluster {
             let _ = stop.send(true);
         }
     }
-}
-
-/// A core on `db` with the shared throttle and the bus; its URL and its
-/// stop switch.
-async fn start_core(db: &TestDatabase, nats: &str, subject: &str) -> (String, watch::Sender<bool>) {
-    start_core_with(db, cluster_settings(nats, subject)).await
 }
 
 /// The settings of a cluster's core on `nats`, exchanging events on

@@ -228,3 +228,38 @@ async fn a_cluster_core_without_redis_is_refused_with_what_is_missing() {
     );
     assert!(error.to_string().contains("REDIS_URL"));
 }
+
+/// A Redis of the test's own on `port` that asks for `password`, as the
+/// compose file runs it.
+fn redis_with_password(port: u16, password: &str) -> core_service::testing::Process {
+    let mut command = std::process::Command::new("redis-server");
+    command.args(["--bind", "127.0.0.1", "--port", &port.to_string()]);
+    command.args([
+        "--requirepass",
+        password,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    core_service::testing::Process::start(command, "redis-server (is it installed?)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_shared_through_a_redis_that_asks_for_a_password() {
+    let port = crate::events::free_port().await;
+    let password = uuid::Uuid::new_v4().simple().to_string();
+    let _redis = redis_with_password(port, &password);
+    crate::events::until_listening(port).await;
+    let cluster = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let url = format!("redis://:{password}@127.0.0.1:{port}");
+    let presence = Presence::shared(CoreId::random(), &url, &cluster).unwrap();
+    let user = UserId::random();
+    assert_eq!(presence.arrived(user).await, Some(Change::CameOnline));
+    let other = Presence::shared(CoreId::random(), &url, &cluster).unwrap();
+    assert_eq!(other.online(&[user]).await.unwrap(), [true]);
+
+    let guess = format!("redis://:guess@127.0.0.1:{port}");
+    let outsider = Presence::shared(CoreId::random(), &guess, &cluster).unwrap();
+    assert!(outsider.online(&[user]).await.is_err(), "no guessing");
+}

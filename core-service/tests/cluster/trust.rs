@@ -5,9 +5,10 @@
 //! (sending, history) and stops delivering to them within the membership
 //! cache's time to live.
 
-use crate::events::{Session, group};
+use crate::events::{Session, free_port, group, until_listening};
 use crate::{Cluster, authorized, cluster_settings, nats_url, require_nats, start_core_with};
 use core_service::bus::Event as BusEvent;
+use core_service::bus::access::{NatsAccess, NatsCredentials};
 use core_service::bus::seal::{ClusterSecret, Seal};
 use core_service::bus::wire::{Envelope, Notice};
 use core_service::demo_data::DemoUser;
@@ -15,6 +16,7 @@ use core_service::demo_data::generate::Sizes;
 use core_service::ids::{ChatId, MessageId, UserId};
 use core_service::membership::Membership;
 use core_service::store::records::MessageRecord;
+use core_service::testing::Process;
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::messenger_client::MessengerClient;
 use messenger_proto::v1::server_event::Event;
@@ -229,4 +231,68 @@ async fn a_core_that_missed_a_removal_refuses_the_former_member_in_bounded_time(
         .await;
     assert_eq!(next_error(&mut leaving).await.code, "not_a_member");
     assert!(leaving.is_quiet().await, "nothing after the removal");
+}
+
+/// A NATS of the test's own, configured by the repository's
+/// `deploy/nats.conf`, with `password` for the cores.
+fn nats_as_deployed(port: u16, monitor: u16, password: &str) -> Process {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nats.conf");
+    let mut command = std::process::Command::new("nats-server");
+    let (port, monitor) = (port.to_string(), monitor.to_string());
+    command
+        .args(["-c", config, "-a", "127.0.0.1", "-p", &port, "-m", &monitor])
+        .env("NATS_CORE_PASSWORD", password);
+    Process::start(command, "nats-server (is it installed?)")
+}
+
+/// The credential of the cores in `deploy/nats.conf`.
+fn core_login(password: &str) -> NatsAccess {
+    NatsAccess {
+        credentials: NatsCredentials::UserPassword {
+            user: "core".into(),
+            password: password.into(),
+        },
+        ..NatsAccess::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_cores_get_into_the_clusters_nats() {
+    let password = Uuid::new_v4().simple().to_string();
+    let (port, monitor) = (free_port().await, free_port().await);
+    let _nats = nats_as_deployed(port, monitor, &password);
+    until_listening(port).await;
+    let url = format!("nats://127.0.0.1:{port}");
+    let connect = |options: async_nats::ConnectOptions| {
+        let url = url.clone();
+        async move {
+            let attempt = options.connect(url.as_str());
+            tokio::time::timeout(Duration::from_secs(5), attempt).await
+        }
+    };
+    let anonymous = connect(async_nats::ConnectOptions::new()).await;
+    assert!(matches!(anonymous, Ok(Err(_))), "no anonymous access");
+    let guess = async_nats::ConnectOptions::with_user_and_password("core".into(), "guess".into());
+    assert!(matches!(connect(guess).await, Ok(Err(_))), "no guessing");
+
+    // A core without the credential does not start, and says why.
+    let subject = format!("messenger.{}.events", Uuid::new_v4().simple());
+    let settings = cluster_settings(&url, &subject);
+    let db = core_service::testing::TestDatabase::create().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = core_service::serve(db.store(), settings.clone(), listener, async {}).await;
+    let refused = served.unwrap_err().to_string();
+    assert!(refused.contains("NATS"), "{refused}");
+
+    // Cores with it exchange their events.
+    let settings = crate::Settings {
+        nats_access: core_login(&password),
+        ..settings
+    };
+    let cluster = Cluster::start_with(&group_and_outsider(), settings).await;
+    let (members, chat) = group(&cluster);
+    let sender = Session::open(&cluster.urls[0], &members[0]).await;
+    let mut reader = Session::open(&cluster.urls[1], &members[1]).await;
+    sender.send(members[0].id, chat, "across".into()).await;
+    assert_eq!(reader.messages(1).await[0].text, "across");
 }
