@@ -3,6 +3,7 @@
 //! `cargo run --release -p core-service --example throttle_cost`.
 
 use core_service::auth::throttle::{Limits, Throttle};
+use core_service::email::Email;
 use std::time::{Duration, Instant};
 
 const LOGINS: u32 = 5000;
@@ -22,10 +23,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for (name, throttle) in throttles {
         // The first call connects.
-        let _ = throttle.begin("warm-up@cost.test", None).await;
+        let _ = throttle
+            .begin(&Email::normalize("warm-up@cost.test")?, None)
+            .await;
         let started = Instant::now();
         for n in 0..LOGINS {
-            let email = format!("user{}@cost.test", n % 100);
+            let email = Email::normalize(&format!("user{}@cost.test", n % 100))?;
             let Ok(attempt) = throttle.begin(&email, Some("192.0.2.1")).await else {
                 return Err("an attempt was refused".into());
             };

@@ -18,7 +18,8 @@
 //! - [`demo_data`]: the `fake_data.json` loader (the shape and generator
 //!   are the `demo-data` crate's).
 //! - [`local_db`]: the embedded default PostgreSQL cluster.
-//! - [`text`]: what client text may contain (no control characters).
+//! - [`text`]: what client text may contain (no control characters);
+//!   [`email`]: e-mail addresses in their one spelling.
 //! - `testing` (with the `testing` feature, for tests only): a throw-away
 //!   database per test, for this crate's tests and the edge's.
 
@@ -30,6 +31,7 @@ pub mod config;
 pub mod convert;
 pub mod cores;
 pub mod demo_data;
+pub mod email;
 pub mod error;
 pub mod events;
 pub mod grpc;

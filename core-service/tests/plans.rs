@@ -257,7 +257,11 @@ async fn exercise(store: &Store, data: &DemoData) {
             .is_empty()
     );
     assert!(store.last_seen_now(reader).await.unwrap().is_some());
-    store.search_users(reader, "a", 10, 0).await.unwrap();
+    let email = core_service::email::Email::normalize("a@example.com").unwrap();
+    store
+        .search_users(reader, "a", &email, 10, 0)
+        .await
+        .unwrap();
     groups_and_blocks(store, reader, stranger).await;
     assert_eq!(
         store.message_text(stored.id).await.unwrap().as_deref(),

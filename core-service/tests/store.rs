@@ -93,7 +93,7 @@ async fn passwords_are_stored_only_as_argon2id_hashes() {
     let user = &data.users[0];
     let stored = db
         .store()
-        .user_by_email(&user.email)
+        .user_by_email(&core_service::email::Email::normalize(&user.email).unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -171,7 +171,9 @@ async fn open_session(
     );
     let user = core
         .store
-        .user_by_email(&world.users[0].email)
+        .user_by_email(
+            &core_service::email::Email::normalize(&world.users[0].email).expect("a demo email"),
+        )
         .await
         .expect("the database answers")
         .expect("the world's first user");

@@ -2,6 +2,7 @@
 
 use super::SessionState;
 use crate::auth::password::{self, Lane};
+use crate::email::Email;
 use crate::error::{Error, Result};
 use crate::state::Core;
 use crate::store::users::UserRecord;
@@ -38,19 +39,15 @@ pub async fn check_credentials(
 }
 
 async fn verify(core: &Core, login: &Login, client_address: Option<&str>) -> Result<UserRecord> {
-    let email = login.email.trim();
-    // No account has such an address: refused before it becomes a key of
-    // the throttle's counts or a query.
-    if email.chars().count() > crate::accounts::MAX_EMAIL_CHARS {
-        return Err(Error::invalid("email", "must be an email address"));
-    }
-    crate::text::check_line("email", email)?;
+    // No account has an address too long or with control characters:
+    // refused before it becomes a key of the throttle's counts or a query.
+    let email = Email::normalize(&login.email)?;
     let attempt = core
         .throttle
-        .begin(email, client_address)
+        .begin(&email, client_address)
         .await
         .map_err(Error::too_many_attempts)?;
-    let user = core.store.user_by_email(email).await?;
+    let user = core.store.user_by_email(&email).await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let turn = core
         .lanes

@@ -1,11 +1,12 @@
 //! `SearchUsers`: finding people to talk to.
 //!
 //! Who can be found decides how much a stranger learns from the directory:
-//! a user finds the people they share a chat with by a prefix of their
-//! name or email, and anyone else only by their exact email address (as one
-//! gives a phone number or an address to someone met elsewhere). Nobody can
-//! list the accounts by trying prefixes.
+//! a user finds the people they share a chat with by a prefix of a word of
+//! their name, and anyone (contacts included) only by their exact email
+//! address (as one gives a phone number or an address to someone met
+//! elsewhere). Nobody can learn an address by trying prefixes of it.
 
+use crate::email::Email;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::state::Core;
@@ -36,7 +37,9 @@ pub async fn run(
     }
     crate::text::check_line("query", query)?;
     core.searches.take(user).map_err(Error::too_many_attempts)?;
+    // As an address, in the one spelling accounts are stored in.
+    let email = Email::normalize(query)?;
     core.store
-        .search_users(user, &query.to_lowercase(), limit, offset)
+        .search_users(user, &query.to_lowercase(), &email, limit, offset)
         .await
 }

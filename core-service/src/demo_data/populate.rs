@@ -102,13 +102,26 @@ fn check_users(data: &DemoData) -> Result<(), PopulateError> {
     let mut emails = HashSet::new();
     for (index, user) in data.users.iter().enumerate() {
         let entry = format!("users[{index}]");
-        if !crate::accounts::looks_like_email(&user.email) {
+        if !crate::email::looks_like_email(&user.email) {
             return invalid(
                 entry,
                 format!("email {:?} is not an email address", user.email),
             );
         }
-        if !emails.insert(user.email.to_lowercase()) {
+        let spelled = match crate::email::Email::normalize(&user.email) {
+            Ok(spelled) => spelled,
+            Err(error) => return invalid(entry, error.to_string()),
+        };
+        if spelled.as_str() != user.email {
+            return invalid(
+                entry,
+                format!(
+                    "email {:?} is not in its one spelling ({spelled})",
+                    user.email
+                ),
+            );
+        }
+        if !emails.insert(spelled) {
             return invalid(entry, format!("email {:?} appears twice", user.email));
         }
         if user.password.is_empty() {
@@ -167,7 +180,9 @@ pub async fn populate(store: &Store, data: &DemoData) -> Result<PopulateReport, 
 /// An email already taken by another account is refused, naming the entry.
 async fn check_emails_free(store: &Store, data: &DemoData) -> Result<(), PopulateError> {
     for (index, user) in data.users.iter().enumerate() {
-        if let Some(existing) = store.user_by_email(&user.email).await?
+        // check_users made sure the file has it in its one spelling.
+        let email = crate::email::Email::normalize(&user.email)?;
+        if let Some(existing) = store.user_by_email(&email).await?
             && existing.id != UserId(user.id)
         {
             return invalid(

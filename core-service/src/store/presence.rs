@@ -1,6 +1,7 @@
 //! What presence needs from the database: who shares a chat with a user,
 //! and when each user was last seen.
 
+use crate::email::Email;
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::store::Store;
@@ -72,12 +73,13 @@ impl Store {
 
 impl Store {
     /// The people `user` may find with `query` (already lower case): the
-    /// contacts whose name has a word, or whose email, starting with it,
-    /// and whoever has exactly that email; by name.
+    /// contacts whose name has a word starting with it, and whoever has
+    /// exactly the address `email`; by name.
     pub async fn search_users(
         &self,
         user: UserId,
         query: &str,
+        email: &Email,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<(UserId, String)>> {
@@ -87,20 +89,23 @@ impl Store {
                 "SELECT u.id, u.name FROM (
                      {CONTACTS}
                      UNION
-                     SELECT id FROM users WHERE lower(email) = $2
+                     SELECT id FROM users WHERE email = $2
                  ) found (id)
                  CROSS JOIN LATERAL (
                      SELECT u.id, u.name, u.email FROM users u WHERE u.id = found.id LIMIT 1
                  ) u
                  WHERE u.id <> $1
                    AND (lower(u.name) LIKE $3 OR lower(u.name) LIKE '% ' || $3
-                        OR lower(u.email) LIKE $3 OR lower(u.email) = $2)
+                        OR u.email = $2)
                  ORDER BY u.name, u.id LIMIT $4 OFFSET $5"
             ))
             .await?;
         let prefix = format!("{}%", escape_like(query));
         let rows = client
-            .query(&statement, &[&user, &query, &prefix, &limit, &offset])
+            .query(
+                &statement,
+                &[&user, &email.as_str(), &prefix, &limit, &offset],
+            )
             .await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }

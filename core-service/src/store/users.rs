@@ -1,5 +1,6 @@
 //! The `users` table.
 
+use crate::email::Email;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::store::Store;
@@ -15,15 +16,13 @@ pub struct UserRecord {
 }
 
 impl Store {
-    /// The account with this email, compared without regard to case.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+    /// The account with this email (stored in the same spelling).
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
         let client = self.connection().await?;
         let statement = client
-            .prepare_cached(
-                "SELECT id, name, email, password_hash FROM users WHERE lower(email) = lower($1)",
-            )
+            .prepare_cached("SELECT id, name, email, password_hash FROM users WHERE email = $1")
             .await?;
-        let row = client.query_opt(&statement, &[&email]).await?;
+        let row = client.query_opt(&statement, &[&email.as_str()]).await?;
         Ok(row.map(|row| UserRecord {
             id: row.get(0),
             name: row.get(1),
@@ -32,8 +31,9 @@ impl Store {
         }))
     }
 
-    /// Creates an account; the password must already be hashed. An email
-    /// already taken (whatever its case) is [`Error::EmailTaken`].
+    /// Creates an account; the password must already be hashed and the
+    /// email in its one spelling ([`Email`]). An email already taken is
+    /// [`Error::EmailTaken`].
     pub async fn insert_user(&self, user: &UserRecord) -> Result<()> {
         let client = self.connection().await?;
         let inserted = client

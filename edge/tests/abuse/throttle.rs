@@ -29,3 +29,54 @@ async fn a_strangers_wrong_passwords_cost_the_real_user_a_second_not_a_lockout()
     assert_eq!(status, 200, "{body}");
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_spelled_another_way_is_the_same_account_with_the_same_budget() {
+    let stack = Stack::start().await;
+    // Decomposed "é" and capitals: one spelling is stored and answered.
+    let given = "Ivan.Caf\u{65}\u{301}@Example.COM";
+    let spelled = "ivan.caf\u{e9}@example.com";
+    let account = json!({"name": "Ivan", "email": given, "password": "long enough"});
+    let (status, _, body) = post_json(&stack, "/users", account, &[]).await;
+    assert_eq!(
+        (status, body["email"].as_str()),
+        (201, Some(spelled)),
+        "{body}"
+    );
+    let again = json!({"name": "Ivan", "email": spelled, "password": "long enough"});
+    assert_eq!(post_json(&stack, "/users", again, &[]).await.0, 409);
+    let login = |email: &str, password: &str| json!({"email": email, "password": password});
+    let variant = "IVAN.CAF\u{e9}@EXAMPLE.com";
+    let (status, _, body) =
+        post_json(&stack, "/auth/login", login(variant, "long enough"), &[]).await;
+    assert_eq!(
+        (status, body["email"].as_str()),
+        (200, Some(spelled)),
+        "{body}"
+    );
+    // Letters beyond A–Z keep their case: the dotted capital I is another
+    // letter, so another address.
+    let dotted = "\u{130}van.caf\u{e9}@example.com";
+    let (status, _, _) = post_json(&stack, "/auth/login", login(dotted, "long enough"), &[]).await;
+    assert_eq!(status, 401);
+
+    // Five guesses under five spellings are five guesses at one account.
+    let spellings = [
+        spelled,
+        given,
+        variant,
+        "ivan.CAF\u{e9}@example.com",
+        " IVAN.caf\u{e9}@EXAMPLE.com ",
+    ];
+    for spelling in spellings {
+        let (status, _, _) =
+            post_json(&stack, "/auth/login", login(spelling, "a guess"), &[]).await;
+        assert_eq!(status, 401);
+    }
+    let (status, _, _) = post_json(&stack, "/auth/login", login(spelled, "long enough"), &[]).await;
+    assert_eq!(
+        status, 429,
+        "the budget is the account's, however it is spelled"
+    );
+    stack.stop().await;
+}

@@ -1,5 +1,5 @@
-//! Finding people: contacts by name or email prefix, anyone by exact
-//! email, nothing else; paged; rate-limited.
+//! Finding people: contacts by name prefix, anyone by exact email (in any
+//! case of its ASCII letters), nothing else; paged; rate-limited.
 
 use crate::common::{Stack, World, get_with, stack_with_world};
 use core_service::demo_data::DemoUser;
@@ -42,9 +42,15 @@ async fn people_are_found_among_contacts_and_by_exact_email_only() {
         serde_json::json!({"id": users[1].id, "name": "User 1"})
     );
     assert_eq!(ids(&search(&stack, &token, "1").await.1), [id(&users[1])]);
-    let prefix = &users[2].email[..8];
+    // An address is found whole, never by a prefix, even a contact's: a
+    // prefix a character at a time would spell it out.
+    let contact = &users[2].email;
     assert_eq!(
-        ids(&search(&stack, &token, prefix).await.1),
+        ids(&search(&stack, &token, &contact[..8]).await.1),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(&search(&stack, &token, contact).await.1),
         [id(&users[2])]
     );
     let stranger = &users[3].email;

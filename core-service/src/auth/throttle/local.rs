@@ -142,6 +142,11 @@ impl State {
 mod tests {
     use super::super::Throttle;
     use super::*;
+    use crate::email::Email;
+
+    fn email(text: &str) -> Email {
+        Email::normalize(text).unwrap()
+    }
 
     fn throttle(per_account: usize, per_address: usize, window: Duration) -> Throttle {
         Throttle::local(Limits {
@@ -155,15 +160,21 @@ mod tests {
     async fn an_account_waits_longer_after_each_attempt_beyond_the_free_ones() {
         let throttle = throttle(3, 100, Duration::from_secs(60));
         for _ in 0..3 {
-            throttle.begin("a@example.com", None).await.unwrap();
+            throttle.begin(&email("a@example.com"), None).await.unwrap();
         }
-        let wait = throttle.begin("A@example.com", None).await.unwrap_err();
+        let wait = throttle
+            .begin(&email("A@example.com"), None)
+            .await
+            .unwrap_err();
         assert!(wait <= Duration::from_secs(1), "{wait:?}");
-        assert!(throttle.begin("b@example.com", None).await.is_ok());
+        assert!(throttle.begin(&email("b@example.com"), None).await.is_ok());
         // Never a lockout for the whole window: the first delay is a second.
         tokio::time::sleep(Duration::from_millis(1_050)).await;
-        throttle.begin("a@example.com", None).await.unwrap();
-        let wait = throttle.begin("a@example.com", None).await.unwrap_err();
+        throttle.begin(&email("a@example.com"), None).await.unwrap();
+        let wait = throttle
+            .begin(&email("a@example.com"), None)
+            .await
+            .unwrap_err();
         assert!(
             wait > Duration::from_secs(1) && wait <= Duration::from_secs(2),
             "{wait:?}"
@@ -173,31 +184,31 @@ mod tests {
     #[tokio::test]
     async fn attempts_leave_the_count_after_the_window() {
         let throttle = throttle(1, 100, Duration::from_millis(200));
-        throttle.begin("a@example.com", None).await.unwrap();
-        assert!(throttle.begin("a@example.com", None).await.is_err());
+        throttle.begin(&email("a@example.com"), None).await.unwrap();
+        assert!(throttle.begin(&email("a@example.com"), None).await.is_err());
         tokio::time::sleep(Duration::from_millis(220)).await;
-        assert!(throttle.begin("a@example.com", None).await.is_ok());
+        assert!(throttle.begin(&email("a@example.com"), None).await.is_ok());
     }
 
     #[tokio::test]
     async fn an_address_is_throttled_across_accounts_for_the_window() {
         let throttle = throttle(5, 2, Duration::from_secs(60));
         throttle
-            .begin("a@example.com", Some("10.0.0.1"))
+            .begin(&email("a@example.com"), Some("10.0.0.1"))
             .await
             .unwrap();
         throttle
-            .begin("b@example.com", Some("10.0.0.1"))
+            .begin(&email("b@example.com"), Some("10.0.0.1"))
             .await
             .unwrap();
         let wait = throttle
-            .begin("c@example.com", Some("10.0.0.1"))
+            .begin(&email("c@example.com"), Some("10.0.0.1"))
             .await
             .unwrap_err();
         assert!(wait > Duration::from_secs(59), "{wait:?}");
         assert!(
             throttle
-                .begin("c@example.com", Some("10.0.0.2"))
+                .begin(&email("c@example.com"), Some("10.0.0.2"))
                 .await
                 .is_ok()
         );
@@ -207,26 +218,26 @@ mod tests {
     async fn success_clears_the_account_and_gives_the_address_its_attempt_back() {
         let throttle = throttle(2, 2, Duration::from_secs(60));
         throttle
-            .begin("a@example.com", Some("10.0.0.1"))
+            .begin(&email("a@example.com"), Some("10.0.0.1"))
             .await
             .unwrap();
         let attempt = throttle
-            .begin("a@example.com", Some("10.0.0.1"))
+            .begin(&email("a@example.com"), Some("10.0.0.1"))
             .await
             .unwrap();
-        assert!(throttle.begin("a@example.com", None).await.is_err());
+        assert!(throttle.begin(&email("a@example.com"), None).await.is_err());
         throttle.succeeded(&attempt).await;
-        assert!(throttle.begin("a@example.com", None).await.is_ok());
+        assert!(throttle.begin(&email("a@example.com"), None).await.is_ok());
         // The address holds the first (failed) attempt only, so one more fits.
         assert!(
             throttle
-                .begin("b@example.com", Some("10.0.0.1"))
+                .begin(&email("b@example.com"), Some("10.0.0.1"))
                 .await
                 .is_ok()
         );
         assert!(
             throttle
-                .begin("c@example.com", Some("10.0.0.1"))
+                .begin(&email("c@example.com"), Some("10.0.0.1"))
                 .await
                 .is_err()
         );
@@ -236,11 +247,13 @@ mod tests {
     async fn a_withdrawn_attempt_counts_against_no_one() {
         let throttle = throttle(1, 1, Duration::from_secs(60));
         let attempt = throttle
-            .begin("a@example.com", Some("10.0.0.1"))
+            .begin(&email("a@example.com"), Some("10.0.0.1"))
             .await
             .unwrap();
         throttle.withdrawn(&attempt).await;
-        let again = throttle.begin("a@example.com", Some("10.0.0.1")).await;
+        let again = throttle
+            .begin(&email("a@example.com"), Some("10.0.0.1"))
+            .await;
         assert!(again.is_ok(), "neither the account nor the address kept it");
     }
 

@@ -21,6 +21,7 @@
 pub mod local;
 pub mod shared;
 
+use crate::email::Email;
 use local::LocalThrottle;
 use shared::SharedThrottle;
 use std::time::Duration;
@@ -111,10 +112,10 @@ impl Throttle {
 
     /// Counts an attempt for `email` from `address`, or says how long to
     /// wait if the account or the address is at its limit.
-    pub async fn begin(&self, email: &str, address: Option<&str>) -> Result<Attempt, Duration> {
+    pub async fn begin(&self, email: &Email, address: Option<&str>) -> Result<Attempt, Duration> {
         let attempt = Attempt {
             id: uuid::Uuid::new_v4().simple().to_string(),
-            account: format!("{}account:{}", self.name, email.trim().to_lowercase()),
+            account: format!("{}account:{email}", self.name),
             address: address.map(|address| format!("{}address:{address}", self.name)),
             local: false,
         };
