@@ -680,3 +680,48 @@ async fn the_database_stores_nothing_from_a_sender_outside_the_chat() {
     assert!(store.is_member(chat, members[1]).await.unwrap());
     assert_eq!(db.count(&last_seq).await, before + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_edits_at_once_the_later_edited_at_is_the_text_that_stays() {
+    use core_service::store::edits::Change;
+    let db = TestDatabase::create().await;
+    let data = small_data(4);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let message = &data.messages[0];
+    let (id, sender) = (MessageId(message.id), UserId(message.sender_id));
+    let mut last = None;
+    for round in 0..48 {
+        let edits = ["left", "right"].map(|side| {
+            let store = store.clone();
+            let text = format!("{side} {round}");
+            tokio::spawn(async move {
+                store
+                    .edit_message(id, sender, uuid::Uuid::new_v4(), &text)
+                    .await
+            })
+        });
+        let mut made = Vec::new();
+        for edit in edits {
+            match edit.await.unwrap().unwrap() {
+                Change::Changed(record) => made.push(record),
+                Change::Repeated(record) => panic!("not a retry: {record:?}"),
+            }
+        }
+        made.sort_by_key(|record| record.edited_at);
+        assert!(made[0].edited_at < made[1].edited_at, "{made:?}");
+        assert!(last < made[0].edited_at, "edited_at never goes back");
+        last = made[1].edited_at;
+        let client = store.connection().await.unwrap();
+        let row = client
+            .query_one("SELECT text, edited_at FROM messages WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+        let stored: (String, Option<chrono::DateTime<chrono::Utc>>) = (row.get(0), row.get(1));
+        assert_eq!(
+            stored,
+            (made[1].text.clone(), made[1].edited_at),
+            "round {round}"
+        );
+    }
+}

@@ -22,7 +22,10 @@ const SENDER_IS_MEMBER: &str = "EXISTS (SELECT 1 FROM chat_members cm WHERE cm.c
 
 impl Store {
     /// Replaces the text of `user`'s message `id`; `edit` is the client's
-    /// id for this edit, so a retry of it changes nothing.
+    /// id for this edit, so a retry of it (even after later edits) changes
+    /// nothing. The edit is recorded first (`message_edits`): of two tries
+    /// of one edit at once, the second waits for the first's key and then
+    /// finds it. `edited_at` rises in the order edits commit (`sql/0023`).
     pub async fn edit_message(
         &self,
         id: MessageId,
@@ -33,9 +36,17 @@ impl Store {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(&format!(
-                "UPDATE messages SET text = $3, edited_at = now(), edit_id = $4
-                 WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL
-                   AND edit_id IS DISTINCT FROM $4 AND {SENDER_IS_MEMBER}
+                "WITH recorded AS (
+                     INSERT INTO message_edits (message_id, edit_id)
+                     SELECT id, $4 FROM messages
+                     WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL AND {SENDER_IS_MEMBER}
+                     ON CONFLICT DO NOTHING
+                     RETURNING message_id
+                 )
+                 UPDATE messages
+                 SET text = $3,
+                     edited_at = greatest(clock_timestamp(), edited_at + interval '1 microsecond')
+                 WHERE id = $1 AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM recorded)
                  RETURNING {}",
                 message_columns!()
             ))
@@ -46,11 +57,11 @@ impl Store {
         {
             return Ok(Change::Changed(MessageRecord::from_row(&row)));
         }
-        let (record, last_edit) = self.unchanged(id, user).await?;
+        let (record, made) = self.unchanged(id, user, Some(edit)).await?;
         if record.deleted {
             return Err(Error::MessageDeleted);
         }
-        if last_edit != Some(edit) {
+        if !made {
             return Err(Error::Internal("an edit changed nothing".into()));
         }
         Ok(Change::Repeated(record))
@@ -71,29 +82,33 @@ impl Store {
         if let Some(row) = client.query_opt(&statement, &[&id, &user]).await? {
             return Ok(Change::Changed(MessageRecord::from_row(&row)));
         }
-        let (record, _) = self.unchanged(id, user).await?;
+        let (record, _) = self.unchanged(id, user, None).await?;
         if !record.deleted {
             return Err(Error::Internal("a delete changed nothing".into()));
         }
         Ok(Change::Repeated(record))
     }
 
-    /// Why a change to message `id` by `user` changed nothing: the message
-    /// with its last edit's id, or the refusal.
+    /// Why a change to message `id` by `user` changed nothing: the message,
+    /// and whether the edit `edit` (if one is asked about) was made before;
+    /// or the refusal.
     async fn unchanged(
         &self,
         id: MessageId,
         user: UserId,
-    ) -> Result<(MessageRecord, Option<Uuid>)> {
+        edit: Option<Uuid>,
+    ) -> Result<(MessageRecord, bool)> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(&format!(
-                "SELECT {}, edit_id FROM messages WHERE id = $1 AND {SENDER_IS_MEMBER}",
+                "SELECT {},
+                        EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = $1 AND e.edit_id = $3)
+                 FROM messages WHERE id = $1 AND {SENDER_IS_MEMBER}",
                 message_columns!()
             ))
             .await?;
         let row = client
-            .query_opt(&statement, &[&id, &user])
+            .query_opt(&statement, &[&id, &user, &edit])
             .await?
             .ok_or(Error::MessageNotFound)?;
         let record = MessageRecord::from_row(&row);

@@ -112,3 +112,35 @@ async fn only_the_sender_may_change_a_message() {
     assert_eq!(stack.db.count(changed).await, 0);
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_edit_retried_after_a_newer_one_changes_nothing() {
+    let (stack, world) = stack_with_world().await;
+    let [sender, reader] = [&world.users[0], &world.users[1]];
+    let group = world.group_chat;
+    let mut phone = stack.login(sender).await;
+    let mut other = stack.login(reader).await;
+    let (_, frame) = send_frame(sender, group, "one");
+    phone.send(frame).await;
+    let id = phone.recv().await["id"].clone();
+    other.recv().await;
+
+    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    phone.send(edit(first, &id, "two")).await;
+    let two = phone.recv().await;
+    phone.send(edit(second, &id, "three")).await;
+    let three = phone.recv().await;
+    assert!(three["edited_at"].as_str() > two["edited_at"].as_str());
+    for expected in [&two, &three] {
+        assert_eq!(&other.recv().await, expected);
+    }
+    // The first edit again (a client that never saw its answer): answered
+    // with the message as it is, to the asker alone.
+    phone.send(edit(first, &id, "two")).await;
+    assert_eq!(phone.recv().await, three);
+    other.expect_silence().await;
+    let history = stack.get_as(reader, &format!("/history/{group}")).await.1;
+    assert_eq!(history[0]["text"], "three");
+    assert_eq!(history[0]["edited_at"], three["edited_at"]);
+    stack.stop().await;
+}
