@@ -8,7 +8,8 @@
 //! - [`convert`]: stored records into the contract's protobuf messages.
 //! - [`ids`]: the id types (`UserId`, `ChatId`, …).
 //! - [`sessions`]: the registry of live sessions and delivery to them.
-//! - [`membership`]: the cache of chat members used on every send.
+//! - [`membership`]: the cache of chat members used on every send;
+//!   [`blocks`]: the cache of who blocks whom that fan-out filters by.
 //! - [`presence`]: who is online, counted per core and (in a cluster) in
 //!   Redis; [`redis_link`]: the lazily made Redis connection it and the
 //!   login throttle use.
@@ -25,6 +26,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod blocks;
 pub mod bus;
 pub mod commands;
 pub mod config;

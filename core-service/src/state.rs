@@ -3,6 +3,7 @@
 use crate::auth::password::Lanes;
 use crate::auth::throttle::{self, Throttle};
 use crate::auth::token_cache::TokenCache;
+use crate::blocks::BlockCache;
 use crate::bus::Bus;
 use crate::bus::access::NatsAccess;
 use crate::bus::seal::ClusterSecret;
@@ -150,8 +151,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// The OpenTelemetry collector spans go to, if any.
     pub otlp_endpoint: Option<String>,
-    /// How long a chat's cached members are used before they are read
-    /// again (see [`crate::membership`]).
+    /// How long a chat's cached members, and a user's blockers, are used
+    /// before they are read again (see [`crate::membership`]).
     pub membership_ttl: Duration,
 }
 
@@ -195,6 +196,8 @@ pub struct Core {
     /// Sessions that end when their credential expires.
     pub expiries: Arc<Expiries>,
     pub membership: MembershipCache,
+    /// Who blocks whom, for fan-out.
+    pub blocks: BlockCache,
     pub limits: Limits,
     pub auth: AuthSettings,
     pub edges: EdgeSettings,
@@ -258,6 +261,7 @@ impl Core {
             links: Links::default(),
             expiries: Arc::default(),
             membership: MembershipCache::with_ttl(membership_ttl),
+            blocks: BlockCache::with_ttl(membership_ttl),
             limits,
             throttle,
             registrations,

@@ -160,6 +160,13 @@ async fn exercise(store: &Store, data: &DemoData) {
     let refused = new_message(chat, stranger, Uuid::new_v4());
     assert!(store.insert_message(&refused).await.unwrap().is_none());
     let last = stored.seq;
+    let hidden = [sender];
+    let oldest = store.history_hiding(chat, Some(0), None, 5, &hidden);
+    assert!(oldest.await.unwrap().iter().all(|m| m.sender_id != sender));
+    let newest = store.history_hiding(chat, None, Some(last + 1), 5, &hidden);
+    assert!(newest.await.unwrap().iter().all(|m| m.sender_id != sender));
+    assert!(store.blockers_of(reader).await.unwrap().is_empty());
+    assert!(store.blocked_by(reader).await.unwrap().is_empty());
     assert_eq!(store.history(chat, 2, 0).await.unwrap().len(), 2);
     assert_eq!(store.history(chat, 2, last - 1).await.unwrap().len(), 1);
     assert!(

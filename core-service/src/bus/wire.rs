@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub struct Envelope {
     #[prost(bytes = "vec", tag = "1")]
     pub core: Vec<u8>,
-    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7, 8, 9")]
+    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7, 8, 9, 10")]
     pub kind: Option<Kind>,
 }
 
@@ -50,6 +50,16 @@ pub enum Kind {
     /// A message was edited or deleted: as it is now.
     #[prost(message, tag = "9")]
     Edited(Message),
+    /// Someone blocked or unblocked a user.
+    #[prost(message, tag = "10")]
+    Blocked(Blocked),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Blocked {
+    /// The user blocked or unblocked.
+    #[prost(bytes = "vec", tag = "1")]
+    pub user_id: Vec<u8>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -173,6 +183,8 @@ pub enum Event {
     },
     Notice(Notice),
     Edited(MessageRecord),
+    /// Who blocks this user changed.
+    Blocked(UserId),
 }
 
 /// An event for the sessions of some users (see `events::notify`).
@@ -229,6 +241,9 @@ impl Envelope {
                     .unwrap_or_default(),
                 version: notice.membership.as_ref().map_or(0, |m| m.version),
             }),
+            Event::Blocked(user) => Kind::Blocked(Blocked {
+                user_id: bytes(user.0),
+            }),
             Event::Presence(announcement) => Kind::Presence(Presence {
                 user_id: bytes(announcement.user.0),
                 online: announcement.online,
@@ -280,6 +295,7 @@ impl Envelope {
                 },
             },
             Kind::Notice(notice) => Event::Notice(self::notice(notice)?),
+            Kind::Blocked(blocked) => Event::Blocked(UserId(id(&blocked.user_id)?)),
         };
         Ok((core, event))
     }
@@ -408,6 +424,7 @@ mod tests {
                 user: UserId::random(),
                 login: LoginId::random(),
             },
+            Event::Blocked(UserId::random()),
             Event::Left {
                 user: UserId::random(),
                 remaining: Membership {

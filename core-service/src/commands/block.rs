@@ -4,6 +4,7 @@
 use super::SessionState;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
+use crate::events;
 use crate::state::Core;
 use messenger_proto::v1::{BlockChanged, server_event::Event};
 
@@ -27,6 +28,7 @@ pub async fn run(
     } else {
         core.store.unblock(user, other).await?;
     }
+    events::blocks_changed(core, other);
     let answer = BlockChanged {
         user_id: other.to_string(),
         blocked,

@@ -37,8 +37,20 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
     }
     // The database decides, not the membership cache: a reader who was
     // just removed on another core is refused at once.
-    if !core.store.is_member(query.chat_id, user_id).await? {
-        return Err(Error::NotAMember);
+    let hidden = (core.store.reader(query.chat_id, user_id).await?).ok_or(Error::NotAMember)?;
+    if !hidden.is_empty() {
+        // The reader blocks someone: their messages are left out, and the
+        // page is filled from further on.
+        // An offset page is the page after seq `offset`.
+        let after = if after.is_none() && before.is_none() {
+            Some(offset)
+        } else {
+            after
+        };
+        return core
+            .store
+            .history_hiding(query.chat_id, after, before, limit, &hidden)
+            .await;
     }
     if after.is_some() || before.is_some() {
         core.store

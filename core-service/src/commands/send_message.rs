@@ -72,7 +72,7 @@ pub async fn run(
     fan_out.record("messenger.members", || {
         i64::try_from(members.len()).unwrap_or(i64::MAX)
     });
-    events::stored(core, stored.record(&message), members, session.id);
+    events::stored(core, stored.record(&message), members, session.id).await;
     fan_out.end();
     Ok(())
 }

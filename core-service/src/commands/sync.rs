@@ -4,7 +4,7 @@ use super::SessionState;
 use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
-use crate::ids::ChatId;
+use crate::ids::{ChatId, UserId};
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
 use messenger_proto::v1::{Cursor, MemberLeft, Sync, server_event::Event};
@@ -23,6 +23,9 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
     let user = session.user()?;
     let mut since = sync.since.map(parse_cursor).transpose()?;
     let mut cursor = Cursor::default();
+    // Nothing of a user this one blocks is sent (the cursor still passes
+    // their messages).
+    let hidden = core.store.blocked_by(user).await?;
     for chat in core.store.chat_positions(user).await? {
         let from = match since.as_mut().map(|known| known.remove(&chat.id)) {
             None => (chat.last_seq - RECENT_WINDOW).max(0),
@@ -35,7 +38,7 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
                 0
             }
         };
-        let Some(last) = send_after(core, session, &chat, from).await? else {
+        let Some(last) = send_after(core, session, &chat, from, &hidden).await? else {
             return Ok(());
         };
         cursor
@@ -113,6 +116,7 @@ async fn send_after(
     session: &SessionState,
     chat: &ChatPosition,
     mut from: i64,
+    hidden: &[UserId],
 ) -> Result<Option<i64>> {
     while from < chat.last_seq {
         let mut page = core
@@ -126,7 +130,7 @@ async fn send_after(
         let Some(end) = page.last().map(|message| message.seq) else {
             break;
         };
-        for message in &page {
+        for message in page.iter().filter(|m| !hidden.contains(&m.sender_id)) {
             let event = Event::Message(convert::message(message));
             if !session.reply_paced(event).await {
                 return Ok(None);

@@ -31,6 +31,7 @@ pub async fn run(core: &Core, session: &mut SessionState, typing: Typing) -> Res
     if core.typing.take((user, chat)).is_err() {
         return Ok(());
     }
+    let members = events::audience(core, user, members).await;
     let others: Vec<UserId> = members.iter().copied().filter(|m| *m != user).collect();
     let notice = TypingNotice {
         chat_id: typing.chat_id,

@@ -94,7 +94,7 @@ async fn start_line(core: &Core, chat: ChatId, since: DateTime<Utc>) -> Result<(
         .store
         .recent_before(chat, first, LOOK_BACK, since)
         .await?;
-    let arrivals = read_arrivals(recent, &members);
+    let arrivals = read_arrivals(core, recent, &members).await;
     core.order
         .start(chat, arrivals, &mut |arrival| super::deliver(core, arrival));
     Ok(())
@@ -108,19 +108,26 @@ async fn fill(core: &Core, chat: ChatId) -> Result<()> {
     let last = last.min(first + PAGE - 1);
     let read = core.store.seq_range(chat, first, last).await?;
     tracing::debug!(%chat, first, last, read = read.len(), "filled a gap");
-    let arrivals = read_arrivals(read, &members);
+    let arrivals = read_arrivals(core, read, &members).await;
     core.order
         .filled(chat, arrivals, &mut |arrival| super::deliver(core, arrival));
     Ok(())
 }
 
-/// Messages read from the database, for their chat's line: no session of
-/// this core is known to have sent them (see `ChatOrder::sending`).
-fn read_arrivals(records: Vec<MessageRecord>, members: &Members) -> Vec<Arrival> {
-    records
-        .into_iter()
-        .map(|record| super::arrival(record, members.clone(), None))
-        .collect()
+/// Messages read from the database, for their chat's line (each for the
+/// members who do not block its sender): no session of this core is known
+/// to have sent them (see `ChatOrder::sending`).
+async fn read_arrivals(
+    core: &Core,
+    records: Vec<MessageRecord>,
+    members: &Members,
+) -> Vec<Arrival> {
+    let mut arrivals = Vec::with_capacity(records.len());
+    for record in records {
+        let audience = super::audience(core, record.sender_id, members.clone()).await;
+        arrivals.push(super::arrival(record, audience, None));
+    }
+    arrivals
 }
 
 /// Once a second: drops idle lines and compares the others with the

@@ -42,9 +42,33 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// A session of this core stored `record` in a chat with `members`.
-pub fn stored(core: &Core, record: MessageRecord, members: Members, sender: SessionId) {
+pub async fn stored(core: &Core, record: MessageRecord, members: Members, sender: SessionId) {
     publish(core, || Event::Stored(record.clone()));
+    let members = audience(core, record.sender_id, members).await;
     arrive(core, arrival(record, members, Some(sender)));
+}
+
+/// Someone blocked or unblocked `user`: every core reads again who blocks
+/// them before fanning out what they do.
+pub fn blocks_changed(core: &Core, user: UserId) {
+    publish(core, || Event::Blocked(user));
+    core.blocks.forget(user);
+}
+
+/// `members` but those who block `sender` (all of them when that cannot be
+/// read: a failed read must not lose a message for everyone).
+pub(crate) async fn audience(core: &Core, sender: UserId, members: Members) -> Members {
+    match core
+        .blocks
+        .audience(&core.store, sender, members.clone())
+        .await
+    {
+        Ok(audience) => audience,
+        Err(error) => {
+            error.log();
+            members
+        }
+    }
 }
 
 /// `record` has just become seen by every member of its chat.
@@ -159,6 +183,7 @@ async fn follow(
                 tracing::info!("reconnected to the bus: dropping caches that may have missed events");
                 core.tokens.clear();
                 core.membership.clear();
+                core.blocks.clear();
                 core.store.clear_cache();
                 continue;
             }
@@ -179,7 +204,10 @@ async fn apply(core: &Core, event: Event) {
                 crate::telemetry::bus_lag(lag.to_std().unwrap_or_default());
             }
             match core.membership.members(&core.store, record.chat_id).await {
-                Ok(members) => arrive(core, arrival(record, members, None)),
+                Ok(members) => {
+                    let members = audience(core, record.sender_id, members).await;
+                    arrive(core, arrival(record, members, None));
+                }
                 // The chat's line finds the gap when its next message comes,
                 // or its tail check does.
                 Err(error) => error.log(),
@@ -208,6 +236,7 @@ async fn apply(core: &Core, event: Event) {
             tell(core, &notice, None);
         }
         Event::Edited(record) => tell_edit(core, &record).await,
+        Event::Blocked(user) => core.blocks.forget(user),
     }
 }
 
@@ -278,7 +307,7 @@ fn tell(core: &Core, notice: &Notice, skip: Option<SessionId>) {
 async fn tell_edit(core: &Core, record: &MessageRecord) {
     core.store.forget_cached(record.chat_id);
     let members = match core.membership.members(&core.store, record.chat_id).await {
-        Ok(members) => members,
+        Ok(members) => audience(core, record.sender_id, members).await,
         Err(error) => return error.log(),
     };
     core.sessions

@@ -30,6 +30,26 @@ impl Store {
         Ok(())
     }
 
+    /// The users who block `user`.
+    pub async fn blockers_of(&self, user: UserId) -> Result<Vec<UserId>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached("SELECT blocker_id FROM blocks WHERE blocked_id = $1")
+            .await?;
+        let rows = client.query(&statement, &[&user]).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    /// The users `user` blocks.
+    pub async fn blocked_by(&self, user: UserId) -> Result<Vec<UserId>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached("SELECT blocked_id FROM blocks WHERE blocker_id = $1")
+            .await?;
+        let rows = client.query(&statement, &[&user]).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
     async fn user_exists(&self, user: UserId) -> Result<bool> {
         Ok(!self.existing_users(&[user]).await?.is_empty())
     }

@@ -28,14 +28,21 @@ impl Store {
 
     /// Whether `user` is a member of the chat now (a primary-key probe).
     pub async fn is_member(&self, chat_id: ChatId, user: UserId) -> Result<bool> {
+        Ok(self.reader(chat_id, user).await?.is_some())
+    }
+
+    /// The users `user` blocks, if `user` is a member of the chat now (a
+    /// primary-key probe); `None` if not.
+    pub async fn reader(&self, chat_id: ChatId, user: UserId) -> Result<Option<Vec<UserId>>> {
         let client = self.connection().await?;
         let statement = client
-            .prepare_cached("SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2")
+            .prepare_cached(
+                "SELECT array(SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = $2)
+                 FROM chat_members WHERE chat_id = $1 AND user_id = $2",
+            )
             .await?;
-        Ok(client
-            .query_opt(&statement, &[&chat_id, &user])
-            .await?
-            .is_some())
+        let row = client.query_opt(&statement, &[&chat_id, &user]).await?;
+        Ok(row.map(|row| row.get(0)))
     }
 
     /// Creates the group's chat, its members, the group and its `user_groups`

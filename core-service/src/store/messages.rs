@@ -1,7 +1,7 @@
 //! The `messages` table.
 
 use crate::error::Result;
-use crate::ids::{ChatId, MessageId};
+use crate::ids::{ChatId, MessageId, UserId};
 use crate::store::Store;
 use crate::store::recent::{self, Page};
 use crate::store::records::{MessageRecord, NewMessage, StoredMessage, message_columns};
@@ -218,6 +218,58 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// A page like [`Store::history_between`] of the messages not sent by
+    /// `hidden` (the users the reader blocks): up to `limit` of them, the
+    /// oldest after `after` when it is given, else the newest before
+    /// `before`; oldest first. Read from the database, past the messages
+    /// left out, so that a page is short only at an end of the chat.
+    pub async fn history_hiding(
+        &self,
+        chat_id: ChatId,
+        after: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+        hidden: &[UserId],
+    ) -> Result<Vec<MessageRecord>> {
+        let client = self.connection().await?;
+        let sql = if after.is_some() {
+            HIDING_OLDEST_SQL
+        } else {
+            HIDING_NEWEST_SQL
+        };
+        let statement = client.prepare_cached(sql).await?;
+        let (after, before) = (after.unwrap_or(0), before.unwrap_or(i64::MAX));
+        let hidden: Vec<uuid::Uuid> = hidden.iter().map(|user| user.0).collect();
+        let rows = client
+            .query(&statement, &[&chat_id, &after, &before, &hidden, &limit])
+            .await?;
+        let mut records: Vec<MessageRecord> = rows.iter().map(MessageRecord::from_row).collect();
+        records.sort_by_key(|record| record.seq);
+        Ok(records)
+    }
+}
+
+/// The oldest `$5` messages of a chat with `$2 < seq < $3` not sent by
+/// any of `$4`.
+const HIDING_OLDEST_SQL: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages
+     WHERE chat_id = $1 AND seq > $2 AND seq < $3 AND sender_id <> ALL ($4::uuid[])
+     ORDER BY seq LIMIT $5"
+);
+
+/// The newest `$5` messages of a chat with `$2 < seq < $3` not sent by
+/// any of `$4`.
+const HIDING_NEWEST_SQL: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages
+     WHERE chat_id = $1 AND seq > $2 AND seq < $3 AND sender_id <> ALL ($4::uuid[])
+     ORDER BY seq DESC LIMIT $5"
+);
 
 /// A chat's messages numbered `$2` to `$3`, oldest first.
 ///

@@ -14,7 +14,8 @@ pub struct ContactRecord {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-/// The other members of every chat of `$1`, once each. Each chat's members
+/// The other members of every chat of `$1`, once each, but those who block
+/// `$1` or whom `$1` blocks (presence never crosses a block). Each chat's members
 /// are gathered by a LATERAL aggregate, which the planner cannot turn
 /// into a join over the whole of `chat_members` (`docs/data-model.md`,
 /// "Plans").
@@ -24,7 +25,9 @@ const CONTACTS: &str = "SELECT DISTINCT contact
          SELECT array_agg(m.user_id) AS ids FROM chat_members m WHERE m.chat_id = mine.chat_id
      ) theirs
      CROSS JOIN LATERAL unnest(theirs.ids) AS contact
-     WHERE mine.user_id = $1 AND contact <> $1";
+     WHERE mine.user_id = $1 AND contact <> $1
+       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = contact)
+       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = contact AND b.blocked_id = $1)";
 
 impl Store {
     /// Everyone `user` shares a chat with.

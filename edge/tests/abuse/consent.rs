@@ -2,6 +2,7 @@
 //! block someone from putting them in groups at all.
 
 use crate::common::{Stack, World, get_with, send_frame, stack_with_world};
+use core_service::demo_data::DemoUser;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,5 +119,127 @@ async fn a_blocked_user_cannot_put_the_blocker_in_a_group() {
         .send(json!({"type": "block_user", "user_id": blocker.id}))
         .await;
     blocker_client.recv_error("invalid_field").await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocker_gets_nothing_of_the_blocked_user_in_any_chat() {
+    let (stack, world) = stack_with_world().await;
+    block_and_hear_nothing(stack, world).await;
+}
+
+/// The same with two cores: the sockets alternate between them, so the
+/// block is made on one core and learnt by the other through the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocker_gets_nothing_of_the_blocked_user_on_any_core() {
+    let stack = Stack::start_pair().await;
+    let world = World::new();
+    stack.load(&world).await;
+    block_and_hear_nothing(stack, world).await;
+}
+
+/// The texts of `user`'s history of `chat`.
+async fn history_texts(stack: &Stack, user: &DemoUser, chat: uuid::Uuid) -> Vec<String> {
+    let (status, page) = stack.get_as(user, &format!("/history/{chat}")).await;
+    assert_eq!(status, 200, "{page}");
+    let texts = page.as_array().unwrap().iter();
+    texts
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
+async fn block_and_hear_nothing(stack: Stack, world: World) {
+    // 0 and 1 share a direct chat and the group (with 2).
+    let [pest, blocker, friend] = [&world.users[0], &world.users[1], &world.users[2]];
+    let (direct, group) = (world.personal_chat, world.group_chat);
+    let mut blocker_client = stack.login(blocker).await;
+    let mut friend_client = stack.login(friend).await;
+    let mut pest_client = stack.login(pest).await;
+    let (_, frame) = send_frame(pest, direct, "before");
+    pest_client.send(frame).await;
+    assert_eq!(pest_client.recv().await["type"], "message_ack");
+    assert_eq!(blocker_client.recv().await["text"], "before");
+
+    blocker_client
+        .send(json!({"type": "block_user", "user_id": pest.id}))
+        .await;
+    assert_eq!(blocker_client.recv().await["blocked"], true);
+    for (client, sees_pest) in [(&mut blocker_client, false), (&mut friend_client, true)] {
+        client.send(json!({"type": "watch_presence"})).await;
+        let list = client.recv().await;
+        assert_eq!(list["type"], "presence_list");
+        let people = list["people"].as_array().unwrap();
+        let has_pest = people.iter().any(|p| p["user_id"] == json!(pest.id));
+        assert_eq!(has_pest, sees_pest, "{list}");
+    }
+
+    // Messages in both chats, typing, an edit: the friend gets them, the
+    // blocker nothing.
+    let (_, frame) = send_frame(pest, direct, "let me in");
+    pest_client.send(frame).await;
+    assert_eq!(pest_client.recv().await["type"], "message_ack");
+    let (_, frame) = send_frame(pest, group, "hello group");
+    pest_client.send(frame).await;
+    let ack = pest_client.recv().await;
+    assert_eq!(friend_client.recv().await["text"], "hello group");
+    pest_client
+        .send(json!({"type": "typing", "chat_id": group}))
+        .await;
+    assert_eq!(friend_client.recv().await["type"], "typing");
+    let edit = json!({"type": "edit_message", "client_id": uuid::Uuid::new_v4(), "message_id": ack["id"], "text": "edited"});
+    pest_client.send(edit).await;
+    assert_eq!(pest_client.recv().await["type"], "message_edited");
+    assert_eq!(friend_client.recv().await["text"], "edited");
+    // Presence either way: the pest leaves and comes back.
+    pest_client.close().await;
+    let gone = friend_client.recv().await;
+    assert_eq!(
+        (&gone["type"], &gone["online"]),
+        (&json!("presence"), &json!(false))
+    );
+    let mut pest_client = stack.login(pest).await;
+    assert_eq!(friend_client.recv().await["online"], true);
+    blocker_client.expect_silence().await;
+
+    // Not in history, not in sync; the others' history is whole.
+    assert_eq!(
+        history_texts(&stack, blocker, direct).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        history_texts(&stack, blocker, group).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(history_texts(&stack, friend, group).await, ["edited"]);
+    assert_eq!(
+        history_texts(&stack, pest, direct).await,
+        ["before", "let me in"]
+    );
+    blocker_client.send(json!({"type": "sync"})).await;
+    let frame = blocker_client.recv().await;
+    assert_eq!(frame["type"], "sync_done", "{frame}");
+    // The blocked user sees no presence of the blocker either.
+    pest_client.send(json!({"type": "watch_presence"})).await;
+    let list = pest_client.recv().await;
+    let people = list["people"].as_array().unwrap();
+    assert!(
+        people.iter().all(|p| p["user_id"] != json!(blocker.id)),
+        "{list}"
+    );
+
+    // Unblocked, the messages are there again, and new ones arrive.
+    blocker_client
+        .send(json!({"type": "unblock_user", "user_id": pest.id}))
+        .await;
+    assert_eq!(blocker_client.recv().await["blocked"], false);
+    assert_eq!(
+        history_texts(&stack, blocker, direct).await,
+        ["before", "let me in"]
+    );
+    let (_, frame) = send_frame(pest, direct, "friends again");
+    pest_client.send(frame).await;
+    assert_eq!(blocker_client.recv().await["text"], "friends again");
     stack.stop().await;
 }
