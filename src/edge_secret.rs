@@ -47,17 +47,22 @@ impl FromStr for EdgeSecret {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        if text.chars().count() < MIN_EDGE_SECRET_CHARS {
-            return Err(format!(
-                "EDGE_SECRET must have at least {MIN_EDGE_SECRET_CHARS} characters"
-            ));
-        }
-        if !text.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err("EDGE_SECRET must be printable ASCII without spaces".to_owned());
-        }
-        Ok(EdgeSecret(text.to_owned()))
+        secret_text("EDGE_SECRET", text, MIN_EDGE_SECRET_CHARS).map(EdgeSecret)
     }
+}
+
+/// `text` as the secret `name`: without surrounding white space, at least
+/// `min_chars` long (a guessable one would protect nothing), printable
+/// ASCII (it travels in metadata and environment variables).
+pub fn secret_text(name: &str, text: &str, min_chars: usize) -> Result<String, String> {
+    let text = text.trim();
+    if text.chars().count() < min_chars {
+        return Err(format!("{name} must have at least {min_chars} characters"));
+    }
+    if !text.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(format!("{name} must be printable ASCII without spaces"));
+    }
+    Ok(text.to_owned())
 }
 
 impl fmt::Debug for EdgeSecret {

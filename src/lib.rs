@@ -20,7 +20,7 @@ mod edge_secret;
 mod shared_event;
 pub mod timestamp;
 
-pub use edge_secret::{EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS};
+pub use edge_secret::{EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS, secret_text};
 pub use shared_event::{LinkDelivery, SharedEvent};
 
 /// The encoded file descriptor set of the contract, for gRPC server reflection.

@@ -112,10 +112,11 @@ impl MembershipCache {
         chat_id: ChatId,
         user: UserId,
     ) -> Result<Option<Members>> {
-        let members = self.members(store, chat_id).await?;
-        if members.contains(&user) {
+        if let Some(members) = self.cached(chat_id).filter(|m| m.contains(&user)) {
+            crate::telemetry::cache("membership", true);
             return Ok(Some(members));
         }
+        crate::telemetry::cache("membership", false);
         let members = self.read(store, chat_id).await?;
         Ok(members.contains(&user).then_some(members))
     }

@@ -46,16 +46,7 @@ impl FromStr for ClusterSecret {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        if text.chars().count() < MIN_SECRET_CHARS {
-            return Err(format!(
-                "CLUSTER_SECRET must have at least {MIN_SECRET_CHARS} characters"
-            ));
-        }
-        if !text.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err("CLUSTER_SECRET must be printable ASCII without spaces".to_owned());
-        }
-        Ok(ClusterSecret(text.to_owned()))
+        messenger_proto::secret_text("CLUSTER_SECRET", text, MIN_SECRET_CHARS).map(ClusterSecret)
     }
 }
 
