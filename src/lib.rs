@@ -15,11 +15,13 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/services/messenger.v1.rs"));
 }
 
+mod address;
 pub mod codec;
 mod edge_secret;
 mod shared_event;
 pub mod timestamp;
 
+pub use address::{address_group, address_key};
 pub use edge_secret::{EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS, secret_text};
 pub use shared_event::{LinkDelivery, SharedEvent};
 

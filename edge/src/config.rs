@@ -44,10 +44,11 @@ pub struct EdgeConfig {
     /// authenticated WebSockets. Empty: no cross-origin access at all.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
-    /// Give the session cookie the `Secure` attribute (HTTPS only); turn on
-    /// whenever the edge is served over HTTPS.
-    #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
-    pub cookie_secure: bool,
+    /// Give the session cookie the `Secure` attribute (HTTPS only). Unset:
+    /// on when the edge serves TLS itself (`TLS_CERT_FILE`), off otherwise;
+    /// behind a TLS-terminating proxy set it to true.
+    #[arg(long, env = "COOKIE_SECURE", action = clap::ArgAction::Set)]
+    pub cookie_secure: Option<bool>,
     /// How long a frame may wait for a WebSocket client to take it, in
     /// milliseconds; a client slower than that is disconnected (4008).
     #[arg(long, env = "WS_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
@@ -103,6 +104,12 @@ pub struct EdgeConfig {
 }
 
 impl EdgeConfig {
+    /// Whether the session cookie gets `Secure`: as configured, else
+    /// whenever the edge serves TLS itself.
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or(self.tls_cert_file.is_some())
+    }
+
     /// The cores to use: `CORE_URLS` when given, else `CORE_URL`.
     pub fn cores(&self) -> Vec<String> {
         let urls: Vec<String> = self

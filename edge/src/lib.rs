@@ -4,7 +4,8 @@
 //!
 //! - [`ws`]: WebSocket sessions, client frame parsing, JSON ⇄ protobuf.
 //! - [`http`]: REST endpoints and the API documentation.
-//! - [`recover`] and [`error`]: the one mapping of errors to HTTP.
+//! - [`recover`] and [`error`]: the one mapping of errors to HTTP;
+//!   [`headers`]: the security headers of every response.
 //! - [`core_client`]: the self-healing connections to the cores.
 //! - [`server`]: the HTTP server (timeouts, connection caps); [`tls`]: its
 //!   optional TLS.
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub mod core_client;
 pub mod error;
+pub mod headers;
 pub mod http;
 pub mod openapi;
 pub mod origin;
@@ -41,10 +43,11 @@ pub fn routes(
     traces: Traces,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let origins = config.origins().unwrap_or_default();
-    let scheme = origin::scheme(config.tls_cert_file.is_some());
+    let tls = config.tls_cert_file.is_some();
+    let scheme = origin::scheme(tls);
     let context = http::Context {
         cores: cores.clone(),
-        cookie_secure: config.cookie_secure,
+        cookie_secure: config.cookie_secure(),
         traces: traces.clone(),
     };
     let mut document = openapi::Document::default();
@@ -86,6 +89,7 @@ pub fn routes(
         .unify()
         .recover(recover::handle_rejection)
         .unify()
+        .map(move |reply| headers::secure(warp::Reply::into_response(reply), tls))
         .with(warp::trace::request())
 }
 

@@ -73,7 +73,7 @@ fn check_config(cli: &Cli) -> ExitCode {
         .allowed_origins
         .iter()
         .any(|origin| origin.starts_with("https://"));
-    if !config.cookie_secure && (https_origin || config.tls_cert_file.is_some()) {
+    if !config.cookie_secure() && (https_origin || config.tls_cert_file.is_some()) {
         println!(
             "warning: COOKIE_SECURE=false while the edge is reached over HTTPS: \
              the session cookie would also travel over plain HTTP"

@@ -243,7 +243,9 @@ impl AddressCounts {
     }
 
     /// A place for one more connection from `address`, if it has one left.
+    /// IPv6 addresses count per /64 (`messenger_proto::address_group`).
     fn take(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
+        let address = messenger_proto::address_group(address);
         let mut counts = self.lock();
         let count = counts.entry(address).or_insert(0);
         if *count >= self.max {
@@ -276,6 +278,17 @@ impl Drop for AddressSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let counts = Arc::new(AddressCounts::new(1));
+        let one: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        let same_network: IpAddr = "2001:db8:0:1:ffff::2".parse().unwrap();
+        let other_network: IpAddr = "2001:db8:0:2::1".parse().unwrap();
+        let _first = counts.take(one).unwrap();
+        assert!(counts.take(same_network).is_none());
+        assert!(counts.take(other_network).is_some());
+    }
 
     #[test]
     fn each_address_has_its_own_cap_and_forgets_closed_connections() {

@@ -64,10 +64,7 @@ fn reply(asset: &'static Asset) -> Response {
         "content-security-policy",
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // nosniff, no-referrer and the rest come with every response
+    // (`headers.rs`).
     response
 }

@@ -217,7 +217,7 @@ async fn chats_lists_members_and_the_last_message_most_recent_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cookie_is_secure_when_configured() {
     let stack = common::Stack::start_configured(core_service::state::Limits::default(), |config| {
-        config.cookie_secure = true
+        config.cookie_secure = Some(true)
     })
     .await;
     let world = common::World::new();

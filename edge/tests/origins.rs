@@ -172,3 +172,36 @@ async fn the_web_client_is_served_at_the_root_with_a_strict_policy() {
     assert_eq!(missing.status().as_u16(), 404);
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let (stack, _world) = stack_with_world().await;
+    // An API answer, an error, a refusal, a missing page, the document.
+    for path in [
+        "/healthz",
+        "/history/nope",
+        "/me",
+        "/nowhere",
+        "/openapi.json",
+    ] {
+        let response = reqwest::get(stack.http_url(path)).await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        let permissions = headers["permissions-policy"].to_str().unwrap();
+        assert!(permissions.contains("camera=()"), "{path}: {permissions}");
+        // Plain HTTP: no HSTS (a TLS edge sends it, see abuse/tls.rs).
+        assert!(!headers.contains_key("strict-transport-security"), "{path}");
+    }
+    // The web client keeps its own, fuller policy.
+    let page = reqwest::get(stack.http_url("/")).await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'self'"), "{policy}");
+    stack.stop().await;
+}

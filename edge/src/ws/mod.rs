@@ -147,7 +147,7 @@ pub fn route(
         .route::<__path_route>()
         .and(upgrade::upgrade())
         // The upgrade gets no span: each operation gets one.
-        .and(caller(config.cookie_secure, Traces::default()))
+        .and(caller(config.cookie_secure(), Traces::default()))
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
         .and(warp::ext::optional::<Peer>())

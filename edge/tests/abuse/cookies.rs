@@ -7,8 +7,10 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_secure_cookies_only_the_host_prefixed_cookie_counts() {
-    let stack =
-        Stack::start_configured(Limits::default(), |config| config.cookie_secure = true).await;
+    let stack = Stack::start_configured(Limits::default(), |config| {
+        config.cookie_secure = Some(true)
+    })
+    .await;
     let world = World::new();
     stack.load(&world).await;
     let user = &world.users[0];

@@ -76,6 +76,30 @@ async fn an_edge_with_a_certificate_serves_https_and_wss_only() {
         "{}",
         String::from_utf8_lossy(&answer[..40.min(answer.len())])
     );
+    let head = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(
+        head.contains("strict-transport-security: max-age="),
+        "HSTS over TLS"
+    );
+
+    // Without COOKIE_SECURE, an edge serving TLS marks its cookie Secure.
+    let user = &world.users[0];
+    let body = serde_json::json!({"email": user.email, "password": user.password}).to_string();
+    let mut https = connect(&stack, &certificate).await;
+    let request = format!(
+        "POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    https.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, https.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    let cookie = answer.lines().find(|line| line.starts_with("set-cookie:"));
+    assert!(
+        cookie.is_some_and(|line| line.contains("; secure")),
+        "{answer}"
+    );
 
     let wss = connect(&stack, &certificate).await;
     let (mut socket, _) = tokio_tungstenite::client_async("wss://localhost/ws", wss)

@@ -116,7 +116,11 @@ impl Throttle {
         let attempt = Attempt {
             id: uuid::Uuid::new_v4().simple().to_string(),
             account: format!("{}account:{email}", self.name),
-            address: address.map(|address| format!("{}address:{address}", self.name)),
+            // IPv6 per /64: one client can pick any address of its network.
+            address: address.map(|address| {
+                let key = messenger_proto::address_key(address);
+                format!("{}address:{key}", self.name)
+            }),
             local: false,
         };
         if let Some(shared) = &self.shared {
