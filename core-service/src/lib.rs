@@ -119,8 +119,11 @@ pub async fn serve(
 }
 
 /// Where the cluster's bus is and how to join it; `None` for a core alone.
-/// A cluster needs Redis and the cluster's secret.
-fn bus_settings(settings: &state::Settings) -> Result<Option<bus::BusSettings>, grpc::ServeError> {
+/// A cluster needs Redis and the cluster's secret (`serve` and
+/// `check-config` both ask here).
+pub fn bus_settings(
+    settings: &state::Settings,
+) -> Result<Option<bus::BusSettings>, grpc::ServeError> {
     let Some(url) = &settings.nats_url else {
         return Ok(None);
     };

@@ -165,12 +165,7 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("CLUSTER_SECRET: {secret}");
     println!("NATS credential: {:?}", settings.nats_access.credentials);
-    if config.nats_url.is_some() && config.redis_url.is_none() {
-        return Err("NATS_URL makes a cluster, whose cores must share REDIS_URL".into());
-    }
-    if config.nats_url.is_some() && settings.cluster_secret.is_none() {
-        return Err("NATS_URL makes a cluster, whose cores must share CLUSTER_SECRET".into());
-    }
+    core_service::bus_settings(&settings)?;
     if config.edge_secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
     }

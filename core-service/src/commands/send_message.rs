@@ -36,16 +36,15 @@ pub async fn run(
     storing.end();
     let stored = match stored {
         Ok(Some(stored)) if stored.created => stored,
-        Ok(None) => {
-            // The database refused a sender the cache took for a member:
-            // the cached list is stale.
-            core.order.not_sent(message.id);
-            core.membership.read(&core.store, message.chat_id).await?;
-            return Err(Error::NotAMember);
-        }
         other => {
             core.order.not_sent(message.id);
-            other?.ok_or(Error::NotAMember)?
+            let Some(stored) = other? else {
+                // The database refused a sender the cache took for a
+                // member: the cached list is stale.
+                core.membership.read(&core.store, message.chat_id).await?;
+                return Err(Error::NotAMember);
+            };
+            stored
         }
     };
     if !stored.created {

@@ -26,11 +26,6 @@ impl Store {
         Ok(row.map_or((0, Vec::new()), |row| (row.get(0), row.get(1))))
     }
 
-    /// Whether `user` is a member of the chat now (a primary-key probe).
-    pub async fn is_member(&self, chat_id: ChatId, user: UserId) -> Result<bool> {
-        Ok(self.reader(chat_id, user).await?.is_some())
-    }
-
     /// The users `user` blocks, if `user` is a member of the chat now (a
     /// primary-key probe); `None` if not.
     pub async fn reader(&self, chat_id: ChatId, user: UserId) -> Result<Option<Vec<UserId>>> {
