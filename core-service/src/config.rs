@@ -79,6 +79,14 @@ pub struct CoreConfig {
     /// People searches (`GET /users?query=`) one user may make per minute.
     #[arg(long, env = "SEARCHES_PER_MINUTE", default_value_t = Limits::default().searches_per_minute)]
     pub searches_per_minute: u32,
+    /// Messages one user may send per second on average (all their devices
+    /// together, on every core).
+    #[arg(long, env = "MESSAGES_PER_SECOND", default_value_t = Limits::default().messages_per_second)]
+    pub messages_per_second: u32,
+    /// How many messages one user may send at once before that average
+    /// applies.
+    #[arg(long, env = "MESSAGE_BURST", default_value_t = Limits::default().message_burst)]
+    pub message_burst: u32,
     /// Largest history page a client may ask for.
     #[arg(long, env = "MAX_HISTORY_PAGE", default_value_t = Limits::default().max_page_size)]
     pub max_history_page: u32,
@@ -158,6 +166,8 @@ impl CoreConfig {
             max_chats_per_user: self.max_chats_per_user,
             max_page_size: self.max_history_page,
             searches_per_minute: self.searches_per_minute,
+            messages_per_second: self.messages_per_second,
+            message_burst: self.message_burst,
             session_queue: self.session_queue.max(1),
             ..Limits::default()
         }

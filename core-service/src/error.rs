@@ -19,6 +19,10 @@ pub enum Error {
     /// too many registrations from the address.
     #[error("too many attempts: retry in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: u32 },
+    /// The user sends messages faster than one user may (all devices and
+    /// cores together).
+    #[error("too many messages: retry in {retry_after_seconds} seconds")]
+    RateLimited { retry_after_seconds: u32 },
     /// A credential that is missing, unknown, expired or revoked.
     #[error("missing, invalid, expired or revoked credential")]
     InvalidCredential,
@@ -108,12 +112,33 @@ impl Error {
         }
     }
 
+    /// [`Error::RateLimited`] for a wait, in whole seconds rounded up.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        Error::RateLimited {
+            retry_after_seconds: seconds_up(wait),
+        }
+    }
+
+    /// The seconds a client is told to wait, if this error has one.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        match self {
+            Error::TooManyAttempts {
+                retry_after_seconds,
+            }
+            | Error::RateLimited {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
+
     /// The stable snake_case code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidField { .. } => "invalid_field",
             Error::InvalidCredentials => "invalid_credentials",
             Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::RateLimited { .. } => "rate_limited",
             Error::InvalidCredential => "invalid_credential",
             Error::InvalidGrant => "invalid_grant",
             Error::EmailTaken => "email_taken",
@@ -191,6 +216,9 @@ impl From<Error> for Status {
             | Error::InvalidGrant => Status::unauthenticated(text),
             Error::TooManyAttempts {
                 retry_after_seconds,
+            }
+            | Error::RateLimited {
+                retry_after_seconds,
             } => {
                 let mut status = Status::resource_exhausted(text);
                 status.metadata_mut().insert(
@@ -214,6 +242,12 @@ impl From<Error> for Status {
             Error::Database(_) | Error::Internal(_) => Status::internal(text),
         }
     }
+}
+
+/// `wait` in whole seconds, rounded up, at least one.
+fn seconds_up(wait: std::time::Duration) -> u32 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    u32::try_from(seconds.max(1)).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

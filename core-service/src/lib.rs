@@ -12,7 +12,7 @@
 //!   [`blocks`]: the cache of who blocks whom that fan-out filters by.
 //! - [`presence`]: who is online, counted per core and (in a cluster) in
 //!   Redis; [`redis_link`]: the lazily made Redis connection it and the
-//!   login throttle use.
+//!   login throttle use; [`send_rate`]: how fast one user may send.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
 //! - [`accounts`]: registration, login sessions, OAuth tokens.
 //! - [`auth`]: passwords, tokens, the token cache, login throttling.
@@ -43,6 +43,7 @@ pub mod membership;
 pub mod pace;
 pub mod presence;
 pub mod redis_link;
+pub mod send_rate;
 pub mod sessions;
 pub mod state;
 pub mod store;

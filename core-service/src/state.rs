@@ -13,6 +13,7 @@ use crate::ids::{ChatId, CoreId, UserId};
 use crate::membership::MembershipCache;
 use crate::pace::Pace;
 use crate::presence::Presence;
+use crate::send_rate::{Rate, SendRate};
 use crate::sessions::{Expiries, Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
@@ -41,6 +42,11 @@ pub struct Limits {
     pub default_page_size: u32,
     /// People searches one user may make per minute.
     pub searches_per_minute: u32,
+    /// Messages one user may send per second on average, all devices and
+    /// cores together.
+    pub messages_per_second: u32,
+    /// How many of them may come at once.
+    pub message_burst: u32,
     /// Events queued for one session with a stream of its own before it
     /// counts as a slow consumer.
     pub session_queue: usize,
@@ -57,6 +63,8 @@ impl Default for Limits {
             max_page_size: 100,
             default_page_size: 50,
             searches_per_minute: 30,
+            messages_per_second: 10,
+            message_burst: 100,
             session_queue: 1024,
         }
     }
@@ -218,6 +226,8 @@ pub struct Core {
     pub typing: Pace<(UserId, ChatId)>,
     /// People searches, per user.
     pub searches: Pace<UserId>,
+    /// Sent messages, per user.
+    pub send_rate: SendRate,
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
@@ -252,6 +262,11 @@ impl Core {
             None => Presence::local(id),
         };
         let searches = Pace::new(limits.searches_per_minute, SEARCH_WINDOW);
+        let rate = Rate::new(limits.messages_per_second, limits.message_burst);
+        let send_rate = match redis_url.as_deref() {
+            Some(url) => SendRate::shared(rate, url)?,
+            None => SendRate::local(rate),
+        };
         Ok(Core {
             id,
             presence,
@@ -273,6 +288,7 @@ impl Core {
             tokens: TokenCache::default(),
             typing: Pace::new(1, crate::commands::typing::TYPING_INTERVAL),
             searches,
+            send_rate,
             tasks: tokio_util::task::TaskTracker::new(),
             shutdown_grace,
             traces: Traces::default(),

@@ -27,6 +27,8 @@ fn start_core(database: &str, address: SocketAddr) -> Process {
         .env("DATABASE_URL", database)
         .env("CORE_LISTEN", address.to_string())
         .env("EDGE_SECRET", core_service::testing::EDGE_SECRET)
+        // The traffic comes from one user at once.
+        .env("MESSAGE_BURST", "1000")
         .env("RUST_LOG", "warn");
     Process::start(command, "the core binary")
 }

@@ -170,6 +170,14 @@ const handlers = {
   error(frame) {
     const detail = frame.detail;
     const sent = detail.client_id && state.pending.get(detail.client_id);
+    if (sent && detail.code === "rate_limited") {
+      // Nothing was stored: the same frame goes again once the wait is over.
+      setTimeout(() => {
+        if (state.pending.has(detail.client_id)) send(sent);
+      }, (detail.retry_after ?? 1) * 1000);
+      setStatus(`Sending too fast: retrying in ${detail.retry_after ?? 1} s`);
+      return;
+    }
     if (sent && detail.code !== "internal_error" && detail.code !== "server_busy") {
       state.pending.delete(detail.client_id);
       saveLocal();

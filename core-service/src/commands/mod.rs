@@ -251,12 +251,7 @@ async fn reply_error(
         .unwrap_or_default();
     error.log_in(&session.id, &user);
     crate::telemetry::error_reply(error.code());
-    let retry_after_seconds = match error {
-        Error::TooManyAttempts {
-            retry_after_seconds,
-        } => Some(retry_after_seconds),
-        _ => None,
-    };
+    let retry_after_seconds = error.retry_after_seconds();
     let event = Event::Error(pb::Error {
         code: error.code().to_owned(),
         message: error.to_string(),

@@ -25,6 +25,10 @@ pub async fn run(
     let started = startup::metrics_on().then(std::time::Instant::now);
     let user = session.user()?;
     let message = parse(core, user, &send)?;
+    core.send_rate
+        .take(user)
+        .await
+        .map_err(Error::rate_limited)?;
     let members = core
         .membership
         .members_with(&core.store, message.chat_id, user)

@@ -326,6 +326,8 @@ fn core_process(cluster: &Cluster, port: u16) -> Process {
         .env("CORE_LISTEN", format!("127.0.0.1:{port}"))
         .env("NATS_URL", &cluster.nats)
         .env("EDGE_SECRET", core_service::testing::EDGE_SECRET)
+        // The traffic comes from one user at once.
+        .env("MESSAGE_BURST", "1000")
         .env("NATS_SUBJECT", &cluster.subject)
         .env("CLUSTER_SECRET", core_service::testing::CLUSTER_SECRET)
         .env("REDIS_URL", crate::redis_url())

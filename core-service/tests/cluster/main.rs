@@ -9,6 +9,7 @@
 mod events;
 mod presence;
 mod revocation;
+mod send_rate;
 mod throttle;
 mod trust;
 

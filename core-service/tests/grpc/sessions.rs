@@ -11,6 +11,8 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
     let limits = Limits {
         session_queue: 4,
         max_text_chars: 20_000,
+        // The flood comes from one user.
+        message_burst: 1_000,
         ..Limits::default()
     };
     let core = start(limits).await;
