@@ -103,6 +103,7 @@ impl v1::client_operation::Operation {
             Operation::RemoveMember(_) => "remove_member",
             Operation::RenameGroup(_) => "rename_group",
             Operation::SetRole(_) => "set_role",
+            Operation::SetPrivacy(_) => "set_privacy",
         }
     }
 }

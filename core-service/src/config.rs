@@ -154,6 +154,7 @@ impl CoreConfig {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             otlp_endpoint: self.otlp_endpoint.clone(),
             membership_ttl: crate::membership::DEFAULT_TTL,
+            presence_pace: crate::presence::DEFAULT_PACE,
         })
     }
 

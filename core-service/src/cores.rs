@@ -74,6 +74,6 @@ async fn beat(core: &Core, first: bool) {
 /// Tells the contacts of each of `users` that they went offline.
 async fn announce_offline(core: &Core, users: Vec<UserId>) {
     for user in users {
-        events::presence(core, user, Change::WentOffline).await;
+        events::presence::changed(core, user, Change::WentOffline).await;
     }
 }

@@ -65,6 +65,9 @@ pub enum Error {
     /// A new group's member blocks its creator.
     #[error("user {0} does not accept being added by you")]
     Blocked(crate::ids::UserId),
+    /// A new member lets only their contacts add them to groups.
+    #[error("user {0} lets only their contacts add them to groups")]
+    ContactsOnly(crate::ids::UserId),
     /// Leaving a personal chat, which has no membership to give up.
     #[error("a personal chat cannot be left")]
     PersonalChat,
@@ -154,6 +157,7 @@ impl Error {
             Error::TooManyGroups { .. } => "too_many_groups",
             Error::TooManyChats(_) => "too_many_chats",
             Error::Blocked(_) => "blocked",
+            Error::ContactsOnly(_) => "contacts_only",
             Error::PersonalChat => "personal_chat",
             Error::ClientIdReused => "client_id_reused",
             Error::Busy => "server_busy",
@@ -234,6 +238,7 @@ impl From<Error> for Status {
             Error::SenderMismatch
             | Error::NotAMember
             | Error::Blocked(_)
+            | Error::ContactsOnly(_)
             | Error::NotYourMessage
             | Error::NotAllowed => Status::permission_denied(text),
             Error::PersonalChat | Error::MessageDeleted => Status::failed_precondition(text),

@@ -71,7 +71,15 @@ impl Rate {
 pub struct SendRate {
     rate: Rate,
     local: Mutex<HashMap<UserId, Instant>>,
-    shared: Option<(RedisLink, Script)>,
+    shared: Option<Shared>,
+}
+
+/// The counts in Redis.
+struct Shared {
+    redis: RedisLink,
+    take: Script,
+    /// `messenger:send-rate:{<cluster>}:`: one Redis may serve several.
+    prefix: String,
 }
 
 impl SendRate {
@@ -84,10 +92,16 @@ impl SendRate {
         }
     }
 
-    /// Counted in the Redis at `url`, shared by every core using it.
-    pub fn shared(rate: Rate, url: &str) -> redis::RedisResult<Self> {
+    /// Counted in the Redis at `url`, shared by every core of the cluster
+    /// `cluster` (its bus subject).
+    pub fn shared(rate: Rate, url: &str, cluster: &str) -> redis::RedisResult<Self> {
+        let shared = Shared {
+            redis: RedisLink::new(url)?,
+            take: Script::new(TAKE),
+            prefix: format!("messenger:send-rate:{{{cluster}}}:"),
+        };
         Ok(SendRate {
-            shared: Some((RedisLink::new(url)?, Script::new(TAKE))),
+            shared: Some(shared),
             ..SendRate::local(rate)
         })
     }
@@ -95,9 +109,8 @@ impl SendRate {
     /// Counts a message of `user`: `Ok` if it fits, else how long until
     /// one would.
     pub async fn take(&self, user: UserId) -> Result<(), Duration> {
-        if let Some((redis, script)) = &self.shared {
-            match tokio::time::timeout(REDIS_TIMEOUT, self.take_shared(redis, script, user)).await
-            {
+        if let Some(shared) = &self.shared {
+            match tokio::time::timeout(REDIS_TIMEOUT, self.take_shared(shared, user)).await {
                 Ok(Ok(wait)) => return wait,
                 Ok(Err(error)) => tracing::warn!(%error, "send rate: counted in memory"),
                 Err(_) => tracing::warn!("send rate: Redis timed out, counted in memory"),
@@ -108,15 +121,15 @@ impl SendRate {
 
     async fn take_shared(
         &self,
-        redis: &RedisLink,
-        script: &Script,
+        shared: &Shared,
         user: UserId,
     ) -> redis::RedisResult<Result<(), Duration>> {
-        let wait: u64 = script
-            .key(format!("messenger:send-rate:{}", user.0))
+        let wait: u64 = shared
+            .take
+            .key(format!("{}{}", shared.prefix, user.0))
             .arg(micros(self.rate.interval))
             .arg(micros(self.rate.tolerance))
-            .invoke_async(&mut redis.connection().await?)
+            .invoke_async(&mut shared.redis.connection().await?)
             .await?;
         Ok(match wait {
             0 => Ok(()),

@@ -162,6 +162,9 @@ pub struct Settings {
     /// How long a chat's cached members, and a user's blockers, are used
     /// before they are read again (see [`crate::membership`]).
     pub membership_ttl: Duration,
+    /// The pace of one user's presence announcements (see
+    /// [`crate::presence`]).
+    pub presence_pace: Duration,
 }
 
 impl Default for Settings {
@@ -178,6 +181,7 @@ impl Default for Settings {
             shutdown_grace: Duration::from_secs(10),
             otlp_endpoint: None,
             membership_ttl: crate::membership::DEFAULT_TTL,
+            presence_pace: crate::presence::DEFAULT_PACE,
         }
     }
 }
@@ -253,6 +257,7 @@ impl Core {
             shutdown_grace,
             otlp_endpoint: _,
             membership_ttl,
+            presence_pace,
         } = settings;
         let throttle = login_throttle(&auth, redis_url.as_deref())?;
         let registrations = registration_throttle(&auth, redis_url.as_deref())?;
@@ -260,11 +265,12 @@ impl Core {
         let presence = match redis_url.as_deref() {
             Some(url) => Presence::shared(id, url, &nats_subject)?,
             None => Presence::local(id),
-        };
+        }
+        .with_pace(presence_pace);
         let searches = Pace::new(limits.searches_per_minute, SEARCH_WINDOW);
         let rate = Rate::new(limits.messages_per_second, limits.message_burst);
         let send_rate = match redis_url.as_deref() {
-            Some(url) => SendRate::shared(rate, url)?,
+            Some(url) => SendRate::shared(rate, url, &nats_subject)?,
             None => SendRate::local(rate),
         };
         Ok(Core {

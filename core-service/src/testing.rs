@@ -258,3 +258,28 @@ pub fn run_to_end(command: &mut std::process::Command) -> (bool, String) {
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
 }
+
+/// Makes `a` and `b` contacts as users do: each writes once in their
+/// personal chat (opened if they have none).
+pub async fn make_contacts(store: &Store, a: crate::ids::UserId, b: crate::ids::UserId) {
+    use crate::ids::{ChatId, MessageId};
+    let chat = store
+        .open_direct_chat(a, b, ChatId::random(), usize::MAX)
+        .await
+        .expect("their personal chat")
+        .chat_id();
+    for sender_id in [a, b] {
+        let message = crate::store::records::NewMessage {
+            id: MessageId(uuid::Uuid::now_v7()),
+            chat_id: chat,
+            sender_id,
+            client_id: uuid::Uuid::new_v4(),
+            text: "hello".into(),
+        };
+        store
+            .insert_message(&message)
+            .await
+            .expect("stored")
+            .expect("a member");
+    }
+}

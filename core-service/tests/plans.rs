@@ -22,6 +22,7 @@ use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::direct_chats::DirectChat;
 use core_service::store::edits::Change;
 use core_service::store::members::{AddLimits, Role};
+use core_service::store::privacy::PrivacyChange;
 use core_service::store::receipts::{ReadOutcome, SeenOutcome};
 use core_service::store::records::NewMessage;
 use core_service::testing::TestDatabase;
@@ -256,7 +257,21 @@ async fn exercise(store: &Store, data: &DemoData) {
         .unwrap();
     store.core_stopped(core).await.unwrap();
 
-    assert!(!store.contacts(reader).await.unwrap().is_empty());
+    // Contacts: both wrote in their personal chat (which a trigger notes).
+    let direct = store.open_direct_chat(sender, reader, ChatId::random(), 100);
+    let direct = direct.await.unwrap().chat_id();
+    for writer in [sender, reader] {
+        let message = new_message(direct, writer, Uuid::new_v4());
+        store.insert_message(&message).await.unwrap().unwrap();
+    }
+    let change = PrivacyChange {
+        adds_from_contacts_only: Some(true),
+        ..PrivacyChange::default()
+    };
+    assert!(store.change_privacy(reader, change).await.unwrap().is_some());
+    let audience = store.presence_audience(reader, false, 5_000).await;
+    assert_eq!(audience.unwrap(), vec![sender]);
+    assert!(store.last_seen(reader).await.is_ok());
     assert!(
         !store
             .contacts_last_seen(reader, 5_000)
@@ -321,7 +336,10 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 28] = [
+const EXPECTED: [&str; 31] = [
+    "SET low_wrote = true",
+    "adds_from_contacts_only = coalesce",
+    "u.adds_from_contacts_only AND",
     "u.email = $2",
     "members_version = members_version + $2",
     "SET role = $3",

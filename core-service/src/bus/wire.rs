@@ -146,8 +146,11 @@ pub struct Presence {
     pub online: bool,
     #[prost(int64, optional, tag = "3")]
     pub last_seen_micros: Option<i64>,
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub contact_ids: Vec<Vec<u8>>,
+    // Tag 4 (a list of contacts) is retired: each core reads the audience
+    // of an announcement itself.
+    /// The user hid their presence: their former audience is told so.
+    #[prost(bool, tag = "5")]
+    pub hidden: bool,
 }
 
 /// An event that does not decode.
@@ -248,7 +251,7 @@ impl Envelope {
                 user_id: bytes(announcement.user.0),
                 online: announcement.online,
                 last_seen_micros: announcement.last_seen.map(|time| time.timestamp_micros()),
-                contact_ids: announcement.contacts.iter().map(|id| bytes(id.0)).collect(),
+                hidden: announcement.hidden,
             }),
         };
         Envelope {
@@ -338,11 +341,7 @@ fn announcement(presence: Presence) -> Result<Announcement, WireError> {
         user: UserId(id(&presence.user_id)?),
         online: presence.online,
         last_seen: presence.last_seen_micros.map(time).transpose()?,
-        contacts: presence
-            .contact_ids
-            .iter()
-            .map(|contact| id(contact).map(UserId))
-            .collect::<Result<_, _>>()?,
+        hidden: presence.hidden,
     })
 }
 

@@ -15,6 +15,7 @@ pub(crate) mod login;
 mod message_seen;
 mod open_direct_chat;
 pub mod presence;
+mod privacy;
 mod read_up_to;
 mod remove_member;
 mod rename_group;
@@ -95,7 +96,7 @@ impl SessionState {
             self.reply(Event::Resumable(resumable.0)).await;
         }
         if let Some(change) = core.presence.arrived(user.id).await {
-            crate::events::presence(core, user.id, change).await;
+            crate::events::presence::changed(core, user.id, change).await;
         }
         Ok(())
     }
@@ -119,7 +120,7 @@ impl SessionState {
             core.sessions.unregister(user, self.id);
             let stopping = reason == EndReason::ServerShutdown;
             if !stopping && let Some(change) = core.presence.left(user).await {
-                crate::events::presence(core, user, change).await;
+                crate::events::presence::changed(core, user, change).await;
             }
         }
         if let Some(connection) = self.connection.take()
@@ -219,6 +220,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::RemoveMember(remove) => remove_member::run(core, session, remove).await,
         Operation::RenameGroup(rename) => rename_group::run(core, session, rename).await,
         Operation::SetRole(set) => set_role::run(core, session, set).await,
+        Operation::SetPrivacy(set) => privacy::run(core, session, set).await,
     };
     if let Err(error) = result {
         trace.fail(error.code());

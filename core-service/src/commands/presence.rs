@@ -1,9 +1,10 @@
-//! `WatchPresence` and `ListPresence`: whether the people a user shares a
-//! chat with are online, and when they were last seen.
+//! `WatchPresence` and `ListPresence`: whether the user's contacts are
+//! online, and when they were last seen (for those who share it).
 
 use super::SessionState;
 use crate::error::Result;
 use crate::ids::UserId;
+use crate::presence::MAX_CONTACTS;
 use crate::state::Core;
 use crate::store::presence::ContactRecord;
 use messenger_proto::v1::server_event::Event;
@@ -21,14 +22,11 @@ pub async fn watch(core: &Core, session: &mut SessionState) -> Result<()> {
     Ok(())
 }
 
-/// Most contacts a presence list holds: someone in many large groups
-/// shares a chat with more people than one event should carry.
-pub const MAX_LISTED: i64 = 5_000;
-
-/// Each contact of `user` (up to [`MAX_LISTED`], the most recently seen
-/// first), with whether they are online now.
+/// Each contact of `user` who sees their presence (up to
+/// [`MAX_CONTACTS`], the most recently seen first), with whether they are
+/// online now.
 pub async fn list(core: &Core, user: UserId) -> Result<Vec<(ContactRecord, bool)>> {
-    let contacts = core.store.contacts_last_seen(user, MAX_LISTED).await?;
+    let contacts = core.store.contacts_last_seen(user, MAX_CONTACTS).await?;
     let ids: Vec<UserId> = contacts.iter().map(|contact| contact.id).collect();
     let online = core.presence.online(&ids).await?;
     Ok(contacts.into_iter().zip(online).collect())

@@ -25,13 +25,13 @@
 
 mod catch_up;
 pub mod order;
+pub mod presence;
 
 use crate::bus::wire::Notice;
 use crate::bus::{Event, Incoming};
 use crate::convert;
 use crate::ids::{LoginId, UserId};
 use crate::membership::{Members, Membership};
-use crate::presence::{Announcement, Change};
 use crate::sessions::SessionId;
 use crate::state::Core;
 use crate::store::chats::GroupRecord;
@@ -123,34 +123,6 @@ pub fn revoked(core: &Core, user: UserId, login: LoginId) {
     end_login(core, user, login);
 }
 
-/// `user` came online or went offline (see [`crate::presence`]): everyone
-/// who shares a chat with them is told, here and on every other core.
-pub async fn presence(core: &Core, user: UserId, change: Change) {
-    let last_seen = match change {
-        Change::CameOnline => None,
-        Change::WentOffline => core
-            .store
-            .last_seen_now(user)
-            .await
-            .unwrap_or_else(|error| {
-                error.log();
-                None
-            }),
-    };
-    let contacts = match core.store.contacts(user).await {
-        Ok(contacts) => contacts,
-        Err(error) => return error.log(),
-    };
-    let announcement = Announcement {
-        user,
-        online: change == Change::CameOnline,
-        last_seen,
-        contacts,
-    };
-    publish(core, || Event::Presence(announcement.clone()));
-    tell_contacts(core, &announcement);
-}
-
 /// Starts what keeps the lines going (reads for their starts and gaps,
 /// the tail check) and, in a cluster, follows the other cores' events,
 /// until shutdown. The bus subscription is in place when this returns.
@@ -159,6 +131,7 @@ pub async fn start(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), async_nats::Error> {
     catch_up::start(core.clone(), shutdown.clone()).await;
+    presence::start(core.clone(), shutdown.clone());
     let Some(bus) = &core.bus else {
         return Ok(());
     };
@@ -228,7 +201,7 @@ async fn apply(core: &Core, event: Event) {
             core.membership.forget(remaining.chat, remaining.version);
             depart(core, user, &remaining, removed_by);
         }
-        Event::Presence(announcement) => tell_contacts(core, &announcement),
+        Event::Presence(announcement) => presence::tell(core, &announcement).await,
         Event::Notice(notice) => {
             if let Some(membership) = &notice.membership {
                 core.membership.forget(membership.chat, membership.version);
@@ -326,14 +299,3 @@ fn announce(core: &Core, group: &GroupRecord, skip: Option<SessionId>) {
     core.sessions.deliver(&group.member_ids, skip, &event);
 }
 
-/// Tells the sessions of a user's contacts that watch presence their new
-/// state.
-fn tell_contacts(core: &Core, announcement: &Announcement) {
-    let event = convert::event(ServerEvent::Presence(convert::presence(
-        announcement.user,
-        announcement.online,
-        announcement.last_seen,
-    )));
-    core.sessions
-        .deliver_presence(&announcement.contacts, &event);
-}

@@ -14,16 +14,31 @@
 //!
 //! When a device comes or goes, only a change of the user's state is
 //! announced (see [`crate::events::presence`]); the last-seen time is
-//! stored in PostgreSQL, which outlives Redis.
+//! stored in PostgreSQL, which outlives Redis. Announcements are paced per
+//! user: coming online is told at once, unless this core told something
+//! of the user within the pace; going offline only once the user has been
+//! gone for the pace (a reconnect within it tells nothing); and after each
+//! announcement the next waits for the pace, then tells the state as it is
+//! then, if it differs from what was told. Thirty reconnects in a second
+//! are one announcement, or none.
 
 mod shared;
 
 use crate::ids::{CoreId, UserId};
 use shared::SharedPresence;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Most contacts one presence list or announcement reaches: a list of
+/// them is one event, which must stay far below an event's size limit.
+pub const MAX_CONTACTS: i64 = 5_000;
+
+/// The pace of one user's announcements by default (see the module's
+/// documentation).
+pub const DEFAULT_PACE: Duration = Duration::from_secs(3);
 
 /// How long a call to Redis may take before presence gives up on it.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -37,15 +52,17 @@ pub enum Change {
     WentOffline,
 }
 
-/// A user's new state, for everyone who shares a chat with them.
+/// A user's new state, for the contacts who see their presence (each core
+/// reads who they are: see [`crate::store::presence`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Announcement {
     pub user: UserId,
     pub online: bool,
     /// When their last device left (going offline only).
     pub last_seen: Option<chrono::DateTime<chrono::Utc>>,
-    /// Who is told: the people who share a chat with them.
-    pub contacts: Vec<UserId>,
+    /// They hid their presence: the contacts who saw it are told they are
+    /// offline, with no last-seen time.
+    pub hidden: bool,
 }
 
 /// Why presence could not be read.
@@ -64,6 +81,28 @@ pub struct Presence {
     shared: Option<SharedPresence>,
     /// A change did not reach Redis: write this core's counts again.
     stale: AtomicBool,
+    pace: Duration,
+    /// Users told of (or about to be) within the pace.
+    paced: Mutex<HashMap<UserId, Paced>>,
+}
+
+/// A user whose next announcement waits.
+#[derive(Debug, Clone, Copy)]
+struct Paced {
+    /// When the state is checked again.
+    due: Instant,
+    /// What their contacts were last told.
+    shown_online: bool,
+    /// When their last device left, if it did.
+    last_seen: Option<DateTime<Utc>>,
+}
+
+/// A user whose pace is over: what was told, and when they were last seen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Due {
+    pub user: UserId,
+    pub shown_online: bool,
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 impl Presence {
@@ -74,7 +113,101 @@ impl Presence {
             local: Mutex::default(),
             shared: None,
             stale: AtomicBool::new(false),
+            pace: DEFAULT_PACE,
+            paced: Mutex::default(),
         }
+    }
+
+    /// The same with announcements paced by `pace`.
+    pub fn with_pace(self, pace: Duration) -> Self {
+        Presence { pace, ..self }
+    }
+
+    /// How often [`Presence::due`] should be asked.
+    pub fn tick(&self) -> Duration {
+        (self.pace / 4).max(Duration::from_millis(50))
+    }
+
+    /// `change` of `user` happened here: whether to announce it now (true
+    /// only for coming online when nothing of theirs is paced). Otherwise
+    /// [`Presence::due`] brings the user back when the pace is over.
+    pub fn pace(&self, user: UserId, change: Change, last_seen: Option<DateTime<Utc>>) -> bool {
+        self.pace_at(user, change, last_seen, Instant::now())
+    }
+
+    fn pace_at(
+        &self,
+        user: UserId,
+        change: Change,
+        last_seen: Option<DateTime<Utc>>,
+        now: Instant,
+    ) -> bool {
+        let mut paced = lock(&self.paced);
+        let went_offline = change == Change::WentOffline;
+        if let Some(known) = paced.get_mut(&user) {
+            if went_offline {
+                known.due = known.due.max(now + self.pace);
+                known.last_seen = last_seen;
+            }
+            return false;
+        }
+        let entry = Paced {
+            due: now + self.pace,
+            shown_online: true,
+            last_seen,
+        };
+        paced.insert(user, entry);
+        !went_offline
+    }
+
+    /// The users whose pace is over, no longer paced: the caller compares
+    /// what was told with the state now and, if it tells anything, calls
+    /// [`Presence::told`].
+    pub fn due(&self) -> Vec<Due> {
+        self.due_at(Instant::now())
+    }
+
+    fn due_at(&self, now: Instant) -> Vec<Due> {
+        let mut paced = lock(&self.paced);
+        let mut due = Vec::new();
+        paced.retain(|user, entry| {
+            if entry.due > now {
+                return true;
+            }
+            due.push(Due {
+                user: *user,
+                shown_online: entry.shown_online,
+                last_seen: entry.last_seen,
+            });
+            false
+        });
+        due
+    }
+
+    /// Whether announcing `user` as `online` is news to the cluster, which
+    /// records it: two cores that each see the change tell it once. (Alone,
+    /// or if Redis fails: always.)
+    pub async fn is_news(&self, user: UserId, online: bool) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        match within(shared.tell(user, online)).await {
+            Ok(news) => news,
+            Err(error) => {
+                tracing::warn!(%error, "presence: announced without asking the cluster");
+                true
+            }
+        }
+    }
+
+    /// `user` was just announced as `online`: the next waits for the pace.
+    pub fn told(&self, user: UserId, online: bool) {
+        let entry = Paced {
+            due: Instant::now() + self.pace,
+            shown_online: online,
+            last_seen: None,
+        };
+        lock(&self.paced).insert(user, entry);
     }
 
     /// Presence shared through the Redis at `url` with every core of the
@@ -196,15 +329,61 @@ impl Presence {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, u32>> {
-        self.local
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.local)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn within<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, PresenceError> {
     match tokio::time::timeout(REDIS_TIMEOUT, call).await {
         Ok(result) => Ok(result?),
         Err(_) => Err(PresenceError::Timeout),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn presence() -> Presence {
+        Presence::local(CoreId::random()).with_pace(Duration::from_secs(3))
+    }
+
+    #[test]
+    fn coming_online_is_told_at_once_then_paced() {
+        let presence = presence();
+        let user = UserId(Uuid::new_v4());
+        let now = Instant::now();
+        assert!(presence.pace_at(user, Change::CameOnline, None, now));
+        // Flapping within the pace tells nothing now.
+        for _ in 0..15 {
+            assert!(!presence.pace_at(user, Change::WentOffline, None, now));
+            assert!(!presence.pace_at(user, Change::CameOnline, None, now));
+        }
+        assert!(presence.due_at(now + Duration::from_secs(2)).is_empty());
+        let due = presence.due_at(now + Duration::from_secs(3));
+        assert_eq!(due.len(), 1);
+        assert!(due[0].shown_online);
+        assert!(presence.due_at(now + Duration::from_secs(9)).is_empty());
+    }
+
+    #[test]
+    fn going_offline_waits_for_the_pace_after_the_last_departure() {
+        let presence = presence();
+        let user = UserId(Uuid::new_v4());
+        let now = Instant::now();
+        let seen = Some(Utc::now());
+        assert!(!presence.pace_at(user, Change::WentOffline, None, now));
+        let later = now + Duration::from_secs(2);
+        assert!(!presence.pace_at(user, Change::WentOffline, seen, later));
+        assert!(presence.due_at(now + Duration::from_secs(3)).is_empty());
+        let due = presence.due_at(later + Duration::from_secs(3));
+        assert_eq!(due, vec![Due { user, shown_online: true, last_seen: seen }]);
     }
 }

@@ -108,6 +108,22 @@ impl SharedPresence {
             .await
     }
 
+    /// Records that `user` was announced `online` (or not); whether that
+    /// differs from what the cluster announced last (another core may have
+    /// told the same already).
+    pub async fn tell(&self, user: UserId, online: bool) -> RedisResult<bool> {
+        let value = if online { "1" } else { "0" };
+        let previous: Option<String> = redis::cmd("SET")
+            .arg(format!("{}told:{}", self.prefix, user.0))
+            .arg(value)
+            .arg("GET")
+            .arg("EX")
+            .arg(TOLD_TTL_SECONDS)
+            .query_async(&mut self.redis.connection().await?)
+            .await?;
+        Ok(previous.as_deref() != Some(value))
+    }
+
     /// Whether any core has a session of each of `users`.
     pub async fn online(&self, users: &[UserId]) -> RedisResult<Vec<bool>> {
         if users.is_empty() {
@@ -189,6 +205,10 @@ impl SharedPresence {
         format!("{}{}", self.core_prefix(), core.0)
     }
 }
+
+/// How long the cluster remembers what it announced of a user: past it, a
+/// change is announced even if it repeats the last (harmless).
+const TOLD_TTL_SECONDS: i64 = 24 * 3600;
 
 /// How long a core's counts last without renewal: longer than a core may
 /// stay silent before another takes it for gone (`cores::SILENCE`), so

@@ -69,6 +69,7 @@ impl Store {
         }
         refuse_full(&transaction, &group.member_ids, quota.chats_per_user).await?;
         refuse_blocking(&transaction, group.creator_id, &group.member_ids).await?;
+        refuse_unwilling(&transaction, group.creator_id, &group.member_ids).await?;
         transaction
             .execute(
                 "INSERT INTO chats (id, name, type) VALUES ($1, $2, $3)",
@@ -137,6 +138,32 @@ pub(crate) async fn refuse_blocking(
         .await?;
     match blocking {
         Some(blocking) => Err(Error::Blocked(blocking.get(0))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses (`ContactsOnly`, naming one) when one of `users` lets only
+/// their contacts add them to groups and `actor` is not one.
+pub(crate) async fn refuse_unwilling(
+    transaction: &Transaction<'_>,
+    actor: UserId,
+    users: &[UserId],
+) -> Result<()> {
+    let unwilling = transaction
+        .query_opt(
+            "SELECT u.id FROM users u
+             WHERE u.id = ANY($2) AND u.adds_from_contacts_only AND u.id <> $1
+               AND NOT EXISTS (
+                   SELECT 1 FROM direct_chats d
+                   WHERE d.user_low = least(u.id, $1) AND d.user_high = greatest(u.id, $1)
+                     AND d.low_wrote AND d.high_wrote
+               )
+             LIMIT 1",
+            &[&actor, &users],
+        )
+        .await?;
+    match unwilling {
+        Some(unwilling) => Err(Error::ContactsOnly(unwilling.get(0))),
         None => Ok(()),
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
 use crate::membership::Membership;
 use crate::store::Store;
-use crate::store::chats::{GROUP_CHAT, GroupRecord, refuse_blocking, refuse_full};
+use crate::store::chats::{GROUP_CHAT, GroupRecord, refuse_blocking, refuse_full, refuse_unwilling};
 
 type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
@@ -326,7 +326,8 @@ async fn check_newcomers(
         return Err(Error::UnknownUser(*unknown));
     }
     refuse_full(transaction, newcomers, chats_per_user).await?;
-    refuse_blocking(transaction, actor, newcomers).await
+    refuse_blocking(transaction, actor, newcomers).await?;
+    refuse_unwilling(transaction, actor, newcomers).await
 }
 
 /// Gives the owner's role to the remaining admin or member that comes

@@ -16,6 +16,7 @@ pub mod members;
 pub mod messages;
 pub mod migrate;
 pub mod presence;
+pub mod privacy;
 pub mod receipts;
 pub mod recent;
 pub mod records;

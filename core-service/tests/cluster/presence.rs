@@ -8,6 +8,7 @@ use core_service::demo_data::DemoUser;
 use core_service::demo_data::generate::Sizes;
 use core_service::ids::{CoreId, UserId};
 use core_service::presence::{Change, Presence};
+use core_service::testing::make_contacts;
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::messenger_client::MessengerClient;
 use messenger_proto::v1::server_event::Event;
@@ -85,6 +86,10 @@ async fn a_user_is_online_while_any_device_is_on_any_core() {
     let cluster = Cluster::start(&three_in_a_group()).await;
     let users = &cluster.data.users;
     let (someone, watcher, other) = (&users[0], &users[1], &users[2]);
+    let store = cluster.db.store();
+    for (a, b) in [(someone, watcher), (watcher, other), (someone, other)] {
+        make_contacts(&store, UserId(a.id), UserId(b.id)).await;
+    }
     let [first, second] = cluster.urls.clone();
     let mut not_watching = Session::open(&second, other).await;
     let mut watching = Session::open(&first, watcher).await;
@@ -143,6 +148,8 @@ async fn two_devices_arriving_at_once_on_two_cores_announce_one_arrival() {
     let cluster = Cluster::start(&three_in_a_group()).await;
     let users = &cluster.data.users;
     let [first, second] = cluster.urls.clone();
+    let (a, b) = (UserId(users[0].id), UserId(users[1].id));
+    make_contacts(&cluster.db.store(), a, b).await;
     let mut watching = Session::open(&first, &users[1]).await;
     watching.watch_presence().await;
     let (_phone, _laptop) = tokio::join!(

@@ -90,7 +90,7 @@ async fn a_users_devices_on_two_cores_share_one_rate() {
 
 #[tokio::test]
 async fn without_redis_a_core_counts_in_its_own_memory() {
-    let rate = SendRate::shared(Rate::new(1, 2), "redis://127.0.0.1:1").unwrap();
+    let rate = SendRate::shared(Rate::new(1, 2), "redis://127.0.0.1:1", "test").unwrap();
     let user = UserId(Uuid::new_v4());
     assert!(rate.take(user).await.is_ok());
     assert!(rate.take(user).await.is_ok());

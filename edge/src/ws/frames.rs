@@ -53,6 +53,9 @@ pub enum Addition {
     RenameGroup(RenameGroup),
     /// `{"type":"set_role","chat_id":…,"user_id":…,"role":"admin"|"member"}`.
     SetRole(SetRole),
+    /// `{"type":"set_privacy","presence":"contacts"|"nobody",
+    /// "group_adds":"everyone"|"contacts"}`, each optional.
+    SetPrivacy(SetPrivacy),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -111,6 +114,30 @@ pub struct SetRole {
 pub enum Role {
     Member,
     Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SetPrivacy {
+    #[serde(default)]
+    pub presence: Option<PresenceShownTo>,
+    #[serde(default)]
+    pub group_adds: Option<GroupAddsFrom>,
+}
+
+/// Who sees a user's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceShownTo {
+    Contacts,
+    Nobody,
+}
+
+/// Who may add a user to groups.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupAddsFrom {
+    Everyone,
+    Contacts,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -288,6 +315,9 @@ fn typed(
             .map(ClientFrame::Addition),
         "set_role" => read(fields)
             .map(Addition::SetRole)
+            .map(ClientFrame::Addition),
+        "set_privacy" => read(fields)
+            .map(Addition::SetPrivacy)
             .map(ClientFrame::Addition),
         _ => return Err(fields),
     })

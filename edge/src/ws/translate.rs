@@ -1,7 +1,7 @@
 //! The one place where the JSON protocol meets protobuf: client frames →
 //! core operations, core events → server frames.
 
-use super::frames::{Addition, ClientFrame, FrameError, Role};
+use super::frames::{Addition, ClientFrame, FrameError, GroupAddsFrom, PresenceShownTo, Role};
 use crate::http::presence::Presence;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
@@ -91,6 +91,22 @@ fn addition(frame: Addition) -> Operation {
                 Role::Admin => pb::Role::Admin,
             }
             .into(),
+        }),
+        Addition::SetPrivacy(set) => Operation::SetPrivacy(pb::SetPrivacy {
+            presence: set.presence.map(|to| {
+                match to {
+                    PresenceShownTo::Contacts => "contacts",
+                    PresenceShownTo::Nobody => "nobody",
+                }
+                .to_owned()
+            }),
+            group_adds: set.group_adds.map(|from| {
+                match from {
+                    GroupAddsFrom::Everyone => "everyone",
+                    GroupAddsFrom::Contacts => "contacts",
+                }
+                .to_owned()
+            }),
         }),
     }
 }
@@ -243,6 +259,14 @@ struct GroupStateFrame<'a> {
 }
 
 #[derive(Serialize)]
+struct PrivacyFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    presence: &'a str,
+    group_adds: &'a str,
+}
+
+#[derive(Serialize)]
 struct BlockChangedFrame<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -379,6 +403,11 @@ fn addition_json(event: &Event) -> Option<String> {
                     role: role_name(member.role()),
                 })
                 .collect(),
+        }),
+        Event::Privacy(privacy) => to_json(&PrivacyFrame {
+            kind: "privacy",
+            presence: &privacy.presence,
+            group_adds: &privacy.group_adds,
         }),
         _ => return None,
     };

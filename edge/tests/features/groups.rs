@@ -3,6 +3,7 @@
 //! device that was away.
 
 use crate::common::{Stack, World, send_frame, stack_with_world};
+use core_service::ids::UserId;
 use serde_json::{Value, json};
 
 fn add(chat: uuid::Uuid, users: &[uuid::Uuid]) -> Value {
@@ -248,5 +249,46 @@ async fn group_changes_refused_change_nothing() {
     outsider_client.expect_silence().await;
     let members = format!("SELECT count(*) FROM chat_members WHERE chat_id = '{group}'");
     assert_eq!(stack.db.count(&members).await, 3);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_lets_only_contacts_add_them_is_added_by_contacts_only() {
+    let (stack, world) = stack_with_world().await;
+    let World { users, group_chat, .. } = &world;
+    let mut careful = stack.login(&users[2]).await;
+    careful
+        .send(json!({"type": "set_privacy", "group_adds": "contacts"}))
+        .await;
+    let settings = careful.recv().await;
+    assert_eq!(settings["group_adds"], "contacts", "{settings}");
+
+    // A stranger's group, and the group mate who is no contact: refused,
+    // nothing created, nothing told.
+    for creator in [&users[3], &users[0]] {
+        let mut client = stack.login(creator).await;
+        client
+            .send(json!({"name": "Uninvited", "users": [users[2].id]}))
+            .await;
+        let refused = client.recv_error("contacts_only").await;
+        assert!(refused["message"].as_str().unwrap().contains(&users[2].id.to_string()));
+    }
+    let mut owner = stack.login(&users[0]).await;
+    owner.send(json!({"name": "Ours", "users": [users[1].id]})).await;
+    let ours = owner.recv().await;
+    assert_eq!(ours["type"], "group_created", "{ours}");
+    let ours: uuid::Uuid = ours["chat_id"].as_str().unwrap().parse().unwrap();
+    owner.send(add(ours, &[users[2].id])).await;
+    owner.recv_error("contacts_only").await;
+    careful.expect_silence().await;
+    let (_, chats) = stack.get_as(&users[2], "/chats").await;
+    assert_eq!(chats.as_array().unwrap().len(), 1, "only the group it was in: {chats}");
+
+    // Contacts may: both wrote in their personal chat.
+    let (a, b) = (users[0].id, users[2].id);
+    core_service::testing::make_contacts(&stack.store, UserId(a), UserId(b)).await;
+    owner.send(add(ours, &[users[2].id])).await;
+    assert_eq!(owner.recv().await["type"], "members_added");
+    assert_ne!(ours, *group_chat);
     stack.stop().await;
 }

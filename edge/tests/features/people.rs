@@ -3,6 +3,8 @@
 
 use crate::common::{Stack, World, get_with, stack_with_world};
 use core_service::demo_data::DemoUser;
+use core_service::ids::UserId;
+use core_service::testing::make_contacts;
 use serde_json::Value;
 
 async fn search(stack: &Stack, token: &str, query: &str) -> (u16, Value) {
@@ -22,6 +24,15 @@ fn ids(found: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `blocker` blocks `blocked`, over the WebSocket.
+async fn block(stack: &Stack, blocker: &DemoUser, blocked: &DemoUser) {
+    let mut client = stack.login(blocker).await;
+    client
+        .send(serde_json::json!({"type": "block_user", "user_id": blocked.id}))
+        .await;
+    assert_eq!(client.recv().await["type"], "block_changed");
+}
+
 fn id(user: &DemoUser) -> String {
     user.id.to_string()
 }
@@ -32,8 +43,16 @@ async fn people_are_found_among_contacts_and_by_exact_email_only() {
     let World { users, .. } = &world;
     let token = stack.access_token(&users[0]).await;
 
-    // User 0 shares chats with 1 and 2: "user" finds them (not 0 itself),
-    // by name; 3 and 4 are strangers.
+    // Sharing a group is not consent: nobody is found by name yet.
+    let (status, found) = search(&stack, &token, "User").await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&found), Vec::<String>::new());
+    // Once both have written in their personal chat, 1 and 2 are user 0's
+    // contacts: "user" finds them (not 0 itself), by name; 3 and 4 are
+    // strangers.
+    for other in [&users[1], &users[2]] {
+        make_contacts(&stack.store, UserId(users[0].id), UserId(other.id)).await;
+    }
     let (status, found) = search(&stack, &token, "User").await;
     assert_eq!(status, 200);
     assert_eq!(ids(&found), [id(&users[1]), id(&users[2])]);
@@ -71,6 +90,13 @@ async fn people_are_found_among_contacts_and_by_exact_email_only() {
     let page = "/users?query=user&limit=1&offset=1";
     let (_, second) = get_with(&stack, page, &[("authorization", &bearer)]).await;
     assert_eq!(ids(&second), [id(&users[2])]);
+
+    // Across a block, in either direction, no one is found at all.
+    let blocker = stack.access_token(&users[2]).await;
+    block(&stack, &users[2], &users[0]).await;
+    assert_eq!(ids(&search(&stack, &token, "User").await.1), [id(&users[1])]);
+    assert!(ids(&search(&stack, &token, contact).await.1).is_empty());
+    assert!(ids(&search(&stack, &blocker, "User").await.1).is_empty());
     stack.stop().await;
 }
 

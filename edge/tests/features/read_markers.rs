@@ -1,6 +1,7 @@
 //! "Read up to seq N": the receipt for a whole chat at once.
 
-use crate::common::stack_with_world;
+use crate::common::{Stack, World, stack_with_world};
+use core_service::state::Limits;
 use crate::{recv_many, send_many};
 use serde_json::{Value, json};
 
@@ -25,7 +26,14 @@ fn ids(acks: &[Value]) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_up_to_a_thousand_messages_notifies_each_sender_once_per_message() {
-    let (stack, world) = stack_with_world().await;
+    // Each sender sends 500 at once: far beyond a person's burst.
+    let limits = Limits {
+        message_burst: 1_000,
+        ..Limits::default()
+    };
+    let stack = Stack::start_with(limits, 64 * 1024).await;
+    let world = World::new();
+    stack.load(&world).await;
     let [first, second, reader] = [&world.users[0], &world.users[1], &world.users[2]];
     let group = world.group_chat;
     let mut first_client = stack.login(first).await;
