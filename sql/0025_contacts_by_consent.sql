@@ -10,9 +10,11 @@ ALTER TABLE direct_chats
     ADD COLUMN low_wrote  boolean NOT NULL DEFAULT false,
     ADD COLUMN high_wrote boolean NOT NULL DEFAULT false;
 
--- A user's contacts are found from either side of the pair.
-CREATE INDEX direct_chats_high_idx ON direct_chats (user_high) WHERE low_wrote AND high_wrote;
-CREATE INDEX direct_chats_low_idx ON direct_chats (user_low) WHERE low_wrote AND high_wrote;
+-- A user's contacts are found from either side of the pair: the primary
+-- key leads with the lower id, this index with the higher. (Not partial
+-- on the flags: an index without a condition on the user would then fit
+-- both sides, and a planner with stale statistics may scan it whole.)
+CREATE INDEX direct_chats_high_idx ON direct_chats (user_high, user_low);
 
 -- Who has written in each personal chat so far.
 UPDATE direct_chats d

@@ -171,10 +171,7 @@ mod tests {
         for _ in 0..3 {
             assert!(rate.take_local(alice, now).is_ok());
         }
-        assert_eq!(
-            rate.take_local(alice, now),
-            Err(Duration::from_millis(500))
-        );
+        assert_eq!(rate.take_local(alice, now), Err(Duration::from_millis(500)));
         assert!(rate.take_local(bob, now).is_ok(), "each user has their own");
         let later = now + Duration::from_millis(500);
         assert!(rate.take_local(alice, later).is_ok());

@@ -283,6 +283,8 @@ async fn a_slow_client_gets_a_long_catch_up_at_its_own_pace() {
 async fn end_of_a_stalled_socket(ws_queue: usize, write_timeout_ms: u64) -> serde_json::Value {
     let limits = Limits {
         max_text_chars: 20_000,
+        // The flood comes from one user.
+        message_burst: 1_000,
         ..Limits::default()
     };
     let stack = Stack::start_configured(limits, |config| {

@@ -129,25 +129,51 @@ async fn knowing_an_address_or_sharing_a_group_shows_no_presence() {
     stranger.expect_silence().await;
     group_mate.expect_silence().await;
     target.close().await;
-    assert!(stranger.drain_for(std::time::Duration::from_secs(4)).await.is_empty());
-    assert!(group_mate.drain_for(std::time::Duration::from_millis(500)).await.is_empty());
+    assert!(
+        stranger
+            .drain_for(std::time::Duration::from_secs(4))
+            .await
+            .is_empty()
+    );
+    assert!(
+        group_mate
+            .drain_for(std::time::Duration::from_millis(500))
+            .await
+            .is_empty()
+    );
 
     // Once user 1 answers, they are contacts: presence both ways...
     contacts(&stack, &users[1], &users[3]).await;
     let target = stack.login(&users[1]).await;
     let told = stranger.recv().await;
-    assert_eq!((told["user_id"].clone(), told["online"].clone()), (json!(users[1].id), json!(true)));
+    assert_eq!(
+        (told["user_id"].clone(), told["online"].clone()),
+        (json!(users[1].id), json!(true))
+    );
     // ...until either blocks the other: then nothing crosses, either way.
     let mut blocker = stack.login(&users[1]).await;
-    blocker.send(json!({"type": "block_user", "user_id": users[3].id})).await;
+    blocker
+        .send(json!({"type": "block_user", "user_id": users[3].id}))
+        .await;
     assert_eq!(blocker.recv().await["type"], "block_changed");
     target.close().await;
     blocker.close().await;
-    assert!(stranger.drain_for(std::time::Duration::from_secs(4)).await.is_empty());
+    assert!(
+        stranger
+            .drain_for(std::time::Duration::from_secs(4))
+            .await
+            .is_empty()
+    );
     let (_, people) = watching(&stack, &users[3]).await;
     assert_eq!(people, json!([]));
     let (_, people) = watching(&stack, &users[1]).await;
-    assert!(people.as_array().unwrap().iter().all(|p| p["user_id"] != json!(users[3].id)));
+    assert!(
+        people
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["user_id"] != json!(users[3].id))
+    );
     stack.stop().await;
 }
 
@@ -163,7 +189,10 @@ async fn who_hides_their_presence_is_shown_to_no_one_and_sees_no_one() {
     // Settings are read with an empty frame, and answered on every device.
     let mut settings = stack.login(&users[0]).await;
     let read = set_privacy(&mut settings, json!({})).await;
-    assert_eq!(read, json!({"type": "privacy", "presence": "contacts", "group_adds": "everyone"}));
+    assert_eq!(
+        read,
+        json!({"type": "privacy", "presence": "contacts", "group_adds": "everyone"})
+    );
     let mut other_device = stack.login(&users[0]).await;
     let hidden = set_privacy(&mut settings, json!({"presence": "nobody"})).await;
     assert_eq!(hidden["presence"], "nobody");
@@ -176,7 +205,12 @@ async fn who_hides_their_presence_is_shown_to_no_one_and_sees_no_one() {
     );
     hider.close().await;
     other_device.close().await;
-    assert!(watcher.drain_for(std::time::Duration::from_secs(4)).await.is_empty());
+    assert!(
+        watcher
+            .drain_for(std::time::Duration::from_secs(4))
+            .await
+            .is_empty()
+    );
     let (_, people) = watching(&stack, &users[1]).await;
     assert_eq!(people, json!([]));
     let (_, people) = watching(&stack, &users[0]).await;
@@ -188,7 +222,9 @@ async fn who_hides_their_presence_is_shown_to_no_one_and_sees_no_one() {
     assert_eq!(shown["user_id"], json!(users[0].id.to_string()));
     assert_eq!(shown["online"], true);
     // Unknown values change nothing.
-    settings.send(json!({"type": "set_privacy", "presence": "friends"})).await;
+    settings
+        .send(json!({"type": "set_privacy", "presence": "friends"}))
+        .await;
     settings.recv_error("invalid_field").await;
     stack.stop().await;
 }
@@ -210,6 +246,10 @@ async fn thirty_reconnects_in_a_second_are_told_as_one_change_or_none() {
         .collect();
     assert!(!told.is_empty() && told.len() <= 2, "{told:?}");
     assert_eq!(told[0]["online"], true);
-    assert_eq!(told.last().unwrap()["online"], false, "the state it ends in");
+    assert_eq!(
+        told.last().unwrap()["online"],
+        false,
+        "the state it ends in"
+    );
     stack.stop().await;
 }

@@ -54,7 +54,12 @@ fn parse(set: &pb::SetPrivacy) -> Result<PrivacyChange> {
 /// The settings as the contract names them.
 fn wire(privacy: Privacy) -> pb::Privacy {
     pb::Privacy {
-        presence: if privacy.shares_presence { "contacts" } else { "nobody" }.to_owned(),
+        presence: if privacy.shares_presence {
+            "contacts"
+        } else {
+            "nobody"
+        }
+        .to_owned(),
         group_adds: if privacy.adds_from_contacts_only {
             "contacts"
         } else {

@@ -298,4 +298,3 @@ fn announce(core: &Core, group: &GroupRecord, skip: Option<SessionId>) {
     let event = convert::event(ServerEvent::GroupCreated(convert::group_created(group)));
     core.sessions.deliver(&group.member_ids, skip, &event);
 }
-

@@ -111,10 +111,14 @@ async fn recheck(core: &Core, due: Due) {
         (true, _) => None,
         (false, Some(last_seen)) => Some(last_seen),
         // Another core saw the last device leave.
-        (false, None) => core.store.last_seen(due.user).await.unwrap_or_else(|error| {
-            error.log();
-            None
-        }),
+        (false, None) => core
+            .store
+            .last_seen(due.user)
+            .await
+            .unwrap_or_else(|error| {
+                error.log();
+                None
+            }),
     };
     let announcement = Announcement {
         user: due.user,

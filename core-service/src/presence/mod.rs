@@ -25,8 +25,8 @@
 mod shared;
 
 use crate::ids::{CoreId, UserId};
-use shared::SharedPresence;
 use chrono::{DateTime, Utc};
+use shared::SharedPresence;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -384,6 +384,13 @@ mod tests {
         assert!(!presence.pace_at(user, Change::WentOffline, seen, later));
         assert!(presence.due_at(now + Duration::from_secs(3)).is_empty());
         let due = presence.due_at(later + Duration::from_secs(3));
-        assert_eq!(due, vec![Due { user, shown_online: true, last_seen: seen }]);
+        assert_eq!(
+            due,
+            vec![Due {
+                user,
+                shown_online: true,
+                last_seen: seen
+            }]
+        );
     }
 }

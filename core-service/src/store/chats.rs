@@ -153,11 +153,12 @@ pub(crate) async fn refuse_unwilling(
         .query_opt(
             "SELECT u.id FROM users u
              WHERE u.id = ANY($2) AND u.adds_from_contacts_only AND u.id <> $1
-               AND NOT EXISTS (
-                   SELECT 1 FROM direct_chats d
+               -- The pair's row by its primary key (the flags are read, not
+               -- filtered on, so that no partial index of them is scanned).
+               AND NOT coalesce((
+                   SELECT d.low_wrote AND d.high_wrote FROM direct_chats d
                    WHERE d.user_low = least(u.id, $1) AND d.user_high = greatest(u.id, $1)
-                     AND d.low_wrote AND d.high_wrote
-               )
+               ), false)
              LIMIT 1",
             &[&actor, &users],
         )

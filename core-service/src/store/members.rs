@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
 use crate::membership::Membership;
 use crate::store::Store;
-use crate::store::chats::{GROUP_CHAT, GroupRecord, refuse_blocking, refuse_full, refuse_unwilling};
+use crate::store::chats::{
+    GROUP_CHAT, GroupRecord, refuse_blocking, refuse_full, refuse_unwilling,
+};
 
 type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 

@@ -16,7 +16,7 @@ pub struct ContactRecord {
 }
 
 /// The contacts of `$1` (the other side of each personal chat both have
-/// written in, `sql/0025`, found from either side by a partial index) but
+/// written in, `sql/0025`, found from either side by an index) but
 /// those who block `$1` or whom `$1` blocks.
 const UNBLOCKED_CONTACTS: &str = "SELECT c.contact FROM (
          SELECT d.user_high FROM direct_chats d

@@ -56,16 +56,32 @@ async fn a_users_devices_on_two_cores_share_one_rate() {
     let mut reader = Session::open(&cluster.urls[0], bob).await;
 
     for n in 0..2 {
-        phone.operate(send(&Uuid::new_v4().to_string(), alice.id, chat, &format!("phone {n}"))).await;
+        phone
+            .operate(send(
+                &Uuid::new_v4().to_string(),
+                alice.id,
+                chat,
+                &format!("phone {n}"),
+            ))
+            .await;
         assert!(matches!(answer(&mut phone).await, Event::MessageAck(_)));
     }
-    laptop.operate(send(&Uuid::new_v4().to_string(), alice.id, chat, "laptop 0")).await;
+    laptop
+        .operate(send(
+            &Uuid::new_v4().to_string(),
+            alice.id,
+            chat,
+            "laptop 0",
+        ))
+        .await;
     assert!(matches!(answer(&mut laptop).await, Event::MessageAck(_)));
     assert_eq!(reader.messages(3).await.len(), 3);
 
     // The fourth, from either device, is beyond the burst.
     let refused = Uuid::new_v4().to_string();
-    laptop.operate(send(&refused, alice.id, chat, "laptop 1")).await;
+    laptop
+        .operate(send(&refused, alice.id, chat, "laptop 1"))
+        .await;
     let wait = match answer(&mut laptop).await {
         Event::Error(error) => {
             assert_eq!(error.code, "rate_limited");
@@ -75,13 +91,18 @@ async fn a_users_devices_on_two_cores_share_one_rate() {
         other => panic!("expected rate_limited, got {other:?}"),
     };
     assert_eq!(wait, 1);
-    assert!(reader.is_quiet().await, "a refused message is not delivered");
+    assert!(
+        reader.is_quiet().await,
+        "a refused message is not delivered"
+    );
     let stored = format!("SELECT count(*) FROM messages WHERE chat_id = '{chat}'");
     assert_eq!(cluster.db.count(&stored).await, 3, "nor stored");
 
     // The same message, retried after the wait, goes through once.
     tokio::time::sleep(Duration::from_secs(wait.into())).await;
-    phone.operate(send(&refused, alice.id, chat, "laptop 1")).await;
+    phone
+        .operate(send(&refused, alice.id, chat, "laptop 1"))
+        .await;
     assert!(matches!(answer(&mut phone).await, Event::MessageAck(_)));
     let arrived = reader.messages(1).await;
     assert_eq!(arrived[0].text, "laptop 1");

@@ -255,7 +255,9 @@ async fn group_changes_refused_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_lets_only_contacts_add_them_is_added_by_contacts_only() {
     let (stack, world) = stack_with_world().await;
-    let World { users, group_chat, .. } = &world;
+    let World {
+        users, group_chat, ..
+    } = &world;
     let mut careful = stack.login(&users[2]).await;
     careful
         .send(json!({"type": "set_privacy", "group_adds": "contacts"}))
@@ -271,10 +273,17 @@ async fn who_lets_only_contacts_add_them_is_added_by_contacts_only() {
             .send(json!({"name": "Uninvited", "users": [users[2].id]}))
             .await;
         let refused = client.recv_error("contacts_only").await;
-        assert!(refused["message"].as_str().unwrap().contains(&users[2].id.to_string()));
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains(&users[2].id.to_string())
+        );
     }
     let mut owner = stack.login(&users[0]).await;
-    owner.send(json!({"name": "Ours", "users": [users[1].id]})).await;
+    owner
+        .send(json!({"name": "Ours", "users": [users[1].id]}))
+        .await;
     let ours = owner.recv().await;
     assert_eq!(ours["type"], "group_created", "{ours}");
     let ours: uuid::Uuid = ours["chat_id"].as_str().unwrap().parse().unwrap();
@@ -282,7 +291,11 @@ async fn who_lets_only_contacts_add_them_is_added_by_contacts_only() {
     owner.recv_error("contacts_only").await;
     careful.expect_silence().await;
     let (_, chats) = stack.get_as(&users[2], "/chats").await;
-    assert_eq!(chats.as_array().unwrap().len(), 1, "only the group it was in: {chats}");
+    assert_eq!(
+        chats.as_array().unwrap().len(),
+        1,
+        "only the group it was in: {chats}"
+    );
 
     // Contacts may: both wrote in their personal chat.
     let (a, b) = (users[0].id, users[2].id);

@@ -94,7 +94,10 @@ async fn people_are_found_among_contacts_and_by_exact_email_only() {
     // Across a block, in either direction, no one is found at all.
     let blocker = stack.access_token(&users[2]).await;
     block(&stack, &users[2], &users[0]).await;
-    assert_eq!(ids(&search(&stack, &token, "User").await.1), [id(&users[1])]);
+    assert_eq!(
+        ids(&search(&stack, &token, "User").await.1),
+        [id(&users[1])]
+    );
     assert!(ids(&search(&stack, &token, contact).await.1).is_empty());
     assert!(ids(&search(&stack, &blocker, "User").await.1).is_empty());
     stack.stop().await;

@@ -1,8 +1,8 @@
 //! "Read up to seq N": the receipt for a whole chat at once.
 
 use crate::common::{Stack, World, stack_with_world};
-use core_service::state::Limits;
 use crate::{recv_many, send_many};
+use core_service::state::Limits;
 use serde_json::{Value, json};
 
 /// The unread count of `chat` in a `/chats` answer.
