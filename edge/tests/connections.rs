@@ -185,6 +185,8 @@ async fn a_websocket_that_stops_reading_is_closed_while_others_keep_receiving() 
     let limits = Limits {
         max_text_chars: 20_000,
         session_queue: 16,
+        // The flood comes from one user.
+        message_burst: 1_000,
         ..Limits::default()
     };
     let stack = Stack::start_configured(limits, |config| {
@@ -234,6 +236,8 @@ async fn a_websocket_that_stops_reading_is_closed_while_others_keep_receiving() 
 async fn a_slow_client_gets_a_long_catch_up_at_its_own_pace() {
     let limits = Limits {
         max_text_chars: 20_000,
+        // The flood comes from one user.
+        message_burst: 1_000,
         ..Limits::default()
     };
     let stack = Stack::start_configured(limits, |config| {

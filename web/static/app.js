@@ -120,6 +120,7 @@ const handlers = {
   auth_success() {
     state.retryMs = 1000;
     send({ type: "watch_presence" });
+    send({ type: "set_privacy" }); // reads the settings
     // Without a cursor, the newest messages of every chat; with one,
     // everything missed since.
     send({ type: "sync", since: state.cursor });
@@ -136,6 +137,7 @@ const handlers = {
   },
   message(frame) {
     received(frame);
+    learnContact(frame.chat_id);
   },
   message_ack(frame) {
     const sent = state.pending.get(frame.client_id);
@@ -147,6 +149,7 @@ const handlers = {
     if (copy >= 0) list.splice(copy, 1);
     const mine = list.find((m) => m.client_id === frame.client_id);
     if (mine) Object.assign(mine, { id: frame.id, seq: frame.seq, status: "sent" });
+    if (sent) learnContact(sent.chat_id);
     if (sent) {
       sortMessages(sent.chat_id);
       advanceCursor(sent.chat_id, frame.seq);
@@ -227,6 +230,18 @@ const handlers = {
     state.typing.set(frame.chat_id, chat);
     renderStatus();
     setTimeout(renderStatus, frame.expires_in_ms + 50);
+  },
+  privacy(frame) {
+    // The settings, as changed from any of the user's devices.
+    const was = $("privacy-presence").value;
+    $("privacy-presence").value = frame.presence;
+    $("privacy-group-adds").value = frame.group_adds;
+    if (frame.presence === "nobody") {
+      state.presence.clear();
+      refresh(state.open);
+    } else if (was === "nobody") {
+      send({ type: "watch_presence" });
+    }
   },
   presence_list(frame) {
     for (const person of frame.people) state.presence.set(person.user_id, person);
@@ -343,6 +358,20 @@ function chatName(chat) {
   if (chat.type === 1) return chat.name;
   const other = chat.members.find((m) => m.id !== state.me.id);
   return other?.name ?? chat.name ?? "Direct chat";
+}
+
+// Two people become contacts (and see each other's presence) once both
+// have written in their personal chat; the server tells no one when that
+// happens, so a personal chat whose other side has no presence yet asks
+// for the list again (at most every few seconds).
+function learnContact(chatId) {
+  const chat = state.chats.get(chatId);
+  const other = chat && otherMember(chat);
+  if (!other || state.presence.has(other.id) || $("privacy-presence").value === "nobody") return;
+  const now = Date.now();
+  if (now - (state.presenceAskedAt ?? 0) < 5000) return;
+  state.presenceAskedAt = now;
+  send({ type: "watch_presence" });
 }
 
 function otherMember(chat) {
@@ -640,6 +669,9 @@ function wireGroups() {
     $("group-dialog").showModal();
   };
   $("group-cancel").onclick = () => $("group-dialog").close();
+  $("privacy").onclick = () => $("privacy-dialog").showModal();
+  $("privacy-presence").onchange = (event) => send({ type: "set_privacy", presence: event.target.value });
+  $("privacy-group-adds").onchange = (event) => send({ type: "set_privacy", group_adds: event.target.value });
   $("group-form").onsubmit = (event) => {
     event.preventDefault();
     const users = [...$("group-people").querySelectorAll("input:checked")].map((box) => box.value);

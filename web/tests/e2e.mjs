@@ -151,6 +151,19 @@ async function scenario(browser, base) {
   await b.getByLabel("Message", { exact: true }).fill("");
   step("typing shows on the other side");
 
+  // Both have written: they are contacts, and see each other online.
+  await say(b, "Hello back");
+  await messages(a, "Hello back").waitFor();
+  await a.locator("#chat-status", { hasText: /^online$/ }).waitFor();
+  step("contacts (both wrote) see each other online");
+  await b.getByRole("button", { name: "Privacy" }).click();
+  await b.getByLabel("Who sees when you are online").selectOption("nobody");
+  await a.locator("#chat-status", { hasText: /^online$/ }).waitFor({ state: "detached" });
+  await b.getByLabel("Who sees when you are online").selectOption("contacts");
+  await b.getByRole("button", { name: "Close" }).click();
+  await a.locator("#chat-status", { hasText: /^online$/ }).waitFor();
+  step("hiding one's presence in the privacy settings hides it from contacts");
+
   await a.reload();
   await a.locator("#app-view").waitFor({ state: "visible" });
   await openChatWith(a, second.name);

@@ -1,15 +1,16 @@
-//! `BlockUser` and `UnblockUser`: whom the user does not let put them in
-//! groups.
+//! `BlockUser` and `UnblockUser`: whom the user hears nothing from and
+//! does not let put them in groups or chats.
 
 use super::SessionState;
-use crate::convert::parse_uuid;
+use crate::bus::wire::Notice;
+use crate::convert::{self, parse_uuid};
 use crate::error::{Error, Result};
 use crate::events;
 use crate::state::Core;
 use messenger_proto::v1::{BlockChanged, server_event::Event};
 
-/// Blocks (`blocked`) or unblocks the user named `user_id`; answers with
-/// `block_changed`. Doing it twice changes nothing and answers the same.
+/// Blocks (`blocked`) or unblocks the user named `user_id`; answers, on
+/// every session of the user, with `block_changed`. Doing it twice changes nothing and answers the same.
 pub async fn run(
     core: &Core,
     session: &mut SessionState,
@@ -33,6 +34,12 @@ pub async fn run(
         user_id: other.to_string(),
         blocked,
     };
-    session.reply(Event::BlockChanged(answer)).await;
+    // Every device of the user learns of it, on every core.
+    let notice = Notice {
+        users: vec![user].into(),
+        event: convert::event(Event::BlockChanged(answer)),
+        membership: None,
+    };
+    events::notify(core, notice, None);
     Ok(())
 }
