@@ -156,12 +156,14 @@ async function scenario(browser, base) {
   await messages(a, "Hello back").waitFor();
   await a.locator("#chat-status", { hasText: /^online$/ }).waitFor();
   step("contacts (both wrote) see each other online");
+  await b.getByRole("button", { name: "Back to chats" }).click();
   await b.getByRole("button", { name: "Privacy" }).click();
   await b.getByLabel("Who sees when you are online").selectOption("nobody");
   await a.locator("#chat-status", { hasText: /^online$/ }).waitFor({ state: "detached" });
   await b.getByLabel("Who sees when you are online").selectOption("contacts");
   await b.getByRole("button", { name: "Close" }).click();
   await a.locator("#chat-status", { hasText: /^online$/ }).waitFor();
+  await openChatWith(b, first.name);
   step("hiding one's presence in the privacy settings hides it from contacts");
 
   await a.reload();
