@@ -65,6 +65,32 @@ pub fn secret_text(name: &str, text: &str, min_chars: usize) -> Result<String, S
     Ok(text.to_owned())
 }
 
+impl EdgeSecret {
+    /// The secret given to this process: `EDGE_SECRET` in the environment,
+    /// or the file named by `EDGE_SECRET_FILE` (never a command-line flag,
+    /// which any user of the machine can read in the process list); `None`
+    /// if neither is set, an error for both, a weak secret or a file that
+    /// cannot be read.
+    pub fn from_environment() -> Result<Option<EdgeSecret>, String> {
+        let text = std::env::var("EDGE_SECRET").ok();
+        let file = std::env::var_os("EDGE_SECRET_FILE");
+        let text = match (text, file) {
+            (Some(_), Some(_)) => {
+                return Err("set EDGE_SECRET or EDGE_SECRET_FILE, not both".into());
+            }
+            (Some(text), None) => text,
+            (None, Some(path)) => std::fs::read_to_string(&path).map_err(|error| {
+                format!(
+                    "cannot read EDGE_SECRET_FILE ({}): {error}",
+                    path.to_string_lossy()
+                )
+            })?,
+            (None, None) => return Ok(None),
+        };
+        text.parse().map(Some)
+    }
+}
+
 impl fmt::Debug for EdgeSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("EdgeSecret(***)")

@@ -53,9 +53,12 @@ pub struct CoreConfig {
     /// the core sends its spans to; unset, it records none.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
-    /// The secret the cluster's edges present (at least 16 characters).
-    /// Unset, the core accepts no edges and serves only gRPC clients.
-    #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
+    /// The secret the cluster's edges present (at least 16 characters),
+    /// from `EDGE_SECRET` or `EDGE_SECRET_FILE` (see
+    /// [`EdgeSecret::from_environment`]; never a flag), unless a program
+    /// that runs the core sets it. Unset, the core accepts no edges and
+    /// serves only gRPC clients.
+    #[arg(skip)]
     pub edge_secret: Option<EdgeSecret>,
     /// Most sessions one edge link may hold at once.
     #[arg(long, env = "MAX_SESSIONS_PER_LINK", default_value_t = EdgeSettings::default().max_sessions_per_link)]
@@ -142,7 +145,10 @@ impl CoreConfig {
                 registration_window: Duration::from_secs(self.registration_window_seconds),
             },
             edges: EdgeSettings {
-                secret: self.edge_secret.clone(),
+                secret: match &self.edge_secret {
+                    Some(secret) => Some(secret.clone()),
+                    None => EdgeSecret::from_environment().map_err(ConfigError::Invalid)?,
+                },
                 max_sessions_per_link: self.max_sessions_per_link,
                 max_anonymous_sessions_per_link: self.max_anonymous_sessions_per_link,
             },
@@ -176,8 +182,15 @@ impl CoreConfig {
 }
 
 /// Settings read from the environment only, never from a flag: the
-/// cluster's secret, NATS's password and NATS's token.
-pub const ENVIRONMENT_SECRETS: [&str; 3] = ["CLUSTER_SECRET", "NATS_PASSWORD", "NATS_TOKEN"];
+/// cluster's secret, NATS's password and NATS's token, the edges' secret
+/// (or the file that holds it).
+pub const ENVIRONMENT_SECRETS: [&str; 5] = [
+    "CLUSTER_SECRET",
+    "NATS_PASSWORD",
+    "NATS_TOKEN",
+    "EDGE_SECRET",
+    "EDGE_SECRET_FILE",
+];
 
 /// How a core joins the other cores of its cluster: its credentials for
 /// NATS and the secret their events are sealed with. Secrets are read from

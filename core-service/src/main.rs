@@ -164,9 +164,15 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
         "unset"
     };
     println!("CLUSTER_SECRET: {secret}");
+    let edges = if settings.edges.secret.is_some() {
+        "set"
+    } else {
+        "unset"
+    };
+    println!("EDGE_SECRET: {edges}");
     println!("NATS credential: {:?}", settings.nats_access.credentials);
     core_service::bus_settings(&settings)?;
-    if config.edge_secret.is_none() {
+    if settings.edges.secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
     }
     println!("the settings are consistent");

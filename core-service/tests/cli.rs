@@ -9,7 +9,13 @@ use std::process::Command;
 fn check_config(env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-core"));
     command.arg("check-config");
-    let names = ["REDIS_URL", "NATS_URL", "EDGE_SECRET", "DATABASE_URL"];
+    let names = [
+        "REDIS_URL",
+        "NATS_URL",
+        "EDGE_SECRET",
+        "EDGE_SECRET_FILE",
+        "DATABASE_URL",
+    ];
     let cluster = ["CLUSTER_SECRET", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"];
     for name in names.into_iter().chain(cluster) {
         command.env_remove(name);
@@ -42,7 +48,7 @@ fn check_config_shows_the_settings_with_secrets_masked() {
         text.contains("MAX_GROUPS_PER_USER=500  (default)"),
         "{text}"
     );
-    assert!(text.contains("EDGE_SECRET=(set, hidden)"), "{text}");
+    assert!(text.contains("EDGE_SECRET: set"), "{text}");
     assert!(
         !text.contains("s3cret-password") && !text.contains(secret),
         "{text}"
@@ -86,4 +92,13 @@ fn check_config_refuses_a_cluster_without_a_strong_secret_and_never_shows_it() {
         !ok && text.contains("NATS_USER and NATS_PASSWORD go together"),
         "{text}"
     );
+}
+
+#[test]
+fn the_edge_secret_is_no_flag() {
+    // A flag would show the secret to every user of the machine (`ps`).
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-core"));
+    command.args(["serve", "--edge-secret", "an-edge-secret-of-some-length"]);
+    let (ok, text) = core_service::testing::run_to_end(&mut command);
+    assert!(!ok && text.contains("--edge-secret"), "{text}");
 }

@@ -15,10 +15,6 @@ use std::process::ExitCode;
 struct Cli {
     #[command(flatten)]
     config: EdgeConfig,
-    /// The secret this edge presents to the cores: the same as theirs (at
-    /// least 16 characters).
-    #[arg(long, env = "EDGE_SECRET", hide_env_values = true)]
-    edge_secret: Option<EdgeSecret>,
     /// OpenTelemetry collector (OTLP over gRPC, e.g. `http://127.0.0.1:4317`)
     /// the edge sends its spans to; unset, it records none.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
@@ -38,7 +34,14 @@ fn main() -> ExitCode {
     if cli.check_config {
         return check_config(&cli);
     }
-    cli.config.edge_secret = cli.edge_secret;
+    // The secret the cores know, from the environment or its file only.
+    cli.config.edge_secret = match EdgeSecret::from_environment() {
+        Ok(secret) => secret,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     cli.config.otlp_endpoint = cli.otlp_endpoint;
     match cli.runtime.build() {
         Ok(runtime) => runtime.block_on(run(cli.config)),
@@ -66,8 +69,12 @@ fn check_config(cli: &Cli) -> ExitCode {
     if config.tls_cert_file.is_some() != config.tls_key_file.is_some() {
         contradictions.push("TLS_CERT_FILE and TLS_KEY_FILE go together".to_owned());
     }
-    if cli.edge_secret.is_none() {
-        contradictions.push("no EDGE_SECRET: the cores would refuse this edge".to_owned());
+    match EdgeSecret::from_environment() {
+        Ok(Some(_)) => println!("EDGE_SECRET: set"),
+        Ok(None) => {
+            contradictions.push("no EDGE_SECRET: the cores would refuse this edge".to_owned());
+        }
+        Err(error) => contradictions.push(error),
     }
     let https_origin = config
         .allowed_origins

@@ -13,6 +13,7 @@ fn check_config(env: &[(&str, &str)]) -> (bool, String) {
     command.arg("--check-config");
     for name in [
         "EDGE_SECRET",
+        "EDGE_SECRET_FILE",
         "ALLOWED_ORIGINS",
         "COOKIE_SECURE",
         "TLS_CERT_FILE",
@@ -33,7 +34,7 @@ fn an_https_origin_without_secure_cookies_is_a_warning() {
     assert!(ok, "{text}");
     assert!(text.contains("warning: COOKIE_SECURE=false"), "{text}");
     assert!(
-        text.contains("EDGE_SECRET=(set, hidden)") && !text.contains(SECRET),
+        text.contains("EDGE_SECRET: set") && !text.contains(SECRET),
         "{text}"
     );
     let (ok, text) = check_config(&[
@@ -55,4 +56,28 @@ fn contradictions_are_refused() {
         ("ALLOWED_ORIGINS", "not an origin"),
     ]);
     assert!(!ok, "{text}");
+}
+
+#[test]
+fn the_secret_comes_from_the_environment_or_a_file_never_a_flag() {
+    // A flag would show the secret to every user of the machine (`ps`).
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger-edge"));
+    command.args(["--check-config", "--edge-secret", SECRET]);
+    command
+        .env_remove("EDGE_SECRET")
+        .env_remove("EDGE_SECRET_FILE");
+    let (ok, text) = core_service::testing::run_to_end(&mut command);
+    assert!(!ok && text.contains("--edge-secret"), "{text}");
+
+    let file = std::env::temp_dir().join(format!("edge-secret-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, text) = check_config(&[("EDGE_SECRET_FILE", path)]);
+    assert!(
+        ok && text.contains("EDGE_SECRET: set") && !text.contains(SECRET),
+        "{text}"
+    );
+    let (ok, text) = check_config(&[("EDGE_SECRET_FILE", path), ("EDGE_SECRET", SECRET)]);
+    assert!(!ok && text.contains("not both"), "{text}");
+    std::fs::remove_file(&file).unwrap();
 }

@@ -71,11 +71,11 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
     }
     // Core and edge run here together: unless one was given, a secret of
     // their own that nobody else knows.
-    let secret = cli
-        .core
-        .edge_secret
-        .get_or_insert_with(EdgeSecret::random)
-        .clone();
+    let secret = match EdgeSecret::from_environment()? {
+        Some(secret) => secret,
+        None => EdgeSecret::random(),
+    };
+    cli.core.edge_secret = Some(secret.clone());
     cli.edge.edge_secret = Some(secret);
     cli.edge.otlp_endpoint.clone_from(&cli.core.otlp_endpoint);
     print_welcome(core_address, edge_listener.local_addr()?, demo.as_ref());
