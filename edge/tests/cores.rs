@@ -8,6 +8,8 @@
 mod common;
 
 use common::{Client, Stack, World, cookie_login, post_json, send_frame};
+use core_service::ids::UserId;
+use core_service::testing::make_contacts;
 use serde_json::json;
 use std::time::Duration;
 
@@ -206,6 +208,9 @@ async fn a_moved_socket_that_watches_presence_gets_a_fresh_list_and_later_change
     let mut stack = Stack::start_pair().await;
     let world = World::new();
     stack.load(&world).await;
+    // Presence is told between contacts only.
+    let (arriving, watching) = (&world.users[0], &world.users[1]);
+    make_contacts(&stack.store, UserId(arriving.id), UserId(watching.id)).await;
     // Two sockets of user 1, one on each core, both watching.
     let mut watchers = Vec::new();
     for _ in 0..2 {
