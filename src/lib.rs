@@ -104,6 +104,7 @@ impl v1::client_operation::Operation {
             Operation::RenameGroup(_) => "rename_group",
             Operation::SetRole(_) => "set_role",
             Operation::SetPrivacy(_) => "set_privacy",
+            Operation::HideChat(_) => "hide_chat",
         }
     }
 }

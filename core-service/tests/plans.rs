@@ -162,9 +162,9 @@ async fn exercise(store: &Store, data: &DemoData) {
     assert!(store.insert_message(&refused).await.unwrap().is_none());
     let last = stored.seq;
     let hidden = [sender];
-    let oldest = store.history_hiding(chat, Some(0), None, 5, &hidden);
+    let oldest = store.history_hiding(chat, Some(0), None, 0, 5, &hidden);
     assert!(oldest.await.unwrap().iter().all(|m| m.sender_id != sender));
-    let newest = store.history_hiding(chat, None, Some(last + 1), 5, &hidden);
+    let newest = store.history_hiding(chat, None, Some(last + 1), 0, 5, &hidden);
     assert!(newest.await.unwrap().iter().all(|m| m.sender_id != sender));
     assert!(store.blockers_of(reader).await.unwrap().is_empty());
     assert!(store.blocked_by(reader).await.unwrap().is_empty());
@@ -229,6 +229,10 @@ async fn exercise(store: &Store, data: &DemoData) {
 
     store.chat_positions(reader).await.unwrap();
     assert!(!store.chats_of_user(reader, 50, 0).await.unwrap().is_empty());
+    assert_eq!(store.hide_chat(chat, stranger).await.unwrap(), None);
+    assert!(store.hide_chat(chat, reader).await.unwrap().is_some());
+    let hidden_chats = store.chats_of_user(reader, 50, 0).await.unwrap();
+    assert!(hidden_chats.iter().all(|summary| summary.id != chat));
     let connection = ConnectionId(Uuid::now_v7());
     store
         .start_connection(

@@ -219,6 +219,14 @@ const handlers = {
     }
     loadChats();
   },
+  chat_hidden(frame) {
+    // Deleted for this user, from any of their devices: what it held up
+    // to `seq` is gone here too; a later message brings the chat back.
+    const list = messagesOf(frame.chat_id).filter((m) => !m.seq || m.seq > frame.seq);
+    state.messages.set(frame.chat_id, list);
+    if (state.open === frame.chat_id) closeChat();
+    loadChats();
+  },
   read_marker(frame) {
     const chat = state.chats.get(frame.chat_id);
     if (chat && frame.seq >= (chat.last?.seq ?? 0)) chat.unread = 0;
@@ -500,6 +508,7 @@ function openChat(chatId) {
   const chat = state.chats.get(chatId);
   $("chat-title").textContent = chatName(chat);
   $("composer").hidden = false;
+  $("hide-chat").hidden = false;
   $("app-view").classList.add("showing-chat");
   renderMessages();
   renderStatus();
@@ -514,6 +523,7 @@ function closeChat() {
   state.open = null;
   $("chat-title").textContent = "Choose a chat";
   $("composer").hidden = true;
+  $("hide-chat").hidden = true;
   $("messages").replaceChildren();
   $("app-view").classList.remove("showing-chat");
   setStatus("");
@@ -670,6 +680,7 @@ function wireGroups() {
   };
   $("group-cancel").onclick = () => $("group-dialog").close();
   $("privacy").onclick = () => $("privacy-dialog").showModal();
+  $("hide-chat").onclick = () => send({ type: "hide_chat", chat_id: state.open });
   $("privacy-presence").onchange = (event) => send({ type: "set_privacy", presence: event.target.value });
   $("privacy-group-adds").onchange = (event) => send({ type: "set_privacy", group_adds: event.target.value });
   $("group-form").onsubmit = (event) => {

@@ -194,7 +194,7 @@ async function scenario(browser, base) {
   await b.screenshot({ path: phoneScreenshot });
   step(`screenshots saved to ${screenshot} and ${phoneScreenshot}`);
 
-  await newcomerFindsSomeone(browser, base, first, a);
+  await newcomerFindsSomeone(browser, base, first, second, a);
   await scrollingBack(browser, base, first, second, b, a);
   await groupsAndLogout(a, b, second);
 }
@@ -228,8 +228,8 @@ async function scrollingBack(browser, base, first, second, b, a) {
 }
 
 // Registration, finding someone by exact email, a direct chat started
-// from the search.
-async function newcomerFindsSomeone(browser, base, first, a) {
+// from the search, then deleted by the newcomer for themself.
+async function newcomerFindsSomeone(browser, base, first, second, a) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(patience);
@@ -249,6 +249,21 @@ async function newcomerFindsSomeone(browser, base, first, a) {
   await say(page, "Hi, I found you");
   await a.locator(".chat-item", { hasText: "Nia Newcomer" }).waitFor();
   step("people are found by email and a direct chat starts");
+
+  await page.getByRole("button", { name: "Delete for me" }).click();
+  await page.locator(".chat-item", { hasText: first.name }).waitFor({ state: "detached" });
+  await page.locator("#chat-title", { hasText: "Choose a chat" }).waitFor();
+  await page.reload();
+  await page.locator("#app-view").waitFor({ state: "visible" });
+  assert.equal(await page.locator(".chat-item", { hasText: first.name }).count(), 0);
+  assert.equal(await a.locator(".chat-item", { hasText: "Nia Newcomer" }).count(), 1);
+  await openChatWith(a, "Nia Newcomer");
+  await say(a, "Welcome aboard");
+  await openChatWith(page, first.name);
+  await messages(page, "Welcome aboard").waitFor();
+  assert.equal(await messages(page, "Hi, I found you").count(), 0);
+  step("a chat deleted for oneself leaves the list and comes back with only the next message");
+  await openChatWith(a, second.name);
   await context.close();
 }
 

@@ -37,19 +37,21 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
     }
     // The database decides, not the membership cache: a reader who was
     // just removed on another core is refused at once.
-    let hidden = (core.store.reader(query.chat_id, user_id).await?).ok_or(Error::NotAMember)?;
-    if !hidden.is_empty() {
-        // The reader blocks someone: their messages are left out, and the
-        // page is filled from further on.
-        // An offset page is the page after seq `offset`.
-        let after = if after.is_none() && before.is_none() {
-            Some(offset)
-        } else {
-            after
+    let reader = (core.store.reader(query.chat_id, user_id).await?).ok_or(Error::NotAMember)?;
+    if !reader.blocks.is_empty() || reader.cleared_seq > 0 {
+        // The reader blocks someone, or hid the chat: the messages of the
+        // one and up to the hiding are left out, and the page is filled
+        // from further on. An offset page is the page after seq `offset`
+        // of what is left.
+        let floor = reader.cleared_seq;
+        let after = match (after, before) {
+            (None, None) => Some(floor.saturating_add(offset)),
+            (Some(after), _) => Some(after.max(floor)),
+            (None, Some(_)) => None,
         };
         return core
             .store
-            .history_hiding(query.chat_id, after, before, limit, &hidden)
+            .history_hiding(query.chat_id, after, before, floor, limit, &reader.blocks)
             .await;
     }
     if after.is_some() || before.is_some() {

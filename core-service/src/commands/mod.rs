@@ -9,6 +9,7 @@ pub mod chats;
 mod create_group;
 mod delete_message;
 mod edit_message;
+mod hide_chat;
 pub mod history;
 mod leave_group;
 pub(crate) mod login;
@@ -221,6 +222,7 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         Operation::RenameGroup(rename) => rename_group::run(core, session, rename).await,
         Operation::SetRole(set) => set_role::run(core, session, set).await,
         Operation::SetPrivacy(set) => privacy::run(core, session, set).await,
+        Operation::HideChat(hide) => hide_chat::run(core, session, hide).await,
     };
     if let Err(error) = result {
         trace.fail(error.code());

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
 use crate::state::Core;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
-use messenger_proto::v1::{Cursor, MemberLeft, Sync, server_event::Event};
+use messenger_proto::v1::{ChatHidden, Cursor, MemberLeft, Sync, server_event::Event};
 use std::collections::HashMap;
 
 /// Without a cursor, this many of each chat's newest messages are sent.
@@ -31,13 +31,18 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
             None => (chat.last_seq - RECENT_WINDOW).max(0),
             Some(Some(seq)) => {
                 tell_changes(core, session, &chat, seq).await?;
+                tell_hidden(session, &chat, seq).await;
                 seq
             }
             Some(None) => {
-                announce(core, session, &chat).await?;
+                if !is_hidden(&chat) {
+                    announce(core, session, &chat).await?;
+                }
                 0
             }
         };
+        // Nothing up to where the user hid the chat is sent again.
+        let from = from.max(chat.cleared_seq);
         let Some(last) = send_after(core, session, &chat, from, &hidden).await? else {
             return Ok(());
         };
@@ -74,6 +79,23 @@ async fn tell_changes(
         .reply_paced(Event::GroupState(convert::group_state(&state)))
         .await;
     Ok(())
+}
+
+/// Tells a client whose cursor predates the hiding of a chat (on another
+/// device, while it was away) that the chat is hidden up to that seq.
+async fn tell_hidden(session: &SessionState, chat: &ChatPosition, seq: i64) {
+    if chat.cleared_seq > 0 && seq <= chat.cleared_seq {
+        let hidden = ChatHidden {
+            chat_id: chat.id.to_string(),
+            seq: u64::try_from(chat.cleared_seq).unwrap_or(0),
+        };
+        session.reply_paced(Event::ChatHidden(hidden)).await;
+    }
+}
+
+/// Whether the user hid the chat and nothing came after.
+fn is_hidden(chat: &ChatPosition) -> bool {
+    chat.cleared_seq > 0 && chat.last_seq <= chat.cleared_seq
 }
 
 fn parse_cursor(cursor: Cursor) -> Result<HashMap<ChatId, i64>> {

@@ -26,14 +26,34 @@ impl Store {
         Ok(row.map_or((0, Vec::new()), |row| (row.get(0), row.get(1))))
     }
 
-    /// The users `user` blocks, if `user` is a member of the chat now (a
+    /// What `user` may read of the chat, if they are a member of it now (a
     /// primary-key probe); `None` if not.
-    pub async fn reader(&self, chat_id: ChatId, user: UserId) -> Result<Option<Vec<UserId>>> {
+    pub async fn reader(&self, chat_id: ChatId, user: UserId) -> Result<Option<Reader>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT array(SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = $2)
+                "SELECT array(SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = $2),
+                        cleared_seq
                  FROM chat_members WHERE chat_id = $1 AND user_id = $2",
+            )
+            .await?;
+        let row = client.query_opt(&statement, &[&chat_id, &user]).await?;
+        Ok(row.map(|row| Reader {
+            blocks: row.get(0),
+            cleared_seq: row.get(1),
+        }))
+    }
+
+    /// Hides the chat for `user` up to its last message (`sql/0026`);
+    /// returns that seq, or `None` if the user is not a member.
+    pub async fn hide_chat(&self, chat_id: ChatId, user: UserId) -> Result<Option<i64>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE chat_members m SET cleared_seq = c.last_seq
+                 FROM chats c
+                 WHERE m.chat_id = $1 AND m.user_id = $2 AND c.id = $1
+                 RETURNING m.cleared_seq",
             )
             .await?;
         let row = client.query_opt(&statement, &[&chat_id, &user]).await?;
@@ -169,6 +189,15 @@ pub(crate) async fn refuse_unwilling(
     }
 }
 
+/// What a member may read of a chat.
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    /// The users the member blocks: their messages are left out.
+    pub blocks: Vec<UserId>,
+    /// The member hid the chat up to this seq (0: never).
+    pub cleared_seq: i64,
+}
+
 /// Members listed with a chat in a chat list: a list of chats is not the
 /// place for a thousand members of each.
 pub const MEMBER_PREVIEW: i64 = 20;
@@ -235,7 +264,11 @@ impl Store {
                  LEFT JOIN LATERAL (
                      SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position,
                             edited_at, deleted_at IS NOT NULL AS deleted
-                     FROM messages WHERE chat_id = c.id ORDER BY seq DESC LIMIT 1
+                     FROM messages WHERE chat_id = c.id AND seq > mine.cleared_seq
+                       AND NOT EXISTS (
+                           SELECT 1 FROM blocks b
+                           WHERE b.blocker_id = $1 AND b.blocked_id = messages.sender_id)
+                     ORDER BY seq DESC LIMIT 1
                  ) last ON true
                  CROSS JOIN LATERAL (
                      SELECT count(*) FROM messages m
@@ -243,10 +276,15 @@ impl Store {
                          SELECT true AS seen FROM message_seen_status s
                          WHERE s.message_id = m.id AND s.user_id = $1 LIMIT 1
                      ) mine_seen ON true
-                     WHERE m.chat_id = c.id AND m.seq > mine.read_seq
+                     WHERE m.chat_id = c.id
+                       AND m.seq > greatest(mine.read_seq, mine.cleared_seq)
                        AND m.sender_id <> $1 AND mine_seen.seen IS NULL
+                       AND NOT EXISTS (
+                           SELECT 1 FROM blocks b
+                           WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
                  ) unread
-                 WHERE mine.user_id = $1
+                 -- A hidden chat comes back with its next message.
+                 WHERE mine.user_id = $1 AND (mine.cleared_seq = 0 OR last.id IS NOT NULL)
                  ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id
                  LIMIT $2 OFFSET $3",
             )
@@ -283,6 +321,8 @@ pub struct ChatPosition {
     /// The last seq when its members, roles or name last changed (`None`
     /// if they never did).
     pub changed_seq: Option<i64>,
+    /// The user hid the chat up to this seq (0: never).
+    pub cleared_seq: i64,
 }
 
 /// A group with its chat, as created (the members it was created with).
@@ -302,7 +342,8 @@ impl Store {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
-                "SELECT c.id, c.type, c.last_seq, c.changed_seq FROM chat_members m
+                "SELECT c.id, c.type, c.last_seq, c.changed_seq, m.cleared_seq
+                 FROM chat_members m
                  CROSS JOIN LATERAL (
                      SELECT c.id, c.type, c.last_seq, c.changed_seq FROM chats c
                      WHERE c.id = m.chat_id LIMIT 1
@@ -318,6 +359,7 @@ impl Store {
                 kind: row.get(1),
                 last_seq: row.get(2),
                 changed_seq: row.get(3),
+                cleared_seq: row.get(4),
             })
             .collect())
     }

@@ -220,16 +220,17 @@ impl Store {
 }
 
 impl Store {
-    /// A page like [`Store::history_between`] of the messages not sent by
-    /// `hidden` (the users the reader blocks): up to `limit` of them, the
-    /// oldest after `after` when it is given, else the newest before
-    /// `before`; oldest first. Read from the database, past the messages
+    /// A page like [`Store::history_between`] of the messages after seq
+    /// `floor` not sent by `hidden` (the users the reader blocks): up to
+    /// `limit` of them, the oldest after `after` when it is given, else the
+    /// newest before `before`; oldest first. Read from the database, past the messages
     /// left out, so that a page is short only at an end of the chat.
     pub async fn history_hiding(
         &self,
         chat_id: ChatId,
         after: Option<i64>,
         before: Option<i64>,
+        floor: i64,
         limit: i64,
         hidden: &[UserId],
     ) -> Result<Vec<MessageRecord>> {
@@ -240,7 +241,7 @@ impl Store {
             HIDING_NEWEST_SQL
         };
         let statement = client.prepare_cached(sql).await?;
-        let (after, before) = (after.unwrap_or(0), before.unwrap_or(i64::MAX));
+        let (after, before) = (after.unwrap_or(0).max(floor), before.unwrap_or(i64::MAX));
         let hidden: Vec<uuid::Uuid> = hidden.iter().map(|user| user.0).collect();
         let rows = client
             .query(&statement, &[&chat_id, &after, &before, &hidden, &limit])

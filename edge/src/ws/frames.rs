@@ -56,6 +56,8 @@ pub enum Addition {
     /// `{"type":"set_privacy","presence":"contacts"|"nobody",
     /// "group_adds":"everyone"|"contacts"}`, each optional.
     SetPrivacy(SetPrivacy),
+    /// `{"type":"hide_chat","chat_id":…}`.
+    HideChat(ChatRef),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -318,6 +320,9 @@ fn typed(
             .map(ClientFrame::Addition),
         "set_privacy" => read(fields)
             .map(Addition::SetPrivacy)
+            .map(ClientFrame::Addition),
+        "hide_chat" => read(fields)
+            .map(Addition::HideChat)
             .map(ClientFrame::Addition),
         _ => return Err(fields),
     })

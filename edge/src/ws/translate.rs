@@ -71,6 +71,9 @@ fn addition(frame: Addition) -> Operation {
         Addition::Typing(chat) => Operation::Typing(pb::Typing {
             chat_id: chat.chat_id,
         }),
+        Addition::HideChat(chat) => Operation::HideChat(pb::HideChat {
+            chat_id: chat.chat_id,
+        }),
         Addition::AddMembers(add) => Operation::AddMembers(pb::AddMembers {
             chat_id: add.chat_id,
             user_ids: add.users,
@@ -354,6 +357,13 @@ fn addition_json(event: &Event) -> Option<String> {
             kind: "read_marker",
             chat_id: &marker.chat_id,
             seq: Some(marker.seq),
+            user_id: None,
+            expires_in_ms: None,
+        }),
+        Event::ChatHidden(hidden) => to_json(&ChatFrame {
+            kind: "chat_hidden",
+            chat_id: &hidden.chat_id,
+            seq: Some(hidden.seq),
             user_id: None,
             expires_in_ms: None,
         }),

@@ -2,7 +2,6 @@
 //! block someone from putting them in groups at all.
 
 use crate::common::{Stack, World, get_with, send_frame, stack_with_world};
-use core_service::demo_data::DemoUser;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,16 +137,6 @@ async fn the_blocker_gets_nothing_of_the_blocked_user_on_any_core() {
     block_and_hear_nothing(stack, world).await;
 }
 
-/// The texts of `user`'s history of `chat`.
-async fn history_texts(stack: &Stack, user: &DemoUser, chat: uuid::Uuid) -> Vec<String> {
-    let (status, page) = stack.get_as(user, &format!("/history/{chat}")).await;
-    assert_eq!(status, 200, "{page}");
-    let texts = page.as_array().unwrap().iter();
-    texts
-        .map(|m| m["text"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 // One scenario, step by step: splitting it would hide the order.
 #[allow(clippy::too_many_lines)]
 async fn block_and_hear_nothing(stack: Stack, world: World) {
@@ -230,19 +219,32 @@ async fn block_and_hear_nothing(stack: Stack, world: World) {
 
     // Not in history, not in sync; the others' history is whole.
     assert_eq!(
-        history_texts(&stack, blocker, direct).await,
+        stack.history_texts(blocker, direct).await,
         ["hello"],
         "only the blocker's own"
     );
     assert_eq!(
-        history_texts(&stack, blocker, group).await,
+        stack.history_texts(blocker, group).await,
         Vec::<String>::new()
     );
-    assert_eq!(history_texts(&stack, friend, group).await, ["edited"]);
+    assert_eq!(stack.history_texts(friend, group).await, ["edited"]);
     assert_eq!(
-        history_texts(&stack, pest, direct).await,
+        stack.history_texts(pest, direct).await,
         ["hello", "hello", "before", "let me in"]
     );
+    // Nor in the chat list's previews and unread counts.
+    let (status, chats) = stack.get_as(blocker, "/chats").await;
+    assert_eq!(status, 200);
+    for chat in chats.as_array().unwrap() {
+        let last = &chat["last_message"];
+        assert_ne!(last["sender_id"], json!(pest.id), "{chat}");
+        if chat["id"] == json!(group) {
+            assert!(last.is_null(), "{chat}");
+        }
+        if chat["id"] == json!(group) || chat["id"] == json!(direct) {
+            assert_eq!(chat["unread_count"], 0, "{chat}");
+        }
+    }
     blocker_client.send(json!({"type": "sync"})).await;
     loop {
         // Others' messages (the greetings), never the pest's, then the end.
@@ -267,7 +269,7 @@ async fn block_and_hear_nothing(stack: Stack, world: World) {
         .await;
     assert_eq!(blocker_client.recv().await["blocked"], false);
     assert_eq!(
-        history_texts(&stack, blocker, direct).await,
+        stack.history_texts(blocker, direct).await,
         ["hello", "hello", "before", "let me in"]
     );
     let (_, frame) = send_frame(pest, direct, "friends again");

@@ -213,6 +213,16 @@ impl Stack {
         get_json_as(&self.http_url(path), &token).await
     }
 
+    /// The texts of `user`'s history of `chat` (its first page).
+    pub async fn history_texts(&self, user: &DemoUser, chat: Uuid) -> Vec<String> {
+        let (status, page) = self.get_as(user, &format!("/history/{chat}")).await;
+        assert_eq!(status, 200, "{page}");
+        let texts = page.as_array().expect("a page").iter();
+        texts
+            .map(|message| message["text"].as_str().expect("a text").to_owned())
+            .collect()
+    }
+
     /// A WebSocket client, not logged in.
     pub async fn connect(&self) -> Client {
         Client::connect(&self.ws_url()).await

@@ -1,7 +1,9 @@
 //! Direct chats: one personal chat per pair of users, started by either.
 
-use crate::common::{send_frame, stack_with_world};
+use crate::common::{Stack, send_frame, stack_with_world};
+use core_service::demo_data::DemoUser;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 fn open(user: &core_service::demo_data::DemoUser) -> Value {
     json!({"type": "open_direct_chat", "user_id": user.id})
@@ -129,5 +131,94 @@ async fn sync_announces_a_direct_chat_started_while_away() {
     assert_eq!(client.recv().await["text"], "while away");
     let done = client.recv().await;
     assert_eq!(done["cursor"][chat.as_str().unwrap()], 1);
+    stack.stop().await;
+}
+
+/// The chat list of `user`: each chat's id, its last message's text and
+/// its unread count.
+async fn chat_list(stack: &Stack, user: &DemoUser) -> Vec<(String, Value, u64)> {
+    let (status, chats) = stack.get_as(user, "/chats").await;
+    assert_eq!(status, 200, "{chats}");
+    let chats = chats.as_array().unwrap().iter();
+    chats
+        .map(|chat| {
+            let id = chat["id"].as_str().unwrap().to_owned();
+            let unread = chat["unread_count"].as_u64().unwrap();
+            (id, chat["last_message"]["text"].clone(), unread)
+        })
+        .collect()
+}
+
+// One scenario, step by step: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_chat_leaves_the_hiders_devices_and_comes_back_with_the_next_message() {
+    let (stack, world) = stack_with_world().await;
+    let [hider, other] = [&world.users[0], &world.users[1]];
+    let chat = world.personal_chat;
+    let mut phone = stack.login(hider).await;
+    let cursor = crate::sync_cursor(&mut phone).await;
+    let mut other_client = stack.login(other).await;
+    let (_, frame) = send_frame(other, chat, "before");
+    other_client.send(frame).await;
+    assert_eq!(other_client.recv().await["type"], "message_ack");
+    assert_eq!(phone.recv().await["text"], "before");
+    let mut laptop = stack.login(hider).await;
+
+    phone
+        .send(json!({"type": "hide_chat", "chat_id": chat}))
+        .await;
+    let hidden = phone.recv().await;
+    assert_eq!(
+        hidden,
+        json!({"type": "chat_hidden", "chat_id": chat, "seq": 1})
+    );
+    assert_eq!(laptop.recv().await, hidden, "every device of the hider");
+    other_client.expect_silence().await;
+
+    // Gone for the hider, whole for the other.
+    let listed = |list: &[(String, Value, u64)]| list.iter().any(|c| c.0 == chat.to_string());
+    assert!(!listed(&chat_list(&stack, hider).await));
+    assert!(listed(&chat_list(&stack, other).await));
+    assert!(stack.history_texts(hider, chat).await.is_empty());
+    assert_eq!(stack.history_texts(other, chat).await, ["before"]);
+    // A device that was away learns of it in its sync, with no messages.
+    let mut tablet = stack.login(hider).await;
+    tablet.send(json!({"type": "sync", "since": cursor})).await;
+    assert_eq!(tablet.recv().await, hidden);
+    let done = tablet.recv().await;
+    assert_eq!(done["type"], "sync_done", "{done}");
+    assert_eq!(done["cursor"][chat.to_string()], 1);
+
+    // The next message brings it back, with only what follows.
+    let (_, frame) = send_frame(other, chat, "after");
+    other_client.send(frame).await;
+    assert_eq!(other_client.recv().await["type"], "message_ack");
+    assert_eq!(phone.recv().await["text"], "after");
+    let list = chat_list(&stack, hider).await;
+    let back = list.iter().find(|c| c.0 == chat.to_string()).unwrap();
+    assert_eq!((&back.1, back.2), (&json!("after"), 1));
+    assert_eq!(stack.history_texts(hider, chat).await, ["after"]);
+    let (status, page) = stack
+        .get_as(hider, &format!("/history/{chat}?before_seq=3&limit=5"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page.as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(stack.history_texts(other, chat).await, ["before", "after"]);
+
+    // Only members hide; a group is hidden the same way, not left.
+    let mut outsider = stack.login(&world.users[3]).await;
+    outsider
+        .send(json!({"type": "hide_chat", "chat_id": chat}))
+        .await;
+    outsider.recv_error("not_a_member").await;
+    phone
+        .send(json!({"type": "hide_chat", "chat_id": world.group_chat}))
+        .await;
+    assert_eq!(phone.recv().await["type"], "chat_hidden");
+    let (status, _) = stack
+        .get_as(hider, &format!("/history/{}", world.group_chat))
+        .await;
+    assert_eq!(status, 200, "still a member");
     stack.stop().await;
 }

@@ -1,0 +1,5 @@
+-- A member may hide a chat (delete it for themself, as messengers call
+-- it): the chat leaves their chat list, and its messages up to
+-- `cleared_seq` leave their history and sync. The other members keep
+-- everything; a later message brings the chat back with only what follows.
+ALTER TABLE chat_members ADD COLUMN cleared_seq bigint NOT NULL DEFAULT 0;
