@@ -3,7 +3,6 @@
 use crate::common::{Stack, send_frame, stack_with_world};
 use core_service::demo_data::DemoUser;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 fn open(user: &core_service::demo_data::DemoUser) -> Value {
     json!({"type": "open_direct_chat", "user_id": user.id})
