@@ -122,3 +122,47 @@ async fn seen_for_a_message_outside_the_users_chats_is_refused() {
     assert_eq!(statuses, 0, "nothing recorded (the sender's is implied)");
     stack.stop().await;
 }
+
+/// A block blocks receipts: the blocked user's reads, single or by marker,
+/// never make the blocker's messages seen, in a direct chat or a group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reads_of_a_blocked_user_are_no_receipts_for_the_blocker() {
+    let (stack, world) = stack_with_world().await;
+    let [blocker, pest, friend] = [&world.users[0], &world.users[1], &world.users[2]];
+    let mut blocker_client = stack.login(blocker).await;
+    let mut pest_client = stack.login(pest).await;
+    let mut friend_client = stack.login(friend).await;
+    // Before the block, the pest's read is a receipt.
+    let id = send(&mut blocker_client, blocker, world.personal_chat).await;
+    pest_client.recv().await;
+    pest_client.send(json!({"message_id": id})).await;
+    assert_eq!(blocker_client.recv().await["type"], "message_seen");
+
+    blocker_client
+        .send(json!({"type": "block_user", "user_id": pest.id}))
+        .await;
+    assert_eq!(blocker_client.recv().await["type"], "block_changed");
+    let direct = send(&mut blocker_client, blocker, world.personal_chat).await;
+    assert_eq!(pest_client.recv().await["id"], direct.as_str());
+    pest_client.send(json!({"message_id": direct})).await;
+    let group = send(&mut blocker_client, blocker, world.group_chat).await;
+    pest_client.recv().await;
+    friend_client.recv().await;
+    friend_client.send(json!({"message_id": group})).await;
+    for chat in [world.personal_chat, world.group_chat] {
+        let read = json!({"type": "read_up_to", "chat_id": chat, "seq": 100});
+        pest_client.send(read).await;
+        assert_eq!(pest_client.recv().await["type"], "read_marker");
+    }
+    blocker_client.expect_silence().await;
+    for (chat, id) in [(world.personal_chat, &direct), (world.group_chat, &group)] {
+        let (_, page) = stack.get_as(blocker, &format!("/history/{chat}")).await;
+        let message = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id.as_str());
+        assert_eq!(message.unwrap()["seen"], false, "{page}");
+    }
+    stack.stop().await;
+}

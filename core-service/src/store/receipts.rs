@@ -62,16 +62,21 @@ impl Store {
         // columns of `m`: the check then depends on no row of the update,
         // is run once, and reads the chat's members and the message's
         // statuses by their keys. A member whose read marker covers the
-        // message has seen it (`sql/0018`).
+        // message has seen it (`sql/0018`); one the sender blocks never
+        // counts as having seen it (`sql/0027`).
         let complete = transaction
             .prepare_cached(
                 "UPDATE messages m SET seen = true
                  WHERE m.id = $1 AND NOT m.seen AND NOT EXISTS (
                      SELECT 1 FROM chat_members cm
-                     WHERE cm.chat_id = $2 AND cm.user_id <> $3 AND cm.read_seq < $4
-                       AND NOT EXISTS (
-                         SELECT 1 FROM message_seen_status s
-                         WHERE s.message_id = $1 AND s.user_id = cm.user_id))
+                     WHERE cm.chat_id = $2 AND cm.user_id <> $3
+                       AND ((cm.read_seq < $4
+                             AND NOT EXISTS (
+                               SELECT 1 FROM message_seen_status s
+                               WHERE s.message_id = $1 AND s.user_id = cm.user_id))
+                            OR EXISTS (
+                               SELECT 1 FROM blocks b
+                               WHERE b.blocker_id = $3 AND b.blocked_id = cm.user_id)))
                  RETURNING id, chat_id, sender_id, text, timestamp, seen, seq, edited_at,
                            deleted_at IS NOT NULL",
             )
