@@ -321,6 +321,11 @@ pub struct DatabaseConfig {
     /// created and started from the PostgreSQL binaries on the machine.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// CA certificates (PEM) that the database's certificate is verified
+    /// against when the URL asks for TLS (`sslmode=require`); without it,
+    /// the system's roots.
+    #[arg(long, env = "DATABASE_CA_FILE")]
+    pub database_ca_file: Option<PathBuf>,
     /// Data folder of the embedded default cluster.
     #[arg(long, env = "LOCAL_DB_DIR", default_value = ".data/postgres")]
     pub local_db_dir: PathBuf,

@@ -92,7 +92,8 @@ pub async fn open_database(config: &DatabaseConfig) -> Result<Database, Database
         }
     };
     tracing::info!(database = %startup::mask_url_password(&url), "using database");
-    let store = Store::new(&url, config.database_pool_size)?
+    let ca_file = config.database_ca_file.as_deref();
+    let store = Store::open(&url, config.database_pool_size, ca_file)?
         .with_recent_budget(config.history_cache_mib.saturating_mul(config::MIB));
     store::migrate::run(&store).await?;
     Ok(Database { store, local })

@@ -725,3 +725,64 @@ async fn of_two_edits_at_once_the_later_edited_at_is_the_text_that_stays() {
         );
     }
 }
+
+/// A key-value connection string for `db` through `host`, asking for TLS.
+fn tls_url(db: &TestDatabase, host: &str) -> String {
+    let config = db.config();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let dbname = config.get_dbname().unwrap_or("postgres");
+    format!("host={host} port={port} user={user} dbname={dbname} sslmode=require")
+}
+
+/// Whether the connection runs over TLS, as the server sees it.
+async fn over_tls(store: &core_service::store::Store) -> bool {
+    let client = store.connection().await.unwrap();
+    let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_that_asks_for_tls_gets_it_with_the_servers_certificate_verified() {
+    use core_service::store::{Store, StoreSetupError};
+    let db = TestDatabase::create().await;
+    let admin = db.store().connection().await.unwrap();
+    let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    let on_tcp = matches!(
+        db.config().get_hosts().first(),
+        Some(tokio_postgres::config::Host::Tcp(_))
+    );
+    if ssl != "on" || !on_tcp {
+        eprintln!("skipped: this PostgreSQL serves no TLS over TCP");
+        return;
+    }
+    let certificate: String = admin
+        .query_one("SHOW ssl_cert_file", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let certificate = std::path::Path::new(&certificate);
+    if std::fs::File::open(certificate).is_err() {
+        eprintln!("skipped: the server's certificate cannot be read here");
+        return;
+    }
+    // Its certificate as the only root (a self-signed one names localhost).
+    let verified = Store::open(&tls_url(&db, "localhost"), 1, Some(certificate)).unwrap();
+    assert!(over_tls(&verified).await);
+    // Roots that do not vouch for it (the public authorities): no
+    // connection, rather than an unverified one.
+    let public = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if public.exists() {
+        let unverified = Store::open(&tls_url(&db, "localhost"), 1, Some(public)).unwrap();
+        assert!(unverified.ping().await.is_err());
+    }
+    // Nor for another name than the certificate's.
+    let misnamed = Store::open(&tls_url(&db, "127.0.0.1"), 1, Some(certificate)).unwrap();
+    assert!(misnamed.ping().await.is_err());
+    // A missing CA file is refused when the pool is set up.
+    let missing = std::path::Path::new("/nonexistent/ca.pem");
+    let refused = Store::open(&tls_url(&db, "localhost"), 1, Some(missing));
+    assert!(matches!(refused, Err(StoreSetupError::Tls(_))));
+    // Without sslmode=require, plain as before.
+    assert!(!over_tls(&db.store()).await);
+}

@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod receipts;
 pub mod recent;
 pub mod records;
+pub mod tls;
 pub mod tokens;
 pub mod users;
 pub mod writer;
@@ -29,9 +30,11 @@ use deadpool_postgres::{
     ConfigConnectImpl, Connect, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Timeouts,
 };
 use recent::RecentMessages;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 
 /// How long an operation waits for a free connection before it fails.
 const POOL_WAIT: Duration = Duration::from_secs(10);
@@ -62,7 +65,18 @@ impl Store {
     /// Creates a pool for `url` (a libpq-style URL) of at most `size`
     /// connections. Connections are opened on first use.
     pub fn new(url: &str, size: usize) -> Result<Self, StoreSetupError> {
+        Store::open(url, size, None)
+    }
+
+    /// Like [`Store::new`]; when the URL asks for TLS (`sslmode=require`),
+    /// the server's certificate is verified against `ca_file`'s
+    /// certificates, or the system's roots without one (`store/tls.rs`).
+    pub fn open(url: &str, size: usize, ca_file: Option<&Path>) -> Result<Self, StoreSetupError> {
         let config: tokio_postgres::Config = url.parse().map_err(StoreSetupError::Url)?;
+        if config.get_ssl_mode() == SslMode::Require {
+            let tls = tls::connector(ca_file)?;
+            return Store::with_connect(config, size, ConfigConnectImpl { tls });
+        }
         Store::with_config(config, size)
     }
 
@@ -147,4 +161,6 @@ pub enum StoreSetupError {
     Url(tokio_postgres::Error),
     #[error("cannot create the connection pool: {0}")]
     Pool(String),
+    #[error(transparent)]
+    Tls(#[from] tls::DatabaseTlsError),
 }
