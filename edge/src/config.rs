@@ -44,6 +44,11 @@ pub struct EdgeConfig {
     /// authenticated WebSockets. Empty: no cross-origin access at all.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// The names (`Host`) the edge serves, comma-separated, each with or
+    /// without a port; a request for another gets 421 (health checks
+    /// excepted). Empty: any host.
+    #[arg(long, env = "ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Give the session cookie the `Secure` attribute (HTTPS only). Unset:
     /// on when the edge serves TLS itself (`TLS_CERT_FILE`), off otherwise;
     /// behind a TLS-terminating proxy set it to true.

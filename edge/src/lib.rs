@@ -15,6 +15,7 @@ pub mod config;
 pub mod core_client;
 pub mod error;
 pub mod headers;
+pub mod hosts;
 pub mod http;
 pub mod openapi;
 pub mod origin;
@@ -80,12 +81,10 @@ pub fn routes(
     let own = origin::guard(scheme, true).and(rest.clone());
     let other = origin::guard(scheme, false).and(rest.with(cors(&origins)));
     let rest = own.or(other.map(warp::Reply::into_response)).unify();
-    web::route()
-        .or(http::health::routes(cores))
-        .unify()
-        .or(socket)
-        .unify()
-        .or(rest)
+    let served = web::route().or(socket).unify().or(rest).unify();
+    let hosts = hosts::AllowedHosts::new(&config.allowed_hosts);
+    http::health::routes(cores)
+        .or(hosts.guard().and(served))
         .unify()
         .recover(recover::handle_rejection)
         .unify()

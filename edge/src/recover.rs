@@ -13,6 +13,10 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
     if let Some(error) = rejection.find::<ApiError>() {
         return Ok(error.response());
     }
+    if rejection.find::<crate::hosts::UnknownHost>().is_some() {
+        let body = warp::reply::json(&json!({ "detail": "this edge does not serve that host" }));
+        return Ok(warp::reply::with_status(body, StatusCode::MISDIRECTED_REQUEST).into_response());
+    }
     if let Some(crate::ws::upgrade::NotAnUpgrade(reason)) = rejection.find() {
         let body =
             warp::reply::json(&json!({ "detail": format!("not a WebSocket upgrade: {reason}") }));

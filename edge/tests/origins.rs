@@ -205,3 +205,34 @@ async fn every_response_carries_the_security_headers() {
     assert!(policy.contains("default-src 'self'"), "{policy}");
     stack.stop().await;
 }
+
+/// With `ALLOWED_HOSTS`, a request for another name (here the edge's bare
+/// address, as a rebound name would arrive) gets 421 and reaches no route,
+/// a WebSocket included; health checks answer whatever the name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_with_allowed_hosts_serves_only_those() {
+    let stack = common::Stack::start_configured(core_service::state::Limits::default(), |config| {
+        config.allowed_hosts = vec!["localhost".into()];
+    })
+    .await;
+    let port = stack.edge_address.port();
+    let by_address = format!("http://127.0.0.1:{port}");
+    let by_name = format!("http://localhost:{port}");
+    for path in ["/", "/chats", "/docs/openapi.json"] {
+        let refused = reqwest::get(format!("{by_address}{path}")).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 421, "{path}");
+        assert!(
+            refused.headers().contains_key("x-content-type-options"),
+            "a refusal is a response like any other"
+        );
+    }
+    let served = reqwest::get(format!("{by_name}/")).await.unwrap();
+    assert_eq!(served.status().as_u16(), 200);
+    let health = reqwest::get(format!("{by_address}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let socket = Client::connect_with(&format!("ws://127.0.0.1:{port}/ws"), &[]).await;
+    assert_eq!(http_status(socket), Some(421));
+    let socket = Client::connect_with(&format!("ws://localhost:{port}/ws"), &[]).await;
+    assert_eq!(http_status(socket), Some(101));
+    stack.stop().await;
+}

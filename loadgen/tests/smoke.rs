@@ -56,6 +56,7 @@ async fn start(sizes: Sizes) -> Stack {
         max_connections: 1000,
         ws_ping_interval_ms: 30_000,
         allowed_origins: vec![],
+        allowed_hosts: Vec::new(),
         cookie_secure: None,
         edge_id: Some("smoke-edge".into()),
         ws_write_timeout_ms: 10_000,

@@ -276,6 +276,7 @@ async fn start_edge(
         max_connections: 100,
         ws_ping_interval_ms: 30_000,
         allowed_origins: vec!["https://chat.example.com".into()],
+        allowed_hosts: Vec::new(),
         cookie_secure: None,
         edge_id: Some("test-edge".into()),
         ws_write_timeout_ms: 10_000,
