@@ -2,4 +2,5 @@
 -- it): the chat leaves their chat list, and its messages up to
 -- `cleared_seq` leave their history and sync. The other members keep
 -- everything; a later message brings the chat back with only what follows.
-ALTER TABLE chat_members ADD COLUMN cleared_seq bigint NOT NULL DEFAULT 0;
+-- NULL: never hidden (a chat with no message yet is hidden at 0).
+ALTER TABLE chat_members ADD COLUMN cleared_seq bigint;

@@ -42,7 +42,7 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
             }
         };
         // Nothing up to where the user hid the chat is sent again.
-        let from = from.max(chat.cleared_seq);
+        let from = from.max(chat.cleared_seq.unwrap_or(0));
         let Some(last) = send_after(core, session, &chat, from, &hidden).await? else {
             return Ok(());
         };
@@ -84,18 +84,20 @@ async fn tell_changes(
 /// Tells a client whose cursor predates the hiding of a chat (on another
 /// device, while it was away) that the chat is hidden up to that seq.
 async fn tell_hidden(session: &SessionState, chat: &ChatPosition, seq: i64) {
-    if chat.cleared_seq > 0 && seq <= chat.cleared_seq {
-        let hidden = ChatHidden {
-            chat_id: chat.id.to_string(),
-            seq: u64::try_from(chat.cleared_seq).unwrap_or(0),
-        };
-        session.reply_paced(Event::ChatHidden(hidden)).await;
-    }
+    let Some(cleared) = chat.cleared_seq.filter(|cleared| seq <= *cleared) else {
+        return;
+    };
+    let hidden = ChatHidden {
+        chat_id: chat.id.to_string(),
+        seq: u64::try_from(cleared).unwrap_or(0),
+    };
+    session.reply_paced(Event::ChatHidden(hidden)).await;
 }
 
 /// Whether the user hid the chat and nothing came after.
 fn is_hidden(chat: &ChatPosition) -> bool {
-    chat.cleared_seq > 0 && chat.last_seq <= chat.cleared_seq
+    chat.cleared_seq
+        .is_some_and(|cleared| chat.last_seq <= cleared)
 }
 
 fn parse_cursor(cursor: Cursor) -> Result<HashMap<ChatId, i64>> {

@@ -40,7 +40,7 @@ impl Store {
         let row = client.query_opt(&statement, &[&chat_id, &user]).await?;
         Ok(row.map(|row| Reader {
             blocks: row.get(0),
-            cleared_seq: row.get(1),
+            cleared_seq: row.get::<_, Option<i64>>(1).unwrap_or(0),
         }))
     }
 
@@ -194,7 +194,8 @@ pub(crate) async fn refuse_unwilling(
 pub struct Reader {
     /// The users the member blocks: their messages are left out.
     pub blocks: Vec<UserId>,
-    /// The member hid the chat up to this seq (0: never).
+    /// The member hid the chat up to this seq (0: never; the messages up
+    /// to it are left out).
     pub cleared_seq: i64,
 }
 
@@ -264,7 +265,7 @@ impl Store {
                  LEFT JOIN LATERAL (
                      SELECT id, chat_id, sender_id, text, timestamp, seen, seq, position,
                             edited_at, deleted_at IS NOT NULL AS deleted
-                     FROM messages WHERE chat_id = c.id AND seq > mine.cleared_seq
+                     FROM messages WHERE chat_id = c.id AND seq > coalesce(mine.cleared_seq, 0)
                        AND NOT EXISTS (
                            SELECT 1 FROM blocks b
                            WHERE b.blocker_id = $1 AND b.blocked_id = messages.sender_id)
@@ -277,14 +278,14 @@ impl Store {
                          WHERE s.message_id = m.id AND s.user_id = $1 LIMIT 1
                      ) mine_seen ON true
                      WHERE m.chat_id = c.id
-                       AND m.seq > greatest(mine.read_seq, mine.cleared_seq)
+                       AND m.seq > greatest(mine.read_seq, coalesce(mine.cleared_seq, 0))
                        AND m.sender_id <> $1 AND mine_seen.seen IS NULL
                        AND NOT EXISTS (
                            SELECT 1 FROM blocks b
                            WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
                  ) unread
                  -- A hidden chat comes back with its next message.
-                 WHERE mine.user_id = $1 AND (mine.cleared_seq = 0 OR last.id IS NOT NULL)
+                 WHERE mine.user_id = $1 AND (mine.cleared_seq IS NULL OR last.id IS NOT NULL)
                  ORDER BY last.position DESC NULLS LAST, c.created_at DESC, c.id
                  LIMIT $2 OFFSET $3",
             )
@@ -321,8 +322,8 @@ pub struct ChatPosition {
     /// The last seq when its members, roles or name last changed (`None`
     /// if they never did).
     pub changed_seq: Option<i64>,
-    /// The user hid the chat up to this seq (0: never).
-    pub cleared_seq: i64,
+    /// The user hid the chat up to this seq (`None`: never).
+    pub cleared_seq: Option<i64>,
 }
 
 /// A group with its chat, as created (the members it was created with).

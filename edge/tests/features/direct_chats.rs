@@ -219,5 +219,16 @@ async fn a_hidden_chat_leaves_the_hiders_devices_and_comes_back_with_the_next_me
         .get_as(hider, &format!("/history/{}", world.group_chat))
         .await;
     assert_eq!(status, 200, "still a member");
+
+    // A chat with no message yet is hidden too.
+    let asker = &world.users[2];
+    let mut fresh = stack.login(asker).await;
+    fresh.send(open(&world.users[3])).await;
+    let empty = fresh.recv().await["chat_id"].as_str().unwrap().to_owned();
+    fresh
+        .send(json!({"type": "hide_chat", "chat_id": empty}))
+        .await;
+    assert_eq!(fresh.recv().await["seq"], 0);
+    assert!(chat_list(&stack, asker).await.iter().all(|c| c.0 != empty));
     stack.stop().await;
 }
