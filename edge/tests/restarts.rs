@@ -57,7 +57,12 @@ fn send_frame(world: &World, client_id: &str, n: usize) -> Value {
 #[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_edge_loses_and_duplicates_nothing() {
-    let stack = Stack::start().await;
+    let limits = core_service::state::Limits {
+        // The 150 messages come from one user at once.
+        message_burst: 1_000,
+        ..core_service::state::Limits::default()
+    };
+    let stack = Stack::start_configured(limits, |_| {}).await;
     let world = World::new();
     stack.load(&world).await;
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
