@@ -103,6 +103,8 @@ async fn sigterm_under_traffic_closes_clients_and_loses_nothing() {
         .env("DATABASE_URL", db.url())
         .env("EDGE_LISTEN", format!("127.0.0.1:{edge_port}"))
         .env("CORE_LISTEN", format!("127.0.0.1:{core_port}"))
+        // The 300 messages come from one user at once.
+        .env("MESSAGE_BURST", "1000")
         .env("RUST_LOG", "warn");
     let mut messenger = Process::start(command, "the messenger binary");
     let ([alice, bob], chat) = demo_pair();

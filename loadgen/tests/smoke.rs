@@ -40,7 +40,13 @@ async fn start(sizes: Sizes) -> Stack {
         let stop = async move {
             let _ = until.wait_for(|s| *s).await;
         };
-        let settings = core_service::testing::with_test_edges(Limits::default());
+        // A closed loop sends faster per user than a person may.
+        let limits = Limits {
+            messages_per_second: 1_000_000,
+            message_burst: 1_000_000,
+            ..Limits::default()
+        };
+        let settings = core_service::testing::with_test_edges(limits);
         core_service::serve(store, settings, core_listener, stop)
             .await
             .unwrap();
