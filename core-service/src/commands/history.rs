@@ -39,10 +39,10 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
     // just removed on another core is refused at once.
     let reader = (core.store.reader(query.chat_id, user_id).await?).ok_or(Error::NotAMember)?;
     if !reader.blocks.is_empty() || reader.cleared_seq > 0 {
-        // The reader blocks someone, or hid the chat: the messages of the
-        // one and up to the hiding are left out, and the page is filled
-        // from further on. An offset page is the page after seq `offset`
-        // of what is left.
+        // The reader blocks someone, or hid the chat: the blocked users'
+        // messages and everything up to the hiding are left out, and the
+        // page is filled from further on. An offset page is the page
+        // after seq `offset` of what is left.
         let floor = reader.cleared_seq;
         let after = match (after, before) {
             (None, None) => Some(floor.saturating_add(offset)),
