@@ -3,6 +3,7 @@
 //! addresses and user agents, the edge's name).
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Metadata key carrying the edge's secret on every call of an edge.
@@ -73,21 +74,28 @@ impl EdgeSecret {
     /// cannot be read.
     pub fn from_environment() -> Result<Option<EdgeSecret>, String> {
         let text = std::env::var("EDGE_SECRET").ok();
-        let file = std::env::var_os("EDGE_SECRET_FILE");
-        let text = match (text, file) {
-            (Some(_), Some(_)) => {
-                return Err("set EDGE_SECRET or EDGE_SECRET_FILE, not both".into());
-            }
-            (Some(text), None) => text,
-            (None, Some(path)) => std::fs::read_to_string(&path).map_err(|error| {
-                format!(
-                    "cannot read EDGE_SECRET_FILE ({}): {error}",
-                    path.to_string_lossy()
-                )
-            })?,
-            (None, None) => return Ok(None),
-        };
-        text.parse().map(Some)
+        let file = std::env::var_os("EDGE_SECRET_FILE").map(PathBuf::from);
+        let text = text_or_file(("EDGE_SECRET", text), ("EDGE_SECRET_FILE", file.as_deref()))?;
+        text.map(|text| text.parse()).transpose()
+    }
+}
+
+/// A secret given either as its text (named `text.0`, from the
+/// environment) or as a file that holds it (named `file.0`): `None` for
+/// neither, an error for both or for a file that cannot be read.
+pub fn text_or_file(
+    text: (&str, Option<String>),
+    file: (&str, Option<&Path>),
+) -> Result<Option<String>, String> {
+    match (text, file) {
+        ((text_name, Some(_)), (file_name, Some(_))) => {
+            Err(format!("set {text_name} or {file_name}, not both"))
+        }
+        ((_, Some(text)), _) => Ok(Some(text)),
+        (_, (file_name, Some(path))) => std::fs::read_to_string(path)
+            .map(|text| Some(text.trim().to_owned()))
+            .map_err(|error| format!("cannot read {file_name} ({}): {error}", path.display())),
+        _ => Ok(None),
     }
 }
 

@@ -22,7 +22,9 @@ mod shared_event;
 pub mod timestamp;
 
 pub use address::{address_group, address_key};
-pub use edge_secret::{EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS, secret_text};
+pub use edge_secret::{
+    EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS, secret_text, text_or_file,
+};
 pub use shared_event::{LinkDelivery, SharedEvent};
 
 /// The encoded file descriptor set of the contract, for gRPC server reflection.

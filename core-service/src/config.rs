@@ -247,17 +247,13 @@ pub enum ConfigError {
 impl ClusterConfig {
     /// The cluster's secret, from the environment or its file.
     pub fn secret(&self) -> Result<Option<ClusterSecret>, ConfigError> {
-        let text = match (&self.cluster_secret, &self.cluster_secret_file) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid(
-                    "set CLUSTER_SECRET or CLUSTER_SECRET_FILE, not both".into(),
-                ));
-            }
-            (Some(text), None) => text.clone(),
-            (None, Some(path)) => read_secret("CLUSTER_SECRET_FILE", path)?,
-            (None, None) => return Ok(None),
-        };
-        text.parse().map(Some).map_err(ConfigError::Invalid)
+        let text = messenger_proto::text_or_file(
+            ("CLUSTER_SECRET", self.cluster_secret.clone()),
+            ("CLUSTER_SECRET_FILE", self.cluster_secret_file.as_deref()),
+        )
+        .map_err(ConfigError::Invalid)?;
+        let secret = text.map(|text| text.parse()).transpose();
+        secret.map_err(ConfigError::Invalid)
     }
 
     /// The credential and TLS files for NATS; at most one credential.
