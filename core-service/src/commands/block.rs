@@ -2,8 +2,7 @@
 //! does not let put them in groups or chats.
 
 use super::SessionState;
-use crate::bus::wire::Notice;
-use crate::convert::{self, parse_uuid};
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::state::Core;
@@ -35,11 +34,6 @@ pub async fn run(
         blocked,
     };
     // Every device of the user learns of it, on every core.
-    let notice = Notice {
-        users: vec![user].into(),
-        event: convert::event(Event::BlockChanged(answer)),
-        membership: None,
-    };
-    events::notify(core, notice, None);
+    events::notify_user(core, user, Event::BlockChanged(answer));
     Ok(())
 }

@@ -1,8 +1,7 @@
 //! `HideChat`: a chat deleted for the user alone.
 
 use super::SessionState;
-use crate::bus::wire::Notice;
-use crate::convert::{self, parse_uuid};
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::state::Core;
@@ -22,11 +21,6 @@ pub async fn run(core: &Core, session: &mut SessionState, hide: HideChat) -> Res
         chat_id: chat.to_string(),
         seq: u64::try_from(seq).unwrap_or(0),
     };
-    let notice = Notice {
-        users: vec![user].into(),
-        event: convert::event(Event::ChatHidden(hidden)),
-        membership: None,
-    };
-    events::notify(core, notice, None);
+    events::notify_user(core, user, Event::ChatHidden(hidden));
     Ok(())
 }

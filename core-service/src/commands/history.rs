@@ -46,8 +46,7 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
         let floor = reader.cleared_seq;
         let after = match (after, before) {
             (None, None) => Some(floor.saturating_add(offset)),
-            (Some(after), _) => Some(after.max(floor)),
-            (None, Some(_)) => None,
+            _ => after,
         };
         return core
             .store

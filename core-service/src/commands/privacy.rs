@@ -1,8 +1,6 @@
 //! `SetPrivacy`: who sees the user's presence, who may add them to groups.
 
 use super::SessionState;
-use crate::bus::wire::Notice;
-use crate::convert;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::state::Core;
@@ -23,12 +21,7 @@ pub async fn run(core: &Core, session: &mut SessionState, set: pb::SetPrivacy) -
     if before.shares_presence != after.shares_presence {
         events::presence::shown(core, user, after.shares_presence).await;
     }
-    let notice = Notice {
-        users: vec![user].into(),
-        event: convert::event(Event::Privacy(wire(after))),
-        membership: None,
-    };
-    events::notify(core, notice, None);
+    events::notify_user(core, user, Event::Privacy(wire(after)));
     Ok(())
 }
 

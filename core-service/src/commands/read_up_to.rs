@@ -1,8 +1,7 @@
 //! `ReadUpTo`: a read marker, the receipt for every message up to a seq.
 
 use super::SessionState;
-use crate::bus::wire::Notice;
-use crate::convert::{self, parse_uuid};
+use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::state::Core;
@@ -27,11 +26,6 @@ pub async fn run(core: &Core, session: &mut SessionState, read: ReadUpTo) -> Res
         chat_id: read.chat_id,
         seq: u64::try_from(outcome.read_seq).unwrap_or_default(),
     };
-    let notice = Notice {
-        users: vec![user].into(),
-        event: convert::event(Event::ReadMarker(marker)),
-        membership: None,
-    };
-    events::notify(core, notice, None);
+    events::notify_user(core, user, Event::ReadMarker(marker));
     Ok(())
 }

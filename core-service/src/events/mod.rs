@@ -117,6 +117,17 @@ pub fn notify(core: &Core, notice: Notice, skip: Option<SessionId>) {
     tell(core, &notice, skip);
 }
 
+/// Tells `event` to every session of `user` (all their devices), here and
+/// on every other core.
+pub fn notify_user(core: &Core, user: UserId, event: ServerEvent) {
+    let notice = Notice {
+        users: vec![user].into(),
+        event: convert::event(event),
+        membership: None,
+    };
+    notify(core, notice, None);
+}
+
 /// The login `login` of `user` was revoked: its sessions close everywhere.
 pub fn revoked(core: &Core, user: UserId, login: LoginId) {
     publish(core, || Event::Revoked { user, login });

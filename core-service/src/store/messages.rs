@@ -223,8 +223,9 @@ impl Store {
     /// A page like [`Store::history_between`] of the messages after seq
     /// `floor` not sent by `hidden` (the users the reader blocks): up to
     /// `limit` of them, the oldest after `after` when it is given, else the
-    /// newest before `before`; oldest first. Read from the database, past the messages
-    /// left out, so that a page is short only at an end of the chat.
+    /// newest before `before`; oldest first. Read from the database, past
+    /// the messages left out, so that a page is short only at an end of
+    /// the chat.
     pub async fn history_hiding(
         &self,
         chat_id: ChatId,
