@@ -231,6 +231,7 @@ async fn exercise(store: &Store, data: &DemoData) {
     assert!(!store.chats_of_user(reader, 50, 0).await.unwrap().is_empty());
     assert_eq!(store.hide_chat(chat, stranger).await.unwrap(), None);
     assert!(store.hide_chat(chat, reader).await.unwrap().is_some());
+    assert_eq!(store.hidden_from(chat, 1).await.unwrap(), [reader]);
     let hidden_chats = store.chats_of_user(reader, 50, 0).await.unwrap();
     assert!(hidden_chats.iter().all(|summary| summary.id != chat));
     let connection = ConnectionId(Uuid::now_v7());
@@ -346,7 +347,7 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 31] = [
+const EXPECTED: [&str; 32] = [
     "SET low_wrote = true",
     "adds_from_contacts_only = coalesce",
     "u.adds_from_contacts_only AND",
@@ -378,6 +379,7 @@ const EXPECTED: [&str; 31] = [
     "core_id IN (SELECT id FROM gone)",
     "d.user_low = $1 AND d.low_wrote",
     "SET last_seen_at = now()",
+    "cleared_seq >= $2",
 ];
 
 /// The plans of the notices: each statement's text and its plan.

@@ -287,13 +287,24 @@ fn tell(core: &Core, notice: &Notice, skip: Option<SessionId>) {
     core.sessions.deliver(&notice.users, skip, &notice.event);
 }
 
-/// Applies an edit or delete here.
+/// Applies an edit or delete here: told to the members who may see the
+/// message (not those who block its sender, nor those who hid the chat
+/// after it; the sender always, as the answer to the editing session).
 async fn tell_edit(core: &Core, record: &MessageRecord) {
     core.store.forget_cached(record.chat_id);
     let members = match core.membership.members(&core.store, record.chat_id).await {
         Ok(members) => audience(core, record.sender_id, members).await,
         Err(error) => return error.log(),
     };
+    let hidden = match core.store.hidden_from(record.chat_id, record.seq).await {
+        Ok(hidden) => hidden,
+        Err(error) => return error.log(),
+    };
+    let members: Vec<UserId> = members
+        .iter()
+        .copied()
+        .filter(|member| *member == record.sender_id || !hidden.contains(member))
+        .collect();
     core.sessions
         .deliver(&members, None, &convert::edit_event(record));
 }

@@ -60,6 +60,19 @@ impl Store {
         Ok(row.map(|row| row.get(0)))
     }
 
+    /// The members who hid the chat at or after `seq`: a change to that
+    /// message is no longer theirs to see (a range of the members' key).
+    pub async fn hidden_from(&self, chat_id: ChatId, seq: i64) -> Result<Vec<UserId>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT user_id FROM chat_members WHERE chat_id = $1 AND cleared_seq >= $2",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&chat_id, &seq]).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
     /// Creates the group's chat, its members, the group and its `user_groups`
     /// rows in one transaction: all of it or none.
     pub async fn create_group(&self, group: &GroupRecord, quota: GroupQuota) -> Result<()> {

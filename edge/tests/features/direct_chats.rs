@@ -160,7 +160,8 @@ async fn a_hidden_chat_leaves_the_hiders_devices_and_comes_back_with_the_next_me
     let mut other_client = stack.login(other).await;
     let (_, frame) = send_frame(other, chat, "before");
     other_client.send(frame).await;
-    assert_eq!(other_client.recv().await["type"], "message_ack");
+    let before = other_client.recv().await;
+    assert_eq!(before["type"], "message_ack");
     assert_eq!(phone.recv().await["text"], "before");
     let mut laptop = stack.login(hider).await;
 
@@ -189,6 +190,17 @@ async fn a_hidden_chat_leaves_the_hiders_devices_and_comes_back_with_the_next_me
     assert_eq!(done["type"], "sync_done", "{done}");
     assert_eq!(done["cursor"][chat.to_string()], 1);
 
+    // A change to a message the hider no longer has is not theirs either.
+    other_client
+        .send(
+            json!({"type": "edit_message", "client_id": uuid::Uuid::new_v4(),
+                     "message_id": before["id"], "text": "before, edited"}),
+        )
+        .await;
+    assert_eq!(other_client.recv().await["type"], "message_edited");
+    phone.expect_silence().await;
+    laptop.expect_silence().await;
+
     // The next message brings it back, with only what follows.
     let (_, frame) = send_frame(other, chat, "after");
     other_client.send(frame).await;
@@ -203,7 +215,10 @@ async fn a_hidden_chat_leaves_the_hiders_devices_and_comes_back_with_the_next_me
         .await;
     assert_eq!(status, 200);
     assert_eq!(page.as_array().unwrap().len(), 1, "{page}");
-    assert_eq!(stack.history_texts(other, chat).await, ["before", "after"]);
+    assert_eq!(
+        stack.history_texts(other, chat).await,
+        ["before, edited", "after"]
+    );
 
     // Only members hide; a group is hidden the same way, not left.
     let mut outsider = stack.login(&world.users[3]).await;
