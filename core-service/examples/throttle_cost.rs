@@ -4,6 +4,7 @@
 
 use core_service::auth::throttle::{Limits, Throttle};
 use core_service::email::Email;
+use core_service::redis_link::RedisLink;
 use std::time::{Duration, Instant};
 
 const LOGINS: u32 = 5000;
@@ -19,7 +20,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let throttles = [
         ("in memory", Throttle::local(limits)),
-        ("through Redis", Throttle::shared(limits, &url)?),
+        (
+            "through Redis",
+            Throttle::shared(limits, RedisLink::new(&url, None)?),
+        ),
     ];
     for (name, throttle) in throttles {
         // The first call connects.

@@ -35,6 +35,10 @@ pub struct CoreConfig {
     /// there); unset, each core counts in its own memory.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// CA certificates (PEM) that a `rediss://` Redis's certificate is
+    /// verified against; without it, the system's roots.
+    #[arg(long, env = "REDIS_CA_FILE", requires = "redis_url")]
+    pub redis_ca_file: Option<PathBuf>,
     /// NATS shared by the cores of a cluster (events between them: messages,
     /// receipts, groups, logouts); unset, a core is alone.
     #[arg(long, env = "NATS_URL")]
@@ -153,6 +157,7 @@ impl CoreConfig {
                 max_anonymous_sessions_per_link: self.max_anonymous_sessions_per_link,
             },
             redis_url: self.redis_url.clone(),
+            redis_ca_file: self.redis_ca_file.clone(),
             nats_url: self.nats_url.clone(),
             nats_subject: self.nats_subject.clone(),
             nats_access: self.cluster.nats_access()?,

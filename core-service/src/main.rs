@@ -172,6 +172,11 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
     println!("EDGE_SECRET: {edges}");
     println!("NATS credential: {:?}", settings.nats_access.credentials);
     core_service::bus_settings(&settings)?;
+    if let Some(url) = &settings.redis_url {
+        // Reads the CA file, and refuses one given for a plain redis:// URL.
+        core_service::redis_link::RedisLink::new(url, settings.redis_ca_file.as_deref())
+            .map_err(core_service::grpc::ServeError::Redis)?;
+    }
     if settings.edges.secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
     }

@@ -94,16 +94,16 @@ impl SendRate {
 
     /// Counted in the Redis at `url`, shared by every core of the cluster
     /// `cluster` (its bus subject).
-    pub fn shared(rate: Rate, url: &str, cluster: &str) -> redis::RedisResult<Self> {
+    pub fn shared(rate: Rate, redis: RedisLink, cluster: &str) -> Self {
         let shared = Shared {
-            redis: RedisLink::new(url)?,
+            redis,
             take: Script::new(TAKE),
             prefix: format!("messenger:send-rate:{{{cluster}}}:"),
         };
-        Ok(SendRate {
+        SendRate {
             shared: Some(shared),
             ..SendRate::local(rate)
-        })
+        }
     }
 
     /// Counts a message of `user`: `Ok` if it fits, else how long until

@@ -13,6 +13,7 @@ use crate::ids::{ChatId, CoreId, UserId};
 use crate::membership::MembershipCache;
 use crate::pace::Pace;
 use crate::presence::Presence;
+use crate::redis_link::RedisLink;
 use crate::send_rate::{Rate, SendRate};
 use crate::sessions::{Expiries, Links, Registry};
 use crate::store::Store;
@@ -146,6 +147,9 @@ pub struct Settings {
     /// The Redis that cores of one cluster share counts in (the login
     /// throttle); without it each core counts in its own memory.
     pub redis_url: Option<String>,
+    /// PEM certificates a `rediss://` Redis's certificate must chain to
+    /// (else the system's roots).
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// The NATS server the cores of one cluster exchange events over.
     pub nats_url: Option<String>,
     /// The subject they exchange them on.
@@ -174,6 +178,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             edges: EdgeSettings::default(),
             redis_url: None,
+            redis_ca_file: None,
             nats_url: None,
             nats_subject: crate::bus::DEFAULT_SUBJECT.to_owned(),
             nats_access: NatsAccess::default(),
@@ -250,6 +255,7 @@ impl Core {
             auth,
             edges,
             redis_url,
+            redis_ca_file,
             nats_url: _,
             nats_subject,
             nats_access: _,
@@ -259,18 +265,22 @@ impl Core {
             membership_ttl,
             presence_pace,
         } = settings;
-        let throttle = login_throttle(&auth, redis_url.as_deref())?;
-        let registrations = registration_throttle(&auth, redis_url.as_deref())?;
+        let redis = match redis_url.as_deref() {
+            Some(url) => Some(RedisLink::new(url, redis_ca_file.as_deref())?),
+            None => None,
+        };
+        let throttle = login_throttle(&auth, redis.as_ref());
+        let registrations = registration_throttle(&auth, redis.as_ref());
         let id = CoreId::random();
-        let presence = match redis_url.as_deref() {
-            Some(url) => Presence::shared(id, url, &nats_subject)?,
+        let presence = match &redis {
+            Some(redis) => Presence::shared(id, redis.clone(), &nats_subject),
             None => Presence::local(id),
         }
         .with_pace(presence_pace);
         let searches = Pace::new(limits.searches_per_minute, SEARCH_WINDOW);
         let rate = Rate::new(limits.messages_per_second, limits.message_burst);
-        let send_rate = match redis_url.as_deref() {
-            Some(url) => SendRate::shared(rate, url, &nats_subject)?,
+        let send_rate = match redis {
+            Some(redis) => SendRate::shared(rate, redis, &nats_subject),
             None => SendRate::local(rate),
         };
         Ok(Core {
@@ -303,38 +313,29 @@ impl Core {
 }
 
 /// The login throttle: shared through Redis when there is one.
-fn login_throttle(
-    auth: &AuthSettings,
-    redis_url: Option<&str>,
-) -> Result<Throttle, redis::RedisError> {
+fn login_throttle(auth: &AuthSettings, redis: Option<&RedisLink>) -> Throttle {
     let limits = throttle::Limits {
         per_account: auth.max_login_failures,
         per_address: auth.max_login_failures_per_address,
         window: auth.login_failure_window,
     };
-    throttle_with(limits, redis_url)
+    throttle_with(limits, redis)
 }
 
 /// The registration throttle: every registration counts against its
 /// address (and its email), whether it succeeds or not.
-fn registration_throttle(
-    auth: &AuthSettings,
-    redis_url: Option<&str>,
-) -> Result<Throttle, redis::RedisError> {
+fn registration_throttle(auth: &AuthSettings, redis: Option<&RedisLink>) -> Throttle {
     let limits = throttle::Limits {
         per_account: auth.max_registrations_per_address,
         per_address: auth.max_registrations_per_address,
         window: auth.registration_window,
     };
-    Ok(throttle_with(limits, redis_url)?.named("registration:"))
+    throttle_with(limits, redis).named("registration:")
 }
 
-fn throttle_with(
-    limits: throttle::Limits,
-    redis_url: Option<&str>,
-) -> Result<Throttle, redis::RedisError> {
-    match redis_url {
-        Some(url) => Throttle::shared(limits, url),
-        None => Ok(Throttle::local(limits)),
+fn throttle_with(limits: throttle::Limits, redis: Option<&RedisLink>) -> Throttle {
+    match redis {
+        Some(redis) => Throttle::shared(limits, redis.clone()),
+        None => Throttle::local(limits),
     }
 }

@@ -377,7 +377,7 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
-    #[error("invalid REDIS_URL: {0}")]
+    #[error("invalid REDIS_URL or REDIS_CA_FILE: {0}")]
     Redis(redis::RedisError),
     #[error("cannot connect to NATS (NATS_URL): {0}")]
     Bus(crate::bus::BusError),

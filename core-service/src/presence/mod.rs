@@ -25,6 +25,7 @@
 mod shared;
 
 use crate::ids::{CoreId, UserId};
+use crate::redis_link::RedisLink;
 use chrono::{DateTime, Utc};
 use shared::SharedPresence;
 use std::collections::HashMap;
@@ -212,11 +213,11 @@ impl Presence {
 
     /// Presence shared through the Redis at `url` with every core of the
     /// cluster `cluster` (its bus subject: one Redis may serve several).
-    pub fn shared(core: CoreId, url: &str, cluster: &str) -> Result<Self, redis::RedisError> {
-        Ok(Presence {
-            shared: Some(SharedPresence::new(url, cluster)?),
+    pub fn shared(core: CoreId, redis: RedisLink, cluster: &str) -> Self {
+        Presence {
+            shared: Some(SharedPresence::new(redis, cluster)),
             ..Presence::local(core)
-        })
+        }
     }
 
     /// A session of `user` started on this core; `CameOnline` if it is the

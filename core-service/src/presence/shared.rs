@@ -83,14 +83,14 @@ pub struct SharedPresence {
 }
 
 impl SharedPresence {
-    pub fn new(url: &str, cluster: &str) -> RedisResult<Self> {
-        Ok(SharedPresence {
-            redis: RedisLink::new(url)?,
+    pub fn new(redis: RedisLink, cluster: &str) -> Self {
+        SharedPresence {
+            redis,
             prefix: format!("messenger:presence:{{{cluster}}}:"),
             change: Script::new(CHANGE),
             online: Script::new(ONLINE),
             remove_cores: Script::new(REMOVE_CORES),
-        })
+        }
     }
 
     /// Adds `delta` to `core`'s count of `user`; how many other cores have

@@ -11,6 +11,7 @@ mod presence;
 mod revocation;
 mod send_rate;
 mod throttle;
+mod tls;
 mod trust;
 
 use core_service::demo_data::generate::{Sizes, generate};
@@ -22,6 +23,11 @@ use tokio::sync::watch;
 
 pub(crate) fn nats_url() -> String {
     std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// A link to the Redis at `url`, without TLS.
+pub(crate) fn redis_link(url: &str) -> core_service::redis_link::RedisLink {
+    core_service::redis_link::RedisLink::new(url, None).unwrap()
 }
 
 pub(crate) fn redis_url() -> String {

@@ -166,8 +166,8 @@ async fn a_gone_core_takes_its_devices_with_it() {
     require_redis().await;
     let cluster = format!("test-{}", uuid::Uuid::new_v4().simple());
     let (killed, alive) = (CoreId::random(), CoreId::random());
-    let on_killed = Presence::shared(killed, &redis_url(), &cluster).unwrap();
-    let on_alive = Presence::shared(alive, &redis_url(), &cluster).unwrap();
+    let on_killed = Presence::shared(killed, crate::redis_link(&redis_url()), &cluster);
+    let on_alive = Presence::shared(alive, crate::redis_link(&redis_url()), &cluster);
     let (both, only_killed) = (UserId::random(), UserId::random());
     assert_eq!(on_killed.arrived(both).await, Some(Change::CameOnline));
     assert_eq!(on_alive.arrived(both).await, None, "already online");
@@ -194,7 +194,7 @@ async fn counts_lost_by_redis_are_written_again_at_the_next_beat() {
     require_redis().await;
     let cluster = format!("test-{}", uuid::Uuid::new_v4().simple());
     let core = CoreId::random();
-    let presence = Presence::shared(core, &redis_url(), &cluster).unwrap();
+    let presence = Presence::shared(core, crate::redis_link(&redis_url()), &cluster);
     let user = UserId::random();
     presence.arrived(user).await;
     // As after a Redis restart: the cluster's keys are gone.
@@ -260,13 +260,13 @@ async fn presence_is_shared_through_a_redis_that_asks_for_a_password() {
     crate::events::until_listening(port).await;
     let cluster = format!("test-{}", uuid::Uuid::new_v4().simple());
     let url = format!("redis://:{password}@127.0.0.1:{port}");
-    let presence = Presence::shared(CoreId::random(), &url, &cluster).unwrap();
+    let presence = Presence::shared(CoreId::random(), crate::redis_link(&url), &cluster);
     let user = UserId::random();
     assert_eq!(presence.arrived(user).await, Some(Change::CameOnline));
-    let other = Presence::shared(CoreId::random(), &url, &cluster).unwrap();
+    let other = Presence::shared(CoreId::random(), crate::redis_link(&url), &cluster);
     assert_eq!(other.online(&[user]).await.unwrap(), [true]);
 
     let guess = format!("redis://:guess@127.0.0.1:{port}");
-    let outsider = Presence::shared(CoreId::random(), &guess, &cluster).unwrap();
+    let outsider = Presence::shared(CoreId::random(), crate::redis_link(&guess), &cluster);
     assert!(outsider.online(&[user]).await.is_err(), "no guessing");
 }

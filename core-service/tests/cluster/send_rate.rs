@@ -25,7 +25,7 @@ fn slow_cluster_settings() -> Settings {
     }
 }
 
-fn send(client_id: &str, sender: Uuid, chat: Uuid, text: &str) -> Operation {
+pub(crate) fn send(client_id: &str, sender: Uuid, chat: Uuid, text: &str) -> Operation {
     Operation::SendMessage(pb::SendMessage {
         client_id: client_id.to_owned(),
         sender_id: sender.to_string(),
@@ -36,7 +36,7 @@ fn send(client_id: &str, sender: Uuid, chat: Uuid, text: &str) -> Operation {
 
 /// The answer to a session's own operation, past the messages its user's
 /// other devices send.
-async fn answer(session: &mut Session) -> Event {
+pub(crate) async fn answer(session: &mut Session) -> Event {
     loop {
         match session.next().await {
             Event::Message(_) => {}
@@ -111,7 +111,11 @@ async fn a_users_devices_on_two_cores_share_one_rate() {
 
 #[tokio::test]
 async fn without_redis_a_core_counts_in_its_own_memory() {
-    let rate = SendRate::shared(Rate::new(1, 2), "redis://127.0.0.1:1", "test").unwrap();
+    let rate = SendRate::shared(
+        Rate::new(1, 2),
+        crate::redis_link("redis://127.0.0.1:1"),
+        "test",
+    );
     let user = UserId(Uuid::new_v4());
     assert!(rate.take(user).await.is_ok());
     assert!(rate.take(user).await.is_ok());

@@ -4,6 +4,7 @@
 
 use crate::{Cluster, redis_url, require_redis};
 use core_service::auth::throttle::{Limits, Throttle};
+use core_service::redis_link::RedisLink;
 use messenger_proto::v1::Login;
 use messenger_proto::v1::messenger_client::MessengerClient;
 use std::sync::Arc;
@@ -21,8 +22,8 @@ async fn two_cores() -> (Throttle, Throttle) {
     require_redis().await;
     let url = redis_url();
     (
-        Throttle::shared(LIMITS, &url).unwrap(),
-        Throttle::shared(LIMITS, &url).unwrap(),
+        Throttle::shared(LIMITS, crate::redis_link(&url)),
+        Throttle::shared(LIMITS, crate::redis_link(&url)),
     )
 }
 
@@ -87,8 +88,8 @@ async fn a_success_clears_the_account_on_every_core_and_spares_the_fresh_account
         ..LIMITS
     };
     let (a_low, b_low) = (
-        Throttle::shared(limits, &redis_url()).unwrap(),
-        Throttle::shared(limits, &redis_url()).unwrap(),
+        Throttle::shared(limits, crate::redis_link(&redis_url())),
+        Throttle::shared(limits, crate::redis_link(&redis_url())),
     );
     for _ in 0..2 {
         a_low.begin(&email, Some(&address)).await.unwrap();
@@ -108,7 +109,7 @@ async fn a_success_clears_the_account_on_every_core_and_spares_the_fresh_account
 #[tokio::test]
 async fn a_redis_that_is_down_never_blocks_a_login_and_the_core_still_counts() {
     // Nothing listens on port 1.
-    let throttle = Throttle::shared(LIMITS, "redis://127.0.0.1:1").unwrap();
+    let throttle = Throttle::shared(LIMITS, crate::redis_link("redis://127.0.0.1:1"));
     let email = fresh_account();
     for _ in 0..LIMITS.per_account {
         let started = std::time::Instant::now();
@@ -116,7 +117,7 @@ async fn a_redis_that_is_down_never_blocks_a_login_and_the_core_still_counts() {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
     assert!(throttle.begin(&email, None).await.is_err());
-    assert!(Throttle::shared(LIMITS, "not a url").is_err());
+    assert!(RedisLink::new("not a url", None).is_err());
 }
 
 /// Demo data with a user of a fresh email (Redis outlives a test run: an

@@ -22,6 +22,7 @@ pub mod local;
 pub mod shared;
 
 use crate::email::Email;
+use crate::redis_link::RedisLink;
 use local::LocalThrottle;
 use shared::SharedThrottle;
 use std::time::Duration;
@@ -95,13 +96,13 @@ impl Throttle {
 
     /// A throttle counting in the Redis at `url`, shared with every core
     /// that uses the same Redis.
-    pub fn shared(limits: Limits, url: &str) -> Result<Self, redis::RedisError> {
+    pub fn shared(limits: Limits, redis: RedisLink) -> Self {
         let limits = limits.at_least_one();
-        Ok(Throttle {
+        Throttle {
             name: "",
             local: LocalThrottle::new(limits),
-            shared: Some(SharedThrottle::new(limits, url)?),
-        })
+            shared: Some(SharedThrottle::new(limits, redis)),
+        }
     }
 
     /// The same throttle counting under `name` (logins count under none).

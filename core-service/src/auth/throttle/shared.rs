@@ -73,13 +73,13 @@ pub struct SharedThrottle {
 }
 
 impl SharedThrottle {
-    pub fn new(limits: Limits, url: &str) -> RedisResult<Self> {
-        Ok(SharedThrottle {
+    pub fn new(limits: Limits, redis: RedisLink) -> Self {
+        SharedThrottle {
             limits,
-            redis: RedisLink::new(url)?,
+            redis,
             begin: Script::new(BEGIN),
             succeeded: Script::new(SUCCEEDED),
-        })
+        }
     }
 
     /// Counts `attempt` (`Ok(Ok(()))`) or says how long to wait (`Ok(Err)`).
