@@ -1,6 +1,8 @@
 //! Lists the migrations of `sql/` for `store::migrate`: every file named
 //! `NNNN_name.sql` is one migration, version `NNNN`, embedded in the binary.
-//! Adding a migration is adding a file.
+//! Adding a migration is adding a file. Likewise the SQL functions of
+//! `sql/functions/`: `name.sql` holds the function `name`, applied again
+//! whenever its text changes.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -39,7 +41,38 @@ fn main() {
         );
     }
     list.push(']');
-    let out =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("migrations.rs");
-    std::fs::write(out, list).expect("OUT_DIR is writable");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).to_owned();
+    std::fs::write(out.join("migrations.rs"), list).expect("OUT_DIR is writable");
+    std::fs::write(
+        out.join("functions.rs"),
+        functions(&folder.join("functions")),
+    )
+    .expect("OUT_DIR is writable");
+}
+
+/// The list of the function files in `folder`, by name.
+fn functions(folder: &Path) -> String {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
+        .expect("the sql/functions folder is readable")
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .expect("UTF-8 names");
+            let full = path.canonicalize().expect("an existing file");
+            (name.to_owned(), full.display().to_string())
+        })
+        .collect();
+    files.sort();
+    let mut list = String::from("&[\n");
+    for (name, path) in &files {
+        let _ = writeln!(
+            list,
+            "    Function {{ name: {name:?}, sql: include_str!({path:?}) }},"
+        );
+    }
+    list.push(']');
+    list
 }

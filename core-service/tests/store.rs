@@ -42,6 +42,47 @@ async fn migrations_are_recorded_and_running_them_again_does_nothing() {
     assert_eq!(recorded, migration_files());
 }
 
+/// The files of `sql/functions/`.
+fn function_files() -> i64 {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql/functions");
+    i64::try_from(std::fs::read_dir(folder).unwrap().count()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_whose_text_changed_is_applied_again_at_start() {
+    let db = TestDatabase::create().await;
+    let recorded = db.count("SELECT count(*) FROM schema_functions").await;
+    assert_eq!(recorded, function_files());
+    let definition = "SELECT pg_get_functiondef('record_direct_chats'::regproc)";
+    let client = db.store().connection().await.unwrap();
+    let original: String = client.query_one(definition, &[]).await.unwrap().get(0);
+
+    // Another text was applied (as by an older build): the file's comes back.
+    client
+        .batch_execute(
+            "CREATE OR REPLACE FUNCTION record_direct_chats(p_chats uuid[]) RETURNS void
+             LANGUAGE sql AS $$ SELECT $$;
+             UPDATE schema_functions SET checksum = 'older' WHERE name = 'record_direct_chats'",
+        )
+        .await
+        .unwrap();
+    migrate::run(&db.store()).await.unwrap();
+    let now: String = client.query_one(definition, &[]).await.unwrap().get(0);
+    assert_eq!(now, original);
+
+    // The same text is not applied twice.
+    client
+        .batch_execute(
+            "CREATE OR REPLACE FUNCTION record_direct_chats(p_chats uuid[]) RETURNS void
+             LANGUAGE sql AS $$ SELECT $$;",
+        )
+        .await
+        .unwrap();
+    migrate::run(&db.store()).await.unwrap();
+    let kept: String = client.query_one(definition, &[]).await.unwrap().get(0);
+    assert_ne!(kept, original, "a recorded text is not applied again");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_started_at_once_by_several_processes_apply_once() {
     let db = TestDatabase::create().await;

@@ -1,9 +1,15 @@
 //! Schema migrations: the plain `.sql` files of `sql/`, applied in order at
-//! start-up and recorded in `schema_migrations`.
+//! start-up and recorded in `schema_migrations`; then the SQL functions of
+//! `sql/functions/`, each applied again whenever its text changed (recorded
+//! in `schema_functions`), so that changing a function is a diff of its
+//! file rather than a new migration restating it whole.
 //!
 //! A PostgreSQL advisory lock serialises concurrent starts, so two processes
 //! starting at once apply each migration exactly once. A migration that was
 //! edited after it was applied is refused rather than silently skipped.
+//! Functions are applied after every migration: a migration that needs a
+//! function's newer text while it runs, or changes its signature (which
+//! `CREATE OR REPLACE` cannot), drops or defines it itself.
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -18,6 +24,15 @@ struct Migration {
 /// Every migration, oldest first: the files of `sql/`, listed by
 /// `build.rs`.
 const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// One function file: `CREATE OR REPLACE FUNCTION name…`.
+struct Function {
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every function file, by name (listed by `build.rs`).
+const FUNCTIONS: &[Function] = include!(concat!(env!("OUT_DIR"), "/functions.rs"));
 
 /// An arbitrary constant naming this project's migration lock.
 const MIGRATION_LOCK: i64 = 0x6d65_7373_656e_6700;
@@ -47,10 +62,16 @@ async fn apply_locked(client: &mut deadpool_postgres::Object) -> Result<usize> {
                  name       text NOT NULL,
                  checksum   text NOT NULL,
                  applied_at timestamptz NOT NULL DEFAULT now()
+             );
+             CREATE TABLE IF NOT EXISTS schema_functions (
+                 name       text PRIMARY KEY,
+                 checksum   text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
              )",
         )
         .await?;
     let applied = apply_pending(client).await?;
+    apply_functions(client).await?;
     if applied > 0 {
         // A migration can create, fill or rewrite tables; the planner should
         // not wait for autovacuum (which may be off) to learn their sizes.
@@ -98,6 +119,34 @@ async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> 
     Ok(applied)
 }
 
+/// Applies each function whose text is not the one last applied.
+async fn apply_functions(client: &mut deadpool_postgres::Object) -> Result<()> {
+    for function in FUNCTIONS {
+        let checksum = checksum(function.sql);
+        let row = client
+            .query_opt(
+                "SELECT 1 FROM schema_functions WHERE name = $1 AND checksum = $2",
+                &[&function.name, &checksum],
+            )
+            .await?;
+        if row.is_some() {
+            continue;
+        }
+        let transaction = client.transaction().await?;
+        transaction.batch_execute(function.sql).await?;
+        transaction
+            .execute(
+                "INSERT INTO schema_functions (name, checksum) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET checksum = $2, applied_at = now()",
+                &[&function.name, &checksum],
+            )
+            .await?;
+        transaction.commit().await?;
+        tracing::info!(name = function.name, "applied function");
+    }
+    Ok(())
+}
+
 /// FNV-1a of the file's text: enough to notice an edited migration.
 fn checksum(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
@@ -117,6 +166,17 @@ mod tests {
         }
         assert_ne!(checksum("a"), checksum("b"));
         assert_eq!(checksum("a"), checksum("a"));
+    }
+
+    #[test]
+    fn each_function_file_defines_the_function_it_is_named_after() {
+        assert!(!FUNCTIONS.is_empty());
+        for function in FUNCTIONS {
+            let head = format!("CREATE OR REPLACE FUNCTION {}(", function.name);
+            let heads = function.sql.matches("CREATE OR REPLACE FUNCTION").count();
+            assert!(function.sql.contains(&head), "{}", function.name);
+            assert_eq!(heads, 1, "one function in {}.sql", function.name);
+        }
     }
 
     #[test]

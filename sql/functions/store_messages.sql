@@ -1,0 +1,65 @@
+-- Stores a batch of messages, each in its chat's turn: locks the chats (in
+-- id order, so two batches never wait on each other in a circle), answers a
+-- retried (sender, client id) with the message already stored, numbers the
+-- new ones after each chat's last seq, and stores nothing from a sender who
+-- is not a member of the chat when its turn comes (the database decides
+-- membership). One row per input position, in input order by `ord`.
+CREATE OR REPLACE FUNCTION store_messages(p_ids uuid[], p_chat_ids uuid[], p_sender_ids uuid[],
+                                          p_client_ids uuid[], p_texts text[])
+RETURNS TABLE (ord bigint, id uuid, chat_id uuid, seq bigint, stored_at timestamptz, created boolean)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM 1 FROM chats c WHERE c.id = ANY (p_chat_ids) ORDER BY c.id FOR UPDATE;
+    -- A new statement, so it sees what the batches before this one committed.
+    RETURN QUERY
+    WITH input AS (
+        SELECT i.ord, i.id, i.chat_id, i.sender_id, i.client_id, i.text,
+               -- the first position of this sender and client id in the batch
+               min(i.ord) OVER (PARTITION BY i.sender_id, i.client_id) AS first_ord
+        FROM unnest(p_ids, p_chat_ids, p_sender_ids, p_client_ids, p_texts)
+             WITH ORDINALITY AS i (id, chat_id, sender_id, client_id, text, ord)
+    ),
+    stored AS (
+        SELECT i.ord, m.id, m.chat_id, m.seq, m.timestamp
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT m.id, m.chat_id, m.seq, m.timestamp FROM messages m
+            WHERE m.sender_id = i.sender_id AND m.client_id = i.client_id
+            LIMIT 1
+        ) m
+    ),
+    fresh AS (
+        SELECT i.*, c.last_seq + row_number() OVER (PARTITION BY i.chat_id ORDER BY i.ord) AS seq
+        FROM input i
+        CROSS JOIN LATERAL (
+            SELECT c.last_seq FROM chats c WHERE c.id = i.chat_id LIMIT 1
+        ) c
+        WHERE i.ord = i.first_ord
+          AND NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = i.ord)
+          AND EXISTS (
+              SELECT 1 FROM chat_members cm
+              WHERE cm.chat_id = i.chat_id AND cm.user_id = i.sender_id
+          )
+    ),
+    inserted AS (
+        INSERT INTO messages (id, chat_id, sender_id, client_id, text, seq)
+        SELECT f.id, f.chat_id, f.sender_id, f.client_id, f.text, f.seq FROM fresh f
+    ),
+    numbered AS (
+        UPDATE chats c SET last_seq = top.seq
+        FROM (SELECT f.chat_id, max(f.seq) AS seq FROM fresh f GROUP BY f.chat_id) top
+        WHERE c.id = top.chat_id
+    )
+    SELECT f.ord, f.id, f.chat_id, f.seq, now(), true FROM fresh f
+    UNION ALL
+    SELECT s.ord, s.id, s.chat_id, s.seq, s.timestamp, false FROM stored s
+    UNION ALL
+    SELECT i.ord, f.id, f.chat_id, f.seq, now(), false
+    FROM input i
+    JOIN fresh f ON f.ord = i.first_ord
+    WHERE i.ord > i.first_ord;
+END
+$$;
