@@ -8,7 +8,7 @@
 //! their own in front of it: what is tested is the core's side (the
 //! handshake, the verification, the counts going through).
 
-use crate::events::{Session, free_port, group_of_four, until_listening};
+use crate::events::{Session, free_port, group_of_four};
 use crate::send_rate::{answer, send};
 use crate::{Cluster, cluster_settings, redis_url};
 use core_service::bus::access::{NatsAccess, NatsCredentials, NatsTls};
@@ -115,6 +115,36 @@ async fn nats_over_tls(
     Process::start(command, "nats-server (is it installed?)")
 }
 
+/// [`nats_over_tls`] on free ports; its port. A port found free may be
+/// taken by another test before the server binds it, so a server that does
+/// not listen in time is started again on others.
+async fn started_nats_over_tls(
+    password: &str,
+    authority: &Authority,
+    server: &Identity,
+) -> (Process, u16) {
+    for _ in 0..3 {
+        let port = free_port().await;
+        let mut nats = nats_over_tls(port, password, authority, server).await;
+        if listens_within(port, Duration::from_secs(5)).await {
+            return (nats, port);
+        }
+        nats.kill();
+    }
+    panic!("nats-server did not start over TLS");
+}
+
+async fn listens_within(port: u16, patience: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + patience;
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// A TLS endpoint with `server`'s certificate in front of the machine's
 /// Redis; its port.
 async fn tls_in_front_of_redis(server: &Identity) -> u16 {
@@ -198,9 +228,7 @@ async fn nats_lets_in_only_a_core_with_a_certificate_of_the_clusters_authority()
     let stranger = Authority::new();
     let forged = stranger.issue("forged", &["core"]);
     let password = Uuid::new_v4().simple().to_string();
-    let port = free_port().await;
-    let _nats = nats_over_tls(port, &password, &authority, &server).await;
-    until_listening(port).await;
+    let (_nats, port) = started_nats_over_tls(&password, &authority, &server).await;
     let url = format!("tls://127.0.0.1:{port}");
 
     let trusted = core_access(&password, &authority.certificate, Some(&core));
@@ -252,9 +280,7 @@ async fn two_cores_share_events_and_counts_over_tls_only() {
     let redis_server = authority.issue("redis", &["localhost", "127.0.0.1"]);
     let core = authority.issue("core", &["core"]);
     let password = Uuid::new_v4().simple().to_string();
-    let nats_port = free_port().await;
-    let _nats = nats_over_tls(nats_port, &password, &authority, &nats_server).await;
-    until_listening(nats_port).await;
+    let (_nats, nats_port) = started_nats_over_tls(&password, &authority, &nats_server).await;
     let redis_port = tls_in_front_of_redis(&redis_server).await;
 
     let subject = format!("messenger.{}.events", Uuid::new_v4().simple());
