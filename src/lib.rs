@@ -6,6 +6,12 @@
 //! [`v1::messenger_client::MessengerClient`]. The `Session` stream and the
 //! `EdgeLink` deliveries carry [`SharedEvent`]s, which are `ServerEvent`s
 //! on the wire.
+//!
+//! Beside [`v1`]: `shared_event` (an event encoded once for many
+//! sessions), [`codec`] (prost with small buffers, for every RPC),
+//! [`timestamp`] (times on the wire and in the protocol's text), `address`
+//! (client addresses as the per-address limits count them: IPv6 by /64) and
+//! `edge_secret` (the secret the edges present to the cores).
 
 /// Version 1 of the `messenger.v1` package.
 // Generated code: its length is the generator's.

@@ -1,28 +1,40 @@
 //! The messenger core: owns accounts, chats, messages, receipts and who is
 //! connected where, and serves them over gRPC (`proto/`).
 //!
+//! Its modules, in their layers (`docs/architecture.md`, "Layers"), top
+//! first:
+//!
 //! - [`grpc`]: the `Messenger` service (session streams, history, login
-//!   check), plus health and reflection.
+//!   check), plus health and reflection; [`config`]: the settings read at
+//!   start; [`demo_data`]: the `fake_data.json` loader (the shape and
+//!   generator are the `demo-data` crate's); `testing` (with the `testing`
+//!   feature, for tests only): a throw-away database per test.
 //! - [`commands`]: one module per client operation (a session's, history,
-//!   chat lists).
-//! - [`convert`]: stored records into the contract's protobuf messages.
-//! - [`ids`]: the id types (`UserId`, `ChatId`, …).
-//! - [`sessions`]: the registry of live sessions and delivery to them.
+//!   chat lists); [`cores`]: this core among the cores that serve its
+//!   database, and what a stopped or vanished one leaves behind.
+//! - [`accounts`]: registration, credentials, login sessions, OAuth tokens.
+//! - [`events`]: what happened, told to the sessions it concerns here and
+//!   to the other cores.
+//! - [`state`]: the [`state::Core`] every operation works on, and the
+//!   settings and limits it is made with.
+//! - [`auth`]: passwords, tokens, the token cache, login throttling;
+//!   [`blocks`]: the cache of who blocks whom that fan-out filters by;
+//!   [`bus`]: the cores' events over NATS, sealed; [`convert`]: stored
+//!   records into the contract's protobuf messages; [`lines`]: each chat's
+//!   line, which hands its messages to sessions in `seq` order, once.
 //! - [`membership`]: the cache of chat members used on every send;
-//!   [`blocks`]: the cache of who blocks whom that fan-out filters by.
+//!   [`sessions`]: the registry of live sessions and delivery to them.
+//! - [`store`]: PostgreSQL (all SQL lives here) and the migrations;
+//!   [`local_db`]: the embedded default PostgreSQL cluster; [`pace`]: an
+//!   in-memory rate per key.
+//! - [`email`]: e-mail addresses in their one spelling; [`text`]: what
+//!   client text may contain (no control characters); [`error`]: the one
+//!   error type and its mapping to gRPC statuses.
 //! - [`presence`]: who is online, counted per core and (in a cluster) in
-//!   Redis; [`redis_link`]: the lazily made Redis connection it and the
-//!   login throttle use; [`send_rate`]: how fast one user may send.
-//! - [`store`]: PostgreSQL (all SQL lives here) and the migrations.
-//! - [`accounts`]: registration, login sessions, OAuth tokens.
-//! - [`auth`]: passwords, tokens, the token cache, login throttling.
-//! - [`demo_data`]: the `fake_data.json` loader (the shape and generator
-//!   are the `demo-data` crate's).
-//! - [`local_db`]: the embedded default PostgreSQL cluster.
-//! - [`text`]: what client text may contain (no control characters);
-//!   [`email`]: e-mail addresses in their one spelling.
-//! - `testing` (with the `testing` feature, for tests only): a throw-away
-//!   database per test, for this crate's tests and the edge's.
+//!   Redis; [`send_rate`]: how fast one user may send; [`redis_link`]: the
+//!   lazily made Redis connection they and the login throttle share.
+//! - [`ids`]: the id types (`UserId`, `ChatId`, …); [`telemetry`]: the
+//!   metrics the core records.
 
 pub mod accounts;
 pub mod auth;
@@ -38,6 +50,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod ids;
+pub mod lines;
 pub mod local_db;
 pub mod membership;
 pub mod pace;

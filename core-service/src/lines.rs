@@ -6,7 +6,7 @@
 //! two cores' events can cross, and a bus event can be lost. Every message
 //! therefore passes through here before it is delivered: a chat's messages
 //! leave in `seq` order, each exactly once, and what is missing is fetched
-//! from the database (see [`super::catch_up`]), which holds every message
+//! from the database (see [`crate::events`], its catch-up), which holds every message
 //! without gaps.
 //!
 //! A chat's line starts with its first message since the core started (or

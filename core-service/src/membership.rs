@@ -26,25 +26,15 @@
 use crate::error::Result;
 use crate::ids::{ChatId, UserId};
 use crate::store::Store;
+pub use crate::store::records::{Members, Membership};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
-
-/// The members of one chat.
-pub type Members = Arc<[UserId]>;
 
 /// How long a chat's members are used before they are read again, unless
 /// configured otherwise: the longest a core that missed an event about a
 /// chat delivers to its old members or withholds from its new ones.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
-
-/// A chat's members as of one version of them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Membership {
-    pub chat: ChatId,
-    pub version: i64,
-    pub members: Members,
-}
 
 /// What is known of one chat.
 struct Entry {

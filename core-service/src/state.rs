@@ -7,9 +7,8 @@ use crate::blocks::BlockCache;
 use crate::bus::Bus;
 use crate::bus::access::NatsAccess;
 use crate::bus::seal::ClusterSecret;
-use crate::commands::search_users::SEARCH_WINDOW;
-use crate::events::order::ChatOrder;
 use crate::ids::{ChatId, CoreId, UserId};
+use crate::lines::ChatOrder;
 use crate::membership::MembershipCache;
 use crate::pace::Pace;
 use crate::presence::Presence;
@@ -137,6 +136,12 @@ impl Default for EdgeSettings {
         }
     }
 }
+
+/// How often one user's typing in one chat is passed on at most; clients
+/// repeat `typing` about this often while the user types.
+pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
+/// The window of `Limits::searches_per_minute`.
+pub const SEARCH_WINDOW: Duration = Duration::from_secs(60);
 
 /// All settings of a core.
 #[derive(Debug, Clone)]
@@ -302,7 +307,7 @@ impl Core {
             auth,
             edges,
             tokens: TokenCache::default(),
-            typing: Pace::new(1, crate::commands::typing::TYPING_INTERVAL),
+            typing: Pace::new(1, TYPING_INTERVAL),
             searches,
             send_rate,
             tasks: tokio_util::task::TaskTracker::new(),

@@ -2,13 +2,21 @@
 //! the REST calls (`/history/…`, `/openapi.json`, `/docs`) into calls to the
 //! core's gRPC API. It keeps no business state.
 //!
-//! - [`ws`]: WebSocket sessions, client frame parsing, JSON ⇄ protobuf.
-//! - [`http`]: REST endpoints and the API documentation.
-//! - [`recover`] and [`error`]: the one mapping of errors to HTTP;
-//!   [`headers`]: the security headers of every response.
-//! - [`core_client`]: the self-healing connections to the cores.
-//! - [`server`]: the HTTP server (timeouts, connection caps); [`tls`]: its
-//!   optional TLS.
+//! Its modules, in their layers (`docs/architecture.md`, "Layers"), top
+//! first:
+//!
+//! - [`recover`]: the one mapping of errors to HTTP.
+//! - [`ws`]: WebSocket sessions, client frame parsing, JSON ⇄ protobuf;
+//!   [`http`]: the REST endpoints and the API documentation.
+//! - [`openapi`]: the routes and the OpenAPI document made from them.
+//! - [`auth`]: credentials on requests, passed on to the core.
+//! - [`server`]: the HTTP server (timeouts, connection caps).
+//! - [`config`]: the settings; [`core_client`]: the self-healing
+//!   connections to the cores; [`error`]: the edge's error type;
+//!   [`headers`]: the security headers of every response; [`hosts`]: the
+//!   optional Host allow-list; [`json`]: JSON objects REST and WebSocket
+//!   share; [`origin`]: the edge's own origin; [`telemetry`]: its metrics;
+//!   [`tls`]: its optional TLS; [`web`]: the web client's files.
 
 pub mod auth;
 pub mod config;
@@ -17,6 +25,7 @@ pub mod error;
 pub mod headers;
 pub mod hosts;
 pub mod http;
+pub mod json;
 pub mod openapi;
 pub mod origin;
 pub mod recover;

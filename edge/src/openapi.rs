@@ -35,7 +35,7 @@ use warp::{Filter, Rejection};
         crate::http::history::HistoryMessage,
         crate::http::chats::ChatSummary,
         crate::http::connections::Connection,
-        crate::http::presence::Presence,
+        crate::json::Presence,
         crate::http::oauth::TokenForm,
         crate::http::oauth::TokenResponse,
     )),

@@ -10,12 +10,9 @@ use crate::email::Email;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::state::Core;
-use std::time::Duration;
 
 /// Longest query, in characters (an email address is at most 254).
 pub const MAX_QUERY_CHARS: usize = 254;
-/// The window of `Limits::searches_per_minute`.
-pub const SEARCH_WINDOW: Duration = Duration::from_secs(60);
 
 /// A page of the people `user` may find with `query`: ids and names, by
 /// name (`limit` as in history: none given is the default page size).

@@ -8,18 +8,14 @@ use crate::events;
 use crate::ids::UserId;
 use crate::state::Core;
 use messenger_proto::v1::{Typing, TypingNotice, server_event::Event};
-use std::time::Duration;
 
-/// How often one user's typing in one chat is passed on at most; clients
-/// repeat `typing` about this often while the user types.
-pub const TYPING_INTERVAL: Duration = Duration::from_secs(3);
 /// How long a client shows a `typing` notice unless another comes: two
 /// intervals, so one lost notice does not make it flicker.
 const TYPING_SHOWN_MS: u32 = 6_000;
 
 /// Tells the other members' sessions, on every core, that the user is
 /// typing. Nothing is stored and nothing answers: a notice within
-/// [`TYPING_INTERVAL`] of the last one passed on is dropped.
+/// [`crate::state::TYPING_INTERVAL`] of the last one passed on is dropped.
 pub async fn run(core: &Core, session: &mut SessionState, typing: Typing) -> Result<()> {
     let user = session.user()?;
     let chat = parse_uuid("chat_id", &typing.chat_id)?;
@@ -31,7 +27,7 @@ pub async fn run(core: &Core, session: &mut SessionState, typing: Typing) -> Res
     if core.typing.take((user, chat)).is_err() {
         return Ok(());
     }
-    let members = events::audience(core, user, members).await;
+    let members = events::fanout::audience(core, user, members).await;
     let others: Vec<UserId> = members.iter().copied().filter(|m| *m != user).collect();
     let notice = TypingNotice {
         chat_id: typing.chat_id,

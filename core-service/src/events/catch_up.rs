@@ -12,9 +12,9 @@
 //!   between its commit and its event, when no later message shows the
 //!   gap: the dead core cannot say so, but the database can.
 
-use super::order::{Arrival, IDLE, Missing, Request};
 use crate::error::Result;
 use crate::ids::ChatId;
+use crate::lines::{Arrival, IDLE, Missing, Request};
 use crate::membership::Members;
 use crate::state::Core;
 use crate::store::records::MessageRecord;
@@ -95,8 +95,9 @@ async fn start_line(core: &Core, chat: ChatId, since: DateTime<Utc>) -> Result<(
         .recent_before(chat, first, LOOK_BACK, since)
         .await?;
     let arrivals = read_arrivals(core, recent, &members).await;
-    core.order
-        .start(chat, arrivals, &mut |arrival| super::deliver(core, arrival));
+    core.order.start(chat, arrivals, &mut |arrival| {
+        super::fanout::deliver(core, arrival)
+    });
     Ok(())
 }
 
@@ -109,8 +110,9 @@ async fn fill(core: &Core, chat: ChatId) -> Result<()> {
     let read = core.store.seq_range(chat, first, last).await?;
     tracing::debug!(%chat, first, last, read = read.len(), "filled a gap");
     let arrivals = read_arrivals(core, read, &members).await;
-    core.order
-        .filled(chat, arrivals, &mut |arrival| super::deliver(core, arrival));
+    core.order.filled(chat, arrivals, &mut |arrival| {
+        super::fanout::deliver(core, arrival)
+    });
     Ok(())
 }
 
@@ -124,8 +126,8 @@ async fn read_arrivals(
 ) -> Vec<Arrival> {
     let mut arrivals = Vec::with_capacity(records.len());
     for record in records {
-        let audience = super::audience(core, record.sender_id, members.clone()).await;
-        arrivals.push(super::arrival(record, audience, None));
+        let audience = super::fanout::audience(core, record.sender_id, members.clone()).await;
+        arrivals.push(super::fanout::arrival(record, audience, None));
     }
     arrivals
 }

@@ -6,7 +6,7 @@
 //! The operations call one function here per event; each applies the event
 //! to this core's sessions and caches, and publishes it once for the other
 //! cores, which apply it the same way ([`apply`]). Messages go through the
-//! chat's line ([`order`]) on every core, so each live session gets a
+//! chat's line ([`crate::lines`]) on every core, so each live session gets a
 //! chat's messages in `seq` order, exactly once, whichever core stored
 //! them; what never arrives is read from the database ([`catch_up`]).
 //!
@@ -24,7 +24,7 @@
 //! between.
 
 mod catch_up;
-pub mod order;
+pub mod fanout;
 pub mod presence;
 
 use crate::bus::wire::Notice;
@@ -36,8 +36,8 @@ use crate::sessions::SessionId;
 use crate::state::Core;
 use crate::store::chats::GroupRecord;
 use crate::store::records::MessageRecord;
+use fanout::{arrival, arrive, audience, publish};
 use messenger_proto::v1::server_event::Event as ServerEvent;
-use order::Arrival;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -53,22 +53,6 @@ pub async fn stored(core: &Core, record: MessageRecord, members: Members, sender
 pub fn blocks_changed(core: &Core, user: UserId) {
     publish(core, || Event::Blocked(user));
     core.blocks.forget(user);
-}
-
-/// `members` but those who block `sender` (all of them when that cannot be
-/// read: a failed read must not lose a message for everyone).
-pub(crate) async fn audience(core: &Core, sender: UserId, members: Members) -> Members {
-    match core
-        .blocks
-        .audience(&core.store, sender, members.clone())
-        .await
-    {
-        Ok(audience) => audience,
-        Err(error) => {
-            error.log();
-            members
-        }
-    }
 }
 
 /// `record` has just become seen by every member of its chat.
@@ -221,44 +205,6 @@ async fn apply(core: &Core, event: Event) {
         }
         Event::Edited(record) => tell_edit(core, &record).await,
         Event::Blocked(user) => core.blocks.forget(user),
-    }
-}
-
-fn publish(core: &Core, event: impl FnOnce() -> Event) {
-    if let Some(bus) = &core.bus {
-        bus.publish(&event());
-        crate::telemetry::bus_event("published");
-    }
-}
-
-/// A message for its chat's line.
-fn arrival(record: MessageRecord, members: Members, skip: Option<SessionId>) -> Arrival {
-    let event = convert::event(ServerEvent::Message(convert::message(&record)));
-    Arrival {
-        record,
-        event,
-        members,
-        skip,
-    }
-}
-
-fn arrive(core: &Core, arrival: Arrival) {
-    core.order
-        .arrive(arrival, &mut |arrival| deliver(core, arrival));
-}
-
-/// Hands a message, in its turn, to the live sessions of its chat's members.
-fn deliver(core: &Core, arrival: &Arrival) {
-    core.sessions
-        .deliver(&arrival.members, arrival.skip, &arrival.event);
-    if arrival.skip.is_some() && startup::metrics_on() {
-        let took = chrono::Utc::now() - arrival.record.timestamp;
-        crate::telemetry::fanned_out(took.to_std().unwrap_or_default());
-    }
-    // A message one of this core's sessions sent (it has a session to
-    // skip) went into the cache with its commit; only the others' need it.
-    if arrival.skip.is_none() {
-        core.store.cache_message(&arrival.record);
     }
 }
 

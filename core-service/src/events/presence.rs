@@ -4,7 +4,7 @@
 //! only the user's state; each core reads who sees it from the database
 //! (a bounded list) for its own sessions.
 
-use super::publish;
+use super::fanout::publish;
 use crate::bus::Event;
 use crate::convert;
 use crate::ids::UserId;

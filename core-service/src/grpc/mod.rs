@@ -10,7 +10,6 @@ mod readiness;
 mod session;
 
 use crate::accounts;
-use crate::commands::login;
 use crate::convert;
 use crate::error::Error;
 use crate::sessions::Expiries;
@@ -24,7 +23,7 @@ use messenger_proto::v1::{
     PresenceList, RegisterRequest, RevokeRequest, RevokeResponse, SearchUsersRequest, TokenGrant,
     TokenRequest, User, UserList,
 };
-use startup::traces::{SpanKind, TRACEPARENT, Trace};
+use startup::traces::{SpanKind, TRACEPARENT};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,185 +103,164 @@ impl Messenger for MessengerService {
         &self,
         request: Request<HistoryRequest>,
     ) -> Result<Response<HistoryPage>, Status> {
-        let trace = self.span("GetHistory", request.metadata());
-        let result = async {
-            let user = self.caller(request.metadata()).await?;
-            let page = history::get(&self.core, user.id, request.into_inner()).await?;
-            Ok(Response::new(page))
-        }
-        .await;
-        failed(&trace, result)
+        self.as_caller("GetHistory", request, async |user, asked| {
+            Ok(history::get(&self.core, user.id, asked).await?)
+        })
+        .await
     }
 
     async fn check_login(&self, request: Request<Login>) -> Result<Response<User>, Status> {
-        let trace = self.span("CheckLogin", request.metadata());
-        let result = async {
-            let address = credentials::client_address(request.metadata());
-            let login = request.into_inner();
-            let user = login::check_credentials(&self.core, &login, address.as_deref()).await?;
-            Ok(Response::new(convert::user(&user)))
-        }
-        .await;
-        failed(&trace, result)
+        self.traced("CheckLogin", request, async |metadata, login| {
+            let address = credentials::client_address(metadata);
+            let user = accounts::check_credentials(&self.core, &login, address.as_deref()).await?;
+            Ok(convert::user(&user))
+        })
+        .await
     }
 
     async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<User>, Status> {
-        let trace = self.span("Register", request.metadata());
-        let result = async {
-            let address = credentials::client_address(request.metadata());
-            let user =
-                accounts::register(&self.core, request.into_inner(), address.as_deref()).await?;
+        self.traced("Register", request, async |metadata, registration| {
+            let address = credentials::client_address(metadata);
+            let user = accounts::register(&self.core, registration, address.as_deref()).await?;
             tracing::info!(user_id = %user.id, "account registered");
-            Ok(Response::new(convert::user(&user)))
-        }
-        .await;
-        failed(&trace, result)
+            Ok(convert::user(&user))
+        })
+        .await
     }
 
     async fn create_login_session(
         &self,
         request: Request<Login>,
     ) -> Result<Response<LoginSession>, Status> {
-        let trace = self.span("CreateLoginSession", request.metadata());
-        let result = async {
-            let address = credentials::client_address(request.metadata());
-            let login = request.into_inner();
+        self.traced("CreateLoginSession", request, async |metadata, login| {
+            let address = credentials::client_address(metadata);
             let (token, expires_at, user) =
                 accounts::create_login_session(&self.core, login, address.as_deref()).await?;
-            Ok(Response::new(LoginSession {
+            Ok(LoginSession {
                 token,
                 expires_at: Some(timestamp::to_proto(expires_at)),
                 user: Some(convert::user(&user)),
-            }))
-        }
-        .await;
-        failed(&trace, result)
+            })
+        })
+        .await
     }
 
     async fn grant_tokens(
         &self,
         request: Request<TokenRequest>,
     ) -> Result<Response<TokenGrant>, Status> {
-        let trace = self.span("GrantTokens", request.metadata());
-        let result = async {
-            let address = credentials::client_address(request.metadata());
-            let grant = request
-                .into_inner()
+        self.traced("GrantTokens", request, async |metadata, asked| {
+            let address = credentials::client_address(metadata);
+            let grant = asked
                 .grant
                 .ok_or_else(|| Error::invalid("grant", "no grant given"))?;
-            let tokens = accounts::grant_tokens(&self.core, grant, address.as_deref()).await?;
-            Ok(Response::new(tokens))
-        }
-        .await;
-        failed(&trace, result)
+            Ok(accounts::grant_tokens(&self.core, grant, address.as_deref()).await?)
+        })
+        .await
     }
 
     async fn authenticate(
         &self,
         request: Request<AuthenticateRequest>,
     ) -> Result<Response<User>, Status> {
-        let trace = self.span("Authenticate", request.metadata());
-        let result = async {
-            let user = self.caller(request.metadata()).await?;
-            Ok(Response::new(convert::user(&user)))
-        }
-        .await;
-        failed(&trace, result)
+        self.as_caller("Authenticate", request, async |user, _| {
+            Ok(convert::user(&user))
+        })
+        .await
     }
 
     async fn revoke(
         &self,
         request: Request<RevokeRequest>,
     ) -> Result<Response<RevokeResponse>, Status> {
-        let trace = self.span("Revoke", request.metadata());
-        let result = async {
-            let token = credentials::required_bearer_token(request.metadata())?;
+        self.traced("Revoke", request, async |metadata, _| {
+            let token = credentials::required_bearer_token(metadata)?;
             accounts::revoke(&self.core, &token).await?;
-            Ok(Response::new(RevokeResponse {}))
-        }
-        .await;
-        failed(&trace, result)
+            Ok(RevokeResponse {})
+        })
+        .await
     }
 
     async fn list_connections(
         &self,
         request: Request<ListConnectionsRequest>,
     ) -> Result<Response<ConnectionList>, Status> {
-        let trace = self.span("ListConnections", request.metadata());
-        let result = async {
-            let user = self.caller(request.metadata()).await?;
-            let page = chats::connections(&self.core, user.id, request.into_inner()).await?;
-            Ok(Response::new(page))
-        }
-        .await;
-        failed(&trace, result)
+        self.as_caller("ListConnections", request, async |user, asked| {
+            Ok(chats::connections(&self.core, user.id, asked).await?)
+        })
+        .await
     }
 
     async fn list_chats(
         &self,
         request: Request<ListChatsRequest>,
     ) -> Result<Response<ChatList>, Status> {
-        let trace = self.span("ListChats", request.metadata());
-        let result = async {
-            let user = self.caller(request.metadata()).await?;
-            let page = chats::list(&self.core, user.id, request.into_inner()).await?;
-            Ok(Response::new(page))
-        }
-        .await;
-        failed(&trace, result)
+        self.as_caller("ListChats", request, async |user, asked| {
+            Ok(chats::list(&self.core, user.id, asked).await?)
+        })
+        .await
     }
 
     async fn list_presence(
         &self,
         request: Request<ListPresenceRequest>,
     ) -> Result<Response<PresenceList>, Status> {
-        let trace = self.span("ListPresence", request.metadata());
-        let result = async {
-            let user = self.caller(request.metadata()).await?;
-            Ok(Response::new(chats::presence(&self.core, user.id).await?))
-        }
-        .await;
-        failed(&trace, result)
+        self.as_caller("ListPresence", request, async |user, _| {
+            Ok(chats::presence(&self.core, user.id).await?)
+        })
+        .await
     }
 
     async fn search_users(
         &self,
         request: Request<SearchUsersRequest>,
     ) -> Result<Response<UserList>, Status> {
-        let trace = self.span("SearchUsers", request.metadata());
-        let result = async {
-            let user = self.caller(request.metadata()).await?;
-            let found = chats::search(&self.core, user.id, request.into_inner()).await?;
-            Ok(Response::new(found))
-        }
-        .await;
-        failed(&trace, result)
+        self.as_caller("SearchUsers", request, async |user, asked| {
+            Ok(chats::search(&self.core, user.id, asked).await?)
+        })
+        .await
     }
 }
 
 impl MessengerService {
-    /// A unary call's span, which continues the caller's trace (the
-    /// `traceparent` metadata entry) when there is one.
-    fn span(&self, name: &'static str, metadata: &MetadataMap) -> Trace {
-        let parent = metadata
+    /// Runs the unary call `name` in a span of its own, which continues the
+    /// caller's trace (the `traceparent` metadata entry) when there is one
+    /// and is marked failed when the call fails. `call` gets the request's
+    /// metadata and message.
+    async fn traced<Q, A>(
+        &self,
+        name: &'static str,
+        request: Request<Q>,
+        call: impl AsyncFnOnce(&MetadataMap, Q) -> Result<A, Status>,
+    ) -> Result<Response<A>, Status> {
+        let parent = request
+            .metadata()
             .get(TRACEPARENT)
             .and_then(|value| value.to_str().ok());
-        self.core.traces.start(name, SpanKind::Server, parent)
+        let trace = self.core.traces.start(name, SpanKind::Server, parent);
+        let (metadata, _, message) = request.into_parts();
+        let result = call(&metadata, message).await;
+        if let Err(status) = &result {
+            trace.fail(status.message().to_owned());
+        }
+        result.map(Response::new)
     }
 
-    /// The user of the credential the request carries.
-    async fn caller(&self, metadata: &MetadataMap) -> Result<UserRecord, Error> {
-        let token = credentials::required_bearer_token(metadata)?;
-        Ok(accounts::authenticate_token(&self.core, &token).await?.user)
+    /// [`Self::traced`] for a call made as the user of the credential the
+    /// request carries.
+    async fn as_caller<Q, A>(
+        &self,
+        name: &'static str,
+        request: Request<Q>,
+        call: impl AsyncFnOnce(UserRecord, Q) -> Result<A, Status>,
+    ) -> Result<Response<A>, Status> {
+        self.traced(name, request, async |metadata, message| {
+            let token = credentials::required_bearer_token(metadata)?;
+            let user = accounts::authenticate_token(&self.core, &token).await?.user;
+            call(user, message).await
+        })
+        .await
     }
-}
-
-/// Marks `trace` as failed when the call failed.
-fn failed<T>(trace: &Trace, result: Result<T, Status>) -> Result<T, Status> {
-    if let Err(status) = &result {
-        trace.fail(status.message().to_owned());
-    }
-    result
 }
 
 /// Serves the core's gRPC API on `listener` until `stop` completes; then

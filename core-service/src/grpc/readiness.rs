@@ -3,12 +3,12 @@
 //! serving while its database answers and, in a cluster, its connection to
 //! the bus is up; not serving otherwise, and from the start of a shutdown.
 
-use super::MessengerService;
 use crate::state::Core;
-use messenger_proto::v1::messenger_server::MessengerServer;
+use messenger_proto::v1::messenger_server::SERVICE_NAME;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// How often the database and the bus are checked.
@@ -35,12 +35,12 @@ pub async fn follow(core: Arc<Core>, health: HealthReporter, mut shutdown: watch
         if ready {
             tracing::info!("ready again: the database and the bus answer");
             health
-                .set_serving::<MessengerServer<MessengerService>>()
+                .set_service_status(SERVICE_NAME, ServingStatus::Serving)
                 .await;
         } else {
             tracing::warn!("not ready: the database or the bus does not answer");
             health
-                .set_not_serving::<MessengerServer<MessengerService>>()
+                .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
                 .await;
         }
     }

@@ -3,9 +3,9 @@
 //! the chat does, so each message is stored wholly before or after it; a
 //! change of members moves the chat's `members_version` on.
 
+use super::records::Membership;
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
-use crate::membership::Membership;
 use crate::store::Store;
 use crate::store::chats::{
     GROUP_CHAT, GroupRecord, refuse_blocking, refuse_full, refuse_unwilling,

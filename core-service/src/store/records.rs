@@ -1,9 +1,11 @@
 //! The message records the store hands out and takes in, shared by its
 //! queries (`messages`, `receipts`, `chats`) and the cache of recent
-//! messages (`recent`), so that neither of those depends on the other.
+//! messages (`recent`), so that neither of those depends on the other; and
+//! the members of a chat as the store reads them.
 
 use crate::ids::{ChatId, MessageId, UserId};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -91,4 +93,15 @@ pub struct NewMessage {
     pub sender_id: UserId,
     pub client_id: Uuid,
     pub text: String,
+}
+
+/// The members of one chat.
+pub type Members = Arc<[UserId]>;
+
+/// A chat's members as of one version of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub chat: ChatId,
+    pub version: i64,
+    pub members: Members,
 }

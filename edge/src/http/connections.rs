@@ -2,11 +2,12 @@
 //! history (one row per logged-in WebSocket), newest first.
 
 use super::accounts::require_credential;
-use super::{Context, PageParams, json_reply, with_context};
+use super::params::PageParams;
+use super::{Context, json_reply, with_context};
 use crate::auth::Caller;
 use crate::error::{ApiError, Detail, ValidationError};
+use crate::json::format_time;
 use crate::openapi::Document;
-use crate::ws::translate::format_time;
 use messenger_proto::v1;
 use serde::Serialize;
 use utoipa::ToSchema;

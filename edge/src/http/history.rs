@@ -1,11 +1,12 @@
 //! `GET /history/{chat_id}?limit=N&offset=M`: one page of a chat's history.
 
 use super::accounts::require_credential;
+use super::params::{optional_integer, optional_limit};
 use super::{Context, with_context};
 use crate::auth::Caller;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
+use crate::json::format_time;
 use crate::openapi::{Document, PathParams};
-use crate::ws::translate::format_time;
 use messenger_proto::v1::{HistoryRequest, Message};
 use serde::Serialize;
 use serde_json::Value;
@@ -186,58 +187,6 @@ impl HistoryParams {
             offset: optional_integer(query, "offset", invalid),
             after_seq: optional_integer(query, "after_seq", invalid),
             before_seq: optional_integer(query, "before_seq", invalid),
-        }
-    }
-}
-
-/// The `limit` parameter (≥ 1) if given and valid. Values above u32 are
-/// refused by the core's maximum page size.
-pub(crate) fn optional_limit(
-    query: &[(String, String)],
-    invalid: &mut Vec<InvalidParameter>,
-) -> Option<u32> {
-    integer(query, "limit", 1, invalid).map(|limit| u32::try_from(limit).unwrap_or(u32::MAX))
-}
-
-/// A query integer ≥ 0, if given and valid.
-pub(crate) fn optional_integer(
-    query: &[(String, String)],
-    name: &'static str,
-    invalid: &mut Vec<InvalidParameter>,
-) -> Option<u64> {
-    integer(query, name, 0, invalid).and_then(|value| u64::try_from(value).ok())
-}
-
-/// A query integer ≥ `min` (the last occurrence wins, as in most
-/// frameworks); `None` when absent, or when bad, which is then added to
-/// `invalid`.
-fn integer(
-    query: &[(String, String)],
-    name: &'static str,
-    min: i64,
-    invalid: &mut Vec<InvalidParameter>,
-) -> Option<i64> {
-    let (_, text) = query.iter().rev().find(|(key, _)| key == name)?;
-    let input = Value::String(text.clone());
-    match text.trim().parse::<i64>() {
-        Ok(value) if value >= min => Some(value),
-        Ok(_) => {
-            invalid.push(InvalidParameter {
-                loc: ["query", name],
-                msg: format!("Input should be greater than or equal to {min}"),
-                kind: "greater_than_equal",
-                input,
-            });
-            None
-        }
-        Err(_) => {
-            invalid.push(InvalidParameter {
-                loc: ["query", name],
-                msg: "Input should be a valid integer, unable to parse string as an integer".into(),
-                kind: "int_parsing",
-                input,
-            });
-            None
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use super::accounts::require_credential;
 use super::chats::ChatMember;
-use super::{Context, PageParams, json_reply, with_context};
+use super::params::PageParams;
+use super::{Context, json_reply, with_context};
 use crate::auth::Caller;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::openapi::Document;

@@ -5,39 +5,12 @@ use super::accounts::require_credential;
 use super::{Context, json_reply, with_context};
 use crate::auth::Caller;
 use crate::error::{ApiError, Detail};
+use crate::json::Presence;
 use crate::openapi::Document;
-use crate::ws::translate::format_time;
 use messenger_proto::v1;
-use serde::Serialize;
-use utoipa::ToSchema;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
-
-/// One person's presence.
-#[derive(Serialize, ToSchema)]
-pub struct Presence<'a> {
-    #[schema(format = Uuid)]
-    pub user_id: &'a str,
-    /// True while any of their devices is connected.
-    pub online: bool,
-    /// When their last device left; null while online or if never seen.
-    #[schema(required = true, format = DateTime)]
-    pub last_seen: Option<String>,
-}
-
-impl<'a> From<&'a v1::Presence> for Presence<'a> {
-    fn from(presence: &'a v1::Presence) -> Self {
-        Presence {
-            user_id: &presence.user_id,
-            online: presence.online,
-            last_seen: presence
-                .last_seen
-                .as_ref()
-                .map(|time| format_time(Some(time))),
-        }
-    }
-}
 
 /// The route.
 pub fn route(

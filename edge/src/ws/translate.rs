@@ -2,8 +2,7 @@
 //! core operations, core events → server frames.
 
 use super::frames::{Addition, ClientFrame, FrameError, GroupAddsFrom, PresenceShownTo, Role};
-use crate::http::presence::Presence;
-use messenger_proto::timestamp;
+use crate::json::{Presence, format_time};
 use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
 use serde::Serialize;
 
@@ -481,13 +480,6 @@ fn group_frame(group: &pb::GroupCreated) -> GroupFrame<'_> {
             })
             .collect(),
     }
-}
-
-/// A core timestamp as the protocol writes it.
-pub fn format_time(time: Option<&prost_types::Timestamp>) -> String {
-    time.and_then(timestamp::from_proto)
-        .map(timestamp::format)
-        .unwrap_or_default()
 }
 
 fn to_json(value: &impl Serialize) -> String {

@@ -119,7 +119,13 @@ pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
     let clients = drain(tasks).await;
     let seconds = started.elapsed().as_secs_f64();
     let memory = sampler.stop();
-    let verdict = verdict::check(&settings, &shared.ledger, &clients).await?;
+    let verdict = verdict::check(
+        &settings.hooks.database_url,
+        &settings.directory,
+        &shared.ledger,
+        &clients,
+    )
+    .await?;
     drop(cluster);
     Ok(Outcome {
         applied,

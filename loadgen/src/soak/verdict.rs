@@ -2,7 +2,7 @@
 
 use super::client::Client;
 use super::ledger::{Counts, Ledger};
-use super::{Settings, SoakError};
+use crate::dataset::Directory;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::NoTls;
@@ -37,13 +37,15 @@ pub struct Verdict {
 
 /// Checks every ack against the database, every chat's seqs, and every
 /// acked message's deliveries.
+/// `directory` is the data set the soak ran on, in the database at
+/// `database_url`.
 pub async fn check(
-    settings: &Settings,
+    database_url: &str,
+    directory: &Directory,
     ledger: &Ledger,
     clients: &[Client],
-) -> Result<Verdict, SoakError> {
-    let (database, connection) =
-        tokio_postgres::connect(&settings.hooks.database_url, NoTls).await?;
+) -> Result<Verdict, tokio_postgres::Error> {
+    let (database, connection) = tokio_postgres::connect(database_url, NoTls).await?;
     tokio::spawn(connection);
     let acks = ledger.acks();
     let ids: Vec<Uuid> = acks.keys().copied().collect();
@@ -81,15 +83,15 @@ pub async fn check(
         .get(0);
     let counts = ledger.counts();
     let finished: HashSet<usize> = clients.iter().map(|client| client.user).collect();
-    let undelivered = ledger.undelivered(&settings.directory.chat_members, &finished);
+    let undelivered = ledger.undelivered(&directory.chat_members, &finished);
     let clean = acked_not_stored + stored_twice + stored_otherwise + undelivered.missing == 0
         && gaps == 0
         && counts.conflicting_acks == 0
         && counts.out_of_order == 0
-        && clients.len() == settings.directory.users.len();
+        && clients.len() == directory.users.len();
     Ok(Verdict {
         counts,
-        clients: settings.directory.users.len(),
+        clients: directory.users.len(),
         clients_finished: clients.len(),
         reconnects: clients.iter().map(|client| client.reconnects).sum(),
         acked_not_stored,

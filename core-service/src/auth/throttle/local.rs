@@ -1,6 +1,6 @@
 //! Login attempts counted in this core's memory.
 
-use super::{Attempt, Limits, account_delay};
+use super::limits::{Attempt, Limits, account_delay};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -18,62 +18,19 @@
 //! restarts. If Redis cannot be reached, the core counts in its own memory
 //! until it can again: a login is never refused because Redis is down.
 
+pub mod limits;
 pub mod local;
 pub mod shared;
 
 use crate::email::Email;
 use crate::redis_link::RedisLink;
+pub use limits::{Attempt, FIRST_DELAY, Limits, MAX_DELAY, account_delay};
 use local::LocalThrottle;
 use shared::SharedThrottle;
 use std::time::Duration;
 
 /// How long a login waits for Redis before counting in memory instead.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// The wait after an account's first attempt beyond its free ones.
-pub const FIRST_DELAY: Duration = Duration::from_secs(1);
-/// The longest wait between an account's attempts.
-pub const MAX_DELAY: Duration = Duration::from_secs(60);
-
-/// The wait after an account's newest attempt when `beyond` attempts past
-/// its free ones are in the window: doubling from [`FIRST_DELAY`], at most
-/// [`MAX_DELAY`] and never longer than the window.
-pub fn account_delay(beyond: usize, window: Duration) -> Duration {
-    let doublings = u32::try_from(beyond).unwrap_or(u32::MAX).min(16);
-    (FIRST_DELAY * 2_u32.pow(doublings))
-        .min(MAX_DELAY)
-        .min(window)
-}
-
-/// The limits a throttle applies.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub per_account: usize,
-    pub per_address: usize,
-    pub window: Duration,
-}
-
-impl Limits {
-    /// At least one attempt per account and per address: a limit of 0
-    /// would lock everyone out.
-    fn at_least_one(self) -> Self {
-        Limits {
-            per_account: self.per_account.max(1),
-            per_address: self.per_address.max(1),
-            ..self
-        }
-    }
-}
-
-/// One login attempt that was let through.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    id: String,
-    account: String,
-    address: Option<String>,
-    /// Counted in this core's memory (no Redis, or Redis failed).
-    local: bool,
-}
 
 /// A throttle of a core: of logins, or (under another [`Throttle::named`])
 /// of registrations.

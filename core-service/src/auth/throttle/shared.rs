@@ -7,7 +7,7 @@
 //! with the window. (All keys of one attempt are used in one script: on a
 //! Redis Cluster they would need one hash slot.)
 
-use super::{Attempt, Limits};
+use super::limits::{Attempt, FIRST_DELAY, Limits, MAX_DELAY};
 use crate::redis_link::RedisLink;
 use redis::{RedisResult, Script};
 use std::time::Duration;
@@ -18,7 +18,7 @@ const PREFIX: &str = "messenger:throttle:";
 /// KEYS: the attempt's account, then its address if any; ARGV: window
 /// (ms), attempt id, the account's free attempts, the address's limit, the
 /// first and the longest delay (ms). Returns 0 when counted, else the ms to
-/// wait (see [`super::account_delay`], which this mirrors).
+/// wait (see [`super::limits::account_delay`], which this mirrors).
 const BEGIN: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -94,8 +94,8 @@ impl SharedThrottle {
             .arg(&attempt.id);
         invocation.arg(self.limits.per_account);
         invocation.arg(self.limits.per_address);
-        invocation.arg(millis(super::FIRST_DELAY));
-        invocation.arg(millis(super::MAX_DELAY));
+        invocation.arg(millis(FIRST_DELAY));
+        invocation.arg(millis(MAX_DELAY));
         let wait: u64 = invocation
             .invoke_async(&mut self.redis.connection().await?)
             .await?;

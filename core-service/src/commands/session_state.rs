@@ -1,0 +1,160 @@
+//! What the core knows about one client session, and what logging in and
+//! ending it do (the connection history, presence, the token that lets its
+//! edge move it to another core).
+
+use crate::error::{Error, Result};
+use crate::ids::{ConnectionId, LoginId, UserId};
+use crate::sessions::{Outbox, SessionId};
+use crate::state::Core;
+use crate::store::connections::{ConnectionOrigin, EndReason};
+use chrono::{DateTime, Utc};
+use messenger_proto::v1::{self as pb, server_event::Event};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What the core knows about one client session.
+pub struct SessionState {
+    pub id: SessionId,
+    /// The logged-in user; `None` until login.
+    pub user: Option<UserId>,
+    pub outbox: Arc<Outbox>,
+    /// Where the connection comes from, as the edge reported it.
+    pub origin: ConnectionOrigin,
+    /// This login's row in the connection history.
+    pub connection: Option<ConnectionId>,
+    /// The login the session's credential belongs to, and when that
+    /// credential expires; `None` for a session logged in with a password.
+    pub grant: Option<(LoginId, DateTime<Utc>)>,
+    /// The hash of the token its edge was given to move the session to
+    /// another core (see [`resumable`]), revoked when the session ends here.
+    pub resume_token: Option<String>,
+}
+
+impl SessionState {
+    /// A session that has not logged in yet.
+    pub fn new(id: SessionId, outbox: Arc<Outbox>, origin: ConnectionOrigin) -> Self {
+        SessionState {
+            id,
+            user: None,
+            outbox,
+            origin,
+            connection: None,
+            grant: None,
+            resume_token: None,
+        }
+    }
+
+    /// Binds the session to `user` (replacing any earlier login) and
+    /// replies `auth_success`.
+    pub async fn log_in(
+        &mut self,
+        core: &Core,
+        user: &crate::store::users::UserRecord,
+    ) -> Result<()> {
+        self.finish(core, EndReason::SwitchedUser).await;
+        // Time-ordered like message ids: connection rows are append-only.
+        let connection = ConnectionId(Uuid::now_v7());
+        core.store
+            .start_connection(connection, user.id, &self.origin, core.id)
+            .await?;
+        self.connection = Some(connection);
+        self.user = Some(user.id);
+        core.sessions
+            .register(user.id, self.id, self.outbox.clone());
+        self.outbox.logged_in();
+        tracing::info!(user_id = %user.id, session_id = %self.id, "logged in");
+        self.reply(Event::AuthSuccess(crate::convert::user(user)))
+            .await;
+        if self.outbox.is_linked() {
+            let resumable = resumable(core, user.id, self.grant).await?;
+            self.resume_token = Some(resumable.1);
+            self.reply(Event::Resumable(resumable.0)).await;
+        }
+        if let Some(change) = core.presence.arrived(user.id).await {
+            crate::events::presence::changed(core, user.id, change).await;
+        }
+        Ok(())
+    }
+
+    /// The logged-in user, or [`Error::NotAuthenticated`].
+    pub fn user(&self) -> Result<UserId> {
+        self.user.ok_or(Error::NotAuthenticated)
+    }
+
+    /// Makes the session unreachable and records in the connection history
+    /// how it ended (a failure to record is logged, not fatal).
+    pub async fn finish(&mut self, core: &Core, reason: EndReason) {
+        // A session that ends with its core moves to another core: its
+        // login stays, and its user does not go offline in between (the
+        // core's presence counts go when it stops, see `cores::stop`).
+        let moves = matches!(reason, EndReason::ServerShutdown | EndReason::Error);
+        if self.connection.is_some() {
+            crate::telemetry::session_ended(reason.name());
+        }
+        if let Some(user) = self.user.take() {
+            core.sessions.unregister(user, self.id);
+            let stopping = reason == EndReason::ServerShutdown;
+            if !stopping && let Some(change) = core.presence.left(user).await {
+                crate::events::presence::changed(core, user, change).await;
+            }
+        }
+        if let Some(connection) = self.connection.take()
+            && let Err(error) = core.store.end_connection(connection, reason).await
+        {
+            error.log();
+        }
+        if let Some(token) = self.resume_token.take().filter(|_| !moves)
+            && let Err(error) = core.store.revoke_token(&token).await
+        {
+            error.log();
+        }
+    }
+
+    /// Queues a reply to this session's own client.
+    pub(crate) async fn reply(&self, event: Event) {
+        let _ = self
+            .outbox
+            .reply(pb::ServerEvent { event: Some(event) })
+            .await;
+    }
+
+    /// Replies with one event of a catch-up, as fast as the client takes
+    /// them (see [`crate::sessions::Outbox::paced_reply`]).
+    /// False once the session is gone: the rest of the catch-up is moot.
+    pub(crate) async fn reply_paced(&self, event: Event) -> bool {
+        self.outbox
+            .paced_reply(pb::ServerEvent { event: Some(event) })
+            .await
+    }
+}
+
+/// What the edge of a session needs to move it to another core: a token
+/// (see [`crate::accounts::resume_token`]), and the last seq of each of the
+/// user's chats now (read after the session was registered, so every later
+/// message reaches it live). Returns the token's hash too.
+async fn resumable(
+    core: &Core,
+    user: UserId,
+    grant: Option<(LoginId, DateTime<Utc>)>,
+) -> Result<(pb::Resumable, String)> {
+    let (token, hash) = crate::accounts::resume_token(core, user, grant).await?;
+    let chats = core
+        .store
+        .chat_positions(user)
+        .await?
+        .into_iter()
+        .map(|chat| {
+            (
+                chat.id.to_string(),
+                u64::try_from(chat.last_seq).unwrap_or(0),
+            )
+        })
+        .collect();
+    let cursor = pb::Cursor { chats };
+    let resumable = pb::Resumable {
+        token,
+        cursor: Some(cursor),
+        user_id: user.to_string(),
+    };
+    Ok((resumable, hash))
+}
