@@ -3,11 +3,15 @@
 //! Adding a migration is adding a file. Likewise the SQL functions of
 //! `sql/functions/`: `name.sql` holds the function `name`, applied again
 //! whenever its text changes.
+//!
+//! It also generates the cores' bus messages from
+//! `proto/messenger/bus/v1/bus.proto` (protox, so no system `protoc`).
 
 use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
+    bus_messages();
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql");
     println!("cargo:rerun-if-changed={}", folder.display());
     let mut migrations: Vec<(i32, String, String)> = std::fs::read_dir(&folder)
@@ -75,4 +79,16 @@ fn functions(folder: &Path) -> String {
     }
     list.push(']');
     list
+}
+
+/// The bus's messages, into `OUT_DIR/messenger.bus.v1.rs`.
+fn bus_messages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let file = "messenger/bus/v1/bus.proto";
+    println!("cargo:rerun-if-changed={}", root.join(file).display());
+    let descriptors = protox::compile([file], [&root]).expect("the bus contract compiles");
+    prost_build::Config::new()
+        .out_dir(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .compile_fds(descriptors)
+        .expect("the bus messages are generated");
 }

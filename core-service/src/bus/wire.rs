@@ -1,5 +1,6 @@
-//! The events cores send each other, as protobuf (prost's derive: the
-//! format is the cores' own, not part of the public contract).
+//! The events cores send each other: the contract is
+//! `proto/messenger/bus/v1/bus.proto` (the cores' own, not part of the
+//! public one); here, its messages to and from the core's records.
 //!
 //! Ids travel as their 16 bytes and times as microseconds, so an event is
 //! small and cheap to read; a field that does not decode makes the whole
@@ -15,143 +16,15 @@ use messenger_proto::v1::ServerEvent;
 use prost::Message as _;
 use uuid::Uuid;
 
-/// One event and the core that sent it.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Envelope {
-    #[prost(bytes = "vec", tag = "1")]
-    pub core: Vec<u8>,
-    #[prost(oneof = "Kind", tags = "2, 3, 4, 5, 6, 7, 8, 9, 10")]
-    pub kind: Option<Kind>,
+/// The bus's messages, generated from `proto/messenger/bus/v1/bus.proto`.
+// Generated code: its shape is the generator's.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/messenger.bus.v1.rs"));
 }
 
-#[derive(Clone, PartialEq, prost::Oneof)]
-pub enum Kind {
-    /// A message was stored.
-    #[prost(message, tag = "2")]
-    Stored(Message),
-    /// A message became seen by every member.
-    #[prost(message, tag = "3")]
-    Seen(Message),
-    /// A group was created.
-    #[prost(message, tag = "4")]
-    Group(Group),
-    /// A login was revoked.
-    #[prost(message, tag = "5")]
-    Revoked(Revoked),
-    /// A user came online or went offline.
-    #[prost(message, tag = "6")]
-    Presence(Presence),
-    /// A member left a group chat.
-    #[prost(message, tag = "7")]
-    Left(Left),
-    /// An event for some users' sessions, maybe with a chat's new members.
-    #[prost(message, tag = "8")]
-    Notice(WireNotice),
-    /// A message was edited or deleted: as it is now.
-    #[prost(message, tag = "9")]
-    Edited(Message),
-    /// Someone blocked or unblocked a user.
-    #[prost(message, tag = "10")]
-    Blocked(Blocked),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Blocked {
-    /// The user blocked or unblocked.
-    #[prost(bytes = "vec", tag = "1")]
-    pub user_id: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct WireNotice {
-    #[prost(bytes = "vec", repeated, tag = "1")]
-    pub user_ids: Vec<Vec<u8>>,
-    /// A `messenger.v1.ServerEvent`.
-    #[prost(bytes = "vec", tag = "2")]
-    pub event: Vec<u8>,
-    /// Empty when the membership does not change.
-    #[prost(bytes = "vec", tag = "3")]
-    pub chat_id: Vec<u8>,
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub member_ids: Vec<Vec<u8>>,
-    #[prost(int64, tag = "5")]
-    pub version: i64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Left {
-    #[prost(bytes = "vec", tag = "1")]
-    pub chat_id: Vec<u8>,
-    #[prost(bytes = "vec", tag = "2")]
-    pub user_id: Vec<u8>,
-    #[prost(bytes = "vec", repeated, tag = "3")]
-    pub remaining_ids: Vec<Vec<u8>>,
-    /// Empty when the member left by themself.
-    #[prost(bytes = "vec", tag = "4")]
-    pub removed_by: Vec<u8>,
-    /// The version of `remaining_ids`.
-    #[prost(int64, tag = "5")]
-    pub version: i64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Message {
-    #[prost(bytes = "vec", tag = "1")]
-    pub id: Vec<u8>,
-    #[prost(bytes = "vec", tag = "2")]
-    pub chat_id: Vec<u8>,
-    #[prost(bytes = "vec", tag = "3")]
-    pub sender_id: Vec<u8>,
-    #[prost(string, tag = "4")]
-    pub text: String,
-    #[prost(int64, tag = "5")]
-    pub timestamp_micros: i64,
-    #[prost(bool, tag = "6")]
-    pub seen: bool,
-    #[prost(int64, tag = "7")]
-    pub seq: i64,
-    #[prost(int64, optional, tag = "8")]
-    pub edited_at_micros: Option<i64>,
-    #[prost(bool, tag = "9")]
-    pub deleted: bool,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Group {
-    #[prost(bytes = "vec", tag = "1")]
-    pub id: Vec<u8>,
-    #[prost(string, tag = "2")]
-    pub name: String,
-    #[prost(bytes = "vec", tag = "3")]
-    pub creator_id: Vec<u8>,
-    #[prost(bytes = "vec", tag = "4")]
-    pub chat_id: Vec<u8>,
-    #[prost(bytes = "vec", repeated, tag = "5")]
-    pub member_ids: Vec<Vec<u8>>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Revoked {
-    #[prost(bytes = "vec", tag = "1")]
-    pub user_id: Vec<u8>,
-    #[prost(bytes = "vec", tag = "2")]
-    pub login_id: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Presence {
-    #[prost(bytes = "vec", tag = "1")]
-    pub user_id: Vec<u8>,
-    #[prost(bool, tag = "2")]
-    pub online: bool,
-    #[prost(int64, optional, tag = "3")]
-    pub last_seen_micros: Option<i64>,
-    // Tag 4 (a list of contacts) is retired: each core reads the audience
-    // of an announcement itself.
-    /// The user hid their presence: their former audience is told so.
-    #[prost(bool, tag = "5")]
-    pub hidden: bool,
-}
+pub use proto::Envelope;
+use proto::envelope::Kind;
 
 /// An event that does not decode.
 #[derive(Debug, thiserror::Error)]
@@ -207,14 +80,14 @@ impl Envelope {
             Event::Stored(record) => Kind::Stored(message(record)),
             Event::Seen(record) => Kind::Seen(message(record)),
             Event::Edited(record) => Kind::Edited(message(record)),
-            Event::Group(group) => Kind::Group(Group {
+            Event::Group(group) => Kind::Group(proto::Group {
                 id: bytes(group.id.0),
                 name: group.name.clone(),
                 creator_id: bytes(group.creator_id.0),
                 chat_id: bytes(group.chat_id.0),
                 member_ids: group.member_ids.iter().map(|id| bytes(id.0)).collect(),
             }),
-            Event::Revoked { user, login } => Kind::Revoked(Revoked {
+            Event::Revoked { user, login } => Kind::Revoked(proto::Revoked {
                 user_id: bytes(user.0),
                 login_id: bytes(login.0),
             }),
@@ -222,14 +95,14 @@ impl Envelope {
                 user,
                 remaining,
                 removed_by,
-            } => Kind::Left(Left {
+            } => Kind::Left(proto::Left {
                 chat_id: bytes(remaining.chat.0),
                 user_id: bytes(user.0),
                 remaining_ids: ids(&remaining.members),
                 removed_by: removed_by.map(|by| bytes(by.0)).unwrap_or_default(),
                 version: remaining.version,
             }),
-            Event::Notice(notice) => Kind::Notice(WireNotice {
+            Event::Notice(notice) => Kind::Notice(proto::Notice {
                 user_ids: ids(&notice.users),
                 event: notice.event.encode_to_vec(),
                 chat_id: notice
@@ -244,10 +117,10 @@ impl Envelope {
                     .unwrap_or_default(),
                 version: notice.membership.as_ref().map_or(0, |m| m.version),
             }),
-            Event::Blocked(user) => Kind::Blocked(Blocked {
+            Event::Blocked(user) => Kind::Blocked(proto::Blocked {
                 user_id: bytes(user.0),
             }),
-            Event::Presence(announcement) => Kind::Presence(Presence {
+            Event::Presence(announcement) => Kind::Presence(proto::Presence {
                 user_id: bytes(announcement.user.0),
                 online: announcement.online,
                 last_seen_micros: announcement.last_seen.map(|time| time.timestamp_micros()),
@@ -304,8 +177,8 @@ impl Envelope {
     }
 }
 
-fn message(record: &MessageRecord) -> Message {
-    Message {
+fn message(record: &MessageRecord) -> proto::Message {
+    proto::Message {
         id: bytes(record.id.0),
         chat_id: bytes(record.chat_id.0),
         sender_id: bytes(record.sender_id.0),
@@ -318,7 +191,7 @@ fn message(record: &MessageRecord) -> Message {
     }
 }
 
-fn record(message: Message) -> Result<MessageRecord, WireError> {
+fn record(message: proto::Message) -> Result<MessageRecord, WireError> {
     Ok(MessageRecord {
         id: MessageId(id(&message.id)?),
         chat_id: ChatId(id(&message.chat_id)?),
@@ -336,7 +209,7 @@ fn time(micros: i64) -> Result<DateTime<Utc>, WireError> {
     DateTime::<Utc>::from_timestamp_micros(micros).ok_or(WireError::Time)
 }
 
-fn announcement(presence: Presence) -> Result<Announcement, WireError> {
+fn announcement(presence: proto::Presence) -> Result<Announcement, WireError> {
     Ok(Announcement {
         user: UserId(id(&presence.user_id)?),
         online: presence.online,
@@ -345,7 +218,7 @@ fn announcement(presence: Presence) -> Result<Announcement, WireError> {
     })
 }
 
-fn notice(notice: WireNotice) -> Result<Notice, WireError> {
+fn notice(notice: proto::Notice) -> Result<Notice, WireError> {
     let membership = if notice.chat_id.is_empty() {
         None
     } else {
@@ -457,12 +330,46 @@ mod tests {
         }
     }
 
+    /// Cores of two versions share a bus during a rolling upgrade: the
+    /// bytes of an event are the contract, field by field.
+    #[test]
+    fn a_stored_message_has_the_bytes_of_the_deployed_format() {
+        let id = |n: u128| Uuid::from_u128(n);
+        let record = MessageRecord {
+            id: MessageId(id(1)),
+            chat_id: ChatId(id(2)),
+            sender_id: UserId(id(3)),
+            text: "hi".into(),
+            timestamp: DateTime::<Utc>::from_timestamp_micros(1_000_000).expect("in range"),
+            seen: false,
+            seq: 7,
+            edited_at: None,
+            deleted: false,
+        };
+        // (tag << 3 | wire type), then the value; zero values are left out.
+        let field = |tag: u8, bytes: &[u8]| [&[tag << 3 | 2, 16][..], bytes].concat();
+        let message = [
+            field(1, id(1).as_bytes()),
+            field(2, id(2).as_bytes()),
+            field(3, id(3).as_bytes()),
+            vec![4 << 3 | 2, 2, b'h', b'i'],
+            vec![5 << 3, 0xc0, 0x84, 0x3d],
+            vec![7 << 3, 7],
+        ]
+        .concat();
+        let mut expected = field(1, id(9).as_bytes());
+        expected.extend([2 << 3 | 2, 64]);
+        expected.extend(&message);
+        assert_eq!(message.len(), 64);
+        assert_eq!(Envelope::encode(id(9), &Event::Stored(record)), expected);
+    }
+
     #[test]
     fn garbage_and_short_ids_are_refused() {
         assert!(Envelope::decode_event(b"\xff\xff\xff").is_err());
         let short = Envelope {
             core: vec![1, 2, 3],
-            kind: Some(Kind::Revoked(Revoked::default())),
+            kind: Some(Kind::Revoked(proto::Revoked::default())),
         };
         assert!(matches!(
             Envelope::decode_event(&short.encode_to_vec()),

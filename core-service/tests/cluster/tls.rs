@@ -137,7 +137,10 @@ async fn started_nats_over_tls(
 async fn listens_within(port: u16, patience: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + patience;
     while tokio::time::Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
