@@ -31,7 +31,7 @@ use crate::server::Peer;
 use admission::{Budget, check_origin};
 use link::Links;
 use messenger_proto::v1::AuthenticateRequest;
-use socket::{Pending, run};
+use socket::{ConnectionSettings, Pending, run};
 use startup::traces::Traces;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,21 +39,6 @@ use tokio::sync::{Semaphore, watch};
 use upgrade::Upgrade;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
-
-/// Settings of every connection.
-#[derive(Clone)]
-pub struct ConnectionSettings {
-    pub max_frame_bytes: usize,
-    pub ping_interval: Duration,
-    /// How long a frame may wait to be taken by the client.
-    pub write_timeout: Duration,
-    /// How long a connection may stay open without logging in.
-    pub login_timeout: Duration,
-    /// The edge's links to the cores.
-    pub links: Arc<Links>,
-    /// Where the operations' spans go.
-    pub traces: Traces,
-}
 
 /// `GET /ws`: upgrades while fewer than `max_connections` are open. With a
 /// credential (cookie or bearer) the connection is logged in from the start;

@@ -2,10 +2,9 @@
 //! frames both ways, and the writes to the client (batched, timed out for a
 //! slow consumer).
 
-use super::ConnectionSettings;
 use super::admission::Places;
 use super::close_codes::{self, Close, close_frame, ended_close, read_error_close};
-use super::link::{LinkSession, Next};
+use super::link::{LinkSession, Links, Next};
 use super::resume::About;
 use super::session_move::Carry;
 use super::upgrade::Socket;
@@ -17,13 +16,29 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use messenger_proto::v1::ClientOperation;
 use messenger_proto::v1::Resumable;
 use messenger_proto::v1::{EndReason, SessionEnded};
-use startup::traces::SpanKind;
+use startup::traces::{SpanKind, Traces};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Settings of every connection.
+#[derive(Clone)]
+pub(super) struct ConnectionSettings {
+    pub max_frame_bytes: usize,
+    pub ping_interval: Duration,
+    /// How long a frame may wait to be taken by the client.
+    pub write_timeout: Duration,
+    /// How long a connection may stay open without logging in.
+    pub login_timeout: Duration,
+    /// The edge's links to the cores.
+    pub links: Arc<Links>,
+    /// Where the operations' spans go.
+    pub traces: Traces,
+}
 
 /// How long the edge tries to say goodbye to a client it disconnects.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
