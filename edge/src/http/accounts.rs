@@ -1,7 +1,7 @@
 //! Accounts and browser sessions: `POST /users`, `POST /auth/login`,
 //! `POST /auth/logout`, `GET /me`.
 
-use super::{Context, json_reply, with_context};
+use super::{Context, body_error, json_reply, with_context};
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, Detail, Throttled, ValidationError};
 use crate::http::body::{MAX_BODY_BYTES, Text, checked, json_object};
@@ -117,12 +117,14 @@ async fn register(
         email: form.email.take("email", &mut invalid),
         password: form.password.take("password", &mut invalid),
     };
-    let request = caller.request(checked(request, invalid)?);
-    let user = context.core().register(request).await.map_err(body_error)?;
-    Ok(json_reply(
-        &User::from(user.into_inner()),
-        StatusCode::CREATED,
-    ))
+    let request = checked(request, invalid)?;
+    let user = context
+        .call(&caller, request, async |core, request| {
+            core.register(request).await
+        })
+        .await
+        .map_err(body_error)?;
+    Ok(json_reply(&User::from(user), StatusCode::CREATED))
 }
 
 /// Log in and get a session cookie
@@ -151,13 +153,13 @@ async fn login(
         email: form.email.take("email", &mut invalid),
         password: form.password.take("password", &mut invalid),
     };
-    let request = caller.request(checked(request, invalid)?);
+    let request = checked(request, invalid)?;
     let session = context
-        .core()
-        .create_login_session(request)
+        .call(&caller, request, async |core, request| {
+            core.create_login_session(request).await
+        })
         .await
-        .map_err(body_error)?
-        .into_inner();
+        .map_err(body_error)?;
     let max_age = session
         .expires_at
         .as_ref()
@@ -184,8 +186,9 @@ async fn login(
 async fn logout(caller: Caller, context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     context
-        .core()
-        .revoke(caller.request(v1::RevokeRequest {}))
+        .call(&caller, v1::RevokeRequest {}, async |core, request| {
+            core.revoke(request).await
+        })
         .await
         .map_err(body_error)?;
     let reply = warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT);
@@ -206,12 +209,14 @@ async fn logout(caller: Caller, context: Context) -> Result<Response, Rejection>
 )]
 async fn me(caller: Caller, context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
+    let asked = v1::AuthenticateRequest {};
     let user = context
-        .core()
-        .authenticate(caller.request(v1::AuthenticateRequest {}))
+        .call(&caller, asked, async |core, request| {
+            core.authenticate(request).await
+        })
         .await
         .map_err(body_error)?;
-    Ok(json_reply(&User::from(user.into_inner()), StatusCode::OK))
+    Ok(json_reply(&User::from(user), StatusCode::OK))
 }
 
 /// 401 before calling the core when no credential was presented at all.
@@ -222,8 +227,4 @@ pub fn require_credential(caller: &Caller) -> Result<(), Rejection> {
             "authentication required: a session cookie or a bearer token".into(),
         ))),
     }
-}
-
-fn body_error(status: tonic::Status) -> Rejection {
-    warp::reject::custom(ApiError::from_status(&status, "body"))
 }

@@ -4,9 +4,9 @@
 use super::accounts::require_credential;
 use super::history::HistoryMessage;
 use super::params::PageParams;
-use super::{Context, json_reply, with_context};
+use super::{Context, json_reply, query_error, with_context};
 use crate::auth::Caller;
-use crate::error::{ApiError, Detail, ValidationError};
+use crate::error::{Detail, ValidationError};
 use crate::openapi::Document;
 use messenger_proto::v1;
 use serde::Serialize;
@@ -105,11 +105,11 @@ async fn list(
         offset: params.offset(),
     };
     let chats = context
-        .core()
-        .list_chats(caller.request(request))
+        .call(&caller, request, async |core, request| {
+            core.list_chats(request).await
+        })
         .await
-        .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
-        .into_inner()
+        .map_err(query_error)?
         .chats;
     let body: Vec<ChatSummary> = chats.iter().map(ChatSummary::from).collect();
     Ok(json_reply(&body, StatusCode::OK))

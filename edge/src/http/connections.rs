@@ -3,9 +3,9 @@
 
 use super::accounts::require_credential;
 use super::params::PageParams;
-use super::{Context, json_reply, with_context};
+use super::{Context, json_reply, query_error, with_context};
 use crate::auth::Caller;
-use crate::error::{ApiError, Detail, ValidationError};
+use crate::error::{Detail, ValidationError};
 use crate::json::format_time;
 use crate::openapi::Document;
 use messenger_proto::v1;
@@ -94,11 +94,11 @@ async fn list(
         offset: params.offset(),
     };
     let page = context
-        .core()
-        .list_connections(caller.request(request))
+        .call(&caller, request, async |core, request| {
+            core.list_connections(request).await
+        })
         .await
-        .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
-        .into_inner();
+        .map_err(query_error)?;
     let body: Vec<Connection> = page.connections.iter().map(Connection::from).collect();
     Ok(json_reply(&body, StatusCode::OK))
 }

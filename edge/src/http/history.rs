@@ -122,14 +122,14 @@ async fn handle(
     let chat_id = params.take("chat_id");
     let request = parse(&chat_id, &query).map_err(warp::reject::custom)?;
     let page = context
-        .core()
-        .get_history(caller.request(request))
+        .call(&caller, request, async |core, request| {
+            core.get_history(request).await
+        })
         .await
         .map_err(|status| {
             let error = ApiError::from_status(&status, "query").with_query_input(&query);
             warp::reject::custom(error)
-        })?
-        .into_inner();
+        })?;
     let entries: Vec<HistoryMessage> = page.messages.iter().map(HistoryMessage::from).collect();
     Ok(json_body(&entries, page_size_hint(&page.messages)))
 }

@@ -14,6 +14,7 @@ pub mod presence;
 
 use crate::auth::Caller;
 use crate::core_client::{CoreClient, Cores};
+use crate::error::ApiError;
 use serde::Serialize;
 use startup::traces::Traces;
 use std::convert::Infallible;
@@ -38,10 +39,33 @@ impl Context {
         crate::auth::caller(self.cookie_secure, self.traces.clone())
     }
 
-    /// A core for one call: the next in turn that has not just failed.
-    pub fn core(&self) -> CoreClient {
-        self.cores.pick()
+    /// Calls the core once on behalf of `caller` with `message`: the one
+    /// path of every REST call. The core is the next in turn that has not
+    /// just failed, and the request carries the caller's credential and
+    /// address; `rpc` names the call.
+    pub async fn call<Q, A>(
+        &self,
+        caller: &Caller,
+        message: Q,
+        rpc: impl AsyncFnOnce(
+            &mut CoreClient,
+            tonic::Request<Q>,
+        ) -> Result<tonic::Response<A>, tonic::Status>,
+    ) -> Result<A, tonic::Status> {
+        let mut core = self.cores.pick();
+        let answer = rpc(&mut core, caller.request(message)).await?;
+        Ok(answer.into_inner())
     }
+}
+
+/// A failed call about a request's query parameters, as the API's error.
+pub fn query_error(status: tonic::Status) -> Rejection {
+    warp::reject::custom(ApiError::from_status(&status, "query"))
+}
+
+/// A failed call about a request's body, as the API's error.
+pub fn body_error(status: tonic::Status) -> Rejection {
+    warp::reject::custom(ApiError::from_status(&status, "body"))
 }
 
 /// Hands a clone of `context` to a handler.

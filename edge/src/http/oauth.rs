@@ -80,11 +80,11 @@ async fn token(
 ) -> Result<Response, Rejection> {
     let request = parse(content_type.as_deref(), &body).map_err(reject)?;
     let grant = context
-        .core()
-        .grant_tokens(caller.request(request))
+        .call(&caller, request, async |core, request| {
+            core.grant_tokens(request).await
+        })
         .await
-        .map_err(|status| reject(status_error(&status)))?
-        .into_inner();
+        .map_err(|status| reject(status_error(&status)))?;
     Ok(success(&grant))
 }
 

@@ -3,7 +3,7 @@
 use super::accounts::require_credential;
 use super::chats::ChatMember;
 use super::params::PageParams;
-use super::{Context, json_reply, with_context};
+use super::{Context, json_reply, query_error, with_context};
 use crate::auth::Caller;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::openapi::Document;
@@ -75,11 +75,11 @@ async fn search(
         offset: params.offset(),
     };
     let users = context
-        .core()
-        .search_users(caller.request(request))
+        .call(&caller, request, async |core, request| {
+            core.search_users(request).await
+        })
         .await
-        .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
-        .into_inner()
+        .map_err(query_error)?
         .users;
     let body: Vec<ChatMember> = users.iter().map(ChatMember::from).collect();
     Ok(json_reply(&body, StatusCode::OK))

@@ -2,9 +2,9 @@
 //! online, and when they were last seen.
 
 use super::accounts::require_credential;
-use super::{Context, json_reply, with_context};
+use super::{Context, json_reply, query_error, with_context};
 use crate::auth::Caller;
-use crate::error::{ApiError, Detail};
+use crate::error::Detail;
 use crate::json::Presence;
 use crate::openapi::Document;
 use messenger_proto::v1;
@@ -38,12 +38,13 @@ pub fn route(
 )]
 async fn list(caller: Caller, context: Context) -> Result<Response, Rejection> {
     require_credential(&caller)?;
+    let asked = v1::ListPresenceRequest {};
     let people = context
-        .core()
-        .list_presence(caller.request(v1::ListPresenceRequest {}))
+        .call(&caller, asked, async |core, request| {
+            core.list_presence(request).await
+        })
         .await
-        .map_err(|status| warp::reject::custom(ApiError::from_status(&status, "query")))?
-        .into_inner()
+        .map_err(query_error)?
         .people;
     let body: Vec<Presence> = people.iter().map(Presence::from).collect();
     Ok(json_reply(&body, StatusCode::OK))
