@@ -14,8 +14,20 @@ fn main() {
     bus_messages();
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql");
     println!("cargo:rerun-if-changed={}", folder.display());
-    let mut migrations: Vec<(i32, String, String)> = std::fs::read_dir(&folder)
-        .expect("the sql folder is readable")
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).to_owned();
+    std::fs::write(out.join("migrations.rs"), migrations(&folder)).expect("OUT_DIR is writable");
+    std::fs::write(
+        out.join("functions.rs"),
+        functions(&folder.join("functions")),
+    )
+    .expect("OUT_DIR is writable");
+}
+
+/// The `.sql` files in `folder`: each one's name without `.sql`, and its
+/// full path, sorted by name.
+fn sql_files(folder: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
+        .expect("the sql folders are readable")
         .map(|entry| entry.expect("a readable entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
         .map(|path| {
@@ -23,10 +35,22 @@ fn main() {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .expect("UTF-8 names");
+            let full = path.canonicalize().expect("an existing file");
+            (stem.to_owned(), full.display().to_string())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The list of the migrations in `folder`, by version.
+fn migrations(folder: &Path) -> String {
+    let mut migrations: Vec<(i32, String, String)> = sql_files(folder)
+        .into_iter()
+        .map(|(stem, path)| {
             let (version, name) = stem.split_once('_').expect("NNNN_name.sql");
             let version = version.parse().expect("a numeric version");
-            let full = path.canonicalize().expect("an existing file");
-            (version, name.to_owned(), full.display().to_string())
+            (version, name.to_owned(), path)
         })
         .collect();
     migrations.sort();
@@ -45,33 +69,13 @@ fn main() {
         );
     }
     list.push(']');
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).to_owned();
-    std::fs::write(out.join("migrations.rs"), list).expect("OUT_DIR is writable");
-    std::fs::write(
-        out.join("functions.rs"),
-        functions(&folder.join("functions")),
-    )
-    .expect("OUT_DIR is writable");
+    list
 }
 
 /// The list of the function files in `folder`, by name.
 fn functions(folder: &Path) -> String {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
-        .expect("the sql/functions folder is readable")
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
-        .map(|path| {
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("UTF-8 names");
-            let full = path.canonicalize().expect("an existing file");
-            (name.to_owned(), full.display().to_string())
-        })
-        .collect();
-    files.sort();
     let mut list = String::from("&[\n");
-    for (name, path) in &files {
+    for (name, path) in &sql_files(folder) {
         let _ = writeln!(
             list,
             "    Function {{ name: {name:?}, sql: include_str!({path:?}) }},"
