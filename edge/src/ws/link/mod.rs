@@ -14,7 +14,7 @@
 //! a client that reads slowly gets it at its own speed, with room left in
 //! its queue for live events, instead of ending as a slow consumer.
 //!
-//! A socket has at most [`LINK_OPERATION_WINDOW`] operations the core has
+//! A socket has at most [`messenger_proto::LINK_OPERATION_WINDOW`] operations the core has
 //! not taken; beyond that it stops reading its client until the core says
 //! it took some, so a client that sends faster than the core applies its
 //! operations waits in its own TCP window, not in memory here or there.
@@ -24,29 +24,28 @@
 //! has a link to each and a new WebSocket joins the next in turn, skipping
 //! a core that just failed; while no core can be reached, no WebSocket is
 //! opened.
+//!
+//! Here: the links to every core and opening them; `open`'s, one open
+//! link's reader and the sockets' entries on it; `session`'s, a socket's
+//! session on a link.
+
+mod open;
+mod session;
 
 use crate::auth::Caller;
 use crate::core_client::{Cores, RETRY};
-use crate::ws::resume::About;
-use crate::ws::translate;
-use lean_queue::SendError;
-use messenger_proto::v1::server_event::Event;
-use messenger_proto::v1::{
-    ClientOperation, EndReason, EndSession, LinkSignal, Resumable, ServerEvent, SessionCredit,
-    SessionEnded, SessionOperation, link_signal::Signal,
-};
+use messenger_proto::v1::link_signal::Signal;
 use messenger_proto::{
-    EDGE_CREDIT_METADATA, EDGE_ID_METADATA, EDGE_LINK_METADATA, LINK_OPERATION_WINDOW,
-    LinkDelivery, MAX_CREDIT_WINDOW,
+    EDGE_CREDIT_METADATA, EDGE_ID_METADATA, EDGE_LINK_METADATA, MAX_CREDIT_WINDOW,
 };
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::{Notify, mpsc, watch};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::UnboundedReceiverStream;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tonic::Streaming;
 use uuid::Uuid;
+
+use open::{LinkEnd, OpenLink, SocketEntry, read};
+pub use session::{LinkSession, Next};
 
 /// The links to every core.
 pub struct Links {
@@ -116,69 +115,6 @@ pub struct EdgeLink {
 #[derive(Default)]
 struct Current {
     link: Option<Arc<OpenLink>>,
-}
-
-/// One open link, link by its reader task and its sockets.
-struct OpenLink {
-    id: Uuid,
-    next_session: AtomicU64,
-    sessions: Mutex<HashMap<u64, SocketEntry>>,
-    signals: mpsc::UnboundedSender<LinkSignal>,
-    /// Paced frames a socket takes before it returns their credit (at the
-    /// latest; it returns what it has whenever it waits for more).
-    credit_batch: u32,
-    alive: AtomicBool,
-    /// Woken when the last socket leaves (shutdown waits for that).
-    emptied: Notify,
-}
-
-/// What the link hands a socket.
-enum ToSocket {
-    /// A frame, and whether it is paced (its credit goes back once taken).
-    Frame(Utf8Bytes, About, bool),
-    /// How to move the session to another core (see [`super::resume`]).
-    Resumable(Box<Resumable>),
-    /// The core took this many of the socket's operations.
-    Taken(u32),
-    /// The core ended the socket's session.
-    Ended(Box<SessionEnded>),
-}
-
-/// One socket's entry on the link.
-struct SocketEntry {
-    queue: lean_queue::Sender<ToSocket>,
-    /// Reported as slow: no more frames are queued for it.
-    slow: bool,
-}
-
-/// A socket's session on the link, held by the socket's task. Dropping it ends
-/// the session.
-pub struct LinkSession {
-    link: Arc<OpenLink>,
-    session: u64,
-    queue: lean_queue::Receiver<ToSocket>,
-    /// Operations sent that the core has not said it took.
-    in_flight: u32,
-    /// The end of the session, read while taking queued frames.
-    ended: Option<Box<SessionEnded>>,
-    /// A [`Resumable`] read while taking queued frames.
-    resumable: Option<Box<Resumable>>,
-    /// Paced frames taken whose credit the core has not been given.
-    paced_taken: u32,
-}
-
-/// What a socket waits for on the link.
-pub enum Next {
-    /// A frame for the client, and what it is.
-    Frame(Utf8Bytes, About),
-    /// How to move the session to another core.
-    Resumable(Box<Resumable>),
-    /// The core took operations: there may be room to send more.
-    Room,
-    /// The core ended the session, with this status.
-    Ended(Box<SessionEnded>),
-    /// The link ended (the core went away).
-    LinkEnded,
 }
 
 impl EdgeLink {
@@ -279,316 +215,17 @@ fn credit_window(queue: usize) -> u32 {
         .clamp(1, MAX_CREDIT_WINDOW)
 }
 
-/// Why a link's reader stopped.
-#[derive(Debug, PartialEq)]
-enum LinkEnd {
-    /// The edge is shutting down.
-    Shutdown,
-    /// The core ended the link or went away.
-    CoreGone,
-}
-
-/// Hands the link's deliveries to the sockets until the core ends the link,
-/// or the edge is shutting down and its last socket has left.
-async fn read(
-    link: Arc<OpenLink>,
-    mut deliveries: Streaming<LinkDelivery>,
-    mut shutdown: watch::Receiver<bool>,
-) -> LinkEnd {
-    let end = loop {
-        let next = tokio::select! {
-            next = deliveries.message() => next,
-            () = link.drained(&mut shutdown) => break LinkEnd::Shutdown,
-        };
-        match next {
-            Ok(Some(delivery)) => link.dispatch(delivery),
-            Ok(None) => break LinkEnd::CoreGone,
-            Err(status) => {
-                tracing::info!(%status, "edge link ended");
-                break LinkEnd::CoreGone;
-            }
-        }
-    };
-    link.end();
-    end
-}
-
-impl OpenLink {
-    /// A link whose sockets return credit for paced frames in `window`.
-    fn new(id: Uuid, signals: mpsc::UnboundedSender<LinkSignal>, window: u32) -> Self {
-        OpenLink {
-            id,
-            next_session: AtomicU64::new(0),
-            sessions: Mutex::new(HashMap::new()),
-            signals,
-            credit_batch: (window / 4).max(1),
-            alive: AtomicBool::new(true),
-            emptied: Notify::new(),
-        }
-    }
-
-    fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::Acquire)
-    }
-
-    /// Sends `signal` to the core (lost if the link has ended, which every
-    /// socket on it learns by itself).
-    fn signal(&self, signal: Signal) {
-        let _ = self.signals.send(LinkSignal {
-            signal: Some(signal),
-        });
-    }
-
-    /// Queues the delivery's event, as JSON made once, for its sockets, and
-    /// hands its first socket the operations taken and the session's end.
-    fn dispatch(&self, delivery: LinkDelivery) {
-        let mut sessions = self.lock();
-        let Some(&first) = delivery.sessions.first() else {
-            return;
-        };
-        let event = match delivery.event.map(messenger_proto::SharedEvent::into_event) {
-            Some(Ok(event)) => Some(event),
-            Some(Err(error)) => {
-                tracing::error!(%error, "undecodable event on the edge link; its sessions end");
-                for &number in &delivery.sessions {
-                    self.fail(&mut sessions, number);
-                }
-                return;
-            }
-            None => None,
-        };
-        match event {
-            Some(ServerEvent {
-                event: Some(Event::Resumable(resumable)),
-            }) => {
-                if let Some(entry) = sessions.get(&first) {
-                    let _ = entry
-                        .queue
-                        .force_send(ToSocket::Resumable(Box::new(resumable)));
-                }
-            }
-            Some(event) => {
-                if let Some(text) = translate::event_json(&event) {
-                    let text = Utf8Bytes::from(text);
-                    let about = About::of(&event);
-                    for &number in &delivery.sessions {
-                        let frame = ToSocket::Frame(text.clone(), about.clone(), delivery.paced);
-                        self.queue_frame(&mut sessions, number, frame);
-                    }
-                } else if delivery.paced {
-                    // No frame to take: its credit goes back now, or the
-                    // rest of the catch-up would wait for it for ever.
-                    self.signal(Signal::Credit(SessionCredit {
-                        session: first,
-                        frames: 1,
-                    }));
-                }
-            }
-            None => {}
-        }
-        if delivery.operations_taken > 0
-            && let Some(entry) = sessions.get(&first)
-        {
-            let _ = entry
-                .queue
-                .force_send(ToSocket::Taken(delivery.operations_taken));
-        }
-        if let Some(ended) = delivery.ended
-            && let Some(entry) = self.remove(&mut sessions, first)
-        {
-            let _ = entry.queue.force_send(ToSocket::Ended(Box::new(ended)));
-        }
-    }
-
-    /// Ends session `number` here and on the core: it missed an event the
-    /// edge could not read. Its client reconnects (or the session moves)
-    /// and catches up.
-    fn fail(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64) {
-        self.signal(Signal::EndSession(EndSession {
-            session: number,
-            reason: EndReason::Error.into(),
-        }));
-        if let Some(entry) = self.remove(sessions, number) {
-            let ended = SessionEnded {
-                reason: EndReason::Error.into(),
-                message: "an event could not be read".into(),
-            };
-            let _ = entry.queue.force_send(ToSocket::Ended(Box::new(ended)));
-        }
-    }
-
-    /// Queues `frame` for socket `number`; a full queue makes it slow.
-    fn queue_frame(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64, frame: ToSocket) {
-        let Some(entry) = sessions.get_mut(&number).filter(|entry| !entry.slow) else {
-            return;
-        };
-        if let Err(SendError::Full(_)) = entry.queue.try_send(frame) {
-            entry.slow = true;
-            self.signal(Signal::SlowSession(number));
-        }
-    }
-
-    /// Marks the link ended; its sockets see their queue end.
-    fn end(&self) {
-        self.alive.store(false, Ordering::Release);
-        self.lock().clear();
-        tracing::info!("edge link closed");
-        tracing::debug!(link = %self.id, "edge link closed");
-    }
-
-    /// Completes once the edge is shutting down and no socket is left.
-    async fn drained(&self, shutdown: &mut watch::Receiver<bool>) {
-        let _ = shutdown.wait_for(|stopping| *stopping).await;
-        loop {
-            let emptied = self.emptied.notified();
-            if self.lock().is_empty() {
-                return;
-            }
-            emptied.await;
-        }
-    }
-
-    /// Socket `session` has gone: the core ends its session.
-    fn leave(&self, session: u64) {
-        let mut sessions = self.lock();
-        if self.remove(&mut sessions, session).is_some() {
-            self.signal(Signal::CloseSession(session));
-        }
-    }
-
-    /// Takes socket `number`'s entry off the link; the last one to go
-    /// wakes whoever waits for the link to empty.
-    fn remove(&self, sessions: &mut HashMap<u64, SocketEntry>, number: u64) -> Option<SocketEntry> {
-        let entry = sessions.remove(&number);
-        if sessions.is_empty() {
-            self.emptied.notify_waiters();
-        }
-        entry
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SocketEntry>> {
-        self.sessions.lock().expect("edge link lock poisoned")
-    }
-}
-
-impl LinkSession {
-    /// Whether another operation may be sent now.
-    pub fn has_room(&self) -> bool {
-        self.in_flight < LINK_OPERATION_WINDOW
-    }
-
-    /// Sends one of the client's operations to the core.
-    pub fn send(&mut self, operation: ClientOperation) {
-        self.in_flight += 1;
-        self.link.signal(Signal::Operation(SessionOperation {
-            session: self.session,
-            operation: Some(operation),
-        }));
-    }
-
-    /// Reports this socket to the core as a slow consumer (its client did
-    /// not take a frame within the write timeout).
-    pub fn report_slow(&self) {
-        if let Some(entry) = self.link.lock().get_mut(&self.session) {
-            entry.slow = true;
-        }
-        self.link.signal(Signal::SlowSession(self.session));
-    }
-
-    /// Tells the core that the edge is ending this socket's session for
-    /// `reason` (the client stopped answering pings), so that the core
-    /// records why; the socket's leaving follows.
-    pub fn end(&self, reason: EndReason) {
-        self.link.signal(Signal::EndSession(EndSession {
-            session: self.session,
-            reason: reason.into(),
-        }));
-    }
-
-    /// What comes next for this socket. Called when the socket has written
-    /// what it took before: that is when its credit goes back.
-    pub async fn next(&mut self) -> Next {
-        self.return_credit();
-        if let Some(resumable) = self.resumable.take() {
-            return Next::Resumable(resumable);
-        }
-        if let Some(ended) = self.ended.take() {
-            return Next::Ended(ended);
-        }
-        match self.queue.recv().await {
-            Some(ToSocket::Frame(text, about, paced)) => {
-                self.took_frame(paced);
-                Next::Frame(text, about)
-            }
-            Some(ToSocket::Resumable(resumable)) => Next::Resumable(resumable),
-            Some(ToSocket::Taken(taken)) => {
-                self.took(taken);
-                Next::Room
-            }
-            Some(ToSocket::Ended(ended)) => Next::Ended(ended),
-            None => Next::LinkEnded,
-        }
-    }
-
-    /// A frame already queued for this socket, without waiting; taken
-    /// operations on the way are counted, and an end or a [`Resumable`]
-    /// is kept for `next`.
-    pub fn try_next_frame(&mut self) -> Option<(Utf8Bytes, About)> {
-        while self.ended.is_none() && self.resumable.is_none() {
-            match self.queue.try_recv()? {
-                ToSocket::Frame(text, about, paced) => {
-                    self.took_frame(paced);
-                    return Some((text, about));
-                }
-                ToSocket::Resumable(resumable) => self.resumable = Some(resumable),
-                ToSocket::Taken(taken) => self.took(taken),
-                ToSocket::Ended(ended) => self.ended = Some(ended),
-            }
-        }
-        None
-    }
-
-    /// The core took `taken` of the operations in flight.
-    fn took(&mut self, taken: u32) {
-        self.in_flight = self.in_flight.saturating_sub(taken);
-    }
-
-    /// Counts a frame taken; a batch of paced ones returns its credit
-    /// even while the socket keeps writing.
-    fn took_frame(&mut self, paced: bool) {
-        if paced {
-            self.paced_taken += 1;
-            if self.paced_taken >= self.link.credit_batch {
-                self.return_credit();
-            }
-        }
-    }
-
-    /// Gives the core back the credit of the paced frames taken.
-    fn return_credit(&mut self) {
-        let frames = std::mem::take(&mut self.paced_taken);
-        if frames > 0 {
-            self.link.signal(Signal::Credit(SessionCredit {
-                session: self.session,
-                frames,
-            }));
-        }
-    }
-}
-
-impl Drop for LinkSession {
-    fn drop(&mut self) {
-        self.link.leave(self.session);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures_util::FutureExt;
     use messenger_proto::SharedEvent;
     use messenger_proto::v1::server_event::Event;
-    use messenger_proto::v1::{Message, ServerEvent};
+    use messenger_proto::v1::{
+        ClientOperation, EndReason, LinkSignal, Message, ServerEvent, SessionEnded,
+    };
+    use messenger_proto::{LINK_OPERATION_WINDOW, LinkDelivery};
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
 
     fn link() -> (Arc<OpenLink>, mpsc::UnboundedReceiver<LinkSignal>) {
         let (signals, received) = mpsc::unbounded_channel();
