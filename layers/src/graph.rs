@@ -48,13 +48,19 @@ pub fn read_crate(src: &Path) -> Result<Graph, ReadError> {
     let mut parsed = Vec::new();
     let mut modules: BTreeSet<Module> = BTreeSet::new();
     let mut imports = Imports::new();
+    let mut test_only = Vec::new();
     for (module, path) in files {
         let text = std::fs::read_to_string(&path).map_err(|e| ReadError::Io(path.clone(), e))?;
         let file = syn::parse_file(&text).map_err(|e| ReadError::Parse(path.clone(), e))?;
         modules.insert(join(&module));
+        test_only.extend(test_only_files(&file.items, &module));
         declarations(&file.items, &module, &mut modules, &mut imports);
         parsed.push((module, path, file));
     }
+    // A file declared `#[cfg(test)] mod name;` is test code too.
+    let shipped = |module: &[String]| !test_only.iter().any(|test| module.starts_with(test));
+    parsed.retain(|(module, _, _)| shipped(module));
+    modules.retain(|module| shipped(&split(module)));
     let mut uses = BTreeMap::new();
     for (module, path, file) in &parsed {
         let mut reader = Reader {
@@ -67,6 +73,28 @@ pub fn read_crate(src: &Path) -> Result<Graph, ReadError> {
         reader.visit_file(file);
     }
     Ok(Graph { modules, uses })
+}
+
+/// The modules among `items` (at `at`) declared test-only, whose code is
+/// in a file of its own (`#[cfg(test)] mod tests;`).
+fn test_only_files(items: &[syn::Item], at: &[String]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Mod(module) if module.content.is_none() && is_test_only(item) => {
+                Some(child(at, &module.ident.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn split(module: &str) -> Vec<String> {
+    if module.is_empty() {
+        Vec::new()
+    } else {
+        module.split("::").map(str::to_owned).collect()
+    }
 }
 
 /// What a module's `use` items bind: (module, name) → the path it stands

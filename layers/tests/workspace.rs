@@ -102,8 +102,9 @@ mod the_checks_themselves {
         write(
             &folder,
             "low.rs",
-            "pub struct Thing;\n#[cfg(test)]\nmod tests { use crate::high::f; }\n",
+            "pub struct Thing;\n#[cfg(test)]\nmod tests { use crate::high::f; }\n#[cfg(test)]\nmod checks;\n",
         );
+        write(&folder, "low/checks.rs", "use crate::high::f;\n");
         write(
             &folder,
             "ring/mod.rs",
@@ -133,6 +134,10 @@ mod the_checks_themselves {
         assert!(uses.contains(&pair("ring::a", "ring::b")), "a macro's path");
         assert!(uses.contains(&pair("ring::b", "ring")), "{uses:?}");
         assert!(!uses.contains(&pair("low", "high")), "test code left out");
+        assert!(
+            !graph.modules.contains("low::checks"),
+            "a test-only file too"
+        );
     }
 
     #[test]
