@@ -219,6 +219,16 @@ pub fn cleared_cookie(secure: bool) -> String {
     login_cookie("", 0, secure)
 }
 
+/// 401 before calling the core when no credential was presented at all.
+pub fn require_credential(caller: &Caller) -> Result<(), warp::Rejection> {
+    match caller.credential {
+        Some(_) => Ok(()),
+        None => Err(warp::reject::custom(crate::error::ApiError::Unauthorized(
+            "authentication required: a session cookie or a bearer token".into(),
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,8 @@
 //! `POST /auth/logout`, `GET /me`.
 
 use super::{Context, body_error, json_reply, with_context};
-use crate::auth::{self, Caller};
-use crate::error::{ApiError, Detail, Throttled, ValidationError};
+use crate::auth::{self, Caller, require_credential};
+use crate::error::{Detail, Throttled, ValidationError};
 use crate::http::body::{MAX_BODY_BYTES, Text, checked, json_object};
 use crate::openapi::Document;
 use messenger_proto::v1;
@@ -217,14 +217,4 @@ async fn me(caller: Caller, context: Context) -> Result<Response, Rejection> {
         .await
         .map_err(body_error)?;
     Ok(json_reply(&User::from(user), StatusCode::OK))
-}
-
-/// 401 before calling the core when no credential was presented at all.
-pub fn require_credential(caller: &Caller) -> Result<(), Rejection> {
-    match caller.credential {
-        Some(_) => Ok(()),
-        None => Err(warp::reject::custom(ApiError::Unauthorized(
-            "authentication required: a session cookie or a bearer token".into(),
-        ))),
-    }
 }

@@ -1,10 +1,9 @@
 //! `GET /chats?limit=N&offset=M`: a page of the caller's chats with their
 //! first members and last message.
 
-use super::accounts::require_credential;
 use super::history::HistoryMessage;
 use super::params::PageParams;
-use super::{Context, json_reply, query_error, with_context};
+use super::{Context, json_reply};
 use crate::auth::Caller;
 use crate::error::{Detail, ValidationError};
 use crate::openapi::Document;
@@ -74,9 +73,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route::<__path_list>()
-        .and(warp::query::<Vec<(String, String)>>())
-        .and(context.caller())
-        .and(with_context(context))
+        .and(context.with_query())
         .and_then(list)
 }
 
@@ -98,18 +95,12 @@ async fn list(
     caller: Caller,
     context: Context,
 ) -> Result<Response, Rejection> {
-    require_credential(&caller)?;
-    let params = PageParams::from_query(&query)?;
-    let request = v1::ListChatsRequest {
-        limit: params.limit(),
-        offset: params.offset(),
-    };
+    let request = |limit, offset| v1::ListChatsRequest { limit, offset };
     let chats = context
-        .call(&caller, request, async |core, request| {
+        .page(&caller, &query, request, async |core, request| {
             core.list_chats(request).await
         })
-        .await
-        .map_err(query_error)?
+        .await?
         .chats;
     let body: Vec<ChatSummary> = chats.iter().map(ChatSummary::from).collect();
     Ok(json_reply(&body, StatusCode::OK))

@@ -1,9 +1,8 @@
 //! `GET /me/connections?limit=N&offset=M`: the caller's own connection
 //! history (one row per logged-in WebSocket), newest first.
 
-use super::accounts::require_credential;
 use super::params::PageParams;
-use super::{Context, json_reply, query_error, with_context};
+use super::{Context, json_reply};
 use crate::auth::Caller;
 use crate::error::{Detail, ValidationError};
 use crate::json::format_time;
@@ -63,9 +62,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route::<__path_list>()
-        .and(warp::query::<Vec<(String, String)>>())
-        .and(context.caller())
-        .and(with_context(context))
+        .and(context.with_query())
         .and_then(list)
 }
 
@@ -87,18 +84,12 @@ async fn list(
     caller: Caller,
     context: Context,
 ) -> Result<Response, Rejection> {
-    require_credential(&caller)?;
-    let params = PageParams::from_query(&query)?;
-    let request = v1::ListConnectionsRequest {
-        limit: params.limit(),
-        offset: params.offset(),
-    };
+    let request = |limit, offset| v1::ListConnectionsRequest { limit, offset };
     let page = context
-        .call(&caller, request, async |core, request| {
+        .page(&caller, &query, request, async |core, request| {
             core.list_connections(request).await
         })
-        .await
-        .map_err(query_error)?;
+        .await?;
     let body: Vec<Connection> = page.connections.iter().map(Connection::from).collect();
     Ok(json_reply(&body, StatusCode::OK))
 }

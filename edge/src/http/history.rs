@@ -1,9 +1,9 @@
 //! `GET /history/{chat_id}?limit=N&offset=M`: one page of a chat's history.
 
-use super::accounts::require_credential;
+use super::Context;
 use super::params::{optional_integer, optional_limit};
-use super::{Context, with_context};
 use crate::auth::Caller;
+use crate::auth::require_credential;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::json::format_time;
 use crate::openapi::{Document, PathParams};
@@ -88,9 +88,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route_with_params::<__path_handle>()
-        .and(warp::query::<Vec<(String, String)>>())
-        .and(context.caller())
-        .and(with_context(context))
+        .and(context.with_query())
         .and_then(handle)
 }
 

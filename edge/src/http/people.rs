@@ -1,10 +1,10 @@
 //! `GET /users?query=…`: finding people to talk to.
 
-use super::accounts::require_credential;
 use super::chats::ChatMember;
 use super::params::PageParams;
-use super::{Context, json_reply, query_error, with_context};
+use super::{Context, json_reply, query_error};
 use crate::auth::Caller;
+use crate::auth::require_credential;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
 use crate::openapi::Document;
 use messenger_proto::v1;
@@ -31,9 +31,7 @@ pub fn route(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
     document
         .route::<__path_search>()
-        .and(warp::query::<Vec<(String, String)>>())
-        .and(context.caller())
-        .and(with_context(context))
+        .and(context.with_query())
         .and_then(search)
 }
 

@@ -1,9 +1,9 @@
 //! `GET /presence`: whether the people the caller shares a chat with are
 //! online, and when they were last seen.
 
-use super::accounts::require_credential;
 use super::{Context, json_reply, query_error, with_context};
 use crate::auth::Caller;
+use crate::auth::require_credential;
 use crate::error::Detail;
 use crate::json::Presence;
 use crate::openapi::Document;
