@@ -1,5 +1,8 @@
 //! JSON objects that REST answers and WebSocket frames share, written once:
-//! times as the protocol writes them, one person's presence.
+//! times as the protocol writes them, one person's presence, and a message
+//! in its two shapes: in history (with `seen`, documented in the OpenAPI
+//! document) and as a WebSocket frame (with its `type`; whether it was seen
+//! comes in `message_seen` instead).
 
 use messenger_proto::timestamp;
 use messenger_proto::v1;
@@ -35,5 +38,89 @@ impl<'a> From<&'a v1::Presence> for Presence<'a> {
                 .as_ref()
                 .map(|time| format_time(Some(time))),
         }
+    }
+}
+
+/// One message as the REST API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryMessage<'a> {
+    #[schema(format = Uuid)]
+    id: &'a str,
+    #[schema(format = Uuid)]
+    sender_id: &'a str,
+    #[schema(format = Uuid)]
+    chat_id: &'a str,
+    /// When the server stored the message (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    timestamp: String,
+    text: &'a str,
+    /// True once every member of the chat has seen it.
+    seen: bool,
+    /// The message's number in its chat: 1, 2, 3, … no gaps.
+    seq: u64,
+    /// When its sender last edited it (RFC 3339, UTC); only on edited
+    /// messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    edited_at: Option<String>,
+    /// Only on a deleted message (a tombstone, whose text is empty).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
+}
+
+impl<'a> From<&'a v1::Message> for HistoryMessage<'a> {
+    fn from(message: &'a v1::Message) -> Self {
+        HistoryMessage {
+            id: &message.id,
+            sender_id: &message.sender_id,
+            chat_id: &message.chat_id,
+            timestamp: format_time(message.timestamp.as_ref()),
+            text: &message.text,
+            seen: message.seen,
+            seq: message.seq,
+            edited_at: message
+                .edited_at
+                .as_ref()
+                .map(|time| format_time(Some(time))),
+            deleted: message.deleted,
+        }
+    }
+}
+
+/// An incoming-message frame, or the detail of a `message_seen`.
+#[derive(Serialize)]
+pub struct MessageFrame<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    id: &'a str,
+    sender_id: &'a str,
+    chat_id: &'a str,
+    timestamp: String,
+    text: &'a str,
+    /// The message's number in its chat (an addition to the original protocol).
+    seq: u64,
+    /// When it was last edited; only on edited messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edited_at: Option<String>,
+    /// Only on tombstones.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
+}
+
+/// `message` as a frame of `kind` (none for the detail of `message_seen`).
+pub fn message_frame<'a>(message: &'a v1::Message, kind: Option<&'static str>) -> MessageFrame<'a> {
+    MessageFrame {
+        kind,
+        id: &message.id,
+        sender_id: &message.sender_id,
+        chat_id: &message.chat_id,
+        timestamp: format_time(message.timestamp.as_ref()),
+        text: &message.text,
+        seq: message.seq,
+        edited_at: message
+            .edited_at
+            .as_ref()
+            .map(|time| format_time(Some(time))),
+        deleted: message.deleted,
     }
 }

@@ -32,7 +32,7 @@ use warp::{Filter, Rejection};
         crate::http::accounts::User,
         crate::http::accounts::Registration,
         crate::http::accounts::Credentials,
-        crate::http::history::HistoryMessage,
+        crate::json::HistoryMessage,
         crate::http::chats::ChatSummary,
         crate::http::connections::Connection,
         crate::json::Presence,

@@ -1,11 +1,11 @@
 //! `GET /chats?limit=N&offset=M`: a page of the caller's chats with their
 //! first members and last message.
 
-use super::history::HistoryMessage;
 use super::params::PageParams;
 use super::{Context, json_reply};
 use crate::auth::Caller;
 use crate::error::{Detail, ValidationError};
+use crate::json::HistoryMessage;
 use crate::openapi::Document;
 use messenger_proto::v1;
 use serde::Serialize;

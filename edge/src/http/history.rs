@@ -5,61 +5,15 @@ use super::params::{optional_integer, optional_limit};
 use crate::auth::Caller;
 use crate::auth::require_credential;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
-use crate::json::format_time;
+use crate::json::HistoryMessage;
 use crate::openapi::{Document, PathParams};
 use messenger_proto::v1::{HistoryRequest, Message};
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
-
-/// One message as the REST API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct HistoryMessage<'a> {
-    #[schema(format = Uuid)]
-    id: &'a str,
-    #[schema(format = Uuid)]
-    sender_id: &'a str,
-    #[schema(format = Uuid)]
-    chat_id: &'a str,
-    /// When the server stored the message (RFC 3339, UTC).
-    #[schema(format = DateTime)]
-    timestamp: String,
-    text: &'a str,
-    /// True once every member of the chat has seen it.
-    seen: bool,
-    /// The message's number in its chat: 1, 2, 3, … no gaps.
-    seq: u64,
-    /// When its sender last edited it (RFC 3339, UTC); only on edited
-    /// messages.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = DateTime)]
-    edited_at: Option<String>,
-    /// Only on a deleted message (a tombstone, whose text is empty).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    deleted: bool,
-}
-
-impl<'a> From<&'a Message> for HistoryMessage<'a> {
-    fn from(message: &'a Message) -> Self {
-        HistoryMessage {
-            id: &message.id,
-            sender_id: &message.sender_id,
-            chat_id: &message.chat_id,
-            timestamp: format_time(message.timestamp.as_ref()),
-            text: &message.text,
-            seen: message.seen,
-            seq: message.seq,
-            edited_at: message
-                .edited_at
-                .as_ref()
-                .map(|time| format_time(Some(time))),
-            deleted: message.deleted,
-        }
-    }
-}
 
 /// The query parameters of a history page.
 #[derive(IntoParams)]

@@ -2,7 +2,7 @@
 //! core operations, core events → server frames.
 
 use super::frames::{Addition, ClientFrame, FrameError, GroupAddsFrom, PresenceShownTo, Role};
-use crate::json::{Presence, format_time};
+use crate::json::{Presence, message_frame};
 use messenger_proto::v1::{self as pb, client_operation::Operation, server_event::Event};
 use serde::Serialize;
 
@@ -133,26 +133,6 @@ struct ErrorDetail<'a> {
     /// Seconds to wait before logging in again, for `too_many_attempts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u32>,
-}
-
-/// An incoming-message frame, or the detail of a `message_seen`.
-#[derive(Serialize)]
-struct MessageFrame<'a> {
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    id: &'a str,
-    sender_id: &'a str,
-    chat_id: &'a str,
-    timestamp: String,
-    text: &'a str,
-    /// The message's number in its chat (an addition to the original protocol).
-    seq: u64,
-    /// When it was last edited; only on edited messages.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    edited_at: Option<String>,
-    /// Only on tombstones.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    deleted: bool,
 }
 
 #[derive(Serialize)]
@@ -445,23 +425,6 @@ pub fn frame_error_json(error: &FrameError) -> String {
             retry_after: None,
         }),
     })
-}
-
-fn message_frame<'a>(message: &'a pb::Message, kind: Option<&'static str>) -> MessageFrame<'a> {
-    MessageFrame {
-        kind,
-        id: &message.id,
-        sender_id: &message.sender_id,
-        chat_id: &message.chat_id,
-        timestamp: format_time(message.timestamp.as_ref()),
-        text: &message.text,
-        seq: message.seq,
-        edited_at: message
-            .edited_at
-            .as_ref()
-            .map(|time| format_time(Some(time))),
-        deleted: message.deleted,
-    }
 }
 
 fn group_frame(group: &pb::GroupCreated) -> GroupFrame<'_> {
