@@ -276,16 +276,24 @@ pub(crate) async fn free_port() -> u16 {
 }
 
 pub(crate) async fn until_listening(port: u16) {
-    for _ in 0..100 {
+    if !listens_within(port, Duration::from_secs(5)).await {
+        panic!("nothing listens on port {port}");
+    }
+}
+
+/// Whether something listens on `port` within `patience`.
+pub(crate) async fn listens_within(port: u16, patience: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + patience;
+    while tokio::time::Instant::now() < deadline {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return;
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("nothing listens on port {port}");
+    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,8 +8,9 @@
 //! their own in front of it: what is tested is the core's side (the
 //! handshake, the verification, the counts going through).
 
-use crate::events::{Session, free_port, group_of_four};
+use crate::events::{Session, free_port, group_of_four, listens_within};
 use crate::send_rate::{answer, send};
+use crate::trust::nats_command;
 use crate::{Cluster, cluster_settings, redis_url};
 use core_service::bus::access::{NatsAccess, NatsCredentials, NatsTls};
 use core_service::redis_link::RedisLink;
@@ -99,19 +100,15 @@ async fn nats_over_tls(
     authority: &Authority,
     server: &Identity,
 ) -> Process {
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nats.conf");
-    let mut command = std::process::Command::new("nats-server");
-    let (port, monitor) = (port.to_string(), free_port().await.to_string());
+    let mut command = nats_command(port, free_port().await, password);
     command
-        .args(["-c", config, "-a", "127.0.0.1", "-p", &port, "-m", &monitor])
         .arg("--tlsverify")
         .arg("--tlscert")
         .arg(&server.certificate)
         .arg("--tlskey")
         .arg(&server.key)
         .arg("--tlscacert")
-        .arg(&authority.certificate)
-        .env("NATS_CORE_PASSWORD", password);
+        .arg(&authority.certificate);
     Process::start(command, "nats-server (is it installed?)")
 }
 
@@ -132,20 +129,6 @@ async fn started_nats_over_tls(
         nats.kill();
     }
     panic!("nats-server did not start over TLS");
-}
-
-async fn listens_within(port: u16, patience: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + patience;
-    while tokio::time::Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 /// A TLS endpoint with `server`'s certificate in front of the machine's

@@ -236,13 +236,20 @@ async fn a_core_that_missed_a_removal_refuses_the_former_member_in_bounded_time(
 /// A NATS of the test's own, configured by the repository's
 /// `deploy/nats.conf`, with `password` for the cores.
 fn nats_as_deployed(port: u16, monitor: u16, password: &str) -> Process {
+    let command = nats_command(port, monitor, password);
+    Process::start(command, "nats-server (is it installed?)")
+}
+
+/// The command of a NATS configured by the repository's `deploy/nats.conf`
+/// on `port` (monitoring on `monitor`), with `password` for the cores.
+pub(crate) fn nats_command(port: u16, monitor: u16, password: &str) -> std::process::Command {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nats.conf");
     let mut command = std::process::Command::new("nats-server");
     let (port, monitor) = (port.to_string(), monitor.to_string());
     command
         .args(["-c", config, "-a", "127.0.0.1", "-p", &port, "-m", &monitor])
         .env("NATS_CORE_PASSWORD", password);
-    Process::start(command, "nats-server (is it installed?)")
+    command
 }
 
 /// The credential of the cores in `deploy/nats.conf`.
