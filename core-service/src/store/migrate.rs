@@ -121,15 +121,15 @@ async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> 
 
 /// Applies each function whose text is not the one last applied.
 async fn apply_functions(client: &mut deadpool_postgres::Object) -> Result<()> {
+    let applied: std::collections::HashMap<String, String> = client
+        .query("SELECT name, checksum FROM schema_functions", &[])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
     for function in FUNCTIONS {
         let checksum = checksum(function.sql);
-        let row = client
-            .query_opt(
-                "SELECT 1 FROM schema_functions WHERE name = $1 AND checksum = $2",
-                &[&function.name, &checksum],
-            )
-            .await?;
-        if row.is_some() {
+        if applied.get(function.name) == Some(&checksum) {
             continue;
         }
         let transaction = client.transaction().await?;
