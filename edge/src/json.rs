@@ -16,6 +16,12 @@ pub fn format_time(time: Option<&prost_types::Timestamp>) -> String {
         .unwrap_or_default()
 }
 
+/// A time the core may leave out (an edit, a last sighting, an end), as
+/// the protocol writes it; `None` when it is left out.
+pub fn format_optional_time(time: Option<&prost_types::Timestamp>) -> Option<String> {
+    time.map(|time| format_time(Some(time)))
+}
+
 /// One person's presence.
 #[derive(Serialize, ToSchema)]
 pub struct Presence<'a> {
@@ -33,10 +39,7 @@ impl<'a> From<&'a v1::Presence> for Presence<'a> {
         Presence {
             user_id: &presence.user_id,
             online: presence.online,
-            last_seen: presence
-                .last_seen
-                .as_ref()
-                .map(|time| format_time(Some(time))),
+            last_seen: format_optional_time(presence.last_seen.as_ref()),
         }
     }
 }
@@ -78,10 +81,7 @@ impl<'a> From<&'a v1::Message> for HistoryMessage<'a> {
             text: &message.text,
             seen: message.seen,
             seq: message.seq,
-            edited_at: message
-                .edited_at
-                .as_ref()
-                .map(|time| format_time(Some(time))),
+            edited_at: format_optional_time(message.edited_at.as_ref()),
             deleted: message.deleted,
         }
     }
@@ -117,10 +117,7 @@ pub fn message_frame<'a>(message: &'a v1::Message, kind: Option<&'static str>) -
         timestamp: format_time(message.timestamp.as_ref()),
         text: &message.text,
         seq: message.seq,
-        edited_at: message
-            .edited_at
-            .as_ref()
-            .map(|time| format_time(Some(time))),
+        edited_at: format_optional_time(message.edited_at.as_ref()),
         deleted: message.deleted,
     }
 }

@@ -5,7 +5,7 @@ use super::params::PageParams;
 use super::{Context, json_reply};
 use crate::auth::Caller;
 use crate::error::{Detail, ValidationError};
-use crate::json::format_time;
+use crate::json::{format_optional_time, format_time};
 use crate::openapi::Document;
 use messenger_proto::v1;
 use serde::Serialize;
@@ -43,10 +43,7 @@ impl<'a> From<&'a v1::Connection> for Connection<'a> {
         Connection {
             id: &connection.id,
             started_at: format_time(connection.started_at.as_ref()),
-            ended_at: connection
-                .ended_at
-                .as_ref()
-                .map(|time| format_time(Some(time))),
+            ended_at: format_optional_time(connection.ended_at.as_ref()),
             client_address: text(&connection.client_address),
             user_agent: text(&connection.user_agent),
             edge: text(&connection.edge),
