@@ -252,6 +252,11 @@ impl Connection {
                     }
                     Next::Resumable(resumable) => self.keep(*resumable),
                     Next::Room => self.carry.resend(&mut self.session),
+                    // Stopping together with the core (one process): the
+                    // client hears that this server is going away.
+                    Next::Ended(_) | Next::LinkEnded if *self.shutdown.borrow() => {
+                        return Some(shutting_down());
+                    }
                     Next::Ended(ended) => {
                         if core_went_away(&ended) && Box::pin(self.move_session()).await {
                             continue;
@@ -278,9 +283,7 @@ impl Connection {
                         return failed.close();
                     }
                 }
-                () = stopping(&mut self.shutdown) => {
-                    return Some((close_codes::GOING_AWAY, "server shutting down".into()));
-                }
+                () = stopping(&mut self.shutdown) => return Some(shutting_down()),
             }
         }
     }
@@ -383,6 +386,11 @@ async fn write_frames(
 }
 
 /// Completes once the edge starts shutting down.
+/// The close for a socket this edge ends because it is shutting down.
+fn shutting_down() -> Close {
+    (close_codes::GOING_AWAY, "server shutting down".into())
+}
+
 async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
