@@ -23,7 +23,7 @@ pub const SILENCE: Duration = Duration::from_secs(30);
 /// no more, and keeps this core's row current until shutdown.
 pub async fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
     beat(&core, true).await;
-    match core.store.end_orphan_connections().await {
+    match core.chats.store.end_orphan_connections().await {
         Ok(0) => {}
         Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
         Err(error) => error.log(),
@@ -44,14 +44,14 @@ pub async fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
 /// This core stops serving. Its sessions have moved to other cores or
 /// ended; whoever that leaves with no device anywhere goes offline.
 pub async fn stop(core: &Core) {
-    if let Err(error) = core.store.core_stopped(core.id).await {
+    if let Err(error) = core.chats.store.core_stopped(core.live.id).await {
         error.log();
     }
-    announce_offline(core, core.presence.stopped().await).await;
+    announce_offline(core, core.live.presence.stopped().await).await;
 }
 
 async fn beat(core: &Core, first: bool) {
-    match core.store.core_alive(core.id).await {
+    match core.chats.store.core_alive(core.live.id).await {
         Ok(made) if made && !first => tracing::warn!(
             "this core was silent for too long and taken for gone: \
              its open connections were ended in the history"
@@ -59,13 +59,13 @@ async fn beat(core: &Core, first: bool) {
         Ok(_) => {}
         Err(error) => error.log(),
     }
-    core.presence.beat().await;
-    match core.store.end_gone_cores(SILENCE).await {
+    core.live.presence.beat().await;
+    match core.chats.store.end_gone_cores(SILENCE).await {
         Ok((gone, ended)) => {
             if ended > 0 {
                 tracing::info!(ended, "ended connections left open by cores that are gone");
             }
-            announce_offline(core, core.presence.cores_gone(&gone).await).await;
+            announce_offline(core, core.live.presence.cores_gone(&gone).await).await;
         }
         Err(error) => error.log(),
     }
@@ -74,6 +74,6 @@ async fn beat(core: &Core, first: bool) {
 /// Tells the contacts of each of `users` that they went offline.
 async fn announce_offline(core: &Core, users: Vec<UserId>) {
     for user in users {
-        events::presence::changed(core, user, Change::WentOffline).await;
+        events::presence::changed(&core.chats, &core.live, user, Change::WentOffline).await;
     }
 }

@@ -15,8 +15,9 @@
 //! - [`accounts`]: registration, credentials, login sessions, OAuth tokens.
 //! - [`events`]: what happened, told to the sessions it concerns here and
 //!   to the other cores.
-//! - [`state`]: the [`state::Core`] every operation works on, and the
-//!   settings and limits it is made with.
+//! - [`state`]: the [`state::Core`] and its services (chats, accounts,
+//!   rates, live), which operations take by name, and the settings and
+//!   limits they are made with.
 //! - [`auth`]: passwords, tokens, the token cache, login throttling;
 //!   [`blocks`]: the cache of who blocks whom that fan-out filters by;
 //!   [`bus`]: the cores' events over NATS, sealed; [`convert`]: stored
@@ -125,10 +126,10 @@ pub async fn serve(
     let mut core = state::Core::new(store, settings).map_err(grpc::ServeError::Redis)?;
     core.traces = traces;
     if let Some(bus) = bus {
-        let bus = bus::Bus::connect(&bus, core.id)
+        let bus = bus::Bus::connect(&bus, core.live.id)
             .await
             .map_err(grpc::ServeError::Bus)?;
-        core.bus = Some(bus);
+        core.live.bus = Some(bus);
     }
     grpc::serve(Arc::new(core), listener, stop).await
 }

@@ -1,4 +1,5 @@
-//! The core's shared state, handed to every session and RPC.
+//! The core's shared state: its services, handed to each operation by
+//! name, and the settings and limits they are made with.
 
 use crate::auth::password::Lanes;
 use crate::auth::throttle::{self, Throttle};
@@ -205,43 +206,17 @@ impl From<Limits> for Settings {
     }
 }
 
-/// Everything a session or RPC needs: storage, who is connected, caches.
+/// A core: the services its operations use, and what its transport keeps.
+/// Each operation takes only the services it needs, so its signature
+/// shows its reach.
 pub struct Core {
-    /// This process among the cores of its database and cluster.
-    pub id: CoreId,
-    pub store: Store,
-    /// Stores sent messages with group commit.
-    pub writer: MessageWriter,
-    pub sessions: Registry,
+    pub chats: Chats,
+    pub accounts: Accounts,
+    pub rates: Rates,
+    pub live: Live,
     /// The edges' delivery links.
     pub links: Links,
-    /// Sessions that end when their credential expires.
-    pub expiries: Arc<Expiries>,
-    pub membership: MembershipCache,
-    /// Who blocks whom, for fan-out.
-    pub blocks: BlockCache,
-    pub limits: Limits,
-    pub auth: AuthSettings,
     pub edges: EdgeSettings,
-    pub throttle: Throttle,
-    /// Registrations per address (and per email).
-    pub registrations: Throttle,
-    /// Password hashes waiting for a thread, by why they are hashed.
-    pub lanes: Lanes,
-    /// Each chat's delivered messages, in order.
-    pub order: ChatOrder,
-    /// The other cores of the cluster, if there is one (`NATS_URL`).
-    pub bus: Option<Bus>,
-    /// Live tokens looked up recently.
-    pub tokens: TokenCache,
-    /// Who is online, in this core and (with Redis) the cluster.
-    pub presence: Presence,
-    /// Typing notices passed on, per user and chat.
-    pub typing: Pace<(UserId, ChatId)>,
-    /// People searches, per user.
-    pub searches: Pace<UserId>,
-    /// Sent messages, per user.
-    pub send_rate: SendRate,
     /// Every session task, so that shutdown can wait for them to finish
     /// their last writes.
     pub tasks: tokio_util::task::TaskTracker,
@@ -249,6 +224,59 @@ pub struct Core {
     pub shutdown_grace: Duration,
     /// Where spans go (nowhere unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
     pub traces: Traces,
+}
+
+/// The chats, their members, messages and blocks: the database, the
+/// caches in front of it, and the bounds on what clients may ask.
+pub struct Chats {
+    pub store: Store,
+    /// Stores sent messages with group commit.
+    pub writer: MessageWriter,
+    pub membership: MembershipCache,
+    /// Who blocks whom, for fan-out.
+    pub blocks: BlockCache,
+    pub limits: Limits,
+}
+
+/// Registration, login, credentials and their expiry.
+pub struct Accounts {
+    pub store: Store,
+    pub settings: AuthSettings,
+    /// Failed logins per account and per address.
+    pub throttle: Throttle,
+    /// Registrations per address (and per email).
+    pub registrations: Throttle,
+    /// Password hashes waiting for a thread, by why they are hashed.
+    pub lanes: Lanes,
+    /// Live tokens looked up recently.
+    pub tokens: TokenCache,
+    /// Sessions that end when their credential expires.
+    pub expiries: Arc<Expiries>,
+}
+
+/// How often one user may do something, on every device and core.
+pub struct Rates {
+    /// Sent messages, per user.
+    pub send: SendRate,
+    /// Typing notices passed on, per user and chat.
+    pub typing: Pace<(UserId, ChatId)>,
+    /// People searches, per user.
+    pub searches: Pace<UserId>,
+}
+
+/// What is live now: who is connected, and the ways an event reaches
+/// them (this core's sessions, each chat's line, presence, the bus to the
+/// other cores).
+pub struct Live {
+    /// This process among the cores of its database and cluster.
+    pub id: CoreId,
+    pub sessions: Registry,
+    /// Each chat's delivered messages, in order.
+    pub order: ChatOrder,
+    /// Who is online, in this core and (with Redis) the cluster.
+    pub presence: Presence,
+    /// The other cores of the cluster, if there is one (`NATS_URL`).
+    pub bus: Option<Bus>,
 }
 
 impl Core {
@@ -274,46 +302,73 @@ impl Core {
             Some(url) => Some(RedisLink::new(url, redis_ca_file.as_deref())?),
             None => None,
         };
-        let throttle = login_throttle(&auth, redis.as_ref());
-        let registrations = registration_throttle(&auth, redis.as_ref());
         let id = CoreId::random();
         let presence = match &redis {
             Some(redis) => Presence::shared(id, redis.clone(), &nats_subject),
             None => Presence::local(id),
         }
         .with_pace(presence_pace);
-        let searches = Pace::new(limits.searches_per_minute, SEARCH_WINDOW);
-        let rate = Rate::new(limits.messages_per_second, limits.message_burst);
-        let send_rate = match redis {
-            Some(redis) => SendRate::shared(rate, redis, &nats_subject),
-            None => SendRate::local(rate),
-        };
         Ok(Core {
-            id,
-            presence,
-            writer: MessageWriter::start(store.clone()),
-            store,
-            sessions: Registry::default(),
+            rates: Rates::new(&limits, redis.as_ref(), &nats_subject),
+            accounts: Accounts::new(store.clone(), auth, redis.as_ref()),
+            chats: Chats::new(store, limits, membership_ttl),
+            live: Live {
+                id,
+                sessions: Registry::default(),
+                order: ChatOrder::default(),
+                presence,
+                bus: None,
+            },
             links: Links::default(),
-            expiries: Arc::default(),
-            membership: MembershipCache::with_ttl(membership_ttl),
-            blocks: BlockCache::with_ttl(membership_ttl),
-            limits,
-            throttle,
-            registrations,
-            lanes: Lanes::default(),
-            order: ChatOrder::default(),
-            bus: None,
-            auth,
             edges,
-            tokens: TokenCache::default(),
-            typing: Pace::new(1, TYPING_INTERVAL),
-            searches,
-            send_rate,
             tasks: tokio_util::task::TaskTracker::new(),
             shutdown_grace,
             traces: Traces::default(),
         })
+    }
+}
+
+impl Chats {
+    /// The chats of `store`, with caches that keep entries for `ttl`.
+    pub fn new(store: Store, limits: Limits, ttl: Duration) -> Self {
+        Chats {
+            writer: MessageWriter::start(store.clone()),
+            store,
+            membership: MembershipCache::with_ttl(ttl),
+            blocks: BlockCache::with_ttl(ttl),
+            limits,
+        }
+    }
+}
+
+impl Accounts {
+    /// The accounts of `store`; the throttles count in `redis` if given.
+    fn new(store: Store, settings: AuthSettings, redis: Option<&RedisLink>) -> Self {
+        Accounts {
+            store,
+            throttle: login_throttle(&settings, redis),
+            registrations: registration_throttle(&settings, redis),
+            settings,
+            lanes: Lanes::default(),
+            tokens: TokenCache::default(),
+            expiries: Arc::default(),
+        }
+    }
+}
+
+impl Rates {
+    /// The rates of `limits`, counted in `redis` (under `prefix`) if given.
+    fn new(limits: &Limits, redis: Option<&RedisLink>, prefix: &str) -> Self {
+        let rate = Rate::new(limits.messages_per_second, limits.message_burst);
+        let send = match redis {
+            Some(redis) => SendRate::shared(rate, redis.clone(), prefix),
+            None => SendRate::local(rate),
+        };
+        Rates {
+            send,
+            typing: Pace::new(1, TYPING_INTERVAL),
+            searches: Pace::new(limits.searches_per_minute, SEARCH_WINDOW),
+        }
     }
 }
 

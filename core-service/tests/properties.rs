@@ -13,7 +13,8 @@
 use core_service::commands::history::{self, HistoryQuery};
 use core_service::demo_data::populate;
 use core_service::ids::{ChatId, MessageId, UserId};
-use core_service::state::{Core, Settings};
+use core_service::membership::DEFAULT_TTL;
+use core_service::state::{Chats, Limits};
 use core_service::store::Store;
 use core_service::store::records::NewMessage;
 use core_service::store::writer::MessageWriter;
@@ -199,7 +200,8 @@ fn paging_by_cursor_yields_every_message_once_in_order() {
     let runtime = Runtime::new().unwrap();
     let (db, world) = database(&runtime);
     let store = db.store();
-    let core = runtime.block_on(async { Core::new(store.clone(), Settings::default()).unwrap() });
+    let chats =
+        runtime.block_on(async { Chats::new(store.clone(), Limits::default(), DEFAULT_TTL) });
     let round = std::sync::atomic::AtomicUsize::new(0);
     let config = config();
     proptest!(config, |(sizes in pages(), more in 0..260usize, backwards in any::<bool>())| {
@@ -223,7 +225,7 @@ fn paging_by_cursor_yields_every_message_once_in_order() {
                 } else {
                     HistoryQuery { chat_id: chat, limit, after_seq: Some(cursor), ..HistoryQuery::default() }
                 };
-                let page = history::get(&core, reader, query).await.unwrap();
+                let page = history::get(&chats, reader, query).await.unwrap();
                 let Some(edge) = (if backwards { page.first() } else { page.last() }) else {
                     break;
                 };

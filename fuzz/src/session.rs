@@ -165,11 +165,12 @@ async fn open_session(
     let (switch, _closed) = CloseSwitch::channel();
     let outbox = Arc::new(Outbox::new(events, switch, None));
     let mut session = SessionState::new(
-        core.sessions.new_session_id(),
+        core.live.sessions.new_session_id(),
         outbox,
         ConnectionOrigin::default(),
     );
     let user = core
+        .accounts
         .store
         .user_by_email(
             &core_service::email::Email::normalize(&world.users[0].email).expect("a demo email"),
@@ -177,7 +178,10 @@ async fn open_session(
         .await
         .expect("the database answers")
         .expect("the world's first user");
-    session.log_in(core, &user).await.expect("a login");
+    session
+        .log_in(&core.chats, &core.accounts, &core.live, &user)
+        .await
+        .expect("a login");
     while queue.try_recv().is_ok() {}
     (session, queue)
 }

@@ -7,7 +7,7 @@ use crate::convert::{self, parse_uuid};
 use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::UserId;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::members::AddLimits;
 use messenger_proto::v1::{AddMembers, MembersAdded, server_event::Event};
 
@@ -15,18 +15,23 @@ use messenger_proto::v1::{AddMembers, MembersAdded, server_event::Event};
 /// group as it is now); the members before them get `members_added`, this
 /// session included (its answer). With nobody new, only this session is
 /// answered, with an empty `members_added`.
-pub async fn run(core: &Core, session: &mut SessionState, add: AddMembers) -> Result<()> {
+pub async fn run(
+    chats: &Chats,
+    live: &Live,
+    session: &mut SessionState,
+    add: AddMembers,
+) -> Result<()> {
     let user = session.user()?;
     let chat = parse_uuid("chat_id", &add.chat_id)?;
-    let wanted = users(core, user, &add.user_ids)?;
+    let wanted = users(chats, user, &add.user_ids)?;
     if wanted.len() < 2 {
         return Err(Error::invalid("users", "name at least one user"));
     }
     let limits = AddLimits {
-        members_per_group: core.limits.max_group_members,
-        chats_per_user: core.limits.max_chats_per_user,
+        members_per_group: chats.limits.max_group_members,
+        chats_per_user: chats.limits.max_chats_per_user,
     };
-    let added = core
+    let added = chats
         .store
         .add_members(chat, user, &wanted[1..], limits)
         .await?;
@@ -44,7 +49,7 @@ pub async fn run(core: &Core, session: &mut SessionState, add: AddMembers) -> Re
         event: convert::event(Event::GroupCreated(convert::group_created(&added.group))),
         membership: Some(added.membership.clone()),
     };
-    events::notify(core, newcomers, None);
+    events::notify(chats, live, newcomers, None);
     let before: Vec<UserId> = (added.membership.members.iter())
         .filter(|member| !added.added.contains(member))
         .copied()
@@ -54,6 +59,6 @@ pub async fn run(core: &Core, session: &mut SessionState, add: AddMembers) -> Re
         event: convert::event(Event::MembersAdded(told)),
         membership: Some(added.membership),
     };
-    events::notify(core, members, None);
+    events::notify(chats, live, members, None);
     Ok(())
 }

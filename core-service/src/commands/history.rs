@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
-use crate::state::Core;
+use crate::state::Chats;
 use crate::store::records::MessageRecord;
 
 /// A page of a chat's history, as asked: either `offset` messages into the
@@ -18,15 +18,19 @@ pub struct HistoryQuery {
 }
 
 /// The messages of the page, oldest first.
-pub async fn get(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
+pub async fn get(
+    chats: &Chats,
+    user_id: UserId,
+    query: HistoryQuery,
+) -> Result<Vec<MessageRecord>> {
     let started = std::time::Instant::now();
-    let page = read(core, user_id, query).await;
+    let page = read(chats, user_id, query).await;
     crate::telemetry::history(started.elapsed());
     page
 }
 
-async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
-    let (limit, offset) = page(core, query.limit, query.offset)?;
+async fn read(chats: &Chats, user_id: UserId, query: HistoryQuery) -> Result<Vec<MessageRecord>> {
+    let (limit, offset) = page(chats, query.limit, query.offset)?;
     let after = cursor(query.after_seq, "after_seq")?;
     let before = cursor(query.before_seq, "before_seq")?;
     if offset > 0 && (after.is_some() || before.is_some()) {
@@ -37,7 +41,7 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
     }
     // The database decides, not the membership cache: a reader who was
     // just removed on another core is refused at once.
-    let reader = (core.store.reader(query.chat_id, user_id).await?).ok_or(Error::NotAMember)?;
+    let reader = (chats.store.reader(query.chat_id, user_id).await?).ok_or(Error::NotAMember)?;
     if !reader.blocks.is_empty() || reader.cleared_seq > 0 {
         // The reader blocks someone, or hid the chat: the blocked users'
         // messages and everything up to the hiding are left out, and the
@@ -48,27 +52,28 @@ async fn read(core: &Core, user_id: UserId, query: HistoryQuery) -> Result<Vec<M
             (None, None) => Some(floor.saturating_add(offset)),
             _ => after,
         };
-        return core
+        return chats
             .store
             .history_hiding(query.chat_id, after, before, floor, limit, &reader.blocks)
             .await;
     }
     if after.is_some() || before.is_some() {
-        core.store
+        chats
+            .store
             .history_between(query.chat_id, after, before, limit)
             .await
     } else {
-        core.store.history(query.chat_id, limit, offset).await
+        chats.store.history(query.chat_id, limit, offset).await
     }
 }
 
 /// Checks a page request: `limit` from 1 to the maximum page size (none
 /// given is the default page size), an `offset` that fits the database's
 /// integers.
-pub fn page(core: &Core, limit: Option<u32>, offset: u64) -> Result<(i64, i64)> {
-    let max = core.limits.max_page_size;
+pub fn page(chats: &Chats, limit: Option<u32>, offset: u64) -> Result<(i64, i64)> {
+    let max = chats.limits.max_page_size;
     let limit = match limit {
-        None => core.limits.default_page_size.min(max),
+        None => chats.limits.default_page_size.min(max),
         Some(limit) if limit == 0 || limit > max => {
             return Err(Error::invalid(
                 "limit",

@@ -3,16 +3,22 @@
 use super::SessionState;
 use crate::accounts::check_credentials;
 use crate::error::Result;
-use crate::state::Core;
+use crate::state::{Accounts, Chats, Live};
 use messenger_proto::v1::Login;
 
 /// Checks the credentials and logs the session in as that user.
-pub async fn run(core: &Core, session: &mut SessionState, login: Login) -> Result<()> {
+pub async fn run(
+    chats: &Chats,
+    accounts: &Accounts,
+    live: &Live,
+    session: &mut SessionState,
+    login: Login,
+) -> Result<()> {
     let address = session.origin.client_address.clone();
-    let user = check_credentials(core, &login, address.as_deref()).await?;
+    let user = check_credentials(accounts, &login, address.as_deref()).await?;
     // A password login rests on no token: nothing of it expires.
     if let Some((_, expires_at)) = session.grant.take() {
-        core.expiries.forget(expires_at, session.id);
+        accounts.expiries.forget(expires_at, session.id);
     }
-    session.log_in(core, &user).await
+    session.log_in(chats, accounts, live, &user).await
 }

@@ -51,27 +51,38 @@ pub async fn dispatch(core: &Core, session: &mut SessionState, operation: pb::Cl
         .traces
         .start(operation.name(), SpanKind::Consumer, parent);
     let (client_id, message_id) = request_ids(&operation);
+    let Core {
+        chats,
+        accounts,
+        rates,
+        live,
+        ..
+    } = core;
     let result = match operation {
-        Operation::Login(login) => login::run(core, session, login).await,
-        Operation::SendMessage(send) => send_message::run(core, session, send, &trace).await,
-        Operation::CreateGroup(group) => create_group::run(core, session, group).await,
-        Operation::MessageSeen(seen) => message_seen::run(core, session, seen).await,
-        Operation::Sync(sync) => sync::run(core, session, sync).await,
-        Operation::WatchPresence(_) => presence::watch(core, session).await,
-        Operation::LeaveGroup(leave) => leave_group::run(core, session, leave).await,
-        Operation::BlockUser(block) => block::run(core, session, &block.user_id, true).await,
-        Operation::UnblockUser(unblock) => block::run(core, session, &unblock.user_id, false).await,
-        Operation::ReadUpTo(read) => read_up_to::run(core, session, read).await,
-        Operation::OpenDirectChat(open) => open_direct_chat::run(core, session, open).await,
-        Operation::EditMessage(edit) => edit_message::run(core, session, edit).await,
-        Operation::DeleteMessage(delete) => delete_message::run(core, session, delete).await,
-        Operation::Typing(typing) => typing::run(core, session, typing).await,
-        Operation::AddMembers(add) => add_members::run(core, session, add).await,
-        Operation::RemoveMember(remove) => remove_member::run(core, session, remove).await,
-        Operation::RenameGroup(rename) => rename_group::run(core, session, rename).await,
-        Operation::SetRole(set) => set_role::run(core, session, set).await,
-        Operation::SetPrivacy(set) => privacy::run(core, session, set).await,
-        Operation::HideChat(hide) => hide_chat::run(core, session, hide).await,
+        Operation::Login(login) => login::run(chats, accounts, live, session, login).await,
+        Operation::SendMessage(send) => {
+            send_message::run(chats, rates, live, session, send, &trace).await
+        }
+        Operation::CreateGroup(group) => create_group::run(chats, live, session, group).await,
+        Operation::MessageSeen(seen) => message_seen::run(chats, live, session, seen).await,
+        Operation::Sync(sync) => sync::run(chats, session, sync).await,
+        Operation::WatchPresence(_) => presence::watch(chats, live, session).await,
+        Operation::LeaveGroup(leave) => leave_group::run(chats, live, session, leave).await,
+        Operation::BlockUser(block) => block::run(chats, live, session, &block.user_id, true).await,
+        Operation::UnblockUser(unblock) => {
+            block::run(chats, live, session, &unblock.user_id, false).await
+        }
+        Operation::ReadUpTo(read) => read_up_to::run(chats, live, session, read).await,
+        Operation::OpenDirectChat(open) => open_direct_chat::run(chats, live, session, open).await,
+        Operation::EditMessage(edit) => edit_message::run(chats, live, session, edit).await,
+        Operation::DeleteMessage(delete) => delete_message::run(chats, live, session, delete).await,
+        Operation::Typing(typing) => typing::run(chats, rates, live, session, typing).await,
+        Operation::AddMembers(add) => add_members::run(chats, live, session, add).await,
+        Operation::RemoveMember(remove) => remove_member::run(chats, live, session, remove).await,
+        Operation::RenameGroup(rename) => rename_group::run(chats, live, session, rename).await,
+        Operation::SetRole(set) => set_role::run(chats, live, session, set).await,
+        Operation::SetPrivacy(set) => privacy::run(chats, live, session, set).await,
+        Operation::HideChat(hide) => hide_chat::run(chats, live, session, hide).await,
     };
     if let Err(error) = result {
         trace.fail(error.code());

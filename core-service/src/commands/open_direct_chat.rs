@@ -7,13 +7,18 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{ChatId, UserId};
 use crate::membership::Membership;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::direct_chats::DirectChat;
 use messenger_proto::v1::{OpenDirectChat, server_event::Event};
 
 /// Answers with `direct_chat`; a chat created now is also told to every
 /// other session of both users (and every core's membership cache).
-pub async fn run(core: &Core, session: &mut SessionState, open: OpenDirectChat) -> Result<()> {
+pub async fn run(
+    chats: &Chats,
+    live: &Live,
+    session: &mut SessionState,
+    open: OpenDirectChat,
+) -> Result<()> {
     let user = session.user()?;
     let other: UserId = parse_uuid("user_id", &open.user_id)?;
     if other == user {
@@ -22,13 +27,13 @@ pub async fn run(core: &Core, session: &mut SessionState, open: OpenDirectChat) 
             "a direct chat needs another user",
         ));
     }
-    let found = core
+    let found = chats
         .store
         .open_direct_chat(
             user,
             other,
             ChatId::random(),
-            core.limits.max_chats_per_user,
+            chats.limits.max_chats_per_user,
         )
         .await?;
     let members = [user, other];
@@ -43,7 +48,7 @@ pub async fn run(core: &Core, session: &mut SessionState, open: OpenDirectChat) 
                 members: members.to_vec().into(),
             }),
         };
-        events::notify(core, notice, Some(session.id));
+        events::notify(chats, live, notice, Some(session.id));
     }
     session.reply(answer).await;
     Ok(())

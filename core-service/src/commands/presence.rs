@@ -5,17 +5,17 @@ use super::SessionState;
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::presence::MAX_CONTACTS;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::presence::ContactRecord;
 use messenger_proto::v1::server_event::Event;
 
 /// The session gets presence events from now on, and the current presence
 /// of every contact as its answer (read after the switch, so no change
 /// falls between the two).
-pub async fn watch(core: &Core, session: &mut SessionState) -> Result<()> {
+pub async fn watch(chats: &Chats, live: &Live, session: &mut SessionState) -> Result<()> {
     let user = session.user()?;
     session.outbox.watch_presence();
-    let people = list(core, user).await?;
+    let people = list(chats, live, user).await?;
     session
         .reply(Event::PresenceList(crate::convert::presence_list(people)))
         .await;
@@ -25,9 +25,9 @@ pub async fn watch(core: &Core, session: &mut SessionState) -> Result<()> {
 /// Each contact of `user` who sees their presence (up to
 /// [`MAX_CONTACTS`], the most recently seen first), with whether they are
 /// online now.
-pub async fn list(core: &Core, user: UserId) -> Result<Vec<(ContactRecord, bool)>> {
-    let contacts = core.store.contacts_last_seen(user, MAX_CONTACTS).await?;
+pub async fn list(chats: &Chats, live: &Live, user: UserId) -> Result<Vec<(ContactRecord, bool)>> {
+    let contacts = chats.store.contacts_last_seen(user, MAX_CONTACTS).await?;
     let ids: Vec<UserId> = contacts.iter().map(|contact| contact.id).collect();
-    let online = core.presence.online(&ids).await?;
+    let online = live.presence.online(&ids).await?;
     Ok(contacts.into_iter().zip(online).collect())
 }

@@ -3,25 +3,30 @@
 use super::SessionState;
 use crate::error::{Error, Result};
 use crate::events;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::privacy::{Privacy, PrivacyChange};
 use messenger_proto::v1::{self as pb, server_event::Event};
 
 /// Changes what is given (nothing: only reads); every session of the user
 /// gets the settings as they are now. Hiding presence tells the contacts
 /// who saw it that it is gone; showing it again tells them where it is.
-pub async fn run(core: &Core, session: &mut SessionState, set: pb::SetPrivacy) -> Result<()> {
+pub async fn run(
+    chats: &Chats,
+    live: &Live,
+    session: &mut SessionState,
+    set: pb::SetPrivacy,
+) -> Result<()> {
     let user = session.user()?;
     let change = parse(&set)?;
-    let (before, after) = core
+    let (before, after) = chats
         .store
         .change_privacy(user, change)
         .await?
         .ok_or(Error::NotAuthenticated)?;
     if before.shares_presence != after.shares_presence {
-        events::presence::shown(core, user, after.shares_presence).await;
+        events::presence::shown(chats, live, user, after.shares_presence).await;
     }
-    events::notify_user(core, user, Event::Privacy(wire(after)));
+    events::notify_user(chats, live, user, Event::Privacy(wire(after)));
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 use crate::email::Email;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
-use crate::state::Core;
+use crate::state::{Chats, Rates};
 
 /// Longest query, in characters (an email address is at most 254).
 pub const MAX_QUERY_CHARS: usize = 254;
@@ -17,13 +17,14 @@ pub const MAX_QUERY_CHARS: usize = 254;
 /// A page of the people `user` may find with `query`: ids and names, by
 /// name (`limit` as in history: none given is the default page size).
 pub async fn run(
-    core: &Core,
+    chats: &Chats,
+    rates: &Rates,
     user: UserId,
     query: &str,
     limit: Option<u32>,
     offset: u64,
 ) -> Result<Vec<(UserId, String)>> {
-    let (limit, offset) = super::history::page(core, limit, offset)?;
+    let (limit, offset) = super::history::page(chats, limit, offset)?;
     let query = query.trim();
     if query.is_empty() {
         return Err(Error::invalid("query", "must not be blank"));
@@ -33,10 +34,14 @@ pub async fn run(
         return Err(Error::invalid("query", reason));
     }
     crate::text::check_line("query", query)?;
-    core.searches.take(user).map_err(Error::too_many_attempts)?;
+    rates
+        .searches
+        .take(user)
+        .map_err(Error::too_many_attempts)?;
     // As an address, in the one spelling accounts are stored in.
     let email = Email::normalize(query)?;
-    core.store
+    chats
+        .store
         .search_users(user, &query.to_lowercase(), &email, limit, offset)
         .await
 }

@@ -5,7 +5,7 @@ use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{MessageId, UserId};
-use crate::state::Core;
+use crate::state::{Chats, Live, Rates};
 use crate::store::records::{NewMessage, StoredMessage};
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use startup::traces::Trace;
@@ -17,42 +17,41 @@ use uuid::Uuid;
 /// nothing else. `trace` (the operation's span) gets the store's and the
 /// fan-out's spans.
 pub async fn run(
-    core: &Core,
+    chats: &Chats,
+    rates: &Rates,
+    live: &Live,
     session: &mut SessionState,
     send: SendMessage,
     trace: &Trace,
 ) -> Result<()> {
     let started = startup::metrics_on().then(std::time::Instant::now);
     let user = session.user()?;
-    let message = parse(core, user, &send)?;
-    core.send_rate
-        .take(user)
-        .await
-        .map_err(Error::rate_limited)?;
-    let members = core
+    let message = parse(chats, user, &send)?;
+    rates.send.take(user).await.map_err(Error::rate_limited)?;
+    let members = chats
         .membership
-        .members_with(&core.store, message.chat_id, user)
+        .members_with(&chats.store, message.chat_id, user)
         .await?
         .ok_or(Error::NotAMember)?;
-    core.order.sending(message.id, session.id);
+    live.order.sending(message.id, session.id);
     let storing = trace.child("store");
-    let stored = core.writer.store(message.clone()).await;
+    let stored = chats.writer.store(message.clone()).await;
     storing.end();
     let stored = match stored {
         Ok(Some(stored)) if stored.created => stored,
         other => {
-            core.order.not_sent(message.id);
+            live.order.not_sent(message.id);
             let Some(stored) = other? else {
                 // The database refused a sender the cache took for a
                 // member: the cached list is stale.
-                core.membership.read(&core.store, message.chat_id).await?;
+                chats.membership.read(&chats.store, message.chat_id).await?;
                 return Err(Error::NotAMember);
             };
             stored
         }
     };
     if !stored.created {
-        same_as_stored(core, &message, &stored).await?;
+        same_as_stored(chats, &message, &stored).await?;
     }
     let ack = MessageAck {
         client_id: send.client_id,
@@ -75,7 +74,7 @@ pub async fn run(
     fan_out.record("messenger.members", || {
         i64::try_from(members.len()).unwrap_or(i64::MAX)
     });
-    events::stored(core, stored.record(&message), members, session.id).await;
+    events::stored(chats, live, stored.record(&message), members, session.id).await;
     fan_out.end();
     Ok(())
 }
@@ -83,25 +82,25 @@ pub async fn run(
 /// A retry must repeat the stored message: a `client_id` reused for another
 /// chat or text is a client bug that would otherwise lose that message
 /// silently behind the old one's ack. (One read, on retries only.)
-async fn same_as_stored(core: &Core, message: &NewMessage, stored: &StoredMessage) -> Result<()> {
+async fn same_as_stored(chats: &Chats, message: &NewMessage, stored: &StoredMessage) -> Result<()> {
     if stored.chat_id != message.chat_id {
         return Err(Error::ClientIdReused);
     }
-    match core.store.message_text(stored.id).await? {
+    match chats.store.message_text(stored.id).await? {
         Some(text) if text == message.text => Ok(()),
         _ => Err(Error::ClientIdReused),
     }
 }
 
 /// Checks the operation's fields; the sender must be the session's user.
-fn parse(core: &Core, user: UserId, send: &SendMessage) -> Result<NewMessage> {
+fn parse(chats: &Chats, user: UserId, send: &SendMessage) -> Result<NewMessage> {
     let client_id = parse_uuid("client_id", &send.client_id)?;
     let sender_id = parse_uuid("sender_id", &send.sender_id)?;
     let chat_id = parse_uuid("chat_id", &send.chat_id)?;
     if sender_id != user {
         return Err(Error::SenderMismatch);
     }
-    check_text(&send.text, core.limits.max_text_chars)?;
+    check_text(&send.text, chats.limits.max_text_chars)?;
     Ok(NewMessage {
         // Time-ordered, so the inserts into the primary key and the seen
         // status's key land on the same few index pages instead of random

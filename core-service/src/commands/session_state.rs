@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{ConnectionId, LoginId, UserId};
 use crate::sessions::{Outbox, SessionId};
-use crate::state::Core;
+use crate::state::{Accounts, Chats, Live};
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use chrono::{DateTime, Utc};
 use messenger_proto::v1::{self as pb, server_event::Event};
@@ -48,30 +48,33 @@ impl SessionState {
     /// replies `auth_success`.
     pub async fn log_in(
         &mut self,
-        core: &Core,
+        chats: &Chats,
+        accounts: &Accounts,
+        live: &Live,
         user: &crate::store::users::UserRecord,
     ) -> Result<()> {
-        self.finish(core, EndReason::SwitchedUser).await;
+        self.finish(chats, live, EndReason::SwitchedUser).await;
         // Time-ordered like message ids: connection rows are append-only.
         let connection = ConnectionId(Uuid::now_v7());
-        core.store
-            .start_connection(connection, user.id, &self.origin, core.id)
+        chats
+            .store
+            .start_connection(connection, user.id, &self.origin, live.id)
             .await?;
         self.connection = Some(connection);
         self.user = Some(user.id);
-        core.sessions
+        live.sessions
             .register(user.id, self.id, self.outbox.clone());
         self.outbox.logged_in();
         tracing::info!(user_id = %user.id, session_id = %self.id, "logged in");
         self.reply(Event::AuthSuccess(crate::convert::user(user)))
             .await;
         if self.outbox.is_linked() {
-            let resumable = resumable(core, user.id, self.grant).await?;
+            let resumable = resumable(chats, accounts, user.id, self.grant).await?;
             self.resume_token = Some(resumable.1);
             self.reply(Event::Resumable(resumable.0)).await;
         }
-        if let Some(change) = core.presence.arrived(user.id).await {
-            crate::events::presence::changed(core, user.id, change).await;
+        if let Some(change) = live.presence.arrived(user.id).await {
+            crate::events::presence::changed(chats, live, user.id, change).await;
         }
         Ok(())
     }
@@ -83,7 +86,7 @@ impl SessionState {
 
     /// Makes the session unreachable and records in the connection history
     /// how it ended (a failure to record is logged, not fatal).
-    pub async fn finish(&mut self, core: &Core, reason: EndReason) {
+    pub async fn finish(&mut self, chats: &Chats, live: &Live, reason: EndReason) {
         // A session that ends with its core moves to another core: its
         // login stays, and its user does not go offline in between (the
         // core's presence counts go when it stops, see `cores::stop`).
@@ -92,19 +95,19 @@ impl SessionState {
             crate::telemetry::session_ended(reason.name());
         }
         if let Some(user) = self.user.take() {
-            core.sessions.unregister(user, self.id);
+            live.sessions.unregister(user, self.id);
             let stopping = reason == EndReason::ServerShutdown;
-            if !stopping && let Some(change) = core.presence.left(user).await {
-                crate::events::presence::changed(core, user, change).await;
+            if !stopping && let Some(change) = live.presence.left(user).await {
+                crate::events::presence::changed(chats, live, user, change).await;
             }
         }
         if let Some(connection) = self.connection.take()
-            && let Err(error) = core.store.end_connection(connection, reason).await
+            && let Err(error) = chats.store.end_connection(connection, reason).await
         {
             error.log();
         }
         if let Some(token) = self.resume_token.take().filter(|_| !moves)
-            && let Err(error) = core.store.revoke_token(&token).await
+            && let Err(error) = chats.store.revoke_token(&token).await
         {
             error.log();
         }
@@ -133,12 +136,13 @@ impl SessionState {
 /// user's chats now (read after the session was registered, so every later
 /// message reaches it live). Returns the token's hash too.
 async fn resumable(
-    core: &Core,
+    chats: &Chats,
+    accounts: &Accounts,
     user: UserId,
     grant: Option<(LoginId, DateTime<Utc>)>,
 ) -> Result<(pb::Resumable, String)> {
-    let (token, hash) = crate::accounts::resume_token(core, user, grant).await?;
-    let chats = core
+    let (token, hash) = crate::accounts::resume_token(accounts, user, grant).await?;
+    let positions = chats
         .store
         .chat_positions(user)
         .await?
@@ -150,7 +154,7 @@ async fn resumable(
             )
         })
         .collect();
-    let cursor = pb::Cursor { chats };
+    let cursor = pb::Cursor { chats: positions };
     let resumable = pb::Resumable {
         token,
         cursor: Some(cursor),

@@ -5,13 +5,18 @@ use crate::bus::wire::Notice;
 use crate::convert::{self, parse_uuid};
 use crate::error::{Error, Result};
 use crate::events;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::members::Role;
 use messenger_proto::v1::{self as pb, SetRole, server_event::Event};
 
 /// Changes the member's role; every member's sessions get `role_changed`
 /// (this one's is its answer).
-pub async fn run(core: &Core, session: &mut SessionState, set: SetRole) -> Result<()> {
+pub async fn run(
+    chats: &Chats,
+    live: &Live,
+    session: &mut SessionState,
+    set: SetRole,
+) -> Result<()> {
     let user = session.user()?;
     let chat = parse_uuid("chat_id", &set.chat_id)?;
     let target = parse_uuid("user_id", &set.user_id)?;
@@ -20,7 +25,7 @@ pub async fn run(core: &Core, session: &mut SessionState, set: SetRole) -> Resul
         Ok(pb::Role::Admin) => Role::Admin,
         _ => return Err(Error::invalid("role", "must be member or admin")),
     };
-    let members = core.store.set_role(chat, user, target, role).await?;
+    let members = chats.store.set_role(chat, user, target, role).await?;
     let notice = Notice {
         users: members.into(),
         event: convert::event(Event::RoleChanged(convert::role_changed(
@@ -28,6 +33,6 @@ pub async fn run(core: &Core, session: &mut SessionState, set: SetRole) -> Resul
         ))),
         membership: None,
     };
-    events::notify(core, notice, None);
+    events::notify(chats, live, notice, None);
     Ok(())
 }

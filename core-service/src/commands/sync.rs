@@ -5,7 +5,7 @@ use crate::convert;
 use crate::convert::parse_uuid;
 use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
-use crate::state::Core;
+use crate::state::Chats;
 use crate::store::chats::{ChatPosition, GROUP_CHAT};
 use messenger_proto::v1::{ChatHidden, Cursor, MemberLeft, Sync, server_event::Event};
 use std::collections::HashMap;
@@ -19,31 +19,31 @@ const PAGE: i64 = 500;
 /// The replies are paced by the client: they wait until it has taken the
 /// earlier ones, so a long catch-up never holds more than a window of it
 /// in memory here or on the edge, and never fills the client's queue.
-pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<()> {
+pub async fn run(chats: &Chats, session: &mut SessionState, sync: Sync) -> Result<()> {
     let user = session.user()?;
     let mut since = sync.since.map(parse_cursor).transpose()?;
     let mut cursor = Cursor::default();
     // Nothing of a user this one blocks is sent (the cursor still passes
     // their messages).
-    let hidden = core.store.blocked_by(user).await?;
-    for chat in core.store.chat_positions(user).await? {
+    let hidden = chats.store.blocked_by(user).await?;
+    for chat in chats.store.chat_positions(user).await? {
         let from = match since.as_mut().map(|known| known.remove(&chat.id)) {
             None => (chat.last_seq - RECENT_WINDOW).max(0),
             Some(Some(seq)) => {
-                tell_changes(core, session, &chat, seq).await?;
+                tell_changes(chats, session, &chat, seq).await?;
                 tell_hidden(session, &chat, seq).await;
                 seq
             }
             Some(None) => {
                 if !is_hidden(&chat) {
-                    announce(core, session, &chat).await?;
+                    announce(chats, session, &chat).await?;
                 }
                 0
             }
         };
         // Nothing up to where the user hid the chat is sent again.
         let from = from.max(chat.cleared_seq.unwrap_or(0));
-        let Some(last) = send_after(core, session, &chat, from, &hidden).await? else {
+        let Some(last) = send_after(chats, session, &chat, from, &hidden).await? else {
             return Ok(());
         };
         cursor
@@ -66,7 +66,7 @@ pub async fn run(core: &Core, session: &mut SessionState, sync: Sync) -> Result<
 /// Sends a group's state when its members, roles or name changed since
 /// the client's cursor (`seq`) was taken.
 async fn tell_changes(
-    core: &Core,
+    chats: &Chats,
     session: &SessionState,
     chat: &ChatPosition,
     seq: i64,
@@ -74,7 +74,7 @@ async fn tell_changes(
     if chat.kind != GROUP_CHAT || chat.changed_seq.is_none_or(|changed| changed < seq) {
         return Ok(());
     }
-    let state = core.store.group_state(chat.id).await?;
+    let state = chats.store.group_state(chat.id).await?;
     session
         .reply_paced(Event::GroupState(convert::group_state(&state)))
         .await;
@@ -113,14 +113,14 @@ fn parse_cursor(cursor: Cursor) -> Result<HashMap<ChatId, i64>> {
 
 /// Announces a chat the client did not know (created while it was away):
 /// `group_created` for a group, `direct_chat` for a personal one.
-async fn announce(core: &Core, session: &SessionState, chat: &ChatPosition) -> Result<()> {
+async fn announce(chats: &Chats, session: &SessionState, chat: &ChatPosition) -> Result<()> {
     if chat.kind != GROUP_CHAT {
-        let members = core.membership.members(&core.store, chat.id).await?;
+        let members = chats.membership.members(&chats.store, chat.id).await?;
         let event = Event::DirectChat(convert::direct_chat(chat.id, &members));
         session.reply_paced(event).await;
         return Ok(());
     }
-    if let Some(group) = core.store.group_of_chat(chat.id).await? {
+    if let Some(group) = chats.store.group_of_chat(chat.id).await? {
         let event = Event::GroupCreated(convert::group_created(&group));
         session.reply_paced(event).await;
     }
@@ -136,20 +136,20 @@ async fn announce(core: &Core, session: &SessionState, chat: &ChatPosition) -> R
 /// acked may not have reached this core's cache over the bus yet, and a
 /// `sync_done` without it would tell the client it has everything.
 async fn send_after(
-    core: &Core,
+    chats: &Chats,
     session: &SessionState,
     chat: &ChatPosition,
     mut from: i64,
     hidden: &[UserId],
 ) -> Result<Option<i64>> {
     while from < chat.last_seq {
-        let mut page = core
+        let mut page = chats
             .store
             .history_between(chat.id, Some(from), Some(chat.last_seq + 1), PAGE)
             .await?;
         if page.is_empty() {
             let last = from.saturating_add(PAGE).min(chat.last_seq);
-            page = core.store.seq_range(chat.id, from + 1, last).await?;
+            page = chats.store.seq_range(chat.id, from + 1, last).await?;
         }
         let Some(end) = page.last().map(|message| message.seq) else {
             break;

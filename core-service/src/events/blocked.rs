@@ -4,15 +4,15 @@
 use super::fanout::publish;
 use crate::bus::Event;
 use crate::ids::UserId;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 
 /// Who blocks `user` changed.
-pub fn blocks_changed(core: &Core, user: UserId) {
-    publish(core, || Event::Blocked(user));
-    apply(core, user);
+pub fn blocks_changed(chats: &Chats, live: &Live, user: UserId) {
+    publish(live, || Event::Blocked(user));
+    apply(chats, user);
 }
 
 /// Another core changed who blocks `user`.
-pub(super) fn apply(core: &Core, user: UserId) {
-    core.blocks.forget(user);
+pub(super) fn apply(chats: &Chats, user: UserId) {
+    chats.blocks.forget(user);
 }

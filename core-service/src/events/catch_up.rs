@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::ids::ChatId;
 use crate::lines::{Arrival, IDLE, Missing, Request};
 use crate::membership::Members;
-use crate::state::Core;
+use crate::state::{Chats, Core, Live};
 use crate::store::records::MessageRecord;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -38,12 +38,12 @@ const PAGE: i64 = 500;
 /// Starts the two tasks: one that answers the lines' requests, one that
 /// checks their tails.
 pub async fn start(core: Arc<Core>, shutdown: watch::Receiver<bool>) {
-    let Some(requests) = core.order.requests() else {
+    let Some(requests) = core.live.order.requests() else {
         return;
     };
     // A line never reads back past the moment this core began to listen:
     // what was stored before, its sessions read at login.
-    let since = match core.store.now().await {
+    let since = match core.chats.store.now().await {
         Ok(now) => now,
         Err(error) => {
             error.log();
@@ -72,46 +72,46 @@ async fn answer(
 
 async fn read(core: Arc<Core>, request: Request, since: DateTime<Utc>) {
     let (chat, result) = match request {
-        Request::Start(chat) => (chat, start_line(&core, chat, since).await),
+        Request::Start(chat) => (chat, start_line(&core.chats, &core.live, chat, since).await),
         Request::Gap(chat) => {
             tokio::time::sleep(GRACE).await;
-            (chat, fill(&core, chat).await)
+            (chat, fill(&core.chats, &core.live, chat).await)
         }
     };
     if let Err(error) = result {
         error.log();
         tokio::time::sleep(RETRY).await;
-        core.order.retry(chat);
+        core.live.order.retry(chat);
     }
 }
 
-async fn start_line(core: &Core, chat: ChatId, since: DateTime<Utc>) -> Result<()> {
-    let Some(first) = core.order.first_waiting(chat) else {
+async fn start_line(chats: &Chats, live: &Live, chat: ChatId, since: DateTime<Utc>) -> Result<()> {
+    let Some(first) = live.order.first_waiting(chat) else {
         return Ok(());
     };
-    let members = core.membership.members(&core.store, chat).await?;
-    let recent = core
+    let members = chats.membership.members(&chats.store, chat).await?;
+    let recent = chats
         .store
         .recent_before(chat, first, LOOK_BACK, since)
         .await?;
-    let arrivals = read_arrivals(core, recent, &members).await;
-    core.order.start(chat, arrivals, &mut |arrival| {
-        super::fanout::deliver(core, arrival)
+    let arrivals = read_arrivals(chats, recent, &members).await;
+    live.order.start(chat, arrivals, &mut |arrival| {
+        super::fanout::deliver(chats, live, arrival)
     });
     Ok(())
 }
 
-async fn fill(core: &Core, chat: ChatId) -> Result<()> {
-    let Some(Missing { first, last }) = core.order.missing(chat) else {
+async fn fill(chats: &Chats, live: &Live, chat: ChatId) -> Result<()> {
+    let Some(Missing { first, last }) = live.order.missing(chat) else {
         return Ok(());
     };
-    let members = core.membership.members(&core.store, chat).await?;
+    let members = chats.membership.members(&chats.store, chat).await?;
     let last = last.min(first + PAGE - 1);
-    let read = core.store.seq_range(chat, first, last).await?;
+    let read = chats.store.seq_range(chat, first, last).await?;
     tracing::debug!(%chat, first, last, read = read.len(), "filled a gap");
-    let arrivals = read_arrivals(core, read, &members).await;
-    core.order.filled(chat, arrivals, &mut |arrival| {
-        super::fanout::deliver(core, arrival)
+    let arrivals = read_arrivals(chats, read, &members).await;
+    live.order.filled(chat, arrivals, &mut |arrival| {
+        super::fanout::deliver(chats, live, arrival)
     });
     Ok(())
 }
@@ -120,13 +120,13 @@ async fn fill(core: &Core, chat: ChatId) -> Result<()> {
 /// members who do not block its sender): no session of this core is known
 /// to have sent them (see `ChatOrder::sending`).
 async fn read_arrivals(
-    core: &Core,
+    chats: &Chats,
     records: Vec<MessageRecord>,
     members: &Members,
 ) -> Vec<Arrival> {
     let mut arrivals = Vec::with_capacity(records.len());
     for record in records {
-        let audience = super::fanout::audience(core, record.sender_id, members.clone()).await;
+        let audience = super::fanout::audience(chats, record.sender_id, members.clone()).await;
         arrivals.push(super::fanout::arrival(record, audience, None));
     }
     arrivals
@@ -142,15 +142,16 @@ async fn check_tails(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
             _ = ticks.tick() => {}
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         }
-        core.order.forget_idle(Instant::now() - IDLE);
-        let chats = core.order.started();
-        if chats.is_empty() {
+        let order = &core.live.order;
+        order.forget_idle(Instant::now() - IDLE);
+        let started = order.started();
+        if started.is_empty() {
             continue;
         }
-        match core.store.last_seqs(&chats).await {
+        match core.chats.store.last_seqs(&started).await {
             Ok(lasts) => {
                 for (chat, last) in lasts {
-                    core.order.tail(chat, last);
+                    order.tail(chat, last);
                 }
             }
             Err(error) => error.log(),

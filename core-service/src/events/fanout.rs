@@ -8,13 +8,13 @@ use crate::ids::UserId;
 use crate::lines::Arrival;
 use crate::membership::Members;
 use crate::sessions::SessionId;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::records::MessageRecord;
 use messenger_proto::v1::server_event::Event as ServerEvent;
 
 /// Publishes the event `event` makes, if there is a bus (made only then).
-pub fn publish(core: &Core, event: impl FnOnce() -> Event) {
-    if let Some(bus) = &core.bus {
+pub fn publish(live: &Live, event: impl FnOnce() -> Event) {
+    if let Some(bus) = &live.bus {
         bus.publish(&event());
         crate::telemetry::bus_event("published");
     }
@@ -22,10 +22,10 @@ pub fn publish(core: &Core, event: impl FnOnce() -> Event) {
 
 /// `members` but those who block `sender` (all of them when that cannot be
 /// read: a failed read must not lose a message for everyone).
-pub async fn audience(core: &Core, sender: UserId, members: Members) -> Members {
-    match core
+pub async fn audience(chats: &Chats, sender: UserId, members: Members) -> Members {
+    match chats
         .blocks
-        .audience(&core.store, sender, members.clone())
+        .audience(&chats.store, sender, members.clone())
         .await
     {
         Ok(audience) => audience,
@@ -47,14 +47,14 @@ pub fn arrival(record: MessageRecord, members: Members, skip: Option<SessionId>)
     }
 }
 
-pub fn arrive(core: &Core, arrival: Arrival) {
-    core.order
-        .arrive(arrival, &mut |arrival| deliver(core, arrival));
+pub fn arrive(chats: &Chats, live: &Live, arrival: Arrival) {
+    live.order
+        .arrive(arrival, &mut |arrival| deliver(chats, live, arrival));
 }
 
 /// Hands a message, in its turn, to the live sessions of its chat's members.
-pub fn deliver(core: &Core, arrival: &Arrival) {
-    core.sessions
+pub fn deliver(chats: &Chats, live: &Live, arrival: &Arrival) {
+    live.sessions
         .deliver(&arrival.members, arrival.skip, &arrival.event);
     if arrival.skip.is_some() && startup::metrics_on() {
         let took = chrono::Utc::now() - arrival.record.timestamp;
@@ -63,6 +63,6 @@ pub fn deliver(core: &Core, arrival: &Arrival) {
     // A message one of this core's sessions sent (it has a session to
     // skip) went into the cache with its commit; only the others' need it.
     if arrival.skip.is_none() {
-        core.store.cache_message(&arrival.record);
+        chats.store.cache_message(&arrival.record);
     }
 }

@@ -6,32 +6,44 @@ use crate::bus::Event;
 use crate::convert;
 use crate::ids::UserId;
 use crate::membership::Membership;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use messenger_proto::v1::server_event::Event as ServerEvent;
 
 /// `user` left a group chat (or `removed_by` took them out), in which
 /// `remaining` stay: every core's membership cache drops them, and the
 /// sessions of both the remaining members and the user get `member_left`.
-pub fn left(core: &Core, user: UserId, remaining: Membership, removed_by: Option<UserId>) {
-    publish(core, || Event::Left {
+pub fn left(
+    chats: &Chats,
+    live: &Live,
+    user: UserId,
+    remaining: Membership,
+    removed_by: Option<UserId>,
+) {
+    publish(live, || Event::Left {
         user,
         remaining: remaining.clone(),
         removed_by,
     });
     // The list comes from the transaction that changed it.
-    core.membership.learn(&remaining);
-    depart(core, user, &remaining, removed_by);
+    chats.membership.learn(&remaining);
+    depart(live, user, &remaining, removed_by);
 }
 
 /// Another core took `user` out: the chat's members are read again here.
-pub(super) fn apply(core: &Core, user: UserId, remaining: &Membership, removed_by: Option<UserId>) {
-    core.membership.forget(remaining.chat, remaining.version);
-    depart(core, user, remaining, removed_by);
+pub(super) fn apply(
+    chats: &Chats,
+    live: &Live,
+    user: UserId,
+    remaining: &Membership,
+    removed_by: Option<UserId>,
+) {
+    chats.membership.forget(remaining.chat, remaining.version);
+    depart(live, user, remaining, removed_by);
 }
 
 /// Tells a departure here (the cache has been updated first, so that no
 /// message of the chat is fanned out to the user after their `member_left`).
-fn depart(core: &Core, user: UserId, remaining: &Membership, removed_by: Option<UserId>) {
+fn depart(live: &Live, user: UserId, remaining: &Membership, removed_by: Option<UserId>) {
     let mut told = remaining.members.to_vec();
     told.push(user);
     let event = convert::event(ServerEvent::MemberLeft(messenger_proto::v1::MemberLeft {
@@ -39,5 +51,5 @@ fn depart(core: &Core, user: UserId, remaining: &Membership, removed_by: Option<
         user_id: user.to_string(),
         removed_by: removed_by.map(|by| by.to_string()),
     }));
-    core.sessions.deliver(&told, None, &event);
+    live.sessions.deliver(&told, None, &event);
 }

@@ -48,7 +48,7 @@ pub use seen::seen;
 pub use stored::stored;
 
 use crate::bus::{Event, Incoming};
-use crate::state::Core;
+use crate::state::{Accounts, Chats, Core, Live};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -61,7 +61,7 @@ pub async fn start(
 ) -> Result<(), async_nats::Error> {
     catch_up::start(core.clone(), shutdown.clone()).await;
     presence::start(core.clone(), shutdown.clone());
-    let Some(bus) = &core.bus else {
+    let Some(bus) = &core.live.bus else {
         return Ok(());
     };
     let incoming = bus.subscribe().await?;
@@ -83,35 +83,35 @@ async fn follow(
             event = incoming.next() => event,
             Ok(()) = connections.changed() => {
                 tracing::info!("reconnected to the bus: dropping caches that may have missed events");
-                core.tokens.clear();
-                core.membership.clear();
-                core.blocks.clear();
-                core.store.clear_cache();
+                core.accounts.tokens.clear();
+                core.chats.membership.clear();
+                core.chats.blocks.clear();
+                core.chats.store.clear_cache();
                 continue;
             }
             _ = shutdown.wait_for(|stopping| *stopping) => None,
         };
         let Some(event) = event else { return };
-        apply(&core, event).await;
+        apply(&core.chats, &core.accounts, &core.live, event).await;
     }
 }
 
 /// Applies another core's event here.
-async fn apply(core: &Core, event: Event) {
+async fn apply(chats: &Chats, accounts: &Accounts, live: &Live, event: Event) {
     crate::telemetry::bus_event("received");
     match event {
-        Event::Stored(record) => stored::apply(core, record).await,
-        Event::Seen(record) => seen::apply(core, &record),
-        Event::Group(group) => group::apply(core, &group),
-        Event::Revoked { user, login } => revoked::apply(core, user, login),
+        Event::Stored(record) => stored::apply(chats, live, record).await,
+        Event::Seen(record) => seen::apply(chats, live, &record),
+        Event::Group(group) => group::apply(live, &group),
+        Event::Revoked { user, login } => revoked::apply(accounts, live, user, login),
         Event::Left {
             user,
             remaining,
             removed_by,
-        } => left::apply(core, user, &remaining, removed_by),
-        Event::Presence(announcement) => presence::tell(core, &announcement).await,
-        Event::Notice(notice) => notice::apply(core, &notice),
-        Event::Edited(record) => edited::apply(core, &record).await,
-        Event::Blocked(user) => blocked::apply(core, user),
+        } => left::apply(chats, live, user, &remaining, removed_by),
+        Event::Presence(announcement) => presence::tell(chats, live, &announcement).await,
+        Event::Notice(notice) => notice::apply(chats, live, &notice),
+        Event::Edited(record) => edited::apply(chats, live, &record).await,
+        Event::Blocked(user) => blocked::apply(chats, user),
     }
 }

@@ -9,17 +9,17 @@ use crate::bus::Event;
 use crate::convert;
 use crate::ids::UserId;
 use crate::presence::{Announcement, Change, Due, MAX_CONTACTS};
-use crate::state::Core;
+use crate::state::{Chats, Core, Live};
 use messenger_proto::v1::server_event::Event as ServerEvent;
 use std::sync::Arc;
 use tokio::sync::watch;
 
 /// `change` of `user`'s state happened on this core: recorded (the
 /// last-seen time) and told now or when its pace is over.
-pub async fn changed(core: &Core, user: UserId, change: Change) {
+pub async fn changed(chats: &Chats, live: &Live, user: UserId, change: Change) {
     let last_seen = match change {
         Change::CameOnline => None,
-        Change::WentOffline => core
+        Change::WentOffline => chats
             .store
             .last_seen_now(user)
             .await
@@ -28,23 +28,23 @@ pub async fn changed(core: &Core, user: UserId, change: Change) {
                 None
             }),
     };
-    if core.presence.pace(user, change, last_seen) && core.presence.is_news(user, true).await {
+    if live.presence.pace(user, change, last_seen) && live.presence.is_news(user, true).await {
         let announcement = Announcement {
             user,
             online: true,
             last_seen: None,
             hidden: false,
         };
-        announce(core, announcement).await;
+        announce(chats, live, announcement).await;
     }
 }
 
 /// `user` hid (`shown` false) or showed their presence: the contacts who
 /// saw it are told they are offline with no last-seen time, or told the
 /// state as it is.
-pub async fn shown(core: &Core, user: UserId, shown: bool) {
+pub async fn shown(chats: &Chats, live: &Live, user: UserId, shown: bool) {
     let announcement = if shown {
-        let online = core
+        let online = live
             .presence
             .online(&[user])
             .await
@@ -52,7 +52,7 @@ pub async fn shown(core: &Core, user: UserId, shown: bool) {
             .unwrap_or(false);
         let last_seen = match online {
             true => None,
-            false => core.store.last_seen(user).await.unwrap_or_else(|error| {
+            false => chats.store.last_seen(user).await.unwrap_or_else(|error| {
                 error.log();
                 None
             }),
@@ -72,22 +72,22 @@ pub async fn shown(core: &Core, user: UserId, shown: bool) {
         }
     };
     // Told whatever the cluster told before: the audience changed.
-    core.presence.is_news(user, announcement.online).await;
-    announce(core, announcement).await;
+    live.presence.is_news(user, announcement.online).await;
+    announce(chats, live, announcement).await;
 }
 
 /// Checks, at every tick until shutdown, the users whose pace is over.
 pub(super) fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(core.presence.tick());
+        let mut ticks = tokio::time::interval(core.live.presence.tick());
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
             }
-            for due in core.presence.due() {
-                recheck(&core, due).await;
+            for due in core.live.presence.due() {
+                recheck(&core.chats, &core.live, due).await;
             }
         }
     });
@@ -95,23 +95,23 @@ pub(super) fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
 
 /// Tells the state of a user whose pace is over, if it is not what was
 /// told last.
-async fn recheck(core: &Core, due: Due) {
-    let online = match core.presence.online(&[due.user]).await {
+async fn recheck(chats: &Chats, live: &Live, due: Due) {
+    let online = match live.presence.online(&[due.user]).await {
         Ok(online) => online.first() == Some(&true),
         Err(error) => return tracing::warn!(%error, "presence: state not rechecked"),
     };
     if online == due.shown_online {
         return;
     }
-    core.presence.told(due.user, online);
-    if !core.presence.is_news(due.user, online).await {
+    live.presence.told(due.user, online);
+    if !live.presence.is_news(due.user, online).await {
         return;
     }
     let last_seen = match (online, due.last_seen) {
         (true, _) => None,
         (false, Some(last_seen)) => Some(last_seen),
         // Another core saw the last device leave.
-        (false, None) => core
+        (false, None) => chats
             .store
             .last_seen(due.user)
             .await
@@ -126,18 +126,18 @@ async fn recheck(core: &Core, due: Due) {
         last_seen,
         hidden: false,
     };
-    announce(core, announcement).await;
+    announce(chats, live, announcement).await;
 }
 
-async fn announce(core: &Core, announcement: Announcement) {
-    publish(core, || Event::Presence(announcement.clone()));
-    tell(core, &announcement).await;
+async fn announce(chats: &Chats, live: &Live, announcement: Announcement) {
+    publish(live, || Event::Presence(announcement.clone()));
+    tell(chats, live, &announcement).await;
 }
 
 /// Tells the sessions on this core that watch presence, of the contacts
 /// who see the user's, the user's new state.
-pub(super) async fn tell(core: &Core, announcement: &Announcement) {
-    let audience = core
+pub(super) async fn tell(chats: &Chats, live: &Live, announcement: &Announcement) {
+    let audience = chats
         .store
         .presence_audience(announcement.user, announcement.hidden, MAX_CONTACTS)
         .await;
@@ -150,5 +150,5 @@ pub(super) async fn tell(core: &Core, announcement: &Announcement) {
         announcement.online,
         announcement.last_seen,
     )));
-    core.sessions.deliver_presence(&audience, &event);
+    live.sessions.deliver_presence(&audience, &event);
 }

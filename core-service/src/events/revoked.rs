@@ -4,16 +4,16 @@
 use super::fanout::publish;
 use crate::bus::Event;
 use crate::ids::{LoginId, UserId};
-use crate::state::Core;
+use crate::state::{Accounts, Live};
 
 /// The login `login` of `user` was revoked: its sessions close everywhere.
-pub fn revoked(core: &Core, user: UserId, login: LoginId) {
-    publish(core, || Event::Revoked { user, login });
-    apply(core, user, login);
+pub fn revoked(accounts: &Accounts, live: &Live, user: UserId, login: LoginId) {
+    publish(live, || Event::Revoked { user, login });
+    apply(accounts, live, user, login);
 }
 
 /// Forgets a revoked login's tokens and closes its sessions on this core.
-pub(super) fn apply(core: &Core, user: UserId, login: LoginId) {
-    core.tokens.forget_login(login);
-    core.sessions.close_login(user, login);
+pub(super) fn apply(accounts: &Accounts, live: &Live, user: UserId, login: LoginId) {
+    accounts.tokens.forget_login(login);
+    live.sessions.close_login(user, login);
 }

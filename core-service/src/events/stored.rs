@@ -5,26 +5,32 @@ use super::fanout::{arrival, arrive, audience, publish};
 use crate::bus::Event;
 use crate::membership::Members;
 use crate::sessions::SessionId;
-use crate::state::Core;
+use crate::state::{Chats, Live};
 use crate::store::records::MessageRecord;
 
 /// A session of this core stored `record` in a chat with `members`.
-pub async fn stored(core: &Core, record: MessageRecord, members: Members, sender: SessionId) {
-    publish(core, || Event::Stored(record.clone()));
-    let members = audience(core, record.sender_id, members).await;
-    arrive(core, arrival(record, members, Some(sender)));
+pub async fn stored(
+    chats: &Chats,
+    live: &Live,
+    record: MessageRecord,
+    members: Members,
+    sender: SessionId,
+) {
+    publish(live, || Event::Stored(record.clone()));
+    let members = audience(chats, record.sender_id, members).await;
+    arrive(chats, live, arrival(record, members, Some(sender)));
 }
 
 /// Another core stored `record`.
-pub(super) async fn apply(core: &Core, record: MessageRecord) {
+pub(super) async fn apply(chats: &Chats, live: &Live, record: MessageRecord) {
     if startup::metrics_on() {
         let lag = chrono::Utc::now() - record.timestamp;
         crate::telemetry::bus_lag(lag.to_std().unwrap_or_default());
     }
-    match core.membership.members(&core.store, record.chat_id).await {
+    match chats.membership.members(&chats.store, record.chat_id).await {
         Ok(members) => {
-            let members = audience(core, record.sender_id, members).await;
-            arrive(core, arrival(record, members, None));
+            let members = audience(chats, record.sender_id, members).await;
+            arrive(chats, live, arrival(record, members, None));
         }
         // The chat's line finds the gap when its next message comes, or
         // its tail check does.

@@ -1,11 +1,11 @@
 //! The `ListChats`, `ListConnections` and `ListPresence` RPCs: records into
 //! protobuf.
 
-use crate::commands::{chats, search_users};
+use crate::commands::{self, search_users};
 use crate::convert;
 use crate::error::Result;
 use crate::ids::UserId;
-use crate::state::Core;
+use crate::state::{Chats, Live, Rates};
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
     ChatList, ChatSummary, Connection, ConnectionList, ListChatsRequest, ListConnectionsRequest,
@@ -13,10 +13,10 @@ use messenger_proto::v1::{
 };
 
 /// One page of the user's chats, most recently active first.
-pub async fn list(core: &Core, user_id: UserId, request: ListChatsRequest) -> Result<ChatList> {
+pub async fn list(chats: &Chats, user_id: UserId, request: ListChatsRequest) -> Result<ChatList> {
     let limit = super::history::limit(request.limit);
-    let records = chats::list(core, user_id, limit, request.offset).await?;
-    let chats = records
+    let records = commands::chats::list(chats, user_id, limit, request.offset).await?;
+    let summaries = records
         .iter()
         .map(|chat| ChatSummary {
             id: chat.id.to_string(),
@@ -36,19 +36,25 @@ pub async fn list(core: &Core, user_id: UserId, request: ListChatsRequest) -> Re
             member_count: u32::try_from(chat.member_count).unwrap_or_default(),
         })
         .collect();
-    Ok(ChatList { chats })
+    Ok(ChatList { chats: summaries })
 }
 
 /// The presence of everyone the user shares a chat with.
-pub async fn presence(core: &Core, user_id: UserId) -> Result<PresenceList> {
-    let people = crate::commands::presence::list(core, user_id).await?;
+pub async fn presence(chats: &Chats, live: &Live, user_id: UserId) -> Result<PresenceList> {
+    let people = commands::presence::list(chats, live, user_id).await?;
     Ok(convert::presence_list(people))
 }
 
 /// A page of the people the user may find with the request's query.
-pub async fn search(core: &Core, user_id: UserId, request: SearchUsersRequest) -> Result<UserList> {
+pub async fn search(
+    chats: &Chats,
+    rates: &Rates,
+    user_id: UserId,
+    request: SearchUsersRequest,
+) -> Result<UserList> {
     let limit = super::history::limit(request.limit);
-    let found = search_users::run(core, user_id, &request.query, limit, request.offset).await?;
+    let found =
+        search_users::run(chats, rates, user_id, &request.query, limit, request.offset).await?;
     let users = found
         .into_iter()
         .map(|(id, name)| User {
@@ -62,12 +68,12 @@ pub async fn search(core: &Core, user_id: UserId, request: SearchUsersRequest) -
 
 /// One page of the user's own connections, newest first.
 pub async fn connections(
-    core: &Core,
+    chats: &Chats,
     user_id: UserId,
     request: ListConnectionsRequest,
 ) -> Result<ConnectionList> {
     let limit = super::history::limit(request.limit);
-    let records = chats::connections(core, user_id, limit, request.offset).await?;
+    let records = commands::chats::connections(chats, user_id, limit, request.offset).await?;
     let connections = records
         .into_iter()
         .map(|record| Connection {

@@ -5,11 +5,11 @@ use crate::commands::history::{self, HistoryQuery};
 use crate::convert;
 use crate::error::Result;
 use crate::ids::UserId;
-use crate::state::Core;
+use crate::state::Chats;
 use messenger_proto::v1::{HistoryPage, HistoryRequest};
 
 /// One page of a chat's history, oldest first, for a member of the chat.
-pub async fn get(core: &Core, user_id: UserId, request: HistoryRequest) -> Result<HistoryPage> {
+pub async fn get(chats: &Chats, user_id: UserId, request: HistoryRequest) -> Result<HistoryPage> {
     let query = HistoryQuery {
         chat_id: convert::parse_uuid("chat_id", &request.chat_id)?,
         limit: limit(request.limit),
@@ -17,7 +17,7 @@ pub async fn get(core: &Core, user_id: UserId, request: HistoryRequest) -> Resul
         after_seq: request.after_seq,
         before_seq: request.before_seq,
     };
-    let records = history::get(core, user_id, query).await?;
+    let records = history::get(chats, user_id, query).await?;
     Ok(HistoryPage {
         messages: records.iter().map(convert::message).collect(),
     })

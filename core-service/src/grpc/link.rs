@@ -225,7 +225,7 @@ async fn run_session(
     let user = if opening.token.is_empty() {
         None
     } else {
-        match accounts::authenticate_token(&core, &opening.token).await {
+        match accounts::authenticate_token(&core.accounts, &opening.token).await {
             Ok(found) => Some(found),
             Err(error) => {
                 link.detach(number);
@@ -247,7 +247,7 @@ async fn run_session(
         Some(&opening.user_agent),
         link.edge(),
     );
-    let session = SessionState::new(core.sessions.new_session_id(), outbox, origin);
+    let session = SessionState::new(core.live.sessions.new_session_id(), outbox, origin);
     let mut operations = Linked {
         operations,
         closed,

@@ -64,7 +64,7 @@ impl Messenger for MessengerService {
         request: Request<Streaming<ClientOperation>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
         let user = match credentials::bearer_token(request.metadata()) {
-            Some(token) => Some(accounts::authenticate_token(&self.core, &token).await?),
+            Some(token) => Some(accounts::authenticate_token(&self.core.accounts, &token).await?),
             None => None,
         };
         let origin = credentials::connection_origin(request.metadata());
@@ -104,7 +104,7 @@ impl Messenger for MessengerService {
         request: Request<HistoryRequest>,
     ) -> Result<Response<HistoryPage>, Status> {
         self.as_caller("GetHistory", request, async |user, asked| {
-            Ok(history::get(&self.core, user.id, asked).await?)
+            Ok(history::get(&self.core.chats, user.id, asked).await?)
         })
         .await
     }
@@ -112,7 +112,8 @@ impl Messenger for MessengerService {
     async fn check_login(&self, request: Request<Login>) -> Result<Response<User>, Status> {
         self.traced("CheckLogin", request, async |metadata, login| {
             let address = credentials::client_address(metadata);
-            let user = accounts::check_credentials(&self.core, &login, address.as_deref()).await?;
+            let user = accounts::check_credentials(&self.core.accounts, &login, address.as_deref())
+                .await?;
             Ok(convert::user(&user))
         })
         .await
@@ -121,7 +122,8 @@ impl Messenger for MessengerService {
     async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<User>, Status> {
         self.traced("Register", request, async |metadata, registration| {
             let address = credentials::client_address(metadata);
-            let user = accounts::register(&self.core, registration, address.as_deref()).await?;
+            let user =
+                accounts::register(&self.core.accounts, registration, address.as_deref()).await?;
             tracing::info!(user_id = %user.id, "account registered");
             Ok(convert::user(&user))
         })
@@ -135,7 +137,8 @@ impl Messenger for MessengerService {
         self.traced("CreateLoginSession", request, async |metadata, login| {
             let address = credentials::client_address(metadata);
             let (token, expires_at, user) =
-                accounts::create_login_session(&self.core, login, address.as_deref()).await?;
+                accounts::create_login_session(&self.core.accounts, login, address.as_deref())
+                    .await?;
             Ok(LoginSession {
                 token,
                 expires_at: Some(timestamp::to_proto(expires_at)),
@@ -154,7 +157,13 @@ impl Messenger for MessengerService {
             let grant = asked
                 .grant
                 .ok_or_else(|| Error::invalid("grant", "no grant given"))?;
-            Ok(accounts::grant_tokens(&self.core, grant, address.as_deref()).await?)
+            Ok(accounts::grant_tokens(
+                &self.core.accounts,
+                &self.core.live,
+                grant,
+                address.as_deref(),
+            )
+            .await?)
         })
         .await
     }
@@ -175,7 +184,7 @@ impl Messenger for MessengerService {
     ) -> Result<Response<RevokeResponse>, Status> {
         self.traced("Revoke", request, async |metadata, _| {
             let token = credentials::required_bearer_token(metadata)?;
-            accounts::revoke(&self.core, &token).await?;
+            accounts::revoke(&self.core.accounts, &self.core.live, &token).await?;
             Ok(RevokeResponse {})
         })
         .await
@@ -186,7 +195,7 @@ impl Messenger for MessengerService {
         request: Request<ListConnectionsRequest>,
     ) -> Result<Response<ConnectionList>, Status> {
         self.as_caller("ListConnections", request, async |user, asked| {
-            Ok(chats::connections(&self.core, user.id, asked).await?)
+            Ok(chats::connections(&self.core.chats, user.id, asked).await?)
         })
         .await
     }
@@ -196,7 +205,7 @@ impl Messenger for MessengerService {
         request: Request<ListChatsRequest>,
     ) -> Result<Response<ChatList>, Status> {
         self.as_caller("ListChats", request, async |user, asked| {
-            Ok(chats::list(&self.core, user.id, asked).await?)
+            Ok(chats::list(&self.core.chats, user.id, asked).await?)
         })
         .await
     }
@@ -206,7 +215,7 @@ impl Messenger for MessengerService {
         request: Request<ListPresenceRequest>,
     ) -> Result<Response<PresenceList>, Status> {
         self.as_caller("ListPresence", request, async |user, _| {
-            Ok(chats::presence(&self.core, user.id).await?)
+            Ok(chats::presence(&self.core.chats, &self.core.live, user.id).await?)
         })
         .await
     }
@@ -216,7 +225,7 @@ impl Messenger for MessengerService {
         request: Request<SearchUsersRequest>,
     ) -> Result<Response<UserList>, Status> {
         self.as_caller("SearchUsers", request, async |user, asked| {
-            Ok(chats::search(&self.core, user.id, asked).await?)
+            Ok(chats::search(&self.core.chats, &self.core.rates, user.id, asked).await?)
         })
         .await
     }
@@ -256,7 +265,9 @@ impl MessengerService {
     ) -> Result<Response<A>, Status> {
         self.traced(name, request, async |metadata, message| {
             let token = credentials::required_bearer_token(metadata)?;
-            let user = accounts::authenticate_token(&self.core, &token).await?.user;
+            let user = accounts::authenticate_token(&self.core.accounts, &token)
+                .await?
+                .user;
             call(user, message).await
         })
         .await
@@ -297,7 +308,7 @@ pub async fn serve(
         service.shutdown.clone(),
     ));
     crate::cores::start(core.clone(), service.shutdown.clone()).await;
-    Expiries::start(core.expiries.clone(), service.shutdown.clone());
+    Expiries::start(core.accounts.expiries.clone(), service.shutdown.clone());
     crate::events::start(core.clone(), service.shutdown.clone())
         .await
         .map_err(ServeError::Follow)?;

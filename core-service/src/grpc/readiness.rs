@@ -25,7 +25,7 @@ pub async fn follow(core: Arc<Core>, health: HealthReporter, mut shutdown: watch
             () = tokio::time::sleep(CHECK_EVERY) => {}
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         }
-        let (in_use, idle) = core.store.pool_use();
+        let (in_use, idle) = core.chats.store.pool_use();
         crate::telemetry::pool(in_use, idle);
         let ready = ready(&core).await;
         if ready == serving || *shutdown.borrow() {
@@ -48,8 +48,12 @@ pub async fn follow(core: Arc<Core>, health: HealthReporter, mut shutdown: watch
 
 /// Whether the database answers and the bus (if any) is connected.
 async fn ready(core: &Core) -> bool {
-    let bus = core.bus.as_ref().is_none_or(crate::bus::Bus::is_connected);
-    bus && tokio::time::timeout(CHECK_TIMEOUT, core.store.ping())
+    let bus = core
+        .live
+        .bus
+        .as_ref()
+        .is_none_or(crate::bus::Bus::is_connected);
+    bus && tokio::time::timeout(CHECK_TIMEOUT, core.chats.store.ping())
         .await
         .is_ok_and(|answered| answered.is_ok())
 }

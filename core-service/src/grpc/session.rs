@@ -39,9 +39,9 @@ pub fn open(
 ) -> EventStream {
     let login = user.as_ref().map(|user| user.login);
     let (switch, closed) = CloseSwitch::channel();
-    let (events, queue) = mpsc::channel(core.limits.session_queue);
+    let (events, queue) = mpsc::channel(core.chats.limits.session_queue);
     let outbox = Arc::new(Outbox::new(events, switch, login));
-    let session = SessionState::new(core.sessions.new_session_id(), outbox, origin);
+    let session = SessionState::new(core.live.sessions.new_session_id(), outbox, origin);
     let span = tracing::info_span!("session", session_id = %session.id);
     let mut operations = OwnStream {
         operations,
@@ -92,9 +92,12 @@ pub async fn run(
 ) -> EndReason {
     if let Some(user) = user {
         session.grant = Some((user.login, user.expires_at));
-        core.expiries
+        core.accounts
+            .expiries
             .add(user.expires_at, session.id, &session.outbox);
-        if let Err(error) = Box::pin(session.log_in(&core, &user.user)).await {
+        if let Err(error) =
+            Box::pin(session.log_in(&core.chats, &core.accounts, &core.live, &user.user)).await
+        {
             error.log();
             session.outbox.close(EndReason::ServerShutdown);
             return EndReason::Error;
@@ -113,11 +116,11 @@ pub async fn run(
         }
     };
     if let Some((_, expires_at)) = session.grant.take() {
-        core.expiries.forget(expires_at, session.id);
+        core.accounts.expiries.forget(expires_at, session.id);
     }
     // When the core closed the session, its reason is the one that counts.
     let reason = session.outbox.closed_reason().unwrap_or(ending);
-    Box::pin(session.finish(&core, reason)).await;
+    Box::pin(session.finish(&core.chats, &core.live, reason)).await;
     tracing::debug!(reason = reason.name(), "session ended");
     reason
 }
