@@ -41,36 +41,55 @@ impl std::fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// The graph of the library whose sources are in `src` (binaries left out).
-pub fn read_crate(src: &Path) -> Result<Graph, ReadError> {
+/// One source file of a crate's library, parsed.
+pub struct SourceFile {
+    /// The module it holds, as path segments (empty for the crate root).
+    pub module: Vec<String>,
+    pub path: PathBuf,
+    pub file: syn::File,
+}
+
+/// The files of the library whose sources are in `src` (binaries left
+/// out), but those declared test-only (`#[cfg(test)] mod name;`).
+pub fn shipped_files(src: &Path) -> Result<Vec<SourceFile>, ReadError> {
     let mut files = Vec::new();
     module_files(src, &[], &mut files)?;
     let mut parsed = Vec::new();
-    let mut modules: BTreeSet<Module> = BTreeSet::new();
-    let mut imports = Imports::new();
     let mut test_only = Vec::new();
     for (module, path) in files {
         let text = std::fs::read_to_string(&path).map_err(|e| ReadError::Io(path.clone(), e))?;
         let file = syn::parse_file(&text).map_err(|e| ReadError::Parse(path.clone(), e))?;
-        modules.insert(join(&module));
         test_only.extend(test_only_files(&file.items, &module));
-        declarations(&file.items, &module, &mut modules, &mut imports);
-        parsed.push((module, path, file));
+        parsed.push(SourceFile { module, path, file });
     }
-    // A file declared `#[cfg(test)] mod name;` is test code too.
-    let shipped = |module: &[String]| !test_only.iter().any(|test| module.starts_with(test));
-    parsed.retain(|(module, _, _)| shipped(module));
-    modules.retain(|module| shipped(&split(module)));
+    parsed.retain(|source| !test_only.iter().any(|test| source.module.starts_with(test)));
+    Ok(parsed)
+}
+
+/// The graph of the library whose sources are in `src` (binaries left out).
+pub fn read_crate(src: &Path) -> Result<Graph, ReadError> {
+    let parsed = shipped_files(src)?;
+    let mut modules: BTreeSet<Module> = BTreeSet::new();
+    let mut imports = Imports::new();
+    for source in &parsed {
+        modules.insert(join(&source.module));
+        declarations(
+            &source.file.items,
+            &source.module,
+            &mut modules,
+            &mut imports,
+        );
+    }
     let mut uses = BTreeMap::new();
-    for (module, path, file) in &parsed {
+    for source in &parsed {
         let mut reader = Reader {
             modules: &modules,
             imports: &imports,
-            at: module.clone(),
-            path,
+            at: source.module.clone(),
+            path: &source.path,
             uses: &mut uses,
         };
-        reader.visit_file(file);
+        reader.visit_file(&source.file);
     }
     Ok(Graph { modules, uses })
 }
@@ -87,14 +106,6 @@ fn test_only_files(items: &[syn::Item], at: &[String]) -> Vec<Vec<String>> {
             _ => None,
         })
         .collect()
-}
-
-fn split(module: &str) -> Vec<String> {
-    if module.is_empty() {
-        Vec::new()
-    } else {
-        module.split("::").map(str::to_owned).collect()
-    }
 }
 
 /// What a module's `use` items bind: (module, name) → the path it stands
@@ -175,7 +186,7 @@ fn child(at: &[String], name: &str) -> Vec<String> {
     path
 }
 
-fn join(segments: &[String]) -> Module {
+pub(crate) fn join(segments: &[String]) -> Module {
     segments.join("::")
 }
 
@@ -346,7 +357,7 @@ fn flatten(tree: &syn::UseTree, prefix: Vec<String>, found: &mut Vec<Imported>) 
 }
 
 /// Whether `item` is compiled for tests only (`#[cfg(test)]`).
-fn is_test_only(item: &syn::Item) -> bool {
+pub(crate) fn is_test_only(item: &syn::Item) -> bool {
     let attributes = match item {
         syn::Item::Fn(item) => &item.attrs,
         syn::Item::Mod(item) => &item.attrs,

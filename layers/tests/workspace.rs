@@ -8,6 +8,7 @@
 use layers::circles::circles;
 use layers::graph::{Graph, read_crate};
 use layers::order::{Order, breaches, orders_in};
+use layers::reach::takers;
 use std::path::{Path, PathBuf};
 
 /// Every library of the workspace: its name and its sources.
@@ -74,6 +75,39 @@ fn every_crate_of_several_modules_keeps_its_written_order() {
         }
     }
     assert!(found.is_empty(), "against the order:\n{}", found.join("\n"));
+}
+
+/// The core's operations and events take the services they use
+/// (`Chats`, `Accounts`, `Rates`, `Live`), so that each signature shows its
+/// reach; only the one dispatch and the tasks that outlive a call hold the
+/// whole `Core`.
+#[test]
+fn the_cores_operations_take_services_not_the_whole_core() {
+    let whole_core_allowed = [
+        "commands::dispatch",
+        "events::start",
+        "events::follow",
+        "events::catch_up::start",
+        "events::catch_up::answer",
+        "events::catch_up::read",
+        "events::catch_up::check_tails",
+        "events::presence::start",
+    ];
+    let operations = ["commands", "events", "accounts"];
+    let found: Vec<String> = takers(&root().join("core-service/src"), "Core")
+        .unwrap()
+        .into_iter()
+        .filter(|taker| {
+            let top = taker.module.split("::").next().unwrap_or_default();
+            operations.contains(&top)
+        })
+        .map(|taker| format!("{}::{}", taker.module, taker.function))
+        .filter(|name| !whole_core_allowed.contains(&name.as_str()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "operations that take the whole core: {found:?}"
+    );
 }
 
 /// The reader and the checks on a crate made for the purpose, so that a
@@ -159,6 +193,32 @@ mod the_checks_themselves {
         assert_eq!(beside.len(), 1, "{beside:?}");
         let missing = breaches(&graph, &order(&["high", "low"]));
         assert!(missing.iter().any(|b| b.contains("`ring` is on no line")));
+    }
+
+    #[test]
+    fn takers_of_a_type_are_found_in_functions_and_methods_but_not_tests() {
+        let folder = tempfile::tempdir().unwrap();
+        write(
+            &folder,
+            "lib.rs",
+            "pub mod ops;\npub struct Whole;\npub struct Part;\n",
+        );
+        write(
+            &folder,
+            "ops.rs",
+            "use crate::{Part, Whole};\nuse std::sync::Arc;\n\
+             pub fn narrow(part: &Part) {}\n\
+             pub fn wide(whole: &Whole, n: u8) {}\n\
+             pub async fn task(whole: Arc<Whole>) {}\n\
+             pub struct S;\nimpl S { pub fn method(&self, whole: &Whole) {} }\n\
+             #[cfg(test)]\nmod tests { fn helper(whole: &super::Whole) {} }\n",
+        );
+        let found: Vec<String> = takers(folder.path(), "Whole")
+            .unwrap()
+            .into_iter()
+            .map(|taker| format!("{}::{}", taker.module, taker.function))
+            .collect();
+        assert_eq!(found, ["ops::S::method", "ops::task", "ops::wide"]);
     }
 
     #[test]

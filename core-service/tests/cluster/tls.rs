@@ -120,15 +120,18 @@ async fn started_nats_over_tls(
     authority: &Authority,
     server: &Identity,
 ) -> (Process, u16) {
+    let mut exits = Vec::new();
     for _ in 0..3 {
         let port = free_port().await;
         let mut nats = nats_over_tls(port, password, authority, server).await;
-        if listens_within(port, Duration::from_secs(5)).await {
+        if listens_within(port, Duration::from_secs(10)).await {
             return (nats, port);
         }
+        // Exited (a port taken, a certificate refused) or still starting.
+        exits.push(nats.wait_exit(Duration::ZERO));
         nats.kill();
     }
-    panic!("nats-server did not start over TLS");
+    panic!("nats-server did not start over TLS; its exit statuses: {exits:?}");
 }
 
 /// A TLS endpoint with `server`'s certificate in front of the machine's
