@@ -7,7 +7,7 @@
 
 use crate::local_db::LocalPostgres;
 use crate::store::{Store, migrate};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
 use tokio_postgres::{Config, NoTls};
 
@@ -177,6 +177,24 @@ impl Process {
         let child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {what}: {error}"));
+        Process(child)
+    }
+
+    /// Starts `command` with its output appended to the file `log`, for a
+    /// test to show when the process does not do what it should.
+    pub fn start_logging(mut command: std::process::Command, what: &str, log: &Path) -> Process {
+        let file = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap_or_else(|error| panic!("cannot open {}: {error}", log.display()))
+        };
+        let child = command
+            .stdout(file())
+            .stderr(file())
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {what}: {error}"));
         Process(child)

@@ -109,7 +109,8 @@ async fn nats_over_tls(
         .arg(&server.key)
         .arg("--tlscacert")
         .arg(&authority.certificate);
-    Process::start(command, "nats-server (is it installed?)")
+    let log = authority.folder.join("nats.log");
+    Process::start_logging(command, "nats-server (is it installed?)", &log)
 }
 
 /// [`nats_over_tls`] on free ports; its port. A port found free may be
@@ -131,7 +132,8 @@ async fn started_nats_over_tls(
         exits.push(nats.wait_exit(Duration::ZERO));
         nats.kill();
     }
-    panic!("nats-server did not start over TLS; its exit statuses: {exits:?}");
+    let log = std::fs::read_to_string(authority.folder.join("nats.log")).unwrap_or_default();
+    panic!("nats-server did not start over TLS; its exit statuses: {exits:?}; its log:\n{log}");
 }
 
 /// A TLS endpoint with `server`'s certificate in front of the machine's
