@@ -9,7 +9,7 @@
 use crate::events;
 use crate::ids::UserId;
 use crate::presence::Change;
-use crate::state::Core;
+use crate::state::{Chats, Core, Live};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -22,7 +22,7 @@ pub const SILENCE: Duration = Duration::from_secs(30);
 /// Records this core as serving, ends the connections of cores that are
 /// no more, and keeps this core's row current until shutdown.
 pub async fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
-    beat(&core, true).await;
+    beat(&core.chats, &core.live, true).await;
     match core.chats.store.end_orphan_connections().await {
         Ok(0) => {}
         Ok(ended) => tracing::info!(ended, "ended connections left open by a stopped core"),
@@ -36,22 +36,22 @@ pub async fn start(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
                 _ = ticks.tick() => {}
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
             }
-            beat(&core, false).await;
+            beat(&core.chats, &core.live, false).await;
         }
     });
 }
 
 /// This core stops serving. Its sessions have moved to other cores or
 /// ended; whoever that leaves with no device anywhere goes offline.
-pub async fn stop(core: &Core) {
-    if let Err(error) = core.chats.store.core_stopped(core.live.id).await {
+pub async fn stop(chats: &Chats, live: &Live) {
+    if let Err(error) = chats.store.core_stopped(live.id).await {
         error.log();
     }
-    announce_offline(core, core.live.presence.stopped().await).await;
+    announce_offline(chats, live, live.presence.stopped().await).await;
 }
 
-async fn beat(core: &Core, first: bool) {
-    match core.chats.store.core_alive(core.live.id).await {
+async fn beat(chats: &Chats, live: &Live, first: bool) {
+    match chats.store.core_alive(live.id).await {
         Ok(made) if made && !first => tracing::warn!(
             "this core was silent for too long and taken for gone: \
              its open connections were ended in the history"
@@ -59,21 +59,21 @@ async fn beat(core: &Core, first: bool) {
         Ok(_) => {}
         Err(error) => error.log(),
     }
-    core.live.presence.beat().await;
-    match core.chats.store.end_gone_cores(SILENCE).await {
+    live.presence.beat().await;
+    match chats.store.end_gone_cores(SILENCE).await {
         Ok((gone, ended)) => {
             if ended > 0 {
                 tracing::info!(ended, "ended connections left open by cores that are gone");
             }
-            announce_offline(core, core.live.presence.cores_gone(&gone).await).await;
+            announce_offline(chats, live, live.presence.cores_gone(&gone).await).await;
         }
         Err(error) => error.log(),
     }
 }
 
 /// Tells the contacts of each of `users` that they went offline.
-async fn announce_offline(core: &Core, users: Vec<UserId>) {
+async fn announce_offline(chats: &Chats, live: &Live, users: Vec<UserId>) {
     for user in users {
-        events::presence::changed(&core.chats, &core.live, user, Change::WentOffline).await;
+        events::presence::changed(chats, live, user, Change::WentOffline).await;
     }
 }

@@ -92,8 +92,9 @@ fn the_cores_operations_take_services_not_the_whole_core() {
         "events::catch_up::read",
         "events::catch_up::check_tails",
         "events::presence::start",
+        "cores::start",
     ];
-    let operations = ["commands", "events", "accounts"];
+    let operations = ["commands", "cores", "events", "accounts"];
     let found: Vec<String> = takers(&root().join("core-service/src"), "Core")
         .unwrap()
         .into_iter()

@@ -333,7 +333,7 @@ pub async fn serve(
     {
         tracing::warn!("some sessions did not finish in time");
     }
-    crate::cores::stop(&core).await;
+    crate::cores::stop(&core.chats, &core.live).await;
     core.traces.shutdown().await;
     Ok(())
 }
