@@ -10,7 +10,7 @@
 //!   generator are the `demo-data` crate's); `testing` (with the `testing`
 //!   feature, for tests only): a throw-away database per test.
 //! - [`commands`]: one module per client operation (a session's, history,
-//!   chat lists); [`cores`]: this core among the cores that serve its
+//!   chat lists), and the session move's catch-up; [`cores`]: this core among the cores that serve its
 //!   database, and what a stopped or vanished one leaves behind.
 //! - [`accounts`]: registration, credentials, login sessions, OAuth tokens.
 //! - [`events`]: what happened, told to the sessions it concerns here and
@@ -24,7 +24,8 @@
 //!   records into the contract's protobuf messages; [`lines`]: each chat's
 //!   line, which hands its messages to sessions in `seq` order, once.
 //! - [`membership`]: the cache of chat members used on every send;
-//!   [`sessions`]: the registry of live sessions and delivery to them.
+//!   [`sessions`]: the registry of live sessions and delivery to them
+//!   (and what the client of a session moved here already has).
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations;
 //!   [`local_db`]: the embedded default PostgreSQL cluster; [`pace`]: an
 //!   in-memory rate per key.

@@ -110,6 +110,7 @@ impl Caller {
                 .unwrap_or_default(),
             client_address: self.address_text().unwrap_or_default(),
             user_agent: self.user_agent.clone().unwrap_or_default(),
+            moving: None,
         }
     }
 

@@ -79,12 +79,14 @@ fn every_crate_of_several_modules_keeps_its_written_order() {
 
 /// The core's operations and events take the services they use
 /// (`Chats`, `Accounts`, `Rates`, `Live`), so that each signature shows its
-/// reach; only the one dispatch and the tasks that outlive a call hold the
+/// reach; only the dispatch (and a moved session's catch-up, which
+/// dispatches what it carries) and the tasks that outlive a call hold the
 /// whole `Core`.
 #[test]
 fn the_cores_operations_take_services_not_the_whole_core() {
     let whole_core_allowed = [
         "commands::dispatch",
+        "commands::session_move::resume",
         "events::start",
         "events::follow",
         "events::catch_up::start",

@@ -22,6 +22,7 @@ mod remove_member;
 mod rename_group;
 pub mod search_users;
 mod send_message;
+pub mod session_move;
 mod session_state;
 mod set_role;
 mod sync;

@@ -28,6 +28,9 @@ pub struct SessionState {
     /// The hash of the token its edge was given to move the session to
     /// another core (see [`resumable`]), revoked when the session ends here.
     pub resume_token: Option<String>,
+    /// Moved here from another core and not logged in here yet: its login
+    /// is the client's old one, told nothing (see `super::session_move`).
+    pub moving: bool,
 }
 
 impl SessionState {
@@ -41,11 +44,12 @@ impl SessionState {
             connection: None,
             grant: None,
             resume_token: None,
+            moving: false,
         }
     }
 
     /// Binds the session to `user` (replacing any earlier login) and
-    /// replies `auth_success`.
+    /// replies `auth_success`, unless the session is moving here.
     pub async fn log_in(
         &mut self,
         chats: &Chats,
@@ -54,6 +58,11 @@ impl SessionState {
         user: &crate::store::users::UserRecord,
     ) -> Result<()> {
         self.finish(chats, live, EndReason::SwitchedUser).await;
+        let moved_here = std::mem::take(&mut self.moving);
+        if let Some(moved) = self.outbox.moved_state().filter(|_| !moved_here) {
+            // The client logged in again: what it had is another login's.
+            moved.forget();
+        }
         // Time-ordered like message ids: connection rows are append-only.
         let connection = ConnectionId(Uuid::now_v7());
         chats
@@ -66,10 +75,13 @@ impl SessionState {
             .register(user.id, self.id, self.outbox.clone());
         self.outbox.logged_in();
         tracing::info!(user_id = %user.id, session_id = %self.id, "logged in");
-        self.reply(Event::AuthSuccess(crate::convert::user(user)))
-            .await;
+        if !moved_here {
+            self.reply(Event::AuthSuccess(crate::convert::user(user)))
+                .await;
+        }
         if self.outbox.is_linked() {
-            let resumable = resumable(chats, accounts, user.id, self.grant).await?;
+            let cursor = !moved_here;
+            let resumable = resumable(chats, accounts, user.id, self.grant, cursor).await?;
             self.resume_token = Some(resumable.1);
             self.reply(Event::Resumable(resumable.0)).await;
         }
@@ -115,6 +127,9 @@ impl SessionState {
 
     /// Queues a reply to this session's own client.
     pub(crate) async fn reply(&self, event: Event) {
+        if !self.answers(&event) {
+            return;
+        }
         let _ = self
             .outbox
             .reply(pb::ServerEvent { event: Some(event) })
@@ -125,23 +140,60 @@ impl SessionState {
     /// them (see [`crate::sessions::Outbox::paced_reply`]).
     /// False once the session is gone: the rest of the catch-up is moot.
     pub(crate) async fn reply_paced(&self, event: Event) -> bool {
+        if !self.answers(&event) {
+            return true;
+        }
         self.outbox
             .paced_reply(pb::ServerEvent { event: Some(event) })
             .await
     }
+
+    /// Whether `event` goes to the client: for a moved session, a message
+    /// of its catch-up that the client has does not (see
+    /// [`crate::sessions::Moved::answer`]); the messages and acks that go
+    /// count as had.
+    fn answers(&self, event: &Event) -> bool {
+        let Some(moved) = self.outbox.moved_state() else {
+            return true;
+        };
+        match event {
+            Event::Message(message) => moved.answer(&message.chat_id, message.seq),
+            Event::MessageAck(ack) => {
+                moved.answer(&ack.chat_id, ack.seq);
+                true
+            }
+            _ => true,
+        }
+    }
 }
 
 /// What the edge of a session needs to move it to another core: a token
-/// (see [`crate::accounts::resume_token`]), and the last seq of each of the
-/// user's chats now (read after the session was registered, so every later
-/// message reaches it live). Returns the token's hash too.
+/// (see [`crate::accounts::resume_token`]), and `with_cursor`, the last seq
+/// of each of the user's chats now (read after the session was registered,
+/// so every later message reaches it live; a session moved here goes on
+/// with the cursor its edge keeps). Returns the token's hash too.
 async fn resumable(
     chats: &Chats,
     accounts: &Accounts,
     user: UserId,
     grant: Option<(LoginId, DateTime<Utc>)>,
+    with_cursor: bool,
 ) -> Result<(pb::Resumable, String)> {
     let (token, hash) = crate::accounts::resume_token(accounts, user, grant).await?;
+    let cursor = match with_cursor {
+        true => Some(cursor(chats, user).await?),
+        false => None,
+    };
+    let resumable = pb::Resumable {
+        token,
+        cursor,
+        user_id: user.to_string(),
+    };
+    Ok((resumable, hash))
+}
+
+/// The last seq of each of the user's chats now.
+async fn cursor(chats: &Chats, user: UserId) -> Result<pb::Cursor> {
     let positions = chats
         .store
         .chat_positions(user)
@@ -154,11 +206,5 @@ async fn resumable(
             )
         })
         .collect();
-    let cursor = pb::Cursor { chats: positions };
-    let resumable = pb::Resumable {
-        token,
-        cursor: Some(cursor),
-        user_id: user.to_string(),
-    };
-    Ok((resumable, hash))
+    Ok(pb::Cursor { chats: positions })
 }

@@ -20,8 +20,21 @@ const PAGE: i64 = 500;
 /// earlier ones, so a long catch-up never holds more than a window of it
 /// in memory here or on the edge, and never fills the client's queue.
 pub async fn run(chats: &Chats, session: &mut SessionState, sync: Sync) -> Result<()> {
+    if let Some(cursor) = catch_up(chats, session, sync.since).await? {
+        session.reply_paced(Event::SyncDone(cursor)).await;
+    }
+    Ok(())
+}
+
+/// A sync without its `sync_done`: the cursor that would say, or `None` if
+/// the session ended on the way.
+pub(super) async fn catch_up(
+    chats: &Chats,
+    session: &SessionState,
+    since: Option<Cursor>,
+) -> Result<Option<Cursor>> {
     let user = session.user()?;
-    let mut since = sync.since.map(parse_cursor).transpose()?;
+    let mut since = since.map(parse_cursor).transpose()?;
     let mut cursor = Cursor::default();
     // Nothing of a user this one blocks is sent (the cursor still passes
     // their messages).
@@ -44,7 +57,7 @@ pub async fn run(chats: &Chats, session: &mut SessionState, sync: Sync) -> Resul
         // Nothing up to where the user hid the chat is sent again.
         let from = from.max(chat.cleared_seq.unwrap_or(0));
         let Some(last) = send_after(chats, session, &chat, from, &hidden).await? else {
-            return Ok(());
+            return Ok(None);
         };
         cursor
             .chats
@@ -59,8 +72,7 @@ pub async fn run(chats: &Chats, session: &mut SessionState, sync: Sync) -> Resul
         };
         session.reply_paced(Event::MemberLeft(left)).await;
     }
-    session.reply_paced(Event::SyncDone(cursor)).await;
-    Ok(())
+    Ok(Some(cursor))
 }
 
 /// Sends a group's state when its members, roles or name changed since

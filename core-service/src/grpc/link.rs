@@ -9,12 +9,12 @@
 use super::outgoing::{self, Ending, Outgoing};
 use super::session::{self, Operations};
 use crate::accounts;
-use crate::commands::SessionState;
+use crate::commands::{SessionState, session_move};
 use crate::error::Error;
 use crate::ids::LinkId;
 use crate::sessions::link::Queued;
 use crate::sessions::link::{OperationQueue, Refusal, SessionCaps};
-use crate::sessions::{CloseSwitch, Link, Outbox, SessionNumber};
+use crate::sessions::{CloseSwitch, Link, Moved, Outbox, SessionNumber};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use futures_util::StreamExt;
@@ -241,7 +241,17 @@ async fn run_session(
         }
     };
     let login = user.as_ref().map(|user| user.login);
-    let outbox = Arc::new(Outbox::over_link(link.clone(), number, switch, login));
+    let mut outbox = Outbox::over_link(link.clone(), number, switch, login);
+    let moving = opening.moving.filter(|_| user.is_some());
+    if let Some(moving) = &moving {
+        if !session_move::is_within_bounds(moving, core.chats.limits.max_chats_per_user) {
+            tracing::warn!(edge = link.edge(), session = %number, "a session move beyond bounds");
+            link.detach(number);
+            return link.end_session(number, EndReason::Unspecified).await;
+        }
+        outbox = outbox.moved(Moved::new(moving));
+    }
+    let outbox = Arc::new(outbox);
     let origin = ConnectionOrigin::new(
         Some(&opening.client_address),
         Some(&opening.user_agent),
@@ -253,7 +263,7 @@ async fn run_session(
         closed,
         shutdown,
     };
-    let ending = session::run(core, session, user, &mut operations).await;
+    let ending = session::run(core, session, user, moving, &mut operations).await;
     // A client that hung up, or logged in as someone else, is gone already
     // as far as the edge knows.
     if !matches!(ending, EndReason::ClientClosed | EndReason::SwitchedUser) {

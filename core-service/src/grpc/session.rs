@@ -14,7 +14,7 @@ use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use messenger_proto::SharedEvent;
-use messenger_proto::v1::ClientOperation;
+use messenger_proto::v1::{ClientOperation, SessionMove};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::{Status, Streaming};
@@ -48,7 +48,7 @@ pub fn open(
         shutdown: shutdown.clone(),
     };
     core.clone().tasks.spawn(tracing::Instrument::instrument(
-        async move { run(core, session, user, &mut operations).await },
+        async move { run(core, session, user, None, &mut operations).await },
         span,
     ));
     let ending = SessionEnding {
@@ -81,16 +81,19 @@ impl Operations for OwnStream {
     }
 }
 
-/// Runs a session: logs it in as `user` if given, applies the client's
-/// operations until they end (or until the credential it was opened with
-/// expires), and records how the session ended, which it returns.
+/// Runs a session: logs it in as `user` if given (catching it up if it is
+/// `moving` here from another core), applies the client's operations until
+/// they end (or until the credential it was opened with expires), and
+/// records how the session ended, which it returns.
 pub async fn run(
     core: Arc<Core>,
     mut session: SessionState,
     user: Option<Authenticated>,
+    moving: Option<SessionMove>,
     operations: &mut impl Operations,
 ) -> EndReason {
     if let Some(user) = user {
+        session.moving = moving.is_some();
         session.grant = Some((user.login, user.expires_at));
         core.accounts
             .expiries
@@ -101,6 +104,15 @@ pub async fn run(
             error.log();
             session.outbox.close(EndReason::ServerShutdown);
             return EndReason::Error;
+        }
+        if let Some(moving) = moving
+            && let Err(error) =
+                Box::pin(commands::session_move::resume(&core, &mut session, moving)).await
+        {
+            // Not as a core that went away, which the edge would move
+            // again: the client reconnects and catches up itself.
+            error.log();
+            session.outbox.close(EndReason::Unspecified);
         }
     }
     let ending = loop {

@@ -2,14 +2,17 @@
 //!
 //! Dependencies point one way: the registry's outboxes write to links
 //! (`registry` → `link`), and both use the close switch (`close`); a link
-//! never calls into the registry.
+//! never calls into the registry. An outbox of a session moved here from
+//! another core filters its events through `moved`.
 
 pub mod close;
 pub mod expiry;
 pub mod link;
+pub mod moved;
 pub mod registry;
 
 pub use close::CloseSwitch;
 pub use expiry::Expiries;
 pub use link::{Link, Links, SessionNumber};
+pub use moved::Moved;
 pub use registry::{Outbox, Registry, SessionId};

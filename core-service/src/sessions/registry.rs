@@ -11,10 +11,12 @@
 
 use super::close::CloseSwitch;
 use super::link::{Link, SessionNumber};
+use super::moved::{Admit, Moved};
 use crate::ids::{LoginId, UserId};
 use messenger_proto::SharedEvent;
 use messenger_proto::v1::EndReason;
 use messenger_proto::v1::ServerEvent;
+use messenger_proto::v1::server_event::Event;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -58,6 +60,8 @@ pub struct Outbox {
     taken: AtomicU32,
     /// The session asked for presence events.
     watches_presence: AtomicBool,
+    /// What its client has, for a session moved here from another core.
+    moved: Option<Box<Moved>>,
 }
 
 impl Outbox {
@@ -88,7 +92,29 @@ impl Outbox {
             switch,
             taken: AtomicU32::new(0),
             watches_presence: AtomicBool::new(false),
+            moved: None,
         }
+    }
+
+    /// The same outbox for a session moved here, whose client has what
+    /// `moved` says: its live events wait until [`Outbox::caught_up`].
+    pub fn moved(mut self, moved: Moved) -> Self {
+        self.moved = Some(Box::new(moved));
+        self
+    }
+
+    /// What the client of a moved session has, if it was moved.
+    pub fn moved_state(&self) -> Option<&Moved> {
+        self.moved.as_deref()
+    }
+
+    /// A moved session has caught up: the live events held meanwhile go
+    /// out now, ahead of any later one.
+    pub fn caught_up(&self) {
+        let (Some(moved), Route::Link { link, session }) = (&self.moved, &self.route) else {
+            return;
+        };
+        moved.caught_up(|event| link.deliver(vec![*session], event));
     }
 
     /// The session logged in: on a link, it no longer counts as anonymous.
@@ -249,9 +275,20 @@ impl Registry {
             return;
         }
         crate::telemetry::delivered(outboxes.len());
+        let place = message_place(event);
         let event = SharedEvent::encode_once(event);
         let mut batches: Vec<LinkBatch> = Vec::new();
         for outbox in outboxes {
+            if let Some(moved) = &outbox.moved {
+                match moved.live(place, &event) {
+                    Admit::Pass => {}
+                    Admit::Held | Admit::Drop => continue,
+                    Admit::Overflow => {
+                        outbox.close(EndReason::SlowConsumer);
+                        continue;
+                    }
+                }
+            }
             match &outbox.route {
                 Route::Queue(events) => outbox.deliver_to_queue(events, event.clone()),
                 Route::Link { link, session } => add_to_batch(&mut batches, link, *session),
@@ -295,6 +332,14 @@ impl Registry {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SessionsByUser> {
         self.users.lock().expect("registry lock poisoned")
+    }
+}
+
+/// A message's chat and seq, for the sessions that filter them.
+fn message_place(event: &ServerEvent) -> Option<(&str, u64)> {
+    match &event.event {
+        Some(Event::Message(message)) => Some((message.chat_id.as_str(), message.seq)),
+        _ => None,
     }
 }
 

@@ -205,11 +205,23 @@ pub async fn signal(signals: &mpsc::Sender<pb::LinkSignal>, signal: pb::link_sig
 
 /// Opens session `number` on the link, with `token` if given.
 pub async fn open_linked(signals: &mpsc::Sender<pb::LinkSignal>, number: u64, token: &str) {
+    open_moved(signals, number, token, None).await;
+}
+
+/// Opens session `number` on the link with `token`, as a session moved
+/// from another core if `moving` is given.
+pub async fn open_moved(
+    signals: &mpsc::Sender<pb::LinkSignal>,
+    number: u64,
+    token: &str,
+    moving: Option<pb::SessionMove>,
+) {
     let opening = pb::OpenSession {
         session: number,
         token: token.into(),
         client_address: "192.0.2.7".into(),
         user_agent: "grpc-test".into(),
+        moving,
     };
     signal(signals, pb::link_signal::Signal::OpenSession(opening)).await;
 }

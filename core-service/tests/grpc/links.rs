@@ -132,6 +132,131 @@ async fn a_link_session_opened_with_a_token_is_logged_in_and_ends_when_its_clien
     core.stop().await;
 }
 
+/// A message from `sender` (a demo user's own session) in `chat`, acked.
+async fn send_and_wait(
+    core: &Core,
+    (operations, events): &mut (
+        mpsc::Sender<ClientOperation>,
+        tonic::Streaming<messenger_proto::SharedEvent>,
+    ),
+    sender: usize,
+    chat: &str,
+    text: &str,
+) -> u64 {
+    operations
+        .send(send_operation(core, sender, chat, text))
+        .await
+        .unwrap();
+    loop {
+        let event = events
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_event()
+            .unwrap();
+        if let Some(Event::MessageAck(ack)) = event.event {
+            return ack.seq;
+        }
+    }
+}
+
+fn send_operation(core: &Core, sender: usize, chat: &str, text: &str) -> ClientOperation {
+    let send = pb::SendMessage {
+        client_id: uuid::Uuid::new_v4().to_string(),
+        sender_id: core.data.users[sender].id.to_string(),
+        chat_id: chat.to_owned(),
+        text: text.into(),
+    };
+    ClientOperation::from(Operation::SendMessage(send))
+}
+
+/// The session move, the core's side: a session opened with what its
+/// client has gets no `auth_success`, the answer to its unanswered message,
+/// only the messages it missed (not one it had beyond its cursor), no
+/// `sync_done`, and then the live ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_session_gets_what_it_missed_and_nothing_it_had() {
+    let core = start(Limits::default()).await;
+    let members = group_members(&core);
+    let (mover, other) = (members[0], members[1]);
+    let chat = core
+        .data
+        .chats
+        .iter()
+        .find(|chat| {
+            let member = |user: usize| {
+                core.data
+                    .chat_members
+                    .iter()
+                    .any(|m| m.chat_id == chat.id && m.user_id == core.data.users[user].id)
+            };
+            member(mover) && member(other) && chat.kind == core_service::store::chats::GROUP_CHAT
+        })
+        .unwrap()
+        .id
+        .to_string();
+    let token = access_token(&core, mover).await;
+    let (signals, mut link) = edge_link(&core).await;
+    // The session on its first core: what the client has when it logs in.
+    open_linked(&signals, 1, &token).await;
+    let _ = delivery(&mut link).await;
+    let resumable = resumable(&mut link, 1).await;
+    signal(&signals, pb::link_signal::Signal::CloseSession(1)).await;
+    let mut cursor = resumable.cursor.unwrap().chats;
+
+    // While it moves: three messages; it had the first and the third.
+    let mut sender = session(&core, other).await;
+    let mut seqs = Vec::new();
+    for text in ["had", "missed", "had too"] {
+        seqs.push(send_and_wait(&core, &mut sender, other, &chat, text).await);
+    }
+    cursor.insert(chat.clone(), seqs[0]);
+    let moving = pb::SessionMove {
+        had_up_to: cursor,
+        had_also: vec![pb::ChatSeq {
+            chat_id: chat.clone(),
+            seq: seqs[2],
+        }],
+        resend: vec![send_operation(&core, mover, &chat, "unanswered")],
+        syncs: Vec::new(),
+    };
+    // (Opened with the client's own token: the first core's session was
+    // closed by its client here, which revoked the session's own.)
+    open_moved(&signals, 2, &token, Some(moving)).await;
+
+    let mut events = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(500), link.message()).await {
+        let delivery = next.unwrap().unwrap();
+        if delivery.sessions.contains(&2)
+            && let Some(event) = event_of(delivery)
+        {
+            events.push(event);
+        }
+    }
+    match &events[..] {
+        [
+            Event::Resumable(renewed),
+            Event::MessageAck(ack),
+            Event::Message(missed),
+        ] => {
+            assert!(renewed.cursor.is_none(), "the edge's cursor goes on");
+            assert_eq!(ack.seq, seqs[2] + 1);
+            assert_eq!((missed.seq, missed.text.as_str()), (seqs[1], "missed"));
+        }
+        other => panic!("expected resumable, ack, the missed message: {other:?}"),
+    }
+    // Live from now on, and still nothing it had.
+    let live = send_and_wait(&core, &mut sender, other, &chat, "live").await;
+    let delivery = delivery(&mut link).await;
+    assert!(delivery.sessions.contains(&2), "{delivery:?}");
+    match event_of(delivery) {
+        Some(Event::Message(message)) => assert_eq!(message.seq, live),
+        other => panic!("expected the live message, got {other:?}"),
+    }
+    core.stop().await;
+}
+
 /// An operation the core answers with an error event at once.
 fn unknown_receipt() -> ClientOperation {
     let seen = pb::MessageSeen {

@@ -6,16 +6,16 @@
 //! made into JSON once per edge, and are written back (`socket`). Frames
 //! the edge cannot parse are answered with an error frame and the
 //! connection stays open. When its core goes away, a logged-in socket moves
-//! to another core (`session_move`, [`resume`]); when no core can be
+//! to another core with what it carries (`session_move`); when no core can be
 //! reached, the socket is closed with a close code that tells the client
 //! what happened ([`close_codes`]). Who gets a socket at all is
 //! `admission`'s; the handshake is [`upgrade`]'s.
 
+pub mod about;
 mod admission;
 pub mod close_codes;
 pub mod frames;
 pub mod link;
-pub mod resume;
 mod session_move;
 mod socket;
 pub mod translate;

@@ -1,32 +1,60 @@
-//! What a socket keeps so that its session can move to another core: the
-//! core's `resumable`, the client's messages not answered yet, its syncs
-//! not done yet, whether it watches presence; and what a move sends the new
-//! core (see [`super::resume`] for how the catch-up is merged).
+//! What a socket carries so that its session can move to another core
+//! when its core goes away (the session move). The core decides
+//! everything about a move (`core-service`'s `commands::session_move`);
+//! the edge only keeps what only it knows, and hands it over:
+//!
+//! - the session's token (from the core's `resumable`);
+//! - what its client has: per chat, the messages the socket wrote to it
+//!   (a cursor, plus its own messages acked ahead of earlier ones);
+//! - what the client is still owed: its messages not answered yet, its
+//!   syncs not done yet, and whether it watches presence.
+//!
+//! After a move, every frame of the new core is passed on as it comes: it
+//! sends no `auth_success` and no `sync_done` for the move, none of the
+//! messages the client has, and the live ones after the catch-up.
 
-use super::link::LinkSession;
-use super::resume::{About, Resume, Unanswered};
+use super::about::About;
 use messenger_proto::LINK_OPERATION_WINDOW;
 use messenger_proto::v1::client_operation::Operation;
-use messenger_proto::v1::{ClientOperation, Resumable, Sync, WatchPresence};
-use std::collections::VecDeque;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use messenger_proto::v1::{ChatSeq, ClientOperation, Resumable, SessionMove, WatchPresence};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+/// What the client has of one chat.
+#[derive(Debug, Default)]
+struct Had {
+    /// Every message up to this seq.
+    upto: u64,
+    /// And these later ones (its own, acked ahead of earlier ones).
+    above: BTreeSet<u64>,
+}
+
+impl Had {
+    fn add(&mut self, seq: u64) {
+        if seq <= self.upto {
+            return;
+        }
+        self.above.insert(seq);
+        while self.above.remove(&(self.upto + 1)) {
+            self.upto += 1;
+        }
+    }
+}
 
 /// A socket's session as it would be carried to another core.
 #[derive(Default)]
 pub(super) struct Carry {
-    /// How to move the session to another core, once it logged in.
-    resume: Option<Box<Resume>>,
-    /// The client's messages not answered yet, by `client_id`: sent again
-    /// when the session moves.
+    /// The token to open the session with on another core, once it logged
+    /// in.
+    token: Option<String>,
+    /// What the client has, per chat.
+    had: HashMap<Arc<str>, Had>,
+    /// The client's messages not answered yet, by `client_id`.
     unanswered: Vec<(String, ClientOperation)>,
-    /// The client's syncs not done yet, oldest first: sent again when the
-    /// session moves (their answers may have gone with the core). At most
+    /// The client's syncs not done yet, oldest first. At most
     /// [`LINK_OPERATION_WINDOW`]: a refused one is never done, and an older
     /// one than that has been refused.
     syncs: VecDeque<ClientOperation>,
-    /// Operations for a session that just moved, waiting for room in its
-    /// window; the client is read again once they are all sent.
-    resends: VecDeque<ClientOperation>,
     /// The client asked for presence: asked again of the next core.
     watches_presence: bool,
 }
@@ -34,38 +62,34 @@ pub(super) struct Carry {
 impl Carry {
     /// Whether the session has logged in (a move needs that).
     pub(super) fn logged_in(&self) -> bool {
-        self.resume.is_some()
+        self.token.is_some()
     }
 
-    /// Whether a move's operations still wait to be sent.
-    pub(super) fn resending(&self) -> bool {
-        !self.resends.is_empty()
+    /// Notes what a frame written to the client gives it or answers.
+    pub(super) fn wrote(&mut self, about: &About) {
+        match about {
+            About::Message { chat, seq } => self.had.entry(chat.clone()).or_default().add(*seq),
+            About::Ack {
+                client_id,
+                chat,
+                seq,
+            } => {
+                self.answered(client_id);
+                self.had.entry(chat.clone()).or_default().add(*seq);
+            }
+            About::Refused { client_id } => self.answered(client_id),
+            About::Group { chat } => {
+                self.had.entry(chat.clone()).or_default();
+            }
+            About::SyncDone => {
+                self.syncs.pop_front();
+            }
+            About::Other => {}
+        }
     }
 
-    /// Adds `text` to `batch` as the session's [`Resume`] lets it through,
-    /// noting what it answers.
-    pub(super) fn admit(&mut self, text: Utf8Bytes, about: About, batch: &mut Vec<Utf8Bytes>) {
-        if let About::Ack { client_id, .. } | About::Refused { client_id } = &about {
-            self.unanswered
-                .retain(|(id, _)| id.as_str() != &**client_id);
-        }
-        let unanswered = Unanswered {
-            sends: !self.unanswered.is_empty(),
-            syncs: !self.syncs.is_empty(),
-        };
-        // A move's own catch-up ends with a `sync_done` the client never sees.
-        let moving = self
-            .resume
-            .as_ref()
-            .is_some_and(|resume| resume.is_moving());
-        let sync_done = matches!(about, About::SyncDone);
-        match &mut self.resume {
-            Some(resume) => resume.admit(text, about, unanswered, batch),
-            None => batch.push(text),
-        }
-        if sync_done && !moving {
-            self.syncs.pop_front();
-        }
+    fn answered(&mut self, client_id: &str) {
+        self.unanswered.retain(|(id, _)| id != client_id);
     }
 
     /// Notes an operation of the client on its way to the core: a copy of
@@ -86,53 +110,173 @@ impl Carry {
         }
     }
 
-    /// Sends what a move left waiting, as far as `session`'s window goes.
-    pub(super) fn resend(&mut self, session: &mut LinkSession) {
-        while session.has_room() {
-            let Some(operation) = self.resends.pop_front() else {
-                return;
-            };
-            session.send(operation);
-        }
-    }
-
-    /// Keeps the core's [`Resumable`]: a new one after the client logged
-    /// in (again), or the new core's token after a move. True for the
-    /// session's first login.
+    /// Keeps the core's [`Resumable`]: after the client logged in (again),
+    /// its cursor is what the client has; after a move, only its token is
+    /// new. True for the session's first login.
     pub(super) fn keep(&mut self, resumable: Resumable) -> bool {
-        let first = self.resume.is_none();
-        match &mut self.resume {
-            Some(resume) if resume.is_moving() => resume.renew(resumable),
-            _ => self.resume = Some(Box::new(Resume::new(resumable))),
+        let first = self.token.is_none();
+        self.token = Some(resumable.token);
+        if let Some(cursor) = resumable.cursor {
+            self.had = cursor
+                .chats
+                .into_iter()
+                .map(|(chat, upto)| {
+                    let had = Had {
+                        upto,
+                        above: BTreeSet::new(),
+                    };
+                    (chat.into(), had)
+                })
+                .collect();
         }
         first
     }
 
-    /// The token a move opens the session with; `None` before login.
-    pub(super) fn token(&self) -> Option<&str> {
-        self.resume.as_ref().map(|resume| resume.token())
-    }
-
-    /// The session has been opened again as `session`: sends it what the
-    /// client is owed (its unanswered messages, presence if it watched it,
-    /// a catch-up from the cursor, its pending syncs).
-    pub(super) fn moved(&mut self, session: &mut LinkSession) {
-        let Some(resume) = &mut self.resume else {
-            return;
-        };
-        let since = resume.start_move();
-        self.resends.clear();
-        let unanswered = self.unanswered.iter().map(|(_, operation)| operation);
-        self.resends.extend(unanswered.cloned());
+    /// The token a move opens the session with, and what it carries to
+    /// the next core; `None` before login.
+    pub(super) fn moving(&self) -> Option<(&str, SessionMove)> {
+        let token = self.token.as_deref()?;
+        let had_up_to = self
+            .had
+            .iter()
+            .map(|(chat, had)| (chat.to_string(), had.upto))
+            .collect();
+        let had_also = self
+            .had
+            .iter()
+            .flat_map(|(chat, had)| {
+                had.above.iter().map(|seq| ChatSeq {
+                    chat_id: chat.to_string(),
+                    seq: *seq,
+                })
+            })
+            .collect();
+        let mut resend: Vec<ClientOperation> = self
+            .unanswered
+            .iter()
+            .map(|(_, operation)| operation.clone())
+            .collect();
         // The new core's `presence_list` shows the client what changed
         // while the session moved.
         if self.watches_presence {
-            self.resends
-                .push_back(Operation::WatchPresence(WatchPresence {}).into());
+            resend.push(Operation::WatchPresence(WatchPresence {}).into());
         }
-        self.resends
-            .push_back(Operation::Sync(Sync { since: Some(since) }).into());
-        self.resends.extend(self.syncs.iter().cloned());
-        self.resend(session);
+        let moving = SessionMove {
+            had_up_to,
+            had_also,
+            resend,
+            syncs: self.syncs.iter().cloned().collect(),
+        };
+        Some((token, moving))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use messenger_proto::v1::{Cursor, SendMessage, Sync};
+
+    fn logged_in(cursor: &[(&str, u64)]) -> Carry {
+        let mut carry = Carry::default();
+        carry.keep(Resumable {
+            token: "t".into(),
+            user_id: "me".into(),
+            cursor: Some(Cursor {
+                chats: cursor.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect(),
+            }),
+        });
+        carry
+    }
+
+    fn message(chat: &str, seq: u64) -> About {
+        About::Message {
+            chat: chat.into(),
+            seq,
+        }
+    }
+
+    fn send(client_id: &str) -> ClientOperation {
+        Operation::SendMessage(SendMessage {
+            client_id: client_id.into(),
+            ..SendMessage::default()
+        })
+        .into()
+    }
+
+    #[test]
+    fn the_cursor_follows_what_the_socket_wrote_and_its_own_acks() {
+        let mut carry = logged_in(&[("a", 5)]);
+        carry.wrote(&message("a", 6));
+        // Its own 8 is acked before someone else's 7 arrives.
+        carry.wrote(&About::Ack {
+            client_id: "c".into(),
+            chat: "a".into(),
+            seq: 8,
+        });
+        carry.wrote(&About::Group { chat: "g".into() });
+        let (token, moving) = carry.moving().unwrap();
+        assert_eq!(token, "t");
+        assert_eq!(moving.had_up_to["a"], 6);
+        assert_eq!(moving.had_up_to["g"], 0);
+        assert_eq!(moving.had_also.len(), 1);
+        assert_eq!(
+            (moving.had_also[0].chat_id.as_str(), moving.had_also[0].seq),
+            ("a", 8)
+        );
+        carry.wrote(&message("a", 7));
+        let (_, moving) = carry.moving().unwrap();
+        assert_eq!(moving.had_up_to["a"], 8);
+        assert!(moving.had_also.is_empty());
+    }
+
+    #[test]
+    fn a_move_carries_the_unanswered_messages_presence_and_pending_syncs() {
+        let mut carry = logged_in(&[]);
+        carry.sent(&send("one"));
+        carry.sent(&send("two"));
+        carry.sent(&Operation::WatchPresence(WatchPresence {}).into());
+        carry.sent(&Operation::Sync(Sync { since: None }).into());
+        carry.wrote(&About::Ack {
+            client_id: "one".into(),
+            chat: "a".into(),
+            seq: 1,
+        });
+        let (_, moving) = carry.moving().unwrap();
+        let resent: Vec<Option<&Operation>> = moving
+            .resend
+            .iter()
+            .map(|op| op.operation.as_ref())
+            .collect();
+        assert!(matches!(resent[0], Some(Operation::SendMessage(m)) if m.client_id == "two"));
+        assert!(matches!(resent[1], Some(Operation::WatchPresence(_))));
+        assert_eq!(resent.len(), 2);
+        assert_eq!(moving.syncs.len(), 1);
+        carry.wrote(&About::SyncDone);
+        assert!(carry.moving().unwrap().1.syncs.is_empty());
+    }
+
+    #[test]
+    fn a_moved_sessions_new_token_keeps_the_cursor_a_new_login_replaces_it() {
+        let mut carry = logged_in(&[("a", 5)]);
+        let renewed = Resumable {
+            token: "t2".into(),
+            user_id: "me".into(),
+            cursor: None,
+        };
+        assert!(!carry.keep(renewed));
+        let (token, moving) = carry.moving().unwrap();
+        assert_eq!((token, moving.had_up_to["a"]), ("t2", 5));
+        let login = Resumable {
+            token: "t3".into(),
+            user_id: "other".into(),
+            cursor: Some(Cursor::default()),
+        };
+        carry.keep(login);
+        assert!(carry.moving().unwrap().1.had_up_to.is_empty());
+    }
+
+    #[test]
+    fn nothing_moves_before_login() {
+        assert!(Carry::default().moving().is_none());
     }
 }

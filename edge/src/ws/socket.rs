@@ -2,10 +2,10 @@
 //! frames both ways, and the writes to the client (batched, timed out for a
 //! slow consumer).
 
+use super::about::About;
 use super::admission::Places;
 use super::close_codes::{self, Close, close_frame, ended_close, read_error_close};
 use super::link::{LinkSession, Links, Next};
-use super::resume::About;
 use super::session_move::Carry;
 use super::upgrade::Socket;
 use super::{frames, translate};
@@ -98,7 +98,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         peer,
     } = *pending;
     let (mut sink, source) = socket.split();
-    let Some(session) = settings.links.join(&caller).await else {
+    let Some(session) = settings.links.join(&caller, None).await else {
         tracing::warn!("core unreachable, refusing WebSocket session");
         let close = (
             close_codes::TRY_AGAIN_LATER,
@@ -135,15 +135,16 @@ impl Connection {
     }
 
     /// The frames to write for `text` and whatever else is queued (up to
-    /// [`WRITE_BATCH`]), as the session's move state lets them through.
-    fn batch(&mut self, text: Utf8Bytes, about: About) -> Vec<Utf8Bytes> {
-        let mut batch = Vec::new();
-        self.carry.admit(text, about, &mut batch);
+    /// [`WRITE_BATCH`]), each noted in what the session carries.
+    fn batch(&mut self, text: Utf8Bytes, about: &About) -> Vec<Utf8Bytes> {
+        self.carry.wrote(about);
+        let mut batch = vec![text];
         while batch.len() < WRITE_BATCH {
             let Some((text, about)) = self.session.try_next_frame() else {
                 break;
             };
-            self.carry.admit(text, about, &mut batch);
+            self.carry.wrote(&about);
+            batch.push(text);
         }
         batch
     }
@@ -180,16 +181,15 @@ impl Connection {
     /// some 800 bytes that every idle socket's task would otherwise keep
     /// room for.
     async fn move_session(&mut self) -> bool {
-        let Some(token) = self.carry.token() else {
+        let Some((token, moving)) = self.carry.moving() else {
             return false;
         };
         let caller = self.caller.with_token(token);
-        let Some(session) = self.settings.links.join(&caller).await else {
+        let Some(session) = self.settings.links.join(&caller, Some(moving)).await else {
             return false;
         };
         tracing::info!("session moved to another core");
         self.session = session;
-        self.carry.moved(&mut self.session);
         true
     }
 
@@ -218,7 +218,7 @@ impl Connection {
             tokio::select! {
                 // While the core has not taken the operations already sent,
                 // the client waits (see `link`).
-                incoming = self.source.next(), if self.session.has_room() && !self.carry.resending() => match incoming {
+                incoming = self.source.next(), if self.session.has_room() => match incoming {
                     Some(Ok(frame)) => {
                         last_heard = Instant::now();
                         if frame.is_close() {
@@ -244,14 +244,13 @@ impl Connection {
                 next = self.session.next() => match next {
                     Next::Frame(text, about) => {
                         // Whatever else is already queued goes out in the same write.
-                        let batch = self.batch(text, about);
-                        self.carry.resend(&mut self.session);
+                        let batch = self.batch(text, &about);
                         if let Err(failed) = write_batch(&mut self.sink, batch, settings).await {
                             return failed.close();
                         }
                     }
                     Next::Resumable(resumable) => self.keep(*resumable),
-                    Next::Room => self.carry.resend(&mut self.session),
+                    Next::Room => {}
                     // Stopping together with the core (one process): the
                     // client hears that this server is going away.
                     Next::Ended(_) | Next::LinkEnded if *self.shutdown.borrow() => {

@@ -35,6 +35,7 @@ mod session;
 use crate::auth::Caller;
 use crate::core_client::{Cores, RETRY};
 use messenger_proto::v1::link_signal::Signal;
+use messenger_proto::v1::{OpenSession, SessionMove};
 use messenger_proto::{
     EDGE_CREDIT_METADATA, EDGE_ID_METADATA, EDGE_LINK_METADATA, MAX_CREDIT_WINDOW,
 };
@@ -89,9 +90,9 @@ impl Links {
 
     /// Opens a session for `caller` on the next core in turn that takes
     /// it; `None` when none can be reached.
-    pub async fn join(&self, caller: &Caller) -> Option<LinkSession> {
+    pub async fn join(&self, caller: &Caller, moving: Option<SessionMove>) -> Option<LinkSession> {
         for index in self.cores.order() {
-            if let Some(session) = self.links[index].join(caller).await {
+            if let Some(session) = self.links[index].join(caller, moving.clone()).await {
                 return Some(session);
             }
         }
@@ -139,13 +140,17 @@ impl EdgeLink {
 
     /// Opens a session for `caller` on the live link, opening the link if
     /// needed; `None` when it cannot be opened.
-    pub async fn join(&self, caller: &Caller) -> Option<LinkSession> {
+    pub async fn join(&self, caller: &Caller, moving: Option<SessionMove>) -> Option<LinkSession> {
         let link = self.live().await?;
         let session = link.next_session.fetch_add(1, Ordering::Relaxed);
         let (queue, receiver) = lean_queue::queue(self.queue);
         let entry = SocketEntry { queue, slow: false };
         link.lock().insert(session, entry);
-        link.signal(Signal::OpenSession(caller.open_session(session)));
+        let opening = OpenSession {
+            moving,
+            ..caller.open_session(session)
+        };
+        link.signal(Signal::OpenSession(opening));
         Some(LinkSession {
             link,
             session,

@@ -1,7 +1,7 @@
 //! One open link: the reader task that hands the core's deliveries to the
 //! sockets (each event made into JSON once), and the sockets' entries on it.
 
-use crate::ws::resume::About;
+use crate::ws::about::About;
 use crate::ws::translate;
 use lean_queue::SendError;
 use messenger_proto::LinkDelivery;

@@ -2,7 +2,7 @@
 //! frames, credit and end down.
 
 use super::open::{OpenLink, ToSocket};
-use crate::ws::resume::About;
+use crate::ws::about::About;
 use messenger_proto::LINK_OPERATION_WINDOW;
 use messenger_proto::v1::{
     ClientOperation, EndReason, EndSession, Resumable, SessionCredit, SessionEnded,
