@@ -10,7 +10,7 @@
 
 use crate::events::{Session, free_port, group_of_four, listens_within};
 use crate::send_rate::{answer, send};
-use crate::trust::nats_command;
+use crate::trust::{nats_command, nats_password};
 use crate::{Cluster, cluster_settings, redis_url};
 use core_service::bus::access::{NatsAccess, NatsCredentials, NatsTls};
 use core_service::redis_link::RedisLink;
@@ -218,7 +218,7 @@ async fn nats_lets_in_only_a_core_with_a_certificate_of_the_clusters_authority()
     let core = authority.issue("core", &["core"]);
     let stranger = Authority::new();
     let forged = stranger.issue("forged", &["core"]);
-    let password = Uuid::new_v4().simple().to_string();
+    let password = nats_password();
     let (_nats, port) = started_nats_over_tls(&password, &authority, &server).await;
     let url = format!("tls://127.0.0.1:{port}");
 
@@ -270,7 +270,7 @@ async fn two_cores_share_events_and_counts_over_tls_only() {
     let nats_server = authority.issue("nats", &["localhost", "127.0.0.1"]);
     let redis_server = authority.issue("redis", &["localhost", "127.0.0.1"]);
     let core = authority.issue("core", &["core"]);
-    let password = Uuid::new_v4().simple().to_string();
+    let password = nats_password();
     let (_nats, nats_port) = started_nats_over_tls(&password, &authority, &nats_server).await;
     let redis_port = tls_in_front_of_redis(&redis_server).await;
 

@@ -242,6 +242,13 @@ fn nats_as_deployed(port: u16, monitor: u16, password: &str) -> Process {
 
 /// The command of a NATS configured by the repository's `deploy/nats.conf`
 /// on `port` (monitoring on `monitor`), with `password` for the cores.
+/// A password for the cores' NATS user. It begins with a letter, as
+/// `deploy/nats.conf` asks: nats-server reads a value that begins with a
+/// digit as a number (`8e3…` fails to parse), even from the environment.
+pub(crate) fn nats_password() -> String {
+    format!("p{}", Uuid::new_v4().simple())
+}
+
 pub(crate) fn nats_command(port: u16, monitor: u16, password: &str) -> std::process::Command {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nats.conf");
     let mut command = std::process::Command::new("nats-server");
@@ -265,7 +272,7 @@ fn core_login(password: &str) -> NatsAccess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_cores_get_into_the_clusters_nats() {
-    let password = Uuid::new_v4().simple().to_string();
+    let password = nats_password();
     let (port, monitor) = (free_port().await, free_port().await);
     let _nats = nats_as_deployed(port, monitor, &password);
     until_listening(port).await;
