@@ -83,7 +83,8 @@ pub struct CoreConfig {
     /// limit is refused).
     #[arg(long, env = "MAX_CHATS_PER_USER", default_value_t = Limits::default().max_chats_per_user)]
     pub max_chats_per_user: usize,
-    /// People searches (`GET /users?query=`) one user may make per minute.
+    /// Searches of people (`GET /users?query=`) and of messages (`GET
+    /// /search?query=`) one user may make per minute, both together.
     #[arg(long, env = "SEARCHES_PER_MINUTE", default_value_t = Limits::default().searches_per_minute)]
     pub searches_per_minute: u32,
     /// Messages one user may send per second on average (all their devices

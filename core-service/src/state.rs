@@ -41,7 +41,7 @@ pub struct Limits {
     pub max_page_size: u32,
     /// The page size of a request that names none (at most the largest).
     pub default_page_size: u32,
-    /// People searches one user may make per minute.
+    /// Searches (of people and of messages) one user may make per minute.
     pub searches_per_minute: u32,
     /// Messages one user may send per second on average, all devices and
     /// cores together.
@@ -260,7 +260,7 @@ pub struct Rates {
     pub send: SendRate,
     /// Typing notices passed on, per user and chat.
     pub typing: Pace<(UserId, ChatId)>,
-    /// People searches, per user.
+    /// Searches of people and of messages, per user.
     pub searches: Pace<UserId>,
 }
 

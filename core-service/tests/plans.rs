@@ -25,6 +25,7 @@ use core_service::store::members::{AddLimits, Role};
 use core_service::store::privacy::PrivacyChange;
 use core_service::store::receipts::{ReadOutcome, SeenOutcome};
 use core_service::store::records::NewMessage;
+use core_service::store::search::MessageSearch;
 use core_service::testing::TestDatabase;
 use deadpool_postgres::Connect;
 use serde_json::Value;
@@ -166,6 +167,20 @@ async fn exercise(store: &Store, data: &DemoData) {
     assert!(oldest.await.unwrap().iter().all(|m| m.sender_id != sender));
     let newest = store.history_hiding(chat, None, Some(last + 1), 0, 5, &hidden);
     assert!(newest.await.unwrap().iter().all(|m| m.sender_id != sender));
+    let search = MessageSearch {
+        reader,
+        query: "words",
+        chat: None,
+        before: Some(stored.id),
+        limit: 5,
+    };
+    store.search_messages(&search).await.unwrap();
+    let in_chat = MessageSearch {
+        chat: Some(chat),
+        before: None,
+        ..search
+    };
+    store.search_messages(&in_chat).await.unwrap();
     assert!(store.blockers_of(reader).await.unwrap().is_empty());
     assert!(store.blocked_by(reader).await.unwrap().is_empty());
     assert_eq!(store.history(chat, 2, 0).await.unwrap().len(), 2);

@@ -82,6 +82,8 @@ pub fn routes(
         .unify()
         .or(http::people::route(&mut document, context.clone()))
         .unify()
+        .or(http::search::route(&mut document, context.clone()))
+        .unify()
         .or(http::presence::route(&mut document, context))
         .unify()
         .or(docs.serve(document.into_json()))

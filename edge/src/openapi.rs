@@ -35,6 +35,7 @@ use warp::{Filter, Rejection};
         crate::json::HistoryMessage,
         crate::http::chats::ChatSummary,
         crate::http::connections::Connection,
+        crate::http::search::Found,
         crate::json::Presence,
         crate::http::oauth::TokenForm,
         crate::http::oauth::TokenResponse,

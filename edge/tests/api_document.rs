@@ -12,11 +12,12 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The public REST and WebSocket routes, as client authors rely on them.
-const ROUTES: [(&str, &str); 12] = [
+const ROUTES: [(&str, &str); 13] = [
     ("get", "/history/{chat_id}"),
     ("get", "/ws"),
     ("post", "/users"),
     ("get", "/users"),
+    ("get", "/search"),
     ("post", "/auth/login"),
     ("post", "/auth/logout"),
     ("get", "/me"),
@@ -149,6 +150,8 @@ async fn bodies_have_the_documented_shape() {
     for (path, template) in [
         ("/users?query=user", "/users"),
         ("/users", "/users"),
+        ("/search?query=shaped", "/search"),
+        ("/search", "/search"),
         ("/me", "/me"),
         ("/chats", "/chats"),
         ("/me/connections", "/me/connections"),

@@ -20,6 +20,7 @@ mod privacy;
 mod read_up_to;
 mod remove_member;
 mod rename_group;
+pub mod search_messages;
 pub mod search_users;
 mod send_message;
 pub mod session_move;

@@ -8,8 +8,9 @@ use crate::ids::UserId;
 use crate::state::{Chats, Live, Rates};
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
-    ChatList, ChatSummary, Connection, ConnectionList, ListChatsRequest, ListConnectionsRequest,
-    PresenceList, SearchUsersRequest, User, UserList,
+    ChatList, ChatSummary, Connection, ConnectionList, FoundMessage, FoundMessages,
+    ListChatsRequest, ListConnectionsRequest, PresenceList, SearchMessagesRequest,
+    SearchUsersRequest, User, UserList,
 };
 
 /// One page of the user's chats, most recently active first.
@@ -87,4 +88,22 @@ pub async fn connections(
         })
         .collect();
     Ok(ConnectionList { connections })
+}
+
+/// A page of the messages of the caller's chats with the request's words.
+pub async fn search_messages(
+    chats: &Chats,
+    rates: &Rates,
+    user_id: UserId,
+    request: SearchMessagesRequest,
+) -> Result<FoundMessages> {
+    let found = commands::search_messages::run(chats, rates, user_id, &request).await?;
+    let messages = found
+        .iter()
+        .map(|found| FoundMessage {
+            message: Some(convert::message(&found.message)),
+            snippet: found.snippet.clone(),
+        })
+        .collect();
+    Ok(FoundMessages { messages })
 }

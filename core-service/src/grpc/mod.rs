@@ -18,10 +18,10 @@ use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
-    AuthenticateRequest, ChatList, ClientOperation, ConnectionList, HistoryPage, HistoryRequest,
-    LinkSignal, ListChatsRequest, ListConnectionsRequest, ListPresenceRequest, Login, LoginSession,
-    PresenceList, RegisterRequest, RevokeRequest, RevokeResponse, SearchUsersRequest, TokenGrant,
-    TokenRequest, User, UserList,
+    AuthenticateRequest, ChatList, ClientOperation, ConnectionList, FoundMessages, HistoryPage,
+    HistoryRequest, LinkSignal, ListChatsRequest, ListConnectionsRequest, ListPresenceRequest,
+    Login, LoginSession, PresenceList, RegisterRequest, RevokeRequest, RevokeResponse,
+    SearchMessagesRequest, SearchUsersRequest, TokenGrant, TokenRequest, User, UserList,
 };
 use startup::traces::{SpanKind, TRACEPARENT};
 use std::future::Future;
@@ -226,6 +226,16 @@ impl Messenger for MessengerService {
     ) -> Result<Response<UserList>, Status> {
         self.as_caller("SearchUsers", request, async |user, asked| {
             Ok(chats::search(&self.core.chats, &self.core.rates, user.id, asked).await?)
+        })
+        .await
+    }
+
+    async fn search_messages(
+        &self,
+        request: Request<SearchMessagesRequest>,
+    ) -> Result<Response<FoundMessages>, Status> {
+        self.as_caller("SearchMessages", request, async |user, asked| {
+            Ok(chats::search_messages(&self.core.chats, &self.core.rates, user.id, asked).await?)
         })
         .await
     }

@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod receipts;
 pub mod recent;
 pub mod records;
+pub mod search;
 pub mod tls;
 pub mod tokens;
 pub mod users;

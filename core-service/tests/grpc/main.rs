@@ -12,5 +12,6 @@ mod accounts;
 mod common;
 mod history;
 mod links;
+mod search;
 mod service;
 mod sessions;

@@ -12,5 +12,6 @@ pub mod oauth;
 pub mod params;
 pub mod people;
 pub mod presence;
+pub mod search;
 
 pub use context::{Context, body_error, json_reply, query_error, with_context};

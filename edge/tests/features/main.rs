@@ -12,6 +12,7 @@ mod edits;
 mod groups;
 mod people;
 mod read_markers;
+mod search;
 mod typing;
 
 use common::{Client, send_frame};
