@@ -192,12 +192,15 @@ async fn a_sync_the_stopped_core_never_answered_is_answered_in_full_after_the_mo
         let (mut had, cursor) = until_sync_done(socket, world.group_chat).await;
         had.sort_unstable();
         had.dedup();
-        let expected: Vec<u64> = (1..=cursor).collect();
         assert!(cursor >= 4, "the sync came after the socket's own send");
-        assert_eq!(
-            had, expected,
-            "everything up to the cursor reached the client"
+        // The other socket's message may be stored after the sync read the
+        // chat's end: it then comes live, before or after `sync_done`.
+        let missing: Vec<u64> = (1..=cursor).filter(|seq| !had.contains(seq)).collect();
+        assert!(
+            missing.is_empty(),
+            "everything up to the cursor reached the client: {missing:?} did not"
         );
+        assert!(had.iter().all(|seq| *seq <= cursor + 1), "{had:?}");
     }
     drop(readers);
     stack.stop().await;
