@@ -24,6 +24,7 @@ pub mod v1 {
 mod address;
 pub mod codec;
 mod edge_secret;
+mod had;
 mod shared_event;
 pub mod timestamp;
 
@@ -31,6 +32,7 @@ pub use address::{address_group, address_key};
 pub use edge_secret::{
     EDGE_SECRET_METADATA, EdgeSecret, MIN_EDGE_SECRET_CHARS, secret_text, text_or_file,
 };
+pub use had::Had;
 pub use shared_event::{LinkDelivery, SharedEvent};
 
 /// The encoded file descriptor set of the contract, for gRPC server reflection.

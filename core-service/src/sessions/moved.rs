@@ -3,35 +3,10 @@
 //! message reaches it twice, and the live events held back while it
 //! catches up, so that none reaches it out of order.
 
-use messenger_proto::SharedEvent;
 use messenger_proto::v1::SessionMove;
-use std::collections::{BTreeSet, HashMap};
+use messenger_proto::{Had, SharedEvent};
+use std::collections::HashMap;
 use std::sync::Mutex;
-
-/// What the client has of one chat.
-#[derive(Debug, Default)]
-struct Had {
-    /// Every message up to this seq.
-    upto: u64,
-    /// And these later ones (its own, acked ahead of earlier ones).
-    above: BTreeSet<u64>,
-}
-
-impl Had {
-    fn has(&self, seq: u64) -> bool {
-        seq <= self.upto || self.above.contains(&seq)
-    }
-
-    fn add(&mut self, seq: u64) {
-        if seq <= self.upto {
-            return;
-        }
-        self.above.insert(seq);
-        while self.above.remove(&(self.upto + 1)) {
-            self.upto += 1;
-        }
-    }
-}
 
 /// Most live events held for one session during its catch-up: beyond, it
 /// is a slow consumer (its client reconnects and catches up itself).
@@ -71,13 +46,7 @@ impl Moved {
         let mut had: HashMap<String, Had> = moving
             .had_up_to
             .iter()
-            .map(|(chat, upto)| {
-                let had = Had {
-                    upto: *upto,
-                    above: BTreeSet::new(),
-                };
-                (chat.clone(), had)
-            })
+            .map(|(chat, upto)| (chat.clone(), Had::up_to(*upto)))
             .collect();
         for place in &moving.had_also {
             had.entry(place.chat_id.clone()).or_default().add(place.seq);

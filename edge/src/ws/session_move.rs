@@ -14,32 +14,11 @@
 //! messages the client has, and the live ones after the catch-up.
 
 use super::about::About;
-use messenger_proto::LINK_OPERATION_WINDOW;
 use messenger_proto::v1::client_operation::Operation;
 use messenger_proto::v1::{ChatSeq, ClientOperation, Resumable, SessionMove, WatchPresence};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use messenger_proto::{Had, LINK_OPERATION_WINDOW};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-
-/// What the client has of one chat.
-#[derive(Debug, Default)]
-struct Had {
-    /// Every message up to this seq.
-    upto: u64,
-    /// And these later ones (its own, acked ahead of earlier ones).
-    above: BTreeSet<u64>,
-}
-
-impl Had {
-    fn add(&mut self, seq: u64) {
-        if seq <= self.upto {
-            return;
-        }
-        self.above.insert(seq);
-        while self.above.remove(&(self.upto + 1)) {
-            self.upto += 1;
-        }
-    }
-}
 
 /// A socket's session as it would be carried to another core.
 #[derive(Default)]
@@ -120,13 +99,7 @@ impl Carry {
             self.had = cursor
                 .chats
                 .into_iter()
-                .map(|(chat, upto)| {
-                    let had = Had {
-                        upto,
-                        above: BTreeSet::new(),
-                    };
-                    (chat.into(), had)
-                })
+                .map(|(chat, upto)| (chat.into(), Had::up_to(upto)))
                 .collect();
         }
         first
@@ -139,15 +112,15 @@ impl Carry {
         let had_up_to = self
             .had
             .iter()
-            .map(|(chat, had)| (chat.to_string(), had.upto))
+            .map(|(chat, had)| (chat.to_string(), had.upto()))
             .collect();
         let had_also = self
             .had
             .iter()
             .flat_map(|(chat, had)| {
-                had.above.iter().map(|seq| ChatSeq {
+                had.above().map(|seq| ChatSeq {
                     chat_id: chat.to_string(),
-                    seq: *seq,
+                    seq,
                 })
             })
             .collect();
