@@ -48,6 +48,13 @@ pub const CLIENT_ADDRESS_METADATA: &str = "x-client-address";
 /// Metadata key of a RESOURCE_EXHAUSTED login status: seconds to wait.
 pub const RETRY_AFTER_METADATA: &str = "retry-after";
 
+/// The metadata entry naming why the core refused a call (the `code` of
+/// its error, as WebSocket error frames name it: `file_too_large`, …).
+pub const ERROR_CODE_METADATA: &str = "messenger-error";
+
+/// The metadata entry of an OUT_OF_RANGE download: the file's size.
+pub const FILE_SIZE_METADATA: &str = "file-size";
+
 /// Metadata key carrying the client's `User-Agent` (for connection history).
 pub const CLIENT_USER_AGENT_METADATA: &str = "x-client-user-agent";
 

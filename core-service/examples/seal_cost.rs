@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seq: 4242,
         edited_at: None,
         deleted: false,
+        attachments: Default::default(),
     });
     let seal = Seal::new(&ClusterSecret::random(), "messenger.events");
     let encode = per_event(|| black_box(Envelope::encode(core, &event)));

@@ -4,6 +4,7 @@
 use crate::bus::DEFAULT_SUBJECT;
 use crate::bus::access::{NatsAccess, NatsCredentials, NatsTls};
 use crate::bus::seal::ClusterSecret;
+use crate::media::MediaSettings;
 use crate::state::{AuthSettings, EdgeSettings, Limits, Settings};
 use clap::Args;
 use messenger_proto::EdgeSecret;
@@ -49,6 +50,8 @@ pub struct CoreConfig {
     pub nats_subject: String,
     #[command(flatten)]
     pub cluster: ClusterConfig,
+    #[command(flatten)]
+    pub media: MediaConfig,
     /// On SIGTERM or SIGINT, how long the core waits for its sessions to
     /// finish what they took (and record their ends) before it exits.
     #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
@@ -167,6 +170,7 @@ impl CoreConfig {
             otlp_endpoint: self.otlp_endpoint.clone(),
             membership_ttl: crate::membership::DEFAULT_TTL,
             presence_pace: crate::presence::DEFAULT_PACE,
+            media: self.media.settings(),
         })
     }
 
@@ -183,6 +187,47 @@ impl CoreConfig {
             message_burst: self.message_burst,
             session_queue: self.session_queue.max(1),
             ..Limits::default()
+        }
+    }
+}
+
+/// Where files go and the bounds on them.
+#[derive(Debug, Clone, Args)]
+pub struct MediaConfig {
+    /// Where attachments are kept: `file:///folder`, or
+    /// `s3://bucket[/prefix]` for an S3-compatible store that every core
+    /// reaches (endpoint, region and credentials from `AWS_ENDPOINT`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP`). Unset: the `.data/media` folder.
+    #[arg(long, env = "MEDIA_URL")]
+    pub media_url: Option<String>,
+    /// Largest file one upload may be, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = MediaSettings::default().max_upload_bytes)]
+    pub max_upload_bytes: u64,
+    /// Bytes one user's files may take in all.
+    #[arg(long, env = "MEDIA_QUOTA_BYTES", default_value_t = MediaSettings::default().quota_bytes)]
+    pub media_quota_bytes: u64,
+    /// Uploads one user may make per minute.
+    #[arg(long, env = "UPLOADS_PER_MINUTE", default_value_t = MediaSettings::default().uploads_per_minute)]
+    pub uploads_per_minute: u32,
+    /// Most pixels an image may have (more is refused before decoding).
+    #[arg(long, env = "MAX_IMAGE_PIXELS", default_value_t = MediaSettings::default().max_image_pixels)]
+    pub max_image_pixels: u64,
+    /// How long a file uploaded but never sent is kept, in seconds.
+    #[arg(long, env = "UNSENT_UPLOADS_KEPT_SECONDS", default_value_t = MediaSettings::default().unsent_kept.as_secs())]
+    pub unsent_uploads_kept_seconds: u64,
+}
+
+impl MediaConfig {
+    fn settings(&self) -> MediaSettings {
+        MediaSettings {
+            url: self.media_url.clone(),
+            max_upload_bytes: self.max_upload_bytes,
+            quota_bytes: self.media_quota_bytes,
+            uploads_per_minute: self.uploads_per_minute,
+            max_image_pixels: self.max_image_pixels,
+            unsent_kept: Duration::from_secs(self.unsent_uploads_kept_seconds),
+            ..MediaSettings::default()
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ChatId, UserId};
 use crate::store::chats::GroupRecord;
 use crate::store::members::{GroupState, Role};
-use crate::store::records::MessageRecord;
+use crate::store::records::{Attachment, MessageRecord};
 use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
 use messenger_proto::v1::{self as pb, server_event::Event};
@@ -30,6 +30,19 @@ pub fn message(record: &MessageRecord) -> pb::Message {
         seq: u64::try_from(record.seq).unwrap_or_default(),
         edited_at: record.edited_at.map(timestamp::to_proto),
         deleted: record.deleted,
+        attachments: record.attachments.iter().map(attachment).collect(),
+    }
+}
+
+/// A file as the API shows it.
+pub fn attachment(file: &Attachment) -> pb::Attachment {
+    pb::Attachment {
+        id: file.id.to_string(),
+        name: file.name.clone(),
+        size: u64::try_from(file.size).unwrap_or_default(),
+        content_type: file.content_type.clone(),
+        width: file.width.and_then(|width| u32::try_from(width).ok()),
+        height: file.height.and_then(|height| u32::try_from(height).ok()),
     }
 }
 

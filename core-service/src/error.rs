@@ -81,6 +81,24 @@ pub enum Error {
     /// A referenced user does not exist.
     #[error("unknown user {0}")]
     UnknownUser(crate::ids::UserId),
+    #[error("the file is larger than {max_bytes} bytes, the most one upload may be")]
+    FileTooLarge { max_bytes: u64 },
+    #[error("the file would take your storage beyond its {quota_bytes} bytes")]
+    QuotaExceeded { quota_bytes: u64 },
+    #[error("the image has more than {max_pixels} pixels")]
+    ImageTooLarge { max_pixels: u64 },
+    #[error("the upload ended before all its bytes came")]
+    TruncatedUpload,
+    #[error("no such file of yours, or it was deleted")]
+    UnknownAttachment,
+    #[error("the file was sent in another message already")]
+    AttachmentInUse,
+    #[error("no such file in your chats")]
+    FileNotFound,
+    #[error("the range asked for is beyond the file's {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("file storage unavailable")]
+    Storage(#[from] object_store::Error),
     /// The database failed; the cause is logged, never sent.
     #[error("database error occurred")]
     Database(#[from] tokio_postgres::Error),
@@ -154,6 +172,14 @@ impl Error {
             Error::NotInChat(_) => "not_in_chat",
             Error::MessageDeleted => "message_deleted",
             Error::UnknownUser(_) => "unknown_user",
+            Error::FileTooLarge { .. } => "file_too_large",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::ImageTooLarge { .. } => "image_too_large",
+            Error::TruncatedUpload => "truncated_upload",
+            Error::UnknownAttachment => "unknown_attachment",
+            Error::AttachmentInUse => "attachment_in_use",
+            Error::FileNotFound => "file_not_found",
+            Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::TooManyGroups { .. } => "too_many_groups",
             Error::TooManyChats(_) => "too_many_chats",
             Error::Blocked(_) => "blocked",
@@ -161,9 +187,11 @@ impl Error {
             Error::PersonalChat => "personal_chat",
             Error::ClientIdReused => "client_id_reused",
             Error::Busy => "server_busy",
-            Error::Database(_) | Error::Pool(_) | Error::Presence(_) | Error::Internal(_) => {
-                "internal_error"
-            }
+            Error::Database(_)
+            | Error::Pool(_)
+            | Error::Presence(_)
+            | Error::Storage(_)
+            | Error::Internal(_) => "internal_error",
         }
     }
 
@@ -174,6 +202,7 @@ impl Error {
             Error::Pool(cause) => tracing::error!(%cause, "database pool error"),
             Error::Presence(cause) => tracing::warn!(%cause, "presence unavailable"),
             Error::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Error::Storage(cause) => tracing::error!(%cause, "file storage error"),
             _ => tracing::debug!(code = self.code(), "operation refused"),
         }
     }
@@ -195,6 +224,9 @@ impl Error {
             Error::Internal(cause) => {
                 tracing::error!(%cause, %session_id, %user_id, "internal error");
             }
+            Error::Storage(cause) => {
+                tracing::error!(%cause, %session_id, %user_id, "file storage error");
+            }
             _ => tracing::debug!(code = self.code(), %session_id, %user_id, "operation refused"),
         }
     }
@@ -202,6 +234,19 @@ impl Error {
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
+        let code = error.code();
+        let mut status = status(error);
+        status.metadata_mut().insert(
+            messenger_proto::ERROR_CODE_METADATA,
+            tonic::metadata::MetadataValue::from_static(code),
+        );
+        status
+    }
+}
+
+/// The status of `error`, logged.
+fn status(error: Error) -> Status {
+    {
         error.log();
         let text = error.to_string();
         match error {
@@ -213,7 +258,19 @@ impl From<Error> for Status {
                 );
                 status
             }
-            Error::UnknownUser(_) => Status::invalid_argument(text),
+            Error::UnknownUser(_) | Error::TruncatedUpload => Status::invalid_argument(text),
+            Error::FileTooLarge { .. }
+            | Error::QuotaExceeded { .. }
+            | Error::ImageTooLarge { .. }
+            | Error::AttachmentInUse => Status::failed_precondition(text),
+            Error::UnknownAttachment | Error::FileNotFound => Status::not_found(text),
+            Error::RangeNotSatisfiable { size } => {
+                let mut status = Status::out_of_range(text);
+                status
+                    .metadata_mut()
+                    .insert(messenger_proto::FILE_SIZE_METADATA, size.into());
+                status
+            }
             Error::InvalidCredentials
             | Error::NotAuthenticated
             | Error::InvalidCredential
@@ -244,7 +301,7 @@ impl From<Error> for Status {
             Error::PersonalChat | Error::MessageDeleted => Status::failed_precondition(text),
             Error::MessageNotFound | Error::NotInChat(_) => Status::not_found(text),
             Error::Pool(_) | Error::Presence(_) | Error::Busy => Status::unavailable(text),
-            Error::Database(_) | Error::Internal(_) => Status::internal(text),
+            Error::Database(_) | Error::Storage(_) | Error::Internal(_) => Status::internal(text),
         }
     }
 }

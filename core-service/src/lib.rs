@@ -54,6 +54,7 @@ pub mod grpc;
 pub mod ids;
 pub mod lines;
 pub mod local_db;
+pub mod media;
 pub mod membership;
 pub mod pace;
 pub mod presence;
@@ -124,7 +125,7 @@ pub async fn serve(
     let settings: state::Settings = settings.into();
     let bus = bus_settings(&settings)?;
     let traces = Traces::export(settings.otlp_endpoint.as_deref(), "messenger-core")?;
-    let mut core = state::Core::new(store, settings).map_err(grpc::ServeError::Redis)?;
+    let mut core = state::Core::new(store, settings)?;
     core.traces = traces;
     if let Some(bus) = bus {
         let bus = bus::Bus::connect(&bus, core.live.id)

@@ -327,6 +327,7 @@ mod tests {
                 seq,
                 edited_at: None,
                 deleted: false,
+                attachments: Default::default(),
             },
             event: ServerEvent::default(),
             members: Vec::new().into(),

@@ -175,8 +175,11 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(url) = &settings.redis_url {
         // Reads the CA file, and refuses one given for a plain redis:// URL.
         core_service::redis_link::RedisLink::new(url, settings.redis_ca_file.as_deref())
-            .map_err(core_service::grpc::ServeError::Redis)?;
+            .map_err(core_service::state::CoreError::Redis)?;
     }
+    let media = core_service::media::Media::open(settings.media.clone())
+        .map_err(core_service::state::CoreError::Media)?;
+    println!("media: {}", media.objects.describe);
     if settings.edges.secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
     }

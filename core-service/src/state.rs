@@ -10,6 +10,8 @@ use crate::bus::access::NatsAccess;
 use crate::bus::seal::ClusterSecret;
 use crate::ids::{ChatId, CoreId, UserId};
 use crate::lines::ChatOrder;
+use crate::media::objects::ObjectsError;
+use crate::media::{Media, MediaSettings, UPLOAD_WINDOW};
 use crate::membership::MembershipCache;
 use crate::pace::Pace;
 use crate::presence::Presence;
@@ -175,6 +177,8 @@ pub struct Settings {
     /// The pace of one user's presence announcements (see
     /// [`crate::presence`]).
     pub presence_pace: Duration,
+    /// Where files go and the bounds on them.
+    pub media: MediaSettings,
 }
 
 impl Default for Settings {
@@ -193,6 +197,7 @@ impl Default for Settings {
             otlp_endpoint: None,
             membership_ttl: crate::membership::DEFAULT_TTL,
             presence_pace: crate::presence::DEFAULT_PACE,
+            media: MediaSettings::default(),
         }
     }
 }
@@ -214,6 +219,7 @@ pub struct Core {
     pub accounts: Accounts,
     pub rates: Rates,
     pub live: Live,
+    pub media: Media,
     /// The edges' delivery links.
     pub links: Links,
     pub edges: EdgeSettings,
@@ -262,6 +268,8 @@ pub struct Rates {
     pub typing: Pace<(UserId, ChatId)>,
     /// Searches of people and of messages, per user.
     pub searches: Pace<UserId>,
+    /// Uploads of files, per user.
+    pub uploads: Pace<UserId>,
 }
 
 /// What is live now: who is connected, and the ways an event reaches
@@ -281,8 +289,8 @@ pub struct Live {
 
 impl Core {
     /// A core over `store` with no sessions yet; an error if the Redis URL
-    /// is not one.
-    pub fn new(store: Store, settings: Settings) -> Result<Self, redis::RedisError> {
+    /// is not one or the media store cannot be opened.
+    pub fn new(store: Store, settings: Settings) -> Result<Self, CoreError> {
         let Settings {
             limits,
             auth,
@@ -297,7 +305,9 @@ impl Core {
             otlp_endpoint: _,
             membership_ttl,
             presence_pace,
+            media,
         } = settings;
+        let uploads_per_minute = media.uploads_per_minute;
         let redis = match redis_url.as_deref() {
             Some(url) => Some(RedisLink::new(url, redis_ca_file.as_deref())?),
             None => None,
@@ -309,7 +319,9 @@ impl Core {
         }
         .with_pace(presence_pace);
         Ok(Core {
-            rates: Rates::new(&limits, redis.as_ref(), &nats_subject),
+            rates: Rates::new(&limits, redis.as_ref(), &nats_subject)
+                .with_uploads(uploads_per_minute),
+            media: Media::open(media)?,
             accounts: Accounts::new(store.clone(), auth, redis.as_ref()),
             chats: Chats::new(store, limits, membership_ttl),
             live: Live {
@@ -368,8 +380,26 @@ impl Rates {
             send,
             typing: Pace::new(1, TYPING_INTERVAL),
             searches: Pace::new(limits.searches_per_minute, SEARCH_WINDOW),
+            uploads: Pace::new(MediaSettings::default().uploads_per_minute, UPLOAD_WINDOW),
         }
     }
+
+    /// These rates with `per_minute` uploads per user.
+    fn with_uploads(self, per_minute: u32) -> Self {
+        Rates {
+            uploads: Pace::new(per_minute, UPLOAD_WINDOW),
+            ..self
+        }
+    }
+}
+
+/// Why a core could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("invalid REDIS_URL or REDIS_CA_FILE: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("cannot open the media store (MEDIA_URL): {0}")]
+    Media(#[from] ObjectsError),
 }
 
 /// The login throttle: shared through Redis when there is one.

@@ -118,8 +118,30 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A folder of this database's own for files (`file://…`), removed
+    /// with it: content is shared by digest, so two tests' collections
+    /// must not see each other's files.
+    pub fn media_url(&self) -> String {
+        format!("file://{}", self.media_folder().display())
+    }
+
+    fn media_folder(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("{}-media", self.name))
+    }
+
+    /// `settings` with this database's media folder, unless they name one.
+    pub fn with_media(&self, mut settings: crate::state::Settings) -> crate::state::Settings {
+        if settings.media.url.is_none() {
+            settings.media.url = Some(self.media_url());
+        }
+        settings
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.media_folder());
         self.store.close();
         let admin = self.admin.clone();
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
@@ -293,6 +315,7 @@ pub async fn make_contacts(store: &Store, a: crate::ids::UserId, b: crate::ids::
             sender_id,
             client_id: uuid::Uuid::new_v4(),
             text: "hello".into(),
+            attachments: Default::default(),
         };
         store
             .insert_message(&message)

@@ -123,6 +123,7 @@ fn new_message(chat_id: ChatId, sender_id: UserId, client_id: Uuid) -> NewMessag
         sender_id,
         client_id,
         text: "plan".into(),
+        attachments: Default::default(),
     }
 }
 

@@ -83,6 +83,7 @@ fn message(chat: ChatId, sender: UserId, client_id: Uuid) -> NewMessage {
         sender_id: sender,
         client_id,
         text: format!("message {client_id}"),
+        attachments: Default::default(),
     }
 }
 

@@ -244,6 +244,7 @@ async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() 
         sender_id: UserId(sender),
         client_id: uuid::Uuid::new_v4(),
         text: "live".into(),
+        attachments: Default::default(),
     };
     let stored = db.store().insert_message(&message).await.unwrap().unwrap();
     assert_eq!((stored.seq, stored.created), (5, true));
@@ -286,7 +287,7 @@ async fn connections_left_open_by_a_killed_core_are_ended_at_the_next_start() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     core_service::serve(
         db.store(),
-        core_service::state::Settings::default(),
+        db.with_media(core_service::state::Settings::default()),
         listener,
         async {},
     )
@@ -304,6 +305,7 @@ fn new_message(chat: ChatId, sender: UserId) -> core_service::store::records::Ne
         sender_id: sender,
         client_id: uuid::Uuid::new_v4(),
         text: "batched".into(),
+        attachments: Default::default(),
     }
 }
 
@@ -656,6 +658,7 @@ fn message_in(chat: ChatId, sender: UserId) -> core_service::store::records::New
         sender_id: sender,
         client_id: uuid::Uuid::new_v4(),
         text: "hi".into(),
+        attachments: Default::default(),
     }
 }
 

@@ -74,6 +74,10 @@ pub struct EdgeConfig {
     /// further ones are closed at once.
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
     pub max_connections_per_address: usize,
+    /// Largest file one upload may be, in bytes: a larger `Content-Length`
+    /// is refused before any byte is read (the core checks the bytes too).
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
     /// Most HTTP connections at once (WebSockets, once upgraded, count
     /// under `MAX_CONNECTIONS` instead); further ones are closed at once.
     #[arg(long, env = "MAX_HTTP_CONNECTIONS", default_value_t = 4_096)]

@@ -63,6 +63,15 @@ pub enum ApiError {
     Forbidden(String),
     /// 409: the resource exists already.
     Conflict(String),
+    /// 404: no such thing the caller may see.
+    NotFound(String),
+    /// 411: an upload without `Content-Length`.
+    LengthRequired,
+    /// 413: an upload beyond a limit (its size, the caller's storage, an
+    /// image's pixels).
+    TooLarge(String),
+    /// 416: a range beyond a file of this many bytes.
+    RangeNotSatisfiable(u64),
     /// 429: too many failed logins (or registrations); retry after this many seconds.
     TooManyAttempts(u32),
     /// An OAuth 2.0 error response (RFC 6749 §5.2).
@@ -100,6 +109,18 @@ impl ApiError {
             ),
             ApiError::Forbidden(text) => (StatusCode::FORBIDDEN, detail(text), None),
             ApiError::Conflict(text) => (StatusCode::CONFLICT, detail(text), None),
+            ApiError::NotFound(text) => (StatusCode::NOT_FOUND, detail(text), None),
+            ApiError::LengthRequired => (
+                StatusCode::LENGTH_REQUIRED,
+                detail("an upload needs its Content-Length"),
+                None,
+            ),
+            ApiError::TooLarge(text) => (StatusCode::PAYLOAD_TOO_LARGE, detail(text), None),
+            ApiError::RangeNotSatisfiable(size) => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                detail("the range is beyond the end of the file"),
+                Some(("content-range", format!("bytes */{size}"))),
+            ),
             ApiError::TooManyAttempts(seconds) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 json!(Throttled {
@@ -151,6 +172,29 @@ impl ApiError {
 
     /// Maps a core status; `field_in` tells where an invalid field came from.
     pub fn from_status(status: &Status, field_in: &'static str) -> ApiError {
+        let code = status
+            .metadata()
+            .get(messenger_proto::ERROR_CODE_METADATA)
+            .and_then(|value| value.to_str().ok());
+        let text = || status.message().to_owned();
+        match code {
+            Some("file_too_large" | "quota_exceeded" | "image_too_large") => {
+                return ApiError::TooLarge(text());
+            }
+            Some("file_not_found" | "unknown_attachment" | "message_not_found") => {
+                return ApiError::NotFound(text());
+            }
+            Some("attachment_in_use") => return ApiError::Conflict(text()),
+            Some("range_not_satisfiable") => {
+                let size = status
+                    .metadata()
+                    .get(messenger_proto::FILE_SIZE_METADATA)
+                    .and_then(|value| value.to_str().ok()?.parse().ok())
+                    .unwrap_or(0);
+                return ApiError::RangeNotSatisfiable(size);
+            }
+            _ => {}
+        }
         match status.code() {
             Code::InvalidArgument => {
                 let field = status
@@ -200,6 +244,8 @@ fn known_parameter(field: &str) -> &'static str {
         "email" => "email",
         "password" => "password",
         "query" => "query",
+        "content_type" => "content_type",
+        "body" => "body",
         _ => "request",
     }
 }

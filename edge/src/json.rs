@@ -69,6 +69,46 @@ pub struct HistoryMessage<'a> {
     /// Only on a deleted message (a tombstone, whose text is empty).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     deleted: bool,
+    /// Its files, in the order sent; only on messages that have some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
+}
+
+/// A file in a message, or an upload's answer.
+#[derive(Serialize, ToSchema)]
+pub struct Attachment<'a> {
+    /// Fetched with `GET /media/{id}` (and `/media/{id}/thumbnail`).
+    #[schema(format = Uuid)]
+    pub id: &'a str,
+    /// The name it was uploaded with.
+    pub name: &'a str,
+    /// Bytes.
+    pub size: u64,
+    /// Read from its bytes by the server.
+    pub content_type: &'a str,
+    /// Images only: pixels as shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl<'a> From<&'a v1::Attachment> for Attachment<'a> {
+    fn from(file: &'a v1::Attachment) -> Self {
+        Attachment {
+            id: &file.id,
+            name: &file.name,
+            size: file.size,
+            content_type: &file.content_type,
+            width: file.width,
+            height: file.height,
+        }
+    }
+}
+
+/// A message's files as JSON.
+fn attachments(message: &v1::Message) -> Vec<Attachment<'_>> {
+    message.attachments.iter().map(Attachment::from).collect()
 }
 
 impl<'a> From<&'a v1::Message> for HistoryMessage<'a> {
@@ -83,6 +123,7 @@ impl<'a> From<&'a v1::Message> for HistoryMessage<'a> {
             seq: message.seq,
             edited_at: format_optional_time(message.edited_at.as_ref()),
             deleted: message.deleted,
+            attachments: attachments(message),
         }
     }
 }
@@ -105,6 +146,9 @@ pub struct MessageFrame<'a> {
     /// Only on tombstones.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     deleted: bool,
+    /// Only on messages with files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
 }
 
 /// `message` as a frame of `kind` (none for the detail of `message_seen`).
@@ -119,5 +163,6 @@ pub fn message_frame<'a>(message: &'a v1::Message, kind: Option<&'static str>) -
         seq: message.seq,
         edited_at: format_optional_time(message.edited_at.as_ref()),
         deleted: message.deleted,
+        attachments: attachments(message),
     }
 }

@@ -59,6 +59,7 @@ pub fn routes(
         cores: cores.clone(),
         cookie_secure: config.cookie_secure(),
         traces: traces.clone(),
+        max_upload_bytes: config.max_upload_bytes,
     };
     let mut document = openapi::Document::default();
     let docs = http::docs::Routes::mount(&mut document);
@@ -83,6 +84,8 @@ pub fn routes(
         .or(http::people::route(&mut document, context.clone()))
         .unify()
         .or(http::search::route(&mut document, context.clone()))
+        .unify()
+        .or(http::media::routes(&mut document, context.clone()))
         .unify()
         .or(http::presence::route(&mut document, context))
         .unify()
@@ -109,7 +112,7 @@ fn cors(origins: &[String]) -> warp::cors::Cors {
         .allow_origins(origins.iter().map(String::as_str))
         .allow_credentials(true)
         .allow_methods(["GET", "POST"])
-        .allow_headers(["content-type", "authorization"])
+        .allow_headers(["content-type", "authorization", "range", "if-none-match"])
         .max_age(600)
         .build()
 }

@@ -33,6 +33,7 @@ use warp::{Filter, Rejection};
         crate::http::accounts::Registration,
         crate::http::accounts::Credentials,
         crate::json::HistoryMessage,
+        crate::json::Attachment,
         crate::http::chats::ChatSummary,
         crate::http::connections::Connection,
         crate::http::search::Found,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The public REST and WebSocket routes, as client authors rely on them.
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 16] = [
     ("get", "/history/{chat_id}"),
     ("get", "/ws"),
     ("post", "/users"),
@@ -26,6 +26,9 @@ const ROUTES: [(&str, &str); 13] = [
     ("get", "/presence"),
     ("post", "/oauth/token"),
     ("get", "/openapi.json"),
+    ("post", "/media"),
+    ("get", "/media/{id}"),
+    ("get", "/media/{id}/thumbnail"),
 ];
 
 fn operations(document: &Value) -> BTreeSet<(String, String)> {

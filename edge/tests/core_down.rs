@@ -78,7 +78,9 @@ async fn an_edge_started_before_its_core_serves_once_the_core_is_up() {
     let (stop_core, stopped) = tokio::sync::watch::channel(false);
     let core = tokio::spawn(core_service::serve(
         db.store(),
-        core_service::testing::with_test_edges(core_service::state::Settings::default()),
+        db.with_media(core_service::testing::with_test_edges(
+            core_service::state::Settings::default(),
+        )),
         listener,
         async move {
             let mut stopped = stopped;

@@ -320,6 +320,7 @@ async fn a_sync_sends_messages_the_cores_cache_has_not_seen() {
             sender_id: UserId(world.users[0].id),
             client_id: uuid::Uuid::new_v4(),
             text: "three".into(),
+            attachments: Default::default(),
         })
         .await
         .unwrap()

@@ -36,6 +36,7 @@ async fn start(sizes: Sizes) -> Stack {
     let core_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let core = core_listener.local_addr().unwrap();
     let mut until = stopped.clone();
+    let media = db.media_url();
     tokio::spawn(async move {
         let stop = async move {
             let _ = until.wait_for(|s| *s).await;
@@ -46,7 +47,8 @@ async fn start(sizes: Sizes) -> Stack {
             message_burst: 1_000_000,
             ..Limits::default()
         };
-        let settings = core_service::testing::with_test_edges(limits);
+        let mut settings = core_service::testing::with_test_edges(limits);
+        settings.media.url = Some(media);
         core_service::serve(store, settings, core_listener, stop)
             .await
             .unwrap();
@@ -70,6 +72,7 @@ async fn start(sizes: Sizes) -> Stack {
         max_anonymous_connections: 5_000,
         ws_login_timeout_ms: 10_000,
         max_connections_per_address: 256,
+        max_upload_bytes: 25 * 1024 * 1024,
         max_http_connections: 4_096,
         http_header_timeout_ms: 10_000,
         http_request_timeout_ms: 30_000,

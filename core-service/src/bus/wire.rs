@@ -10,7 +10,7 @@ use crate::ids::{ChatId, GroupId, LoginId, MessageId, UserId};
 use crate::membership::{Members, Membership};
 use crate::presence::Announcement;
 use crate::store::chats::GroupRecord;
-use crate::store::records::MessageRecord;
+use crate::store::records::{Attachment, MessageRecord};
 use chrono::{DateTime, Utc};
 use messenger_proto::v1::ServerEvent;
 use prost::Message as _;
@@ -188,7 +188,30 @@ fn message(record: &MessageRecord) -> proto::Message {
         seq: record.seq,
         edited_at_micros: record.edited_at.map(|time| time.timestamp_micros()),
         deleted: record.deleted,
+        attachments: record.attachments.iter().map(attachment).collect(),
     }
+}
+
+fn attachment(file: &Attachment) -> proto::Attachment {
+    proto::Attachment {
+        id: bytes(file.id),
+        name: file.name.clone(),
+        size: file.size,
+        content_type: file.content_type.clone(),
+        width: file.width,
+        height: file.height,
+    }
+}
+
+fn file(file: proto::Attachment) -> Result<Attachment, WireError> {
+    Ok(Attachment {
+        id: id(&file.id)?,
+        name: file.name,
+        size: file.size,
+        content_type: file.content_type,
+        width: file.width,
+        height: file.height,
+    })
 }
 
 fn record(message: proto::Message) -> Result<MessageRecord, WireError> {
@@ -202,6 +225,11 @@ fn record(message: proto::Message) -> Result<MessageRecord, WireError> {
         seq: message.seq,
         edited_at: message.edited_at_micros.map(time).transpose()?,
         deleted: message.deleted,
+        attachments: message
+            .attachments
+            .into_iter()
+            .map(file)
+            .collect::<Result<_, _>>()?,
     })
 }
 
@@ -271,6 +299,7 @@ mod tests {
             seq: 42,
             edited_at: None,
             deleted: false,
+            attachments: Default::default(),
         }
     }
 
@@ -345,6 +374,7 @@ mod tests {
             seq: 7,
             edited_at: None,
             deleted: false,
+            attachments: Default::default(),
         };
         // (tag << 3 | wire type), then the value; zero values are left out.
         let field = |tag: u8, bytes: &[u8]| [&[tag << 3 | 2, 16][..], bytes].concat();

@@ -8,6 +8,7 @@ mod block;
 pub mod chats;
 mod create_group;
 mod delete_message;
+pub mod download;
 mod edit_message;
 mod hide_chat;
 pub mod history;
@@ -28,6 +29,7 @@ mod session_state;
 mod set_role;
 mod sync;
 pub mod typing;
+pub mod upload;
 
 use crate::error::Error;
 use crate::state::Core;

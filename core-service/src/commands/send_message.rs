@@ -6,10 +6,13 @@ use crate::error::{Error, Result};
 use crate::events;
 use crate::ids::{MessageId, UserId};
 use crate::state::{Chats, Live, Rates};
-use crate::store::records::{NewMessage, StoredMessage};
+use crate::store::records::{Attachments, NewMessage, StoredMessage};
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use startup::traces::Trace;
 use uuid::Uuid;
+
+/// Most files one message may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
 
 /// Stores the message (one round trip), then acks it to this session, then
 /// delivers it once to every other live session of every member, on every
@@ -26,7 +29,8 @@ pub async fn run(
 ) -> Result<()> {
     let started = startup::metrics_on().then(std::time::Instant::now);
     let user = session.user()?;
-    let message = parse(chats, user, &send)?;
+    let mut message = parse(chats, user, &send)?;
+    message.attachments = attachments(chats, user, &send.attachment_ids).await?;
     rates.send.take(user).await.map_err(Error::rate_limited)?;
     let members = chats
         .membership
@@ -35,7 +39,12 @@ pub async fn run(
         .ok_or(Error::NotAMember)?;
     live.order.sending(message.id, session.id);
     let storing = trace.child("store");
-    let stored = chats.writer.store(message.clone()).await;
+    let stored = if message.attachments.is_empty() {
+        chats.writer.store(message.clone()).await
+    } else {
+        // Rare and heavier (the uploads' locks): on its own, not batched.
+        chats.store.insert_message_with_attachments(&message).await
+    };
     storing.end();
     let stored = match stored {
         Ok(Some(stored)) if stored.created => stored,
@@ -100,7 +109,17 @@ fn parse(chats: &Chats, user: UserId, send: &SendMessage) -> Result<NewMessage> 
     if sender_id != user {
         return Err(Error::SenderMismatch);
     }
-    check_text(&send.text, chats.limits.max_text_chars)?;
+    if send.attachment_ids.is_empty() {
+        check_text(&send.text, chats.limits.max_text_chars)?;
+    } else if !send.text.is_empty() {
+        check_length(&send.text, chats.limits.max_text_chars)?;
+    }
+    if send.attachment_ids.len() > MAX_ATTACHMENTS {
+        return Err(Error::invalid(
+            "attachments",
+            format!("more than {MAX_ATTACHMENTS} files"),
+        ));
+    }
     Ok(NewMessage {
         // Time-ordered, so the inserts into the primary key and the seen
         // status's key land on the same few index pages instead of random
@@ -110,13 +129,46 @@ fn parse(chats: &Chats, user: UserId, send: &SendMessage) -> Result<NewMessage> 
         sender_id,
         client_id,
         text: send.text.clone(),
+        attachments: Attachments::default(),
     })
+}
+
+/// The sender's uploads `ids`, as the message will show them: each must
+/// be theirs, once. Whether one was sent already is the store's to say,
+/// under its lock (a retry of this very message may carry it).
+async fn attachments(chats: &Chats, sender: UserId, ids: &[String]) -> Result<Attachments> {
+    if ids.is_empty() {
+        return Ok(Attachments::default());
+    }
+    let ids = ids
+        .iter()
+        .map(|id| parse_uuid("attachments", id))
+        .collect::<Result<Vec<Uuid>>>()?;
+    if ids.iter().collect::<std::collections::HashSet<_>>().len() != ids.len() {
+        return Err(Error::invalid("attachments", "a file is attached twice"));
+    }
+    let found = chats.store.uploads(&ids).await?;
+    ids.iter()
+        .map(|id| {
+            found
+                .iter()
+                .find(|upload| upload.attachment.id == *id && upload.owner == sender)
+                .map(|upload| upload.attachment.clone())
+                .ok_or(Error::UnknownAttachment)
+        })
+        .collect()
 }
 
 pub(super) fn check_text(text: &str, max_chars: usize) -> Result<()> {
     if text.trim().is_empty() {
         return Err(Error::invalid("text", "must not be empty"));
     }
+    check_length(text, max_chars)
+}
+
+/// A text that may be blank (a message of files): valid characters, not
+/// too long.
+fn check_length(text: &str, max_chars: usize) -> Result<()> {
     crate::text::check("text", text)?;
     if text.chars().count() > max_chars {
         return Err(Error::invalid(

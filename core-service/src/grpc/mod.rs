@@ -5,11 +5,13 @@ mod credentials;
 mod edges;
 mod history;
 mod link;
+mod media;
 mod outgoing;
 mod readiness;
 mod session;
 
 use crate::accounts;
+use crate::commands;
 use crate::convert;
 use crate::error::Error;
 use crate::sessions::Expiries;
@@ -18,10 +20,11 @@ use crate::store::users::UserRecord;
 use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
-    AuthenticateRequest, ChatList, ClientOperation, ConnectionList, FoundMessages, HistoryPage,
-    HistoryRequest, LinkSignal, ListChatsRequest, ListConnectionsRequest, ListPresenceRequest,
-    Login, LoginSession, PresenceList, RegisterRequest, RevokeRequest, RevokeResponse,
-    SearchMessagesRequest, SearchUsersRequest, TokenGrant, TokenRequest, User, UserList,
+    Attachment, AuthenticateRequest, ChatList, ClientOperation, ConnectionList, DownloadRequest,
+    FoundMessages, HistoryPage, HistoryRequest, LinkSignal, ListChatsRequest,
+    ListConnectionsRequest, ListPresenceRequest, Login, LoginSession, PresenceList,
+    RegisterRequest, RevokeRequest, RevokeResponse, SearchMessagesRequest, SearchUsersRequest,
+    TokenGrant, TokenRequest, UploadPart, User, UserList,
 };
 use startup::traces::{SpanKind, TRACEPARENT};
 use std::future::Future;
@@ -239,6 +242,36 @@ impl Messenger for MessengerService {
         })
         .await
     }
+
+    async fn upload(
+        &self,
+        request: Request<Streaming<UploadPart>>,
+    ) -> Result<Response<Attachment>, Status> {
+        self.as_caller("Upload", request, async |user, parts| {
+            let core = &self.core;
+            let parts = media::upload_parts(parts);
+            Ok(
+                commands::upload::run(&core.media, &core.chats, &core.rates, user.id, parts)
+                    .await?,
+            )
+        })
+        .await
+    }
+
+    type DownloadStream = media::DownloadStream;
+
+    async fn download(
+        &self,
+        request: Request<DownloadRequest>,
+    ) -> Result<Response<Self::DownloadStream>, Status> {
+        self.as_caller("Download", request, async |user, asked| {
+            let core = &self.core;
+            let download =
+                commands::download::run(&core.media, &core.chats, user.id, asked).await?;
+            Ok(media::download_stream(download))
+        })
+        .await
+    }
 }
 
 impl MessengerService {
@@ -319,6 +352,11 @@ pub async fn serve(
     ));
     crate::cores::start(core.clone(), service.shutdown.clone()).await;
     Expiries::start(core.accounts.expiries.clone(), service.shutdown.clone());
+    let collecting = (core.clone(), service.shutdown.clone());
+    tokio::spawn(async move {
+        let (core, shutdown) = collecting;
+        crate::media::collect::run(&core.media, &core.chats.store, shutdown).await;
+    });
     crate::events::start(core.clone(), service.shutdown.clone())
         .await
         .map_err(ServeError::Follow)?;
@@ -376,8 +414,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
-    #[error("invalid REDIS_URL or REDIS_CA_FILE: {0}")]
-    Redis(redis::RedisError),
+    #[error(transparent)]
+    Core(#[from] crate::state::CoreError),
     #[error("cannot connect to NATS (NATS_URL): {0}")]
     Bus(crate::bus::BusError),
     #[error(

@@ -4,6 +4,7 @@
 use crate::error::Result;
 use crate::ids::ChatId;
 use crate::store::Store;
+use crate::store::records::MESSAGE_COLUMN_COUNT;
 use crate::store::records::MessageRecord;
 use crate::store::records::message_columns;
 use chrono::{DateTime, Utc};
@@ -54,7 +55,7 @@ impl Store {
             .await?;
         let mut records: Vec<MessageRecord> = rows
             .iter()
-            .take_while(|row| row.get::<_, bool>(9))
+            .take_while(|row| row.get::<_, bool>(MESSAGE_COLUMN_COUNT))
             .map(MessageRecord::from_row)
             .collect();
         records.reverse();

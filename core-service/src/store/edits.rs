@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{MessageId, UserId};
 use crate::store::Store;
-use crate::store::records::{MessageRecord, message_columns};
+use crate::store::records::{MESSAGE_COLUMN_COUNT, MessageRecord, message_columns};
 use uuid::Uuid;
 
 /// What an edit or a delete did.
@@ -67,15 +67,23 @@ impl Store {
         Ok(Change::Repeated(record))
     }
 
-    /// Makes `user`'s message `id` a tombstone: no text, `deleted_at` set.
+    /// Makes `user`'s message `id` a tombstone: no text, no files,
+    /// `deleted_at` set.
     /// Deleting it again changes nothing.
     pub async fn delete_message(&self, id: MessageId, user: UserId) -> Result<Change> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(&format!(
-                "UPDATE messages SET text = '', deleted_at = now()
-                 WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL AND {SENDER_IS_MEMBER}
-                 RETURNING {}",
+                // Its files go with it: no one may fetch them from now on,
+                // and their bytes are collected once no message uses them.
+                "WITH deleted AS (
+                     UPDATE messages SET text = '', deleted_at = now(), attachments = NULL
+                     WHERE id = $1 AND sender_id = $2 AND deleted_at IS NULL AND {SENDER_IS_MEMBER}
+                     RETURNING {}
+                 ), files AS (
+                     DELETE FROM attachments a USING deleted d WHERE a.message_id = d.id
+                 )
+                 SELECT * FROM deleted",
                 message_columns!()
             ))
             .await?;
@@ -115,6 +123,6 @@ impl Store {
         if record.sender_id != user {
             return Err(Error::NotYourMessage);
         }
-        Ok((record, row.get(9)))
+        Ok((record, row.get(MESSAGE_COLUMN_COUNT)))
     }
 }

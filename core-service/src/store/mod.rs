@@ -4,6 +4,7 @@
 //! SQL that can be pasted into `psql`. Statements are prepared once per pooled
 //! connection (`prepare_cached`).
 
+pub mod attachments;
 pub mod blocks;
 pub mod bulk;
 pub mod catch_up;

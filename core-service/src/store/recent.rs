@@ -408,6 +408,7 @@ mod tests {
             seq,
             edited_at: None,
             deleted: false,
+            attachments: Default::default(),
         }
     }
 
@@ -422,6 +423,7 @@ mod tests {
                     sender_id: m.sender_id,
                     client_id: Uuid::new_v4(),
                     text: m.text.clone(),
+                    attachments: Default::default(),
                 };
                 let stored = StoredMessage {
                     id: m.id,

@@ -5,18 +5,25 @@
 
 use crate::ids::{ChatId, MessageId, UserId};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio_postgres::Row;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 /// The columns of a [`MessageRecord`] in a query of `messages` (a macro,
 /// so that `concat!` can build whole statements with it).
 macro_rules! message_columns {
     () => {
-        "id, chat_id, sender_id, text, timestamp, seen, seq, edited_at, deleted_at IS NOT NULL"
+        "id, chat_id, sender_id, text, timestamp, seen, seq, edited_at, deleted_at IS NOT NULL, \
+         attachments"
     };
 }
 pub(crate) use message_columns;
+
+/// How many columns `message_columns!()` names: the first column a query
+/// adds after them.
+pub(crate) const MESSAGE_COLUMN_COUNT: usize = 10;
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,15 +40,38 @@ pub struct MessageRecord {
     pub edited_at: Option<DateTime<Utc>>,
     /// A tombstone: its sender deleted it (the text is empty).
     pub deleted: bool,
+    /// Its files, in the order sent (none on a tombstone).
+    pub attachments: Attachments,
 }
+
+/// A file in a message, as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub name: String,
+    /// Bytes, as served.
+    pub size: i64,
+    pub content_type: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+}
+
+/// A message's files: shared, since a message's record is cloned for every
+/// session it reaches; empty for most messages.
+pub type Attachments = Arc<[Attachment]>;
 
 impl MessageRecord {
     /// Reads the columns of `message_columns!()`.
     pub(crate) fn from_row(row: &Row) -> Self {
-        MessageRecord::from_columns(row, 0)
+        let files: Option<Json<Vec<Attachment>>> = row.get(9);
+        MessageRecord {
+            attachments: files.map_or_else(|| Arc::from([]), |Json(files)| files.into()),
+            ..MessageRecord::from_columns(row, 0)
+        }
     }
 
-    /// Reads the same columns starting at column `first`.
+    /// Reads the same columns but the files, starting at column `first`
+    /// (for answers that do not show files: receipts, chat previews).
     pub(crate) fn from_columns(row: &Row, first: usize) -> Self {
         MessageRecord {
             id: row.get(first),
@@ -53,6 +83,7 @@ impl MessageRecord {
             seq: row.get(first + 6),
             edited_at: row.get(first + 7),
             deleted: row.get(first + 8),
+            attachments: Arc::from([]),
         }
     }
 }
@@ -81,6 +112,7 @@ impl StoredMessage {
             seq: self.seq,
             edited_at: None,
             deleted: false,
+            attachments: message.attachments.clone(),
         }
     }
 }
@@ -93,6 +125,8 @@ pub struct NewMessage {
     pub sender_id: UserId,
     pub client_id: Uuid,
     pub text: String,
+    /// The sender's uploads it takes, as checked before it is stored.
+    pub attachments: Attachments,
 }
 
 /// The members of one chat.

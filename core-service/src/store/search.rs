@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::store::Store;
-use crate::store::records::{MessageRecord, message_columns};
+use crate::store::records::{MESSAGE_COLUMN_COUNT, MessageRecord, message_columns};
 
 /// What marks the start and the end of a matched word in a snippet:
 /// control characters, which no message may contain (`crate::text`).
@@ -84,7 +84,7 @@ impl Store {
             .iter()
             .map(|row| Found {
                 message: MessageRecord::from_row(row),
-                snippet: row.get(9),
+                snippet: row.get(MESSAGE_COLUMN_COUNT),
             })
             .collect())
     }

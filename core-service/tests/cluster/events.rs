@@ -55,6 +55,7 @@ impl Session {
 
     pub(crate) async fn send(&self, sender: Uuid, chat: Uuid, text: String) {
         self.operate(Operation::SendMessage(pb::SendMessage {
+            attachment_ids: Vec::new(),
             client_id: Uuid::new_v4().to_string(),
             sender_id: sender.to_string(),
             chat_id: chat.to_string(),
@@ -233,6 +234,7 @@ async fn store_silently(cluster: &Cluster, sender: Uuid, chat: Uuid, text: &str)
         sender_id: UserId(sender),
         client_id: Uuid::new_v4(),
         text: text.to_owned(),
+        attachments: Default::default(),
     };
     let stored = cluster.db.store().insert_message(&message).await.unwrap();
     assert!(stored.unwrap().created);

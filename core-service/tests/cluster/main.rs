@@ -162,6 +162,7 @@ fn cluster_settings(nats: &str, subject: &str) -> Settings {
 
 /// A core on `db` with `settings`; its URL and its stop switch.
 async fn start_core_with(db: &TestDatabase, settings: Settings) -> (String, watch::Sender<bool>) {
+    let settings = db.with_media(settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut stopped) = watch::channel(false);

@@ -76,6 +76,7 @@ fn message_from(chat: Uuid, sender: Uuid, seq: i64, text: &str) -> BusEvent {
         seq,
         edited_at: None,
         deleted: false,
+        attachments: Default::default(),
     })
 }
 
@@ -294,7 +295,13 @@ async fn only_the_cores_get_into_the_clusters_nats() {
     let settings = cluster_settings(&url, &subject);
     let db = core_service::testing::TestDatabase::create().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let served = core_service::serve(db.store(), settings.clone(), listener, async {}).await;
+    let served = core_service::serve(
+        db.store(),
+        db.with_media(settings.clone()),
+        listener,
+        async {},
+    )
+    .await;
     let refused = served.unwrap_err().to_string();
     assert!(refused.contains("NATS"), "{refused}");
 

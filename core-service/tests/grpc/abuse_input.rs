@@ -29,6 +29,7 @@ fn send(
     text: &str,
 ) -> ClientOperation {
     let send = pb::SendMessage {
+        attachment_ids: Vec::new(),
         client_id: client_id.to_string(),
         sender_id: core.data.users[user].id.to_string(),
         chat_id: chat.to_string(),

@@ -48,6 +48,7 @@ pub async fn start(settings: impl Into<Settings>) -> Core {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, mut stopped) = watch::channel(false);
     let store = db.store();
+    let settings = db.with_media(settings);
     let task = tokio::spawn(async move {
         let signal = async move {
             let _ = stopped.wait_for(|stop| *stop).await;

@@ -22,6 +22,7 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
     linked_session(&core, &signals, &mut link, 9, members[2]).await;
 
     let send = pb::SendMessage {
+        attachment_ids: Vec::new(),
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[members[0]].id.to_string(),
         chat_id: chat,
@@ -163,6 +164,7 @@ async fn send_and_wait(
 
 fn send_operation(core: &Core, sender: usize, chat: &str, text: &str) -> ClientOperation {
     let send = pb::SendMessage {
+        attachment_ids: Vec::new(),
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[sender].id.to_string(),
         chat_id: chat.to_owned(),
@@ -298,6 +300,7 @@ async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
         .await
         .unwrap();
     let send = pb::SendMessage {
+        attachment_ids: Vec::new(),
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: member.user_id.to_string(),
         chat_id: chat.to_string(),

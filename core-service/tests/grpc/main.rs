@@ -12,6 +12,7 @@ mod accounts;
 mod common;
 mod history;
 mod links;
+mod media;
 mod search;
 mod service;
 mod sessions;

@@ -26,6 +26,7 @@ async fn answer<T>(own: &mut Own, operation: Operation, wanted: impl Fn(Event) -
 
 async fn send(core: &Core, own: &mut Own, sender: usize, chat: &str, text: &str) -> String {
     let send = pb::SendMessage {
+        attachment_ids: Vec::new(),
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[sender].id.to_string(),
         chat_id: chat.to_owned(),

@@ -22,6 +22,8 @@ pub struct Context {
     pub cookie_secure: bool,
     /// Where the requests' spans go.
     pub traces: Traces,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl Context {

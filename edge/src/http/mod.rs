@@ -8,6 +8,7 @@ pub mod context;
 pub mod docs;
 pub mod health;
 pub mod history;
+pub mod media;
 pub mod oauth;
 pub mod params;
 pub mod people;

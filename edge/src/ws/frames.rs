@@ -175,8 +175,12 @@ pub struct SendMessage {
     pub chat_id: String,
     #[serde(default, deserialize_with = "timestamp")]
     pub timestamp: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "text")]
+    /// May be empty (or left out) when the message carries files.
+    #[serde(default, deserialize_with = "text")]
     pub text: String,
+    /// The ids of the sender's uploads it carries.
+    #[serde(default, deserialize_with = "attachment_ids")]
+    pub attachments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -365,6 +369,28 @@ fn timestamp<'de, D: Deserializer<'de>>(input: D) -> Result<Option<DateTime<Utc>
 
 fn user_ids<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<String>, D::Error> {
     Vec::<String>::deserialize(input).map_err(|_| D::Error::custom("must be an array of user ids"))
+}
+
+/// `[{"id": …}, …]` as uploads answer and messages show them (their
+/// other fields are the server's to say, so they are not read), or the
+/// ids alone.
+fn attachment_ids<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<String>, D::Error> {
+    let refused = || D::Error::custom("must be an array of attachments, each with its id");
+    let Value::Array(files) = Value::deserialize(input)? else {
+        return Err(refused());
+    };
+    files
+        .into_iter()
+        .map(|file| match file {
+            Value::String(id) => Some(id),
+            Value::Object(mut file) => match file.remove("id") {
+                Some(Value::String(id)) => Some(id),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(refused)
 }
 
 fn cursor<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Vec<(String, u64)>>, D::Error> {

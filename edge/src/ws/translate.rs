@@ -22,6 +22,7 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
             sender_id: send.sender_id,
             chat_id: send.chat_id,
             text: send.text,
+            attachment_ids: send.attachments,
         }),
         ClientFrame::CreateGroup(group) => Operation::CreateGroup(pb::CreateGroup {
             name: group.name,
@@ -473,6 +474,7 @@ mod tests {
             seq: 3,
             edited_at: None,
             deleted: false,
+            attachments: Vec::new(),
         }
     }
 

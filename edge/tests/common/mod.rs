@@ -81,8 +81,8 @@ impl Stack {
         settings: impl Into<Settings>,
         configure: impl FnOnce(&mut EdgeConfig),
     ) -> Stack {
-        let settings = settings.into();
         let db = TestDatabase::create().await;
+        let settings = db.with_media(settings.into());
         let store = db.store();
         let core_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let core_address = core_listener.local_addr().unwrap();
@@ -118,6 +118,7 @@ impl Stack {
             ..Settings::default()
         };
         let db = TestDatabase::create().await;
+        let settings = db.with_media(settings);
         let store = db.store();
         let mut addresses = Vec::new();
         let mut cores = Vec::new();
@@ -284,6 +285,7 @@ async fn start_edge(
         max_anonymous_connections: 5_000,
         ws_login_timeout_ms: 10_000,
         max_connections_per_address: 256,
+        max_upload_bytes: 25 * 1024 * 1024,
         max_http_connections: 4_096,
         http_header_timeout_ms: 10_000,
         http_request_timeout_ms: 30_000,

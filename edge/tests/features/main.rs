@@ -10,6 +10,7 @@ mod common;
 mod direct_chats;
 mod edits;
 mod groups;
+mod media;
 mod people;
 mod read_markers;
 mod search;
