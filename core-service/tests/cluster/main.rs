@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod events;
+mod media;
 mod presence;
 mod revocation;
 mod send_rate;
