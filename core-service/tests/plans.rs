@@ -17,6 +17,7 @@ use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate;
 use core_service::ids::{ChatId, ConnectionId, CoreId, GroupId, MessageId, UserId};
 use core_service::store::Store;
+use core_service::store::attachments::MediaRecord;
 use core_service::store::chats::{GroupQuota, GroupRecord};
 use core_service::store::connections::{ConnectionOrigin, EndReason};
 use core_service::store::direct_chats::DirectChat;
@@ -313,10 +314,50 @@ async fn exercise(store: &Store, data: &DemoData) {
         .await
         .unwrap();
     groups_and_blocks(store, reader, stranger).await;
+    files(store, chat, sender, reader).await;
     assert_eq!(
         store.message_text(stored.id).await.unwrap().as_deref(),
         Some("plan")
     );
+}
+
+/// A file uploaded, sent, read, its message deleted, and collection.
+async fn files(store: &Store, chat: ChatId, sender: UserId, reader: UserId) {
+    let content = MediaRecord {
+        digest: [7; 32],
+        size: 10,
+        content_type: "text/plain".into(),
+        width: None,
+        height: None,
+        thumbnail_size: None,
+    };
+    assert!(store.take_media(&content.digest).await.unwrap().is_none());
+    store.add_media(&content).await.unwrap();
+    assert!(store.take_media(&content.digest).await.unwrap().is_some());
+    let upload = Uuid::now_v7();
+    assert!(
+        store
+            .add_upload(upload, sender, &content, "a.txt", 100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.storage_used(sender).await.unwrap(), 10);
+    let uploads = store.uploads(&[upload]).await.unwrap();
+    let message = NewMessage {
+        attachments: vec![uploads[0].attachment.clone()].into(),
+        ..new_message(chat, sender, Uuid::new_v4())
+    };
+    let stored = store.insert_message_with_attachments(&message).await;
+    let stored = stored.unwrap().unwrap();
+    assert!(store.readable_file(upload, reader).await.unwrap().is_some());
+    store.delete_message(stored.id, sender).await.unwrap();
+    assert!(store.readable_file(upload, reader).await.unwrap().is_none());
+    store.delete_unsent(chrono::Utc::now()).await.unwrap();
+    let collected = store
+        .collect_media(chrono::Utc::now(), 10, async |_| true)
+        .await
+        .unwrap();
+    assert_eq!(collected, 1);
 }
 
 /// A block, a group created past the quota, chat-count and block checks
@@ -363,7 +404,7 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 32] = [
+const EXPECTED: [&str; 38] = [
     "SET low_wrote = true",
     "adds_from_contacts_only = coalesce",
     "u.adds_from_contacts_only AND",
@@ -394,6 +435,12 @@ const EXPECTED: [&str; 32] = [
     "timestamp > greatest(",
     "core_id IN (SELECT id FROM gone)",
     "d.user_low = $1 AND d.low_wrote",
+    "UPDATE media SET used_at",
+    "INSERT INTO attachments (id, owner_id",
+    "WHERE a.id = ANY ($1)",
+    "(a.message_id IS NULL AND a.owner_id = $2)",
+    "DELETE FROM attachments WHERE message_id IS NULL",
+    "FOR UPDATE SKIP LOCKED",
     "SET last_seen_at = now()",
     "cleared_seq >= $2",
 ];

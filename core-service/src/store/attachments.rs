@@ -222,15 +222,22 @@ impl Store {
                 "SELECT a.id, a.name, md.size, md.content_type, md.width, md.height,
                         {}
                  FROM attachments a JOIN media md ON md.digest = a.digest
+                 -- The message by its key (LIMIT 1: a probe, whatever the
+                 -- statistics say).
+                 LEFT JOIN LATERAL (
+                     SELECT m.chat_id, m.seq, m.sender_id FROM messages m
+                     WHERE m.id = a.message_id AND m.deleted_at IS NULL LIMIT 1
+                 ) m ON true
                  WHERE a.id = $1 AND (
                      (a.message_id IS NULL AND a.owner_id = $2)
-                     OR EXISTS (
-                         SELECT 1 FROM messages m
-                         JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $2
-                         WHERE m.id = a.message_id AND m.deleted_at IS NULL
-                           AND m.seq > coalesce(cm.cleared_seq, 0)
-                           AND NOT EXISTS (SELECT 1 FROM blocks b
-                                           WHERE b.blocker_id = $2 AND b.blocked_id = m.sender_id)))",
+                     OR (m.chat_id IS NOT NULL
+                         AND EXISTS (
+                             SELECT 1 FROM chat_members cm
+                             WHERE cm.chat_id = m.chat_id AND cm.user_id = $2
+                               AND m.seq > coalesce(cm.cleared_seq, 0))
+                         AND NOT EXISTS (
+                             SELECT 1 FROM blocks b
+                             WHERE b.blocker_id = $2 AND b.blocked_id = m.sender_id)))",
                 MEDIA_COLUMNS
                     .split(", ")
                     .map(|column| format!("md.{column}"))

@@ -78,7 +78,7 @@ impl Store {
                                SELECT 1 FROM blocks b
                                WHERE b.blocker_id = $3 AND b.blocked_id = cm.user_id)))
                  RETURNING id, chat_id, sender_id, text, timestamp, seen, seq, edited_at,
-                           deleted_at IS NOT NULL",
+                           deleted_at IS NOT NULL, attachments",
             )
             .await?;
         let chat_id: ChatId = row.get(1);
