@@ -75,8 +75,15 @@ pub struct EdgeConfig {
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
     pub max_connections_per_address: usize,
     /// Largest file one upload may be, in bytes: a larger `Content-Length`
-    /// is refused before any byte is read (the core checks the bytes too).
-    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    /// is refused before any byte is read (the core checks the bytes too,
+    /// and reads the same variable; the flag is the edge's own, so that one
+    /// process can run both).
+    #[arg(
+        id = "edge_max_upload_bytes",
+        long = "edge-max-upload-bytes",
+        env = "MAX_UPLOAD_BYTES",
+        default_value_t = 25 * 1024 * 1024
+    )]
     pub max_upload_bytes: u64,
     /// Most HTTP connections at once (WebSockets, once upgraded, count
     /// under `MAX_CONNECTIONS` instead); further ones are closed at once.

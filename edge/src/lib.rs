@@ -90,7 +90,11 @@ pub fn routes(
         .or(http::presence::route(&mut document, context))
         .unify()
         .or(docs.serve(document.into_json()))
-        .unify();
+        .unify()
+        // One type for the REST routes: the nested filter types of every
+        // route together would pass the compiler's depth limit where the
+        // server nests them further.
+        .boxed();
     // The edge's own pages need no CORS; other origins get its rules.
     let own = origin::guard(scheme, true).and(rest.clone());
     let other = origin::guard(scheme, false).and(rest.with(cors(&origins)));

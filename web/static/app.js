@@ -320,9 +320,11 @@ function advanceCursor(chatId, seq) {
   }
 }
 
-function sendMessage(text) {
+function sendMessage(text, attachments = []) {
   const chatId = state.open;
   const frame = { client_id: crypto.randomUUID(), sender_id: state.me.id, chat_id: chatId, text };
+  // The server reads only each file's id; the rest shows it while pending.
+  if (attachments.length) frame.attachments = attachments;
   state.pending.set(frame.client_id, frame);
   saveLocal();
   messagesOf(chatId).push({ ...frame, id: null, seq: null, status: "pending", timestamp: new Date().toISOString() });
@@ -422,7 +424,8 @@ function chatItem(chat) {
   badge.setAttribute("aria-label", `${chat.unread} unread`);
   item.append(badge);
   const last = chat.last;
-  item.append(element("span", "chat-last", last ? (last.deleted ? "Message deleted" : last.text) : "No messages yet"));
+  const preview = last ? (last.deleted ? "Message deleted" : last.text || "Attachment") : "No messages yet";
+  item.append(element("span", "chat-last", preview));
   item.onclick = () => openChat(chat.id);
   item.onkeydown = (event) => {
     if (event.key === "Enter" || event.key === " ") {
@@ -445,13 +448,47 @@ function messageItem(chat, message) {
   if (message.id) item.dataset.id = message.id;
   if (message.client_id) item.dataset.clientId = message.client_id;
   if (chat.type === 1 && !mine) item.append(element("div", "from", state.people.get(message.sender_id) ?? "Someone"));
-  item.append(element("div", "text", message.deleted ? "Message deleted" : message.text));
+  if (message.deleted || message.text) item.append(element("div", "text", message.deleted ? "Message deleted" : message.text));
+  if (!message.deleted && message.attachments?.length) item.append(filesOf(message));
   const time = message.timestamp ? new Date(message.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
   const edited = message.edited_at ? " · edited" : "";
   const meta = element("div", "meta", `${time}${edited}${mine ? ` · ${receipt(message)}` : ""}`);
   if (mine) meta.dataset.receipt = message.seen ? "seen" : message.status;
   item.append(meta);
   return item;
+}
+
+// A message's files: images as thumbnails that open the image, other
+// files as downloads.
+function filesOf(message) {
+  const box = element("div", "files");
+  for (const file of message.attachments) {
+    const link = element("a", file.width ? "image" : "file");
+    link.href = `/media/${file.id}`;
+    if (file.width) {
+      link.target = "_blank";
+      link.rel = "noopener";
+      const image = element("img");
+      image.src = `/media/${file.id}/thumbnail`;
+      image.alt = file.name;
+      image.loading = "lazy";
+      const scale = Math.min(1, 240 / Math.max(file.width, file.height));
+      image.width = Math.round(file.width * scale);
+      image.height = Math.round(file.height * scale);
+      link.append(image);
+    } else {
+      link.download = file.name;
+      link.textContent = `${file.name} (${byteSize(file.size)})`;
+    }
+    box.append(link);
+  }
+  return box;
+}
+
+function byteSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function receipt(message) {
@@ -600,6 +637,23 @@ function wireApp() {
     $("text").value = "";
     sendMessage(text);
   };
+  $("attach").onchange = () => {
+    attachFiles([...$("attach").files]);
+    $("attach").value = "";
+  };
+  const view = $("chat-view");
+  view.ondragover = (event) => {
+    if (!state.open || !event.dataTransfer?.types.includes("Files")) return;
+    event.preventDefault();
+    view.classList.add("dropping");
+  };
+  view.ondragleave = () => view.classList.remove("dropping");
+  view.ondrop = (event) => {
+    view.classList.remove("dropping");
+    if (!state.open) return;
+    event.preventDefault();
+    attachFiles([...event.dataTransfer.files]);
+  };
   $("text").onkeydown = (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
@@ -620,7 +674,137 @@ function wireApp() {
     if (!document.hidden && state.open) markRead(state.open);
   });
   wireSearch();
+  wireFind();
   wireGroups();
+}
+
+// ---------------------------------------------------------------- files
+
+// Uploads `files` (each with a progress bar), then sends them in one
+// message with what is typed. A file refused stops the message and says why.
+async function attachFiles(files) {
+  const chatId = state.open;
+  if (!files.length || !chatId) return;
+  const rows = files.map((file) => uploadRow(file));
+  try {
+    const sent = await Promise.all(files.map((file, n) => upload(file, rows[n])));
+    rows.forEach((row) => row.remove());
+    if (state.open !== chatId) openChat(chatId);
+    const text = $("text").value;
+    $("text").value = "";
+    sendMessage(text, sent);
+  } catch (error) {
+    setStatus(error.message);
+    setTimeout(() => rows.forEach((row) => row.remove()), 4000);
+  }
+}
+
+function uploadRow(file) {
+  const row = element("div", "upload");
+  row.append(element("span", "upload-name", file.name));
+  const bar = element("progress");
+  bar.max = 1;
+  bar.value = 0;
+  bar.setAttribute("aria-label", `Uploading ${file.name}`);
+  row.append(bar);
+  $("uploads").append(row);
+  return row;
+}
+
+// `POST /media` with the file as the body; XMLHttpRequest because fetch
+// cannot report an upload's progress.
+function upload(file, row) {
+  return new Promise((done, fail) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", `/media?name=${encodeURIComponent(file.name)}`);
+    if (file.type) request.setRequestHeader("content-type", file.type);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) row.querySelector("progress").value = event.loaded / event.total;
+    };
+    request.onload = () => {
+      let body = null;
+      try {
+        body = JSON.parse(request.responseText);
+      } catch {}
+      if (request.status === 201) return done(body);
+      const detail = body?.detail;
+      const why = typeof detail === "string" ? detail : detail?.[0]?.msg ?? request.statusText;
+      row.classList.add("failed");
+      fail(new Error(`${file.name}: ${why}`));
+    };
+    request.onerror = () => fail(new Error(`${file.name}: the upload failed (offline?)`));
+    request.send(file);
+  });
+}
+
+// ------------------------------------------------------ finding messages
+
+function wireFind() {
+  let timer;
+  $("find-form").onsubmit = (event) => event.preventDefault();
+  $("find").oninput = () => {
+    clearTimeout(timer);
+    timer = setTimeout(find, 300);
+  };
+}
+
+async function find() {
+  const query = $("find").value.trim();
+  const results = $("find-results");
+  if (!query) return (results.hidden = true);
+  let found = [];
+  try {
+    found = await api(`/search?query=${encodeURIComponent(query)}&limit=20`);
+  } catch (error) {
+    setConnection(error.message);
+  }
+  results.replaceChildren(...found.map(foundItem));
+  if (!found.length) results.replaceChildren(element("li", "", "No messages found"));
+  results.hidden = false;
+}
+
+function foundItem({ message, snippet }) {
+  const item = element("li");
+  const open = element("button", "found-message");
+  open.type = "button";
+  const chat = state.chats.get(message.chat_id);
+  open.append(element("span", "found-chat", chat ? chatName(chat) : "A chat"));
+  open.append(marked(snippet));
+  open.onclick = () => openAt(message);
+  item.append(open);
+  return item;
+}
+
+// The snippet with its matched words (between U+0002 and U+0003) marked,
+// built from text nodes: nothing in it is read as markup.
+function marked(snippet) {
+  const line = element("span", "snippet");
+  snippet.split("\u0002").forEach((part, index) => {
+    if (index === 0) return line.append(part);
+    const [word, rest = ""] = part.split("\u0003");
+    line.append(element("mark", "", word), rest);
+  });
+  return line;
+}
+
+// Opens the chat at `message`: the history around it, scrolled to it.
+async function openAt(message) {
+  if (!state.chats.has(message.chat_id)) await loadChats();
+  openChat(message.chat_id);
+  // From a little before it up to what is here already, so that no gap is
+  // left between (at most a thousand messages; older ones load by scrolling).
+  const known = messagesOf(message.chat_id).find((m) => m.seq)?.seq ?? Infinity;
+  let after = Math.max(0, message.seq - PAGE / 2);
+  for (let pages = 0; pages < 20 && after + 1 < known; pages += 1) {
+    const page = await api(`/history/${message.chat_id}?after_seq=${after}&limit=${PAGE}`);
+    page.forEach((m) => addMessage(m));
+    if (page.length < PAGE) break;
+    after = page[page.length - 1].seq;
+  }
+  renderMessages();
+  const item = $("messages").querySelector(`[data-id="${CSS.escape(message.id)}"]`);
+  item?.classList.add("found");
+  item?.scrollIntoView({ block: "center" });
 }
 
 function wireSearch() {

@@ -38,14 +38,19 @@ function database() {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const folder = mkdtempSync(join(tmpdir(), "messenger-web-"));
-    return { env: { LOCAL_DB_DIR: folder }, drop: () => rmSync(folder, { recursive: true, force: true }) };
+    const media = join(folder, "media");
+    return { env: { LOCAL_DB_DIR: join(folder, "postgres") }, media, drop: () => rmSync(folder, { recursive: true, force: true }) };
   }
+  const media = mkdtempSync(join(tmpdir(), "messenger-web-media-"));
   const name = `web_e2e_${process.pid}_${Date.now()}`;
   execFileSync("psql", [url, "-qc", `CREATE DATABASE ${name}`]);
   const own = new URL(url);
   own.pathname = `/${name}`;
-  const drop = () => execFileSync("psql", [url, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-  return { env: { DATABASE_URL: own.toString() }, drop };
+  const drop = () => {
+    execFileSync("psql", [url, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    rmSync(media, { recursive: true, force: true });
+  };
+  return { env: { DATABASE_URL: own.toString() }, media, drop };
 }
 
 async function startMessenger() {
@@ -57,6 +62,7 @@ async function startMessenger() {
     EDGE_LISTEN: `127.0.0.1:${edgePort}`,
     CORE_LISTEN: `127.0.0.1:${corePort}`,
     DEMO_DATA: join(root, "fake_data.json"),
+    MEDIA_URL: `file://${db.media}`,
     RUST_LOG: "warn",
   };
   if (!db.env.DATABASE_URL) delete env.DATABASE_URL;
@@ -190,6 +196,8 @@ async function scenario(browser, base) {
   assert.equal(await messages(a, "Written offline").count(), 1);
   step("a dropped connection resumes without loss or doubles");
 
+  await filesAndSearch(a, b);
+
   await a.screenshot({ path: screenshot });
   await b.screenshot({ path: phoneScreenshot });
   step(`screenshots saved to ${screenshot} and ${phoneScreenshot}`);
@@ -201,6 +209,41 @@ async function scenario(browser, base) {
 
 // A device that has only the newest page loads older messages as the
 // user scrolls up, by cursor.
+// A 64×48 PNG.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAAYklEQVR4nO3PUQkAIBTAwJfEzDbWEH4cwmABbrP2+brhgga0oAEtaEALGtCCBrSgAS1oQAsa0IIGtKABLWhACxrQgga0oAEtaEALGtCCBrSgAS1oQAsa0IIGtKABLWhACx67ipsdLUn4K0sAAAAASUVORK5CYII=",
+  "base64",
+);
+
+// `a` and `b` have their chat open.
+async function filesAndSearch(a, b) {
+  await a.getByLabel("Message", { exact: true }).fill("the view from here");
+  await a.locator("#attach").setInputFiles({ name: "view.png", mimeType: "image/png", buffer: PNG });
+  const image = b.locator("#messages .message .files img");
+  await image.waitFor();
+  await b.waitForFunction(() => document.querySelector("#messages .files img")?.naturalWidth > 0);
+  assert.equal(await image.getAttribute("alt"), "view.png");
+  await messages(b, "the view from here").waitFor();
+  step("an image is sent with its caption and shows as a thumbnail");
+
+  const notes = { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("bring the map\n") };
+  await a.locator("#attach").setInputFiles(notes);
+  const link = b.locator("#messages .files a.file", { hasText: "notes.txt" });
+  await link.waitFor();
+  assert.equal(await link.getAttribute("download"), "notes.txt");
+  const body = await b.evaluate(async (href) => (await fetch(href)).text(), await link.getAttribute("href"));
+  assert.equal(body, "bring the map\n");
+  step("a file is sent on its own and downloads");
+
+  await b.getByRole("button", { name: "Back to chats" }).click();
+  await b.getByLabel("Search messages").fill("browser");
+  const result = b.locator("#find-results .found-message").first();
+  await result.locator("mark", { hasText: "browser" }).waitFor();
+  await result.click();
+  await b.locator("#messages .message.found", { hasText: "Hello from the browser" }).waitFor();
+  step("a message is found by a word and its chat opens at it");
+}
+
 async function scrollingBack(browser, base, first, second, b, a) {
   await b.evaluate(() => {
     const { state, socket } = window.messenger;

@@ -19,6 +19,7 @@ use utoipa::IntoParams;
 use warp::http::header::{self, HeaderValue};
 use warp::http::{Response as HttpResponse, StatusCode};
 use warp::reply::Response;
+use warp::filters::BoxedFilter;
 use warp::{Filter, Rejection};
 
 /// How files are kept by browsers: privately (they are the user's), and
@@ -39,10 +40,9 @@ struct UploadParams {
 }
 
 /// The routes.
-pub fn routes(
-    document: &mut Document,
-    context: Context,
-) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + use<> {
+/// Boxed: the routes' filter types are deep, and the whole edge's type
+/// must stay within the compiler's limits where a program nests it further.
+pub fn routes(document: &mut Document, context: Context) -> BoxedFilter<(Response,)> {
     let upload = document
         .route::<__path_upload>()
         .and(context.clone().with_query())
@@ -63,7 +63,7 @@ pub fn routes(
         .and(context.caller())
         .and(super::with_context(context))
         .and_then(download);
-    upload.or(file).unify()
+    upload.or(file).unify().boxed()
 }
 
 /// Upload a file
