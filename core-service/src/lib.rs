@@ -16,7 +16,7 @@
 //! - [`events`]: what happened, told to the sessions it concerns here and
 //!   to the other cores.
 //! - [`state`]: the [`state::Core`] and its services (chats, accounts,
-//!   rates, live), which operations take by name, and the settings and
+//!   rates, live, media), which operations take by name, and the settings and
 //!   limits they are made with.
 //! - [`auth`]: passwords, tokens, the token cache, login throttling;
 //!   [`blocks`]: the cache of who blocks whom that fan-out filters by;
@@ -25,7 +25,9 @@
 //!   line, which hands its messages to sessions in `seq` order, once.
 //! - [`membership`]: the cache of chat members used on every send;
 //!   [`sessions`]: the registry of live sessions and delivery to them
-//!   (and what the client of a session moved here already has).
+//!   (and what the client of a session moved here already has);
+//!   [`media`]: files' bytes in the object store, images read off the
+//!   runtime, and the collection of what no one uses.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations;
 //!   [`local_db`]: the embedded default PostgreSQL cluster; [`pace`]: an
 //!   in-memory rate per key.

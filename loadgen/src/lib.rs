@@ -6,9 +6,9 @@
 //! first:
 //!
 //! - [`report`]: a run's figures as text and JSON.
-//! - [`history`], [`idle`], [`run`], [`soak`]: the kinds of load (history
-//!   reads, idle connections, the send loop, the soak against a cluster
-//!   with faults).
+//! - [`files`], [`history`], [`idle`], [`run`], [`soak`]: the kinds of load
+//!   (uploads and downloads, history reads, idle connections, the send loop,
+//!   the soak against a cluster with faults).
 //! - [`chart`]: the charts of a run; [`connections`]: opening and logging
 //!   in many sockets; [`ledger`]: every send and what became of it.
 //! - [`client`]: one protocol client; [`dataset`]: the users and chats of
@@ -19,6 +19,7 @@ pub mod chart;
 pub mod client;
 pub mod connections;
 pub mod dataset;
+pub mod files;
 pub mod history;
 pub mod idle;
 pub mod latency;

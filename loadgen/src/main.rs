@@ -7,7 +7,7 @@ use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
 use loadgen::dataset::Directory;
 use loadgen::run::{Pace, Settings};
-use loadgen::{chart, history, idle, process, report, run, soak};
+use loadgen::{chart, files, history, idle, process, report, run, soak};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,6 +32,8 @@ enum Command {
     Idle(IdleArgs),
     /// Concurrent history requests.
     History(HistoryArgs),
+    /// Many users upload a file each at once, then download it.
+    Files(FilesArgs),
     /// A long load on a cluster this command runs, with faults on a
     /// schedule; checks that nothing acked is lost or doubled.
     Soak(SoakArgs),
@@ -176,6 +178,20 @@ struct HistoryArgs {
 }
 
 #[derive(Args)]
+struct FilesArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Users uploading at once (one file each; the first of the data set).
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Size of each file, in MiB.
+    #[arg(long, default_value_t = 25)]
+    mib: u64,
+    #[arg(long, default_value = "loadgen-files.json")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct SoakArgs {
     /// The data set the database was populated with: one client per user.
     #[arg(long, default_value = "loadgen-data.json")]
@@ -250,6 +266,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run_load(args).await,
             Command::Idle(args) => hold_idle(args).await,
             Command::History(args) => read_history(args).await,
+            Command::Files(args) => move_files(args).await,
             Command::Soak(args) => run_soak(args).await,
             Command::SoakChart(args) => soak_chart(&args),
         }
@@ -414,6 +431,28 @@ async fn hold_idle(args: IdleArgs) -> Outcome {
         added_kib as f64 / count.max(1) as f64
     );
     Ok(still_open == count)
+}
+
+async fn move_files(args: FilesArgs) -> Outcome {
+    let (servers, directory) = prepare(&args.target).await?;
+    let settings = files::Settings {
+        clients: args.clients,
+        bytes: args.mib * 1024 * 1024,
+        processes: args.target.processes.clone(),
+    };
+    let outcome = files::run(&servers[0], &directory, &settings).await?;
+    for (what, transfer) in [("upload", &outcome.upload), ("download", &outcome.download)] {
+        println!(
+            "{what}: {} files of {} MiB in {:.1} s: {:.0} MiB/s, {} failed",
+            transfer.ok, args.mib, transfer.seconds, transfer.mib_per_second, transfer.failed
+        );
+        for (name, peak) in &transfer.peak_rss_kib {
+            let before = transfer.rss_before_kib.get(name).copied().unwrap_or(0);
+            println!("  {name}: {} MiB before, {} MiB at most", before / 1024, peak / 1024);
+        }
+    }
+    report::write_json(&args.out, &outcome)?;
+    Ok(outcome.upload.failed == 0 && outcome.download.failed == 0)
 }
 
 async fn read_history(args: HistoryArgs) -> Outcome {

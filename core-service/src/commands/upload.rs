@@ -212,12 +212,13 @@ async fn keep(
     let file = media::file_key(&digest);
     let record = match received.sniffed.image {
         Some(format) => {
-            let bytes = media.objects.read_all(incoming).await?;
             let max = media.settings.max_image_pixels;
             let processed = media
                 .images
-                .run(move || images::process(bytes, format, max))
-                .await
+                .run(media.objects.read_all(incoming), move |bytes| {
+                    images::process(bytes, format, max)
+                })
+                .await?
                 .map_err(|error| match error {
                     ImageError::TooLarge { max, .. } => Error::ImageTooLarge { max_pixels: max },
                     ImageError::Corrupt(reason) => Error::invalid("body", reason),

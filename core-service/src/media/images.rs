@@ -209,16 +209,22 @@ impl ImagePool {
         }
     }
 
-    /// Runs `work` on a blocking thread once one of the pool's turns is free.
-    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let _turn = self
-            .permits
-            .acquire()
+    /// Once one of the pool's turns is free: reads the image with `read`,
+    /// then runs `work` on it on a blocking thread. The bytes are held only
+    /// during a turn, so waiting uploads hold none.
+    pub async fn run<T, E>(
+        &self,
+        read: impl Future<Output = Result<Bytes, E>>,
+        work: impl FnOnce(Bytes) -> T + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+    {
+        let _turn = self.permits.acquire().await.expect("the pool is never closed");
+        let bytes = read.await?;
+        Ok(tokio::task::spawn_blocking(move || work(bytes))
             .await
-            .expect("the pool is never closed");
-        tokio::task::spawn_blocking(work)
-            .await
-            .expect("image work does not panic")
+            .expect("image work does not panic"))
     }
 }
 
@@ -261,6 +267,32 @@ mod tests {
         assert_eq!((processed.width, processed.height), (800, 400));
         let thumbnail = image::load_from_memory(&processed.thumbnail).unwrap();
         assert_eq!((thumbnail.width(), thumbnail.height()), (320, 160));
+    }
+
+    /// A JPEG with an EXIF block that names a place, as a phone writes.
+    fn jpeg_with_exif() -> Vec<u8> {
+        let image = image::RgbImage::from_pixel(64, 48, image::Rgb([90, 160, 40]));
+        let mut plain = Vec::new();
+        image
+            .write_with_encoder(JpegEncoder::new_with_quality(&mut plain, 90))
+            .unwrap();
+        let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(plain.into()).unwrap();
+        // A TIFF header and the words a GPS block would carry.
+        let mut exif = b"MM\0*\0\0\0\x08".to_vec();
+        exif.extend_from_slice(b"GPSLatitude 48.8584 GPSLongitude 2.2945");
+        jpeg.set_exif(Some(exif.into()));
+        jpeg.encoder().bytes().to_vec()
+    }
+
+    #[test]
+    fn a_photos_exif_is_not_served() {
+        let upload = jpeg_with_exif();
+        assert!(upload.windows(11).any(|w| w == b"GPSLatitude"));
+        let processed = process(Bytes::from(upload), ImageFormat::Jpeg, 1_000_000).unwrap();
+        assert!(!processed.served.windows(11).any(|w| w == b"GPSLatitude"));
+        assert!(!processed.thumbnail.windows(11).any(|w| w == b"GPSLatitude"));
+        let served = image::load_from_memory(&processed.served).unwrap();
+        assert_eq!((served.width(), served.height()), (64, 48));
     }
 
     #[test]

@@ -207,6 +207,18 @@ async fn a_file_reaches_the_chats_members_only_and_goes_with_its_message() {
         .collect();
     assert_eq!(ids, [photo.id.as_str(), file.id.as_str()]);
     assert_eq!(received.attachments[0].width, Some(640));
+    // A device that syncs gets them too.
+    let mut other_device = session(&core, reader).await;
+    let synced = answer(
+        &mut other_device,
+        Operation::Sync(pb::Sync { since: None }),
+        |event| match event {
+            Event::Message(message) if message.id == received.id => Some(message),
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(synced.attachments, received.attachments);
 
     downloads(
         &core,
