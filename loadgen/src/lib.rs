@@ -6,9 +6,10 @@
 //! first:
 //!
 //! - [`report`]: a run's figures as text and JSON.
-//! - [`files`], [`history`], [`idle`], [`run`], [`soak`]: the kinds of load
-//!   (uploads and downloads, history reads, idle connections, the send loop,
-//!   the soak against a cluster with faults).
+//! - [`files`], [`history`], [`idle`], [`run`], [`search`], [`soak`]: the
+//!   kinds of load (uploads and downloads, history reads, idle connections,
+//!   the send loop, one user's searches, the soak against a cluster with
+//!   faults).
 //! - [`chart`]: the charts of a run; [`connections`]: opening and logging
 //!   in many sockets; [`ledger`]: every send and what became of it.
 //! - [`client`]: one protocol client; [`dataset`]: the users and chats of
@@ -27,5 +28,6 @@ pub mod ledger;
 pub mod process;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod soak;
 pub mod timeline;

@@ -7,7 +7,7 @@ use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
 use loadgen::dataset::Directory;
 use loadgen::run::{Pace, Settings};
-use loadgen::{chart, files, history, idle, process, report, run, soak};
+use loadgen::{chart, files, history, idle, process, report, run, search, soak};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,6 +34,8 @@ enum Command {
     History(HistoryArgs),
     /// Many users upload a file each at once, then download it.
     Files(FilesArgs),
+    /// One user's message searches.
+    Search(SearchArgs),
     /// A long load on a cluster this command runs, with faults on a
     /// schedule; checks that nothing acked is lost or doubled.
     Soak(SoakArgs),
@@ -192,6 +194,27 @@ struct FilesArgs {
 }
 
 #[derive(Args)]
+struct SearchArgs {
+    #[command(flatten)]
+    target: Target,
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Queries, taken in turn (`;`-separated).
+    #[arg(long, value_delimiter = ';', required = true)]
+    queries: Vec<String>,
+    /// Messages per page.
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    /// Who searches; the first of the data set by e-mail if not given.
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long, default_value = "loadgen-search.json")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct SoakArgs {
     /// The data set the database was populated with: one client per user.
     #[arg(long, default_value = "loadgen-data.json")]
@@ -267,6 +290,7 @@ fn main() -> ExitCode {
             Command::Idle(args) => hold_idle(args).await,
             Command::History(args) => read_history(args).await,
             Command::Files(args) => move_files(args).await,
+            Command::Search(args) => find_messages(args).await,
             Command::Soak(args) => run_soak(args).await,
             Command::SoakChart(args) => soak_chart(&args),
         }
@@ -453,6 +477,36 @@ async fn move_files(args: FilesArgs) -> Outcome {
     }
     report::write_json(&args.out, &outcome)?;
     Ok(outcome.upload.failed == 0 && outcome.download.failed == 0)
+}
+
+async fn find_messages(args: SearchArgs) -> Outcome {
+    let (servers, directory) = prepare(&args.target).await?;
+    let settings = search::Settings {
+        concurrency: args.concurrency,
+        duration: Duration::from_secs_f64(args.duration),
+        queries: args.queries.clone(),
+        limit: args.limit,
+        email: args.email.clone(),
+    };
+    let outcome = search::run(&servers[0], &directory, &settings).await?;
+    let summary = outcome.latency.summary();
+    println!(
+        "{} searches in {:.1} s: {:.0} req/s, {} failed, {:.1} messages per page",
+        outcome.requests,
+        outcome.seconds,
+        outcome.requests as f64 / outcome.seconds,
+        outcome.failed,
+        outcome.found as f64 / outcome.ok.max(1) as f64
+    );
+    report::print_latency("search", &summary);
+    let results = serde_json::json!({
+        "queries": args.queries,
+        "concurrency": args.concurrency,
+        "outcome": outcome,
+        "latency": summary,
+    });
+    report::write_json(&args.out, &results)?;
+    Ok(outcome.failed == 0)
 }
 
 async fn read_history(args: HistoryArgs) -> Outcome {
