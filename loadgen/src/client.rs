@@ -173,3 +173,15 @@ async fn within<T>(future: impl Future<Output = T>) -> Result<T, ClientError> {
         .await
         .map_err(|_| ClientError::Timeout)
 }
+
+/// How many entries the JSON array a successful answer carries has; `None`
+/// for a failure or another answer. Counted, not built into values: the
+/// load generator shares the machine it measures.
+pub async fn array_length(answer: reqwest::Result<reqwest::Response>) -> Option<usize> {
+    let response = answer
+        .ok()
+        .filter(|response| response.status().is_success())?;
+    let body = response.bytes().await.ok()?;
+    let entries: Vec<serde::de::IgnoredAny> = serde_json::from_slice(&body).ok()?;
+    Some(entries.len())
+}

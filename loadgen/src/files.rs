@@ -64,9 +64,10 @@ pub async fn run(
         .try_collect()
         .await?;
     let (upload, ids) = measured(settings, async {
-        let uploads = tokens.iter().enumerate().map(|(n, token)| {
-            upload(&http, server, token, n, settings.bytes)
-        });
+        let uploads = tokens
+            .iter()
+            .enumerate()
+            .map(|(n, token)| upload(&http, server, token, n, settings.bytes));
         futures_util::future::join_all(uploads).await
     })
     .await;

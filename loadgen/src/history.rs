@@ -107,23 +107,13 @@ async fn read(
         let url = format!("{}/history/{chat}?{query}", server.http);
         let began = Instant::now();
         let answer = http.get(&url).bearer_auth(&token).send().await;
-        let page = match answer {
-            Ok(response) if response.status().is_success() => {
-                // Checked as a JSON array and counted, not built into
-                // values: the load generator shares the machine it measures.
-                let body = response.bytes().await.ok();
-                body.and_then(|body| {
-                    serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&body).ok()
-                })
-            }
-            _ => None,
-        };
+        let page = client::array_length(answer).await;
         outcome.latency.record(began.elapsed());
         outcome.requests += 1;
         match page {
-            Some(page) => {
+            Some(entries) => {
                 outcome.ok += 1;
-                outcome.messages += page.len() as u64;
+                outcome.messages += entries as u64;
             }
             None => outcome.failed += 1,
         }

@@ -472,7 +472,11 @@ async fn move_files(args: FilesArgs) -> Outcome {
         );
         for (name, peak) in &transfer.peak_rss_kib {
             let before = transfer.rss_before_kib.get(name).copied().unwrap_or(0);
-            println!("  {name}: {} MiB before, {} MiB at most", before / 1024, peak / 1024);
+            println!(
+                "  {name}: {} MiB before, {} MiB at most",
+                before / 1024,
+                peak / 1024
+            );
         }
     }
     report::write_json(&args.out, &outcome)?;

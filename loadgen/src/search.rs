@@ -107,21 +107,13 @@ async fn search(
             .bearer_auth(&token)
             .send()
             .await;
-        let page = match answer {
-            Ok(response) if response.status().is_success() => {
-                let body = response.bytes().await.ok();
-                body.and_then(|body| {
-                    serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&body).ok()
-                })
-            }
-            _ => None,
-        };
+        let page = client::array_length(answer).await;
         outcome.latency.record(began.elapsed());
         outcome.requests += 1;
         match page {
-            Some(page) => {
+            Some(entries) => {
                 outcome.ok += 1;
-                outcome.found += page.len() as u64;
+                outcome.found += entries as u64;
             }
             None => outcome.failed += 1,
         }

@@ -220,7 +220,11 @@ impl ImagePool {
     where
         T: Send + 'static,
     {
-        let _turn = self.permits.acquire().await.expect("the pool is never closed");
+        let _turn = self
+            .permits
+            .acquire()
+            .await
+            .expect("the pool is never closed");
         let bytes = read.await?;
         Ok(tokio::task::spawn_blocking(move || work(bytes))
             .await

@@ -16,10 +16,10 @@ use messenger_proto::v1::{
 };
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::IntoParams;
+use warp::filters::BoxedFilter;
 use warp::http::header::{self, HeaderValue};
 use warp::http::{Response as HttpResponse, StatusCode};
 use warp::reply::Response;
-use warp::filters::BoxedFilter;
 use warp::{Filter, Rejection};
 
 /// How files are kept by browsers: privately (they are the user's), and
