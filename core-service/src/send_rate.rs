@@ -1,4 +1,5 @@
-//! How fast one user may send messages, from all their devices together
+//! How fast one user may send messages (or upload files: the same rate,
+//! counted apart), from all their devices together
 //! and (with `REDIS_URL`) through every core of the cluster: `per_second`
 //! on average, with bursts of up to `burst` (a client flushing what it
 //! queued offline), beyond which a send is refused with `rate_limited`
@@ -56,6 +57,15 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// `count` a minute on average, all of them at once if they come so.
+    pub fn per_minute(count: u32) -> Self {
+        let interval = Duration::from_secs(60) / count.max(1);
+        Rate {
+            interval,
+            tolerance: interval * (count.max(1) - 1),
+        }
+    }
+
     /// `per_second` messages a second on average, `burst` at once (each at
     /// least one).
     pub fn new(per_second: u32, burst: u32) -> Self {
@@ -95,10 +105,15 @@ impl SendRate {
     /// Counted in the Redis at `url`, shared by every core of the cluster
     /// `cluster` (its bus subject).
     pub fn shared(rate: Rate, redis: RedisLink, cluster: &str) -> Self {
+        SendRate::shared_as("send-rate", rate, redis, cluster)
+    }
+
+    /// [`SendRate::shared`] for what `name` counts, under keys of its own.
+    pub fn shared_as(name: &str, rate: Rate, redis: RedisLink, cluster: &str) -> Self {
         let shared = Shared {
             redis,
             take: Script::new(TAKE),
-            prefix: format!("messenger:send-rate:{{{cluster}}}:"),
+            prefix: format!("messenger:{name}:{{{cluster}}}:"),
         };
         SendRate {
             shared: Some(shared),
@@ -162,6 +177,19 @@ fn micros(duration: Duration) -> u64 {
 mod tests {
     use super::*;
     use uuid::Uuid;
+
+    #[test]
+    fn a_rate_per_minute_lets_all_of_a_minute_come_at_once() {
+        let rate = SendRate::local(Rate::per_minute(3));
+        let user = UserId(Uuid::new_v4());
+        let now = Instant::now();
+        for _ in 0..3 {
+            assert!(rate.take_local(user, now).is_ok());
+        }
+        let wait = rate.take_local(user, now).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(20));
+        assert!(rate.take_local(user, now + wait).is_ok());
+    }
 
     #[test]
     fn a_burst_then_the_average() {

@@ -11,7 +11,7 @@ use crate::bus::seal::ClusterSecret;
 use crate::ids::{ChatId, CoreId, UserId};
 use crate::lines::ChatOrder;
 use crate::media::objects::ObjectsError;
-use crate::media::{Media, MediaSettings, UPLOAD_WINDOW};
+use crate::media::{Media, MediaSettings};
 use crate::membership::MembershipCache;
 use crate::pace::Pace;
 use crate::presence::Presence;
@@ -268,8 +268,8 @@ pub struct Rates {
     pub typing: Pace<(UserId, ChatId)>,
     /// Searches of people and of messages, per user.
     pub searches: Pace<UserId>,
-    /// Uploads of files, per user.
-    pub uploads: Pace<UserId>,
+    /// Uploads of files, per user, on every device and core.
+    pub uploads: SendRate,
 }
 
 /// What is live now: who is connected, and the ways an event reaches
@@ -319,8 +319,7 @@ impl Core {
         }
         .with_pace(presence_pace);
         Ok(Core {
-            rates: Rates::new(&limits, redis.as_ref(), &nats_subject)
-                .with_uploads(uploads_per_minute),
+            rates: Rates::new(&limits, uploads_per_minute, redis.as_ref(), &nats_subject),
             media: Media::open(media)?,
             accounts: Accounts::new(store.clone(), auth, redis.as_ref()),
             chats: Chats::new(store, limits, membership_ttl),
@@ -369,26 +368,29 @@ impl Accounts {
 }
 
 impl Rates {
-    /// The rates of `limits`, counted in `redis` (under `prefix`) if given.
-    fn new(limits: &Limits, redis: Option<&RedisLink>, prefix: &str) -> Self {
+    /// The rates of `limits` (and `uploads_per_minute`), counted in
+    /// `redis` (under `prefix`) if given.
+    fn new(
+        limits: &Limits,
+        uploads_per_minute: u32,
+        redis: Option<&RedisLink>,
+        prefix: &str,
+    ) -> Self {
         let rate = Rate::new(limits.messages_per_second, limits.message_burst);
         let send = match redis {
             Some(redis) => SendRate::shared(rate, redis.clone(), prefix),
             None => SendRate::local(rate),
         };
+        let upload_rate = Rate::per_minute(uploads_per_minute);
+        let uploads = match redis {
+            Some(redis) => SendRate::shared_as("upload-rate", upload_rate, redis.clone(), prefix),
+            None => SendRate::local(upload_rate),
+        };
         Rates {
             send,
             typing: Pace::new(1, TYPING_INTERVAL),
             searches: Pace::new(limits.searches_per_minute, SEARCH_WINDOW),
-            uploads: Pace::new(MediaSettings::default().uploads_per_minute, UPLOAD_WINDOW),
-        }
-    }
-
-    /// These rates with `per_minute` uploads per user.
-    fn with_uploads(self, per_minute: u32) -> Self {
-        Rates {
-            uploads: Pace::new(per_minute, UPLOAD_WINDOW),
-            ..self
+            uploads,
         }
     }
 }

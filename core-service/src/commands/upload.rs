@@ -38,7 +38,11 @@ pub async fn run(
     };
     let name = check_name(&start.name)?;
     check_declared(media, chats, user, &start).await?;
-    rates.uploads.take(user).map_err(Error::rate_limited)?;
+    rates
+        .uploads
+        .take(user)
+        .await
+        .map_err(Error::rate_limited)?;
     let upload = Uuid::now_v7();
     let incoming = media::incoming_key(upload);
     let result = receive(media, &incoming, &start, &mut parts).await;

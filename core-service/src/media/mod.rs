@@ -45,8 +45,6 @@ pub struct MediaSettings {
 /// Where files are kept when no `MEDIA_URL` is given: beside the embedded
 /// database's `.data/postgres`.
 pub const DEFAULT_FOLDER: &str = ".data/media";
-/// The window of `uploads_per_minute`.
-pub const UPLOAD_WINDOW: Duration = Duration::from_secs(60);
 
 impl Default for MediaSettings {
     fn default() -> Self {

@@ -66,6 +66,31 @@ impl S3 {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_uploads_on_two_cores_share_one_rate() {
+    require_nats().await;
+    let subject = format!("test.{}.events", uuid::Uuid::new_v4().simple());
+    let mut settings = cluster_settings(&nats_url(), &subject);
+    settings.media.uploads_per_minute = 2;
+    let cluster = Cluster::start_with(&group_of_four(), settings).await;
+    let (members, _) = group(&cluster);
+    let [first, second] = cluster.urls.clone();
+    let on_first = token(&first, &members[0]).await;
+    let on_second = token(&second, &members[0]).await;
+    upload(&first, &on_first, b"one").await;
+    upload(&second, &on_second, b"two").await;
+    let refused = try_upload(&first, &on_first, b"three").await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+    let wait = refused
+        .metadata()
+        .get(messenger_proto::RETRY_AFTER_METADATA);
+    let wait: u64 = wait.unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "retry after {wait} s");
+    // Someone else has their own rate.
+    let other = token(&second, &members[1]).await;
+    upload(&second, &other, b"four").await;
+}
+
 /// `PUT /bucket`: moto takes an unsigned request.
 async fn create_bucket(port: u16, bucket: &str) {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -91,6 +116,10 @@ async fn token(url: &str, user: &core_service::demo_data::DemoUser) -> String {
 }
 
 async fn upload(url: &str, token: &str, bytes: &[u8]) -> pb::Attachment {
+    try_upload(url, token, bytes).await.unwrap()
+}
+
+async fn try_upload(url: &str, token: &str, bytes: &[u8]) -> Result<pb::Attachment, tonic::Status> {
     let mut parts = vec![UploadPart {
         part: Some(Part::Start(UploadStart {
             name: "plan.txt".into(),
@@ -103,7 +132,7 @@ async fn upload(url: &str, token: &str, bytes: &[u8]) -> pb::Attachment {
     }));
     let mut client = MessengerClient::connect(url.to_owned()).await.unwrap();
     let request = authorized(tokio_stream::iter(parts), token);
-    client.upload(request).await.unwrap().into_inner()
+    Ok(client.upload(request).await?.into_inner())
 }
 
 async fn download(url: &str, token: &str, id: &str) -> Result<Vec<u8>, tonic::Status> {
