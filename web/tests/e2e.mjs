@@ -235,6 +235,28 @@ async function filesAndSearch(a, b) {
   assert.equal(body, "bring the map\n");
   step("a file is sent on its own and downloads");
 
+  // Dropped on the chat: uploaded with a progress bar, then sent.
+  await a.evaluate(() => {
+    window.sawProgress = false;
+    new MutationObserver(() => {
+      if (document.querySelector("#uploads progress")) window.sawProgress = true;
+    }).observe(document.getElementById("uploads"), { childList: true, subtree: true });
+    const files = new DataTransfer();
+    files.items.add(new File(["dropped words\n"], "dropped.txt", { type: "text/plain" }));
+    const view = document.getElementById("chat-view");
+    view.dispatchEvent(new DragEvent("dragover", { dataTransfer: files, bubbles: true, cancelable: true }));
+    view.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+  });
+  await b.locator("#messages .files a.file", { hasText: "dropped.txt" }).waitFor();
+  assert.equal(await a.evaluate(() => window.sawProgress), true);
+  step("a file dropped on the chat is uploaded with a progress bar and sent");
+
+  await a.locator("#attach").setInputFiles({ name: "empty.txt", mimeType: "text/plain", buffer: Buffer.alloc(0) });
+  await a.locator("#chat-status", { hasText: /empty\.txt: .*the file is empty/ }).waitFor();
+  await b.waitForTimeout(300);
+  assert.equal(await b.locator("#messages .files a", { hasText: "empty.txt" }).count(), 0);
+  step("a refused upload says why and sends nothing");
+
   await b.getByRole("button", { name: "Back to chats" }).click();
   await b.getByLabel("Search messages").fill("browser");
   const result = b.locator("#find-results .found-message").first();
