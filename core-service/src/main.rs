@@ -177,9 +177,9 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
         core_service::redis_link::RedisLink::new(url, settings.redis_ca_file.as_deref())
             .map_err(core_service::state::CoreError::Redis)?;
     }
-    let media = core_service::media::Media::open(settings.media.clone())
+    let media = core_service::media::describe(&settings.media)
         .map_err(core_service::state::CoreError::Media)?;
-    println!("media: {}", media.objects.describe);
+    println!("media: {media}");
     if settings.edges.secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
     }

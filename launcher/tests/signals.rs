@@ -101,6 +101,7 @@ async fn sigterm_under_traffic_closes_clients_and_loses_nothing() {
     command
         .current_dir(workspace())
         .env("DATABASE_URL", db.url())
+        .env("MEDIA_URL", db.media_url())
         .env("EDGE_LISTEN", format!("127.0.0.1:{edge_port}"))
         .env("CORE_LISTEN", format!("127.0.0.1:{core_port}"))
         // The 300 messages come from one user at once.

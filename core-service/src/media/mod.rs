@@ -87,6 +87,16 @@ impl Media {
     }
 }
 
+/// Where `settings` keep files, checked without touching anything (no
+/// folder made, nothing sent): for `check-config`.
+pub fn describe(settings: &MediaSettings) -> Result<String, ObjectsError> {
+    match settings.url.as_deref() {
+        None => Ok(format!("{DEFAULT_FOLDER} (local files)")),
+        Some(url) if url.starts_with("file://") => Ok(format!("{url} (local files)")),
+        Some(url) => Objects::open(url, &settings.options).map(|objects| objects.describe),
+    }
+}
+
 /// The SHA-256 of some bytes: the name of their content.
 pub type Digest = [u8; 32];
 
