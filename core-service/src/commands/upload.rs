@@ -5,6 +5,7 @@ use crate::convert;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::media::images::{self, ImageError, SNIFF_BYTES, Sniffed};
+use crate::media::objects::PARTS_IN_FLIGHT;
 use crate::media::{self, Digest, Media};
 use crate::state::{Chats, Rates};
 use crate::store::Store;
@@ -173,9 +174,7 @@ async fn write_parts(
             head.extend_from_slice(&data[..data.len().min(room)]);
         }
         hasher.update(&data);
-        writer
-            .wait_for_capacity(media.objects.parts_in_flight())
-            .await?;
+        writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
         writer.put(Bytes::from(data));
     }
     if size == 0 {

@@ -16,6 +16,8 @@ use std::sync::Arc;
 const LOCAL_CHUNK: usize = 256 * 1024;
 /// Bytes an upload to S3 holds before sending them: S3's smallest part.
 const S3_CHUNK: usize = 5 * 1024 * 1024;
+/// Parts a writer may have in flight before it waits for one to land.
+pub const PARTS_IN_FLIGHT: usize = 2;
 
 /// An object store and how uploads are cut for it.
 #[derive(Clone)]
@@ -87,11 +89,6 @@ impl Objects {
         Ok(WriteMultipart::new_with_chunk_size(upload, self.chunk))
     }
 
-    /// How many parts a writer may have in flight before it waits.
-    pub fn parts_in_flight(&self) -> usize {
-        2
-    }
-
     /// Stores `bytes` as `key`.
     pub async fn put(&self, key: &Path, bytes: Bytes) -> Result<(), object_store::Error> {
         self.store.put(key, bytes.into()).await.map(|_| ())
@@ -141,15 +138,6 @@ impl Objects {
             .map_ok(|object| object.location)
             .try_collect()
             .await
-    }
-
-    /// Whether `key` is stored.
-    pub async fn exists(&self, key: &Path) -> Result<bool, object_store::Error> {
-        match self.store.head(key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(error) => Err(error),
-        }
     }
 }
 

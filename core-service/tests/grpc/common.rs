@@ -121,13 +121,7 @@ pub fn login(core: &Core, user: usize) -> ClientOperation {
 }
 
 /// A raw gRPC session: the operation sender and the event stream.
-pub async fn session(
-    core: &Core,
-    user: usize,
-) -> (
-    mpsc::Sender<ClientOperation>,
-    tonic::Streaming<messenger_proto::SharedEvent>,
-) {
+pub async fn session(core: &Core, user: usize) -> Own {
     let (operations, queue) = mpsc::channel(16);
     let mut client = MessengerClient::new(core.channel().await);
     let mut events = client
@@ -302,4 +296,37 @@ pub async fn wait_for_count(core: &Core, sql: &str, expected: i64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{sql} never counted {expected}");
+}
+
+/// A user's own session: its operations and its events.
+pub type Own = (
+    mpsc::Sender<ClientOperation>,
+    tonic::Streaming<messenger_proto::SharedEvent>,
+);
+
+/// Sends `operation` and waits for the event `wanted` picks.
+pub async fn answer<T>(
+    own: &mut Own,
+    operation: Operation,
+    wanted: impl Fn(Event) -> Option<T>,
+) -> T {
+    own.0.send(ClientOperation::from(operation)).await.unwrap();
+    wait(own, wanted).await
+}
+
+/// Waits for the event `wanted` picks.
+pub async fn wait<T>(own: &mut Own, wanted: impl Fn(Event) -> Option<T>) -> T {
+    loop {
+        let event = own
+            .1
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_event()
+            .unwrap();
+        if let Some(found) = event.event.and_then(&wanted) {
+            return found;
+        }
+    }
 }

@@ -3,33 +3,7 @@
 
 use crate::common::*;
 use core_service::media::{Media, MediaSettings};
-use messenger_proto::SharedEvent;
 use pb::{UploadPart, UploadStart, upload_part::Part};
-
-type Own = (mpsc::Sender<ClientOperation>, tonic::Streaming<SharedEvent>);
-
-/// Sends `operation` and waits for the event `wanted` picks.
-async fn answer<T>(own: &mut Own, operation: Operation, wanted: impl Fn(Event) -> Option<T>) -> T {
-    own.0.send(ClientOperation::from(operation)).await.unwrap();
-    wait(own, wanted).await
-}
-
-/// Waits for the event `wanted` picks.
-async fn wait<T>(own: &mut Own, wanted: impl Fn(Event) -> Option<T>) -> T {
-    loop {
-        let event = own
-            .1
-            .message()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_event()
-            .unwrap();
-        if let Some(found) = event.event.and_then(&wanted) {
-            return found;
-        }
-    }
-}
 
 /// Uploads `bytes` as `name` (declared `content_type`, and `size` if
 /// given, else the real size).

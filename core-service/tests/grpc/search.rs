@@ -1,28 +1,6 @@
 //! Full-text search of one's own chats.
 
 use crate::common::*;
-use messenger_proto::SharedEvent;
-
-/// A demo user's own session: its operations and its events.
-type Own = (mpsc::Sender<ClientOperation>, tonic::Streaming<SharedEvent>);
-
-/// Sends `operation` and waits for the event `wanted` picks.
-async fn answer<T>(own: &mut Own, operation: Operation, wanted: impl Fn(Event) -> Option<T>) -> T {
-    own.0.send(ClientOperation::from(operation)).await.unwrap();
-    loop {
-        let event = own
-            .1
-            .message()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_event()
-            .unwrap();
-        if let Some(found) = event.event.and_then(&wanted) {
-            return found;
-        }
-    }
-}
 
 async fn send(core: &Core, own: &mut Own, sender: usize, chat: &str, text: &str) -> String {
     let send = pb::SendMessage {
