@@ -27,7 +27,8 @@
 //!   [`sessions`]: the registry of live sessions and delivery to them
 //!   (and what the client of a session moved here already has);
 //!   [`media`]: files' bytes in the object store, images read off the
-//!   runtime, and the collection of what no one uses.
+//!   runtime, and the collection of what no one uses; [`words`]: the
+//!   indexing of sent messages' words for search, off the send path.
 //! - [`store`]: PostgreSQL (all SQL lives here) and the migrations;
 //!   [`local_db`]: the embedded default PostgreSQL cluster; [`pace`]: an
 //!   in-memory rate per key.
@@ -69,6 +70,7 @@ pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod text;
+pub mod words;
 
 use config::DatabaseConfig;
 use local_db::LocalPostgres;

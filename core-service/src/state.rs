@@ -20,6 +20,7 @@ use crate::send_rate::{Rate, SendRate};
 use crate::sessions::{Expiries, Links, Registry};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
+use crate::words::WordIndex;
 use messenger_proto::EdgeSecret;
 use startup::traces::Traces;
 use std::sync::Arc;
@@ -241,6 +242,8 @@ pub struct Chats {
     pub membership: MembershipCache,
     /// Who blocks whom, for fan-out.
     pub blocks: BlockCache,
+    /// The chats whose new messages' words are to be indexed.
+    pub words: WordIndex,
     pub limits: Limits,
 }
 
@@ -347,6 +350,7 @@ impl Chats {
             store,
             membership: MembershipCache::with_ttl(ttl),
             blocks: BlockCache::with_ttl(ttl),
+            words: WordIndex::default(),
             limits,
         }
     }

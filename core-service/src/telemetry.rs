@@ -28,9 +28,10 @@ pub const POOL_CONNECTIONS: &str = "messenger_db_pool_connections";
 pub const CACHE_LOOKUPS: &str = "messenger_cache_lookups_total";
 pub const BUS_EVENTS: &str = "messenger_bus_events_total";
 pub const BUS_LAG: &str = "messenger_bus_lag_seconds";
+pub const WORDS_INDEXED: &str = "messenger_words_indexed_total";
 
 /// Every metric the core records.
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; 17] = [
     MESSAGES_STORED,
     COMMIT_BATCH,
     COMMIT_DURATION,
@@ -47,6 +48,7 @@ pub const NAMES: [&str; 16] = [
     CACHE_LOOKUPS,
     BUS_EVENTS,
     BUS_LAG,
+    WORDS_INDEXED,
 ];
 
 static STORED: LazyLock<Counter> = LazyLock::new(|| counter!(MESSAGES_STORED));
@@ -133,4 +135,9 @@ pub fn bus_event(direction: &'static str) {
 /// A message another core stored arrived here `lag` after its commit.
 pub fn bus_lag(lag: Duration) {
     histogram!(BUS_LAG).record(lag);
+}
+
+/// The words of `messages` more messages were indexed.
+pub fn words_indexed(messages: u64) {
+    counter!(WORDS_INDEXED).increment(messages);
 }

@@ -38,8 +38,10 @@ use tokio_postgres::{AsyncMessage, Client, Config, Error, NoTls};
 use uuid::Uuid;
 
 /// Tables that grow with use: none may be read without an index condition.
-const GROWING: [&str; 9] = [
+const GROWING: [&str; 11] = [
     "messages",
+    "message_words",
+    "chat_words",
     "message_edits",
     "direct_chats",
     "groups",
@@ -169,6 +171,10 @@ async fn exercise(store: &Store, data: &DemoData) {
     assert!(oldest.await.unwrap().iter().all(|m| m.sender_id != sender));
     let newest = store.history_hiding(chat, None, Some(last + 1), 0, 5, &hidden);
     assert!(newest.await.unwrap().iter().all(|m| m.sender_id != sender));
+    // Part of each chat indexed: search reads words, then text.
+    let (behind, _) = store.chats_behind(None, 100).await.unwrap();
+    assert!(behind.contains(&chat));
+    store.index_words(&[chat, other_chat], 2).await.unwrap();
     let search = MessageSearch {
         reader,
         query: "words",
@@ -404,7 +410,7 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 38] = [
+const EXPECTED: [&str; 42] = [
     "SET low_wrote = true",
     "adds_from_contacts_only = coalesce",
     "u.adds_from_contacts_only AND",
@@ -443,6 +449,10 @@ const EXPECTED: [&str; 38] = [
     "FOR UPDATE SKIP LOCKED",
     "SET last_seen_at = now()",
     "cleared_seq >= $2",
+    "WITH due AS (",
+    "WITH page AS (",
+    "to_tsvector('simple', t.text)",
+    "VALUES (NEW.chat_id, NEW.seq",
 ];
 
 /// The plans of the notices: each statement's text and its plan.

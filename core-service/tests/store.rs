@@ -7,8 +7,12 @@
 use core_service::demo_data::generate::{Sizes, generate};
 use core_service::demo_data::populate::{self, PopulateError};
 use core_service::ids::{ChatId, ConnectionId, CoreId, MessageId, UserId};
+use core_service::store::Store;
 use core_service::store::migrate;
+use core_service::store::records::NewMessage;
+use core_service::store::search::MessageSearch;
 use core_service::testing::TestDatabase;
+use core_service::words;
 
 fn small_data(seed: u64) -> core_service::demo_data::DemoData {
     generate(&Sizes {
@@ -829,4 +833,206 @@ async fn a_url_that_asks_for_tls_gets_it_with_the_servers_certificate_verified()
     assert!(matches!(refused, Err(StoreSetupError::Tls(_))));
     // Without sslmode=require, plain as before.
     assert!(!over_tls(&db.store()).await);
+}
+
+/// A message of `text` from `sender` to `chat`, stored: its id and seq.
+async fn say(store: &Store, chat: ChatId, sender: UserId, text: &str) -> (MessageId, i64) {
+    let message = NewMessage {
+        text: text.into(),
+        ..message_in(chat, sender)
+    };
+    let stored = store.insert_message(&message).await.unwrap().unwrap();
+    (stored.id, stored.seq)
+}
+
+/// The texts `reader` finds for `query`, newest first.
+async fn found(store: &Store, reader: UserId, query: &str) -> Vec<String> {
+    let search = MessageSearch {
+        reader,
+        query,
+        chat: None,
+        before: None,
+        limit: 1000,
+    };
+    let found = store.search_messages(&search).await.unwrap();
+    found.into_iter().map(|found| found.message.text).collect()
+}
+
+/// Indexes every chat behind.
+async fn index_all(store: &Store) {
+    let (_, running) = tokio::sync::watch::channel(false);
+    words::sweep(store, &running).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_the_same_before_and_after_the_words_are_indexed() {
+    let db = TestDatabase::create().await;
+    let data = small_data(5);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let (chat, sender) = chat_and_member(&data, 0);
+    index_all(&store).await;
+    let indexed_seq = format!(
+        "SELECT indexed_seq FROM chat_words WHERE chat_id = '{}'",
+        chat.0
+    );
+    let last_seq = format!("SELECT last_seq FROM chats WHERE id = '{}'", chat.0);
+    assert_eq!(db.count(&indexed_seq).await, db.count(&last_seq).await);
+
+    // Two indexed, one not yet: all three found, newest first.
+    let (fox, _) = say(&store, chat, sender, "a quick fox").await;
+    let (thinking, _) = say(&store, chat, sender, "quick thinking").await;
+    let pass = store.index_words(&[chat], 100).await.unwrap();
+    assert_eq!((pass.indexed, pass.behind), (2, vec![]));
+    let (late, _) = say(&store, chat, sender, "quick and late").await;
+    let expected = ["quick and late", "quick thinking", "a quick fox"];
+    assert_eq!(found(&store, sender, "quick").await, expected);
+
+    // Edits and a deletion, of indexed messages and of one not yet.
+    let edit = |id, text: &'static str| {
+        let store = store.clone();
+        async move {
+            let edit = uuid::Uuid::new_v4();
+            store.edit_message(id, sender, edit, text).await.unwrap();
+        }
+    };
+    edit(thinking, "slow thinking").await;
+    edit(late, "slow and late").await;
+    store.delete_message(fox, sender).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(found(&store, sender, "quick").await, Vec::<String>::new());
+        let slow = found(&store, sender, "slow").await;
+        assert_eq!(slow, ["slow and late", "slow thinking"]);
+        index_all(&store).await;
+    }
+    // What stays of the deleted message's words: none.
+    let words = format!(
+        "SELECT count(*) FROM message_words w JOIN messages m USING (chat_id, seq)
+         WHERE m.id = '{}' AND w.words <> ''::tsvector",
+        fox.0
+    );
+    assert_eq!(db.count(&words).await, 0);
+    assert_eq!(db.count(&indexed_seq).await, db.count(&last_seq).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_racing_the_indexer_leave_the_words_of_each_text_as_it_is() {
+    let db = TestDatabase::create().await;
+    let data = small_data(6);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let (chat, sender) = chat_and_member(&data, 0);
+    let mut sent = Vec::new();
+    for n in 0..300 {
+        sent.push(
+            say(&store, chat, sender, &format!("first text {n}"))
+                .await
+                .0,
+        );
+    }
+    // One task indexes a few messages at a time while another edits and
+    // deletes, in an order that meets the indexer at every point.
+    let indexing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            while !store
+                .index_words(&[chat], 3)
+                .await
+                .unwrap()
+                .behind
+                .is_empty()
+            {}
+        })
+    };
+    for (n, id) in sent.iter().enumerate().rev() {
+        if n % 7 == 0 {
+            store.delete_message(*id, sender).await.unwrap();
+        } else if n % 2 == 0 {
+            let text = format!("second text {n}");
+            store
+                .edit_message(*id, sender, uuid::Uuid::new_v4(), &text)
+                .await
+                .unwrap();
+        }
+    }
+    indexing.await.unwrap();
+    index_all(&store).await;
+
+    // Every message's words are those of its text now; a message without
+    // text has none.
+    let wrong = "SELECT count(*) FROM messages m
+                 LEFT JOIN message_words w USING (chat_id, seq)
+                 WHERE coalesce(w.words, ''::tsvector) <> to_tsvector('simple', m.text)";
+    assert_eq!(db.count(wrong).await, 0);
+    // Neither edited (even) nor deleted (multiples of 7): 150 - 21.
+    assert_eq!(found(&store, sender, "first").await.len(), 129);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_applied_a_retired_migration_needs_nothing_more() {
+    let db = TestDatabase::create().await;
+    let client = db.store().connection().await.unwrap();
+    // As recorded by the builds that applied the old texts.
+    client
+        .batch_execute(
+            "UPDATE schema_migrations SET checksum = 'd09921dd2dd64f7e' WHERE version = 28;
+             UPDATE schema_migrations SET checksum = '61110694bca91b50' WHERE version = 30",
+        )
+        .await
+        .unwrap();
+    assert_eq!(migrate::run(&db.store()).await.unwrap(), 0);
+    // Another text is still refused.
+    client
+        .batch_execute("UPDATE schema_migrations SET checksum = '0' WHERE version = 30")
+        .await
+        .unwrap();
+    assert!(migrate::run(&db.store()).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_made_while_the_indexer_reads_the_old_text_keeps_its_words() {
+    let db = TestDatabase::create().await;
+    let data = small_data(8);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let (chat, sender) = chat_and_member(&data, 0);
+    index_all(&store).await;
+    let (_, first) = say(&store, chat, sender, "old one").await;
+    let (second, second_seq) = say(&store, chat, sender, "old two").await;
+
+    // Another transaction holds the first message's row, so the indexer,
+    // its snapshot taken (the old texts), waits before writing the first.
+    let (mut holder, connection) = db.config().connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let holding = holder.transaction().await.unwrap();
+    let hold = format!(
+        "INSERT INTO message_words VALUES ('{}', {first}, 'held')",
+        chat.0
+    );
+    holding.batch_execute(&hold).await.unwrap();
+    let indexing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.index_words(&[chat], 100).await.unwrap() })
+    };
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                   WHERE wait_event_type = 'Lock' AND datname = current_database()";
+    while db.count(waiting).await == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The second message is edited and committed meanwhile.
+    let edit = uuid::Uuid::new_v4();
+    store
+        .edit_message(second, sender, edit, "new two")
+        .await
+        .unwrap();
+    holding.rollback().await.unwrap();
+    indexing.await.unwrap();
+
+    let words = format!(
+        "SELECT count(*) FROM message_words
+         WHERE chat_id = '{}' AND seq = {second_seq} AND words = to_tsvector('simple', 'new two')",
+        chat.0
+    );
+    assert_eq!(db.count(&words).await, 1, "the edit's words stay");
+    assert_eq!(found(&store, sender, "new").await, ["new two"]);
 }

@@ -79,6 +79,7 @@ pub async fn run(
         trace.record("messenger.retry", || true);
         return Ok(());
     }
+    chats.words.note(stored.chat_id);
     let fan_out = trace.child("fan_out");
     fan_out.record("messenger.members", || {
         i64::try_from(members.len()).unwrap_or(i64::MAX)

@@ -357,6 +357,11 @@ pub async fn serve(
         let (core, shutdown) = collecting;
         crate::media::collect::run(&core.media, &core.chats.store, shutdown).await;
     });
+    let indexing = (core.clone(), service.shutdown.clone());
+    tokio::spawn(async move {
+        let (core, shutdown) = indexing;
+        crate::words::run(&core.chats.words, &core.chats.store, shutdown).await;
+    });
     crate::events::start(core.clone(), service.shutdown.clone())
         .await
         .map_err(ServeError::Follow)?;

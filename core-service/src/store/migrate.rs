@@ -6,7 +6,8 @@
 //!
 //! A PostgreSQL advisory lock serialises concurrent starts, so two processes
 //! starting at once apply each migration exactly once. A migration that was
-//! edited after it was applied is refused rather than silently skipped.
+//! edited after it was applied is refused rather than silently skipped,
+//! unless it was retired on purpose ([`RETIRED`]).
 //! Functions are applied after every migration: a migration that needs a
 //! function's newer text while it runs, or changes its signature (which
 //! `CREATE OR REPLACE` cannot), drops or defines it itself.
@@ -33,6 +34,16 @@ struct Function {
 
 /// Every function file, by name (listed by `build.rs`).
 const FUNCTIONS: &[Function] = include!(concat!(env!("OUT_DIR"), "/functions.rs"));
+
+/// Migrations whose text was replaced by a step that does nothing, with the
+/// checksum of the text they had. A database that applied the old text is
+/// as up to date as one that applied the new: a later migration undoes
+/// what the old one made, where it finds it. So a database upgraded past
+/// them skips the old work rather than doing it to have it undone.
+///
+/// 28 and 30 made `messages.words` and its indexes (a rewrite of the table
+/// under an exclusive lock, then an index build); 31 replaced them.
+const RETIRED: &[(i32, &str)] = &[(28, "d09921dd2dd64f7e"), (30, "61110694bca91b50")];
 
 /// An arbitrary constant naming this project's migration lock.
 const MIGRATION_LOCK: i64 = 0x6d65_7373_656e_6700;
@@ -91,7 +102,9 @@ async fn apply_pending(client: &mut deadpool_postgres::Object) -> Result<usize> 
             )
             .await?;
         match row {
-            Some(row) if row.get::<_, String>(0) == checksum => continue,
+            Some(row) if applied_as(migration.version, &row.get::<_, String>(0), &checksum) => {
+                continue;
+            }
             Some(_) => {
                 return Err(Error::Internal(format!(
                     "migration {} ({}) changed after it was applied",
@@ -145,6 +158,11 @@ async fn apply_functions(client: &mut deadpool_postgres::Object) -> Result<()> {
         tracing::info!(name = function.name, "applied function");
     }
     Ok(())
+}
+
+/// Whether a migration recorded with `recorded` needs nothing more.
+fn applied_as(version: i32, recorded: &str, checksum: &str) -> bool {
+    recorded == checksum || RETIRED.contains(&(version, recorded))
 }
 
 /// FNV-1a of the file's text: enough to notice an edited migration.

@@ -25,6 +25,7 @@ pub mod search;
 pub mod tls;
 pub mod tokens;
 pub mod users;
+pub mod words;
 pub mod writer;
 
 use crate::error::Result;

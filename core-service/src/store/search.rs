@@ -1,5 +1,6 @@
-//! Full-text search of the messages of a user's chats (`words`, see
-//! `sql/0028_message_search.sql`).
+//! Full-text search of the messages of a user's chats: the words indexed
+//! so far (`message_words`, see `sql/0031_words_off_the_send_path.sql`),
+//! and the text of the few messages sent since (`crate::words`).
 
 use crate::error::Result;
 use crate::ids::{ChatId, MessageId, UserId};
@@ -49,7 +50,11 @@ pub struct MessageSearch<'a> {
 /// word through the index and read 500,000 messages (30 s).
 ///
 /// Within one chat, the newest by `seq`: two messages stored within the
-/// same moment may come in storage order, not by their timestamps.
+/// same moment may come in storage order, not by their timestamps. A
+/// chat's messages up to where it is indexed are found by their words,
+/// those after it (sent in the last moment, or the whole chat on a
+/// database not indexed yet) by their text, read in the same snapshot: so
+/// every message is looked at once, whether the indexer has passed it.
 const SEARCH_SQL: &str = concat!(
     "SELECT ",
     message_columns!(),
@@ -59,16 +64,29 @@ const SEARCH_SQL: &str = concat!(
      FROM (
          SELECT found.* FROM chat_members cm
          CROSS JOIN LATERAL (
-             SELECT m.* FROM messages m
-             WHERE m.chat_id = cm.chat_id
-               AND m.words @@ websearch_to_tsquery('simple', $2)
-               AND m.seq > coalesce(cm.cleared_seq, 0)
-               AND m.deleted_at IS NULL
+             SELECT coalesce((SELECT w.indexed_seq FROM chat_words w
+                              WHERE w.chat_id = cm.chat_id), 0) AS indexed_seq
+         ) cw
+         CROSS JOIN LATERAL (
+             SELECT m.* FROM (
+                 SELECT w.seq FROM message_words w
+                 WHERE w.chat_id = cm.chat_id
+                   AND w.words @@ websearch_to_tsquery('simple', $2)
+                   AND w.seq > coalesce(cm.cleared_seq, 0)
+                   AND w.seq <= cw.indexed_seq
+                 UNION ALL
+                 SELECT t.seq FROM messages t
+                 WHERE t.chat_id = cm.chat_id
+                   AND t.seq > greatest(cm.cleared_seq, cw.indexed_seq)
+                   AND to_tsvector('simple', t.text) @@ websearch_to_tsquery('simple', $2)
+             ) hit
+             JOIN messages m ON m.chat_id = cm.chat_id AND m.seq = hit.seq
+             WHERE m.deleted_at IS NULL
                AND ($4::uuid IS NULL OR (m.timestamp, m.id) < (
                    SELECT p.timestamp, p.id FROM messages p WHERE p.id = $4))
                AND NOT EXISTS (SELECT 1 FROM blocks b
                                WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
-             ORDER BY m.seq DESC
+             ORDER BY hit.seq DESC
              LIMIT $5
          ) found
          WHERE cm.user_id = $1
