@@ -18,8 +18,10 @@ CREATE TABLE message_words (
     chat_id uuid NOT NULL,
     seq     bigint NOT NULL,
     words   tsvector NOT NULL,
-    PRIMARY KEY (chat_id, seq),
-    FOREIGN KEY (chat_id, seq) REFERENCES messages (chat_id, seq) ON DELETE CASCADE
+    -- No foreign key to `messages`: checking it would lock each message's
+    -- row (a write to its page) for every row indexed, and messages are
+    -- never deleted, only emptied (their words with them, below).
+    PRIMARY KEY (chat_id, seq)
 );
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 CREATE INDEX message_words_chat_words_idx ON message_words USING gin (chat_id, words);
