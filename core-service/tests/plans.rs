@@ -451,7 +451,7 @@ const EXPECTED: [&str; 42] = [
     "cleared_seq >= $2",
     "WITH due AS (",
     "WITH page AS (",
-    "to_tsvector('simple', t.text)",
+    "m.seq <= cw.last_seq",
     "VALUES (NEW.chat_id, NEW.seq",
 ];
 

@@ -3,7 +3,7 @@
 -- ("Finding messages on 10 million"):
 --
 --   loadgen gen --users 1000 --groups 1000 --group-size 10 --out data.json
---   messenger-core populate --data data.json        (into an empty database)
+--   messenger-core populate data.json               (into an empty database)
 --   psql "$DATABASE_URL" -v reader=<e-mail> -f loadgen/sql/words.sql
 --
 -- - adds the user `reader` to groups until they are in `chats` chats

@@ -51,10 +51,16 @@ pub struct MessageSearch<'a> {
 ///
 /// Within one chat, the newest by `seq`: two messages stored within the
 /// same moment may come in storage order, not by their timestamps. A
-/// chat's messages up to where it is indexed are found by their words,
-/// those after it (sent in the last moment, or the whole chat on a
-/// database not indexed yet) by their text, read in the same snapshot: so
-/// every message is looked at once, whether the indexer has passed it.
+/// chat's messages are found by their words where these are written (up
+/// to where the chat is indexed, and any edited since), the others (sent
+/// in the last moment, or the whole chat on a database not indexed yet)
+/// by their text, read in the same snapshot: so every message is looked
+/// at once, whether the indexer has passed it. Each of the two keeps
+/// every condition and its own page, so that the planner can read a
+/// common word's matches backwards and stop; the text is read between
+/// two bounds, which the planner takes for a short range (as it is),
+/// where one bound made it expect a third of the chat and plan the whole
+/// statement as if for millions of rows.
 const SEARCH_SQL: &str = concat!(
     "SELECT ",
     message_columns!(),
@@ -65,28 +71,38 @@ const SEARCH_SQL: &str = concat!(
          SELECT found.* FROM chat_members cm
          CROSS JOIN LATERAL (
              SELECT coalesce((SELECT w.indexed_seq FROM chat_words w
-                              WHERE w.chat_id = cm.chat_id), 0) AS indexed_seq
+                              WHERE w.chat_id = cm.chat_id), 0) AS indexed_seq,
+                    (SELECT c.last_seq FROM chats c WHERE c.id = cm.chat_id) AS last_seq
          ) cw
          CROSS JOIN LATERAL (
-             SELECT m.* FROM (
-                 SELECT w.seq FROM message_words w
-                 WHERE w.chat_id = cm.chat_id
-                   AND w.words @@ websearch_to_tsquery('simple', $2)
-                   AND w.seq > coalesce(cm.cleared_seq, 0)
-                   AND w.seq <= cw.indexed_seq
-                 UNION ALL
-                 SELECT t.seq FROM messages t
-                 WHERE t.chat_id = cm.chat_id
-                   AND t.seq > greatest(cm.cleared_seq, cw.indexed_seq)
-                   AND to_tsvector('simple', t.text) @@ websearch_to_tsquery('simple', $2)
-             ) hit
-             JOIN messages m ON m.chat_id = cm.chat_id AND m.seq = hit.seq
-             WHERE m.deleted_at IS NULL
-               AND ($4::uuid IS NULL OR (m.timestamp, m.id) < (
-                   SELECT p.timestamp, p.id FROM messages p WHERE p.id = $4))
-               AND NOT EXISTS (SELECT 1 FROM blocks b
-                               WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
-             ORDER BY hit.seq DESC
+             (SELECT m.* FROM message_words w
+              JOIN messages m ON m.chat_id = w.chat_id AND m.seq = w.seq
+              WHERE w.chat_id = cm.chat_id
+                AND w.words @@ websearch_to_tsquery('simple', $2)
+                AND w.seq > coalesce(cm.cleared_seq, 0)
+                AND m.deleted_at IS NULL
+                AND ($4::uuid IS NULL OR (m.timestamp, m.id) < (
+                    SELECT p.timestamp, p.id FROM messages p WHERE p.id = $4))
+                AND NOT EXISTS (SELECT 1 FROM blocks b
+                                WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
+              ORDER BY w.seq DESC
+              LIMIT $5)
+             UNION ALL
+             (SELECT m.* FROM messages m
+              WHERE m.chat_id = cm.chat_id
+                AND m.seq > greatest(cm.cleared_seq, cw.indexed_seq)
+                AND m.seq <= cw.last_seq
+                AND to_tsvector('simple', m.text) @@ websearch_to_tsquery('simple', $2)
+                AND NOT EXISTS (SELECT 1 FROM message_words x
+                                WHERE x.chat_id = m.chat_id AND x.seq = m.seq)
+                AND m.deleted_at IS NULL
+                AND ($4::uuid IS NULL OR (m.timestamp, m.id) < (
+                    SELECT p.timestamp, p.id FROM messages p WHERE p.id = $4))
+                AND NOT EXISTS (SELECT 1 FROM blocks b
+                                WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
+              ORDER BY m.seq DESC
+              LIMIT $5)
+             ORDER BY seq DESC
              LIMIT $5
          ) found
          WHERE cm.user_id = $1
