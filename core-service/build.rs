@@ -8,11 +8,11 @@
 //! `proto/messenger/bus/v1/bus.proto` (protox, so no system `protoc`).
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn main() {
     bus_messages();
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql");
+    let folder = manifest_dir().join("../sql");
     println!("cargo:rerun-if-changed={}", folder.display());
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).to_owned();
     std::fs::write(out.join("migrations.rs"), migrations(&folder)).expect("OUT_DIR is writable");
@@ -21,6 +21,13 @@ fn main() {
         functions(&folder.join("functions")),
     )
     .expect("OUT_DIR is writable");
+}
+
+/// This package's folder, as cargo names it to this run: a build script
+/// compiled once may run for another checkout sharing the target folder,
+/// and the folder it was compiled in is not this one's.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }
 
 /// The `.sql` files in `folder`: each one's name without `.sql`, and its
@@ -87,7 +94,7 @@ fn functions(folder: &Path) -> String {
 
 /// The bus's messages, into `OUT_DIR/messenger.bus.v1.rs`.
 fn bus_messages() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let root = manifest_dir().join("../proto");
     let file = "messenger/bus/v1/bus.proto";
     println!("cargo:rerun-if-changed={}", root.join(file).display());
     let descriptors = protox::compile([file], [&root]).expect("the bus contract compiles");

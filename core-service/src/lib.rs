@@ -115,7 +115,11 @@ pub async fn open_database(config: &DatabaseConfig) -> Result<Database, Database
     let ca_file = config.database_ca_file.as_deref();
     let store = Store::open(&url, config.database_pool_size, ca_file)?
         .with_recent_budget(config.history_cache_mib.saturating_mul(config::MIB));
-    store::migrate::run(&store).await?;
+    // The error's own text is what a client may see ("internal error");
+    // whoever starts the process needs the cause.
+    store::migrate::run(&store)
+        .await
+        .inspect_err(error::Error::log)?;
     Ok(Database { store, local })
 }
 
