@@ -17,6 +17,9 @@
 CREATE TABLE message_words (
     chat_id uuid NOT NULL,
     seq     bigint NOT NULL,
+    -- Its sender (which never changes): a search leaves out those the
+    -- reader blocks here, and reads from `messages` only the page it keeps.
+    sender_id uuid NOT NULL,
     words   tsvector NOT NULL,
     -- No foreign key to `messages`: checking it would lock each message's
     -- row (a write to its page) for every row indexed, and messages are
@@ -40,8 +43,8 @@ CREATE FUNCTION index_changed_text() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    INSERT INTO message_words (chat_id, seq, words)
-    VALUES (NEW.chat_id, NEW.seq, to_tsvector('simple', NEW.text))
+    INSERT INTO message_words (chat_id, seq, sender_id, words)
+    VALUES (NEW.chat_id, NEW.seq, NEW.sender_id, to_tsvector('simple', NEW.text))
     ON CONFLICT (chat_id, seq) DO UPDATE SET words = EXCLUDED.words;
     RETURN NULL;
 END

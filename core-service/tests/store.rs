@@ -915,6 +915,66 @@ async fn search_finds_the_same_before_and_after_the_words_are_indexed() {
     assert_eq!(db.count(&indexed_seq).await, db.count(&last_seq).await);
 }
 
+/// Every page of `size` the reader finds for `query`, each after the last
+/// message of the one before: their texts.
+async fn pages(store: &Store, reader: UserId, query: &str, size: i64) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut before = None;
+    loop {
+        let search = MessageSearch {
+            reader,
+            query,
+            chat: None,
+            before,
+            limit: size,
+        };
+        let page = store.search_messages(&search).await.unwrap();
+        let Some(last) = page.last() else {
+            return texts;
+        };
+        before = Some(last.message.id);
+        texts.extend(page.into_iter().map(|found| found.message.text));
+        assert!(texts.len() < 1000, "the pages do not end: {texts:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_and_pages_are_the_same_read_from_the_words_or_from_the_text() {
+    let db = TestDatabase::create().await;
+    let data = small_data(7);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    index_all(&store).await;
+    let group = (data.chats.iter())
+        .find(|chat| chat.kind == core_service::store::chats::GROUP_CHAT)
+        .unwrap()
+        .id;
+    let members: Vec<UserId> = (data.chat_members.iter())
+        .filter(|member| member.chat_id == group)
+        .map(|member| UserId(member.user_id))
+        .collect();
+    let (chat, reader, friend, blocked) = (ChatId(group), members[0], members[1], members[2]);
+    let mut kept = Vec::new();
+    for n in 0..12 {
+        let text = format!("zqx {n}");
+        let sender = if n % 3 == 0 { blocked } else { friend };
+        say(&store, chat, sender, &text).await;
+        if sender == friend {
+            kept.push(text);
+        }
+    }
+    kept.reverse();
+    assert!(store.block(reader, blocked).await.unwrap());
+
+    // None indexed, the older half, all: the same pages of three.
+    assert_eq!(pages(&store, reader, "zqx", 3).await, kept);
+    let pass = store.index_words(&[chat], 6).await.unwrap();
+    assert_eq!((pass.indexed, pass.behind), (6, vec![chat]));
+    assert_eq!(pages(&store, reader, "zqx", 3).await, kept);
+    index_all(&store).await;
+    assert_eq!(pages(&store, reader, "zqx", 3).await, kept);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_racing_the_indexer_leave_the_words_of_each_text_as_it_is() {
     let db = TestDatabase::create().await;
@@ -1006,7 +1066,9 @@ async fn an_edit_made_while_the_indexer_reads_the_old_text_keeps_its_words() {
     tokio::spawn(connection);
     let holding = holder.transaction().await.unwrap();
     let hold = format!(
-        "INSERT INTO message_words VALUES ('{}', {first}, 'held')",
+        "INSERT INTO message_words (chat_id, seq, sender_id, words)
+         SELECT chat_id, seq, sender_id, 'held' FROM messages
+         WHERE chat_id = '{}' AND seq = {first}",
         chat.0
     );
     holding.batch_execute(&hold).await.unwrap();

@@ -55,11 +55,14 @@ pub struct MessageSearch<'a> {
 /// to where the chat is indexed, and any edited since), the others (sent
 /// in the last moment, or the whole chat on a database not indexed yet)
 /// by their text, read in the same snapshot: so every message is looked
-/// at once, whether the indexer has passed it. Each of the two keeps
-/// every condition and its own page, so that the planner can read a
-/// common word's matches backwards and stop; the text is read between
-/// two bounds, which the planner takes for a short range (as it is),
-/// where one bound made it expect a third of the chat and plan the whole
+/// at once, whether the indexer has passed it. Each of the two makes its
+/// own page with every condition: the words' page is chosen among the
+/// words alone (they carry the sender, for blocks; a later page reads
+/// each candidate's time), so that a common word's matches are read
+/// backwards until the page is full and a rarer word's sorted by seq,
+/// and only the page's messages are read. The text is read between two
+/// bounds, which the planner takes for a short range (as it is), where
+/// one bound made it expect a third of the chat and plan the whole
 /// statement as if for millions of rows.
 const SEARCH_SQL: &str = concat!(
     "SELECT ",
@@ -75,18 +78,24 @@ const SEARCH_SQL: &str = concat!(
                     (SELECT c.last_seq FROM chats c WHERE c.id = cm.chat_id) AS last_seq
          ) cw
          CROSS JOIN LATERAL (
-             (SELECT m.* FROM message_words w
-              JOIN messages m ON m.chat_id = w.chat_id AND m.seq = w.seq
-              WHERE w.chat_id = cm.chat_id
-                AND w.words @@ websearch_to_tsquery('simple', $2)
-                AND w.seq > coalesce(cm.cleared_seq, 0)
-                AND m.deleted_at IS NULL
-                AND ($4::uuid IS NULL OR (m.timestamp, m.id) < (
-                    SELECT p.timestamp, p.id FROM messages p WHERE p.id = $4))
-                AND NOT EXISTS (SELECT 1 FROM blocks b
-                                WHERE b.blocker_id = $1 AND b.blocked_id = m.sender_id)
-              ORDER BY w.seq DESC
-              LIMIT $5)
+             (SELECT m.* FROM (
+                  SELECT w.seq FROM message_words w
+                  WHERE w.chat_id = cm.chat_id
+                    AND w.words @@ websearch_to_tsquery('simple', $2)
+                    AND w.seq > coalesce(cm.cleared_seq, 0)
+                    AND NOT EXISTS (SELECT 1 FROM blocks b
+                                    WHERE b.blocker_id = $1 AND b.blocked_id = w.sender_id)
+                    AND ($4::uuid IS NULL OR EXISTS (
+                        SELECT 1 FROM messages o
+                        WHERE o.chat_id = w.chat_id AND o.seq = w.seq
+                          AND (o.timestamp, o.id) < (
+                              SELECT p.timestamp, p.id FROM messages p WHERE p.id = $4)))
+                  ORDER BY w.seq DESC
+                  LIMIT $5
+              ) hit
+              JOIN messages m ON m.chat_id = cm.chat_id AND m.seq = hit.seq
+              -- (a deleted message's words are empty: never a hit)
+              WHERE m.deleted_at IS NULL)
              UNION ALL
              (SELECT m.* FROM messages m
               WHERE m.chat_id = cm.chat_id

@@ -34,8 +34,8 @@ const INDEX_SQL: &str = "
         -- (no such chat: no last seq)
         WHERE last_seq > from_seq
     ), indexed AS (
-        INSERT INTO message_words (chat_id, seq, words)
-        SELECT m.chat_id, m.seq, to_tsvector('simple', m.text)
+        INSERT INTO message_words (chat_id, seq, sender_id, words)
+        SELECT m.chat_id, m.seq, m.sender_id, to_tsvector('simple', m.text)
         FROM due
         JOIN messages m ON m.chat_id = due.chat_id
                        AND m.seq > due.from_seq AND m.seq <= due.to_seq
