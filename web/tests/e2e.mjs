@@ -3,11 +3,12 @@
 // playwright-core. Run by `web/tests/run` (which `.ci/run` calls after
 // `cargo test`).
 //
-// Environment: MESSENGER_BIN (default target/debug/messenger), CHROMIUM
-// (default /usr/bin/chromium), DATABASE_URL (a server where a database of
-// its own is created; without it the messenger's embedded cluster runs in
-// a temporary folder), SCREENSHOT (default docs/web-client.png; the
-// phone-sized view goes beside it as docs/web-client-phone.png).
+// Environment: MESSENGER_BIN (`run` sets it to the binary cargo built;
+// default target/debug/messenger), CHROMIUM (default /usr/bin/chromium),
+// DATABASE_URL (a server where a database of its own is created; without
+// it the messenger's embedded cluster runs in a temporary folder),
+// SCREENSHOT (default docs/web-client.png; the phone-sized view goes
+// beside it as docs/web-client-phone.png).
 
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
