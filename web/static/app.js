@@ -395,6 +395,14 @@ function element(tag, className, text) {
   return node;
 }
 
+// What people wrote (messages, names), in the direction of its own
+// script: Arabic or Hebrew right to left in a left-to-right page.
+function written(tag, className, text) {
+  const node = element(tag, className, text);
+  node.dir = "auto";
+  return node;
+}
+
 function renderChats() {
   const list = $("chat-list");
   const chats = [...state.chats.values()].sort(
@@ -417,7 +425,7 @@ function chatItem(chat) {
     dot.setAttribute("aria-label", online ? "online" : "offline");
     name.append(dot);
   }
-  name.append(chatName(chat));
+  name.append(written("span", "", chatName(chat)));
   item.append(name);
   const badge = element("span", "badge", String(chat.unread));
   badge.hidden = !chat.unread;
@@ -425,7 +433,7 @@ function chatItem(chat) {
   item.append(badge);
   const last = chat.last;
   const preview = last ? (last.deleted ? "Message deleted" : last.text || "Attachment") : "No messages yet";
-  item.append(element("span", "chat-last", preview));
+  item.append(written("span", "chat-last", preview));
   item.onclick = () => openChat(chat.id);
   item.onkeydown = (event) => {
     if (event.key === "Enter" || event.key === " ") {
@@ -447,8 +455,9 @@ function messageItem(chat, message) {
   const item = element("li", `message${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${message.status === "failed" ? " failed" : ""}`);
   if (message.id) item.dataset.id = message.id;
   if (message.client_id) item.dataset.clientId = message.client_id;
-  if (chat.type === 1 && !mine) item.append(element("div", "from", state.people.get(message.sender_id) ?? "Someone"));
-  if (message.deleted || message.text) item.append(element("div", "text", message.deleted ? "Message deleted" : message.text));
+  if (chat.type === 1 && !mine) item.append(written("div", "from", state.people.get(message.sender_id) ?? "Someone"));
+  if (message.deleted) item.append(element("div", "text", "Message deleted"));
+  else if (message.text) item.append(written("div", "text", message.text));
   if (!message.deleted && message.attachments?.length) item.append(filesOf(message));
   const time = message.timestamp ? new Date(message.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
   const edited = message.edited_at ? " · edited" : "";
@@ -768,7 +777,7 @@ function foundItem({ message, snippet }) {
   const open = element("button", "found-message");
   open.type = "button";
   const chat = state.chats.get(message.chat_id);
-  open.append(element("span", "found-chat", chat ? chatName(chat) : "A chat"));
+  open.append(written("span", "found-chat", chat ? chatName(chat) : "A chat"));
   open.append(marked(snippet));
   open.onclick = () => openAt(message);
   item.append(open);
@@ -778,7 +787,7 @@ function foundItem({ message, snippet }) {
 // The snippet with its matched words (between U+0002 and U+0003) marked,
 // built from text nodes: nothing in it is read as markup.
 function marked(snippet) {
-  const line = element("span", "snippet");
+  const line = written("span", "snippet");
   snippet.split("\u0002").forEach((part, index) => {
     if (index === 0) return line.append(part);
     const [word, rest = ""] = part.split("\u0003");

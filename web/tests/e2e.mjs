@@ -163,6 +163,15 @@ async function scenario(browser, base) {
   await messages(a, "Hello back").waitFor();
   await a.locator("#chat-status", { hasText: /^online$/ }).waitFor();
   step("contacts (both wrote) see each other online");
+
+  // Each text in the direction of its own script.
+  const rtl = (locator) => locator.evaluate((node) => node.matches(":dir(rtl)"));
+  await say(b, "مرحبا بالعالم");
+  await messages(a, "مرحبا بالعالم").waitFor();
+  assert.equal(await rtl(messages(a, "مرحبا بالعالم")), true);
+  assert.equal(await rtl(messages(a, "Hello back")), false);
+  assert.equal(await rtl(a.locator(".chat-last", { hasText: "مرحبا بالعالم" })), true);
+  step("right-to-left text shows right to left, beside left-to-right text");
   await b.getByRole("button", { name: "Back to chats" }).click();
   await b.getByRole("button", { name: "Privacy" }).click();
   await b.getByLabel("Who sees when you are online").selectOption("nobody");
