@@ -514,16 +514,19 @@ async fn a_bad_message_fails_alone_and_its_batch_is_stored() {
     );
 }
 
+/// The members of `chat` in `data`.
+fn members_of(data: &core_service::demo_data::DemoData, chat: ChatId) -> Vec<UserId> {
+    (data.chat_members.iter())
+        .filter(|member| member.chat_id == chat.0)
+        .map(|member| UserId(member.user_id))
+        .collect()
+}
+
 /// The two members of a personal chat of `data`.
 fn personal_chat(data: &core_service::demo_data::DemoData) -> (ChatId, UserId, UserId) {
-    let chat = data.chats.iter().find(|chat| chat.kind == 0).unwrap().id;
-    let members: Vec<uuid::Uuid> = data
-        .chat_members
-        .iter()
-        .filter(|member| member.chat_id == chat)
-        .map(|member| member.user_id)
-        .collect();
-    (ChatId(chat), UserId(members[0]), UserId(members[1]))
+    let chat = ChatId(data.chats.iter().find(|chat| chat.kind == 0).unwrap().id);
+    let members = members_of(data, chat);
+    (chat, members[0], members[1])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -673,10 +676,7 @@ async fn the_database_stores_nothing_from_a_sender_outside_the_chat() {
     let store = db.store();
     populate::populate(&store, &data).await.unwrap();
     let chat = ChatId(data.chats[0].id);
-    let members: Vec<UserId> = (data.chat_members.iter())
-        .filter(|member| member.chat_id == chat.0)
-        .map(|member| UserId(member.user_id))
-        .collect();
+    let members = members_of(&data, chat);
     let outsider = (data.users.iter())
         .map(|user| UserId(user.id))
         .find(|user| !members.contains(user))
@@ -945,15 +945,12 @@ async fn blocks_and_pages_are_the_same_read_from_the_words_or_from_the_text() {
     let store = db.store();
     populate::populate(&store, &data).await.unwrap();
     index_all(&store).await;
-    let group = (data.chats.iter())
+    let chat = (data.chats.iter())
         .find(|chat| chat.kind == core_service::store::chats::GROUP_CHAT)
-        .unwrap()
-        .id;
-    let members: Vec<UserId> = (data.chat_members.iter())
-        .filter(|member| member.chat_id == group)
-        .map(|member| UserId(member.user_id))
-        .collect();
-    let (chat, reader, friend, blocked) = (ChatId(group), members[0], members[1], members[2]);
+        .map(|chat| ChatId(chat.id))
+        .unwrap();
+    let members = members_of(&data, chat);
+    let (reader, friend, blocked) = (members[0], members[1], members[2]);
     let mut kept = Vec::new();
     for n in 0..12 {
         let text = format!("zqx {n}");
