@@ -19,30 +19,44 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 4] = [
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// The file at `web/static/<path>`, served at `/<path>`.
+macro_rules! asset {
+    ($path:literal, $content_type:expr) => {
+        Asset {
+            path: $path,
+            content_type: $content_type,
+            body: include_str!(concat!("../../web/static/", $path)),
+        }
+    };
+}
+
+const ASSETS: &[Asset] = &[
     Asset {
         path: "",
         content_type: "text/html; charset=utf-8",
         body: include_str!("../../web/static/index.html"),
     },
-    Asset {
-        path: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../web/static/app.js"),
-    },
-    Asset {
-        path: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../../web/static/app.css"),
-    },
-    Asset {
-        path: "icon.svg",
-        content_type: "image/svg+xml",
-        body: include_str!("../../web/static/icon.svg"),
-    },
+    asset!("app.js", SCRIPT),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("icon.svg", "image/svg+xml"),
+    asset!("js/api.js", SCRIPT),
+    asset!("js/chats.js", SCRIPT),
+    asset!("js/composer.js", SCRIPT),
+    asset!("js/dom.js", SCRIPT),
+    asset!("js/files.js", SCRIPT),
+    asset!("js/groups.js", SCRIPT),
+    asset!("js/messages.js", SCRIPT),
+    asset!("js/notify.js", SCRIPT),
+    asset!("js/render.js", SCRIPT),
+    asset!("js/search.js", SCRIPT),
+    asset!("js/socket.js", SCRIPT),
+    asset!("js/state.js", SCRIPT),
+    asset!("js/views.js", SCRIPT),
 ];
 
-/// `GET /`, `/app.js`, `/app.css`, `/icon.svg`.
+/// `GET /` and the client's files (`/app.js`, `/js/…`, `/app.css`, `/icon.svg`).
 pub fn route() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::get()
         .and(warp::path::tail())
@@ -67,4 +81,35 @@ fn reply(asset: &'static Asset) -> Response {
     // nosniff, no-referrer and the rest come with every response
     // (`headers.rs`).
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Every file in `web/static/` (a module added there included) is in
+    /// the binary: a page that imports one the edge does not serve breaks.
+    #[test]
+    fn every_file_of_the_client_is_served() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/static");
+        let mut files = Vec::new();
+        let mut folders = vec![folder.clone()];
+        while let Some(next) = folders.pop() {
+            for entry in std::fs::read_dir(next).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    let relative = path.strip_prefix(&folder).unwrap();
+                    files.push(relative.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        let served =
+            |file: &String| file == "index.html" || ASSETS.iter().any(|asset| asset.path == file);
+        let missing: Vec<_> = files.iter().filter(|file| !served(file)).collect();
+        assert!(files.len() > 4, "{files:?}");
+        assert!(missing.is_empty(), "not served: {missing:?}");
+    }
 }

@@ -149,6 +149,7 @@ async fn the_web_client_is_served_at_the_root_with_a_strict_policy() {
     for (path, kind) in [
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
+        ("/js/socket.js", "text/javascript"),
         ("/app.css", "text/css"),
         ("/icon.svg", "image/svg+xml"),
     ] {

@@ -1,7 +1,7 @@
 // The web client end to end, as people use it: the real messenger (core,
 // edge, PostgreSQL) and Debian's Chromium, headless, driven by
-// playwright-core. Run by `web/tests/run` (which `.ci/run` calls after
-// `cargo test`).
+// playwright-core, at desktop and phone sizes. Run by `web/tests/run`
+// (which `.ci/run` calls after `cargo test`).
 //
 // Environment: MESSENGER_BIN (`run` sets it to the binary cargo built;
 // default target/debug/messenger), CHROMIUM (default /usr/bin/chromium),
@@ -11,112 +11,16 @@
 // beside it as docs/web-client-phone.png).
 
 import { chromium } from "playwright-core";
-import { spawn, execFileSync } from "node:child_process";
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import assert from "node:assert/strict";
+import { root, startMessenger, demoPair } from "./messenger.mjs";
+import {
+  DESKTOP, PHONE, step, newPage, noErrors, logIn, openChatWith, backToChats, say, messages, message,
+  synced, accessible, largeTargets,
+} from "./pages.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const binary = process.env.MESSENGER_BIN ?? join(root, "target/debug/messenger");
 const screenshot = process.env.SCREENSHOT ?? join(root, "docs/web-client.png");
 const phoneScreenshot = join(root, "docs/web-client-phone.png");
-const patience = 15_000;
-
-async function freePort() {
-  return new Promise((done) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
-
-// A database of its own on DATABASE_URL's server, or the embedded cluster
-// in a temporary folder.
-function database() {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    const folder = mkdtempSync(join(tmpdir(), "messenger-web-"));
-    const media = join(folder, "media");
-    return { env: { LOCAL_DB_DIR: join(folder, "postgres") }, media, drop: () => rmSync(folder, { recursive: true, force: true }) };
-  }
-  const media = mkdtempSync(join(tmpdir(), "messenger-web-media-"));
-  const name = `web_e2e_${process.pid}_${Date.now()}`;
-  execFileSync("psql", [url, "-qc", `CREATE DATABASE ${name}`]);
-  const own = new URL(url);
-  own.pathname = `/${name}`;
-  const drop = () => {
-    execFileSync("psql", [url, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-    rmSync(media, { recursive: true, force: true });
-  };
-  return { env: { DATABASE_URL: own.toString() }, media, drop };
-}
-
-async function startMessenger() {
-  const [edgePort, corePort] = [await freePort(), await freePort()];
-  const db = database();
-  const env = {
-    ...process.env,
-    ...db.env,
-    EDGE_LISTEN: `127.0.0.1:${edgePort}`,
-    CORE_LISTEN: `127.0.0.1:${corePort}`,
-    DEMO_DATA: join(root, "fake_data.json"),
-    MEDIA_URL: `file://${db.media}`,
-    RUST_LOG: "warn",
-  };
-  if (!db.env.DATABASE_URL) delete env.DATABASE_URL;
-  const child = spawn(binary, [], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
-  const base = `http://127.0.0.1:${edgePort}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${base}/me`);
-      if (response.status === 401) break;
-    } catch {}
-    if (child.exitCode !== null) throw new Error(`the messenger exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error("the messenger did not start in time");
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  const stop = async () => {
-    child.kill("SIGINT");
-    await new Promise((done) => child.once("exit", done));
-    db.drop();
-  };
-  return { base, stop };
-}
-
-// Two users of the demo data who share a personal chat.
-function demoPair() {
-  const data = JSON.parse(readFileSync(join(root, "fake_data.json"), "utf8"));
-  const chat = data.chats.find((c) => c.type === 0);
-  const ids = data.chat_members.filter((m) => m.chat_id === chat.id).map((m) => m.user_id);
-  const [first, second] = ids.map((id) => data.users.find((u) => u.id === id));
-  return { chat, first, second };
-}
-
-async function logIn(page, base, user) {
-  await page.goto(base);
-  await page.getByLabel("Email").fill(user.email);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.locator("#app-view").waitFor({ state: "visible" });
-}
-
-async function openChatWith(page, name) {
-  await page.locator(".chat-item", { hasText: name }).first().click();
-  await page.locator("#composer").waitFor({ state: "visible" });
-}
-
-async function say(page, text) {
-  await page.getByLabel("Message", { exact: true }).fill(text);
-  await page.getByLabel("Message", { exact: true }).press("Enter");
-}
-
-function messages(page, text) {
-  return page.locator("#messages .message .text", { hasText: text });
-}
 
 async function run() {
   const messenger = await startMessenger();
@@ -133,17 +37,15 @@ async function run() {
 }
 
 async function scenario(browser, base) {
-  const { first, second } = demoPair();
-  const one = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-  const other = await browser.newContext({ viewport: { width: 390, height: 780 } });
-  const [a, b] = [await one.newPage(), await other.newPage()];
-  a.setDefaultTimeout(patience);
-  b.setDefaultTimeout(patience);
+  const { chat, first, second } = demoPair();
+  await firstVisit(browser, base);
+  const a = await newPage(browser, { viewport: DESKTOP });
+  const b = await newPage(browser, { viewport: PHONE });
   await logIn(a, base, first);
   await logIn(b, base, second);
   await openChatWith(a, second.name);
   await openChatWith(b, first.name);
-  step("two users log in and open their chat");
+  step("two users log in (desktop and phone) and open their chat");
 
   await say(a, "Hello from the browser");
   await messages(b, "Hello from the browser").waitFor();
@@ -152,6 +54,10 @@ async function scenario(browser, base) {
   // sees the receipt.
   await a.locator('[data-receipt="seen"]').last().waitFor();
   step("the read receipt appears");
+  await b.locator("#announcer", { hasText: `${first.name}: Hello from the browser` }).waitFor({ state: "attached" });
+  const spoken = await message(b, "Hello from the browser").textContent();
+  assert.ok(spoken.startsWith(`${first.name}: `), spoken);
+  step("a new message is announced to screen readers, its sender named in a direct chat");
 
   await b.getByLabel("Message", { exact: true }).pressSequentially("typing…");
   await a.locator("#chat-status", { hasText: "is typing" }).waitFor();
@@ -172,7 +78,7 @@ async function scenario(browser, base) {
   assert.equal(await rtl(messages(a, "Hello back")), false);
   assert.equal(await rtl(a.locator(".chat-last", { hasText: "مرحبا بالعالم" })), true);
   step("right-to-left text shows right to left, beside left-to-right text");
-  await b.getByRole("button", { name: "Back to chats" }).click();
+  await backToChats(b);
   await b.getByRole("button", { name: "Privacy" }).click();
   await b.getByLabel("Who sees when you are online").selectOption("nobody");
   await a.locator("#chat-status", { hasText: /^online$/ }).waitFor({ state: "detached" });
@@ -188,37 +94,121 @@ async function scenario(browser, base) {
   await messages(a, "Hello from the browser").waitFor();
   step("a reload keeps the session (cookie) and the history");
 
-  // The connection drops: what the other user sends meanwhile arrives
-  // after it comes back, and what was typed offline is sent once.
-  await one.setOffline(true);
-  await a.evaluate(() => window.messenger.socket()?.close());
-  await a.locator("#connection", { hasText: "reconnecting" }).waitFor();
-  for (const n of [1, 2, 3]) await say(b, `While you were away ${n}`);
-  await say(a, "Written offline");
-  await a.locator('[data-receipt="pending"]').waitFor();
-  await one.setOffline(false);
-  for (const n of [1, 2, 3]) await messages(a, `While you were away ${n}`).waitFor();
-  await messages(b, "Written offline").waitFor();
-  await a.locator('[data-receipt="pending"]').waitFor({ state: "detached" });
-  await b.waitForTimeout(500);
-  for (const n of [1, 2, 3]) assert.equal(await messages(a, `While you were away ${n}`).count(), 1);
-  assert.equal(await messages(b, "Written offline").count(), 1);
-  assert.equal(await messages(a, "Written offline").count(), 1);
-  step("a dropped connection resumes without loss or doubles");
+  for (const [page, where] of [[a, "desktop"], [b, "phone"]]) {
+    await accessible(page, `an open chat (${where})`);
+    await largeTargets(page, `an open chat (${where})`);
+  }
+  step("an open chat passes axe-core, with 44 px touch targets, on desktop and phone");
 
+  await droppedConnection(a, b);
+  await readWhileOffline(a, b, first);
+  await editAndDelete(a, b);
   await filesAndSearch(a, b);
 
   await a.screenshot({ path: screenshot });
   await b.screenshot({ path: phoneScreenshot });
   step(`screenshots saved to ${screenshot} and ${phoneScreenshot}`);
 
-  await newcomerFindsSomeone(browser, base, first, second, a);
+  await newcomerFindsSomeone(browser, base, first, a);
   await scrollingBack(browser, base, first, second, b, a);
+  await unreadDuringSync(browser, base, chat, first, second, a, b);
+  await listsAndLayout(a, b, first, second);
+  await tooLong(a, b, second);
+  await notifications(browser, base, first, second, a, b);
   await groupsAndLogout(a, b, second);
 }
 
-// A device that has only the newest page loads older messages as the
-// user scrolls up, by cursor.
+// A first visit: the login form at once, and nothing red in the console
+// (no 401 from asking who is logged in); accessible in light and dark.
+async function firstVisit(browser, base) {
+  for (const [viewport, colorScheme, where] of [[DESKTOP, "light", "desktop"], [PHONE, "dark", "phone, dark"]]) {
+    const page = await newPage(browser, { viewport, colorScheme });
+    await page.goto(base);
+    await page.locator("#login-view").waitFor({ state: "visible" });
+    await page.waitForTimeout(300);
+    noErrors(page);
+    await accessible(page, `the login screen (${where})`);
+    await largeTargets(page, `the login screen (${where})`);
+    const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const [r, g, blue] = background.match(/\d+/g).map(Number);
+    const light = (r + g + blue) / 3 > 128;
+    assert.equal(light, colorScheme === "light", `${colorScheme} scheme drew ${background}`);
+    await page.context().close();
+  }
+  step("a first visit shows the login form with no console error, in light and dark, accessible on desktop and phone");
+}
+
+// The connection drops: what the other user sends meanwhile arrives
+// after it comes back, and what was typed offline is sent once.
+async function droppedConnection(a, b) {
+  await a.context().setOffline(true);
+  await a.locator("#connection", { hasText: "Offline" }).waitFor();
+  for (const n of [1, 2, 3]) await say(b, `While you were away ${n}`);
+  await say(a, "Written offline");
+  await a.locator('[data-receipt="pending"]').waitFor();
+  await a.context().setOffline(false);
+  for (const n of [1, 2, 3]) await messages(a, `While you were away ${n}`).waitFor();
+  await messages(b, "Written offline").waitFor();
+  await a.locator('[data-receipt="pending"]').waitFor({ state: "detached" });
+  await a.locator("#connection").waitFor({ state: "hidden" });
+  await b.waitForTimeout(500);
+  for (const n of [1, 2, 3]) assert.equal(await messages(a, `While you were away ${n}`).count(), 1);
+  assert.equal(await messages(b, "Written offline").count(), 1);
+  assert.equal(await messages(a, "Written offline").count(), 1);
+  step("going offline says so at once; the connection resumes without loss or doubles");
+}
+
+// A chat opened while offline is marked read once the connection is back:
+// the sender sees "Seen", and the reader's list (after a reload too) has
+// nothing unread.
+async function readWhileOffline(a, b, first) {
+  await backToChats(b);
+  await say(a, "Read me when you can");
+  const item = b.locator(".chat-item", { hasText: "Read me when you can" });
+  await item.locator(".badge", { hasText: "1" }).waitFor();
+  await b.context().setOffline(true);
+  await b.locator("#connection", { hasText: "Offline" }).waitFor();
+  await openChatWith(b, first.name);
+  assert.equal(await b.locator("#connection").isVisible(), true, "the phone shows it is offline over the chat");
+  await messages(b, "Read me when you can").waitFor();
+  await b.context().setOffline(false);
+  await message(a, "Read me when you can").locator('[data-receipt="seen"]').waitFor();
+  await b.reload();
+  await b.locator("#app-view").waitFor({ state: "visible" });
+  await synced(b);
+  assert.equal(await item.locator(".badge").isVisible(), false);
+  await openChatWith(b, first.name);
+  step("a chat read while offline sends its read marker once back online");
+}
+
+async function editAndDelete(a, b) {
+  const actions = { name: "Edit or delete your message" };
+  await say(a, "See you at noon");
+  await messages(b, "See you at noon").waitFor();
+  const mine = message(a, "See you at noon");
+  await mine.getByRole("button", actions).click();
+  await mine.getByRole("button", { name: "Edit", exact: true }).click();
+  await a.getByLabel("Message", { exact: true }).fill("See you at one");
+  await a.getByLabel("Message", { exact: true }).press("Enter");
+  await messages(b, "See you at one").waitFor();
+  await message(b, "See you at one").locator(".meta", { hasText: "edited" }).waitFor();
+  await message(a, "See you at one").locator(".meta", { hasText: "edited" }).waitFor();
+  assert.equal(await messages(b, "See you at noon").count(), 0);
+  step("one's own message is edited (desktop) and shows as edited on both sides");
+
+  await say(b, "Wrong chat, sorry");
+  await messages(a, "Wrong chat, sorry").waitFor();
+  const theirs = message(b, "Wrong chat, sorry");
+  b.once("dialog", (dialog) => dialog.accept());
+  await theirs.getByRole("button", actions).click();
+  await theirs.getByRole("button", { name: "Delete", exact: true }).click();
+  await a.locator("#messages .message.deleted", { hasText: "Message deleted" }).waitFor();
+  await b.locator("#messages .message.deleted", { hasText: "Message deleted" }).waitFor();
+  assert.equal(await messages(a, "Wrong chat, sorry").count(), 0);
+  assert.equal(await message(a, "Hello back").getByRole("button", actions).count(), 0);
+  step("one's own message is deleted (phone) and leaves a tombstone; others' messages have no such control");
+}
+
 // A 64×48 PNG.
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAAYklEQVR4nO3PUQkAIBTAwJfEzDbWEH4cwmABbrP2+brhgga0oAEtaEALGtCCBrSgAS1oQAsa0IIGtKABLWhACxrQgga0oAEtaEALGtCCBrSgAS1oQAsa0IIGtKABLWhACx67ipsdLUn4K0sAAAAASUVORK5CYII=",
@@ -267,7 +257,7 @@ async function filesAndSearch(a, b) {
   assert.equal(await b.locator("#messages .files a", { hasText: "empty.txt" }).count(), 0);
   step("a refused upload says why and sends nothing");
 
-  await b.getByRole("button", { name: "Back to chats" }).click();
+  await backToChats(b);
   await b.getByLabel("Search messages").fill("browser");
   const result = b.locator("#find-results .found-message").first();
   await result.locator("mark", { hasText: "browser" }).waitFor();
@@ -276,38 +266,11 @@ async function filesAndSearch(a, b) {
   step("a message is found by a word and its chat opens at it");
 }
 
-async function scrollingBack(browser, base, first, second, b, a) {
-  await b.evaluate(() => {
-    const { state, socket } = window.messenger;
-    for (let n = 1; n <= 80; n++) {
-      const frame = { client_id: crypto.randomUUID(), sender_id: state.me.id, chat_id: state.open, text: `Older ${n}` };
-      socket().send(JSON.stringify(frame));
-    }
-  });
-  await messages(a, "Older 80").waitFor();
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(patience);
-  await logIn(page, base, first);
-  await openChatWith(page, second.name);
-  const oldest = page.locator("#messages .message .text", { hasText: /^Older 1$/ });
-  await messages(page, "Older 80").waitFor();
-  assert.equal(await oldest.count(), 0);
-  for (let tries = 0; tries < 20 && (await oldest.count()) === 0; tries++) {
-    await page.locator("#messages").evaluate((box) => (box.scrollTop = 0));
-    await page.waitForTimeout(300);
-  }
-  assert.equal(await oldest.count(), 1);
-  step("scrolling up loads older history");
-  await context.close();
-}
-
 // Registration, finding someone by exact email, a direct chat started
-// from the search, then deleted by the newcomer for themself.
-async function newcomerFindsSomeone(browser, base, first, second, a) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(patience);
+// from the search, then deleted by the newcomer for themself; then more
+// chats than one page of the list holds.
+async function newcomerFindsSomeone(browser, base, first, a) {
+  const page = await newPage(browser);
   await page.goto(base);
   await page.getByRole("button", { name: "Create an account" }).click();
   const email = `newcomer.${Date.now()}@example.com`;
@@ -338,17 +301,222 @@ async function newcomerFindsSomeone(browser, base, first, second, a) {
   await messages(page, "Welcome aboard").waitFor();
   assert.equal(await messages(page, "Hi, I found you").count(), 0);
   step("a chat deleted for oneself leaves the list and comes back with only the next message");
+
+  // 201 groups and the personal chat: three pages of the server's list.
+  await synced(page);
+  await page.evaluate(() => {
+    for (let n = 1; n <= 201; n++) window.messenger.socket().send(JSON.stringify({ name: `Club ${n}`, users: [] }));
+  });
+  await page.waitForFunction(() => window.messenger.state.chats.size === 202, null, { timeout: 60_000 });
+  await page.reload();
+  await page.locator(".chat-name", { hasText: /^Club 1$/ }).waitFor();
+  assert.equal(await page.locator(".chat-item").count(), 202);
+  step("a user in 202 chats reaches every one of them");
+  await openChatWith(a, "Nia Newcomer");
+  await page.context().close();
+}
+
+// A device that has only the newest page loads older messages as the
+// user scrolls up, by cursor; a fresh login shows the receipts of one's
+// own messages and the days the messages were written.
+async function scrollingBack(browser, base, first, second, b, a) {
   await openChatWith(a, second.name);
-  await context.close();
+  await b.evaluate(() => {
+    const { state, socket } = window.messenger;
+    for (let n = 1; n <= 80; n++) {
+      const frame = { client_id: crypto.randomUUID(), sender_id: state.me.id, chat_id: state.open, text: `Older ${n}` };
+      socket().send(JSON.stringify(frame));
+    }
+  });
+  await messages(a, "Older 80").waitFor();
+  await say(a, "Last word");
+  await message(a, "Last word").locator('[data-receipt="seen"]').waitFor();
+  const page = await newPage(browser);
+  await logIn(page, base, first);
+  await openChatWith(page, second.name);
+  await message(page, "Last word").locator('[data-receipt="seen"]').waitFor();
+  step("after a fresh login one's own messages show the receipts they had");
+
+  const oldest = page.locator("#messages .message .text", { hasText: /^Older 1$/ });
+  await messages(page, "Older 80").waitFor();
+  assert.equal(await oldest.count(), 0);
+  for (let tries = 0; tries < 20 && (await oldest.count()) === 0; tries++) {
+    await page.locator("#messages").evaluate((box) => (box.scrollTop = 0));
+    await page.waitForTimeout(300);
+  }
+  assert.equal(await oldest.count(), 1);
+  step("scrolling up loads older history");
+
+  // The demo data's messages are from 2025: each day is named above its
+  // first message, the year with it; today's are under "Today".
+  for (let tries = 0; tries < 60; tries++) {
+    const whole = await page.evaluate(() => {
+      const { state } = window.messenger;
+      document.getElementById("messages").scrollTop = 0;
+      return state.messages.get(state.open)?.find((m) => m.seq)?.seq === 1;
+    });
+    if (whole) break;
+    await page.waitForTimeout(300);
+  }
+  const days = await page.locator("#messages .day time").evaluateAll((nodes) => nodes.map((n) => n.textContent));
+  assert.ok(days.some((day) => /2025/.test(day)), `days shown: ${days.join(", ")}`);
+  assert.equal(days.at(-1), "Today");
+  assert.equal(new Set(days).size, days.length, "each day is named once");
+  step("messages show the day they were written, with date separators");
+  await page.context().close();
+}
+
+// A fresh login's first sync replays messages the chat list has counted
+// already: the unread badge shows the count it ends with, never more.
+async function unreadDuringSync(browser, base, chat, first, second, a, b) {
+  await backToChats(b);
+  for (const n of [1, 2, 3, 4]) await say(a, `Unread ${n}`);
+  await b.locator(".chat-item", { hasText: "Unread 4" }).locator(".badge", { hasText: /^4$/ }).waitFor();
+  const page = await newPage(browser, { viewport: PHONE });
+  await page.addInitScript((chatId) => {
+    window.badges = [];
+    new MutationObserver(() => {
+      const badge = document.querySelector(`[data-chat="${chatId}"] .badge`);
+      if (badge && !badge.hidden) window.badges.push(Number(badge.textContent));
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  }, chat.id);
+  await logIn(page, base, second);
+  await synced(page);
+  await page.waitForTimeout(1000);
+  const shown = await page.evaluate(() => window.badges);
+  assert.ok(shown.length > 0);
+  assert.deepEqual([...new Set(shown)], [4], `the badge showed ${shown.join(", ")}`);
+  step("unread badges do not jump during the first sync");
+  await page.context().close();
+  await openChatWith(b, first.name);
+}
+
+// Keyboard focus stays on its chat when the list is drawn again, inside
+// the list's box; a long group name does not widen the page; a phone's
+// Back goes from a chat to the list.
+async function listsAndLayout(a, b, first, second) {
+  const item = a.locator(".chat-item", { hasText: "Nia Newcomer" });
+  await item.focus();
+  await a.keyboard.press("Tab");
+  await a.keyboard.press("Shift+Tab");
+  const id = await item.getAttribute("data-chat");
+  await say(b, "Moving the list");
+  await a.locator(".chat-last", { hasText: "Moving the list" }).waitFor();
+  const focus = await a.evaluate(() => {
+    const node = document.activeElement;
+    const style = getComputedStyle(node);
+    const reach = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+    const box = node.getBoundingClientRect();
+    const list = document.getElementById("chat-list").getBoundingClientRect();
+    const clipped = box.left - reach < list.left || box.right + reach > list.right;
+    return { chat: node.dataset.chat, visible: node.matches(":focus-visible"), clipped };
+  });
+  assert.deepEqual(focus, { chat: id, visible: true, clipped: false });
+  step("keyboard focus stays on its chat when the list changes, its outline whole");
+
+  const long = "W".repeat(128);
+  await a.getByRole("button", { name: "New group" }).click();
+  await a.locator("#group-dialog").getByLabel("Name").fill(long);
+  await a.getByRole("checkbox", { name: second.name }).check();
+  await a.getByRole("button", { name: "Create" }).click();
+  await a.locator("#chat-title", { hasText: long }).waitFor();
+  await backToChats(b);
+  await b.locator(".chat-item", { hasText: long }).waitFor();
+  const wide = (page) => page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  assert.equal(await wide(a), false, "the desktop page scrolls sideways");
+  assert.equal(await wide(b), false, "the phone's list scrolls sideways");
+  await openChatWith(b, long);
+  assert.equal(await wide(b), false, "the phone's chat scrolls sideways");
+  step("a 128-character group name does not widen the page");
+
+  await backToChats(b);
+  await openChatWith(b, first.name);
+  await b.goBack();
+  await b.locator("#chat-list").waitFor({ state: "visible" });
+  assert.equal(new URL(b.url()).pathname, "/");
+  await openChatWith(b, first.name);
+  step("on a phone the browser's Back goes from a chat to the list");
+}
+
+// Text over the limit is never cut unseen: the box says by how much and
+// keeps it; at the limit it goes.
+async function tooLong(a, b, second) {
+  await openChatWith(a, second.name);
+  const box = a.getByLabel("Message", { exact: true });
+  const over = `${"word ".repeat(820)}overlong`;
+  await box.fill(over);
+  await a.locator("#text-limit", { hasText: "too many" }).waitFor();
+  await box.press("Enter");
+  await a.waitForTimeout(300);
+  assert.equal(await box.inputValue(), over);
+  const fits = `${"word ".repeat(818)}at the limit`.slice(-4096);
+  assert.equal(fits.length, 4096);
+  await box.fill(fits);
+  await box.press("Enter");
+  await messages(b, "at the limit").waitFor();
+  assert.equal((await messages(b, "at the limit").textContent()).length, 4096);
+  assert.equal(await messages(b, "overlong").count(), 0);
+  step("text over 4,096 characters is kept and says so; at the limit it is sent whole");
+}
+
+// The title counts what is unread; a hidden tab notifies of new messages
+// once the user turned notifications on (offered, never asked unprompted).
+async function notifications(browser, base, first, second, a, b) {
+  await backToChats(b);
+  const count = () => b.evaluate(() => Number(document.title.match(/^\((\d+)\)/)?.[1] ?? 0));
+  const before = await count();
+  await say(a, "Title check");
+  await b.waitForFunction((n) => document.title === `(${n + 1}) Messenger`, before);
+  await openChatWith(b, first.name);
+  assert.equal(await count(), before);
+  step("the unread count shows in the title");
+
+  await backToChats(b);
+  await b.locator("#notify-offer").waitFor();
+  await b.getByRole("button", { name: "Not now" }).click();
+  await b.reload();
+  await b.locator("#app-view").waitFor({ state: "visible" });
+  assert.equal(await b.locator("#notify-offer").isVisible(), false);
+  await openChatWith(b, first.name);
+
+  const page = await newPage(browser);
+  await page.addInitScript(() => {
+    window.shown = [];
+    window.Notification = class {
+      static permission = "granted";
+      static requestPermission = async () => "granted";
+      constructor(title, options) {
+        window.shown.push({ title, body: options.body });
+      }
+      close() {}
+    };
+    Object.defineProperty(document, "hidden", { get: () => window.away === true });
+  });
+  await logIn(page, base, second);
+  await synced(page);
+  await page.evaluate(() => (window.away = true));
+  await say(a, "While your tab sleeps");
+  await page.waitForFunction(() => window.shown.length > 0);
+  assert.deepEqual(await page.evaluate(() => window.shown), [{ title: first.name, body: "While your tab sleeps" }]);
+  step("notifications are offered, can be declined, and tell of messages while the tab is hidden");
+  await page.context().close();
 }
 
 async function groupsAndLogout(a, b, second) {
+  await a.context().setOffline(true);
+  await a.locator("#connection", { hasText: "Offline" }).waitFor();
   await a.getByRole("button", { name: "New group" }).click();
   await a.locator("#group-dialog").getByLabel("Name").fill("Weekend trip");
   await a.getByRole("checkbox", { name: second.name }).check();
   await a.getByRole("button", { name: "Create" }).click();
+  await a.locator("#group-error", { hasText: "offline" }).waitFor();
+  assert.equal(await a.locator("#group-dialog").isVisible(), true);
+  step("creating a group while offline says so and keeps the dialog");
+  await a.context().setOffline(false);
+  await synced(a);
+  await a.getByRole("button", { name: "Create" }).click();
   await a.locator("#chat-title", { hasText: "Weekend trip" }).waitFor();
-  await b.getByRole("button", { name: "Back to chats" }).click();
+  await backToChats(b);
   await b.locator(".chat-item", { hasText: "Weekend trip" }).waitFor();
   step("a group is created and appears for its member");
 
@@ -358,7 +526,7 @@ async function groupsAndLogout(a, b, second) {
   await item.locator(".badge", { hasText: "1" }).waitFor();
   await item.click();
   await messages(b, "Are you there?").waitFor();
-  await b.getByRole("button", { name: "Back to chats" }).click();
+  await backToChats(b);
   await item.locator(".badge").waitFor({ state: "hidden" });
   step("unread counts show in the chat list and clear when the chat is read");
 
@@ -367,10 +535,6 @@ async function groupsAndLogout(a, b, second) {
   await a.reload();
   await a.locator("#login-view").waitFor({ state: "visible" });
   step("logout ends the session");
-}
-
-function step(text) {
-  console.log(`ok - ${text}`);
 }
 
 run().then(
