@@ -131,6 +131,7 @@ pub fn group_state(state: &GroupState) -> pb::GroupState {
             .map(|(user, member_role)| pb::Member {
                 user_id: user.to_string(),
                 role: role(*member_role).into(),
+                name: String::new(),
             })
             .collect(),
     }

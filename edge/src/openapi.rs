@@ -35,6 +35,7 @@ use warp::{Filter, Rejection};
         crate::json::HistoryMessage,
         crate::json::Attachment,
         crate::http::chats::ChatSummary,
+        crate::http::members::Member,
         crate::http::connections::Connection,
         crate::http::search::Found,
         crate::json::Presence,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The public REST and WebSocket routes, as client authors rely on them.
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 18] = [
     ("get", "/history/{chat_id}"),
     ("get", "/ws"),
     ("post", "/users"),
@@ -23,6 +23,8 @@ const ROUTES: [(&str, &str); 16] = [
     ("get", "/me"),
     ("get", "/me/connections"),
     ("get", "/chats"),
+    ("get", "/chats/{chat_id}/members"),
+    ("get", "/me/blocks"),
     ("get", "/presence"),
     ("post", "/oauth/token"),
     ("get", "/openapi.json"),
@@ -150,6 +152,7 @@ async fn bodies_have_the_documented_shape() {
     sender.recv().await;
 
     let history = format!("/history/{}", world.group_chat);
+    let members = format!("/chats/{}/members", world.group_chat);
     for (path, template) in [
         ("/users?query=user", "/users"),
         ("/users", "/users"),
@@ -160,6 +163,9 @@ async fn bodies_have_the_documented_shape() {
         ("/me/connections", "/me/connections"),
         (history.as_str(), "/history/{chat_id}"),
         ("/history/not-a-uuid", "/history/{chat_id}"),
+        (members.as_str(), "/chats/{chat_id}/members"),
+        ("/chats/not-a-uuid/members", "/chats/{chat_id}/members"),
+        ("/me/blocks", "/me/blocks"),
     ] {
         let (status, body) = stack.get_as(&world.users[0], path).await;
         let responses = &document["paths"][template]["get"]["responses"];

@@ -1,5 +1,5 @@
-//! The `ListChats`, `ListConnections` and `ListPresence` RPCs: records into
-//! protobuf.
+//! The `ListChats`, `ListConnections`, `ListPresence`, `ListMembers` and
+//! `ListBlocks` RPCs: records into protobuf.
 
 use crate::commands::{self, search_users};
 use crate::convert;
@@ -9,8 +9,8 @@ use crate::state::{Chats, Live, Rates};
 use messenger_proto::timestamp;
 use messenger_proto::v1::{
     ChatList, ChatSummary, Connection, ConnectionList, FoundMessage, FoundMessages,
-    ListChatsRequest, ListConnectionsRequest, PresenceList, SearchMessagesRequest,
-    SearchUsersRequest, User, UserList,
+    ListChatsRequest, ListConnectionsRequest, ListMembersRequest, Member, MemberList, PresenceList,
+    SearchMessagesRequest, SearchUsersRequest, User, UserList,
 };
 
 /// One page of the user's chats, most recently active first.
@@ -46,6 +46,43 @@ pub async fn presence(chats: &Chats, live: &Live, user_id: UserId) -> Result<Pre
     Ok(convert::presence_list(people))
 }
 
+/// Everyone in the asked chat, with names and roles.
+pub async fn members(
+    chats: &Chats,
+    user_id: UserId,
+    request: ListMembersRequest,
+) -> Result<MemberList> {
+    let chat = convert::parse_uuid("chat_id", &request.chat_id)?;
+    let members = commands::chats::members(chats, user_id, chat).await?;
+    let members = members
+        .into_iter()
+        .map(|member| Member {
+            user_id: member.id.to_string(),
+            role: convert::role(member.role).into(),
+            name: member.name,
+        })
+        .collect();
+    Ok(MemberList { members })
+}
+
+/// The people the user blocks.
+pub async fn blocks(chats: &Chats, user_id: UserId) -> Result<UserList> {
+    let blocked = commands::chats::blocks(chats, user_id).await?;
+    Ok(users(blocked))
+}
+
+fn users(people: Vec<(UserId, String)>) -> UserList {
+    let users = people
+        .into_iter()
+        .map(|(id, name)| User {
+            id: id.to_string(),
+            name,
+            email: String::new(),
+        })
+        .collect();
+    UserList { users }
+}
+
 /// A page of the people the user may find with the request's query.
 pub async fn search(
     chats: &Chats,
@@ -56,15 +93,7 @@ pub async fn search(
     let limit = super::history::limit(request.limit);
     let found =
         search_users::run(chats, rates, user_id, &request.query, limit, request.offset).await?;
-    let users = found
-        .into_iter()
-        .map(|(id, name)| User {
-            id: id.to_string(),
-            name,
-            email: String::new(),
-        })
-        .collect();
-    Ok(UserList { users })
+    Ok(users(found))
 }
 
 /// One page of the user's own connections, newest first.

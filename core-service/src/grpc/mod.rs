@@ -21,10 +21,11 @@ use messenger_proto::timestamp;
 use messenger_proto::v1::messenger_server::{Messenger, MessengerServer};
 use messenger_proto::v1::{
     Attachment, AuthenticateRequest, ChatList, ClientOperation, ConnectionList, DownloadRequest,
-    FoundMessages, HistoryPage, HistoryRequest, LinkSignal, ListChatsRequest,
-    ListConnectionsRequest, ListPresenceRequest, Login, LoginSession, PresenceList,
-    RegisterRequest, RevokeRequest, RevokeResponse, SearchMessagesRequest, SearchUsersRequest,
-    TokenGrant, TokenRequest, UploadPart, User, UserList,
+    FoundMessages, HistoryPage, HistoryRequest, LinkSignal, ListBlocksRequest, ListChatsRequest,
+    ListConnectionsRequest, ListMembersRequest, ListPresenceRequest, Login, LoginSession,
+    MemberList, PresenceList, RegisterRequest, RevokeRequest, RevokeResponse,
+    SearchMessagesRequest, SearchUsersRequest, TokenGrant, TokenRequest, UploadPart, User,
+    UserList,
 };
 use startup::traces::{SpanKind, TRACEPARENT};
 use std::future::Future;
@@ -219,6 +220,26 @@ impl Messenger for MessengerService {
     ) -> Result<Response<PresenceList>, Status> {
         self.as_caller("ListPresence", request, async |user, _| {
             Ok(chats::presence(&self.core.chats, &self.core.live, user.id).await?)
+        })
+        .await
+    }
+
+    async fn list_members(
+        &self,
+        request: Request<ListMembersRequest>,
+    ) -> Result<Response<MemberList>, Status> {
+        self.as_caller("ListMembers", request, async |user, asked| {
+            Ok(chats::members(&self.core.chats, user.id, asked).await?)
+        })
+        .await
+    }
+
+    async fn list_blocks(
+        &self,
+        request: Request<ListBlocksRequest>,
+    ) -> Result<Response<UserList>, Status> {
+        self.as_caller("ListBlocks", request, async |user, _| {
+            Ok(chats::blocks(&self.core.chats, user.id).await?)
         })
         .await
     }

@@ -50,6 +50,19 @@ impl Store {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
+    /// The users `user` blocks, with their names, by name.
+    pub async fn blocked_people(&self, user: UserId) -> Result<Vec<(UserId, String)>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT u.id, u.name FROM blocks b JOIN users u ON u.id = b.blocked_id
+                 WHERE b.blocker_id = $1 ORDER BY u.name, u.id",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&user]).await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
     async fn user_exists(&self, user: UserId) -> Result<bool> {
         Ok(!self.existing_users(&[user]).await?.is_empty())
     }

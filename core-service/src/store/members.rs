@@ -70,6 +70,14 @@ pub struct Removed {
     pub new_owner: Option<UserId>,
 }
 
+/// A member of a chat with their name, for showing the members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedMember {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+}
+
 /// A group chat as it is now: for a sync that missed its changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupState {
@@ -252,6 +260,34 @@ impl Store {
             name,
             members,
         })
+    }
+
+    /// Everyone in `chat` with their names and roles (the owner, admins,
+    /// then members, each by name), if `user` is one of them.
+    pub async fn members_of(&self, chat: ChatId, user: UserId) -> Result<Vec<NamedMember>> {
+        let client = self.connection().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT m.user_id, u.name, m.role
+                 FROM chat_members m JOIN users u ON u.id = m.user_id
+                 WHERE m.chat_id = $1
+                   AND EXISTS (SELECT 1 FROM chat_members
+                               WHERE chat_id = $1 AND user_id = $2)
+                 ORDER BY m.role DESC, u.name, m.user_id",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&chat, &user]).await?;
+        if rows.is_empty() {
+            return Err(Error::NotAMember);
+        }
+        Ok(rows
+            .iter()
+            .map(|row| NamedMember {
+                id: row.get(0),
+                name: row.get(1),
+                role: Role::from_column(row.get(2)),
+            })
+            .collect())
     }
 
     /// The group of `chat` with the members of `membership`.

@@ -1,6 +1,7 @@
 //! The REST endpoints.
 
 pub mod accounts;
+pub mod blocks;
 pub mod body;
 pub mod chats;
 pub mod connections;
@@ -9,6 +10,7 @@ pub mod docs;
 pub mod health;
 pub mod history;
 pub mod media;
+pub mod members;
 pub mod oauth;
 pub mod params;
 pub mod people;

@@ -97,12 +97,19 @@ async fn a_blocked_user_cannot_put_the_blocker_in_a_group() {
     blocker_client.expect_silence().await;
     let groups = "SELECT count(*) FROM groups WHERE name = 'Trap'";
     assert_eq!(stack.db.count(groups).await, 0);
+    // The blocker's list names the one blocked; nobody else's does.
+    let (status, blocks) = stack.get_as(blocker, "/me/blocks").await;
+    assert_eq!(status, 200);
+    assert_eq!(blocks, json!([{"id": pest.id, "name": pest.name}]));
+    assert_eq!(stack.get_as(pest, "/me/blocks").await.1, json!([]));
 
     blocker_client
         .send(json!({"type": "unblock_user", "user_id": pest.id}))
         .await;
     let changed = json!({"type": "block_changed", "user_id": pest.id, "blocked": false});
     assert_eq!(blocker_client.recv().await, changed);
+    let (_, blocks) = stack.get_as(blocker, "/me/blocks").await;
+    assert_eq!(blocks, json!([]), "the list a block leaves unblocked");
     pest_client
         .send(json!({"name": "Party", "users": [blocker.id]}))
         .await;

@@ -305,3 +305,48 @@ async fn who_lets_only_contacts_add_them_is_added_by_contacts_only() {
     assert_ne!(ours, *group_chat);
     stack.stop().await;
 }
+
+/// `GET /chats/{id}/members`: everyone in the chat with names and roles,
+/// the owner first, for members only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_listed_with_their_roles_to_members_only() {
+    let (stack, world) = stack_with_world().await;
+    let [owner, member, other, outsider] = [0, 1, 2, 3].map(|n| &world.users[n]);
+    let group = world.group_chat;
+    let mut owner_client = stack.login(owner).await;
+    owner_client
+        .send(json!({"type": "set_role", "chat_id": group, "user_id": other.id, "role": "admin"}))
+        .await;
+    assert_eq!(owner_client.recv().await["type"], "role_changed");
+
+    let path = format!("/chats/{group}/members");
+    let (status, members) = stack.get_as(member, &path).await;
+    assert_eq!(status, 200);
+    let expected = json!([
+        {"id": owner.id, "name": owner.name, "role": "owner"},
+        {"id": other.id, "name": other.name, "role": "admin"},
+        {"id": member.id, "name": member.name, "role": "member"},
+    ]);
+    assert_eq!(members, expected);
+    let personal = format!("/chats/{}/members", world.personal_chat);
+    let (_, pair) = stack.get_as(owner, &personal).await;
+    assert_eq!(pair.as_array().unwrap().len(), 2);
+
+    // Not a member, no such chat, not an id.
+    assert_eq!(stack.get_as(outsider, &path).await.0, 403);
+    let nowhere = format!("/chats/{}/members", uuid::Uuid::new_v4());
+    assert_eq!(stack.get_as(owner, &nowhere).await.0, 403);
+    let (status, body) = stack.get_as(owner, "/chats/nope/members").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["loc"], json!(["path", "chat_id"]));
+    // A member who left is one no more.
+    let mut member_client = stack.login(member).await;
+    member_client
+        .send(json!({"type": "leave_group", "chat_id": group}))
+        .await;
+    assert_eq!(member_client.recv().await["type"], "member_left");
+    assert_eq!(stack.get_as(member, &path).await.0, 403);
+    let (_, left) = stack.get_as(owner, &path).await;
+    assert_eq!(left.as_array().unwrap().len(), 2);
+    stack.stop().await;
+}
