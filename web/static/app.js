@@ -14,6 +14,7 @@ import { wireFiles } from "./js/files.js";
 import { wireSearch } from "./js/search.js";
 import { wireGroups } from "./js/groups.js";
 import { wireNotifications } from "./js/notify.js";
+import { wireDetails } from "./js/details.js";
 import { start, showLogin, closeChat, goBack, watchHistory } from "./js/views.js";
 
 function wireLogin() {
@@ -67,6 +68,7 @@ function wireApp() {
   wireSearch();
   wireGroups();
   wireNotifications();
+  wireDetails();
 }
 
 // The page's state, for looking into it from the browser's console.

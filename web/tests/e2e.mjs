@@ -502,6 +502,75 @@ async function notifications(browser, base, first, second, a, b) {
   await page.context().close();
 }
 
+// The owner (desktop) sees the members with their roles, makes one an
+// admin, renames the group, adds and removes someone; the admin (phone)
+// may rename but not change roles, and leaves.
+async function manageGroup(a, b, second) {
+  await a.getByRole("button", { name: "Details" }).click();
+  const dialog = a.locator("#details-dialog");
+  const row = (page, name) => page.locator("#members li", { hasText: name });
+  await row(a, "(you)").locator(".role", { hasText: "owner" }).waitFor();
+  await accessible(a, "a group's details (desktop)");
+  await dialog.getByRole("button", { name: `Make admin: ${second.name}` }).click();
+  await row(a, second.name).locator(".role", { hasText: "admin" }).waitFor();
+  await dialog.getByLabel("Group name").fill("Weekend trip to the lake");
+  await dialog.getByRole("button", { name: "Rename" }).click();
+  await b.locator(".chat-item", { hasText: "Weekend trip to the lake" }).waitFor();
+  await a.locator("#chat-title", { hasText: "Weekend trip to the lake" }).waitFor();
+  const someone = await dialog.locator("#add-person option").first();
+  const newcomer = await someone.textContent();
+  await dialog.getByLabel("Someone to add").selectOption({ label: newcomer });
+  await dialog.getByRole("button", { name: "Add", exact: true }).click();
+  await row(a, newcomer).waitFor();
+  await dialog.getByRole("button", { name: `Remove ${newcomer}` }).click();
+  await row(a, newcomer).waitFor({ state: "detached" });
+  step("the owner sees members and roles, makes an admin, renames, adds and removes (desktop)");
+
+  await openChatWith(b, "Weekend trip to the lake");
+  await b.getByRole("button", { name: "Details" }).click();
+  await row(b, "(you)").locator(".role", { hasText: "admin" }).waitFor();
+  assert.equal(await b.locator("#rename-form").isVisible(), true);
+  assert.equal(await b.locator("#members").getByRole("button", { name: /^Make/ }).count(), 0);
+  await accessible(b, "a group's details (phone)");
+  await largeTargets(b, "a group's details (phone)");
+  b.once("dialog", (confirm) => confirm.accept());
+  await b.getByRole("button", { name: "Leave group" }).click();
+  await b.locator("#details-dialog").waitFor({ state: "hidden" });
+  await b.locator(".chat-item", { hasText: "Weekend trip to the lake" }).waitFor({ state: "detached" });
+  await row(a, second.name).waitFor({ state: "detached" });
+  await a.getByRole("button", { name: "Close" }).click();
+  step("an admin may rename but not set roles, and leaves (phone)");
+}
+
+// Blocking from a personal chat's details (phone): the blocked person's
+// messages no longer come; unblocking brings them, those sent meanwhile too.
+async function blocking(a, b) {
+  const [aName, bName] = [await a.locator("#me-name").textContent(), await b.locator("#me-name").textContent()];
+  await openChatWith(a, bName);
+  await openChatWith(b, aName);
+  b.once("dialog", (confirm) => confirm.accept());
+  await b.getByRole("button", { name: "Details" }).click();
+  await b.getByRole("button", { name: `Block ${aName}` }).click();
+  await b.locator("#chat-status", { hasText: "blocked" }).waitFor();
+  await b.getByRole("button", { name: `Unblock ${aName}` }).waitFor();
+  await b.getByRole("button", { name: "Close" }).click();
+  await say(a, "Can you hear me?");
+  await message(a, "Can you hear me?").locator('[data-receipt="sent"]').waitFor();
+  await b.waitForTimeout(1000);
+  assert.equal(await messages(b, "Can you hear me?").count(), 0);
+  assert.equal(await messages(b, "While your tab sleeps").count(), 0, "the blocked person's older messages show");
+  step("a blocked person's messages no longer show (phone)");
+
+  await b.getByRole("button", { name: "Details" }).click();
+  await b.getByRole("button", { name: `Unblock ${aName}` }).click();
+  await b.getByRole("button", { name: `Block ${aName}` }).waitFor();
+  await b.getByRole("button", { name: "Close" }).click();
+  await messages(b, "Can you hear me?").waitFor();
+  await messages(b, "While your tab sleeps").waitFor();
+  step("unblocking shows their messages again, those sent meanwhile too");
+  await backToChats(b);
+}
+
 async function groupsAndLogout(a, b, second) {
   await a.context().setOffline(true);
   await a.locator("#connection", { hasText: "Offline" }).waitFor();
@@ -519,6 +588,8 @@ async function groupsAndLogout(a, b, second) {
   await backToChats(b);
   await b.locator(".chat-item", { hasText: "Weekend trip" }).waitFor();
   step("a group is created and appears for its member");
+  await manageGroup(a, b, second);
+  await blocking(a, b);
 
   await openChatWith(a, second.name);
   await say(a, "Are you there?");

@@ -54,6 +54,9 @@ async function loadOnce() {
   const ids = new Set(chats.map((chat) => chat.id));
   for (const id of state.chats.keys()) if (!ids.has(id)) state.chats.delete(id);
   renderChats();
+  // A renamed group (or a person's new name) in the open chat's title.
+  const open = state.chats.get(state.open);
+  if (open) document.getElementById("chat-title").textContent = chatName(open);
   if (state.openWhenKnown && state.chats.has(state.openWhenKnown)) {
     openChat(state.openWhenKnown);
     state.openWhenKnown = null;

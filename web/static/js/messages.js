@@ -119,7 +119,11 @@ export async function loadNewest(chatId) {
   if (!newest) return;
   const page = await api(`/history/${chatId}?before_seq=${newest + 1}&limit=${PAGE}`);
   page.forEach((message) => addMessage(message));
-  if (state.open === chatId) refresh(chatId);
+  if (state.open !== chatId) return;
+  // What the page brought (such as messages of someone just unblocked)
+  // is read as the rest of the open chat is.
+  if (!document.hidden) markRead(chatId);
+  refresh(chatId);
 }
 
 // Older messages of the open chat, for scrolling back.

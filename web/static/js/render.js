@@ -173,6 +173,7 @@ export function renderStatus() {
     .map(([user]) => state.people.get(user) ?? "Someone");
   if (typing.length) return setStatus(`${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…`);
   const other = otherMember(chat);
+  if (other && state.blocked.has(other.id)) return setStatus("blocked");
   if (other) {
     const presence = state.presence.get(other.id);
     if (presence?.online) return setStatus("online");

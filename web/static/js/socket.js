@@ -4,9 +4,11 @@
 import { $ } from "./dom.js";
 import { state, saveLocal, messagesOf } from "./state.js";
 import { loadChats, learnContact } from "./chats.js";
-import { received, replaceMessage, markRead, advanceCursor, sortMessages } from "./messages.js";
+import { received, replaceMessage, markRead, advanceCursor, sortMessages, loadNewest } from "./messages.js";
 import { refresh, renderChats, renderStatus, setStatus, setConnection } from "./render.js";
 import { closeChat, showLogin } from "./views.js";
+import { redrawDetails, closeDetails, detailsError } from "./details.js";
+import { blockChanged } from "./blocks.js";
 
 const RETRY_MAX_MS = 15000;
 const OFFLINE = "Offline: what you send goes when you are back online";
@@ -131,6 +133,7 @@ const handlers = {
       if (mine) mine.status = "failed";
       refresh(sent.chat_id);
     }
+    detailsError(detail.message);
     setStatus(detail.message);
   },
   direct_chat(frame) {
@@ -146,16 +149,27 @@ const handlers = {
     if (frame.creator_id === state.me.id) state.openWhenKnown = frame.chat_id;
     loadChats();
   },
-  members_added: () => loadChats(),
-  group_renamed: () => loadChats(),
-  group_state: () => loadChats(),
-  role_changed: () => loadChats(),
+  members_added: groupChanged,
+  group_renamed: groupChanged,
+  group_state: groupChanged,
+  role_changed: groupChanged,
   member_left(frame) {
     if (frame.user_id === state.me.id) {
       state.messages.delete(frame.chat_id);
+      closeDetails(frame.chat_id);
       if (state.open === frame.chat_id) closeChat();
     }
-    loadChats();
+    groupChanged(frame);
+  },
+  block_changed(frame) {
+    blockChanged(frame);
+    refresh(state.open);
+    redrawDetails(state.open);
+    // The list first: its newest message of each chat is where the open
+    // chat's page is read back from.
+    loadChats()
+      .then(() => state.open && loadNewest(state.open))
+      .catch((error) => setStatus(error.message));
   },
   chat_hidden(frame) {
     // Deleted for this user, from any of their devices: what it held up
@@ -202,6 +216,12 @@ const handlers = {
     renderStatus();
   },
 };
+
+// Members, roles or the name of a group changed: the list, and the
+// group's details if they are open, show it as it is now.
+function groupChanged(frame) {
+  loadChats().then(() => redrawDetails(frame.chat_id));
+}
 
 function handle(frame) {
   handlers[frame.type]?.(frame);

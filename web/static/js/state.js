@@ -10,6 +10,7 @@ export const state = {
   chats: new Map(), // id → {id, name, type, members, last, unread, readSent, readMarker}
   messages: new Map(), // chat id → [message], by seq; unsent ones last
   people: new Map(), // user id → name
+  blocked: new Set(), // ids of the people the user blocks
   presence: new Map(), // user id → {online, last_seen}
   typing: new Map(), // chat id → Map(user id → expiry)
   pending: new Map(), // client_id → send frame, kept until acked
@@ -23,6 +24,7 @@ export const state = {
   directWith: null,
   editing: null, // the message whose text the composer holds
   found: null, // the id of the message a search opened the chat at
+  details: null, // the chat whose details dialog is open
   lastTyping: 0,
   loadingOlder: false,
 };

@@ -8,6 +8,7 @@ import { loadChats, chatName } from "./chats.js";
 import { markRead, loadNewest, loadOlder } from "./messages.js";
 import { renderChats, renderMessages, renderStatus, scrollToEnd, setStatus, setConnection } from "./render.js";
 import { stopEditing } from "./composer.js";
+import { loadBlocks } from "./blocks.js";
 
 export function openChat(chatId) {
   const chat = state.chats.get(chatId);
@@ -22,6 +23,7 @@ export function openChat(chatId) {
   $("chat-title").textContent = chatName(chat);
   $("composer").hidden = false;
   $("hide-chat").hidden = false;
+  $("chat-details").hidden = false;
   $("app-view").classList.add("showing-chat");
   renderMessages();
   renderStatus();
@@ -39,6 +41,7 @@ export function closeChat() {
   $("chat-title").textContent = "Choose a chat";
   $("composer").hidden = true;
   $("hide-chat").hidden = true;
+  $("chat-details").hidden = true;
   $("messages").replaceChildren();
   $("app-view").classList.remove("showing-chat");
   setStatus("");
@@ -76,13 +79,13 @@ export async function start(me) {
   Object.assign(state, {
     me, loggingOut: false, open: null, cursor: null, openWhenKnown: null, directWith: null, editing: null,
     chats: new Map(), messages: new Map(), pending: new Map(),
-    people: new Map(), presence: new Map(), typing: new Map(),
+    people: new Map(), presence: new Map(), typing: new Map(), blocked: new Set(), details: null,
   });
   state.people.set(me.id, me.name);
   $("me-name").textContent = me.name;
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   loadLocal();
-  await loadChats();
+  await Promise.all([loadChats(), loadBlocks()]);
   connect();
 }
