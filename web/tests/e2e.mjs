@@ -181,32 +181,45 @@ async function readWhileOffline(a, b, first) {
   step("a chat read while offline sends its read marker once back online");
 }
 
-async function editAndDelete(a, b) {
-  const actions = { name: "Edit or delete your message" };
-  await say(a, "See you at noon");
-  await messages(b, "See you at noon").waitFor();
-  const mine = message(a, "See you at noon");
-  await mine.getByRole("button", actions).click();
-  await mine.getByRole("button", { name: "Edit", exact: true }).click();
-  await a.getByLabel("Message", { exact: true }).fill("See you at one");
-  await a.getByLabel("Message", { exact: true }).press("Enter");
-  await messages(b, "See you at one").waitFor();
-  await message(b, "See you at one").locator(".meta", { hasText: "edited" }).waitFor();
-  await message(a, "See you at one").locator(".meta", { hasText: "edited" }).waitFor();
-  assert.equal(await messages(b, "See you at noon").count(), 0);
-  step("one's own message is edited (desktop) and shows as edited on both sides");
+const ACTIONS = { name: "Edit or delete your message" };
 
-  await say(b, "Wrong chat, sorry");
-  await messages(a, "Wrong chat, sorry").waitFor();
-  const theirs = message(b, "Wrong chat, sorry");
-  b.once("dialog", (dialog) => dialog.accept());
-  await theirs.getByRole("button", actions).click();
-  await theirs.getByRole("button", { name: "Delete", exact: true }).click();
-  await a.locator("#messages .message.deleted", { hasText: "Message deleted" }).waitFor();
-  await b.locator("#messages .message.deleted", { hasText: "Message deleted" }).waitFor();
-  assert.equal(await messages(a, "Wrong chat, sorry").count(), 0);
-  assert.equal(await message(a, "Hello back").getByRole("button", actions).count(), 0);
-  step("one's own message is deleted (phone) and leaves a tombstone; others' messages have no such control");
+async function editOwn(page, from, to) {
+  const mine = message(page, from);
+  await mine.getByRole("button", ACTIONS).click();
+  await mine.getByRole("button", { name: "Edit", exact: true }).click();
+  await page.getByLabel("Message", { exact: true }).fill(to);
+  await page.getByLabel("Message", { exact: true }).press("Enter");
+}
+
+async function deleteOwn(page, text) {
+  const mine = message(page, text);
+  page.once("dialog", (confirm) => confirm.accept());
+  await mine.getByRole("button", ACTIONS).click();
+  await mine.getByRole("button", { name: "Delete", exact: true }).click();
+}
+
+// Each side edits one of its messages and deletes another: the other side
+// sees the new text marked edited, and a tombstone.
+async function editAndDelete(a, b) {
+  for (const [writer, reader, where] of [[a, b, "desktop"], [b, a, "phone"]]) {
+    await say(writer, `See you at noon (${where})`);
+    await messages(reader, `See you at noon (${where})`).waitFor();
+    await editOwn(writer, `See you at noon (${where})`, `See you at one (${where})`);
+    await message(reader, `See you at one (${where})`).locator(".meta", { hasText: "edited" }).waitFor();
+    await message(writer, `See you at one (${where})`).locator(".meta", { hasText: "edited" }).waitFor();
+    assert.equal(await messages(reader, `See you at noon (${where})`).count(), 0);
+    step(`one's own message is edited (${where}) and shows as edited on both sides`);
+
+    const tombstones = await reader.locator("#messages .message.deleted").count();
+    await say(writer, `Wrong chat, sorry (${where})`);
+    await messages(reader, `Wrong chat, sorry (${where})`).waitFor();
+    await deleteOwn(writer, `Wrong chat, sorry (${where})`);
+    await messages(reader, `Wrong chat, sorry (${where})`).waitFor({ state: "detached" });
+    assert.equal(await reader.locator("#messages .message.deleted", { hasText: "Message deleted" }).count(), tombstones + 1);
+    step(`one's own message is deleted (${where}) and leaves a tombstone`);
+  }
+  assert.equal(await message(a, "Hello back").getByRole("button", ACTIONS).count(), 0);
+  step("others' messages have no edit or delete control");
 }
 
 // A 64×48 PNG.
@@ -331,7 +344,7 @@ async function scrollingBack(browser, base, first, second, b, a) {
   await messages(a, "Older 80").waitFor();
   await say(a, "Last word");
   await message(a, "Last word").locator('[data-receipt="seen"]').waitFor();
-  const page = await newPage(browser);
+  const page = await newPage(browser, { colorScheme: "dark" });
   await logIn(page, base, first);
   await openChatWith(page, second.name);
   await message(page, "Last word").locator('[data-receipt="seen"]').waitFor();
@@ -363,6 +376,8 @@ async function scrollingBack(browser, base, first, second, b, a) {
   assert.equal(days.at(-1), "Today");
   assert.equal(new Set(days).size, days.length, "each day is named once");
   step("messages show the day they were written, with date separators");
+  await accessible(page, "an open chat (desktop, dark)");
+  step("an open chat in dark mode passes axe-core");
   await page.context().close();
 }
 
@@ -372,7 +387,7 @@ async function unreadDuringSync(browser, base, chat, first, second, a, b) {
   await backToChats(b);
   for (const n of [1, 2, 3, 4]) await say(a, `Unread ${n}`);
   await b.locator(".chat-item", { hasText: "Unread 4" }).locator(".badge", { hasText: /^4$/ }).waitFor();
-  const page = await newPage(browser, { viewport: PHONE });
+  const page = await newPage(browser, { viewport: PHONE, colorScheme: "dark" });
   await page.addInitScript((chatId) => {
     window.badges = [];
     new MutationObserver(() => {
@@ -387,6 +402,8 @@ async function unreadDuringSync(browser, base, chat, first, second, a, b) {
   assert.ok(shown.length > 0);
   assert.deepEqual([...new Set(shown)], [4], `the badge showed ${shown.join(", ")}`);
   step("unread badges do not jump during the first sync");
+  await accessible(page, "the chat list (phone, dark)");
+  await largeTargets(page, "the chat list (phone, dark)");
   await page.context().close();
   await openChatWith(b, first.name);
 }
@@ -542,33 +559,36 @@ async function manageGroup(a, b, second) {
   step("an admin may rename but not set roles, and leaves (phone)");
 }
 
-// Blocking from a personal chat's details (phone): the blocked person's
-// messages no longer come; unblocking brings them, those sent meanwhile too.
-async function blocking(a, b) {
-  const [aName, bName] = [await a.locator("#me-name").textContent(), await b.locator("#me-name").textContent()];
-  await openChatWith(a, bName);
-  await openChatWith(b, aName);
-  b.once("dialog", (confirm) => confirm.accept());
-  await b.getByRole("button", { name: "Details" }).click();
-  await b.getByRole("button", { name: `Block ${aName}` }).click();
-  await b.locator("#chat-status", { hasText: "blocked" }).waitFor();
-  await b.getByRole("button", { name: `Unblock ${aName}` }).waitFor();
-  await b.getByRole("button", { name: "Close" }).click();
-  await say(a, "Can you hear me?");
-  await message(a, "Can you hear me?").locator('[data-receipt="sent"]').waitFor();
-  await b.waitForTimeout(1000);
-  assert.equal(await messages(b, "Can you hear me?").count(), 0);
-  assert.equal(await messages(b, "While your tab sleeps").count(), 0, "the blocked person's older messages show");
-  step("a blocked person's messages no longer show (phone)");
+// Blocking from a personal chat's details: the blocked person's messages
+// no longer show; unblocking brings them back, those sent meanwhile too.
+async function blocking(blocker, other, where) {
+  const name = (page) => page.locator("#me-name").textContent();
+  const [blockerName, otherName] = [await name(blocker), await name(other)];
+  await openChatWith(blocker, otherName);
+  await openChatWith(other, blockerName);
+  const [before, during] = [`Before the block (${where})`, `During the block (${where})`];
+  await say(other, before);
+  await messages(blocker, before).waitFor();
+  blocker.once("dialog", (confirm) => confirm.accept());
+  await blocker.getByRole("button", { name: "Details" }).click();
+  await blocker.getByRole("button", { name: `Block ${otherName}` }).click();
+  await blocker.locator("#chat-status", { hasText: "blocked" }).waitFor();
+  await blocker.getByRole("button", { name: `Unblock ${otherName}` }).waitFor();
+  await blocker.getByRole("button", { name: "Close" }).click();
+  await messages(blocker, before).waitFor({ state: "detached" });
+  await say(other, during);
+  await message(other, during).locator('[data-receipt="sent"]').waitFor();
+  await blocker.waitForTimeout(1000);
+  assert.equal(await messages(blocker, during).count(), 0);
+  step(`a blocked person's messages no longer show (${where})`);
 
-  await b.getByRole("button", { name: "Details" }).click();
-  await b.getByRole("button", { name: `Unblock ${aName}` }).click();
-  await b.getByRole("button", { name: `Block ${aName}` }).waitFor();
-  await b.getByRole("button", { name: "Close" }).click();
-  await messages(b, "Can you hear me?").waitFor();
-  await messages(b, "While your tab sleeps").waitFor();
-  step("unblocking shows their messages again, those sent meanwhile too");
-  await backToChats(b);
+  await blocker.getByRole("button", { name: "Details" }).click();
+  await blocker.getByRole("button", { name: `Unblock ${otherName}` }).click();
+  await blocker.getByRole("button", { name: `Block ${otherName}` }).waitFor();
+  await blocker.getByRole("button", { name: "Close" }).click();
+  await messages(blocker, during).waitFor();
+  await messages(blocker, before).waitFor();
+  step(`unblocking shows their messages again, those sent meanwhile too (${where})`);
 }
 
 async function groupsAndLogout(a, b, second) {
@@ -589,7 +609,9 @@ async function groupsAndLogout(a, b, second) {
   await b.locator(".chat-item", { hasText: "Weekend trip" }).waitFor();
   step("a group is created and appears for its member");
   await manageGroup(a, b, second);
-  await blocking(a, b);
+  await blocking(b, a, "phone");
+  await blocking(a, b, "desktop");
+  await backToChats(b);
 
   await openChatWith(a, second.name);
   await say(a, "Are you there?");

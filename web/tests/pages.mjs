@@ -42,6 +42,8 @@ export async function logIn(page, base, user) {
 }
 
 export async function openChatWith(page, name) {
+  // On a phone showing a chat, the list is one step back.
+  if (!(await page.locator("#chat-list").isVisible())) await backToChats(page);
   await page.locator(".chat-item", { hasText: name }).first().click();
   await page.locator("#composer").waitFor({ state: "visible" });
 }

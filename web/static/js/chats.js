@@ -88,7 +88,7 @@ export function learnContact(chatId) {
   const other = chat && otherMember(chat);
   if (!other || state.presence.has(other.id) || document.getElementById("privacy-presence").value === "nobody") return;
   const now = Date.now();
-  if (now - (state.presenceAskedAt ?? 0) < 5000) return;
+  if (now - state.presenceAskedAt < 5000) return;
   state.presenceAskedAt = now;
   send({ type: "watch_presence" });
 }

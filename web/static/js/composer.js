@@ -3,12 +3,11 @@
 
 import { $ } from "./dom.js";
 import { MAX_TEXT, state } from "./state.js";
-import { send, connected } from "./socket.js";
+import { send, connected, TRY_LATER } from "./socket.js";
 import { sendMessage, editMessage, deleteMessage } from "./messages.js";
 import { setStatus } from "./render.js";
 
 const TYPING_EVERY_MS = 3000;
-const OFFLINE = "You are offline: try again when the connection is back";
 
 // Characters as the server counts them (a character beyond the BMP is one).
 const length = (text) => [...text].length;
@@ -73,13 +72,13 @@ function finishEditing(text) {
   const message = state.editing;
   if (!text.trim()) return askToDelete(message);
   if (text === message.text) return stopEditing();
-  if (!connected()) return setStatus(OFFLINE);
+  if (!connected()) return setStatus(TRY_LATER);
   editMessage(message, text);
   stopEditing();
 }
 
 export function askToDelete(message) {
-  if (!connected()) return setStatus(OFFLINE);
+  if (!connected()) return setStatus(TRY_LATER);
   if (!window.confirm("Delete this message for everyone?")) return;
   deleteMessage(message);
   if (state.editing === message) stopEditing();

@@ -5,11 +5,9 @@
 import { $, element, written, button } from "./dom.js";
 import { api } from "./api.js";
 import { state } from "./state.js";
-import { send, connected } from "./socket.js";
+import { send, connected, TRY_LATER } from "./socket.js";
 import { chatName, otherMember } from "./chats.js";
 import { blocks } from "./blocks.js";
-
-const OFFLINE = "You are offline: try again when the connection is back";
 
 export function wireDetails() {
   $("chat-details").onclick = () => showDetails(state.open);
@@ -122,7 +120,7 @@ function drawBlock(chat) {
 }
 
 function ask(frame) {
-  if (!connected()) return ($("details-error").textContent = OFFLINE);
+  if (!connected()) return ($("details-error").textContent = TRY_LATER);
   $("details-error").textContent = "";
   send(frame);
 }

@@ -2,10 +2,8 @@
 
 import { $, element, written } from "./dom.js";
 import { state } from "./state.js";
-import { send, connected } from "./socket.js";
+import { send, connected, TRY_LATER } from "./socket.js";
 import { setStatus } from "./render.js";
-
-const OFFLINE = "You are offline: try again when the connection is back";
 
 export function wireGroups() {
   $("new-group").onclick = () => {
@@ -18,7 +16,7 @@ export function wireGroups() {
   $("group-form").onsubmit = (event) => {
     event.preventDefault();
     // The dialog stays open, with what was chosen, until it can be sent.
-    if (!connected()) return ($("group-error").textContent = OFFLINE);
+    if (!connected()) return ($("group-error").textContent = TRY_LATER);
     const users = [...$("group-people").querySelectorAll("input:checked")].map((box) => box.value);
     send({ name: $("group-name").value, users });
     $("group-name").value = "";
@@ -28,7 +26,7 @@ export function wireGroups() {
   $("privacy-presence").onchange = (event) => send({ type: "set_privacy", presence: event.target.value });
   $("privacy-group-adds").onchange = (event) => send({ type: "set_privacy", group_adds: event.target.value });
   $("hide-chat").onclick = () => {
-    if (!connected()) return setStatus(OFFLINE);
+    if (!connected()) return setStatus(TRY_LATER);
     send({ type: "hide_chat", chat_id: state.open });
   };
 }

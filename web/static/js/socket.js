@@ -12,6 +12,9 @@ import { blockChanged } from "./blocks.js";
 
 const RETRY_MAX_MS = 15000;
 const OFFLINE = "Offline: what you send goes when you are back online";
+// What a request that cannot wait for the connection (a new group, an
+// edit, a block…) says while there is none.
+export const TRY_LATER = "You are offline: try again when the connection is back";
 
 export function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";

@@ -26,6 +26,7 @@ export const state = {
   found: null, // the id of the message a search opened the chat at
   details: null, // the chat whose details dialog is open
   lastTyping: 0,
+  presenceAskedAt: 0,
   loadingOlder: false,
 };
 
