@@ -301,6 +301,8 @@ async function newcomerFindsSomeone(browser, base, first, a) {
   await a.locator(".chat-item", { hasText: "Nia Newcomer" }).waitFor();
   step("people are found by email and a direct chat starts");
 
+  await page.getByRole("button", { name: "Details" }).click();
+  page.once("dialog", (confirm) => confirm.accept());
   await page.getByRole("button", { name: "Delete for me" }).click();
   await page.locator(".chat-item", { hasText: first.name }).waitFor({ state: "detached" });
   await page.locator("#chat-title", { hasText: "Choose a chat" }).waitFor();

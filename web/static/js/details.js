@@ -1,6 +1,7 @@
 // A chat's details: a group's members with their roles, and what the
 // user's own role lets them do (rename, add, remove, make admin, leave);
-// in a personal chat, blocking the other person.
+// in a personal chat, blocking the other person; in any, deleting the
+// chat for oneself.
 
 import { $, element, written, button } from "./dom.js";
 import { api } from "./api.js";
@@ -21,6 +22,10 @@ export function wireDetails() {
     event.preventDefault();
     const user = $("add-person").value;
     if (user) ask({ type: "add_members", chat_id: state.details, users: [user] });
+  };
+  $("hide-chat").onclick = () => {
+    const sure = window.confirm("Delete this chat for you? Its messages so far go from your devices; the others keep them.");
+    if (sure) ask({ type: "hide_chat", chat_id: state.details });
   };
   $("leave").onclick = () => {
     const chat = state.chats.get(state.details);

@@ -1,9 +1,8 @@
-// New groups, the privacy settings, and deleting a chat for oneself.
+// New groups and the privacy settings.
 
 import { $, element, written } from "./dom.js";
 import { state } from "./state.js";
 import { send, connected, TRY_LATER } from "./socket.js";
-import { setStatus } from "./render.js";
 
 export function wireGroups() {
   $("new-group").onclick = () => {
@@ -25,10 +24,6 @@ export function wireGroups() {
   $("privacy").onclick = () => $("privacy-dialog").showModal();
   $("privacy-presence").onchange = (event) => send({ type: "set_privacy", presence: event.target.value });
   $("privacy-group-adds").onchange = (event) => send({ type: "set_privacy", group_adds: event.target.value });
-  $("hide-chat").onclick = () => {
-    if (!connected()) return setStatus(TRY_LATER);
-    send({ type: "hide_chat", chat_id: state.open });
-  };
 }
 
 function personBox(id, name) {

@@ -179,6 +179,7 @@ const handlers = {
     // to `seq` is gone here too; a later message brings the chat back.
     const list = messagesOf(frame.chat_id).filter((m) => !m.seq || m.seq > frame.seq);
     state.messages.set(frame.chat_id, list);
+    closeDetails(frame.chat_id);
     if (state.open === frame.chat_id) closeChat();
     loadChats();
   },

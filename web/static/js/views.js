@@ -22,7 +22,6 @@ export function openChat(chatId) {
   else history.pushState({ chat: chatId }, "");
   $("chat-title").textContent = chatName(chat);
   $("composer").hidden = false;
-  $("hide-chat").hidden = false;
   $("chat-details").hidden = false;
   $("app-view").classList.add("showing-chat");
   renderMessages();
@@ -40,7 +39,6 @@ export function closeChat() {
   state.open = null;
   $("chat-title").textContent = "Choose a chat";
   $("composer").hidden = true;
-  $("hide-chat").hidden = true;
   $("chat-details").hidden = true;
   $("messages").replaceChildren();
   $("app-view").classList.remove("showing-chat");
