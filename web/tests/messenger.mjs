@@ -2,7 +2,7 @@
 // database of its own, free ports, the demo data.
 
 import { spawn, execFileSync } from "node:child_process";
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,6 +25,9 @@ function database() {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const folder = mkdtempSync(join(tmpdir(), "messenger-web-"));
+    // Run as root, the cluster runs as the postgres system user, which
+    // must reach its data folder inside this one (made 0700).
+    chmodSync(folder, 0o755);
     const media = join(folder, "media");
     return { env: { LOCAL_DB_DIR: join(folder, "postgres") }, media, drop: () => rmSync(folder, { recursive: true, force: true }) };
   }
