@@ -4,9 +4,14 @@
 import { api } from "./api.js";
 import { state } from "./state.js";
 
+// A list that cannot be read now leaves the page as it was: the server
+// applies every block whatever this page knows, and `block_changed`
+// frames keep the set up to date from here on.
 export async function loadBlocks() {
-  const people = await api("/me/blocks");
-  state.blocked = new Set(people.map((person) => person.id));
+  try {
+    const people = await api("/me/blocks");
+    state.blocked = new Set(people.map((person) => person.id));
+  } catch {}
 }
 
 // A block or unblock, here or on another device. What this page holds of

@@ -84,6 +84,8 @@ export async function start(me) {
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   loadLocal();
-  await Promise.all([loadChats(), loadBlocks()]);
+  // A list that cannot be read now (the core restarting) is read again
+  // when the socket has caught up; the socket is opened either way.
+  await Promise.all([loadChats(), loadBlocks()]).catch((error) => setConnection(error.message));
   connect();
 }
