@@ -1,7 +1,7 @@
 //! `GET /history/{chat_id}?limit=N&offset=M`: one page of a chat's history.
 
 use super::Context;
-use super::params::{optional_integer, optional_limit};
+use super::params::{optional_integer, optional_limit, uuid_in_path};
 use crate::auth::Caller;
 use crate::auth::require_credential;
 use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
@@ -9,9 +9,7 @@ use crate::json::HistoryMessage;
 use crate::openapi::{Document, PathParams};
 use messenger_proto::v1::{HistoryRequest, Message};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::IntoParams;
-use uuid::Uuid;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
@@ -109,14 +107,7 @@ fn json_body(value: &impl Serialize, size: usize) -> Response {
 /// Checks every parameter and reports all invalid ones at once.
 fn parse(chat_id: &str, query: &[(String, String)]) -> Result<HistoryRequest, ApiError> {
     let mut invalid = Vec::new();
-    if Uuid::parse_str(chat_id).is_err() {
-        invalid.push(InvalidParameter {
-            loc: ["path", "chat_id"],
-            msg: "Input should be a valid UUID".into(),
-            kind: "uuid_parsing",
-            input: Value::String(chat_id.to_owned()),
-        });
-    }
+    uuid_in_path("chat_id", chat_id, &mut invalid);
     let params = HistoryParams::read(query, &mut invalid);
     if !invalid.is_empty() {
         return Err(ApiError::Validation(invalid));

@@ -2,15 +2,14 @@
 //! with names and roles.
 
 use super::Context;
+use super::params::uuid_in_path;
 use crate::auth::Caller;
 use crate::auth::require_credential;
-use crate::error::{ApiError, Detail, InvalidParameter, ValidationError};
+use crate::error::{ApiError, Detail, ValidationError};
 use crate::openapi::{Document, PathParams};
 use messenger_proto::v1;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
-use uuid::Uuid;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -75,14 +74,10 @@ async fn list(
 ) -> Result<Response, Rejection> {
     require_credential(&caller)?;
     let chat_id = params.take("chat_id");
-    if Uuid::parse_str(&chat_id).is_err() {
-        let invalid = InvalidParameter {
-            loc: ["path", "chat_id"],
-            msg: "Input should be a valid UUID".into(),
-            kind: "uuid_parsing",
-            input: Value::String(chat_id),
-        };
-        return Err(warp::reject::custom(ApiError::Validation(vec![invalid])));
+    let mut invalid = Vec::new();
+    uuid_in_path("chat_id", &chat_id, &mut invalid);
+    if !invalid.is_empty() {
+        return Err(warp::reject::custom(ApiError::Validation(invalid)));
     }
     let asked = v1::ListMembersRequest { chat_id };
     let members = context

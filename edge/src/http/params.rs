@@ -1,5 +1,6 @@
-//! Query parameters that several routes read: a page of a list, and the
-//! integers that page and history take, each invalid one named.
+//! Parameters that several routes read: a page of a list, the integers
+//! that page and history take, and chat ids in paths, each invalid one
+//! named.
 
 use crate::error::{ApiError, InvalidParameter};
 use serde_json::Value;
@@ -93,5 +94,17 @@ fn integer(
             });
             None
         }
+    }
+}
+
+/// Adds `value` to `invalid` unless it is a UUID: the path parameter `name`.
+pub fn uuid_in_path(name: &'static str, value: &str, invalid: &mut Vec<InvalidParameter>) {
+    if uuid::Uuid::parse_str(value).is_err() {
+        invalid.push(InvalidParameter {
+            loc: ["path", name],
+            msg: "Input should be a valid UUID".into(),
+            kind: "uuid_parsing",
+            input: Value::String(value.to_owned()),
+        });
     }
 }
