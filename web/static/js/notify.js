@@ -3,7 +3,7 @@
 
 import { $, summary } from "./dom.js";
 import { chatName } from "./chats.js";
-import { state } from "./state.js";
+import { nameOf } from "./state.js";
 import { openChat } from "./views.js";
 
 const DISMISSED = "messenger.notifications-dismissed";
@@ -24,7 +24,7 @@ export function wireNotifications() {
 
 export function notify(chat, message) {
   if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
-  const sender = state.people.get(message.sender_id) ?? "Someone";
+  const sender = nameOf(message.sender_id);
   const title = chat.type === 1 ? `${sender} in ${chatName(chat)}` : sender;
   // One notification per chat: a newer message replaces the older one.
   const shown = new Notification(title, { body: summary(message), tag: chat.id });

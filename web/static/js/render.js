@@ -2,7 +2,7 @@
 // the status lines, the title. Nothing here changes the state.
 
 import { $, element, written, button, spoken, timeOf, dayName, isoDay, summary } from "./dom.js";
-import { state, messagesOf } from "./state.js";
+import { state, messagesOf, nameOf } from "./state.js";
 import { chatName, otherMember, totalUnread } from "./chats.js";
 import { openChat } from "./views.js";
 import { startEditing, askToDelete } from "./composer.js";
@@ -77,7 +77,7 @@ function messageItem(chat, message) {
   const item = element("li", kinds.filter(Boolean).join(" "));
   if (message.id) item.dataset.id = message.id;
   if (message.client_id) item.dataset.clientId = message.client_id;
-  const sender = mine ? "You" : state.people.get(message.sender_id) ?? "Someone";
+  const sender = mine ? "You" : nameOf(message.sender_id);
   // Groups show who wrote each message; screen readers hear it everywhere.
   if (chat.type === 1 && !mine) item.append(written("div", "from", sender));
   else item.append(spoken(`${sender}: `));
@@ -170,7 +170,7 @@ export function renderStatus() {
   const now = Date.now();
   const typing = [...(state.typing.get(chat.id) ?? new Map())]
     .filter(([, until]) => until > now)
-    .map(([user]) => state.people.get(user) ?? "Someone");
+    .map(([user]) => nameOf(user));
   if (typing.length) return setStatus(`${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…`);
   const other = otherMember(chat);
   if (other && state.blocked.has(other.id)) return setStatus("blocked");
@@ -196,7 +196,7 @@ export function refresh(chatId) {
 
 // A new message in the open chat, said by screen readers.
 export function announce(chat, message) {
-  const sender = state.people.get(message.sender_id) ?? "Someone";
+  const sender = nameOf(message.sender_id);
   const text = summary(message);
   $("announcer").textContent = chat.type === 1 ? `${sender} in ${chat.name}: ${text}` : `${sender}: ${text}`;
 }

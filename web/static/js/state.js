@@ -30,6 +30,10 @@ export const state = {
   loadingOlder: false,
 };
 
+// A person's name as this page knows it (from chat lists, members and
+// searches).
+export const nameOf = (userId) => state.people.get(userId) ?? "Someone";
+
 export function messagesOf(chatId) {
   if (!state.messages.has(chatId)) state.messages.set(chatId, []);
   return state.messages.get(chatId);
