@@ -410,7 +410,7 @@ async fn groups_and_blocks(store: &Store, creator: UserId, member: UserId) {
 
 /// Statements the exercise must have been seen to run (so that an empty
 /// list of plans cannot pass).
-const EXPECTED: [&str; 42] = [
+const EXPECTED: [&str; 48] = [
     "SET low_wrote = true",
     "adds_from_contacts_only = coalesce",
     "u.adds_from_contacts_only AND",
@@ -434,7 +434,13 @@ const EXPECTED: [&str; 42] = [
     "stored AS (",
     "seq BETWEEN",
     "least($2, c.last_seq)",
-    "FOR UPDATE OF m",
+    "WHERE m.id = $1 FOR UPDATE",
+    "cm.user_id = $2\n                 FOR NO KEY UPDATE",
+    "SET uncounted = uncounted + 1",
+    "SET uncounted = cm.uncounted + 1",
+    "FOR SHARE OF c",
+    "SET uncounted = uncounted_after(",
+    "m.seq > p_mark",
     "UPDATE messages m SET seen = true",
     "INSERT INTO message_seen_status (message_id, user_id) VALUES",
     "FROM ONLY \"public\".\"messages\"",

@@ -5,7 +5,11 @@
 //! - a read marker only moves forward and never past the chat's last
 //!   message, and each message is completed for its sender only once;
 //! - paging through a chat's history by cursor, back or forward, in pages
-//!   of any size, yields every message exactly once, in order.
+//!   of any size, yields every message exactly once, in order;
+//! - the unread count of a chat list is what the member's history says:
+//!   the messages after their mark that are not theirs, not marked seen one
+//!   by one and not from someone they block, whatever sends, retries,
+//!   receipts, read markers, hiding and blocks came, at once or in turn.
 
 // Tests unwrap freely: a failure is the test failing, with its line.
 #![allow(clippy::unwrap_used)]
@@ -244,4 +248,202 @@ fn paging_by_cursor_yields_every_message_once_in_order() {
             assert_eq!(seen, expected, "every message once, in order");
         });
     });
+}
+
+/// One step of what a chat's members do.
+#[derive(Debug, Clone)]
+enum Step {
+    /// A member sends (through the group commit or alone); a retry sends
+    /// the previous message again.
+    Send {
+        sender: usize,
+        alone: bool,
+        retry: bool,
+    },
+    /// A member marks one message seen (picked among those sent so far).
+    Receipt { reader: usize, pick: usize },
+    /// A member moves their read marker (a seq, past the end too).
+    Read { reader: usize, upto: i64 },
+    /// A member hides the chat.
+    Hide { member: usize },
+    /// A member blocks or unblocks another.
+    Block {
+        blocker: usize,
+        blocked: usize,
+        on: bool,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..4usize, any::<bool>(), prop::bool::weighted(0.2))
+            .prop_map(|(sender, alone, retry)| Step::Send { sender, alone, retry }),
+        2 => (0..4usize, any::<usize>()).prop_map(|(reader, pick)| Step::Receipt { reader, pick }),
+        1 => (0..4usize, prop_oneof![0..30i64, Just(i64::MAX)])
+            .prop_map(|(reader, upto)| Step::Read { reader, upto }),
+        1 => (0..4usize).prop_map(|member| Step::Hide { member }),
+        1 => (0..4usize, 0..4usize, any::<bool>())
+            .prop_map(|(blocker, blocked, on)| Step::Block { blocker, blocked, on }),
+    ]
+}
+
+/// Rounds of steps: the steps of one round run at once.
+fn rounds() -> impl Strategy<Value = Vec<Vec<Step>>> {
+    prop::collection::vec(prop::collection::vec(step(), 1..6), 1..12)
+}
+
+/// Runs one step; `sent` holds what was sent so far (for receipts and
+/// retries).
+async fn run_step(
+    store: &Store,
+    writer: &MessageWriter,
+    chat: ChatId,
+    members: &[UserId],
+    sent: &[NewMessage],
+    step: Step,
+) {
+    match step {
+        Step::Send {
+            sender,
+            alone,
+            retry,
+        } => {
+            let message = match sent.last() {
+                Some(earlier) if retry => message(chat, earlier.sender_id, earlier.client_id),
+                _ => message(chat, members[sender], Uuid::new_v4()),
+            };
+            let stored = match alone {
+                true => store.insert_message(&message).await.unwrap(),
+                false => writer.store(message).await.unwrap(),
+            };
+            assert!(stored.is_some(), "a member's message is stored");
+        }
+        Step::Receipt { reader, pick } if !sent.is_empty() => {
+            let message = &sent[pick % sent.len()];
+            store.mark_seen(members[reader], message.id).await.unwrap();
+        }
+        Step::Receipt { .. } => {}
+        Step::Read { reader, upto } => {
+            store.read_up_to(chat, members[reader], upto).await.unwrap();
+        }
+        Step::Hide { member } => {
+            store.hide_chat(chat, members[member]).await.unwrap();
+        }
+        Step::Block {
+            blocker,
+            blocked,
+            on,
+        } if blocker != blocked => {
+            let (blocker, blocked) = (members[blocker], members[blocked]);
+            match on {
+                true => assert!(store.block(blocker, blocked).await.unwrap()),
+                false => store.unblock(blocker, blocked).await.unwrap(),
+            }
+        }
+        Step::Block { .. } => {}
+    }
+}
+
+/// What `reader`'s history of the chat says is unread: the messages it
+/// shows (none up to where they hid it, none of people they block) after
+/// their read marker, sent by others and not marked seen by them.
+async fn unread_in_history(chats: &Chats, chat: ChatId, reader: UserId) -> i64 {
+    let client = chats.store.connection().await.unwrap();
+    let marker: i64 = client
+        .query_one(
+            "SELECT read_seq FROM chat_members WHERE chat_id = $1 AND user_id = $2",
+            &[&chat, &reader],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let receipted: BTreeSet<Uuid> = client
+        .query(
+            "SELECT s.message_id FROM message_seen_status s
+             JOIN messages m ON m.id = s.message_id
+             WHERE s.user_id = $2 AND m.chat_id = $1",
+            &[&chat, &reader],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut unread = 0;
+    let mut cursor = 0;
+    loop {
+        let query = HistoryQuery {
+            chat_id: chat,
+            limit: Some(100),
+            after_seq: Some(cursor),
+            ..HistoryQuery::default()
+        };
+        let page = history::get(chats, reader, query).await.unwrap();
+        let Some(last) = page.last() else {
+            return unread;
+        };
+        cursor = u64::try_from(last.seq).unwrap();
+        unread += page
+            .iter()
+            .filter(|m| m.seq > marker && m.sender_id != reader && !receipted.contains(&m.id.0))
+            .count() as i64;
+    }
+}
+
+#[test]
+fn unread_counts_are_what_history_says() {
+    let runtime = Runtime::new().unwrap();
+    let (db, world) = database(&runtime);
+    let store = db.store();
+    let writer = runtime.block_on(async { MessageWriter::start(store.clone()) });
+    let chats =
+        runtime.block_on(async { Chats::new(store.clone(), Limits::default(), DEFAULT_TTL) });
+    let round = std::sync::atomic::AtomicUsize::new(0);
+    let config = config();
+    proptest!(config, |(plan in rounds())| {
+        let (chat, members) = group(&world, next(&round));
+        runtime.block_on(async {
+            let mut sent: Vec<NewMessage> = Vec::new();
+            for steps in plan {
+                let runs = steps.iter().cloned().map(|step| {
+                    run_step(&store, &writer, chat, &members, &sent, step)
+                });
+                join_all(runs).await;
+                sent = history_of(&store, chat).await;
+                for member in &members {
+                    let listed = store.chats_of_user(*member, 100, 0).await.unwrap();
+                    let counted = listed.iter().find(|summary| summary.id == chat);
+                    let expected = unread_in_history(&chats, chat, *member).await;
+                    match counted {
+                        Some(summary) => assert_eq!(summary.unread, expected, "{member:?}"),
+                        // A hidden chat with nothing new is left out.
+                        None => assert_eq!(expected, 0, "{member:?}"),
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// The chat's messages as sent (for receipts and retries).
+async fn history_of(store: &Store, chat: ChatId) -> Vec<NewMessage> {
+    let client = store.connection().await.unwrap();
+    client
+        .query(
+            "SELECT id, sender_id, client_id, text FROM messages WHERE chat_id = $1 ORDER BY seq",
+            &[&chat],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| NewMessage {
+            id: MessageId(row.get(0)),
+            chat_id: chat,
+            sender_id: UserId(row.get(1)),
+            // A message loaded without one is sent again as a new one.
+            client_id: row.get::<_, Option<Uuid>>(2).unwrap_or_else(Uuid::new_v4),
+            text: row.get(3),
+            attachments: Default::default(),
+        })
+        .collect()
 }

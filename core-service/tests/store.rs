@@ -1095,3 +1095,48 @@ async fn an_edit_made_while_the_indexer_reads_the_old_text_keeps_its_words() {
     assert_eq!(db.count(&words).await, 1, "the edit's words stay");
     assert_eq!(found(&store, sender, "new").await, ["new two"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_are_listed_by_their_newest_message_the_reader_may_read() {
+    let db = TestDatabase::create().await;
+    let data = small_data(5);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let groups: Vec<ChatId> = data.groups.iter().map(|g| ChatId(g.chat_id)).collect();
+    let (first, second) = (groups[0], groups[1]);
+    // Someone in both groups reads; someone else in the first one writes.
+    let reader = *members_of(&data, first)
+        .iter()
+        .find(|user| members_of(&data, second).contains(user))
+        .unwrap();
+    let writer = *members_of(&data, first)
+        .iter()
+        .find(|user| **user != reader)
+        .unwrap();
+    let order = |store: Store| async move {
+        let listed = store.chats_of_user(reader, 50, 0).await.unwrap();
+        let at = |chat| {
+            listed
+                .iter()
+                .position(|summary| summary.id == chat)
+                .unwrap()
+        };
+        at(first) < at(second)
+    };
+    say(&store, second, reader, "older").await;
+    say(&store, first, writer, "newer").await;
+    assert!(order(store.clone()).await, "the newest message first");
+
+    store.block(reader, writer).await.unwrap();
+    assert!(
+        !order(store.clone()).await,
+        "a blocked writer's message moves nothing"
+    );
+    let listed = store.chats_of_user(reader, 50, 0).await.unwrap();
+    let shown = listed.iter().find(|summary| summary.id == first).unwrap();
+    let last = shown.last_message.as_ref().map(|m| m.text.as_str());
+    assert_ne!(last, Some("newer"), "nor is it shown");
+
+    store.unblock(reader, writer).await.unwrap();
+    assert!(order(store.clone()).await, "until the block is lifted");
+}

@@ -11,6 +11,8 @@
 --   members over the past year; every message is seen by every member
 --   (a seen row for each member but the sender, whose status is implied)
 --   but the newest 20 of each chat, which only their senders have seen;
+--   keeps each chat's `active_at` and each member's `uncounted` as the
+--   send path does (sql/0032);
 -- - commits every 100 chats and reports progress; ends with ANALYZE, as
 --   `populate` does.
 --
@@ -103,9 +105,23 @@ BEGIN
             SELECT a.id, u, a.timestamp FROM added a
             JOIN plan p ON p.chat_id = a.chat_id, unnest(p.members) u
             WHERE a.seen AND u <> a.sender_id
+        ), counted AS (
+            -- What the send path keeps (sql/0032): a seen message is not
+            -- unread for anyone, an unseen one not for its sender.
+            UPDATE chat_members cm SET uncounted = cm.uncounted + x.n
+            FROM (
+                SELECT a.chat_id, u AS user_id,
+                       count(*) FILTER (WHERE a.seen OR a.sender_id = u) AS n
+                FROM added a JOIN plan p ON p.chat_id = a.chat_id, unnest(p.members) u
+                GROUP BY a.chat_id, u
+            ) x
+            WHERE cm.chat_id = x.chat_id AND cm.user_id = x.user_id
         )
-        UPDATE chats c SET last_seq = c.last_seq + p.adding
-        FROM plan p WHERE c.id = p.chat_id AND cardinality(p.members) > 0;
+        UPDATE chats c
+        SET last_seq = c.last_seq + p.adding,
+            active_at = greatest(c.active_at,
+                                 now() - interval '365 days' * (1 - p.adding::float8 / (p.adding + 1)))
+        FROM plan p WHERE c.id = p.chat_id AND cardinality(p.members) > 0 AND p.adding > 0;
         COMMIT;
         done := done + cardinality(chunk);
         RAISE NOTICE '% of % chats grown', done, total;

@@ -98,8 +98,16 @@ BEGIN
                   FROM plan p, generate_series(1, per_chat) n
                   WHERE cardinality(p.members) > 0) x
             JOIN sentences s ON s.n = x.pick
+            RETURNING chat_id, sender_id
+        ), counted AS (
+            -- What the send path keeps (sql/0032): a message is not
+            -- unread for its sender.
+            UPDATE chat_members cm SET uncounted = cm.uncounted + x.n
+            FROM (SELECT chat_id, sender_id, count(*) AS n FROM added GROUP BY 1, 2) x
+            WHERE cm.chat_id = x.chat_id AND cm.user_id = x.sender_id
         )
-        UPDATE chats c SET last_seq = c.last_seq + per_chat
+        UPDATE chats c SET last_seq = c.last_seq + per_chat,
+                           active_at = greatest(c.active_at, now() - interval '365 days' / (per_chat + 1))
         FROM plan p WHERE c.id = p.chat_id AND cardinality(p.members) > 0;
         COMMIT;
         done := done + cardinality(chunk);

@@ -1,7 +1,8 @@
 -- Moves a reader's marker in a chat up to a seq (never back) and marks seen
 -- the messages every other member has now seen; the reads of a member the
 -- sender blocks never count (no receipts across a block). Returns the
--- marker and the messages that became seen.
+-- marker and the messages that became seen; counts again what after the
+-- marker is not unread for the reader.
 CREATE OR REPLACE FUNCTION read_up_to(p_chat uuid, p_reader uuid, p_upto bigint)
 RETURNS TABLE (read_seq bigint, id uuid, chat_id uuid, sender_id uuid, text text,
                "timestamp" timestamptz, seen boolean, seq bigint, edited_at timestamptz,
@@ -26,7 +27,11 @@ BEGIN
                             NULL::timestamptz, NULL::boolean;
         RETURN;
     END IF;
-    UPDATE chat_members cm SET read_seq = newest
+    -- The member row is locked, so no send or receipt changes what is not
+    -- unread for the reader until this commits (`sql/0032`).
+    UPDATE chat_members cm
+    SET read_seq = newest,
+        uncounted = uncounted_after(p_chat, p_reader, greatest(newest, coalesce(cm.cleared_seq, 0)))
     WHERE cm.chat_id = p_chat AND cm.user_id = p_reader;
     PERFORM 1 FROM messages m
     WHERE m.chat_id = p_chat AND m.seq > previous AND m.seq <= newest AND NOT m.seen

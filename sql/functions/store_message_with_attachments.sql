@@ -33,7 +33,7 @@ BEGIN
     IF taken > 0 THEN
         RAISE EXCEPTION 'attachment already sent' USING ERRCODE = 'MSA02';
     END IF;
-    UPDATE chats SET last_seq = last_seq + 1 WHERE chats.id = p_chat_id
+    UPDATE chats SET last_seq = last_seq + 1, active_at = now() WHERE chats.id = p_chat_id
     RETURNING last_seq INTO next_seq;
     IF NOT FOUND OR NOT EXISTS (
         SELECT 1 FROM chat_members cm WHERE cm.chat_id = p_chat_id AND cm.user_id = p_sender_id
@@ -50,6 +50,11 @@ BEGIN
     JOIN attachments a ON a.id = u.id
     JOIN media md ON md.digest = a.digest;
     UPDATE attachments a SET message_id = p_id WHERE a.id = ANY (p_attachments);
+    -- Not unread for its sender nor for a member who blocks them (`sql/0032`).
+    UPDATE chat_members cm SET uncounted = cm.uncounted + 1
+    WHERE cm.chat_id = p_chat_id
+      AND cm.user_id = ANY (p_sender_id || ARRAY(
+          SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = p_sender_id));
     RETURN QUERY SELECT p_id, p_chat_id, next_seq, now(), true;
 END
 $$;

@@ -49,9 +49,25 @@ BEGIN
         SELECT f.id, f.chat_id, f.sender_id, f.client_id, f.text, f.seq FROM fresh f
     ),
     numbered AS (
-        UPDATE chats c SET last_seq = top.seq
+        UPDATE chats c SET last_seq = top.seq, active_at = now()
         FROM (SELECT f.chat_id, max(f.seq) AS seq FROM fresh f GROUP BY f.chat_id) top
         WHERE c.id = top.chat_id
+    ),
+    -- Not unread for their senders nor for members who block them
+    -- (`sql/0032`): one addition per member row.
+    counted AS (
+        UPDATE chat_members cm SET uncounted = cm.uncounted + n.messages
+        FROM (
+            SELECT f.chat_id, r.user_id, count(*) AS messages
+            FROM fresh f
+            CROSS JOIN LATERAL (
+                SELECT f.sender_id AS user_id
+                UNION ALL
+                SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = f.sender_id
+            ) r
+            GROUP BY f.chat_id, r.user_id
+        ) n
+        WHERE cm.chat_id = n.chat_id AND cm.user_id = n.user_id
     )
     SELECT f.ord, f.id, f.chat_id, f.seq, now(), true FROM fresh f
     UNION ALL

@@ -208,5 +208,30 @@ async fn insert_messages(transaction: &Transaction<'_>, load: &BulkLoad) -> Resu
     let added = u64::try_from(row.get::<_, i64>(0)).unwrap_or_default();
     let seen = "message_seen_status (message_id, user_id)";
     insert_pairs(transaction, seen, &load.seen).await?;
+    let touched: std::collections::BTreeSet<Uuid> = chats.iter().copied().collect();
+    keep_counts(transaction, &touched.into_iter().collect::<Vec<_>>()).await?;
     Ok(added)
+}
+
+/// What the send path keeps for each chat, for the loaded ones: when its
+/// newest message came, and what of it is not unread for each member
+/// (`sql/0032`).
+async fn keep_counts(transaction: &Transaction<'_>, chats: &[Uuid]) -> Result<()> {
+    transaction
+        .execute(
+            "UPDATE chats c SET active_at = m.timestamp FROM messages m
+             WHERE c.id = ANY ($1) AND m.chat_id = c.id AND m.seq = c.last_seq",
+            &[&chats],
+        )
+        .await?;
+    transaction
+        .execute(
+            "UPDATE chat_members cm
+             SET uncounted = uncounted_after(cm.chat_id, cm.user_id,
+                                             greatest(cm.read_seq, coalesce(cm.cleared_seq, 0)))
+             WHERE cm.chat_id = ANY ($1)",
+            &[&chats],
+        )
+        .await?;
+    Ok(())
 }

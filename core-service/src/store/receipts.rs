@@ -19,28 +19,60 @@ pub enum SeenOutcome {
     NowSeenByAll(MessageRecord),
 }
 
+/// A receipt after the reader's mark takes its message out of their unread
+/// count, unless it was out already (its sender is one they block).
+async fn count_receipt(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    chat: ChatId,
+    reader: UserId,
+    sender: UserId,
+) -> Result<()> {
+    let count = transaction
+        .prepare_cached(
+            "UPDATE chat_members SET uncounted = uncounted + 1
+             WHERE chat_id = $1 AND user_id = $2 AND NOT EXISTS (
+                 SELECT 1 FROM blocks b WHERE b.blocker_id = $2 AND b.blocked_id = $3)",
+        )
+        .await?;
+    transaction
+        .execute(&count, &[&chat, &reader, &sender])
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records that `user_id` has seen `message_id`.
     ///
-    /// The message row is locked first, so concurrent calls for the same
-    /// message run one after the other and exactly one of them observes the
-    /// moment the last member's status arrives.
+    /// The member row is locked first, as a read marker locks it (so the
+    /// two never wait on each other in a circle), then the message row, so
+    /// concurrent calls for the same message run one after the other and
+    /// exactly one of them observes the moment the last member's status
+    /// arrives.
     pub async fn mark_seen(&self, user_id: UserId, message_id: MessageId) -> Result<SeenOutcome> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
-        let lock = transaction
+        let member = transaction
             .prepare_cached(
-                "SELECT m.seen, m.chat_id, m.sender_id, m.seq FROM messages m
-                 JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $2
-                 WHERE m.id = $1 FOR UPDATE OF m",
+                "SELECT greatest(cm.read_seq, coalesce(cm.cleared_seq, 0)) FROM chat_members cm
+                 WHERE cm.chat_id = (SELECT m.chat_id FROM messages m WHERE m.id = $1)
+                   AND cm.user_id = $2
+                 FOR NO KEY UPDATE",
             )
             .await?;
-        let Some(row) = transaction
-            .query_opt(&lock, &[&message_id, &user_id])
+        let Some(member) = transaction
+            .query_opt(&member, &[&message_id, &user_id])
             .await?
         else {
             return Ok(SeenOutcome::NotFound);
         };
+        let mark: i64 = member.get(0);
+        let lock = transaction
+            .prepare_cached(
+                "SELECT m.seen, m.chat_id, m.sender_id, m.seq FROM messages m
+                 WHERE m.id = $1 FOR UPDATE",
+            )
+            .await?;
+        let row = transaction.query_one(&lock, &[&message_id]).await?;
         // The sender's own status is implied (`sql/0009`), never stored.
         let sender_id: UserId = row.get(2);
         if user_id != sender_id {
@@ -50,9 +82,12 @@ impl Store {
                      ON CONFLICT DO NOTHING",
                 )
                 .await?;
-            transaction
+            let recorded = transaction
                 .execute(&record, &[&message_id, &user_id])
                 .await?;
+            if recorded == 1 && row.get::<_, i64>(3) > mark {
+                count_receipt(&transaction, row.get(1), user_id, sender_id).await?;
+            }
         }
         if row.get::<_, bool>(0) {
             transaction.commit().await?;
