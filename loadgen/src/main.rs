@@ -7,7 +7,7 @@ use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
 use loadgen::dataset::Directory;
 use loadgen::run::{Pace, Settings};
-use loadgen::{chart, files, history, idle, process, report, run, search, soak};
+use loadgen::{chart, files, history, idle, one_user, process, report, run, soak};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -36,6 +36,8 @@ enum Command {
     Files(FilesArgs),
     /// One user's message searches.
     Search(SearchArgs),
+    /// One user's chat lists (`GET /chats`).
+    Chats(ChatsArgs),
     /// A long load on a cluster this command runs, with faults on a
     /// schedule; checks that nothing acked is lost or doubled.
     Soak(SoakArgs),
@@ -215,6 +217,24 @@ struct SearchArgs {
 }
 
 #[derive(Args)]
+struct ChatsArgs {
+    #[command(flatten)]
+    target: Target,
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Chats per page.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Whose list; the first of the data set by e-mail if not given.
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long, default_value = "loadgen-chats.json")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct SoakArgs {
     /// The data set the database was populated with: one client per user.
     #[arg(long, default_value = "loadgen-data.json")]
@@ -291,6 +311,7 @@ fn main() -> ExitCode {
             Command::History(args) => read_history(args).await,
             Command::Files(args) => move_files(args).await,
             Command::Search(args) => find_messages(args).await,
+            Command::Chats(args) => list_chats(args).await,
             Command::Soak(args) => run_soak(args).await,
             Command::SoakChart(args) => soak_chart(&args),
         }
@@ -484,32 +505,72 @@ async fn move_files(args: FilesArgs) -> Outcome {
 }
 
 async fn find_messages(args: SearchArgs) -> Outcome {
-    let (servers, directory) = prepare(&args.target).await?;
-    let settings = search::Settings {
+    let settings = one_user::Settings {
         concurrency: args.concurrency,
         duration: Duration::from_secs_f64(args.duration),
-        queries: args.queries.clone(),
-        limit: args.limit,
+        ask: one_user::Ask::Search {
+            queries: args.queries.clone(),
+            limit: args.limit,
+        },
         email: args.email.clone(),
     };
-    let outcome = search::run(&servers[0], &directory, &settings).await?;
+    let asked = serde_json::json!({ "queries": args.queries });
+    ask_as_one_user(
+        &args.target,
+        &settings,
+        ("searches", "messages"),
+        asked,
+        &args.out,
+    )
+    .await
+}
+
+async fn list_chats(args: ChatsArgs) -> Outcome {
+    let settings = one_user::Settings {
+        concurrency: args.concurrency,
+        duration: Duration::from_secs_f64(args.duration),
+        ask: one_user::Ask::Chats { limit: args.limit },
+        email: args.email.clone(),
+    };
+    let asked = serde_json::json!({ "limit": args.limit });
+    ask_as_one_user(
+        &args.target,
+        &settings,
+        ("chat lists", "chats"),
+        asked,
+        &args.out,
+    )
+    .await
+}
+
+/// Runs `settings` and reports, calling a request and an entry of its page
+/// by the two names given.
+async fn ask_as_one_user(
+    target: &Target,
+    settings: &one_user::Settings,
+    (requests, entries): (&str, &str),
+    asked: serde_json::Value,
+    out: &std::path::Path,
+) -> Outcome {
+    let (servers, directory) = prepare(target).await?;
+    let outcome = one_user::run(&servers[0], &directory, settings).await?;
     let summary = outcome.latency.summary();
     println!(
-        "{} searches in {:.1} s: {:.0} req/s, {} failed, {:.1} messages per page",
+        "{} {requests} in {:.1} s: {:.0} req/s, {} failed, {:.1} {entries} per page",
         outcome.requests,
         outcome.seconds,
         outcome.requests as f64 / outcome.seconds,
         outcome.failed,
         outcome.found as f64 / outcome.ok.max(1) as f64
     );
-    report::print_latency("search", &summary);
+    report::print_latency(requests, &summary);
     let results = serde_json::json!({
-        "queries": args.queries,
-        "concurrency": args.concurrency,
+        "asked": asked,
+        "concurrency": settings.concurrency,
         "outcome": outcome,
         "latency": summary,
     });
-    report::write_json(&args.out, &results)?;
+    report::write_json(out, &results)?;
     Ok(outcome.failed == 0)
 }
 

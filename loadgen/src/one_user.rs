@@ -1,5 +1,6 @@
-//! `search`: one user's message searches (`GET /search`), over and over,
-//! from a few workers at once: how long a search takes.
+//! `search` and `chats`: one user's message searches (`GET /search`) or
+//! chat lists (`GET /chats`), over and over, from a few workers at once:
+//! how long one takes.
 
 use crate::client::{self, ClientError, Server};
 use crate::dataset::Directory;
@@ -7,31 +8,58 @@ use crate::latency::Latencies;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
+/// What the user asks for.
+#[derive(Debug, Clone)]
+pub enum Ask {
+    /// `GET /search` with these queries, taken in turn, pages of `limit`.
+    Search { queries: Vec<String>, limit: u32 },
+    /// `GET /chats`, the first page of `limit` chats.
+    Chats { limit: u32 },
+}
+
+impl Ask {
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        server: &Server,
+        n: usize,
+    ) -> reqwest::RequestBuilder {
+        match self {
+            Ask::Search { queries, limit } => http
+                .get(format!("{}/search", server.http))
+                .query(&[("query", queries[n % queries.len()].as_str())])
+                .query(&[("limit", limit)]),
+            Ask::Chats { limit } => http
+                .get(format!("{}/chats", server.http))
+                .query(&[("limit", limit)]),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub concurrency: usize,
     pub duration: Duration,
-    /// The queries, taken in turn.
-    pub queries: Vec<String>,
-    pub limit: u32,
-    /// Who searches (an e-mail of the data set); the first by e-mail if none.
+    pub ask: Ask,
+    /// Who asks (an e-mail of the data set); the first by e-mail if none.
     pub email: Option<String>,
 }
 
-/// What the searches measured.
+/// What the requests measured.
 #[derive(Serialize)]
 pub struct Outcome {
     pub requests: u64,
     pub ok: u64,
     pub failed: u64,
-    /// Messages found, to show the pages were not empty.
+    /// Entries of the pages (messages found, chats listed), to show they
+    /// were not empty.
     pub found: u64,
     pub seconds: f64,
     #[serde(skip)]
     pub latency: Latencies,
 }
 
-/// `settings.concurrency` workers searching as one user for `duration`.
+/// `settings.concurrency` workers asking as one user for `duration`.
 pub async fn run(
     server: &Server,
     directory: &Directory,
@@ -48,22 +76,20 @@ pub async fn run(
     }
     .ok_or_else(|| ClientError::Refused("no such user in the data set".into()))?;
     // The rate of searches per user is the server's to bound; a load run
-    // raises it (SEARCHES_PER_MINUTE).
+    // raises it (SEARCHES_PER_MINUTE). Chat lists are not limited.
     let token = client::access_token(&http, server, user).await?;
     let deadline = Instant::now() + settings.duration;
     let started = Instant::now();
     let workers: Vec<_> = (0..settings.concurrency)
         .map(|worker| {
             let (http, server, token) = (http.clone(), server.clone(), token.clone());
-            let (queries, limit) = (settings.queries.clone(), settings.limit);
-            tokio::spawn(async move {
-                search(http, server, token, queries, limit, worker, deadline).await
-            })
+            let ask = settings.ask.clone();
+            tokio::spawn(async move { ask_again(http, server, token, ask, worker, deadline).await })
         })
         .collect();
     let mut outcome = empty();
     for worker in workers {
-        let part = worker.await.expect("search worker");
+        let part = worker.await.expect("worker");
         outcome.requests += part.requests;
         outcome.ok += part.ok;
         outcome.failed += part.failed;
@@ -85,28 +111,21 @@ fn empty() -> Outcome {
     }
 }
 
-async fn search(
+async fn ask_again(
     http: reqwest::Client,
     server: Server,
     token: String,
-    queries: Vec<String>,
-    limit: u32,
+    ask: Ask,
     first: usize,
     deadline: Instant,
 ) -> Outcome {
     let mut outcome = empty();
     let mut n = first;
     while Instant::now() < deadline {
-        let query = &queries[n % queries.len()];
+        let request = ask.request(&http, &server, n).bearer_auth(&token);
         n += 1;
-        let url = format!("{}/search", server.http);
         let began = Instant::now();
-        let answer = http
-            .get(&url)
-            .query(&[("query", query.as_str()), ("limit", &limit.to_string())])
-            .bearer_auth(&token)
-            .send()
-            .await;
+        let answer = request.send().await;
         let page = client::array_length(answer).await;
         outcome.latency.record(began.elapsed());
         outcome.requests += 1;
