@@ -7,7 +7,7 @@ use loadgen::client::Server;
 use loadgen::connections::{self, Auth, Plan};
 use loadgen::dataset::Directory;
 use loadgen::run::{Pace, Settings};
-use loadgen::{chart, files, history, idle, one_user, process, report, run, soak};
+use loadgen::{chart, files, history, idle, one_user, process, report, run, soak, sync};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +38,8 @@ enum Command {
     Search(SearchArgs),
     /// One user's chat lists (`GET /chats`).
     Chats(ChatsArgs),
+    /// One user's catch-ups (`sync`) with some chats behind.
+    Sync(SyncArgs),
     /// A long load on a cluster this command runs, with faults on a
     /// schedule; checks that nothing acked is lost or doubled.
     Soak(SoakArgs),
@@ -235,6 +237,26 @@ struct ChatsArgs {
 }
 
 #[derive(Args)]
+struct SyncArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Catch-ups to time.
+    #[arg(long, default_value_t = 20)]
+    repeats: usize,
+    /// Chats the cursor puts behind; the others are current.
+    #[arg(long, default_value_t = 0)]
+    chats_behind: usize,
+    /// Messages each of those chats is behind by.
+    #[arg(long, default_value_t = 20)]
+    messages_behind: u64,
+    /// Who catches up; the first of the data set by e-mail if not given.
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long, default_value = "loadgen-sync.json")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
 struct SoakArgs {
     /// The data set the database was populated with: one client per user.
     #[arg(long, default_value = "loadgen-data.json")]
@@ -312,6 +334,7 @@ fn main() -> ExitCode {
             Command::Files(args) => move_files(args).await,
             Command::Search(args) => find_messages(args).await,
             Command::Chats(args) => list_chats(args).await,
+            Command::Sync(args) => catch_up(args).await,
             Command::Soak(args) => run_soak(args).await,
             Command::SoakChart(args) => soak_chart(&args),
         }
@@ -541,6 +564,35 @@ async fn list_chats(args: ChatsArgs) -> Outcome {
         &args.out,
     )
     .await
+}
+
+async fn catch_up(args: SyncArgs) -> Outcome {
+    let (servers, directory) = prepare(&args.target).await?;
+    let settings = sync::Settings {
+        repeats: args.repeats,
+        chats_behind: args.chats_behind,
+        messages_behind: args.messages_behind,
+        email: args.email.clone(),
+    };
+    let outcome = sync::run(&servers[0], &directory, &settings).await?;
+    let summary = outcome.latency.summary();
+    println!(
+        "{} catch-ups of {} chats, {} behind by {}: {} messages each",
+        outcome.syncs,
+        outcome.chats,
+        args.chats_behind.min(outcome.chats),
+        args.messages_behind,
+        outcome.messages
+    );
+    report::print_latency("sync", &summary);
+    let results = serde_json::json!({
+        "chats_behind": args.chats_behind,
+        "messages_behind": args.messages_behind,
+        "outcome": outcome,
+        "latency": summary,
+    });
+    report::write_json(&args.out, &results)?;
+    Ok(true)
 }
 
 /// Runs `settings` and reports, calling a request and an entry of its page
