@@ -17,6 +17,14 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// The user with `email`, or the first by e-mail when none is given.
+    pub fn user_by_email(&self, email: Option<&str>) -> Option<&DemoUser> {
+        match email {
+            Some(email) => self.users.iter().find(|user| user.email == email),
+            None => self.users.iter().min_by(|a, b| a.email.cmp(&b.email)),
+        }
+    }
+
     /// The users of `data` and their chats (only group chats when
     /// `groups_only`).
     pub fn new(data: DemoData, groups_only: bool) -> Directory {

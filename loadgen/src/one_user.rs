@@ -70,11 +70,8 @@ pub async fn run(
         .tcp_nodelay(true)
         .build()
         .map_err(|e| ClientError::Token(e.to_string()))?;
-    let user = match &settings.email {
-        Some(email) => directory.users.iter().find(|user| &user.email == email),
-        None => directory.users.iter().min_by(|a, b| a.email.cmp(&b.email)),
-    }
-    .ok_or_else(|| ClientError::Refused("no such user in the data set".into()))?;
+    let user = (directory.user_by_email(settings.email.as_deref()))
+        .ok_or_else(|| ClientError::Refused("no such user in the data set".into()))?;
     // The rate of searches per user is the server's to bound; a load run
     // raises it (SEARCHES_PER_MINUTE). Chat lists are not limited.
     let token = client::access_token(&http, server, user).await?;

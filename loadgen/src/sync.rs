@@ -43,11 +43,8 @@ pub async fn run(
     directory: &Directory,
     settings: &Settings,
 ) -> Result<Outcome, ClientError> {
-    let user = match &settings.email {
-        Some(email) => directory.users.iter().find(|user| &user.email == email),
-        None => directory.users.iter().min_by(|a, b| a.email.cmp(&b.email)),
-    }
-    .ok_or_else(|| ClientError::Refused("no such user in the data set".into()))?;
+    let user = (directory.user_by_email(settings.email.as_deref()))
+        .ok_or_else(|| ClientError::Refused("no such user in the data set".into()))?;
     let http = reqwest::Client::new();
     let token = client::access_token(&http, server, user).await?;
     let mut socket = client::connect(server, None, Some(&token)).await?;

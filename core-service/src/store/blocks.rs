@@ -8,33 +8,26 @@ impl Store {
     /// Records that `blocker` blocks `blocked` (again: nothing changes);
     /// false if `blocked` is no user.
     pub async fn block(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
-        let mut client = self.connection().await?;
-        let transaction = client.transaction().await?;
-        let statement = transaction
-            .prepare_cached(
-                "INSERT INTO blocks (blocker_id, blocked_id)
-                 SELECT $1, id FROM users WHERE id = $2
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        if transaction
-            .execute(&statement, &[&blocker, &blocked])
-            .await?
-            == 1
-        {
-            recount_shared(&transaction, blocker, blocked).await?;
-        }
-        transaction.commit().await?;
+        let insert = "INSERT INTO blocks (blocker_id, blocked_id)
+                      SELECT $1, id FROM users WHERE id = $2
+                      ON CONFLICT DO NOTHING";
+        self.change_block(insert, blocker, blocked).await?;
         self.user_exists(blocked).await
     }
 
     /// Forgets that `blocker` blocks `blocked`, if they did.
     pub async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<()> {
+        let delete = "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2";
+        self.change_block(delete, blocker, blocked).await
+    }
+
+    /// Runs `change` (of the pair's `blocks` row) and, when it changed the
+    /// row, counts again what is not unread for the blocker, in one
+    /// transaction.
+    async fn change_block(&self, change: &str, blocker: UserId, blocked: UserId) -> Result<()> {
         let mut client = self.connection().await?;
         let transaction = client.transaction().await?;
-        let statement = transaction
-            .prepare_cached("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-            .await?;
+        let statement = transaction.prepare_cached(change).await?;
         if transaction
             .execute(&statement, &[&blocker, &blocked])
             .await?
