@@ -76,6 +76,12 @@ pub struct CoreConfig {
     /// Longest message text, in characters.
     #[arg(long, env = "MAX_MESSAGE_CHARS", default_value_t = Limits::default().max_text_chars)]
     pub max_message_chars: usize,
+    /// How long a send's `client_id` is kept to answer its retries (`7d`,
+    /// `36h`, …): a send written longer ago than this may be refused as
+    /// `stale_retry` (`docs/protocol.md`).
+    #[arg(long, env = "IDEMPOTENCY_WINDOW", default_value = "7d",
+          value_parser = idempotency_window)]
+    pub idempotency_window: Duration,
     /// Most members a new group may have, the creator included.
     #[arg(long, env = "MAX_GROUP_MEMBERS", default_value_t = Limits::default().max_group_members)]
     pub max_group_members: usize,
@@ -186,6 +192,7 @@ impl CoreConfig {
             messages_per_second: self.messages_per_second,
             message_burst: self.message_burst,
             session_queue: self.session_queue.max(1),
+            idempotency_window: self.idempotency_window,
             ..Limits::default()
         }
     }
@@ -392,6 +399,16 @@ pub struct DatabaseConfig {
 /// Bytes in a MiB, for the settings given in MiB.
 pub const MIB: usize = 1024 * 1024;
 
+/// Parses `IDEMPOTENCY_WINDOW`: a duration of at least a day, so that a
+/// client offline overnight can still retry.
+fn idempotency_window(text: &str) -> Result<Duration, String> {
+    let window = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if window < Duration::from_secs(24 * 3600) {
+        return Err("must be at least a day (e.g. 7d)".into());
+    }
+    Ok(window)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +436,23 @@ mod tests {
             format!("{:?}", settings.edges),
             format!("{:?}", EdgeSettings::default())
         );
+    }
+
+    #[test]
+    fn the_idempotency_window_is_a_duration_of_a_day_or_more() {
+        assert_eq!(
+            idempotency_window("7d"),
+            Ok(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(
+            idempotency_window("36h"),
+            Ok(Duration::from_secs(36 * 3600))
+        );
+        assert!(
+            idempotency_window("1h")
+                .unwrap_err()
+                .contains("at least a day")
+        );
+        assert!(idempotency_window("soon").is_err());
     }
 }

@@ -75,6 +75,14 @@ pub enum Error {
     /// send must repeat it exactly.
     #[error("client_id already used for a different message")]
     ClientIdReused,
+    /// A send written longer ago than the idempotency window, whose first
+    /// attempt's key may be forgotten: storing it might store a message
+    /// twice (`sql/0033`).
+    #[error(
+        "this send was written longer ago than the server keeps retries for; if it was never \
+         acked, send it again with a new client_id and the current time"
+    )]
+    StaleRetry,
     /// Too many password hashes are waiting already: retry in a moment.
     #[error("the server is busy: retry in a moment")]
     Busy,
@@ -186,6 +194,7 @@ impl Error {
             Error::ContactsOnly(_) => "contacts_only",
             Error::PersonalChat => "personal_chat",
             Error::ClientIdReused => "client_id_reused",
+            Error::StaleRetry => "stale_retry",
             Error::Busy => "server_busy",
             Error::Database(_)
             | Error::Pool(_)
@@ -289,7 +298,7 @@ fn status(error: Error) -> Status {
                 status
             }
             Error::EmailTaken | Error::ClientIdReused => Status::already_exists(text),
-            Error::TooManyGroups { .. } | Error::TooManyChats(_) => {
+            Error::TooManyGroups { .. } | Error::TooManyChats(_) | Error::StaleRetry => {
                 Status::failed_precondition(text)
             }
             Error::SenderMismatch

@@ -54,6 +54,9 @@ pub struct Limits {
     /// Events queued for one session with a stream of its own before it
     /// counts as a slow consumer.
     pub session_queue: usize,
+    /// How long a send's `client_id` is kept, so that a retry within it is
+    /// answered with the message stored first (`sql/0033`).
+    pub idempotency_window: Duration,
 }
 
 impl Default for Limits {
@@ -70,6 +73,7 @@ impl Default for Limits {
             messages_per_second: 10,
             message_burst: 100,
             session_queue: 1024,
+            idempotency_window: crate::store::sent_keys::DEFAULT_WINDOW,
         }
     }
 }

@@ -314,6 +314,7 @@ pub async fn make_contacts(store: &Store, a: crate::ids::UserId, b: crate::ids::
             chat_id: chat,
             sender_id,
             client_id: uuid::Uuid::new_v4(),
+            written_at: None,
             text: "hello".into(),
             attachments: Default::default(),
         };

@@ -86,6 +86,7 @@ fn message(chat: ChatId, sender: UserId, client_id: Uuid) -> NewMessage {
         chat_id: chat,
         sender_id: sender,
         client_id,
+        written_at: None,
         text: format!("message {client_id}"),
         attachments: Default::default(),
     }
@@ -442,6 +443,7 @@ async fn history_of(store: &Store, chat: ChatId) -> Vec<NewMessage> {
             sender_id: UserId(row.get(1)),
             // A message loaded without one is sent again as a new one.
             client_id: row.get::<_, Option<Uuid>>(2).unwrap_or_else(Uuid::new_v4),
+            written_at: None,
             text: row.get(3),
             attachments: Default::default(),
         })

@@ -123,6 +123,7 @@ async fn a_killed_core_loses_and_duplicates_nothing() {
     let send = |n: usize| {
         operation(Operation::SendMessage(SendMessage {
             attachment_ids: Vec::new(),
+            written_at: None,
             client_id: client_ids[n].clone(),
             sender_id: alice.id.to_string(),
             chat_id: chat.to_string(),
@@ -233,6 +234,7 @@ async fn sigterm_under_traffic_stops_cleanly_and_keeps_every_acked_message() {
     for n in 0..300 {
         let send = SendMessage {
             attachment_ids: Vec::new(),
+            written_at: None,
             client_id: uuid::Uuid::new_v4().to_string(),
             sender_id: alice.id.to_string(),
             chat_id: chat.to_string(),

@@ -247,6 +247,7 @@ async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() 
         chat_id: chat,
         sender_id: UserId(sender),
         client_id: uuid::Uuid::new_v4(),
+        written_at: None,
         text: "live".into(),
         attachments: Default::default(),
     };
@@ -262,6 +263,7 @@ async fn loaded_messages_are_numbered_per_chat_and_sends_continue_the_numbers() 
     let nowhere = NewMessage {
         chat_id: ChatId::random(),
         client_id: uuid::Uuid::new_v4(),
+        written_at: None,
         ..message
     };
     assert!(db.store().insert_message(&nowhere).await.unwrap().is_none());
@@ -308,6 +310,7 @@ fn new_message(chat: ChatId, sender: UserId) -> core_service::store::records::Ne
         chat_id: chat,
         sender_id: sender,
         client_id: uuid::Uuid::new_v4(),
+        written_at: None,
         text: "batched".into(),
         attachments: Default::default(),
     }
@@ -360,6 +363,7 @@ async fn a_batch_numbers_each_chat_in_order_and_answers_retries_with_the_first_c
         &nowhere,
     ];
     let answers = db.store().insert_messages(&batch).await.unwrap();
+    let answers: Vec<_> = answers.into_iter().map(Result::unwrap).collect();
 
     let seq_and_created = |i: usize| {
         let stored = answers[i].as_ref().unwrap();
@@ -664,6 +668,7 @@ fn message_in(chat: ChatId, sender: UserId) -> core_service::store::records::New
         chat_id: chat,
         sender_id: sender,
         client_id: uuid::Uuid::new_v4(),
+        written_at: None,
         text: "hi".into(),
         attachments: Default::default(),
     }
@@ -693,6 +698,7 @@ async fn the_database_stores_nothing_from_a_sender_outside_the_chat() {
     );
     let (one, two) = (message_in(chat, members[0]), message_in(chat, outsider));
     let answers = store.insert_messages(&[&one, &two, &one]).await.unwrap();
+    let answers: Vec<_> = answers.into_iter().map(Result::unwrap).collect();
     assert!(answers[0].as_ref().unwrap().created);
     assert!(
         answers[1].is_none(),
@@ -1139,4 +1145,105 @@ async fn chats_are_listed_by_their_newest_message_the_reader_may_read() {
 
     store.unblock(reader, writer).await.unwrap();
     assert!(order(store.clone()).await, "until the block is lifted");
+}
+
+/// Retries are answered for as long as their keys are kept; once the
+/// days of a send's key are forgotten, the send is refused rather than
+/// stored a second time, alone or in a batch, and uses up no number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_key_may_be_forgotten_is_refused_not_stored_twice() {
+    use chrono::{Duration, Utc};
+    use core_service::error::Error;
+    let db = TestDatabase::create().await;
+    let data = small_data(21);
+    populate::populate(&db.store(), &data).await.unwrap();
+    let (chat, sender) = chat_and_member(&data, 0);
+    let store = db.store();
+    let written = |days: i64| Some(Utc::now() - Duration::days(days));
+    let retry = |message: &NewMessage| NewMessage {
+        id: MessageId::random(),
+        ..message.clone()
+    };
+
+    // Written nine days ago, stored then: nothing was forgotten yet, so
+    // it is stored, and its key lands in that day's partition.
+    let old = NewMessage {
+        written_at: written(9),
+        ..new_message(chat, sender)
+    };
+    store.insert_message(&old).await.unwrap().unwrap();
+    let moved = format!(
+        "WITH moved AS (
+             UPDATE sent_keys SET kept_at = now() - interval '8 days 12 hours'
+             WHERE client_id = '{}' RETURNING 1)
+         SELECT count(*) FROM moved",
+        old.client_id
+    );
+    assert_eq!(db.count(&moved).await, 1);
+    // An old clock whose send is recent: its key is kept.
+    let slow_clock = NewMessage {
+        written_at: "2025-05-04T04:45:50Z".parse().ok(),
+        ..new_message(chat, sender)
+    };
+    let first = store.insert_message(&slow_clock).await.unwrap().unwrap();
+
+    assert_eq!(
+        forget_all_but_two_days(&db, &retry(&old)).await,
+        (old.id, false)
+    );
+
+    let last_seq = format!("SELECT last_seq FROM chats WHERE id = '{chat}'");
+    let before = db.count(&last_seq).await;
+    assert!(matches!(
+        store.insert_message(&retry(&old)).await,
+        Err(Error::StaleRetry)
+    ));
+    let again = store
+        .insert_message(&retry(&slow_clock))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.id, again.created),
+        (first.id, false),
+        "its key is kept"
+    );
+    let fresh = NewMessage {
+        written_at: written(0),
+        ..new_message(chat, sender)
+    };
+    let answers = store
+        .insert_messages(&[&retry(&old), &fresh, &retry(&old)])
+        .await
+        .unwrap();
+    assert!(matches!(answers[0], Err(Error::StaleRetry)));
+    assert!(matches!(&answers[1], Ok(Some(stored)) if stored.created));
+    assert!(matches!(answers[2], Err(Error::StaleRetry)));
+    assert_eq!(db.count(&last_seq).await, before + 1, "one number used");
+    let copies = format!(
+        "SELECT count(*) FROM messages WHERE client_id = '{}'",
+        old.client_id
+    );
+    assert_eq!(db.count(&copies).await, 1);
+}
+
+/// Keeps two days of send keys, in the rounds it takes: the horizon moves
+/// first, the partitions go at a later round, once no send can hold the
+/// old horizon. Answers how a retry of `probe` sent between the rounds
+/// was answered (its id, whether it was created).
+async fn forget_all_but_two_days(db: &TestDatabase, probe: &NewMessage) -> (MessageId, bool) {
+    let store = db.store();
+    let keep = std::time::Duration::from_secs(86_400);
+    assert_eq!(store.keep_sent_keys(keep).await.unwrap(), 0);
+    let retried = store.insert_message(probe).await.unwrap().unwrap();
+    assert_eq!(store.keep_sent_keys(keep).await.unwrap(), 0, "too soon");
+    let moved = "WITH moved AS (
+                     UPDATE sent_keys_horizon SET moved_at = now() - interval '1 hour'
+                     RETURNING 1)
+                 SELECT count(*) FROM moved";
+    assert_eq!(db.count(moved).await, 1);
+    assert!(store.keep_sent_keys(keep).await.unwrap() >= 6);
+    let partitions = "SELECT count(*) FROM pg_inherits WHERE inhparent = 'sent_keys'::regclass";
+    assert_eq!(db.count(partitions).await, 5, "today-2 … today+2");
+    (retried.id, retried.created)
 }

@@ -319,6 +319,7 @@ async fn a_sync_sends_messages_the_cores_cache_has_not_seen() {
             chat_id: ChatId(world.personal_chat),
             sender_id: UserId(world.users[0].id),
             client_id: uuid::Uuid::new_v4(),
+            written_at: None,
             text: "three".into(),
             attachments: Default::default(),
         })

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{send_frame, stack_with_world};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_is_acked_then_delivered_once_to_each_other_member() {
@@ -177,5 +178,54 @@ async fn the_sender_counts_as_having_seen_their_message() {
     let seen = sender.recv().await;
     assert_eq!(seen["type"], "message_seen");
     assert_eq!(seen["detail"]["id"], id);
+    stack.stop().await;
+}
+
+/// The client's time of writing travels with a send. A retry is acked
+/// with the first copy for as long as its key is kept; a new send written
+/// before the kept keys begin is refused as `stale_retry` and stores
+/// nothing; a time more than a day ahead of the server is invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_written_before_the_kept_retries_is_refused_as_stale() {
+    let (stack, world) = stack_with_world().await;
+    let mut sender = stack.login(&world.users[0]).await;
+    let user = &world.users[0];
+    let chat = world.personal_chat;
+    let acked_id = |ack: serde_json::Value| {
+        assert_eq!(ack["type"], "message_ack", "{ack}");
+        ack["id"].as_str().unwrap().to_owned()
+    };
+    // Written in 2025: nothing is forgotten yet, so it is stored.
+    let (_, written_long_ago) = send_frame(user, chat, "from a slow clock");
+    sender.send(written_long_ago.clone()).await;
+    let first = acked_id(sender.recv().await);
+
+    // The server has forgotten the keys stored before eight days ago.
+    let moved = "WITH moved AS (
+                     UPDATE sent_keys_horizon SET kept_since = now() - interval '8 days'
+                     RETURNING 1)
+                 SELECT count(*) FROM moved";
+    assert_eq!(stack.db.count(moved).await, 1);
+    sender.send(written_long_ago).await;
+    assert_eq!(acked_id(sender.recv().await), first, "its key is kept");
+
+    let (client_id, stale) = send_frame(user, chat, "written long ago");
+    sender.send(stale).await;
+    let detail = sender.recv_error("stale_retry").await;
+    assert_eq!(detail["client_id"], client_id.to_string());
+
+    let (_, mut ahead) = send_frame(user, chat, "from the future");
+    ahead["timestamp"] = json!((common::now() + chrono::Duration::days(2)).to_rfc3339());
+    sender.send(ahead).await;
+    let detail = sender.recv_error("invalid_field").await;
+    assert!(detail["message"].as_str().unwrap().contains("timestamp"));
+
+    let (_, mut now) = send_frame(user, chat, "written now");
+    now["timestamp"] = json!(common::now().to_rfc3339());
+    sender.send(now).await;
+    acked_id(sender.recv().await);
+    let stored = "SELECT count(*) FROM messages WHERE text IN
+                  ('from a slow clock', 'written long ago', 'from the future', 'written now')";
+    assert_eq!(stack.db.count(stored).await, 2);
     stack.stop().await;
 }

@@ -99,7 +99,13 @@ BEGIN
                    p.last_seq + n
             FROM plan p, generate_series(1, p.adding) n
             WHERE cardinality(p.members) > 0
-            RETURNING id, chat_id, sender_id, seen, timestamp
+            RETURNING id, chat_id, sender_id, client_id, seen, timestamp
+        ), keyed AS (
+            -- What the send path keeps (sql/0033): the keys of the last
+            -- eight days, each in the partition of its day.
+            INSERT INTO sent_keys (sender_id, client_id, message_id, kept_at)
+            SELECT a.sender_id, a.client_id, a.id, a.timestamp FROM added a
+            WHERE a.timestamp >= date_trunc('day', now() - interval '8 days', 'UTC')
         ), seen AS (
             INSERT INTO message_seen_status (message_id, user_id, seen_at)
             SELECT a.id, u, a.timestamp FROM added a

@@ -98,7 +98,13 @@ BEGIN
                   FROM plan p, generate_series(1, per_chat) n
                   WHERE cardinality(p.members) > 0) x
             JOIN sentences s ON s.n = x.pick
-            RETURNING chat_id, sender_id
+            RETURNING id, chat_id, sender_id, client_id, timestamp
+        ), keyed AS (
+            -- What the send path keeps (sql/0033): the keys of the last
+            -- eight days, each in the partition of its day.
+            INSERT INTO sent_keys (sender_id, client_id, message_id, kept_at)
+            SELECT a.sender_id, a.client_id, a.id, a.timestamp FROM added a
+            WHERE a.timestamp >= date_trunc('day', now() - interval '8 days', 'UTC')
         ), counted AS (
             -- What the send path keeps (sql/0032): a message is not
             -- unread for its sender.

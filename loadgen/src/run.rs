@@ -265,11 +265,12 @@ impl Sender {
 }
 
 /// A send frame whose text starts with its client id, so that every
-/// delivery can be matched to its send.
+/// delivery can be matched to its send; written now, as a client says.
 pub fn send_frame(client_id: Uuid, sender_id: Uuid, chat_id: Uuid, text_bytes: usize) -> String {
     let padding = "x".repeat(text_bytes.saturating_sub(37));
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     format!(
-        r#"{{"client_id":"{client_id}","sender_id":"{sender_id}","chat_id":"{chat_id}","text":"{client_id} {padding}"}}"#
+        r#"{{"client_id":"{client_id}","sender_id":"{sender_id}","chat_id":"{chat_id}","timestamp":"{now}","text":"{client_id} {padding}"}}"#
     )
 }
 

@@ -2,11 +2,13 @@
 -- sender's uploads `p_attachments` (in that order) into it under their
 -- row locks, so that one upload goes into one message only. Raises
 -- MSA01 when an upload is unknown or someone else's, MSA02 when it was
--- already sent in another message; a retry of the message is answered
--- with the one stored first.
+-- already sent in another message, MSK01 when the send may be a retry
+-- whose key is gone (`sql/0033`), MSK02 when its client id was taken at
+-- the same moment by a send to another chat; a retry of the message is
+-- answered with the one stored first.
 CREATE OR REPLACE FUNCTION store_message_with_attachments(p_id uuid, p_chat_id uuid, p_sender_id uuid,
                                                           p_client_id uuid, p_text text,
-                                                          p_attachments uuid[])
+                                                          p_attachments uuid[], p_written_at timestamptz)
 RETURNS TABLE (id uuid, chat_id uuid, seq bigint, stored_at timestamptz, created boolean)
 LANGUAGE plpgsql
 SET enable_seqscan = off
@@ -20,9 +22,12 @@ BEGIN
     -- After the locks, so that a retry racing its first attempt sees it.
     RETURN QUERY
         SELECT m.id, m.chat_id, m.seq, m.timestamp, false FROM messages m
-        WHERE m.sender_id = p_sender_id AND m.client_id = p_client_id;
+        WHERE m.id = sent_message_id(p_sender_id, p_client_id, p_written_at);
     IF FOUND THEN
         RETURN;
+    END IF;
+    IF retry_is_stale(p_written_at) THEN
+        RAISE EXCEPTION 'stale retry' USING ERRCODE = 'MSK01';
     END IF;
     IF (SELECT count(*) FROM attachments a
         WHERE a.id = ANY (p_attachments) AND a.owner_id = p_sender_id) <> cardinality(p_attachments) THEN
@@ -40,6 +45,12 @@ BEGIN
     ) THEN
         -- Not a member: nothing is stored (the whole call rolls back).
         RAISE EXCEPTION 'not a member' USING ERRCODE = 'MSA03';
+    END IF;
+    INSERT INTO sent_keys (sender_id, client_id, message_id)
+    VALUES (p_sender_id, p_client_id, p_id)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'client id taken' USING ERRCODE = 'MSK02';
     END IF;
     INSERT INTO messages (id, chat_id, sender_id, client_id, text, seq, attachments)
     SELECT p_id, p_chat_id, p_sender_id, p_client_id, p_text, next_seq,

@@ -3,9 +3,12 @@
 -- retried (sender, client id) with the message already stored, numbers the
 -- new ones after each chat's last seq, and stores nothing from a sender who
 -- is not a member of the chat when its turn comes (the database decides
--- membership). One row per input position, in input order by `ord`.
+-- membership). A send that may be a retry whose key is gone (`sql/0033`)
+-- is answered with a null id. One row per input position, in input order
+-- by `ord`; none for a sender who is not a member.
 CREATE OR REPLACE FUNCTION store_messages(p_ids uuid[], p_chat_ids uuid[], p_sender_ids uuid[],
-                                          p_client_ids uuid[], p_texts text[])
+                                          p_client_ids uuid[], p_texts text[],
+                                          p_written_ats timestamptz[])
 RETURNS TABLE (ord bigint, id uuid, chat_id uuid, seq bigint, stored_at timestamptz, created boolean)
 LANGUAGE plpgsql
 SET enable_seqscan = off
@@ -17,17 +20,21 @@ BEGIN
     RETURN QUERY
     WITH input AS (
         SELECT i.ord, i.id, i.chat_id, i.sender_id, i.client_id, i.text,
+               sent_message_id(i.sender_id, i.client_id, i.written_at) AS first_id,
+               -- as its first position says, for all positions of a send
+               retry_is_stale(first_value(i.written_at) OVER send) AS stale,
                -- the first position of this sender and client id in the batch
-               min(i.ord) OVER (PARTITION BY i.sender_id, i.client_id) AS first_ord
-        FROM unnest(p_ids, p_chat_ids, p_sender_ids, p_client_ids, p_texts)
-             WITH ORDINALITY AS i (id, chat_id, sender_id, client_id, text, ord)
+               min(i.ord) OVER send AS first_ord
+        FROM unnest(p_ids, p_chat_ids, p_sender_ids, p_client_ids, p_texts, p_written_ats)
+             WITH ORDINALITY AS i (id, chat_id, sender_id, client_id, text, written_at, ord)
+        WINDOW send AS (PARTITION BY i.sender_id, i.client_id ORDER BY i.ord)
     ),
     stored AS (
         SELECT i.ord, m.id, m.chat_id, m.seq, m.timestamp
         FROM input i
         CROSS JOIN LATERAL (
             SELECT m.id, m.chat_id, m.seq, m.timestamp FROM messages m
-            WHERE m.sender_id = i.sender_id AND m.client_id = i.client_id
+            WHERE m.id = i.first_id
             LIMIT 1
         ) m
     ),
@@ -37,12 +44,18 @@ BEGIN
         CROSS JOIN LATERAL (
             SELECT c.last_seq FROM chats c WHERE c.id = i.chat_id LIMIT 1
         ) c
-        WHERE i.ord = i.first_ord
-          AND NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = i.ord)
+        WHERE i.ord = i.first_ord AND i.first_id IS NULL AND NOT i.stale
           AND EXISTS (
               SELECT 1 FROM chat_members cm
               WHERE cm.chat_id = i.chat_id AND cm.user_id = i.sender_id
           )
+    ),
+    -- No ON CONFLICT: an attempt of one of these sends to another chat
+    -- under way (a client reusing an id) fails the batch, and each of its
+    -- messages is then stored alone (`store/writer.rs`).
+    keyed AS (
+        INSERT INTO sent_keys (sender_id, client_id, message_id)
+        SELECT f.sender_id, f.client_id, f.id FROM fresh f
     ),
     inserted AS (
         INSERT INTO messages (id, chat_id, sender_id, client_id, text, seq)
@@ -72,6 +85,9 @@ BEGIN
     SELECT f.ord, f.id, f.chat_id, f.seq, now(), true FROM fresh f
     UNION ALL
     SELECT s.ord, s.id, s.chat_id, s.seq, s.timestamp, false FROM stored s
+    UNION ALL
+    SELECT i.ord, NULL, i.chat_id, NULL, NULL, false FROM input i
+    WHERE i.first_id IS NULL AND i.stale
     UNION ALL
     SELECT i.ord, f.id, f.chat_id, f.seq, now(), false
     FROM input i

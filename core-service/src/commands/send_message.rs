@@ -7,6 +7,8 @@ use crate::events;
 use crate::ids::{MessageId, UserId};
 use crate::state::{Chats, Live, Rates};
 use crate::store::records::{Attachments, NewMessage, StoredMessage};
+use crate::store::sent_keys::MAX_CLOCK_AHEAD;
+use chrono::{DateTime, Utc};
 use messenger_proto::v1::{MessageAck, SendMessage, server_event::Event};
 use startup::traces::Trace;
 use uuid::Uuid;
@@ -110,6 +112,7 @@ fn parse(chats: &Chats, user: UserId, send: &SendMessage) -> Result<NewMessage> 
     if sender_id != user {
         return Err(Error::SenderMismatch);
     }
+    let written_at = written_at(send.written_at.as_ref())?;
     if send.attachment_ids.is_empty() {
         check_text(&send.text, chats.limits.max_text_chars)?;
     } else if !send.text.is_empty() {
@@ -129,9 +132,28 @@ fn parse(chats: &Chats, user: UserId, send: &SendMessage) -> Result<NewMessage> 
         chat_id,
         sender_id,
         client_id,
+        written_at,
         text: send.text.clone(),
         attachments: Attachments::default(),
     })
+}
+
+/// The client's time of writing, if it gave one: a valid time at most
+/// [`MAX_CLOCK_AHEAD`] ahead of the server's clock, which the store's
+/// window counts on.
+fn written_at(time: Option<&prost_types::Timestamp>) -> Result<Option<DateTime<Utc>>> {
+    let Some(time) = time else {
+        return Ok(None);
+    };
+    let time = messenger_proto::timestamp::from_proto(time)
+        .ok_or_else(|| Error::invalid("timestamp", "not a valid time"))?;
+    if time > Utc::now() + MAX_CLOCK_AHEAD {
+        return Err(Error::invalid(
+            "timestamp",
+            "more than a day ahead of the server's clock",
+        ));
+    }
+    Ok(Some(time))
 }
 
 /// The sender's uploads `ids`, as the message will show them: each must

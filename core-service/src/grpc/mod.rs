@@ -378,6 +378,15 @@ pub async fn serve(
         let (core, shutdown) = collecting;
         crate::media::collect::run(&core.media, &core.chats.store, shutdown).await;
     });
+    // Before serving: a core started after days down makes today's
+    // partition before its first send.
+    let window = core.chats.limits.idempotency_window;
+    crate::store::sent_keys::round(&core.chats.store, window).await;
+    let keeping = (core.clone(), service.shutdown.clone());
+    tokio::spawn(async move {
+        let (core, shutdown) = keeping;
+        crate::store::sent_keys::keep(&core.chats.store, window, shutdown).await;
+    });
     let indexing = (core.clone(), service.shutdown.clone());
     tokio::spawn(async move {
         let (core, shutdown) = indexing;

@@ -178,7 +178,7 @@ impl Store {
         let statement = client
             .prepare_cached(
                 "SELECT id, chat_id, seq, stored_at, created
-                 FROM store_message_with_attachments($1, $2, $3, $4, $5, $6)",
+                 FROM store_message_with_attachments($1, $2, $3, $4, $5, $6, $7)",
             )
             .await?;
         let ids: Vec<Uuid> = message.attachments.iter().map(|file| file.id).collect();
@@ -192,12 +192,13 @@ impl Store {
                     &message.client_id,
                     &message.text,
                     &ids,
+                    &message.written_at,
                 ],
             )
             .await;
         match row {
             Ok(row) => {
-                let stored = row.as_ref().map(stored_from_row);
+                let stored = row.map(|row| stored_from_row(&row, 0)).transpose()?;
                 if let Some(stored) = &stored {
                     self.recent.stored([(message, stored)]);
                 }
@@ -207,6 +208,8 @@ impl Store {
                 Some("MSA01") => Error::UnknownAttachment,
                 Some("MSA02") => Error::AttachmentInUse,
                 Some("MSA03") => return Ok(None),
+                Some("MSK01") => Error::StaleRetry,
+                Some("MSK02") => Error::ClientIdReused,
                 _ => error.into(),
             }),
         }

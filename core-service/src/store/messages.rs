@@ -1,6 +1,6 @@
 //! The `messages` table.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{ChatId, MessageId, UserId};
 use crate::store::Store;
 use crate::store::recent::{self, Page};
@@ -8,25 +8,35 @@ use crate::store::records::{MessageRecord, NewMessage, StoredMessage, message_co
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-/// Stores one message; parameters `id, chat_id, sender_id, client_id, text`.
+/// Stores one message; parameters `id, chat_id, sender_id, client_id,
+/// text, written_at`.
 pub(crate) const STORE_MESSAGE_SQL: &str =
-    "SELECT id, chat_id, seq, stored_at, created FROM store_message($1, $2, $3, $4, $5)";
+    "SELECT id, chat_id, seq, stored_at, created FROM store_message($1, $2, $3, $4, $5, $6)";
 
-/// Reads a row of [`STORE_MESSAGE_SQL`].
-pub(crate) fn stored_from_row(row: &Row) -> StoredMessage {
-    StoredMessage {
-        id: row.get(0),
-        chat_id: row.get(1),
-        seq: row.get(2),
-        timestamp: row.get(3),
-        created: row.get(4),
-    }
+/// What the store says of one message of a batch: stored (or stored
+/// before), `None` for a sender who is not a member, or why it was not.
+pub type Answer = Result<Option<StoredMessage>>;
+
+/// Reads a row of [`STORE_MESSAGE_SQL`] from column `first` on: a null id
+/// is a send that may be a retry whose key is forgotten.
+pub(crate) fn stored_from_row(row: &Row, first: usize) -> Result<StoredMessage> {
+    let id: Option<MessageId> = row.get(first);
+    Ok(StoredMessage {
+        id: id.ok_or(Error::StaleRetry)?,
+        chat_id: row.get(first + 1),
+        seq: row.get(first + 2),
+        timestamp: row.get(first + 3),
+        created: row.get(first + 4),
+    })
 }
 
 impl Store {
     /// Stores a message with its number in the chat, in one round trip
-    /// (`store_message`, see `sql/`), stamped with the server's clock. A retry of the same sender and client id returns
-    /// the message stored the first time. `None` if the chat does not exist.
+    /// (`store_message`, see `sql/`), stamped with the server's clock. A
+    /// retry of the same sender and client id returns the message stored
+    /// the first time; a send older than the kept keys is
+    /// [`Error::StaleRetry`]. `None` if the chat does not exist or the
+    /// sender is not a member.
     pub async fn insert_message(&self, message: &NewMessage) -> Result<Option<StoredMessage>> {
         let client = self.connection().await?;
         let statement = client.prepare_cached(STORE_MESSAGE_SQL).await?;
@@ -39,10 +49,11 @@ impl Store {
                     &message.sender_id,
                     &message.client_id,
                     &message.text,
+                    &message.written_at,
                 ],
             )
             .await?;
-        let stored = row.as_ref().map(stored_from_row);
+        let stored = row.map(|row| stored_from_row(&row, 0)).transpose()?;
         if let Some(stored) = &stored {
             self.recent.stored([(message, stored)]);
         }
@@ -61,21 +72,19 @@ impl Store {
 
     /// Stores a batch like [`Store::insert_message`] stores one, in one
     /// statement and transaction; the answers are in the batch's order.
-    pub async fn insert_messages(
-        &self,
-        messages: &[&NewMessage],
-    ) -> Result<Vec<Option<StoredMessage>>> {
+    pub async fn insert_messages(&self, messages: &[&NewMessage]) -> Result<Vec<Answer>> {
         let client = self.connection().await?;
         let statement = client
             .prepare_cached(
                 "SELECT ord, id, chat_id, seq, stored_at, created
-                 FROM store_messages($1, $2, $3, $4, $5)",
+                 FROM store_messages($1, $2, $3, $4, $5, $6)",
             )
             .await?;
         let column = |field: fn(&NewMessage) -> Uuid| {
             messages.iter().map(|m| field(m)).collect::<Vec<Uuid>>()
         };
         let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+        let written: Vec<_> = messages.iter().map(|m| m.written_at).collect();
         let rows = client
             .query(
                 &statement,
@@ -85,29 +94,25 @@ impl Store {
                     &column(|m| m.sender_id.0),
                     &column(|m| m.client_id),
                     &texts,
+                    &written,
                 ],
             )
             .await?;
-        let mut answers = vec![None; messages.len()];
+        let mut answers: Vec<Answer> = messages.iter().map(|_| Ok(None)).collect();
         for row in rows {
             let ord: i64 = row.get(0);
-            let stored = StoredMessage {
-                id: row.get(1),
-                chat_id: row.get(2),
-                seq: row.get(3),
-                timestamp: row.get(4),
-                created: row.get(5),
-            };
             if let Some(answer) = usize::try_from(ord - 1)
                 .ok()
                 .and_then(|i| answers.get_mut(i))
             {
-                *answer = Some(stored);
+                *answer = stored_from_row(&row, 1).map(Some);
             }
         }
         let stored = messages.iter().zip(&answers);
-        self.recent
-            .stored(stored.filter_map(|(message, answer)| Some((*message, answer.as_ref()?))));
+        self.recent.stored(
+            stored
+                .filter_map(|(message, answer)| Some((*message, answer.as_ref().ok()?.as_ref()?))),
+        );
         Ok(answers)
     }
 

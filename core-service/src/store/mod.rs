@@ -22,6 +22,7 @@ pub mod receipts;
 pub mod recent;
 pub mod records;
 pub mod search;
+pub mod sent_keys;
 pub mod tls;
 pub mod tokens;
 pub mod users;

@@ -422,6 +422,7 @@ mod tests {
                     chat_id: m.chat_id,
                     sender_id: m.sender_id,
                     client_id: Uuid::new_v4(),
+                    written_at: None,
                     text: m.text.clone(),
                     attachments: Default::default(),
                 };

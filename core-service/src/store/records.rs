@@ -124,6 +124,9 @@ pub struct NewMessage {
     pub chat_id: ChatId,
     pub sender_id: UserId,
     pub client_id: Uuid,
+    /// When the client wrote it, by its clock, if it said: how old a
+    /// retry is (`sql/0033`).
+    pub written_at: Option<DateTime<Utc>>,
     pub text: String,
     /// The sender's uploads it takes, as checked before it is stored.
     pub attachments: Attachments,

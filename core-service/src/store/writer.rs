@@ -115,10 +115,13 @@ async fn write(store: &Store, mut batch: Vec<(NewMessage, Reply)>) {
     let messages: Vec<&NewMessage> = batch.iter().map(|(message, _)| message).collect();
     match store.insert_messages(&messages).await {
         Ok(stored) => {
-            let created = stored.iter().flatten().filter(|s| s.created).count();
+            let created = stored
+                .iter()
+                .filter(|answer| matches!(answer, Ok(Some(stored)) if stored.created))
+                .count();
             crate::telemetry::committed(stored.len(), created, started.elapsed());
             for ((_, reply), stored) in batch.into_iter().zip(stored) {
-                let _ = reply.send(Ok(stored));
+                let _ = reply.send(stored);
             }
         }
         Err(error) => {

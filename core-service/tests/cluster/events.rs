@@ -56,6 +56,7 @@ impl Session {
     pub(crate) async fn send(&self, sender: Uuid, chat: Uuid, text: String) {
         self.operate(Operation::SendMessage(pb::SendMessage {
             attachment_ids: Vec::new(),
+            written_at: None,
             client_id: Uuid::new_v4().to_string(),
             sender_id: sender.to_string(),
             chat_id: chat.to_string(),
@@ -233,6 +234,7 @@ async fn store_silently(cluster: &Cluster, sender: Uuid, chat: Uuid, text: &str)
         chat_id: ChatId(chat),
         sender_id: UserId(sender),
         client_id: Uuid::new_v4(),
+        written_at: None,
         text: text.to_owned(),
         attachments: Default::default(),
     };

@@ -181,6 +181,7 @@ async fn two_cores_share_files_through_an_s3_store() {
             chat_id: chat.to_string(),
             text: String::new(),
             attachment_ids: vec![file.id.clone()],
+            written_at: None,
         }))
         .await;
     let message_id = loop {

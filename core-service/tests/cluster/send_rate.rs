@@ -28,6 +28,7 @@ fn slow_cluster_settings() -> Settings {
 pub(crate) fn send(client_id: &str, sender: Uuid, chat: Uuid, text: &str) -> Operation {
     Operation::SendMessage(pb::SendMessage {
         attachment_ids: Vec::new(),
+        written_at: None,
         client_id: client_id.to_owned(),
         sender_id: sender.to_string(),
         chat_id: chat.to_string(),

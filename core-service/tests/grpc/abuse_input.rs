@@ -30,6 +30,7 @@ fn send(
 ) -> ClientOperation {
     let send = pb::SendMessage {
         attachment_ids: Vec::new(),
+        written_at: None,
         client_id: client_id.to_string(),
         sender_id: core.data.users[user].id.to_string(),
         chat_id: chat.to_string(),

@@ -23,6 +23,7 @@ async fn a_link_carries_each_event_once_for_all_its_sessions() {
 
     let send = pb::SendMessage {
         attachment_ids: Vec::new(),
+        written_at: None,
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[members[0]].id.to_string(),
         chat_id: chat,
@@ -165,6 +166,7 @@ async fn send_and_wait(
 fn send_operation(core: &Core, sender: usize, chat: &str, text: &str) -> ClientOperation {
     let send = pb::SendMessage {
         attachment_ids: Vec::new(),
+        written_at: None,
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[sender].id.to_string(),
         chat_id: chat.to_owned(),
@@ -301,6 +303,7 @@ async fn an_edge_that_sends_past_a_sessions_window_ends_only_that_session() {
         .unwrap();
     let send = pb::SendMessage {
         attachment_ids: Vec::new(),
+        written_at: None,
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: member.user_id.to_string(),
         chat_id: chat.to_string(),

@@ -103,6 +103,7 @@ fn send_with(core: &Core, sender: usize, chat: &str, text: &str, files: &[&str])
         chat_id: chat.into(),
         text: text.into(),
         attachment_ids: files.iter().map(|id| (*id).to_owned()).collect(),
+        written_at: None,
     })
 }
 

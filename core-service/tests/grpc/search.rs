@@ -5,6 +5,7 @@ use crate::common::*;
 async fn send(core: &Core, own: &mut Own, sender: usize, chat: &str, text: &str) -> String {
     let send = pb::SendMessage {
         attachment_ids: Vec::new(),
+        written_at: None,
         client_id: uuid::Uuid::new_v4().to_string(),
         sender_id: core.data.users[sender].id.to_string(),
         chat_id: chat.to_owned(),

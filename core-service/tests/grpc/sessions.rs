@@ -59,6 +59,7 @@ async fn a_slow_consumer_is_closed_while_others_keep_receiving() {
     for n in 0..total {
         let send = pb::SendMessage {
             attachment_ids: Vec::new(),
+            written_at: None,
             client_id: uuid::Uuid::new_v4().to_string(),
             sender_id: sender_id.clone(),
             chat_id: chat.id.to_string(),

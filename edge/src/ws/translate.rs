@@ -14,15 +14,15 @@ pub fn operation(frame: ClientFrame) -> pb::ClientOperation {
             email: login.email,
             password: login.password,
         }),
-        // The timestamp was checked by the frame's parser, as the protocol
-        // asks, but is not passed on: the core stamps a message with its
-        // own clock.
+        // The core stamps a message with its own clock; the client's says
+        // how old a retry is.
         ClientFrame::SendMessage(send) => Operation::SendMessage(pb::SendMessage {
             client_id: send.client_id,
             sender_id: send.sender_id,
             chat_id: send.chat_id,
             text: send.text,
             attachment_ids: send.attachments,
+            written_at: send.timestamp.map(messenger_proto::timestamp::to_proto),
         }),
         ClientFrame::CreateGroup(group) => Operation::CreateGroup(pb::CreateGroup {
             name: group.name,

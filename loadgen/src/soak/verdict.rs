@@ -49,19 +49,20 @@ pub async fn check(
     tokio::spawn(connection);
     let acks = ledger.acks();
     let ids: Vec<Uuid> = acks.keys().copied().collect();
-    let mut stored: HashMap<Uuid, (i64, String, i64)> = HashMap::new();
-    for chunk in ids.chunks(10_000) {
-        let rows = database
-            .query(
-                "SELECT client_id, count(*), min(id::text), min(seq) FROM messages
-                 WHERE client_id = ANY($1) GROUP BY client_id",
-                &[&chunk],
-            )
-            .await?;
-        for row in rows {
-            stored.insert(row.get(0), (row.get(1), row.get(2), row.get(3)));
-        }
-    }
+    // One pass over `messages` for all of them: its `client_id` has no
+    // index (the keys the server keeps are in `sent_keys`, for a window).
+    let rows = database
+        .query(
+            "SELECT m.client_id, count(*), min(m.id::text), min(m.seq)
+             FROM messages m JOIN unnest($1::uuid[]) acked (id) ON acked.id = m.client_id
+             GROUP BY m.client_id",
+            &[&ids],
+        )
+        .await?;
+    let stored: HashMap<Uuid, (i64, String, i64)> = rows
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2), row.get(3))))
+        .collect();
     let (mut acked_not_stored, mut stored_twice, mut stored_otherwise) = (0, 0, 0);
     for (client_id, ack) in &acks {
         match stored.get(client_id) {

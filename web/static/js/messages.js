@@ -78,12 +78,21 @@ export function advanceCursor(chatId, seq) {
 
 export function sendMessage(text, attachments = []) {
   const chatId = state.open;
-  const frame = { client_id: crypto.randomUUID(), sender_id: state.me.id, chat_id: chatId, text };
+  // The time of writing goes with every retry: a send kept unsent for
+  // longer than the server keeps retries is refused (stale_retry), not
+  // stored twice.
+  const frame = {
+    client_id: crypto.randomUUID(),
+    sender_id: state.me.id,
+    chat_id: chatId,
+    timestamp: new Date().toISOString(),
+    text,
+  };
   // The server reads only each file's id; the rest shows it while pending.
   if (attachments.length) frame.attachments = attachments;
   state.pending.set(frame.client_id, frame);
   saveLocal();
-  messagesOf(chatId).push({ ...frame, id: null, seq: null, status: "pending", timestamp: new Date().toISOString() });
+  messagesOf(chatId).push({ ...frame, id: null, seq: null, status: "pending" });
   refresh(chatId);
   scrollToEnd();
   if (state.synced) send(frame);
