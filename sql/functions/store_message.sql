@@ -13,14 +13,16 @@ AS $$
 DECLARE
     next_seq bigint;
     first_id uuid;
+    stale boolean;
 BEGIN
     UPDATE chats SET last_seq = last_seq + 1, active_at = now() WHERE chats.id = p_chat_id
     RETURNING last_seq INTO next_seq;
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    first_id := sent_message_id(p_sender_id, p_client_id, p_written_at);
-    IF first_id IS NULL AND NOT retry_is_stale(p_written_at) THEN
+    SELECT k.message_id, k.stale INTO first_id, stale
+    FROM sent_key(p_sender_id, p_client_id, p_written_at) k;
+    IF first_id IS NULL AND NOT stale THEN
         -- Membership is checked under the chat's lock, which a removal
         -- takes. The key's index orders this with an attempt of the same
         -- send to another chat (a client reusing an id).
@@ -40,7 +42,7 @@ BEGIN
             RETURN QUERY SELECT p_id, p_chat_id, next_seq, now(), true;
             RETURN;
         END IF;
-        first_id := sent_message_id(p_sender_id, p_client_id, p_written_at);
+        SELECT k.message_id INTO first_id FROM sent_key(p_sender_id, p_client_id, p_written_at) k;
     END IF;
     -- Not stored: give the number and the time back (the chat row is
     -- still locked, so no one else took a later one).
@@ -51,7 +53,7 @@ BEGIN
     IF first_id IS NOT NULL THEN
         RETURN QUERY SELECT m.id, m.chat_id, m.seq, m.timestamp, false FROM messages m
                      WHERE m.id = first_id;
-    ELSIF retry_is_stale(p_written_at) THEN
+    ELSIF stale THEN
         RETURN QUERY SELECT NULL::uuid, p_chat_id, NULL::bigint, NULL::timestamptz, false;
     END IF;
 END

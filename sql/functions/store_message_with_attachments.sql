@@ -17,16 +17,19 @@ AS $$
 DECLARE
     next_seq bigint;
     taken integer;
+    stale boolean;
 BEGIN
     PERFORM 1 FROM attachments a WHERE a.id = ANY (p_attachments) ORDER BY a.id FOR UPDATE;
     -- After the locks, so that a retry racing its first attempt sees it.
     RETURN QUERY
-        SELECT m.id, m.chat_id, m.seq, m.timestamp, false FROM messages m
-        WHERE m.id = sent_message_id(p_sender_id, p_client_id, p_written_at);
+        SELECT m.id, m.chat_id, m.seq, m.timestamp, false
+        FROM sent_key(p_sender_id, p_client_id, p_written_at) k
+        JOIN messages m ON m.id = k.message_id;
     IF FOUND THEN
         RETURN;
     END IF;
-    IF retry_is_stale(p_written_at) THEN
+    SELECT k.stale INTO stale FROM sent_key(p_sender_id, p_client_id, p_written_at) k;
+    IF stale THEN
         RAISE EXCEPTION 'stale retry' USING ERRCODE = 'MSK01';
     END IF;
     IF (SELECT count(*) FROM attachments a

@@ -18,16 +18,19 @@ BEGIN
     PERFORM 1 FROM chats c WHERE c.id = ANY (p_chat_ids) ORDER BY c.id FOR UPDATE;
     -- A new statement, so it sees what the batches before this one committed.
     RETURN QUERY
-    WITH input AS (
+    WITH sends AS (
         SELECT i.ord, i.id, i.chat_id, i.sender_id, i.client_id, i.text,
-               sent_message_id(i.sender_id, i.client_id, i.written_at) AS first_id,
                -- as its first position says, for all positions of a send
-               retry_is_stale(first_value(i.written_at) OVER send) AS stale,
+               first_value(i.written_at) OVER send AS written_at,
                -- the first position of this sender and client id in the batch
                min(i.ord) OVER send AS first_ord
         FROM unnest(p_ids, p_chat_ids, p_sender_ids, p_client_ids, p_texts, p_written_ats)
              WITH ORDINALITY AS i (id, chat_id, sender_id, client_id, text, written_at, ord)
         WINDOW send AS (PARTITION BY i.sender_id, i.client_id ORDER BY i.ord)
+    ),
+    input AS (
+        SELECT s.*, k.message_id AS first_id, k.stale
+        FROM sends s CROSS JOIN LATERAL sent_key(s.sender_id, s.client_id, s.written_at) k
     ),
     stored AS (
         SELECT i.ord, m.id, m.chat_id, m.seq, m.timestamp
