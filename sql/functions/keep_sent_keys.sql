@@ -25,9 +25,7 @@ BEGIN
     FOR d IN 0..2 LOOP
         PERFORM add_sent_keys_day(today + d);
     END LOOP;
-    SELECT max(p.day + 1)::timestamp AT TIME ZONE 'UTC' INTO forget
-    FROM sent_keys_days() p
-    WHERE (p.day + 1)::timestamp AT TIME ZONE 'UTC' <= cutoff;
+    SELECT max(p.ends_at) INTO forget FROM sent_keys_days() p WHERE p.ends_at <= cutoff;
     IF forget IS NULL THEN
         RETURN 0;
     END IF;
@@ -42,8 +40,7 @@ BEGIN
     BEGIN
         SET LOCAL lock_timeout = '200ms';
         FOR part IN
-            SELECT p.name FROM sent_keys_days() p
-            WHERE (p.day + 1)::timestamp AT TIME ZONE 'UTC' <= horizon.kept_since
+            SELECT p.name FROM sent_keys_days() p WHERE p.ends_at <= horizon.kept_since
         LOOP
             EXECUTE format('DROP TABLE %I', part.name);
             dropped := dropped + 1;

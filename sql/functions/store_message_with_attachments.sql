@@ -17,18 +17,18 @@ AS $$
 DECLARE
     next_seq bigint;
     taken integer;
+    first_id uuid;
     stale boolean;
 BEGIN
     PERFORM 1 FROM attachments a WHERE a.id = ANY (p_attachments) ORDER BY a.id FOR UPDATE;
     -- After the locks, so that a retry racing its first attempt sees it.
-    RETURN QUERY
-        SELECT m.id, m.chat_id, m.seq, m.timestamp, false
-        FROM sent_key(p_sender_id, p_client_id, p_written_at) k
-        JOIN messages m ON m.id = k.message_id;
-    IF FOUND THEN
+    SELECT k.message_id, k.stale INTO first_id, stale
+    FROM sent_key(p_sender_id, p_client_id, p_written_at) k;
+    IF first_id IS NOT NULL THEN
+        RETURN QUERY SELECT m.id, m.chat_id, m.seq, m.timestamp, false FROM messages m
+                     WHERE m.id = first_id;
         RETURN;
     END IF;
-    SELECT k.stale INTO stale FROM sent_key(p_sender_id, p_client_id, p_written_at) k;
     IF stale THEN
         RAISE EXCEPTION 'stale retry' USING ERRCODE = 'MSK01';
     END IF;

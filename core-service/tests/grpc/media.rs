@@ -166,10 +166,13 @@ async fn a_file_reaches_the_chats_members_only_and_goes_with_its_message() {
     let mut own = session(&core, sender).await;
     let mut reader_own = session(&core, reader).await;
     let sending = send_with(&core, sender, &chat, "", &[&photo.id, &file.id]);
-    answer(&mut own, sending, |event| {
-        matches!(event, Event::MessageAck(_)).then_some(())
-    })
-    .await;
+    let acked = |event: Event| match event {
+        Event::MessageAck(ack) => Some(ack.id),
+        _ => None,
+    };
+    let first = answer(&mut own, sending.clone(), acked).await;
+    // Its retry (same client id, same files) is acked with it.
+    assert_eq!(answer(&mut own, sending, acked).await, first);
     let received = wait(&mut reader_own, |event| match event {
         Event::Message(message) => Some(message),
         _ => None,
