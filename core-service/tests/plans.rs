@@ -485,6 +485,19 @@ fn parse(notices: &[String]) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The statements PostgreSQL would compile (JIT) before running them.
+fn compiled(notices: &[String]) -> Vec<String> {
+    notices
+        .iter()
+        .filter_map(|notice| notice.find('{').map(|start| &notice[start..]))
+        .filter_map(|json| {
+            let plan: Value = serde_json::from_str(json).expect("auto_explain JSON");
+            let query = plan["Query Text"].as_str().unwrap_or_default();
+            plan.get("JIT").map(|_| query.trim().to_owned())
+        })
+        .collect()
+}
+
 /// Every scan of a growing table that has no index condition, as
 /// "table: node type (statement)".
 fn unindexed_scans(plans: &[(String, Value)]) -> Vec<String> {
@@ -517,7 +530,10 @@ async fn assert_plans_use_indexes(db: &TestDatabase, data: &DemoData, state: &st
     let (store, explaining) = explaining_store(db);
     exercise(&store, data).await;
     store.close();
-    let plans = parse(&explaining.plans.lock().unwrap());
+    let notices = explaining.plans.lock().unwrap().clone();
+    let compiled = compiled(&notices);
+    assert!(compiled.is_empty(), "{state}: compiled {compiled:#?}");
+    let plans = parse(&notices);
     for statement in EXPECTED {
         assert!(
             plans.iter().any(|(query, _)| query.contains(statement)),

@@ -53,7 +53,13 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 /// this also covers the foreign-key checks PostgreSQL plans on first use in
 /// each connection. A statement that has no index to use still runs, with a
 /// sequential scan (see `docs/data-model.md`, "Plans").
-pub const PLANNER_OPTIONS: &str = "-c enable_seqscan=off";
+///
+/// No JIT compiling: a sequential scan priced out costs 1e10, far past
+/// `jit_above_cost`, so a statement on a small table without an index for
+/// it was compiled on every call (the check for gone cores: 360–640 ms of
+/// PostgreSQL's CPU every few seconds on every core). The core's statements
+/// each read a few rows, which compiling never pays for.
+pub const PLANNER_OPTIONS: &str = "-c enable_seqscan=off -c jit=off";
 /// Bytes of recent messages kept in memory unless configured otherwise.
 pub const DEFAULT_RECENT_BUDGET: usize = 64 * 1024 * 1024;
 
