@@ -5,8 +5,9 @@
 //! more chats than it keeps, leaves chats behind, and the sweep (at start
 //! and every [`SWEEP_EVERY`]) finds them in the database. Search reads the
 //! text of what is not indexed yet, so nothing sent is ever missing from
-//! it (`store/search.rs`). Several cores may index one chat at once: the
-//! rows they write are the same, and each keeps the first.
+//! it (`store/search.rs`). One core at a time indexes a chat (a lock per
+//! chat, taken without waiting); another that wants it meanwhile notes it
+//! again for its next round.
 
 use crate::error::Result;
 use crate::ids::ChatId;
@@ -80,10 +81,15 @@ pub async fn run(index: &WordIndex, store: &Store, mut shutdown: watch::Receiver
         }
         let noted = index.take();
         let chats: Vec<ChatId> = noted.chats.into_iter().collect();
-        if let Err(error) = catch_up(store, &chats, &shutdown).await {
-            tracing::warn!(%error, "indexing words failed; trying again later");
-            index.note_all(chats);
-            continue;
+        match catch_up(store, &chats, &shutdown).await {
+            // Another core was indexing these: what it did not see is
+            // indexed next round.
+            Ok(done) => index.note_all(done.busy),
+            Err(error) => {
+                tracing::warn!(%error, "indexing words failed; trying again later");
+                index.note_all(chats);
+                continue;
+            }
         }
         if noted.overflowed || Instant::now() >= sweep_at {
             match sweep(store, &shutdown).await {
@@ -94,7 +100,8 @@ pub async fn run(index: &WordIndex, store: &Store, mut shutdown: watch::Receiver
     }
 }
 
-/// Indexes every chat of the database that is behind, page by page.
+/// Indexes every chat of the database that is behind, page by page (but
+/// those another core is indexing at the time).
 pub async fn sweep(store: &Store, shutdown: &watch::Receiver<bool>) -> Result<()> {
     let mut after = None;
     loop {
@@ -107,24 +114,34 @@ pub async fn sweep(store: &Store, shutdown: &watch::Receiver<bool>) -> Result<()
     }
 }
 
+/// What [`catch_up`] did.
+#[derive(Debug, Default)]
+pub struct CaughtUp {
+    /// Messages whose words it stored.
+    pub indexed: u64,
+    /// Chats it left to another core indexing them at the time.
+    pub busy: Vec<ChatId>,
+}
+
 /// Indexes every message of `chats` stored before it started (unless
-/// `shutdown` comes first): how many.
+/// `shutdown` comes first), but in the chats another core is indexing.
 pub async fn catch_up(
     store: &Store,
     chats: &[ChatId],
     shutdown: &watch::Receiver<bool>,
-) -> Result<u64> {
+) -> Result<CaughtUp> {
     let mut pending = chats.to_vec();
-    let mut indexed = 0;
+    let mut done = CaughtUp::default();
     while !pending.is_empty() && !*shutdown.borrow() {
         let mut behind = Vec::new();
         for part in pending.chunks(CHATS_PER_PASS) {
             let pass = store.index_words(part, MESSAGES_PER_CHAT).await?;
             crate::telemetry::words_indexed(pass.indexed);
-            indexed += pass.indexed;
+            done.indexed += pass.indexed;
             behind.extend(pass.behind);
+            done.busy.extend(pass.busy);
         }
         pending = behind;
     }
-    Ok(indexed)
+    Ok(done)
 }

@@ -466,7 +466,7 @@ const EXPECTED: [&str; 50] = [
     "FOR UPDATE SKIP LOCKED",
     "SET last_seen_at = now()",
     "cleared_seq >= $2",
-    "WITH due AS (",
+    "WITH mine AS MATERIALIZED (",
     "WITH page AS (",
     "m.seq <= cw.last_seq",
     "VALUES (NEW.chat_id, NEW.seq",

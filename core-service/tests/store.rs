@@ -1053,6 +1053,52 @@ async fn a_database_that_applied_a_retired_migration_needs_nothing_more() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_another_core_is_indexing_is_left_to_it_and_indexed_after() {
+    let db = TestDatabase::create().await;
+    let data = small_data(9);
+    let store = db.store();
+    populate::populate(&store, &data).await.unwrap();
+    let (held, held_sender) = chat_and_member(&data, 0);
+    let (free, free_sender) = chat_and_member(&data, 1);
+    index_all(&store).await;
+    say(&store, held, held_sender, "held one").await;
+    say(&store, held, held_sender, "held two").await;
+    say(&store, free, free_sender, "free one").await;
+
+    // Another core's pass over `held` is under way: its transaction holds
+    // the chat's indexing lock.
+    let (mut other, connection) = db.config().connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let indexing = other.transaction().await.unwrap();
+    let lock = format!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('{}', 2))",
+        held.0
+    );
+    indexing.batch_execute(&lock).await.unwrap();
+    let pass = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        store.index_words(&[held, free], 100),
+    )
+    .await
+    .expect("a pass does not wait for another core's")
+    .unwrap();
+    assert_eq!((pass.indexed, pass.behind, pass.busy), (1, vec![], vec![held]));
+    let (_, running) = tokio::sync::watch::channel(false);
+    let caught_up = words::catch_up(&store, &[held], &running).await.unwrap();
+    assert_eq!((caught_up.indexed, caught_up.busy), (0, vec![held]));
+    // Found all the same, from the text not indexed yet.
+    assert_eq!(found(&store, held_sender, "held").await, ["held two", "held one"]);
+
+    indexing.rollback().await.unwrap();
+    let caught_up = words::catch_up(&store, &[held], &running).await.unwrap();
+    assert_eq!((caught_up.indexed, caught_up.busy), (2, vec![]));
+    let unindexed = "SELECT count(*) FROM chats c LEFT JOIN chat_words w ON w.chat_id = c.id
+                     WHERE c.last_seq > coalesce(w.indexed_seq, 0)";
+    assert_eq!(db.count(unindexed).await, 0);
+    assert_eq!(found(&store, held_sender, "held").await, ["held two", "held one"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_made_while_the_indexer_reads_the_old_text_keeps_its_words() {
     let db = TestDatabase::create().await;
     let data = small_data(8);
