@@ -1082,12 +1082,18 @@ async fn a_chat_another_core_is_indexing_is_left_to_it_and_indexed_after() {
     .await
     .expect("a pass does not wait for another core's")
     .unwrap();
-    assert_eq!((pass.indexed, pass.behind, pass.busy), (1, vec![], vec![held]));
+    assert_eq!(
+        (pass.indexed, pass.behind, pass.busy),
+        (1, vec![], vec![held])
+    );
     let (_, running) = tokio::sync::watch::channel(false);
     let caught_up = words::catch_up(&store, &[held], &running).await.unwrap();
     assert_eq!((caught_up.indexed, caught_up.busy), (0, vec![held]));
     // Found all the same, from the text not indexed yet.
-    assert_eq!(found(&store, held_sender, "held").await, ["held two", "held one"]);
+    assert_eq!(
+        found(&store, held_sender, "held").await,
+        ["held two", "held one"]
+    );
 
     indexing.rollback().await.unwrap();
     let caught_up = words::catch_up(&store, &[held], &running).await.unwrap();
@@ -1095,7 +1101,10 @@ async fn a_chat_another_core_is_indexing_is_left_to_it_and_indexed_after() {
     let unindexed = "SELECT count(*) FROM chats c LEFT JOIN chat_words w ON w.chat_id = c.id
                      WHERE c.last_seq > coalesce(w.indexed_seq, 0)";
     assert_eq!(db.count(unindexed).await, 0);
-    assert_eq!(found(&store, held_sender, "held").await, ["held two", "held one"]);
+    assert_eq!(
+        found(&store, held_sender, "held").await,
+        ["held two", "held one"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
