@@ -1221,7 +1221,8 @@ async fn a_send_whose_key_may_be_forgotten_is_refused_not_stored_twice() {
     };
 
     // Written nine days ago, stored then: nothing was forgotten yet, so
-    // it is stored, and its key lands in that day's partition.
+    // it is stored, and its key lands in the oldest day the database has
+    // a partition for (eight days back, whatever the time of day now).
     let old = NewMessage {
         written_at: written(9),
         ..new_message(chat, sender)
@@ -1229,7 +1230,8 @@ async fn a_send_whose_key_may_be_forgotten_is_refused_not_stored_twice() {
     store.insert_message(&old).await.unwrap().unwrap();
     let moved = format!(
         "WITH moved AS (
-             UPDATE sent_keys SET kept_at = now() - interval '8 days 12 hours'
+             UPDATE sent_keys
+             SET kept_at = date_trunc('day', now() - interval '8 days', 'UTC') + interval '6 hours'
              WHERE client_id = '{}' RETURNING 1)
          SELECT count(*) FROM moved",
         old.client_id
