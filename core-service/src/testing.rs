@@ -204,6 +204,21 @@ impl Process {
         Process(child)
     }
 
+    /// Starts `command` with its standard output to read (its errors
+    /// discarded); `what` names it in the failure when it cannot be started.
+    pub fn start_reading(
+        mut command: std::process::Command,
+        what: &str,
+    ) -> (Process, std::process::ChildStdout) {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {what}: {error}"));
+        let output = child.stdout.take().expect("a piped standard output");
+        (Process(child), output)
+    }
+
     /// Starts `command` with its output appended to the file `log`, for a
     /// test to show when the process does not do what it should.
     pub fn start_logging(mut command: std::process::Command, what: &str, log: &Path) -> Process {

@@ -136,6 +136,8 @@ async fn wait(mut stopped: watch::Receiver<bool>) {
 fn print_welcome(core: std::net::SocketAddr, edge: std::net::SocketAddr, demo: Option<&DemoData>) {
     println!();
     println!("messenger is running (Ctrl-C or SIGTERM stops it)");
+    // First: what most people open.
+    println!("  web client http://{edge}/");
     println!("  WebSocket  ws://{edge}/ws");
     println!("  history    http://{edge}/history/{{chat_id}}?limit=50&offset=0");
     println!("  API docs   http://{edge}/docs  (OpenAPI: http://{edge}/openapi.json)");

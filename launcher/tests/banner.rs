@@ -1,0 +1,99 @@
+//! What `messenger` prints once it is up: the web client's address first
+//! (what most people open), then the WebSocket, history, API docs and gRPC
+//! addresses and a demo login; every page it names answers.
+
+// Tests unwrap freely: a failure is the test failing, with its line.
+#![allow(clippy::unwrap_used)]
+
+use core_service::testing::{Process, TestDatabase};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The lines from "messenger is running" to the blank line that ends the
+/// list, as `output` gives them.
+fn banner(output: impl BufRead + Send + 'static) -> Vec<String> {
+    let (lines, read) = mpsc::channel();
+    // Reads to the end, even once no one listens: a closed pipe would make
+    // the messenger's next line fail.
+    std::thread::spawn(move || {
+        for line in output.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let next = || {
+        read.recv_timeout(Duration::from_secs(120))
+            .expect("messenger printed its addresses in time")
+    };
+    while !next().starts_with("messenger is running") {}
+    std::iter::from_fn(|| Some(next()).filter(|line| !line.is_empty())).collect()
+}
+
+/// The status code and body of a GET of `url` (plain HTTP/1.1).
+async fn get(url: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_names_the_web_client_first_and_every_address_answers() {
+    let db = TestDatabase::create().await;
+    let (edge_port, core_port) = (free_port(), free_port());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger"));
+    command
+        .current_dir(workspace())
+        .env("DATABASE_URL", db.url())
+        .env("MEDIA_URL", db.media_url())
+        .env("EDGE_LISTEN", format!("127.0.0.1:{edge_port}"))
+        .env("CORE_LISTEN", format!("127.0.0.1:{core_port}"))
+        .env("CORE_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("EDGE_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("RUST_LOG", "warn");
+    let (_messenger, output) = Process::start_reading(command, "the messenger binary");
+    let lines = banner(BufReader::new(output));
+
+    let edge = format!("127.0.0.1:{edge_port}");
+    let expected = [
+        format!("  web client http://{edge}/"),
+        format!("  WebSocket  ws://{edge}/ws"),
+        format!("  history    http://{edge}/history/{{chat_id}}?limit=50&offset=0"),
+        format!("  API docs   http://{edge}/docs  (OpenAPI: http://{edge}/openapi.json)"),
+        format!("  gRPC core  127.0.0.1:{core_port}  (reflection and health enabled)"),
+    ];
+    assert_eq!(lines[..expected.len()], expected, "{lines:#?}");
+    assert!(
+        lines[expected.len()].starts_with("  demo login {\"email\":"),
+        "{lines:#?}"
+    );
+
+    let (status, page) = get(&format!("http://{edge}/")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.to_lowercase().contains("<!doctype html>"), "{page}");
+    for page in ["/docs", "/openapi.json"] {
+        let (status, answer) = get(&format!("http://{edge}{page}")).await;
+        assert_eq!(status, 200, "{page}: {answer}");
+    }
+}
