@@ -5,25 +5,14 @@
 // Tests unwrap freely: a failure is the test failing, with its line.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{free_port, messenger};
 use core_service::testing::{Process, TestDatabase};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// The lines from "messenger is running" to the blank line that ends the
 /// list, as `output` gives them.
@@ -62,16 +51,7 @@ async fn get(url: &str) -> (u16, String) {
 async fn the_banner_names_the_web_client_first_and_every_address_answers() {
     let db = TestDatabase::create().await;
     let (edge_port, core_port) = (free_port(), free_port());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger"));
-    command
-        .current_dir(workspace())
-        .env("DATABASE_URL", db.url())
-        .env("MEDIA_URL", db.media_url())
-        .env("EDGE_LISTEN", format!("127.0.0.1:{edge_port}"))
-        .env("CORE_LISTEN", format!("127.0.0.1:{core_port}"))
-        .env("CORE_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("EDGE_METRICS_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("RUST_LOG", "warn");
+    let command = messenger(&db, edge_port, core_port);
     let (_messenger, output) = Process::start_reading(command, "the messenger binary");
     let lines = banner(BufReader::new(output));
 

@@ -6,29 +6,18 @@
 // Tests unwrap freely: a failure is the test failing, with its line.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{free_port, messenger, workspace};
 use core_service::testing::{Process, TestDatabase};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// Two users of the demo data who share a personal chat: (email, password,
 /// id) each, and the chat.
@@ -97,16 +86,9 @@ async fn next_frame(socket: &mut Socket) -> Result<Value, Option<u16>> {
 async fn sigterm_under_traffic_closes_clients_and_loses_nothing() {
     let db = TestDatabase::create().await;
     let (edge_port, core_port) = (free_port(), free_port());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_messenger"));
-    command
-        .current_dir(workspace())
-        .env("DATABASE_URL", db.url())
-        .env("MEDIA_URL", db.media_url())
-        .env("EDGE_LISTEN", format!("127.0.0.1:{edge_port}"))
-        .env("CORE_LISTEN", format!("127.0.0.1:{core_port}"))
-        // The 300 messages come from one user at once.
-        .env("MESSAGE_BURST", "1000")
-        .env("RUST_LOG", "warn");
+    let mut command = messenger(&db, edge_port, core_port);
+    // The 300 messages come from one user at once.
+    command.env("MESSAGE_BURST", "1000");
     let mut messenger = Process::start(command, "the messenger binary");
     let ([alice, bob], chat) = demo_pair();
     let mut sender = logged_in(edge_port, &alice.0, &alice.1).await;
