@@ -472,29 +472,37 @@ const EXPECTED: [&str; 50] = [
     "VALUES (NEW.chat_id, NEW.seq",
 ];
 
-/// The plans of the notices: each statement's text and its plan.
-fn parse(notices: &[String]) -> Vec<(String, Value)> {
+/// What auto_explain reported in the notices, one JSON document a
+/// statement (its text, its plan, and whether it was compiled).
+fn explained(notices: &[String]) -> Vec<Value> {
     notices
         .iter()
         .filter_map(|notice| notice.find('{').map(|start| &notice[start..]))
-        .map(|json| {
-            let mut plan: Value = serde_json::from_str(json).expect("auto_explain JSON");
-            let query = plan["Query Text"].as_str().unwrap_or_default().to_owned();
-            (query, plan["Plan"].take())
-        })
+        .map(|json| serde_json::from_str(json).expect("auto_explain JSON"))
+        .collect()
+}
+
+fn query_of(explained: &Value) -> String {
+    explained["Query Text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Each statement's text and its plan.
+fn parse(explained: &[Value]) -> Vec<(String, Value)> {
+    explained
+        .iter()
+        .map(|statement| (query_of(statement), statement["Plan"].clone()))
         .collect()
 }
 
 /// The statements PostgreSQL would compile (JIT) before running them.
-fn compiled(notices: &[String]) -> Vec<String> {
-    notices
+fn compiled(explained: &[Value]) -> Vec<String> {
+    explained
         .iter()
-        .filter_map(|notice| notice.find('{').map(|start| &notice[start..]))
-        .filter_map(|json| {
-            let plan: Value = serde_json::from_str(json).expect("auto_explain JSON");
-            let query = plan["Query Text"].as_str().unwrap_or_default();
-            plan.get("JIT").map(|_| query.trim().to_owned())
-        })
+        .filter(|statement| statement.get("JIT").is_some())
+        .map(|statement| query_of(statement).trim().to_owned())
         .collect()
 }
 
@@ -530,10 +538,10 @@ async fn assert_plans_use_indexes(db: &TestDatabase, data: &DemoData, state: &st
     let (store, explaining) = explaining_store(db);
     exercise(&store, data).await;
     store.close();
-    let notices = explaining.plans.lock().unwrap().clone();
-    let compiled = compiled(&notices);
+    let explained = explained(&explaining.plans.lock().unwrap());
+    let compiled = compiled(&explained);
     assert!(compiled.is_empty(), "{state}: compiled {compiled:#?}");
-    let plans = parse(&notices);
+    let plans = parse(&explained);
     for statement in EXPECTED {
         assert!(
             plans.iter().any(|(query, _)| query.contains(statement)),
