@@ -138,7 +138,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 async fn serve(config: CoreConfig) -> Result<(), Box<dyn std::error::Error>> {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(?config.listen, limits = ?config.limits(), workers, "starting core");
-    startup::serve_metrics(config.core_metrics_listen);
+    startup::serve_metrics(config.core_metrics_listen, "CORE_METRICS_LISTEN");
     let database = core_service::open_database(&config.database).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "gRPC listening");
@@ -182,6 +182,9 @@ fn check_config() -> Result<(), Box<dyn std::error::Error>> {
     println!("media: {media}");
     if settings.edges.secret.is_none() {
         println!("warning: no EDGE_SECRET: the core serves gRPC clients only, no edges");
+    }
+    if let Some(warning) = config.core_metrics_listen.warning("CORE_METRICS_LISTEN") {
+        println!("warning: {warning}");
     }
     println!("the settings are consistent");
     Ok(())

@@ -55,6 +55,21 @@ fn check_config_shows_the_settings_with_secrets_masked() {
     );
 }
 
+/// A second core on a machine, left at the first one's metrics address.
+#[test]
+fn check_config_warns_of_a_metrics_address_another_process_holds() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let secret = ("EDGE_SECRET", "an-edge-secret-of-some-length");
+    let (ok, text) = check_config(&[secret, ("CORE_METRICS_LISTEN", &address)]);
+    assert!(ok, "a warning, not a refusal: {text}");
+    let warning = format!("warning: CORE_METRICS_LISTEN={address} cannot be served");
+    assert!(text.contains(&warning), "{text}");
+    drop(taken);
+    let (ok, text) = check_config(&[secret, ("CORE_METRICS_LISTEN", &address)]);
+    assert!(ok && !text.contains("warning"), "{text}");
+}
+
 #[test]
 fn check_config_refuses_a_cluster_without_shared_counters() {
     let (ok, text) = check_config(&[("NATS_URL", "nats://127.0.0.1:4222")]);

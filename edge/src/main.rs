@@ -86,6 +86,9 @@ fn check_config(cli: &Cli) -> ExitCode {
              the session cookie would also travel over plain HTTP"
         );
     }
+    if let Some(warning) = config.edge_metrics_listen.warning("EDGE_METRICS_LISTEN") {
+        println!("warning: {warning}");
+    }
     for contradiction in &contradictions {
         println!("error: {contradiction}");
     }
@@ -101,7 +104,7 @@ async fn run(config: EdgeConfig) -> ExitCode {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(?config, workers, "starting edge");
     raise_open_file_limit(config.max_connections);
-    startup::serve_metrics(config.edge_metrics_listen);
+    startup::serve_metrics(config.edge_metrics_listen, "EDGE_METRICS_LISTEN");
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {

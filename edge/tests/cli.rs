@@ -41,7 +41,23 @@ fn an_https_origin_without_secure_cookies_is_a_warning() {
         ("EDGE_SECRET", SECRET),
         ("ALLOWED_ORIGINS", "https://chat.example.com"),
         ("COOKIE_SECURE", "true"),
+        ("EDGE_METRICS_LISTEN", "off"),
     ]);
+    assert!(ok && !text.contains("warning"), "{text}");
+}
+
+/// A second edge on a machine, left at the first one's metrics address.
+#[test]
+fn a_metrics_address_another_process_holds_is_a_warning() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let env = [("EDGE_SECRET", SECRET), ("EDGE_METRICS_LISTEN", &address)];
+    let (ok, text) = check_config(&env);
+    assert!(ok, "a warning, not a refusal: {text}");
+    let warning = format!("warning: EDGE_METRICS_LISTEN={address} cannot be served");
+    assert!(text.contains(&warning), "{text}");
+    drop(taken);
+    let (ok, text) = check_config(&env);
     assert!(ok && !text.contains("warning"), "{text}");
 }
 

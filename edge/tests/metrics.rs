@@ -49,7 +49,7 @@ async fn every_metric_is_exported_and_the_dashboard_uses_only_those() {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = reserved.local_addr().unwrap();
     drop(reserved);
-    startup::serve_metrics(startup::MetricsListen(Some(address)));
+    startup::serve_metrics(startup::MetricsListen(Some(address)), "EDGE_METRICS_LISTEN");
 
     let stack = Stack::start_pair().await;
     let world = World::new();

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 
 async fn run(mut cli: Cli) -> Result<(), AnyError> {
     // One process: the core's and the edge's metrics on one address.
-    startup::serve_metrics(cli.core.core_metrics_listen);
+    startup::serve_metrics(cli.core.core_metrics_listen, "CORE_METRICS_LISTEN");
     let database = core_service::open_database(&cli.core.database).await?;
     let demo = load_demo_data(&cli, &database.store).await?;
     let core_listener = TcpListener::bind(cli.core.listen).await?;

@@ -7,12 +7,11 @@
 
 mod common;
 
-use common::{free_port, messenger};
+use common::{free_port, get, messenger};
 use core_service::testing::{Process, TestDatabase};
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The lines from "messenger is running" to the blank line that ends the
 /// list, as `output` gives them.
@@ -31,20 +30,6 @@ fn banner(output: impl BufRead + Send + 'static) -> Vec<String> {
     };
     while !next().starts_with("messenger is running") {}
     std::iter::from_fn(|| Some(next()).filter(|line| !line.is_empty())).collect()
-}
-
-/// The status code and body of a GET of `url` (plain HTTP/1.1).
-async fn get(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, response)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,79 +8,13 @@
 
 mod common;
 
-use common::{free_port, messenger, workspace};
+use common::{demo_pair, free_port, logged_in, messenger, next_frame};
 use core_service::testing::{Process, TestDatabase};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use futures_util::SinkExt;
+use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Two users of the demo data who share a personal chat: (email, password,
-/// id) each, and the chat.
-fn demo_pair() -> ([(String, String, String); 2], String) {
-    let text = std::fs::read_to_string(workspace().join("fake_data.json")).unwrap();
-    let data: Value = serde_json::from_str(&text).unwrap();
-    let chat = data["chats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == 0)
-        .unwrap();
-    let chat_id = chat["id"].as_str().unwrap().to_owned();
-    let members = data["chat_members"].as_array().unwrap();
-    let ids: Vec<&str> = members
-        .iter()
-        .filter(|m| m["chat_id"] == chat_id.as_str())
-        .map(|m| m["user_id"].as_str().unwrap())
-        .collect();
-    let user = |id: &str| {
-        let users = data["users"].as_array().unwrap();
-        let user = users.iter().find(|u| u["id"] == id).unwrap();
-        let field = |name: &str| user[name].as_str().unwrap().to_owned();
-        (field("email"), field("password"), field("id"))
-    };
-    ([user(ids[0]), user(ids[1])], chat_id)
-}
-
-async fn logged_in(port: u16, email: &str, password: &str) -> Socket {
-    let url = format!("ws://127.0.0.1:{port}/ws");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut socket = loop {
-        if let Ok((socket, _)) = tokio_tungstenite::connect_async(&url).await {
-            break socket;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the messenger did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let login = json!({"email": email, "password": password}).to_string();
-    socket.send(Message::text(login)).await.unwrap();
-    let answer = next_frame(&mut socket).await.unwrap();
-    assert_eq!(answer["type"], "auth_success", "{answer}");
-    socket
-}
-
-/// The next JSON frame; `None` once the server closed (its code kept in
-/// the `Err`).
-async fn next_frame(socket: &mut Socket) -> Result<Value, Option<u16>> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
-            .await
-            .expect("a frame or the end in time");
-        match message {
-            Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).unwrap()),
-            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return Err(None),
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_traffic_closes_clients_and_loses_nothing() {

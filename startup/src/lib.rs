@@ -121,6 +121,26 @@ impl FromStr for MetricsListen {
     }
 }
 
+impl MetricsListen {
+    /// Why the address cannot be served now (another process holds it,
+    /// typically a second core or edge on the same machine left at the
+    /// default), if it cannot; `off` always can.
+    pub fn unusable(&self) -> Option<std::io::Error> {
+        let address = self.0?;
+        std::net::TcpListener::bind(address).err()
+    }
+
+    /// The warning for a process whose `variable` names an address it
+    /// cannot serve, if it cannot.
+    pub fn warning(&self, variable: &str) -> Option<String> {
+        let error = self.unusable()?;
+        Some(format!(
+            "{variable}={self} cannot be served ({error}): this process would run without \
+             metrics; give each process on this machine its own address, or `off`"
+        ))
+    }
+}
+
 impl std::fmt::Display for MetricsListen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
@@ -141,8 +161,9 @@ const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 2
 /// Records the process's metrics and serves them in Prometheus' text
 /// format on `listen` (any path; `/metrics` by convention), from a task of
 /// the current runtime. A process records nothing until this is called;
-/// when the address cannot be used, it says so and goes on without.
-pub fn serve_metrics(listen: MetricsListen) {
+/// when the address cannot be used, it says so (naming `variable`, the
+/// setting to change) and goes on without.
+pub fn serve_metrics(listen: MetricsListen, variable: &str) {
     let Some(address) = listen.0 else {
         return;
     };
@@ -158,7 +179,11 @@ pub fn serve_metrics(listen: MetricsListen) {
             METRICS_ON.store(true, Ordering::Relaxed);
             tracing::info!(%address, "metrics at http://{address}/metrics");
         }
-        Err(error) => tracing::warn!(%address, %error, "metrics not served"),
+        Err(error) => tracing::warn!(
+            %address,
+            %error,
+            "metrics not served: give each process on this machine its own {variable} (or `off`)"
+        ),
     }
 }
 
