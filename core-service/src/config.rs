@@ -92,6 +92,10 @@ pub struct CoreConfig {
     /// limit is refused).
     #[arg(long, env = "MAX_CHATS_PER_USER", default_value_t = Limits::default().max_chats_per_user)]
     pub max_chats_per_user: usize,
+    /// Most sessions (sockets, gRPC streams) one user may have logged in
+    /// on this core at once; a login past it is refused.
+    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = Limits::default().max_sessions_per_user)]
+    pub max_sessions_per_user: usize,
     /// Searches of people (`GET /users?query=`) and of messages (`GET
     /// /search?query=`) one user may make per minute, both together.
     #[arg(long, env = "SEARCHES_PER_MINUTE", default_value_t = Limits::default().searches_per_minute)]
@@ -193,6 +197,7 @@ impl CoreConfig {
             message_burst: self.message_burst,
             session_queue: self.session_queue.max(1),
             idempotency_window: self.idempotency_window,
+            max_sessions_per_user: self.max_sessions_per_user,
             ..Limits::default()
         }
     }

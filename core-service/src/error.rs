@@ -59,6 +59,9 @@ pub enum Error {
     /// The user has created as many groups as one user may.
     #[error("you have created {max} groups, the most one user may")]
     TooManyGroups { max: usize },
+    /// The user has as many sessions logged in on this core as one may.
+    #[error("you have {max} connections logged in, the most one user may; close one first")]
+    TooManySessions { max: usize },
     /// A new group's member is in as many chats as one user may be.
     #[error("user {0} is in as many chats as one user may be")]
     TooManyChats(crate::ids::UserId),
@@ -190,6 +193,7 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::TooManyGroups { .. } => "too_many_groups",
             Error::TooManyChats(_) => "too_many_chats",
+            Error::TooManySessions { .. } => "too_many_sessions",
             Error::Blocked(_) => "blocked",
             Error::ContactsOnly(_) => "contacts_only",
             Error::PersonalChat => "personal_chat",
@@ -301,6 +305,7 @@ fn status(error: Error) -> Status {
             Error::TooManyGroups { .. } | Error::TooManyChats(_) | Error::StaleRetry => {
                 Status::failed_precondition(text)
             }
+            Error::TooManySessions { .. } => Status::resource_exhausted(text),
             Error::SenderMismatch
             | Error::NotAMember
             | Error::Blocked(_)

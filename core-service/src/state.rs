@@ -17,7 +17,7 @@ use crate::pace::Pace;
 use crate::presence::Presence;
 use crate::redis_link::RedisLink;
 use crate::send_rate::{Rate, SendRate};
-use crate::sessions::{Expiries, Links, Registry};
+use crate::sessions::{Expiries, Links, Registry, UserPlaces};
 use crate::store::Store;
 use crate::store::writer::MessageWriter;
 use crate::words::WordIndex;
@@ -57,6 +57,10 @@ pub struct Limits {
     /// How long a send's `client_id` is kept, so that a retry within it is
     /// answered with the message stored first (`sql/0033`).
     pub idempotency_window: Duration,
+    /// Most sessions one user may have logged in on this core at once
+    /// (devices and tabs): what bounds one user's sockets, since sockets
+    /// are not capped per address once logged in.
+    pub max_sessions_per_user: usize,
 }
 
 impl Default for Limits {
@@ -74,6 +78,7 @@ impl Default for Limits {
             message_burst: 100,
             session_queue: 1024,
             idempotency_window: crate::store::sent_keys::DEFAULT_WINDOW,
+            max_sessions_per_user: 100,
         }
     }
 }
@@ -110,7 +115,7 @@ impl AuthSettings {
         refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
         session_ttl: Duration::from_secs(30 * 24 * 3600),
         max_login_failures: 5,
-        max_login_failures_per_address: 20,
+        max_login_failures_per_address: 100,
         login_failure_window: Duration::from_secs(5 * 60),
         max_registrations_per_address: 10,
         registration_window: Duration::from_secs(3600),
@@ -286,6 +291,8 @@ pub struct Live {
     /// This process among the cores of its database and cluster.
     pub id: CoreId,
     pub sessions: Registry,
+    /// The bound on each user's sessions here.
+    pub places: Arc<UserPlaces>,
     /// Each chat's delivered messages, in order.
     pub order: ChatOrder,
     /// Who is online, in this core and (with Redis) the cluster.
@@ -325,6 +332,7 @@ impl Core {
             None => Presence::local(id),
         }
         .with_pace(presence_pace);
+        let places = UserPlaces::new(limits.max_sessions_per_user);
         Ok(Core {
             rates: Rates::new(&limits, uploads_per_minute, redis.as_ref(), &nats_subject),
             media: Media::open(media)?,
@@ -333,6 +341,7 @@ impl Core {
             live: Live {
                 id,
                 sessions: Registry::default(),
+                places,
                 order: ChatOrder::default(),
                 presence,
                 bus: None,

@@ -70,9 +70,20 @@ pub struct EdgeConfig {
     /// milliseconds; then it is closed (4003).
     #[arg(long, env = "WS_LOGIN_TIMEOUT_MS", default_value_t = 10_000)]
     pub ws_login_timeout_ms: u64,
-    /// Most connections (HTTP and WebSocket) from one client address;
-    /// further ones are closed at once.
-    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    /// Most connections (HTTP and WebSocket) from one client address that
+    /// are not logged in; further ones are closed at once. A WebSocket stops
+    /// counting here once it logs in: many users may share one address
+    /// behind a NAT, and a logged-in socket is bounded by its user
+    /// (`MAX_SESSIONS_PER_USER` on the core).
+    #[arg(
+        long,
+        env = "MAX_ANONYMOUS_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_anonymous_connections_per_address: usize,
+    /// Most connections from one client address, logged-in ones included:
+    /// a backstop against one address holding many accounts' sockets.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 10_000)]
     pub max_connections_per_address: usize,
     /// Largest file one upload may be, in bytes: a larger `Content-Length`
     /// is refused before any byte is read (the core checks the bytes too,

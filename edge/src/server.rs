@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -42,8 +43,11 @@ pub struct HttpLimits {
     /// HTTP connections open at once (upgraded WebSockets not counted:
     /// `MAX_CONNECTIONS` caps those).
     pub max_connections: usize,
-    /// Connections from one address, WebSockets included.
+    /// Connections from one address, logged-in WebSockets included.
     pub per_address: usize,
+    /// Of those, the ones that are not logged in (every connection is,
+    /// until its WebSocket logs in).
+    pub anonymous_per_address: usize,
 }
 
 impl HttpLimits {
@@ -54,16 +58,25 @@ impl HttpLimits {
             request_timeout: Duration::from_millis(config.http_request_timeout_ms.max(1)),
             max_connections: config.max_http_connections.max(1),
             per_address: config.max_connections_per_address.max(1),
+            anonymous_per_address: config.max_anonymous_connections_per_address.max(1),
         }
     }
 }
 
 /// The connection a request came on, in the request's extensions: its
-/// address, and its place under the per-address cap.
+/// address, and its place under the per-address caps.
 #[derive(Clone)]
 pub struct Peer {
     pub address: SocketAddr,
-    _slot: Arc<AddressSlot>,
+    slot: Arc<AddressSlot>,
+}
+
+impl Peer {
+    /// The connection's WebSocket logged in: it no longer counts against
+    /// its address's anonymous connections.
+    pub fn logged_in(&self) {
+        self.slot.vouch();
+    }
 }
 
 /// Serves `routes` on `listener` until `stop` completes; then stops
@@ -80,7 +93,10 @@ pub async fn serve<F>(
 {
     let service = warp::service(routes);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let addresses = Arc::new(AddressCounts::new(limits.per_address));
+    let addresses = Arc::new(AddressCounts::new(
+        limits.per_address,
+        limits.anonymous_per_address,
+    ));
     let (stopping, stopped) = watch::channel(false);
     let mut running = JoinSet::new();
     let mut stop = std::pin::pin!(stop);
@@ -110,7 +126,7 @@ pub async fn serve<F>(
         };
         let peer = Peer {
             address,
-            _slot: Arc::new(slot),
+            slot: Arc::new(slot),
         };
         let connection = Connection {
             service: service.clone(),
@@ -221,54 +237,88 @@ fn timed_out() -> warp::reply::Response {
     warp::reply::with_status(detail, StatusCode::REQUEST_TIMEOUT).into_response()
 }
 
-/// Connections open per client address. Entries go when their last
-/// connection does, so the map holds no more than the open connections.
+/// Connections open per client address: all of them, and those not
+/// logged in. Entries go when their last connection does, so the map
+/// holds no more than the open connections.
 struct AddressCounts {
-    counts: Mutex<HashMap<IpAddr, usize>>,
+    counts: Mutex<HashMap<IpAddr, Count>>,
     max: usize,
+    max_anonymous: usize,
 }
 
-/// One connection's place under its address's cap.
+/// One address's open connections.
+#[derive(Default)]
+struct Count {
+    all: usize,
+    anonymous: usize,
+}
+
+/// One connection's place under its address's caps.
 struct AddressSlot {
     counts: Arc<AddressCounts>,
     address: IpAddr,
+    /// Still counted among the address's anonymous connections.
+    anonymous: AtomicBool,
 }
 
 impl AddressCounts {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, max_anonymous: usize) -> Self {
         AddressCounts {
             counts: Mutex::new(HashMap::new()),
             max,
+            max_anonymous,
         }
     }
 
-    /// A place for one more connection from `address`, if it has one left.
-    /// IPv6 addresses count per /64 (`messenger_proto::address_group`).
+    /// A place for one more (anonymous) connection from `address`, if it
+    /// has one left. IPv6 addresses count per /64
+    /// (`messenger_proto::address_group`).
     fn take(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
         let address = messenger_proto::address_group(address);
         let mut counts = self.lock();
-        let count = counts.entry(address).or_insert(0);
-        if *count >= self.max {
+        let count = counts.entry(address).or_default();
+        if count.all >= self.max || count.anonymous >= self.max_anonymous {
+            if count.all == 0 {
+                counts.remove(&address);
+            }
             return None;
         }
-        *count += 1;
+        count.all += 1;
+        count.anonymous += 1;
         Some(AddressSlot {
             counts: self.clone(),
             address,
+            anonymous: AtomicBool::new(true),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Count>> {
         self.counts.lock().expect("address counts lock poisoned")
+    }
+}
+
+impl AddressSlot {
+    /// Stops counting the connection as anonymous (once).
+    fn vouch(&self) {
+        if self.anonymous.swap(false, Ordering::AcqRel) {
+            let mut counts = self.counts.lock();
+            if let Some(count) = counts.get_mut(&self.address) {
+                count.anonymous -= 1;
+            }
+        }
     }
 }
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
+        let anonymous = *self.anonymous.get_mut();
         let mut counts = self.counts.lock();
         if let Some(count) = counts.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
+            count.all -= 1;
+            if anonymous {
+                count.anonymous -= 1;
+            }
+            if count.all == 0 {
                 counts.remove(&self.address);
             }
         }
@@ -281,7 +331,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_network_counts_as_one_address() {
-        let counts = Arc::new(AddressCounts::new(1));
+        let counts = Arc::new(AddressCounts::new(1, 1));
         let one: IpAddr = "2001:db8:0:1::1".parse().unwrap();
         let same_network: IpAddr = "2001:db8:0:1:ffff::2".parse().unwrap();
         let other_network: IpAddr = "2001:db8:0:2::1".parse().unwrap();
@@ -292,7 +342,7 @@ mod tests {
 
     #[test]
     fn each_address_has_its_own_cap_and_forgets_closed_connections() {
-        let counts = Arc::new(AddressCounts::new(2));
+        let counts = Arc::new(AddressCounts::new(2, 2));
         let one: IpAddr = "192.0.2.1".parse().unwrap();
         let two: IpAddr = "192.0.2.2".parse().unwrap();
         let first = counts.take(one).unwrap();
@@ -307,6 +357,27 @@ mod tests {
         assert!(third.is_some(), "a closed connection frees its place");
         drop(third);
         drop(_second);
+        assert!(
+            counts.lock().is_empty(),
+            "no entry outlives its connections"
+        );
+    }
+
+    #[test]
+    fn a_logged_in_connection_leaves_its_place_to_an_anonymous_one() {
+        let counts = Arc::new(AddressCounts::new(3, 1));
+        let one: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = counts.take(one).unwrap();
+        assert!(counts.take(one).is_none(), "a second anonymous one");
+        first.vouch();
+        first.vouch();
+        let second = counts.take(one).unwrap();
+        second.vouch();
+        let third = counts.take(one).unwrap();
+        assert!(counts.take(one).is_none(), "past all connections' cap");
+        drop(third);
+        drop(first);
+        drop(second);
         assert!(
             counts.lock().is_empty(),
             "no entry outlives its connections"

@@ -107,7 +107,8 @@ fn request_ids(operation: &Operation) -> (Option<String>, Option<String>) {
     }
 }
 
-async fn reply_error(
+/// Tells the session's client that its request failed with `error`.
+pub(crate) async fn reply_error(
     session: &SessionState,
     error: Error,
     client_id: Option<String>,

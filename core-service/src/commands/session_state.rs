@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{ConnectionId, LoginId, UserId};
-use crate::sessions::{Outbox, SessionId};
+use crate::sessions::{Outbox, SessionId, UserPlace};
 use crate::state::{Accounts, Chats, Live};
 use crate::store::connections::{ConnectionOrigin, EndReason};
 use chrono::{DateTime, Utc};
@@ -31,6 +31,8 @@ pub struct SessionState {
     /// Moved here from another core and not logged in here yet: its login
     /// is the client's old one, told nothing (see `super::session_move`).
     pub moving: bool,
+    /// Its place under its user's bound, while logged in.
+    pub place: Option<UserPlace>,
 }
 
 impl SessionState {
@@ -45,6 +47,7 @@ impl SessionState {
             grant: None,
             resume_token: None,
             moving: false,
+            place: None,
         }
     }
 
@@ -58,6 +61,11 @@ impl SessionState {
         user: &crate::store::users::UserRecord,
     ) -> Result<()> {
         self.finish(chats, live, EndReason::SwitchedUser).await;
+        let max = live.places.max();
+        let place = live
+            .places
+            .take(user.id)
+            .ok_or(Error::TooManySessions { max })?;
         let moved_here = std::mem::take(&mut self.moving);
         if let Some(moved) = self.outbox.moved_state().filter(|_| !moved_here) {
             // The client logged in again: what it had is another login's.
@@ -71,6 +79,7 @@ impl SessionState {
             .await?;
         self.connection = Some(connection);
         self.user = Some(user.id);
+        self.place = Some(place);
         live.sessions
             .register(user.id, self.id, self.outbox.clone());
         self.outbox.logged_in();
@@ -106,6 +115,7 @@ impl SessionState {
         if self.connection.is_some() {
             crate::telemetry::session_ended(reason.name());
         }
+        self.place = None;
         if let Some(user) = self.user.take() {
             live.sessions.unregister(user, self.id);
             let stopping = reason == EndReason::ServerShutdown;

@@ -10,6 +10,7 @@
 use super::outgoing::{self, Ending, Outgoing};
 use crate::auth::Authenticated;
 use crate::commands::{self, SessionState};
+use crate::error::Error;
 use crate::sessions::{CloseSwitch, Outbox};
 use crate::state::Core;
 use crate::store::connections::{ConnectionOrigin, EndReason};
@@ -82,9 +83,7 @@ impl Operations for OwnStream {
 }
 
 /// Runs a session: logs it in as `user` if given (catching it up if it is
-/// `moving` here from another core), applies the client's operations until
-/// they end (or until the credential it was opened with expires), and
-/// records how the session ended, which it returns.
+/// `moving` here from another core), then [`serve`]s it.
 pub async fn run(
     core: Arc<Core>,
     mut session: SessionState,
@@ -98,12 +97,23 @@ pub async fn run(
         core.accounts
             .expiries
             .add(user.expires_at, session.id, &session.outbox);
-        if let Err(error) =
-            Box::pin(session.log_in(&core.chats, &core.accounts, &core.live, &user.user)).await
-        {
-            error.log();
-            session.outbox.close(EndReason::ServerShutdown);
-            return EndReason::Error;
+        match Box::pin(session.log_in(&core.chats, &core.accounts, &core.live, &user.user)).await {
+            Ok(()) => {}
+            // The user's other sessions fill the bound: this one stays
+            // open, not logged in, and its client is told why (as after a
+            // login frame), rather than sent to another core.
+            Err(error @ Error::TooManySessions { .. }) => {
+                core.accounts.expiries.forget(user.expires_at, session.id);
+                session.grant = None;
+                session.moving = false;
+                commands::reply_error(&session, error, None, None).await;
+                return serve(core, session, operations).await;
+            }
+            Err(error) => {
+                error.log();
+                session.outbox.close(EndReason::ServerShutdown);
+                return EndReason::Error;
+            }
         }
         if let Some(moving) = moving
             && let Err(error) =
@@ -115,6 +125,17 @@ pub async fn run(
             session.outbox.close(EndReason::Unspecified);
         }
     }
+    serve(core, session, operations).await
+}
+
+/// Applies the client's operations until they end (or until the
+/// credential the session rests on expires), and records how the session
+/// ended, which it returns.
+async fn serve(
+    core: Arc<Core>,
+    mut session: SessionState,
+    operations: &mut impl Operations,
+) -> EndReason {
     let ending = loop {
         match operations.next().await {
             // Boxed, like the other rare large futures here, so that the

@@ -49,7 +49,7 @@ pub(super) struct Pending {
     pub(super) shutdown: watch::Receiver<bool>,
     pub(super) caller: Caller,
     pub(super) places: Places,
-    /// Its TCP connection's place under `MAX_CONNECTIONS_PER_ADDRESS`.
+    /// Its TCP connection's places under the per-address caps.
     pub(super) peer: Option<Peer>,
 }
 
@@ -65,7 +65,7 @@ pub(super) struct Connection {
     settings: ConnectionSettings,
     shutdown: watch::Receiver<bool>,
     places: Places,
-    _peer: Option<Peer>,
+    peer: Option<Peer>,
 }
 
 /// Runs one WebSocket connection until either side ends it.
@@ -116,7 +116,7 @@ async fn open(socket: Socket, pending: Box<Pending>) -> Option<Box<Connection>> 
         settings,
         shutdown,
         places,
-        _peer: peer,
+        peer,
     }))
 }
 
@@ -170,6 +170,9 @@ impl Connection {
     /// in, and the connection no longer counts as anonymous.
     fn keep(&mut self, resumable: Resumable) {
         self.places.anonymous = None;
+        if let Some(peer) = &self.peer {
+            peer.logged_in();
+        }
         if self.carry.keep(resumable) {
             crate::telemetry::logged_in();
         }
