@@ -2,6 +2,7 @@
 
 use crate::client::{self, ClientError, Server, Socket};
 use crate::dataset::Directory;
+use crate::limits::{self, Load};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,6 +67,15 @@ pub async fn open_all_then<T>(
         Auth::Password => None,
     };
     let sources = client::source_addresses(&servers[0], plan.source_addresses);
+    eprintln!(
+        "{}",
+        limits::describe(&limits::needed(&load(
+            plan,
+            directory,
+            sources.len(),
+            servers.len()
+        )))
+    );
     let opened = AtomicUsize::new(0);
     let progress = Progress::new(plan.connections);
     let connections = stream::iter(0..plan.connections)
@@ -95,6 +105,19 @@ pub async fn open_all_then<T>(
         started.elapsed().as_secs_f64()
     );
     Ok(connections)
+}
+
+/// The load of opening `plan`'s connections: `plan.concurrency` at a
+/// time, each checking a password (a login frame, or a user's grant).
+fn load(plan: &Plan, directory: &Directory, addresses: usize, edges: usize) -> Load {
+    Load {
+        sockets: plan.connections,
+        users: directory.users.len().min(plan.connections),
+        addresses,
+        edges,
+        logging_in: plan.concurrency,
+        password_checks: plan.concurrency,
+    }
 }
 
 async fn open_one(

@@ -25,6 +25,7 @@ pub mod history;
 pub mod idle;
 pub mod latency;
 pub mod ledger;
+pub mod limits;
 pub mod one_user;
 pub mod process;
 pub mod report;

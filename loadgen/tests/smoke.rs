@@ -71,7 +71,8 @@ async fn start(sizes: Sizes) -> Stack {
         ws_queue: 1024,
         max_anonymous_connections: 5_000,
         ws_login_timeout_ms: 10_000,
-        max_connections_per_address: 256,
+        max_anonymous_connections_per_address: 256,
+        max_connections_per_address: 10_000,
         max_upload_bytes: 25 * 1024 * 1024,
         max_http_connections: 4_096,
         http_header_timeout_ms: 10_000,
@@ -183,4 +184,21 @@ async fn history_reads_full_pages() {
     assert_eq!(outcome.failed, 0);
     assert_eq!(outcome.messages, outcome.ok * 10);
     let _ = stack.stop.send(true);
+}
+
+/// The defaults `loadgen::limits` compares a load with are the servers'.
+#[test]
+fn the_limits_the_load_generator_knows_are_the_servers_defaults() {
+    use clap::Args;
+    let edge = EdgeConfig::augment_args(clap::Command::new("edge"));
+    let core = core_service::config::CoreConfig::augment_args(clap::Command::new("core"));
+    let arguments: Vec<&clap::Arg> = edge.get_arguments().chain(core.get_arguments()).collect();
+    for (name, default) in loadgen::limits::DEFAULTS {
+        let arg = arguments
+            .iter()
+            .find(|arg| arg.get_env().is_some_and(|env| env == name))
+            .unwrap_or_else(|| panic!("a server reads {name}"));
+        let value = arg.get_default_values()[0].to_str().unwrap();
+        assert_eq!(value, default.to_string(), "{name}");
+    }
 }

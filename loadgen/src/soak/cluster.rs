@@ -1,6 +1,7 @@
 //! The processes a soak runs and breaks: its cores and edges, started from
 //! the release binaries, killed with SIGKILL and started again.
 
+use crate::limits::Raise;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -142,8 +143,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts every core, then every edge, each ready before the next.
-    pub fn start(layout: &Layout) -> std::io::Result<Cluster> {
+    /// Starts every core, then every edge, each ready before the next,
+    /// with the limits in `raised` raised as far as they need.
+    pub fn start(layout: &Layout, raised: &[Raise]) -> std::io::Result<Cluster> {
         std::fs::create_dir_all(&layout.log_dir)?;
         let secret = format!("soak-{}", uuid::Uuid::new_v4().simple());
         let bus = SoakBus {
@@ -157,14 +159,17 @@ impl Cluster {
         let cores = core_addresses
             .iter()
             .enumerate()
-            .map(|(n, address)| core(layout, n, address, &secret, &bus))
+            .map(|(n, address)| core(layout, n, address, &secret, &bus, raised))
             .collect();
         let urls: Vec<String> = core_addresses
             .iter()
             .map(|a| format!("http://{a}"))
             .collect();
         let edges = (0..layout.edges)
-            .map(|n| Ok(edge(layout, n, &free_address()?, &urls.join(","), &secret)))
+            .map(|n| {
+                let address = free_address()?;
+                Ok(edge(layout, n, &address, &urls.join(","), &secret, raised))
+            })
             .collect::<std::io::Result<Vec<Supervised>>>()?;
         let mut cluster = Cluster { cores, edges };
         for process in cluster.cores.iter_mut().chain(cluster.edges.iter_mut()) {
@@ -182,7 +187,12 @@ impl Cluster {
     }
 }
 
-fn common_env(layout: &Layout, secret: &str) -> Vec<(String, String)> {
+/// What every process of the soak gets: the shared secret, one worker
+/// thread, logs as JSON, no metrics, the database, and the `raised` limits.
+fn common_env(layout: &Layout, secret: &str, raised: &[Raise]) -> Vec<(String, String)> {
+    let raised = raised
+        .iter()
+        .map(|raise| (raise.name.to_owned(), raise.needed.to_string()));
     [
         ("EDGE_SECRET", secret),
         ("WORKER_THREADS", "1"),
@@ -194,6 +204,7 @@ fn common_env(layout: &Layout, secret: &str) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .chain(raised)
     .collect()
 }
 
@@ -203,11 +214,16 @@ struct SoakBus {
     secret: String,
 }
 
-fn core(layout: &Layout, n: usize, address: &str, secret: &str, bus: &SoakBus) -> Supervised {
-    let mut env = common_env(layout, secret);
+fn core(
+    layout: &Layout,
+    n: usize,
+    address: &str,
+    secret: &str,
+    bus: &SoakBus,
+    raised: &[Raise],
+) -> Supervised {
+    let mut env = common_env(layout, secret, raised);
     env.push(("CORE_LISTEN".into(), address.into()));
-    // Every client logs in again after each fault.
-    env.push(("LOGIN_MAX_FAILURES_PER_ADDRESS".into(), "1000000".into()));
     if layout.cores > 1 {
         env.push(("NATS_URL".into(), layout.nats_url.clone()));
         env.push(("REDIS_URL".into(), layout.redis_url.clone()));
@@ -224,13 +240,18 @@ fn core(layout: &Layout, n: usize, address: &str, secret: &str, bus: &SoakBus) -
     )
 }
 
-fn edge(layout: &Layout, n: usize, address: &str, cores: &str, secret: &str) -> Supervised {
-    let mut env = common_env(layout, secret);
+fn edge(
+    layout: &Layout,
+    n: usize,
+    address: &str,
+    cores: &str,
+    secret: &str,
+    raised: &[Raise],
+) -> Supervised {
+    let mut env = common_env(layout, secret, raised);
     env.push(("EDGE_LISTEN".into(), address.into()));
     env.push(("CORE_URLS".into(), cores.into()));
     env.push(("EDGE_ID".into(), format!("soak-edge-{n}")));
-    env.push(("MAX_CONNECTIONS_PER_ADDRESS".into(), "100000".into()));
-    env.push(("MAX_ANONYMOUS_CONNECTIONS".into(), "20000".into()));
     supervised(
         layout,
         format!("edge-{n}"),

@@ -14,6 +14,7 @@ pub mod verdict;
 
 use crate::client::Server;
 use crate::dataset::Directory;
+use crate::limits;
 use client::{Client, Command, Shared};
 use cluster::{Cluster, Layout};
 use faults::{Applied, Fault, Hooks, Target};
@@ -68,7 +69,9 @@ pub struct Outcome {
 pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
     faults::execute(&settings.hooks.database_url, faults::FAST_STORES).await?;
     let layout = settings.layout.clone();
-    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&layout))
+    let raised = limits::needed(&load(settings.directory.users.len()));
+    println!("{}", limits::describe(&raised));
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&layout, &raised))
         .await
         .map_err(|error| SoakError::Task(error.to_string()))?
         .map_err(SoakError::Cluster)?;
@@ -137,6 +140,21 @@ pub async fn run(settings: Settings) -> Result<Outcome, SoakError> {
 }
 
 type Tasks = Vec<tokio::task::JoinHandle<Client>>;
+
+/// The soak as the servers see it: one client per user, all from this
+/// machine's one address, logging in with their passwords at once at the
+/// start and reconnecting at once after a fault, onto one edge after the
+/// others were killed.
+fn load(clients: usize) -> limits::Load {
+    limits::Load {
+        sockets: clients,
+        users: clients,
+        addresses: 1,
+        edges: 1,
+        logging_in: clients,
+        password_checks: clients,
+    }
+}
 
 fn start_clients(
     directory: &Directory,
