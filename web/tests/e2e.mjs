@@ -101,6 +101,7 @@ async function scenario(browser, base) {
   step("an open chat passes axe-core, with 44 px touch targets, on desktop and phone");
 
   await droppedConnection(a, b);
+  await tooManyTabs(a);
   await readWhileOffline(a, b, first);
   await editAndDelete(a, b);
   await filesAndSearch(a, b);
@@ -156,6 +157,35 @@ async function droppedConnection(a, b) {
   assert.equal(await messages(b, "Written offline").count(), 1);
   assert.equal(await messages(a, "Written offline").count(), 1);
   step("going offline says so at once; the connection resumes without loss or doubles");
+}
+
+// One user's connections past the server's bound (MAX_SESSIONS_PER_USER,
+// low in these tests): a further tab says why it is not connected, and
+// gets in once another connection closes.
+async function tooManyTabs(a) {
+  // Bare WebSockets on a's cookie fill the bound.
+  const filled = await a.evaluate(async () => {
+    window.extraSockets = [];
+    while (window.extraSockets.length < 100) {
+      const socket = new WebSocket(`ws://${location.host}/ws`);
+      const frame = await new Promise((done) => (socket.onmessage = (event) => done(JSON.parse(event.data))));
+      if (frame.type !== "auth_success") {
+        socket.close();
+        return frame.detail.code;
+      }
+      window.extraSockets.push(socket);
+    }
+    return "never refused";
+  });
+  assert.equal(filled, "too_many_sessions");
+  const tab = await a.context().newPage();
+  await tab.goto(a.url());
+  await tab.locator("#connection", { hasText: "the most one user may" }).waitFor();
+  await a.evaluate(() => window.extraSockets.pop().close());
+  await tab.locator("#connection").waitFor({ state: "hidden" });
+  await tab.close();
+  await a.evaluate(() => window.extraSockets.forEach((socket) => socket.close()));
+  step("a tab past one user's bound on connections says why, and connects once another closes");
 }
 
 // A chat opened while offline is marked read once the connection is back:

@@ -53,6 +53,9 @@ export async function startMessenger() {
     CORE_LISTEN: `127.0.0.1:${corePort}`,
     DEMO_DATA: join(root, "fake_data.json"),
     MEDIA_URL: `file://${db.media}`,
+    // Low, so that a test can fill it (tooManyTabs); more than any other
+    // scenario opens for one user.
+    MAX_SESSIONS_PER_USER: "12",
     RUST_LOG: "warn",
   };
   if (!db.env.DATABASE_URL) delete env.DATABASE_URL;

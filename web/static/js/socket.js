@@ -21,7 +21,7 @@ export function connect() {
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
   state.socket = socket;
   state.synced = false;
-  setConnection(navigator.onLine ? "Connecting…" : OFFLINE);
+  setConnection(state.refused ?? (navigator.onLine ? "Connecting…" : OFFLINE));
   socket.onmessage = (event) => handle(JSON.parse(event.data));
   socket.onclose = (event) => closed(socket, event.code);
 }
@@ -34,7 +34,7 @@ function closed(socket, code) {
   if (code === 4001 || code === 4002) return showLogin("Your session ended: log in again.");
   const again = () => setTimeout(connect, state.retryMs);
   if (navigator.onLine) {
-    setConnection("Connection lost: reconnecting…");
+    setConnection(state.refused ?? "Connection lost: reconnecting…");
     again();
   } else {
     setConnection(OFFLINE);
@@ -63,9 +63,19 @@ export function send(frame) {
 // Whether a request would reach the server now.
 export const connected = () => state.synced && state.socket?.readyState === WebSocket.OPEN;
 
+// The user's other tabs and devices hold as many connections as the
+// server lets one user have: say so where the connection's state shows,
+// and try again now and then (one of them may close).
+function refused(message) {
+  state.refused = `${message} Retrying…`;
+  setConnection(state.refused);
+  state.socket?.close();
+}
+
 const handlers = {
   auth_success() {
     state.retryMs = 1000;
+    state.refused = null;
     send({ type: "watch_presence" });
     send({ type: "set_privacy" }); // reads the settings
     // Without a cursor, the newest messages of every chat; with one,
@@ -120,6 +130,7 @@ const handlers = {
   message_deleted: replaceMessage,
   error(frame) {
     const detail = frame.detail;
+    if (detail.code === "too_many_sessions") return refused(detail.message);
     const sent = detail.client_id && state.pending.get(detail.client_id);
     if (sent && detail.code === "rate_limited") {
       // Nothing was stored: the same frame goes again once the wait is over.

@@ -19,6 +19,7 @@ export const state = {
   socket: null,
   synced: false,
   retryMs: 1000,
+  refused: null, // why the server did not let this tab's socket log in
   loggingOut: false,
   openWhenKnown: null,
   directWith: null,
