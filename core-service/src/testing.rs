@@ -305,6 +305,24 @@ pub fn with_test_edges(settings: impl Into<crate::state::Settings>) -> crate::st
     }
 }
 
+/// The folder of the messenger's binaries (`messenger-core`,
+/// `messenger-edge`), built like the calling test: cargo builds only a
+/// test's own package's binaries for it, so this builds the others.
+pub fn built_binaries() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = std::process::Command::new(cargo)
+        .args(["build", "-p", "core-service", "-p", "edge", "--bins"])
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "the binaries build");
+    let test = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<the test>
+    test.ancestors()
+        .nth(2)
+        .expect("a test binary sits in target/<profile>/deps")
+        .to_path_buf()
+}
+
 /// Runs `command` to its end: whether it exited successfully, and what it
 /// printed (its output, then its errors).
 pub fn run_to_end(command: &mut std::process::Command) -> (bool, String) {

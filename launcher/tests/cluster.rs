@@ -41,20 +41,6 @@ fn ports_of(recipe: &str, variable: &str) -> Vec<String> {
         .collect()
 }
 
-/// The folder of the messenger's binaries, built like this test (cargo
-/// builds only a test's own package's binaries for it).
-fn binaries() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args(["build", "-p", "core-service", "-p", "edge", "--bins"])
-        .status()
-        .unwrap();
-    assert!(built.success(), "the binaries build");
-    let test = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<this test>
-    test.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
 /// Replaces `from` (which must be in `text`) with `to`.
 fn replaced(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "the recipe has {from:?}:\n{text}");
@@ -199,7 +185,7 @@ fn sample(page: &str, name: &str, label: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_cluster_recipe_serves_metrics_from_all_four_processes() {
-    let bin_dir = binaries();
+    let bin_dir = core_service::testing::built_binaries();
     let db = TestDatabase::create().await;
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let (script, ports) = runnable(&db.url(), &redis, &bin_dir);

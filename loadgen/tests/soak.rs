@@ -15,26 +15,11 @@ use loadgen::dataset::Directory;
 use loadgen::soak::cluster::Layout;
 use loadgen::soak::faults::{Fault, Hooks, Slowness};
 use loadgen::soak::{self, Settings};
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// The folder of the messenger's binaries, built like this test (cargo
-/// builds only a test's own package's binaries for it).
-fn binaries() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = std::process::Command::new(cargo)
-        .args(["build", "-p", "core-service", "-p", "edge", "--bins"])
-        .status()
-        .unwrap();
-    assert!(built.success(), "the binaries build");
-    let test = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<this test>
-    test.parent().unwrap().parent().unwrap().to_path_buf()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_soak_with_kills_drops_and_a_slow_database_loses_and_doubles_nothing() {
-    let bin_dir = binaries();
+    let bin_dir = core_service::testing::built_binaries();
     let db = TestDatabase::create().await;
     let data = generate(&Sizes {
         users: 24,

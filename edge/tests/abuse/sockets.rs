@@ -14,6 +14,16 @@ async fn stack(configure: impl FnOnce(&mut EdgeConfig)) -> (Stack, World) {
     (stack, world)
 }
 
+/// Waits until the edge lets in a new socket from this address again (a
+/// place was freed a moment ago).
+async fn until_a_new_socket_is_let_in(stack: &Stack) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while Client::connect_with(&stack.ws_url(), &[]).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "the place is freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_does_not_log_in_in_time_is_closed() {
     let (stack, world) = stack(|config| config.ws_login_timeout_ms = 500).await;
@@ -43,11 +53,7 @@ async fn one_address_holds_no_more_anonymous_connections_than_its_cap() {
     assert!(plain.is_err(), "plain HTTP counts too");
     // A closed one frees its place.
     drop(open.pop());
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while Client::connect_with(&stack.ws_url(), &[]).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "the place is freed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_a_new_socket_is_let_in(&stack).await;
     stack.stop().await;
 }
 
@@ -72,11 +78,7 @@ async fn anonymous_sockets_cannot_take_the_places_kept_for_logged_in_ones() {
     // Once one of them logs in, its anonymous place is free again.
     first.send(login_frame(&world.users[0])).await;
     assert_eq!(first.recv().await["type"], "auth_success");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while Client::connect_with(&stack.ws_url(), &[]).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "the place is freed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_a_new_socket_is_let_in(&stack).await;
     stack.stop().await;
 }
 
@@ -145,11 +147,7 @@ async fn a_thousand_logged_in_sockets_share_an_address_that_refuses_anonymous_on
     // A logging-in anonymous socket makes room for another.
     anonymous[0].send(login_frame(&world.users[4])).await;
     assert_eq!(anonymous[0].recv().await["type"], "auth_success");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while Client::connect_with(&stack.ws_url(), &[]).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "the place is freed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_a_new_socket_is_let_in(&stack).await;
     stack.stop().await;
 }
 
