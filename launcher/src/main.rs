@@ -80,20 +80,28 @@ async fn run(mut cli: Cli) -> Result<(), AnyError> {
     cli.edge.otlp_endpoint.clone_from(&cli.core.otlp_endpoint);
     print_welcome(core_address, edge_listener.local_addr()?, demo.as_ref());
 
-    let (stop, stopped) = watch::channel(false);
+    let (stop_core, core_stopped) = watch::channel(false);
     let core = tokio::spawn(core_service::serve(
         database.store.clone(),
         cli.core.settings()?,
         core_listener,
-        wait(stopped.clone()),
+        wait(core_stopped),
     ));
+    let (stop_edge, edge_stopped) = watch::channel(false);
     let edge_config = cli.edge.clone();
     let edge =
-        tokio::spawn(async move { edge::serve(&edge_config, edge_listener, wait(stopped)).await });
+        tokio::spawn(
+            async move { edge::serve(&edge_config, edge_listener, wait(edge_stopped)).await },
+        );
     let signal = startup::shutdown_signal().await;
     println!("\n{signal}: shutting down…");
-    let _ = stop.send(true);
+    // The edge first, as a cluster's edges stop on their own: it closes
+    // its WebSockets as going away (1001) while the core still serves, so
+    // no client is told its core went away (1012) by a race of the two,
+    // and the core then finishes what the sessions took.
+    let _ = stop_edge.send(true);
     edge.await??;
+    let _ = stop_core.send(true);
     core.await??;
     database.store.close();
     if let Some(local) = database.local.filter(|local| local.started_here) {
