@@ -28,17 +28,21 @@ fn recipe() -> String {
     block.split("\n```").next().unwrap().to_owned()
 }
 
+/// What comes before a port in the recipe.
+const PORT_MARKERS: [&str; 3] = ["127.0.0.1:", " -p ", " -m "];
+
+/// The digits after each `marker` in `text`, in order.
+fn numbers_after<'a>(text: &'a str, marker: &'a str) -> impl Iterator<Item = String> + 'a {
+    text.match_indices(marker).map(move |(start, _)| {
+        let rest = &text[start + marker.len()..];
+        rest.chars().take_while(char::is_ascii_digit).collect()
+    })
+}
+
 /// The ports the recipe gives `variable` (`127.0.0.1:port` values), in
 /// its order.
 fn ports_of(recipe: &str, variable: &str) -> Vec<String> {
-    let marker = format!("{variable}=127.0.0.1:");
-    recipe
-        .match_indices(&marker)
-        .map(|(start, _)| {
-            let rest = &recipe[start + marker.len()..];
-            rest.chars().take_while(char::is_ascii_digit).collect()
-        })
-        .collect()
+    numbers_after(recipe, &format!("{variable}=127.0.0.1:")).collect()
 }
 
 /// Replaces `from` (which must be in `text`) with `to`.
@@ -53,10 +57,8 @@ fn replaced(text: &str, from: &str, to: &str) -> String {
 fn moved_ports(text: &str) -> BTreeMap<String, String> {
     let mut ports = BTreeMap::new();
     let mut held = Vec::new();
-    for marker in ["127.0.0.1:", " -p ", " -m "] {
-        for (start, _) in text.match_indices(marker) {
-            let rest = &text[start + marker.len()..];
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    for marker in PORT_MARKERS {
+        for digits in numbers_after(text, marker) {
             if digits.is_empty() || digits == "5432" || digits == "6379" {
                 continue;
             }
@@ -75,7 +77,7 @@ fn moved_ports(text: &str) -> BTreeMap<String, String> {
 /// `text` with the port `from` replaced by `to` wherever the recipe names
 /// a port.
 fn moved(text: &str, from: &str, to: &str) -> String {
-    ["127.0.0.1:", " -p ", " -m "]
+    PORT_MARKERS
         .into_iter()
         .fold(text.to_owned(), |text, marker| {
             text.replace(&format!("{marker}{from}"), &format!("{marker}{to}"))
@@ -84,11 +86,12 @@ fn moved(text: &str, from: &str, to: &str) -> String {
 
 /// The recipe as this machine runs it, and where its ports went.
 fn runnable(
+    recipe: &str,
     database_url: &str,
     redis_url: &str,
     bin_dir: &Path,
 ) -> (String, BTreeMap<String, String>) {
-    let mut text = recipe();
+    let mut text = recipe.to_owned();
     // Built already; the test has a database of its own.
     text = replaced(&text, "cargo build --release\n", "");
     text = replaced(&text, "createdb -h 127.0.0.1 -U postgres messenger\n", "");
@@ -188,13 +191,14 @@ async fn the_local_cluster_recipe_serves_metrics_from_all_four_processes() {
     let bin_dir = core_service::testing::built_binaries();
     let db = TestDatabase::create().await;
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let (script, ports) = runnable(&db.url(), &redis, &bin_dir);
+    let recipe = recipe();
+    let (script, ports) = runnable(&recipe, &db.url(), &redis, &bin_dir);
     let port = |recipe_port: &str| ports[recipe_port].clone();
     let log = std::env::temp_dir().join(format!("cluster-{}.log", uuid::Uuid::new_v4()));
     let _recipe = Recipe::start(&script, &log);
 
     let address = |recipe_port: &str| format!("127.0.0.1:{}", port(recipe_port));
-    let edge_ports = ports_of(&recipe(), "EDGE_LISTEN");
+    let edge_ports = ports_of(&recipe, "EDGE_LISTEN");
     assert_eq!(edge_ports.len(), 2, "two edges");
     for edge in &edge_ports {
         page(&address(edge), "/readyz").await;
@@ -224,8 +228,8 @@ async fn the_local_cluster_recipe_serves_metrics_from_all_four_processes() {
     };
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("metrics not served"), "{text}");
-    let core_ports = ports_of(&recipe(), "CORE_METRICS_LISTEN");
-    let edge_ports = ports_of(&recipe(), "EDGE_METRICS_LISTEN");
+    let core_ports = ports_of(&recipe, "CORE_METRICS_LISTEN");
+    let edge_ports = ports_of(&recipe, "EDGE_METRICS_LISTEN");
     assert_eq!(
         (core_ports.len(), edge_ports.len()),
         (2, 2),

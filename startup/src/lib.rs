@@ -122,18 +122,12 @@ impl FromStr for MetricsListen {
 }
 
 impl MetricsListen {
-    /// Why the address cannot be served now (another process holds it,
-    /// typically a second core or edge on the same machine left at the
-    /// default), if it cannot; `off` always can.
-    pub fn unusable(&self) -> Option<std::io::Error> {
-        let address = self.0?;
-        std::net::TcpListener::bind(address).err()
-    }
-
     /// The warning for a process whose `variable` names an address it
-    /// cannot serve, if it cannot.
+    /// cannot serve now (another process holds it, typically a second core
+    /// or edge on the same machine left at the default), if it cannot;
+    /// `off` always can.
     pub fn warning(&self, variable: &str) -> Option<String> {
-        let error = self.unusable()?;
+        let error = std::net::TcpListener::bind(self.0?).err()?;
         Some(format!(
             "{variable}={self} cannot be served ({error}): this process would run without \
              metrics; give each process on this machine its own address, or `off`"

@@ -17,8 +17,6 @@ pub async fn run(
     let address = session.origin.client_address.clone();
     let user = check_credentials(accounts, &login, address.as_deref()).await?;
     // A password login rests on no token: nothing of it expires.
-    if let Some((_, expires_at)) = session.grant.take() {
-        accounts.expiries.forget(expires_at, session.id);
-    }
+    session.release_grant(accounts);
     session.log_in(chats, accounts, live, &user).await
 }

@@ -100,6 +100,14 @@ impl SessionState {
         Ok(())
     }
 
+    /// The session no longer rests on the credential it was opened with:
+    /// its expiry will not end it.
+    pub fn release_grant(&mut self, accounts: &Accounts) {
+        if let Some((_, expires_at)) = self.grant.take() {
+            accounts.expiries.forget(expires_at, self.id);
+        }
+    }
+
     /// The logged-in user, or [`Error::NotAuthenticated`].
     pub fn user(&self) -> Result<UserId> {
         self.user.ok_or(Error::NotAuthenticated)

@@ -103,8 +103,7 @@ pub async fn run(
             // open, not logged in, and its client is told why (as after a
             // login frame), rather than sent to another core.
             Err(error @ Error::TooManySessions { .. }) => {
-                core.accounts.expiries.forget(user.expires_at, session.id);
-                session.grant = None;
+                session.release_grant(&core.accounts);
                 session.moving = false;
                 commands::reply_error(&session, error, None, None).await;
                 return serve(core, session, operations).await;
@@ -148,9 +147,7 @@ async fn serve(
             Err(reason) => break reason,
         }
     };
-    if let Some((_, expires_at)) = session.grant.take() {
-        core.accounts.expiries.forget(expires_at, session.id);
-    }
+    session.release_grant(&core.accounts);
     // When the core closed the session, its reason is the one that counts.
     let reason = session.outbox.closed_reason().unwrap_or(ending);
     Box::pin(session.finish(&core.chats, &core.live, reason)).await;

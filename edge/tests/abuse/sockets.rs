@@ -14,6 +14,15 @@ async fn stack(configure: impl FnOnce(&mut EdgeConfig)) -> (Stack, World) {
     (stack, world)
 }
 
+/// A WebSocket with `token` on its upgrade: logged in from the start.
+async fn connect_with_token(
+    stack: &Stack,
+    token: &str,
+) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+    let bearer = format!("Bearer {token}");
+    Client::connect_with(&stack.ws_url(), &[("authorization", &bearer)]).await
+}
+
 /// Waits until the edge lets in a new socket from this address again (a
 /// place was freed a moment ago).
 async fn until_a_new_socket_is_let_in(stack: &Stack) {
@@ -70,10 +79,7 @@ async fn anonymous_sockets_cannot_take_the_places_kept_for_logged_in_ones() {
     assert!(refused.is_err(), "a third anonymous socket gets 503");
     // A socket with a credential still gets in.
     let token = stack.access_token(&world.users[1]).await;
-    let bearer = format!("Bearer {token}");
-    let mut with_token = Client::connect_with(&stack.ws_url(), &[("authorization", &bearer)])
-        .await
-        .unwrap();
+    let mut with_token = connect_with_token(&stack, &token).await.unwrap();
     assert_eq!(with_token.recv().await["type"], "auth_success");
     // Once one of them logs in, its anonymous place is free again.
     first.send(login_frame(&world.users[0])).await;
@@ -88,8 +94,7 @@ async fn logged_in_sockets(stack: &Stack, tokens: &[String], per_user: usize) ->
     let mut sockets = Vec::new();
     for _ in 0..per_user {
         for token in tokens {
-            let bearer = format!("Bearer {token}");
-            let mut socket = Client::connect_with(&stack.ws_url(), &[("authorization", &bearer)])
+            let mut socket = connect_with_token(stack, token)
                 .await
                 .expect("a logged-in socket is let in");
             assert_eq!(socket.recv().await["type"], "auth_success");
@@ -175,10 +180,7 @@ async fn one_user_holds_no_more_sockets_than_the_bound() {
     );
     // A credential on the upgrade meets the same bound.
     let token = stack.access_token(user).await;
-    let bearer = format!("Bearer {token}");
-    let mut with_token = Client::connect_with(&stack.ws_url(), &[("authorization", &bearer)])
-        .await
-        .unwrap();
+    let mut with_token = connect_with_token(&stack, &token).await.unwrap();
     with_token.recv_error("too_many_sessions").await;
     let _other = stack.login(&world.users[1]).await;
 
